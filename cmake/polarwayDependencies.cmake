@@ -1,0 +1,25 @@
+# What polarway's headers need at link time: threads and liburing. Shared by the build tree and
+# the installed package config, so that a consumer gets the same targets either way.
+include(CMakeFindDependencyMacro)
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)
+
+if(NOT TARGET liburing::liburing)
+  find_package(PkgConfig QUIET)
+  if(PkgConfig_FOUND)
+    pkg_check_modules(_pw_uring QUIET IMPORTED_TARGET liburing)
+  endif()
+  if(TARGET PkgConfig::_pw_uring)
+    add_library(liburing::liburing INTERFACE IMPORTED)
+    set_target_properties(liburing::liburing PROPERTIES INTERFACE_LINK_LIBRARIES PkgConfig::_pw_uring)
+  else()
+    find_path(_pw_uring_include liburing.h)
+    find_library(_pw_uring_lib uring)
+    if(NOT _pw_uring_include OR NOT _pw_uring_lib)
+      message(FATAL_ERROR "polarway needs liburing (Debian: apt-get install liburing-dev)")
+    endif()
+    add_library(liburing::liburing UNKNOWN IMPORTED)
+    set_target_properties(liburing::liburing PROPERTIES
+      IMPORTED_LOCATION "${_pw_uring_lib}" INTERFACE_INCLUDE_DIRECTORIES "${_pw_uring_include}")
+  endif()
+endif()

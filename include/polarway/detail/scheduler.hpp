@@ -1,0 +1,421 @@
+// The work-stealing scheduler behind pw::runtime: worker threads, their run queues, the global
+// inject queue, parking, and the life cycle of a task_cell from spawn to completion.
+//
+// Where a runnable task goes:
+//   spawned on a worker        -> that worker's deque (bottom; LIFO, so fork-join runs depth-first)
+//   woken on a worker          -> that worker's LIFO slot (the previous occupant moves to the deque)
+//   yielded, or woken while running, or past the LIFO cap
+//                              -> that worker's deferred FIFO list, moved to the deque when the
+//                                 deque runs dry or every `fairness_interval` ticks
+//   spawned or woken elsewhere -> the inject queue
+// What a worker runs next: every `fairness_interval` ticks the inject queue first, then the
+// oldest entry of its own deque (so LIFO order cannot starve old work); otherwise the LIFO slot
+// (at most `lifo_cap` times in a row, so two tasks waking each other cannot monopolise the
+// worker), then its deque, then the inject queue, then the deferred list; then it steals from
+// a random other worker; then it parks.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "polarway/detail/chase_lev_deque.hpp"
+#include "polarway/detail/idle.hpp"
+#include "polarway/detail/inject_queue.hpp"
+#include "polarway/detail/panic.hpp"
+#include "polarway/detail/parker.hpp"
+#include "polarway/detail/task_cell.hpp"
+#include "polarway/detail/task_registry.hpp"
+
+namespace polarway::detail {
+
+class scheduler;
+struct worker;
+
+/// What the current thread is doing for polarway: the worker it is (if any) and the task it
+/// is running (if any), plus the cooperative budget of that task's current run.
+struct thread_context {
+  worker* current_worker = nullptr;
+  task_cell* current_task = nullptr;
+  int budget = 0;
+};
+inline thread_local thread_context tls_context;
+
+/// The cell of the task running on this thread; panics outside a task with `what`.
+inline task_cell* current_task_or_panic(const char* what) noexcept {
+  task_cell* cell = tls_context.current_task;
+  if (!cell) [[unlikely]]
+    panic(what, "must be awaited inside a task running on a polarway runtime");
+  return cell;
+}
+
+/// Operations a task performs per run before a ready operation makes it yield anyway.
+inline constexpr int coop_budget = 128;
+
+/// Cooperative scheduling: an operation that could complete without suspending calls this
+/// first; false means the task has used its budget and the operation should suspend and
+/// reschedule the task, so that one task that always finds ready work cannot starve the others
+/// on its worker.
+inline bool coop_consume() noexcept {
+  thread_context& ctx = tls_context;
+  if (!ctx.current_task) return true;
+  return --ctx.budget > 0;
+}
+
+struct worker {
+  worker(scheduler* s, std::size_t i, std::size_t deque_capacity) : sched(s), index(i), deque(deque_capacity) {}
+
+  scheduler* const sched;
+  const std::size_t index;
+  chase_lev_deque<task_cell*> deque;
+  task_cell* lifo = nullptr;
+  int lifo_runs = 0;
+  task_cell* deferred_head = nullptr;
+  task_cell* deferred_tail = nullptr;
+  std::uint32_t tick = 0;
+  std::uint32_t rng;
+  bool searching = false;
+  parker park;
+  std::thread thread;
+
+  std::uint32_t next_random() noexcept {  // xorshift32: victim selection only
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    return rng;
+  }
+};
+
+class scheduler {
+ public:
+  static constexpr std::uint32_t fairness_interval = 61;
+  static constexpr int lifo_cap = 3;
+  static constexpr std::size_t deque_capacity = 4096;
+
+  explicit scheduler(std::size_t workers)
+      : idle_(workers), registry_(workers * 4) {
+    workers_.reserve(workers);
+    for (std::size_t i = 0; i < workers; ++i) {
+      workers_.push_back(std::make_unique<worker>(this, i, deque_capacity));
+      workers_.back()->rng = static_cast<std::uint32_t>(0x9e3779b9u * (i + 1));
+    }
+    for (auto& w : workers_) w->thread = std::thread([this, w = w.get()] { run_worker(*w); });
+  }
+
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+  ~scheduler() { shutdown(); }
+
+  std::size_t worker_count() const noexcept { return workers_.size(); }
+
+  /// Whether the calling thread is one of this scheduler's workers.
+  bool on_worker_thread() const noexcept {
+    const worker* w = tls_context.current_worker;
+    return w && w->sched == this;
+  }
+
+  /// Creates a cell for a new task, lists it (unless `listed` is false: fork-join children)
+  /// and queues it. After shutdown the frame is destroyed at once and the cell is returned
+  /// already complete as cancelled, for the join handle to report.
+  task_cell* spawn_cell(std::coroutine_handle<> root, task_promise_base* promise, std::uint64_t extra_state,
+                        std::uint32_t extra_refs, bool listed) {
+    task_cell* cell = task_cell::create(this, root, promise,
+                                        task_cell::notified | extra_state | (1 + extra_refs) * task_cell::ref_one);
+    if (listed) {
+      worker* w = tls_context.current_worker;
+      const std::size_t hint = (w && w->sched == this) ? w->index : next_external_shard_++;
+      if (!registry_.insert(cell, hint)) {
+        // Shutting down: the task never runs. Its cell completes as cancelled so that a join
+        // handle reports it; the runtime's reference goes away with this call.
+        cell->destroy_root();
+        cell->transition_to_running();
+        (void)cell->transition_to_complete(task_outcome::cancelled);
+        cell->unref();
+        return cell;
+      }
+    }
+    schedule_new(cell);
+    return cell;
+  }
+
+  /// Queues a cell that transition_to_notified()/transition_to_cancelled() said must be queued.
+  void schedule_woken(task_cell* cell) noexcept {
+    worker* w = tls_context.current_worker;
+    if (w && w->sched == this) {
+      if (w->lifo_runs < lifo_cap) {
+        task_cell* displaced = w->lifo;
+        w->lifo = cell;
+        if (displaced) push_local(*w, displaced);
+      } else {
+        push_deferred(*w, cell);
+      }
+      return;
+    }
+    inject_.push(cell);
+    notify_parked();
+  }
+
+  /// Aborts a task from any thread.
+  void abort(task_cell* cell) noexcept {
+    if (cell->transition_to_cancelled()) schedule_woken(cell);
+  }
+
+  /// Stops accepting tasks, cancels every listed task, waits for them, and joins the workers.
+  /// Idempotent.
+  void shutdown() {
+    if (shut_down_.exchange(true)) {
+      join_workers();
+      return;
+    }
+    if (on_worker_thread()) panic("runtime shutdown", "called from inside one of the runtime's own tasks");
+    registry_.close_and_abort_all([this](task_cell* c) { abort(c); });
+    registry_.wait_until_empty();
+    stopping_.store(true, std::memory_order_seq_cst);
+    idle_.unpark_all();
+    for (auto& w : workers_) w->park.unpark();
+    join_workers();
+  }
+
+  bool is_shut_down() const noexcept { return shut_down_.load(std::memory_order_acquire); }
+
+ private:
+  void join_workers() {
+    std::lock_guard lock(join_mu_);
+    for (auto& w : workers_)
+      if (w->thread.joinable()) w->thread.join();
+  }
+
+  void schedule_new(task_cell* cell) noexcept {
+    worker* w = tls_context.current_worker;
+    if (w && w->sched == this) {
+      push_local(*w, cell);
+      return;
+    }
+    inject_.push(cell);
+    notify_parked();
+  }
+
+  // Onto the owner's deque, where other workers can steal it; half the deque moves to the
+  // inject queue when it is full.
+  void push_local(worker& w, task_cell* cell) noexcept {
+    while (!w.deque.push(cell)) overflow_half(w);
+    notify_parked();
+  }
+
+  void overflow_half(worker& w) noexcept {
+    task_cell* first = nullptr;
+    task_cell* last = nullptr;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < w.deque.capacity() / 2; ++i) {
+      auto [c, status] = w.deque.steal();  // the oldest half: FIFO order is kept
+      if (status != chase_lev_deque<task_cell*>::steal_status::success) break;
+      c->next = nullptr;
+      if (last) last->next = c;
+      else first = c;
+      last = c;
+      ++n;
+    }
+    if (n) inject_.push_batch(first, last, n);
+  }
+
+  void push_deferred(worker& w, task_cell* cell) noexcept {
+    cell->next = nullptr;
+    if (w.deferred_tail) w.deferred_tail->next = cell;
+    else w.deferred_head = cell;
+    w.deferred_tail = cell;
+  }
+
+  // Moves the deferred list to the deque so that its oldest entry is taken first.
+  bool flush_deferred(worker& w) noexcept {
+    task_cell* c = w.deferred_head;
+    if (!c) return false;
+    w.deferred_head = w.deferred_tail = nullptr;
+    // Reverse the chain, then push newest first: take() pops from the bottom.
+    task_cell* reversed = nullptr;
+    while (c) {
+      task_cell* next = c->next;
+      c->next = reversed;
+      reversed = c;
+      c = next;
+    }
+    while (reversed) {
+      task_cell* next = reversed->next;
+      reversed->next = nullptr;
+      while (!w.deque.push(reversed)) overflow_half(w);
+      reversed = next;
+    }
+    notify_parked();
+    return true;
+  }
+
+  void notify_parked() noexcept {
+    const std::size_t index = idle_.worker_to_notify();
+    if (index != idle_state::none) workers_[index]->park.unpark();
+  }
+
+  task_cell* next_local(worker& w) noexcept {
+    ++w.tick;
+    if (w.tick % fairness_interval == 0) {
+      if (task_cell* c = inject_.pop()) return c;
+      flush_deferred(w);
+      if (auto [c, status] = w.deque.steal(); status == chase_lev_deque<task_cell*>::steal_status::success) return c;
+    }
+    if (w.lifo) {
+      if (w.lifo_runs < lifo_cap) {
+        ++w.lifo_runs;
+        return std::exchange(w.lifo, nullptr);
+      }
+      push_deferred(w, std::exchange(w.lifo, nullptr));
+    }
+    w.lifo_runs = 0;
+    if (task_cell* c = w.deque.take()) return c;
+    if (task_cell* c = take_from_inject(w)) return c;
+    // Yielded tasks last: they asked to let everything else that was waiting go first.
+    if (flush_deferred(w)) return w.deque.take();
+    return nullptr;
+  }
+
+  // Takes a batch from the inject queue: the first to run now, the rest onto the deque.
+  task_cell* take_from_inject(worker& w) noexcept {
+    task_cell* first = nullptr;
+    const std::size_t max = std::max<std::size_t>(1, std::min(inject_.len() / workers_.size() + 1, deque_capacity / 2));
+    inject_.pop_batch(max, [&](task_cell* c) {
+      if (!first) first = c;
+      else if (!w.deque.push(c)) push_deferred(w, c);
+    });
+    return first;
+  }
+
+  task_cell* steal_work(worker& w) noexcept {
+    if (!w.searching) {
+      if (!idle_.transition_to_searching()) return nullptr;
+      w.searching = true;
+    }
+    task_cell* found = nullptr;
+    const std::size_t n = workers_.size();
+    const std::size_t start = w.next_random() % n;
+    for (std::size_t i = 0; i < n && !found; ++i) {
+      worker& victim = *workers_[(start + i) % n];
+      if (&victim == &w) continue;
+      for (;;) {
+        auto [c, status] = victim.deque.steal();
+        if (status == chase_lev_deque<task_cell*>::steal_status::success) found = c;
+        if (status != chase_lev_deque<task_cell*>::steal_status::lost_race) break;
+      }
+    }
+    if (!found) found = take_from_inject(w);
+    return found;
+  }
+
+  // A searching worker that found something to run stops searching; if it was the last
+  // searcher it wakes another worker, since there may be more work where this came from.
+  void end_search(worker& w) noexcept {
+    if (!w.searching) return;
+    w.searching = false;
+    if (idle_.transition_from_searching()) notify_parked();
+  }
+
+  bool work_anywhere() const noexcept {
+    if (!inject_.looks_empty()) return true;
+    for (const auto& w : workers_)
+      if (!w->deque.looks_empty()) return true;
+    return false;
+  }
+
+  void park_worker(worker& w) {
+    const bool was_searching = std::exchange(w.searching, false);
+    if (idle_.transition_to_parked(w.index, was_searching) && work_anywhere()) notify_parked();
+    for (;;) {
+      w.park.park();
+      if (stopping_.load(std::memory_order_acquire)) return;
+      if (!idle_.is_parked(w.index)) {
+        w.searching = true;  // worker_to_notify() counted us as a searcher
+        return;
+      }
+    }
+  }
+
+  void run_worker(worker& w) {
+    tls_context.current_worker = &w;
+    for (;;) {
+      task_cell* c = next_local(w);
+      if (!c) c = steal_work(w);
+      if (c) {
+        end_search(w);
+        run_task(c);
+        continue;
+      }
+      if (stopping_.load(std::memory_order_acquire)) break;
+      park_worker(w);
+      if (stopping_.load(std::memory_order_acquire)) break;
+    }
+    tls_context.current_worker = nullptr;
+  }
+
+  void run_task(task_cell* cell) noexcept {
+    const std::uint64_t prev = cell->transition_to_running();
+    if (prev & task_cell::cancelled) {
+      if (cell->cancel_on && !cell->cancel_on->request_cancel()) {
+        go_idle(cell);  // the hook wakes the task when its frame may be destroyed
+        return;
+      }
+      cell->cancel_on = nullptr;
+      cell->destroy_root();
+      finish(cell, task_outcome::cancelled);
+      return;
+    }
+    thread_context& ctx = tls_context;
+    ctx.current_task = cell;
+    ctx.budget = coop_budget;
+    cell->resume_point.resume();
+    ctx.current_task = nullptr;
+    if (cell->root().done()) {
+      finish(cell, cell->promise()->has_exception() ? task_outcome::panicked : task_outcome::finished);
+      return;
+    }
+    go_idle(cell);
+  }
+
+  void go_idle(task_cell* cell) noexcept {
+    if (cell->transition_to_idle()) push_deferred(*tls_context.current_worker, cell);
+  }
+
+  void finish(task_cell* cell, task_outcome outcome) noexcept {
+    registry_.remove(cell);
+    const std::uint64_t prev = cell->transition_to_complete(outcome);
+    if (!(prev & task_cell::join_interest)) cell->destroy_root();  // nobody will read the value
+    else if (prev & task_cell::join_waker) cell->call_join_waker();
+    cell->unref();
+  }
+
+  std::vector<std::unique_ptr<worker>> workers_;
+  inject_queue inject_;
+  idle_state idle_;
+  task_registry registry_;
+  std::atomic<std::size_t> next_external_shard_{0};
+  std::atomic<bool> shut_down_{false};
+  std::atomic<bool> stopping_{false};
+  std::mutex join_mu_;
+};
+
+/// Wakes a task from any thread (the common waker of polarway's awaiters).
+inline void wake(task_cell* cell) noexcept {
+  if (cell->transition_to_notified()) cell->sched()->schedule_woken(cell);
+}
+
+/// A join waker callback: wakes the task in ctx, then drops the reference the registration took.
+inline void wake_and_unref(void* ctx) noexcept {
+  auto* cell = static_cast<task_cell*>(ctx);
+  wake(cell);
+  cell->unref();
+}
+
+}  // namespace polarway::detail

@@ -1,0 +1,184 @@
+// The scheduler's record of one spawned task: the coroutine it runs, where to resume it, and an
+// atomic state word that says whether it is queued, running, finished or cancelled, and who
+// still holds it. Queues, wakers and join handles all deal in task_cell pointers.
+//
+// State word: six flag bits and a reference count above them.
+//   running        a worker is resuming the coroutine; nobody else may touch the frame
+//   notified       the task is in a run queue, or must be requeued when the current run ends
+//   complete       the coroutine finished (or was destroyed on cancellation); the outcome is set
+//   cancelled      abort was requested
+//   join_interest  a join_handle (or a fork-join group) will read the outcome
+//   join_waker     join_wake/join_ctx are set and must be called once at completion
+// A reference is held by the runtime until the task completes, by the join handle while it
+// lives, and by anyone that may call wake() without holding a lock that the task's destruction
+// also needs (a registered join waiter, a fork-join group's last child). The cell is freed when
+// the count reaches zero; the coroutine frame may be freed earlier.
+//
+// Invariant that makes this safe without reference counting every waker: only the worker that
+// set `running` resumes or destroys the coroutine, and waiter lists (channels, timers) wake a
+// task while holding the lock that the task's awaiter destructor takes to unlink itself.
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <new>
+
+#include "polarway/detail/frame_pool.hpp"
+#include "polarway/task.hpp"
+
+namespace polarway::detail {
+
+class scheduler;
+class task_cell;
+
+/// What a task can be suspended on that must be told when the task is aborted: an I/O
+/// operation the kernel may still write to, or a group of child tasks that must finish first.
+class cancel_hook {
+ public:
+  /// Called on the task's worker when the task was aborted while suspended here. Returns true
+  /// if the frame may be destroyed now; false if the hook will wake the task once it may.
+  virtual bool request_cancel() noexcept = 0;
+
+ protected:
+  ~cancel_hook() = default;
+};
+
+enum class task_outcome : std::uint8_t { pending, finished, cancelled, panicked };
+
+class task_cell {
+ public:
+  static constexpr std::uint64_t running = 1, notified = 2, complete = 4, cancelled = 8, join_interest = 16,
+                                 join_waker = 32, ref_one = 64;
+
+  static task_cell* create(scheduler* sched, std::coroutine_handle<> root, task_promise_base* promise,
+                           std::uint64_t initial_state) {
+    return ::new (frame_pool::allocate(sizeof(task_cell))) task_cell(sched, root, promise, initial_state);
+  }
+
+  // ---- state transitions (each one atomic; the caller acts on the returned decision) ----
+
+  /// Worker, on a task it popped from a queue: notified -> running. Returns the prior state.
+  std::uint64_t transition_to_running() noexcept {
+    return state_.fetch_xor(notified | running, std::memory_order_acq_rel);
+  }
+
+  /// Worker, after a run that did not finish the task. True if the task was woken during the
+  /// run and must be queued again (it stays `notified`).
+  bool transition_to_idle() noexcept {
+    return (state_.fetch_and(~running, std::memory_order_acq_rel) & notified) != 0;
+  }
+
+  /// A waker. True if the caller must now put the task in a run queue.
+  bool transition_to_notified() noexcept {
+    std::uint64_t s = state_.load(std::memory_order_acquire);
+    for (;;) {
+      if (s & (complete | notified)) return false;
+      if (state_.compare_exchange_weak(s, s | notified, std::memory_order_acq_rel, std::memory_order_acquire))
+        return (s & running) == 0;
+    }
+  }
+
+  /// abort(). True if the caller must now put the task in a run queue (it was idle).
+  bool transition_to_cancelled() noexcept {
+    std::uint64_t s = state_.load(std::memory_order_acquire);
+    for (;;) {
+      if (s & (complete | cancelled)) return false;
+      std::uint64_t next = s | cancelled;
+      if (!(s & notified)) next |= notified;  // running or idle: make sure it runs once more
+      if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel, std::memory_order_acquire))
+        return (s & (running | notified)) == 0;
+    }
+  }
+
+  /// Worker, when the coroutine finished or was destroyed: running -> complete. Returns the
+  /// prior state (join_interest and join_waker tell who must be told and who frees the frame).
+  std::uint64_t transition_to_complete(task_outcome outcome) noexcept {
+    outcome_ = outcome;
+    return state_.fetch_xor(running | complete, std::memory_order_acq_rel);
+  }
+
+  /// Registers a callback for completion. False if the task already completed (nothing was
+  /// registered). Only one waker may be registered at a time.
+  bool set_join_waker(void (*fn)(void*), void* ctx) noexcept {
+    join_wake_ = fn;
+    join_ctx_ = ctx;
+    std::uint64_t s = state_.load(std::memory_order_acquire);
+    for (;;) {
+      if (s & complete) return false;
+      if (state_.compare_exchange_weak(s, s | join_waker, std::memory_order_acq_rel, std::memory_order_acquire))
+        return true;
+    }
+  }
+
+  /// Takes back a registered waker. False if completion already consumed it (the callback has
+  /// been or is being called).
+  bool unset_join_waker() noexcept {
+    std::uint64_t s = state_.load(std::memory_order_acquire);
+    for (;;) {
+      if ((s & complete) || !(s & join_waker)) return false;
+      if (state_.compare_exchange_weak(s, s & ~join_waker, std::memory_order_acq_rel, std::memory_order_acquire))
+        return true;
+    }
+  }
+
+  /// The join handle goes away. Returns the prior state: if it was complete, the caller owns
+  /// the finished frame and must destroy it.
+  std::uint64_t drop_join_interest() noexcept {
+    return state_.fetch_and(~(join_interest | join_waker), std::memory_order_acq_rel);
+  }
+
+  /// Calls the registered join waker; for the completion path only.
+  void call_join_waker() noexcept { join_wake_(join_ctx_); }
+
+  void ref() noexcept { state_.fetch_add(ref_one, std::memory_order_relaxed); }
+  void unref() noexcept {
+    if ((state_.fetch_sub(ref_one, std::memory_order_acq_rel) >> 6) == 1) {
+      this->~task_cell();
+      frame_pool::deallocate(this, sizeof(task_cell));
+    }
+  }
+
+  std::uint64_t state(std::memory_order order = std::memory_order_acquire) const noexcept {
+    return state_.load(order);
+  }
+  bool is_complete() const noexcept { return (state() & complete) != 0; }
+  task_outcome outcome() const noexcept { return outcome_; }
+
+  /// Destroys the coroutine frame if it still exists.
+  void destroy_root() noexcept {
+    if (root_) root_.destroy();
+    root_ = {};
+  }
+
+  scheduler* sched() const noexcept { return sched_; }
+  std::coroutine_handle<> root() const noexcept { return root_; }
+  task_promise_base* promise() const noexcept { return promise_; }
+
+  // Set by the awaiter a task suspends in: the coroutine to resume next, and whom to tell on
+  // cancellation. Only the running worker writes these.
+  std::coroutine_handle<> resume_point;
+  cancel_hook* cancel_on = nullptr;
+
+  // Intrusive links: run queues (next) and the runtime's registry of live tasks.
+  task_cell* next = nullptr;
+  task_cell* reg_prev = nullptr;
+  task_cell* reg_next = nullptr;
+  std::uint32_t reg_shard = no_shard;
+  static constexpr std::uint32_t no_shard = ~std::uint32_t{0};
+
+ private:
+  task_cell(scheduler* sched, std::coroutine_handle<> root, task_promise_base* promise, std::uint64_t initial) noexcept
+      : resume_point(root), state_(initial), root_(root), promise_(promise), sched_(sched) {}
+  ~task_cell() = default;
+
+  std::atomic<std::uint64_t> state_;
+  std::coroutine_handle<> root_;
+  task_promise_base* promise_;
+  scheduler* sched_;
+  void (*join_wake_)(void*) = nullptr;
+  void* join_ctx_ = nullptr;
+  task_outcome outcome_ = task_outcome::pending;
+};
+
+}  // namespace polarway::detail

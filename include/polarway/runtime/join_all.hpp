@@ -1,0 +1,195 @@
+// Structured fan-out: `co_await pw::join_all(std::move(tasks))` runs every task of a vector in
+// parallel and gives their values in order; `co_await pw::when_all(a(), b(), c())` does the same
+// for tasks of different types and gives a tuple (void results become std::monostate).
+//
+// Children never outlive the awaiting parent: the parent resumes only when all of them have
+// finished, and if the parent is aborted meanwhile, the children are aborted and the parent's
+// frame is destroyed only after the last child is gone. If a child panics, the first child's
+// exception is rethrown in the parent once all have finished.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "polarway/detail/panic.hpp"
+#include "polarway/detail/scheduler.hpp"
+#include "polarway/runtime/join_handle.hpp"
+#include "polarway/task.hpp"
+
+namespace polarway {
+
+namespace detail {
+
+// Counts a parent's unfinished children and wakes the parent when the last one finishes.
+class fork_group : public cancel_hook {
+ public:
+  fork_group() = default;
+  fork_group(const fork_group&) = delete;
+  fork_group& operator=(const fork_group&) = delete;
+
+ protected:
+  // Spawns one child (unlisted: it is reachable through its parent) and returns its cell.
+  template <class T>
+  join_handle<T> spawn_child(task<T>& t) {
+    auto h = t.release();
+    return make_join_handle<T>(parent_->sched()->spawn_cell(h, &h.promise(), task_cell::join_interest, 1, false));
+  }
+
+  // Starts waiting: called by await_suspend after the children were spawned. `cells` are the
+  // children. Returns whether the parent must suspend.
+  bool start(std::coroutine_handle<> caller, task_cell* const* cells, std::size_t n) noexcept {
+    children_ = cells;
+    count_ = n;
+    remaining_.store(n + 1, std::memory_order_relaxed);  // +1: our own guard, dropped below
+    parent_->resume_point = caller;
+    parent_->ref();  // for whoever wakes the parent
+    parent_->cancel_on = this;
+    for (std::size_t i = 0; i < n; ++i)
+      if (!cells[i]->set_join_waker(&child_done, this)) arrive();  // finished already
+    if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      parent_->cancel_on = nullptr;
+      parent_->unref();
+      return false;  // every child is done: continue without suspending
+    }
+    return true;
+  }
+
+  void bind_parent(const char* what) noexcept { parent_ = current_task_or_panic(what); }
+  void finish_wait() noexcept {
+    if (parent_) parent_->cancel_on = nullptr;
+  }
+
+  bool request_cancel() noexcept override {
+    if (remaining_.load(std::memory_order_acquire) == 0) return true;
+    if (!abort_sent_) {
+      abort_sent_ = true;
+      for (std::size_t i = 0; i < count_; ++i) parent_->sched()->abort(children_[i]);
+    }
+    return false;  // the last child to finish wakes the parent
+  }
+
+  task_cell* parent_ = nullptr;
+
+ private:
+  static void child_done(void* self) noexcept { static_cast<fork_group*>(self)->arrive(); }
+
+  void arrive() noexcept {
+    task_cell* parent = parent_;  // read first: once the count hits zero the group may be gone
+    if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      wake(parent);
+      parent->unref();
+    }
+  }
+
+  task_cell* const* children_ = nullptr;
+  std::size_t count_ = 0;
+  std::atomic<std::size_t> remaining_{0};
+  bool abort_sent_ = false;
+};
+
+template <class T>
+using value_or_monostate = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+// The value of a finished child (rethrowing its exception, if it panicked).
+template <class T>
+value_or_monostate<T> child_value(task_cell* cell) {
+#if defined(__cpp_exceptions)
+  if (cell->outcome() == task_outcome::panicked) std::rethrow_exception(cell->promise()->exception());
+#endif
+  auto r = take_outcome<T>(cell);
+  if (!r) [[unlikely]]
+    panic("join_all / when_all", "a child task ended without a value");
+  if constexpr (std::is_void_v<T>) return std::monostate{};
+  else return std::move(*r);
+}
+
+template <class T>
+class join_all_awaiter : fork_group {
+ public:
+  explicit join_all_awaiter(std::vector<task<T>> tasks) noexcept : tasks_(std::move(tasks)) {}
+
+  bool await_ready() const noexcept { return tasks_.empty(); }
+
+  bool await_suspend(std::coroutine_handle<> caller) {
+    bind_parent("pw::join_all");
+    handles_.reserve(tasks_.size());
+    cells_.reserve(tasks_.size());
+    for (auto& t : tasks_) {
+      handles_.push_back(spawn_child(t));
+      cells_.push_back(join_handle_access::cell(handles_.back()));
+    }
+    return start(caller, cells_.data(), cells_.size());
+  }
+
+  std::vector<value_or_monostate<T>> await_resume() {
+    finish_wait();
+    std::vector<value_or_monostate<T>> out;
+    out.reserve(cells_.size());
+    for (task_cell* c : cells_) out.push_back(child_value<T>(c));
+    return out;
+  }
+
+ private:
+  std::vector<task<T>> tasks_;
+  std::vector<join_handle<T>> handles_;
+  std::vector<task_cell*> cells_;
+};
+
+template <class... Ts>
+class when_all_awaiter : fork_group {
+ public:
+  explicit when_all_awaiter(task<Ts>... tasks) noexcept : tasks_(std::move(tasks)...) {}
+
+  bool await_ready() const noexcept { return sizeof...(Ts) == 0; }
+
+  bool await_suspend(std::coroutine_handle<> caller) {
+    bind_parent("pw::when_all");
+    spawn_all(std::index_sequence_for<Ts...>{});
+    return start(caller, cells_.data(), cells_.size());
+  }
+
+  std::tuple<value_or_monostate<Ts>...> await_resume() {
+    finish_wait();
+    return collect(std::index_sequence_for<Ts...>{});
+  }
+
+ private:
+  template <std::size_t... I>
+  void spawn_all(std::index_sequence<I...>) {
+    ((std::get<I>(handles_) = spawn_child(std::get<I>(tasks_)),
+      cells_[I] = join_handle_access::cell(std::get<I>(handles_))),
+     ...);
+  }
+  template <std::size_t... I>
+  std::tuple<value_or_monostate<Ts>...> collect(std::index_sequence<I...>) {
+    return {child_value<Ts>(cells_[I])...};
+  }
+
+  std::tuple<task<Ts>...> tasks_;
+  std::tuple<join_handle<Ts>...> handles_;
+  std::array<task_cell*, sizeof...(Ts)> cells_{};
+};
+
+}  // namespace detail
+
+/// Runs every task in parallel; the awaiting task resumes with their values, in order, once
+/// all have finished. Must be awaited inside a task running on a runtime.
+template <class T>
+detail::join_all_awaiter<T> join_all(std::vector<task<T>> tasks) {
+  return detail::join_all_awaiter<T>(std::move(tasks));
+}
+
+/// Runs the tasks in parallel and gives a tuple of their values (std::monostate for void).
+template <class... Ts>
+detail::when_all_awaiter<Ts...> when_all(task<Ts>... tasks) {
+  return detail::when_all_awaiter<Ts...>(std::move(tasks)...);
+}
+
+}  // namespace polarway

@@ -1,0 +1,161 @@
+// pw::join_handle<T>: the owner's view of a spawned task. Awaiting it gives the task's value,
+// or a join_error if the task was cancelled or panicked; abort() cancels the task; dropping the
+// handle detaches the task, which keeps running and frees itself when done (as in Tokio).
+//
+// The finished task's value stays in its coroutine frame until the handle reads it, so a task
+// costs no second allocation for its output; the frame is destroyed by whichever of the handle
+// and the worker finishes with it last.
+#pragma once
+
+#include <coroutine>
+#include <utility>
+
+#include "polarway/detail/panic.hpp"
+#include "polarway/detail/scheduler.hpp"
+#include "polarway/result.hpp"
+#include "polarway/runtime/join_error.hpp"
+#include "polarway/task.hpp"
+
+namespace polarway {
+
+template <class T>
+class join_handle;
+
+namespace detail {
+template <class T>
+join_handle<T> make_join_handle(task_cell* cell) noexcept;
+struct join_handle_access;
+
+// Reads the outcome of a completed cell; for a finished task moves the value out of its frame.
+template <class T>
+result<T, join_error> take_outcome(task_cell* cell) {
+  switch (cell->outcome()) {
+    case task_outcome::finished: {
+      auto& promise = std::coroutine_handle<task_promise<T>>::from_address(cell->root().address()).promise();
+      if constexpr (std::is_void_v<T>) return ok();
+      else if constexpr (std::is_reference_v<T>) return result<T, join_error>(std::in_place, promise.result());
+      else return result<T, join_error>(std::in_place, std::move(promise).result());
+    }
+    case task_outcome::panicked: return err(join_error::make_panicked());
+    case task_outcome::cancelled:
+    case task_outcome::pending: break;
+  }
+  return err(join_error::make_cancelled());
+}
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] join_handle {
+ public:
+  join_handle() noexcept = default;
+  join_handle(join_handle&& other) noexcept : cell_(std::exchange(other.cell_, nullptr)) {}
+  join_handle& operator=(join_handle&& other) noexcept {
+    if (this != &other) {
+      release();
+      cell_ = std::exchange(other.cell_, nullptr);
+    }
+    return *this;
+  }
+  join_handle(const join_handle&) = delete;
+  join_handle& operator=(const join_handle&) = delete;
+  /// Detaches the task: it keeps running; its value, if any, is dropped when it finishes.
+  ~join_handle() { release(); }
+
+  /// Requests cancellation. A task that is suspended is destroyed at its next scheduling
+  /// (after any in-flight I/O has been cancelled); a running task is destroyed when it next
+  /// suspends. A task that already finished keeps its value.
+  void abort() const noexcept {
+    if (cell_) cell_->sched()->abort(cell_);
+  }
+
+  /// Whether the task has finished (with a value, cancelled or panicked).
+  bool is_finished() const noexcept { return cell_ && cell_->is_complete(); }
+
+  class awaiter {
+   public:
+    explicit awaiter(detail::task_cell* cell) noexcept : cell_(cell) {}
+    awaiter(const awaiter&) = delete;
+    awaiter& operator=(const awaiter&) = delete;
+    ~awaiter() {
+      // Destroyed while suspended (the awaiting task was cancelled): take the registration back
+      // unless completion already consumed it, in which case it drops the reference itself.
+      if (self_ && cell_->unset_join_waker()) self_->unref();
+    }
+
+    bool await_ready() const noexcept { return cell_->is_complete() && detail::coop_consume(); }
+
+    bool await_suspend(std::coroutine_handle<> caller) noexcept {
+      detail::task_cell* self = detail::current_task_or_panic("co_await join_handle");
+      self->resume_point = caller;
+      self->ref();  // held by the registration until the waker has run
+      if (!cell_->set_join_waker(&detail::wake_and_unref, self)) {
+        self->unref();  // already complete: resume at once
+        return cell_->is_complete() ? reschedule(self) : false;
+      }
+      self_ = self;
+      return true;
+    }
+
+    result<T, join_error> await_resume() {
+      self_ = nullptr;
+      return detail::take_outcome<T>(cell_);
+    }
+
+   private:
+    // Completed but out of budget: yield once before taking the value.
+    static bool reschedule(detail::task_cell* self) noexcept {
+      if (detail::coop_consume()) return false;
+      self->transition_to_notified();
+      return true;
+    }
+
+    detail::task_cell* cell_;
+    detail::task_cell* self_ = nullptr;
+  };
+
+  /// Waits for the task and gives its value, or why there is none. Await a handle once.
+  awaiter operator co_await() && noexcept { return awaiter(checked_take()); }
+  awaiter operator co_await() & noexcept { return awaiter(checked_take()); }
+
+ private:
+  template <class U>
+  friend join_handle<U> detail::make_join_handle(detail::task_cell* cell) noexcept;
+  friend struct detail::join_handle_access;
+  explicit join_handle(detail::task_cell* cell) noexcept : cell_(cell) {}
+
+  // Awaiting consumes the value, so the handle must not be awaited twice: it keeps ownership
+  // of the cell (to release it later) but remembers it was awaited.
+  detail::task_cell* checked_take() noexcept {
+    if (!cell_ || awaited_) [[unlikely]]
+      detail::panic("co_await join_handle", cell_ ? "the handle was already awaited" : "the handle is empty");
+    awaited_ = true;
+    return cell_;
+  }
+
+  void release() noexcept {
+    if (!cell_) return;
+    const std::uint64_t prev = cell_->drop_join_interest();
+    if (prev & detail::task_cell::complete) cell_->destroy_root();
+    cell_->unref();
+    cell_ = nullptr;
+  }
+
+  detail::task_cell* cell_ = nullptr;
+  bool awaited_ = false;
+};
+
+namespace detail {
+template <class T>
+join_handle<T> make_join_handle(task_cell* cell) noexcept {
+  return join_handle<T>(cell);
+}
+/// For runtime::block_on, which waits on a handle's cell from outside the runtime.
+struct join_handle_access {
+  template <class T>
+  static task_cell* cell(const join_handle<T>& h) noexcept {
+    return h.cell_;
+  }
+};
+}  // namespace detail
+
+}  // namespace polarway

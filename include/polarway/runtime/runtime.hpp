@@ -1,0 +1,155 @@
+// pw::runtime: a multi-threaded work-stealing runtime. Construct one (one worker per core by
+// default), hand it a task with block_on() from ordinary code, and spawn() more tasks from
+// anywhere. Destroying the runtime (or calling shutdown()) stops accepting tasks, cancels the
+// ones still alive, waits for them to be destroyed, and joins the worker threads; a task that
+// never suspends keeps shutdown waiting, as in Tokio.
+#pragma once
+
+#include <charconv>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <thread>
+
+#include "polarway/detail/panic.hpp"
+#include "polarway/detail/scheduler.hpp"
+#include "polarway/error.hpp"
+#include "polarway/result.hpp"
+#include "polarway/runtime/join_error.hpp"
+#include "polarway/runtime/join_handle.hpp"
+#include "polarway/task.hpp"
+
+namespace polarway {
+
+struct runtime_options {
+  /// Worker threads; 0 means POLARWAY_WORKERS if set, else one per core.
+  std::size_t workers = 0;
+
+  /// The most workers a runtime accepts (a typo such as POLARWAY_WORKERS=20000 is an error).
+  static constexpr std::size_t max_workers = 1024;
+
+  /// These options with `workers` resolved: the explicit value, else POLARWAY_WORKERS, else the
+  /// number of cores. A malformed or out-of-range POLARWAY_WORKERS is an invalid_input error.
+  result<runtime_options> resolved() const {
+    runtime_options out = *this;
+    if (out.workers > max_workers) return err(error(errc::invalid_input, "runtime_options: workers above 1024"));
+    if (out.workers == 0) {
+      if (const char* env = std::getenv("POLARWAY_WORKERS"); env && *env) {
+        auto parsed = parse_workers(env);
+        if (!parsed) return err(parsed.error());
+        out.workers = *parsed;
+      } else {
+        out.workers = std::max(1u, std::thread::hardware_concurrency());
+      }
+    }
+    return out;
+  }
+
+  /// Parses a worker count: a decimal integer from 1 to max_workers, nothing else.
+  static result<std::size_t> parse_workers(std::string_view text) {
+    std::size_t n = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size() || n == 0 || n > max_workers)
+      return err(error(errc::invalid_input, "POLARWAY_WORKERS: expected an integer from 1 to 1024"));
+    return n;
+  }
+};
+
+class runtime {
+ public:
+  /// A runtime with default options. Panics (with the reason) if POLARWAY_WORKERS is malformed.
+  runtime() : runtime(runtime_options{}) {}
+  explicit runtime(const runtime_options& options) : sched_(std::make_unique<detail::scheduler>(checked(options))) {}
+
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+  ~runtime() { sched_->shutdown(); }
+
+  /// Runs `t` on the runtime and blocks the calling thread until it finishes. Call it from
+  /// outside the runtime; several threads may block_on at once. If the task panics, its
+  /// exception is rethrown here; if it is cancelled (the runtime shut down under it), this
+  /// aborts the process with a message: use try_block_on to get that as a value.
+  template <class T>
+  T block_on(task<T> t) {
+    join_handle<T> handle = spawn(std::move(t));
+    detail::task_cell* cell = wait_for(handle);
+#if defined(__cpp_exceptions)
+    if (cell->outcome() == detail::task_outcome::panicked) std::rethrow_exception(cell->promise()->exception());
+#endif
+    result<T, join_error> r = detail::take_outcome<T>(cell);
+    if (!r) [[unlikely]]
+      detail::panic("runtime::block_on", r.error().message());
+    if constexpr (!std::is_void_v<T>) return std::move(*r);
+  }
+
+  /// block_on that reports a cancelled or panicked task as a join_error instead.
+  template <class T>
+  result<T, join_error> try_block_on(task<T> t) {
+    join_handle<T> handle = spawn(std::move(t));
+    return detail::take_outcome<T>(wait_for(handle));
+  }
+
+  /// Spawns `t` from any thread. After shutdown the task is not run and the handle reports
+  /// join_error::cancelled().
+  template <class T>
+  join_handle<T> spawn(task<T> t) {
+    auto h = t.release();
+    return detail::make_join_handle<T>(
+        sched_->spawn_cell(h, &h.promise(), detail::task_cell::join_interest, 1, /*listed=*/true));
+  }
+
+  /// Stops accepting tasks, cancels the remaining ones and joins the workers (idempotent).
+  /// Must not be called from inside one of the runtime's tasks.
+  void shutdown() { sched_->shutdown(); }
+
+  std::size_t worker_count() const noexcept { return sched_->worker_count(); }
+
+ private:
+  static std::size_t checked(const runtime_options& options) {
+    auto resolved = options.resolved();
+    if (!resolved) detail::panic("runtime", resolved.error().message());
+    return resolved->workers;
+  }
+
+  // Blocks until the handle's task completes; returns its cell.
+  template <class T>
+  detail::task_cell* wait_for(join_handle<T>& handle) {
+    if (sched_->on_worker_thread()) detail::panic("runtime::block_on", "called from inside one of the runtime's tasks");
+    detail::task_cell* cell = detail::join_handle_access::cell(handle);
+    struct latch {
+      std::mutex mu;
+      std::condition_variable cv;
+      bool done = false;
+      static void signal(void* self) noexcept {
+        auto* l = static_cast<latch*>(self);
+        std::lock_guard lock(l->mu);  // notify under the lock: the latch dies once `done` is seen
+        l->done = true;
+        l->cv.notify_one();
+      }
+    } done;
+    if (cell->set_join_waker(&latch::signal, &done)) {
+      std::unique_lock lock(done.mu);
+      done.cv.wait(lock, [&] { return done.done; });
+    }
+    return cell;
+  }
+
+  std::unique_ptr<detail::scheduler> sched_;
+};
+
+/// Spawns `t` onto the runtime running the calling task. Must be called from inside a task;
+/// after shutdown the handle reports join_error::cancelled().
+template <class T>
+join_handle<T> spawn(task<T> t) {
+  detail::worker* w = detail::tls_context.current_worker;
+  if (!w) [[unlikely]]
+    detail::panic("pw::spawn", "called outside a polarway runtime (use runtime::spawn)");
+  auto h = t.release();
+  return detail::make_join_handle<T>(
+      w->sched->spawn_cell(h, &h.promise(), detail::task_cell::join_interest, 1, /*listed=*/true));
+}
+
+}  // namespace polarway

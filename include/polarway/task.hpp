@@ -1,0 +1,203 @@
+// pw::task<T>: the coroutine type of polarway. Lazy (nothing runs until it is awaited or
+// spawned), move-only, and owning its frame: destroying a task that never started, or one that
+// finished, frees the frame. Awaiting a task transfers control to it symmetrically, and its
+// completion transfers back to the awaiter the same way, so a chain of a million nested awaits
+// uses constant stack. Frames come from a per-thread recycling pool (detail/frame_pool.hpp).
+//
+// Exceptions: with exceptions enabled, an exception escaping the coroutine is stored and
+// rethrown to the awaiter (the runtime turns one escaping a spawned task into
+// join_error::panicked). Built with -fno-exceptions there is nothing to store.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "polarway/detail/frame_pool.hpp"
+#include "polarway/detail/panic.hpp"
+
+namespace polarway {
+
+template <class T = void>
+class task;
+
+namespace detail {
+
+class task_promise_base {
+ public:
+  struct final_awaiter {
+    bool await_ready() const noexcept { return false; }
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> self) const noexcept {
+      // Resuming the awaiter from here, rather than calling it, is the symmetric transfer that
+      // keeps deep await chains off the stack.
+      std::coroutine_handle<> next = self.promise().continuation_;
+      return next ? next : std::noop_coroutine();
+    }
+    void await_resume() const noexcept {}
+  };
+
+  std::suspend_always initial_suspend() const noexcept { return {}; }
+  final_awaiter final_suspend() const noexcept { return {}; }
+
+  static void* operator new(std::size_t size) { return frame_pool::allocate(size); }
+  static void operator delete(void* frame, std::size_t size) noexcept {
+    frame_pool::deallocate(frame, size);
+  }
+
+#if defined(__cpp_exceptions)
+  void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+  bool has_exception() const noexcept { return static_cast<bool>(exception_); }
+  std::exception_ptr exception() const noexcept { return exception_; }
+  void rethrow_if_exception() const {
+    if (exception_) std::rethrow_exception(exception_);
+  }
+#else
+  [[noreturn]] void unhandled_exception() noexcept { std::abort(); }  // cannot happen
+  bool has_exception() const noexcept { return false; }
+  void rethrow_if_exception() const noexcept {}
+#endif
+
+  /// The coroutine to resume when this one finishes; none for a task the runtime drives.
+  void set_continuation(std::coroutine_handle<> c) noexcept { continuation_ = c; }
+
+ private:
+  std::coroutine_handle<> continuation_{};
+#if defined(__cpp_exceptions)
+  std::exception_ptr exception_;
+#endif
+};
+
+template <class T>
+class task_promise : public task_promise_base {
+ public:
+  task<T> get_return_object() noexcept;
+
+  template <class U>
+    requires std::is_convertible_v<U&&, T>
+  void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+    value_.emplace(std::forward<U>(v));
+  }
+
+  T& result() & {
+    rethrow_if_exception();
+    return *value_;
+  }
+  T&& result() && {
+    rethrow_if_exception();
+    return std::move(*value_);
+  }
+
+ private:
+  std::optional<T> value_;
+};
+
+template <class T>
+class task_promise<T&> : public task_promise_base {
+ public:
+  task<T&> get_return_object() noexcept;
+  void return_value(T& v) noexcept { value_ = std::addressof(v); }
+  T& result() {
+    rethrow_if_exception();
+    return *value_;
+  }
+
+ private:
+  T* value_ = nullptr;
+};
+
+template <>
+class task_promise<void> : public task_promise_base {
+ public:
+  task<void> get_return_object() noexcept;
+  void return_void() noexcept {}
+  void result() const { rethrow_if_exception(); }
+};
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] task {
+ public:
+  using promise_type = detail::task_promise<T>;
+  using handle_type = std::coroutine_handle<promise_type>;
+  using value_type = T;
+
+  /// An empty task, e.g. to assign over later.
+  task() noexcept = default;
+  explicit task(handle_type h) noexcept : h_(h) {}
+  task(task&& other) noexcept : h_(std::exchange(other.h_, {})) {}
+  task& operator=(task&& other) noexcept {
+    if (this != &other) {
+      reset();
+      h_ = std::exchange(other.h_, {});
+    }
+    return *this;
+  }
+  task(const task&) = delete;
+  task& operator=(const task&) = delete;
+  ~task() { reset(); }
+
+  /// Whether the task owns a coroutine.
+  bool valid() const noexcept { return static_cast<bool>(h_); }
+  /// Whether the coroutine has run to completion.
+  bool done() const noexcept { return h_ && h_.done(); }
+
+  class awaiter {
+   public:
+    explicit awaiter(handle_type h) noexcept : h_(h) {}
+    bool await_ready() const noexcept { return h_.done(); }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) const noexcept {
+      h_.promise().set_continuation(caller);
+      return h_;
+    }
+    decltype(auto) await_resume() const {
+      if constexpr (std::is_reference_v<T> || std::is_void_v<T>) return h_.promise().result();
+      else return std::move(h_.promise()).result();
+    }
+
+   private:
+    handle_type h_;
+  };
+
+  /// Runs the task to completion and gives its value (moved out of the frame).
+  awaiter operator co_await() & noexcept { return awaiter(checked()); }
+  awaiter operator co_await() && noexcept { return awaiter(checked()); }
+
+  /// The coroutine, still owned by this task (for the runtime and its drivers).
+  handle_type handle() const noexcept { return h_; }
+  /// Gives up ownership of the coroutine; the caller must destroy it.
+  handle_type release() noexcept { return std::exchange(h_, {}); }
+
+ private:
+  handle_type checked() const noexcept {
+    if (!h_) [[unlikely]]
+      detail::panic("co_await on an empty task");
+    return h_;
+  }
+  void reset() noexcept {
+    if (h_) h_.destroy();
+    h_ = {};
+  }
+
+  handle_type h_{};
+};
+
+namespace detail {
+template <class T>
+task<T> task_promise<T>::get_return_object() noexcept {
+  return task<T>(std::coroutine_handle<task_promise>::from_promise(*this));
+}
+template <class T>
+task<T&> task_promise<T&>::get_return_object() noexcept {
+  return task<T&>(std::coroutine_handle<task_promise>::from_promise(*this));
+}
+inline task<void> task_promise<void>::get_return_object() noexcept {
+  return task<void>(std::coroutine_handle<task_promise>::from_promise(*this));
+}
+}  // namespace detail
+
+}  // namespace polarway

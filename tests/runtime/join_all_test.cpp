@@ -1,0 +1,119 @@
+#include "polarway/runtime/join_all.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "polarway/runtime.hpp"
+#include "support/test_awaitables.hpp"
+
+namespace pw = polarway;
+
+namespace {
+pw::task<int> square(int x) {
+  if (x % 2) co_await pw::yield_now();
+  co_return x * x;
+}
+}  // namespace
+
+TEST_CASE("join_all gives the values in the order of the tasks") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  auto values = rt.block_on([]() -> pw::task<std::vector<int>> {
+    std::vector<pw::task<int>> tasks;
+    for (int i = 0; i < 100; ++i) tasks.push_back(square(i));
+    co_return co_await pw::join_all(std::move(tasks));
+  }());
+  REQUIRE(values.size() == 100);
+  for (int i = 0; i < 100; ++i) CHECK(values[static_cast<std::size_t>(i)] == i * i);
+}
+
+TEST_CASE("join_all of nothing, and of void tasks") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  std::atomic<int> ran{0};
+  const auto sizes = rt.block_on([](std::atomic<int>& ran) -> pw::task<std::pair<std::size_t, std::size_t>> {
+    auto none = co_await pw::join_all(std::vector<pw::task<int>>{});
+    std::vector<pw::task<void>> voids;
+    for (int i = 0; i < 10; ++i)
+      voids.push_back([](std::atomic<int>& r) -> pw::task<void> {
+        r.fetch_add(1);
+        co_return;
+      }(ran));
+    auto units = co_await pw::join_all(std::move(voids));
+    co_return std::pair{none.size(), units.size()};
+  }(ran));
+  CHECK(sizes.first == 0);
+  CHECK(sizes.second == 10);
+  CHECK(ran.load() == 10);
+}
+
+TEST_CASE("when_all over different types") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  auto [n, s, unit] = rt.block_on([]() -> pw::task<std::tuple<int, std::string, std::monostate>> {
+    co_return co_await pw::when_all(square(3), []() -> pw::task<std::string> { co_return "x"; }(),
+                                    []() -> pw::task<void> { co_return; }());
+  }());
+  CHECK(n == 9);
+  CHECK(s == "x");
+  (void)unit;
+}
+
+namespace {
+struct alive_counter {
+  static inline std::atomic<int> alive{0};
+  alive_counter() { ++alive; }
+  alive_counter(const alive_counter&) = delete;
+  ~alive_counter() { --alive; }
+};
+}  // namespace
+
+TEST_CASE("aborting the parent aborts the children, and none outlives it") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  alive_counter::alive = 0;
+  std::atomic<int> started{0};
+  auto parent = rt.spawn([](std::atomic<int>& started) -> pw::task<void> {
+    alive_counter mine;
+    std::vector<pw::task<void>> kids;
+    for (int i = 0; i < 8; ++i)
+      kids.push_back([](std::atomic<int>& started) -> pw::task<void> {
+        alive_counter c;
+        started.fetch_add(1);
+        co_await pw_test::suspend_forever{};
+      }(started));
+    co_await pw::join_all(std::move(kids));
+  }(started));
+  while (started.load() < 8) std::this_thread::yield();
+  CHECK(alive_counter::alive.load() == 9);
+  auto r = rt.block_on([](pw::join_handle<void> p) -> pw::task<pw::result<void, pw::join_error>> {
+    p.abort();
+    co_return co_await p;
+  }(std::move(parent)));
+  REQUIRE(r.is_err());
+  CHECK(r.error().cancelled());
+  CHECK(alive_counter::alive.load() == 0);
+}
+
+#if defined(__cpp_exceptions)
+TEST_CASE("a child's exception reaches the parent after all children finished") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  std::atomic<int> finished{0};
+  bool caught = rt.block_on([](std::atomic<int>& finished) -> pw::task<bool> {
+    std::vector<pw::task<int>> kids;
+    for (int i = 0; i < 10; ++i)
+      kids.push_back([](int i, std::atomic<int>& finished) -> pw::task<int> {
+        co_await pw::yield_now();
+        finished.fetch_add(1);
+        if (i == 4) throw std::runtime_error("child 4");
+        co_return i;
+      }(i, finished));
+    try {
+      co_await pw::join_all(std::move(kids));
+    } catch (const std::runtime_error&) {
+      co_return finished.load() == 10;
+    }
+    co_return false;
+  }(finished));
+  CHECK(caught);
+}
+#endif

@@ -1,0 +1,189 @@
+#include "polarway/runtime/runtime.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "polarway/runtime.hpp"
+#include "support/death.hpp"
+#include "support/test_awaitables.hpp"
+
+namespace pw = polarway;
+
+namespace {
+pw::task<int> value_of(int x) { co_return x; }
+pw::task<std::string> greeting() { co_return std::string("hello"); }
+
+// Counts frames of tasks that are alive, to prove shutdown destroys them all.
+struct frame_counter {
+  static inline std::atomic<int> alive{0};
+  frame_counter() { ++alive; }
+  frame_counter(const frame_counter&) = delete;
+  ~frame_counter() { --alive; }
+};
+pw::task<void> wait_forever() {
+  frame_counter c;
+  co_await pw_test::suspend_forever{};
+}
+}  // namespace
+
+TEST_CASE("block_on runs a task and gives its value") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  CHECK(rt.worker_count() == 2);
+  CHECK(rt.block_on(value_of(7)) == 7);
+  CHECK(rt.block_on(greeting()) == "hello");
+  rt.block_on([]() -> pw::task<void> { co_return; }());
+}
+
+TEST_CASE("spawn from inside a task and from outside") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  auto outside = rt.spawn(value_of(5));
+  const int total = rt.block_on([](pw::join_handle<int> h) -> pw::task<int> {
+    auto inside = pw::spawn(value_of(10));
+    auto a = co_await h;
+    auto b = co_await inside;
+    co_return *a + *b;
+  }(std::move(outside)));
+  CHECK(total == 15);
+}
+
+TEST_CASE("a detached task still runs to completion") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  std::atomic<int> ran{0};
+  rt.block_on([](std::atomic<int>& ran) -> pw::task<void> {
+    for (int i = 0; i < 100; ++i) {
+      (void)pw::spawn([](std::atomic<int>& r) -> pw::task<void> {
+        r.fetch_add(1);
+        co_return;
+      }(ran));
+    }
+    while (ran.load() < 100) co_await pw::yield_now();
+  }(ran));
+  CHECK(ran.load() == 100);
+}
+
+TEST_CASE("is_finished and abort of an idle task") {
+  pw::runtime rt(pw::runtime_options{.workers = 1});
+  frame_counter::alive = 0;
+  auto h = rt.spawn(wait_forever());
+  CHECK_FALSE(h.is_finished());
+  auto r = rt.block_on([](pw::join_handle<void> h) -> pw::task<pw::result<void, pw::join_error>> {
+    co_await pw::yield_now();  // let it start and suspend
+    h.abort();
+    co_return co_await h;
+  }(std::move(h)));
+  REQUIRE(r.is_err());
+  CHECK(r.error().cancelled());
+  CHECK_FALSE(r.error().panicked());
+  CHECK(frame_counter::alive == 0);  // its locals were destroyed
+}
+
+TEST_CASE("abort after completion keeps the value") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  auto r = rt.block_on([]() -> pw::task<pw::result<int, pw::join_error>> {
+    auto h = pw::spawn(value_of(3));
+    while (!h.is_finished()) co_await pw::yield_now();
+    h.abort();
+    co_return co_await h;
+  }());
+  CHECK(r == pw::result<int, pw::join_error>(3));
+}
+
+TEST_CASE("shutdown cancels idle tasks, destroys their frames, and refuses new work") {
+  frame_counter::alive = 0;
+  {
+    pw::runtime rt(pw::runtime_options{.workers = 2});
+    std::vector<pw::join_handle<void>> kept;
+    for (int i = 0; i < 50; ++i) kept.push_back(rt.spawn(wait_forever()));
+    for (int i = 0; i < 50; ++i) (void)rt.spawn(wait_forever());  // detached
+    while (frame_counter::alive.load() < 100) std::this_thread::yield();
+    rt.shutdown();
+    CHECK(frame_counter::alive.load() == 0);
+    for (auto& h : kept) CHECK(h.is_finished());
+    auto late = rt.spawn(value_of(1));
+    CHECK(late.is_finished());
+    auto r = rt.try_block_on(value_of(2));
+    REQUIRE(r.is_err());
+    CHECK(r.error().cancelled());
+  }  // the destructor after an explicit shutdown is a no-op
+  CHECK(frame_counter::alive.load() == 0);
+}
+
+TEST_CASE("the runtime destructor shuts down with tasks still pending") {
+  frame_counter::alive = 0;
+  {
+    pw::runtime rt(pw::runtime_options{.workers = 2});
+    for (int i = 0; i < 20; ++i) (void)rt.spawn(wait_forever());
+    rt.block_on([]() -> pw::task<void> {
+      for (int i = 0; i < 20; ++i) (void)pw::spawn(wait_forever());
+      co_return;
+    }());
+  }
+  CHECK(frame_counter::alive.load() == 0);
+}
+
+#if defined(__cpp_exceptions)
+TEST_CASE("a task that throws completes its handle as panicked and the runtime carries on") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  auto r = rt.block_on([]() -> pw::task<pw::result<int, pw::join_error>> {
+    auto h = pw::spawn([]() -> pw::task<int> {
+      throw std::runtime_error("boom");
+      co_return 1;
+    }());
+    co_return co_await h;
+  }());
+  REQUIRE(r.is_err());
+  CHECK(r.error().panicked());
+  CHECK(rt.block_on(value_of(9)) == 9);
+  bool caught = false;
+  try {
+    rt.block_on([]() -> pw::task<int> {
+      throw std::logic_error("from block_on");
+      co_return 0;
+    }());
+  } catch (const std::logic_error&) {
+    caught = true;
+  }
+  CHECK(caught);
+}
+#endif
+
+TEST_CASE("worker count: explicit, POLARWAY_WORKERS, and hostile values") {
+  using opts = pw::runtime_options;
+  CHECK(opts::parse_workers("3").value() == 3);
+  for (const char* bad : {"", "abc", "0", "-1", "2x", " 2", "1025", "99999999999999999999999"}) {
+    auto r = opts::parse_workers(bad);
+    CHECK_MESSAGE(r.is_err(), bad);
+    if (r.is_err()) CHECK(r.error() == pw::errc::invalid_input);
+  }
+  ::setenv("POLARWAY_WORKERS", "3", 1);
+  CHECK(opts{}.resolved()->workers == 3);
+  CHECK(opts{.workers = 2}.resolved()->workers == 2);  // explicit wins
+  ::setenv("POLARWAY_WORKERS", "lots", 1);
+  CHECK(opts{}.resolved().is_err());
+  CHECK(opts{.workers = 5000}.resolved().is_err());
+  const auto d = pw_test::run_in_child([] { pw::runtime rt; });
+  CHECK(d.aborted);
+  CHECK(d.stderr_text.find("POLARWAY_WORKERS") != std::string::npos);
+  ::unsetenv("POLARWAY_WORKERS");
+  CHECK(opts{}.resolved()->workers >= 1);
+}
+
+TEST_CASE("misuse is reported, not undefined") {
+  const auto outside = pw_test::run_in_child([] { (void)pw::spawn(value_of(1)); });
+  CHECK(outside.aborted);
+  CHECK(outside.stderr_text.find("outside a polarway runtime") != std::string::npos);
+  const auto nested = pw_test::run_in_child([] {
+    pw::runtime rt(pw::runtime_options{.workers = 1});
+    rt.block_on([](pw::runtime& rt) -> pw::task<void> {
+      rt.block_on(value_of(1));
+      co_return;
+    }(rt));
+  });
+  CHECK(nested.aborted);
+  CHECK(nested.stderr_text.find("block_on") != std::string::npos);
+}
