@@ -147,9 +147,9 @@ TEST_CASE("a task that never yields does not stop the other worker") {
         others.fetch_add(1);
         co_return;
       }(others)));
-    for (auto& h : rest) co_await h;  // only possible if the other worker runs them
+    for (auto& h : rest) CHECK((co_await h).is_ok());  // only possible if the other worker runs them
     release.store(true);
-    co_await hog;
+    CHECK((co_await hog).is_ok());
   }(release, others));
   CHECK(others.load() == 100);
 }
@@ -186,11 +186,12 @@ TEST_CASE("two tasks waking each other cannot starve a third (LIFO cap and fairn
       stop.store(true);
       co_return;
     }(stop, exchanges));
-    co_await c;
+    CHECK((co_await c).is_ok());
     a.abort();
     b.abort();
-    co_await a;
-    co_await b;
+    // Each either saw `stop` and finished, or was cancelled while waiting: both are fine.
+    (void)(co_await a);
+    (void)(co_await b);
   }(ping, pong, stop, exchanges));
   CHECK(stop.load());
 }
@@ -209,7 +210,7 @@ TEST_CASE("the cooperative budget makes a task that always finds ready work yiel
       co_await pw_test::ready_op{};
       ++spins;
     }
-    co_await setter;
+    CHECK((co_await setter).is_ok());
   }(flag, spins));
   CHECK(flag.load());
   CHECK(spins >= pw::detail::coop_budget - 1);
