@@ -1,0 +1,86 @@
+// ticks::feed_generator: deterministic Binance-format market data, sans-I/O. Given a seed it
+// produces the same messages every time (on every platform: its random numbers come from its
+// own splitmix64, not from <random>'s implementation-defined distributions), for the feed
+// simulator binary and for end-to-end tests.
+//
+// Alongside the JSON it keeps running totals (feed_totals) of what it sent, computed from the
+// tick values themselves; a sink that adds up the ticks it received with the same
+// feed_totals::add must arrive at the same totals, which proves that nothing was lost,
+// duplicated or altered on the way. Sums wrap modulo 2^64 (exactly, as unsigned arithmetic), so
+// equality stays exact evidence however long the run.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <polarway/error.hpp>
+#include <polarway/result.hpp>
+
+#include "ticks/symbol.hpp"
+#include "ticks/tick.hpp"
+
+namespace ticks {
+
+struct feed_totals {
+  std::uint64_t count = 0;
+  std::uint64_t price_sum = 0;     // raw fixed-point units; bid + ask for bookTicker
+  std::uint64_t quantity_sum = 0;  // raw fixed-point units; bid + ask sizes for bookTicker
+
+  void add(const ticks::tick& t) noexcept;
+  friend bool operator==(const feed_totals&, const feed_totals&) = default;
+};
+
+struct feed_options {
+  std::uint64_t seed = 1;
+  std::size_t symbols = 1;  // 1 to max_symbols
+  message_kind kind = message_kind::trade;
+  bool combined = false;      // wrap as {"stream":..,"data":..}
+  bool with_sent_ns = false;  // add "pw_ts" (the now_ns given to next())
+  std::int64_t start_time_ms = 1672515782136;
+};
+
+class feed_generator {
+ public:
+  static constexpr std::size_t max_symbols = 10000;
+
+  static polarway::result<feed_generator> create(feed_options options);
+
+  /// The next message; valid until the next call. `now_ns` becomes "pw_ts" when enabled.
+  std::string_view next(std::int64_t now_ns = 0);
+  /// The tick the last message encodes.
+  const ticks::tick& last() const noexcept { return last_; }
+  const feed_totals& totals() const noexcept { return totals_; }
+
+  std::span<const symbol> symbols() const noexcept { return symbols_; }
+  /// "btcusdt@trade": the Binance stream name for symbol i.
+  std::string stream_name(std::size_t i) const;
+  /// The request target a client would ask for: "/stream?streams=a@trade/b@trade" for combined
+  /// feeds, "/ws/a@trade" (one stream per raw connection, as Binance serves them) otherwise.
+  std::string target() const;
+  const feed_options& options() const noexcept { return options_; }
+
+ private:
+  struct symbol_state {
+    std::int64_t price_raw;
+    std::int64_t next_trade_id;
+  };
+
+  explicit feed_generator(feed_options options);
+  std::uint64_t random() noexcept;
+  std::int64_t uniform(std::int64_t lo, std::int64_t hi) noexcept;  // inclusive
+
+  feed_options options_;
+  std::uint64_t rng_state_;
+  std::vector<symbol> symbols_;
+  std::vector<symbol_state> state_;
+  std::int64_t next_update_id_ = 400900217;
+  std::int64_t next_agg_id_ = 26129;
+  ticks::tick last_;
+  feed_totals totals_;
+  std::string buffer_;
+};
+
+}  // namespace ticks

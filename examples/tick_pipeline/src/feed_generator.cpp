@@ -1,0 +1,222 @@
+#include "ticks/feed_generator.hpp"
+
+#include <charconv>
+
+namespace ticks {
+
+namespace pw = polarway;
+
+void feed_totals::add(const ticks::tick& t) noexcept {
+  ++count;
+  // Unsigned: the sums are meant to wrap, and signed overflow would be undefined.
+  const auto u = [](price p) { return static_cast<std::uint64_t>(p.raw); };
+  if (const auto* tr = std::get_if<trade>(&t)) {
+    price_sum += u(tr->price);
+    quantity_sum += u(tr->quantity);
+  } else if (const auto* ag = std::get_if<agg_trade>(&t)) {
+    price_sum += u(ag->price);
+    quantity_sum += u(ag->quantity);
+  } else if (const auto* bt = std::get_if<book_ticker>(&t)) {
+    price_sum += u(bt->bid_price) + u(bt->ask_price);
+    quantity_sum += u(bt->bid_quantity) + u(bt->ask_quantity);
+  }
+}
+
+namespace {
+
+// Symbol i: a few real names first, then X + base-36 digits + USDT (always [A-Z0-9], <= 20).
+symbol make_symbol(std::size_t i) {
+  static constexpr std::string_view real[] = {"BTCUSDT", "ETHUSDT", "BNBUSDT",  "SOLUSDT",
+                                              "XRPUSDT", "ADAUSDT", "DOGEUSDT", "BNBBTC"};
+  if (i < std::size(real)) return symbol::parse(real[i]).value();
+  constexpr std::string_view digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  std::string name = "X";
+  std::string code;
+  for (std::size_t n = i; n > 0; n /= 36) code.insert(code.begin(), digits[n % 36]);
+  name += code;
+  name += "USDT";
+  return symbol::parse(name).value();
+}
+
+class json_writer {
+ public:
+  explicit json_writer(std::string& out) : out_(out) {}
+  void raw(std::string_view s) { out_ += s; }
+  void key(std::string_view k) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += '"';
+    out_ += k;
+    out_ += "\":";
+  }
+  void str(std::string_view k, std::string_view v) {
+    key(k);
+    out_ += '"';
+    out_ += v;
+    out_ += '"';
+  }
+  void integer(std::string_view k, std::int64_t v) {
+    key(k);
+    char buf[24];
+    out_.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  }
+  void boolean(std::string_view k, bool v) {
+    key(k);
+    out_ += v ? "true" : "false";
+  }
+  void decimal(std::string_view k, price p) {
+    key(k);
+    char buf[price::max_chars];
+    out_ += '"';
+    out_.append(buf, p.to_chars(buf));
+    out_ += '"';
+  }
+  void reset_first() { first_ = true; }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+}  // namespace
+
+feed_generator::feed_generator(feed_options options) : options_(options), rng_state_(options.seed) {}
+
+pw::result<feed_generator> feed_generator::create(feed_options options) {
+  if (options.symbols == 0 || options.symbols > max_symbols)
+    return pw::err(pw::error(pw::errc::invalid_input, "feed_generator: symbols must be 1..10000"));
+  if (options.start_time_ms < 0)
+    return pw::err(pw::error(pw::errc::invalid_input, "feed_generator: negative start time"));
+  feed_generator g(options);
+  g.symbols_.reserve(options.symbols);
+  g.state_.reserve(options.symbols);
+  for (std::size_t i = 0; i < options.symbols; ++i) {
+    g.symbols_.push_back(make_symbol(i));
+    // Prices from 0.01 to 100000 with 8 decimals, so the feed covers the whole digit range.
+    g.state_.push_back({g.uniform(1'000'000, 10'000'000'000'000), g.uniform(1, 1'000'000'000)});
+  }
+  g.buffer_.reserve(512);
+  return pw::ok(std::move(g));
+}
+
+// splitmix64 (Steele, Lea, Flood 2014): tiny, fast, and the same sequence everywhere.
+std::uint64_t feed_generator::random() noexcept {
+  std::uint64_t z = (rng_state_ += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+std::int64_t feed_generator::uniform(std::int64_t lo, std::int64_t hi) noexcept {
+  // The modulo bias over a 2^64 range is far below anything a test could notice.
+  const auto span = static_cast<std::uint64_t>(hi - lo) + 1;
+  return lo + static_cast<std::int64_t>(random() % span);
+}
+
+std::string feed_generator::stream_name(std::size_t i) const {
+  std::string name(symbols_.at(i).view());
+  for (char& c : name)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  name += '@';
+  name += to_string(options_.kind);
+  return name;
+}
+
+std::string feed_generator::target() const {
+  if (!options_.combined) return "/ws/" + stream_name(0);
+  std::string t = "/stream?streams=";
+  for (std::size_t i = 0; i < symbols_.size(); ++i) {
+    if (i) t += '/';
+    t += stream_name(i);
+  }
+  return t;
+}
+
+std::string_view feed_generator::next(std::int64_t now_ns) {
+  const auto i = static_cast<std::size_t>(uniform(0, static_cast<std::int64_t>(symbols_.size()) - 1));
+  auto& st = state_[i];
+  // A random walk of up to +-0.1% per message, never below one unit.
+  const std::int64_t step = std::max<std::int64_t>(1, st.price_raw / 1000);
+  st.price_raw = std::max<std::int64_t>(1, st.price_raw + uniform(-step, step));
+  const std::int64_t event_ms = options_.start_time_ms + static_cast<std::int64_t>(totals_.count);
+  const auto qty = [&] { return price::from_raw(uniform(1, 10'000'000'000)); };  // up to 100.0
+  const pw::option<std::int64_t> sent = options_.with_sent_ns ? pw::option<std::int64_t>(now_ns) : pw::none;
+
+  switch (options_.kind) {
+    case message_kind::trade: {
+      trade t{symbols_[i],
+              event_ms,
+              st.next_trade_id++,
+              price::from_raw(st.price_raw),
+              qty(),
+              event_ms - uniform(0, 2),
+              (random() & 1) != 0,
+              sent};
+      last_ = t;
+      break;
+    }
+    case message_kind::agg_trade: {
+      const std::int64_t first = st.next_trade_id;
+      const std::int64_t last = first + uniform(0, 3);
+      st.next_trade_id = last + 1;
+      agg_trade t{symbols_[i], event_ms, next_agg_id_++,           price::from_raw(st.price_raw), qty(),
+                  first,       last,     event_ms - uniform(0, 2), (random() & 1) != 0,           sent};
+      last_ = t;
+      break;
+    }
+    case message_kind::book_ticker: {
+      const price bid = price::from_raw(st.price_raw);
+      const price ask = price::from_raw(st.price_raw + uniform(1, 1000));
+      book_ticker t{symbols_[i], next_update_id_++, bid, qty(), ask, qty(), pw::none, sent};
+      last_ = t;
+      break;
+    }
+  }
+  totals_.add(last_);
+
+  buffer_.clear();
+  json_writer w(buffer_);
+  if (options_.combined) {
+    w.raw("{");
+    w.str("stream", stream_name(i));
+    w.key("data");
+  }
+  w.raw("{");
+  w.reset_first();
+  if (const auto* t = std::get_if<trade>(&last_)) {
+    w.str("e", "trade");
+    w.integer("E", t->event_time_ms);
+    w.str("s", t->symbol.view());
+    w.integer("t", t->trade_id);
+    w.decimal("p", t->price);
+    w.decimal("q", t->quantity);
+    w.integer("T", t->trade_time_ms);
+    w.boolean("m", t->buyer_is_maker);
+    w.boolean("M", true);
+  } else if (const auto* a = std::get_if<agg_trade>(&last_)) {
+    w.str("e", "aggTrade");
+    w.integer("E", a->event_time_ms);
+    w.str("s", a->symbol.view());
+    w.integer("a", a->agg_trade_id);
+    w.decimal("p", a->price);
+    w.decimal("q", a->quantity);
+    w.integer("f", a->first_trade_id);
+    w.integer("l", a->last_trade_id);
+    w.integer("T", a->trade_time_ms);
+    w.boolean("m", a->buyer_is_maker);
+    w.boolean("M", true);
+  } else if (const auto* b = std::get_if<book_ticker>(&last_)) {
+    w.integer("u", b->update_id);
+    w.str("s", b->symbol.view());
+    w.decimal("b", b->bid_price);
+    w.decimal("B", b->bid_quantity);
+    w.decimal("a", b->ask_price);
+    w.decimal("A", b->ask_quantity);
+  }
+  if (sent) w.integer("pw_ts", *sent);
+  w.raw("}");
+  if (options_.combined) w.raw("}");
+  return buffer_;
+}
+
+}  // namespace ticks
