@@ -19,6 +19,8 @@ enum class errc {
   closed,             // the channel, semaphore or resource was closed
   runtime_shut_down,  // the runtime no longer accepts work
   invalid_input,      // the caller passed something malformed (an address, a flag)
+  unexpected_eof,     // the stream ended before the requested bytes arrived (read_exact)
+  write_zero,         // the stream accepted no bytes (write_all)
 };
 
 namespace detail {
@@ -32,6 +34,8 @@ class polarway_category_impl final : public std::error_category {
       case errc::closed: return "closed";
       case errc::runtime_shut_down: return "runtime is shut down";
       case errc::invalid_input: return "invalid input";
+      case errc::unexpected_eof: return "unexpected end of stream";
+      case errc::write_zero: return "the stream accepted no bytes";
     }
     return "unknown polarway error " + std::to_string(value);
   }

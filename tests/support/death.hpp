@@ -14,6 +14,7 @@ namespace pw_test {
 
 struct death {
   bool aborted = false;  // the child died of SIGABRT
+  int exit_code = -1;    // the child's exit status, if it exited
   std::string stderr_text;
 };
 
@@ -42,6 +43,7 @@ death run_in_child(F&& f) {
   int status = 0;
   waitpid(pid, &status, 0);
   d.aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+  if (WIFEXITED(status)) d.exit_code = WEXITSTATUS(status);
   return d;
 }
 

@@ -67,10 +67,16 @@ class idle_state {
     return index;
   }
 
-  /// Whether a parked worker was taken off the sleeper list by worker_to_notify().
-  bool is_parked(std::size_t index) {
+  /// A parked worker returns from its wait. If it is still on the sleeper list it woke on its
+  /// own (I/O, a timer): take it off and count it awake, and return true. False means a
+  /// notifier took it off and already counted it as a searcher.
+  bool unpark_self(std::size_t index) {
     std::lock_guard lock(mu_);
-    return std::find(sleepers_.begin(), sleepers_.end(), index) != sleepers_.end();
+    auto it = std::find(sleepers_.begin(), sleepers_.end(), index);
+    if (it == sleepers_.end()) return false;
+    sleepers_.erase(it);
+    state_.fetch_add(unparked_one, std::memory_order_seq_cst);
+    return true;
   }
 
   /// At shutdown: forget the sleepers (every worker is being unparked).

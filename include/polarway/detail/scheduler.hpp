@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -28,47 +29,20 @@
 #include <vector>
 
 #include "polarway/detail/chase_lev_deque.hpp"
+#include "polarway/detail/context.hpp"
 #include "polarway/detail/idle.hpp"
 #include "polarway/detail/inject_queue.hpp"
+#include "polarway/detail/reactor.hpp"
 #include "polarway/detail/panic.hpp"
-#include "polarway/detail/parker.hpp"
 #include "polarway/detail/task_cell.hpp"
 #include "polarway/detail/task_registry.hpp"
+#include "polarway/detail/timer_queue.hpp"
+#include "polarway/detail/blocking_pool.hpp"
 
 namespace polarway::detail {
 
 class scheduler;
 struct worker;
-
-/// What the current thread is doing for polarway: the worker it is (if any) and the task it
-/// is running (if any), plus the cooperative budget of that task's current run.
-struct thread_context {
-  worker* current_worker = nullptr;
-  task_cell* current_task = nullptr;
-  int budget = 0;
-};
-inline thread_local thread_context tls_context;
-
-/// The cell of the task running on this thread; panics outside a task with `what`.
-inline task_cell* current_task_or_panic(const char* what) noexcept {
-  task_cell* cell = tls_context.current_task;
-  if (!cell) [[unlikely]]
-    panic(what, "must be awaited inside a task running on a polarway runtime");
-  return cell;
-}
-
-/// Operations a task performs per run before a ready operation makes it yield anyway.
-inline constexpr int coop_budget = 128;
-
-/// Cooperative scheduling: an operation that could complete without suspending calls this
-/// first; false means the task has used its budget and the operation should suspend and
-/// reschedule the task, so that one task that always finds ready work cannot starve the others
-/// on its worker.
-inline bool coop_consume() noexcept {
-  thread_context& ctx = tls_context;
-  if (!ctx.current_task) return true;
-  return --ctx.budget > 0;
-}
 
 struct worker {
   worker(scheduler* s, std::size_t i, std::size_t deque_capacity) : sched(s), index(i), deque(deque_capacity) {}
@@ -83,7 +57,8 @@ struct worker {
   std::uint32_t tick = 0;
   std::uint32_t rng;
   bool searching = false;
-  parker park;
+  std::unique_ptr<reactor> io;  // created on the worker's own thread
+  timer_queue timers;
   std::thread thread;
 
   std::uint32_t next_random() noexcept {  // xorshift32: victim selection only
@@ -100,14 +75,45 @@ class scheduler {
   static constexpr int lifo_cap = 3;
   static constexpr std::size_t deque_capacity = 4096;
 
-  explicit scheduler(std::size_t workers)
-      : idle_(workers), registry_(workers * 4) {
+  /// Starts `workers` threads, each creating its reactor on its own thread; returns once all
+  /// are ready. Panics if a worker cannot create any reactor (not even epoll).
+  scheduler(std::size_t workers, backend_kind preferred, bool demanded)
+      : idle_(workers), registry_(workers * 4), pool_(2) {
     workers_.reserve(workers);
     for (std::size_t i = 0; i < workers; ++i) {
       workers_.push_back(std::make_unique<worker>(this, i, deque_capacity));
       workers_.back()->rng = static_cast<std::uint32_t>(0x9e3779b9u * (i + 1));
     }
-    for (auto& w : workers_) w->thread = std::thread([this, w = w.get()] { run_worker(*w); });
+    std::vector<result<void>> started(workers);
+    {
+      std::unique_lock lock(start_mu_);
+      for (auto& w : workers_)
+        w->thread = std::thread([this, w = w.get(), preferred, demanded, &started] {
+          auto io = reactor::create(preferred, demanded);
+          {
+            std::lock_guard lock(start_mu_);
+            if (io) w->io = std::move(*io);
+            else started[w->index] = err(io.error());
+            ++started_count_;
+          }
+          start_cv_.notify_all();
+          if (!w->io) return;
+          run_worker(*w);
+        });
+      start_cv_.wait(lock, [&] { return started_count_ == workers; });
+    }
+    for (auto& r : started) {
+      if (!r) {
+        stopping_.store(true);
+        for (auto& w : workers_)
+          if (w->io) w->io->unpark();
+        join_workers();
+        panic("runtime: cannot create a reactor", r.error().message());
+      }
+    }
+    backend_ = backend_kind::io_uring;
+    for (auto& w : workers_)
+      if (w->io->kind() != backend_kind::io_uring) backend_ = backend_kind::epoll;
   }
 
   scheduler(const scheduler&) = delete;
@@ -115,6 +121,10 @@ class scheduler {
   ~scheduler() { shutdown(); }
 
   std::size_t worker_count() const noexcept { return workers_.size(); }
+  /// io_uring if every worker got a ring, else epoll.
+  backend_kind backend() const noexcept { return backend_; }
+  /// The pool for calls that would block a worker (file I/O on the epoll backend).
+  blocking_pool& pool() noexcept { return pool_; }
 
   /// Whether the calling thread is one of this scheduler's workers.
   bool on_worker_thread() const noexcept {
@@ -127,7 +137,7 @@ class scheduler {
   /// already complete as cancelled, for the join handle to report.
   task_cell* spawn_cell(std::coroutine_handle<> root, task_promise_base* promise, std::uint64_t extra_state,
                         std::uint32_t extra_refs, bool listed) {
-    task_cell* cell = task_cell::create(this, root, promise,
+    task_cell* cell = task_cell::create(this, &scheduler::schedule_entry, root, promise,
                                         task_cell::notified | extra_state | (1 + extra_refs) * task_cell::ref_one);
     if (listed) {
       worker* w = tls_context.current_worker;
@@ -163,6 +173,8 @@ class scheduler {
     notify_parked();
   }
 
+  static void schedule_entry(task_cell* cell) noexcept { cell->sched()->schedule_woken(cell); }
+
   /// Aborts a task from any thread.
   void abort(task_cell* cell) noexcept {
     if (cell->transition_to_cancelled()) schedule_woken(cell);
@@ -180,7 +192,7 @@ class scheduler {
     registry_.wait_until_empty();
     stopping_.store(true, std::memory_order_seq_cst);
     idle_.unpark_all();
-    for (auto& w : workers_) w->park.unpark();
+    for (auto& w : workers_) w->io->unpark();
     join_workers();
   }
 
@@ -258,12 +270,19 @@ class scheduler {
 
   void notify_parked() noexcept {
     const std::size_t index = idle_.worker_to_notify();
-    if (index != idle_state::none) workers_[index]->park.unpark();
+    if (index != idle_state::none) workers_[index]->io->unpark();
+  }
+
+  // I/O completions and due timers: their tasks land in this worker's queues.
+  void poll_events(worker& w) noexcept {
+    w.io->poll();
+    w.timers.fire_due(clock::now());
   }
 
   task_cell* next_local(worker& w) noexcept {
     ++w.tick;
     if (w.tick % fairness_interval == 0) {
+      poll_events(w);
       if (task_cell* c = inject_.pop()) return c;
       flush_deferred(w);
       if (auto [c, status] = w.deque.steal(); status == chase_lev_deque<task_cell*>::steal_status::success) return c;
@@ -333,30 +352,35 @@ class scheduler {
   void park_worker(worker& w) {
     const bool was_searching = std::exchange(w.searching, false);
     if (idle_.transition_to_parked(w.index, was_searching) && work_anywhere()) notify_parked();
-    for (;;) {
-      w.park.park();
-      if (stopping_.load(std::memory_order_acquire)) return;
-      if (!idle_.is_parked(w.index)) {
-        w.searching = true;  // worker_to_notify() counted us as a searcher
-        return;
-      }
-    }
+    w.io->wait(w.timers.ns_until_next(clock::now()));
+    w.timers.fire_due(clock::now());
+    // Woken by a notifier: it counted us as a searcher. Woken by I/O or a timer: we have
+    // local work, and take ourselves off the sleeper list.
+    if (!idle_.unpark_self(w.index)) w.searching = true;
   }
 
   void run_worker(worker& w) {
     tls_context.current_worker = &w;
     for (;;) {
       task_cell* c = next_local(w);
+      if (!c) {
+        // Out of local work: collect finished I/O and due timers before looking elsewhere.
+        w.io->flush();
+        poll_events(w);
+        c = next_local(w);
+      }
       if (!c) c = steal_work(w);
       if (c) {
         end_search(w);
         run_task(c);
+        w.io->flush();  // submissions are batched per scheduler tick
         continue;
       }
       if (stopping_.load(std::memory_order_acquire)) break;
       park_worker(w);
       if (stopping_.load(std::memory_order_acquire)) break;
     }
+    w.io->quiesce();
     tls_context.current_worker = nullptr;
   }
 
@@ -404,18 +428,11 @@ class scheduler {
   std::atomic<bool> shut_down_{false};
   std::atomic<bool> stopping_{false};
   std::mutex join_mu_;
+  std::mutex start_mu_;
+  std::condition_variable start_cv_;
+  std::size_t started_count_ = 0;
+  backend_kind backend_ = backend_kind::epoll;
+  blocking_pool pool_;
 };
-
-/// Wakes a task from any thread (the common waker of polarway's awaiters).
-inline void wake(task_cell* cell) noexcept {
-  if (cell->transition_to_notified()) cell->sched()->schedule_woken(cell);
-}
-
-/// A join waker callback: wakes the task in ctx, then drops the reference the registration took.
-inline void wake_and_unref(void* ctx) noexcept {
-  auto* cell = static_cast<task_cell*>(ctx);
-  wake(cell);
-  cell->unref();
-}
 
 }  // namespace polarway::detail

@@ -51,9 +51,13 @@ class task_cell {
   static constexpr std::uint64_t running = 1, notified = 2, complete = 4, cancelled = 8, join_interest = 16,
                                  join_waker = 32, ref_one = 64;
 
-  static task_cell* create(scheduler* sched, std::coroutine_handle<> root, task_promise_base* promise,
-                           std::uint64_t initial_state) {
-    return ::new (frame_pool::allocate(sizeof(task_cell))) task_cell(sched, root, promise, initial_state);
+  /// How a woken task is queued: the scheduler's entry point, stored so that wakers need not
+  /// know the scheduler's type.
+  using schedule_fn = void (*)(task_cell*) noexcept;
+
+  static task_cell* create(scheduler* sched, schedule_fn schedule, std::coroutine_handle<> root,
+                           task_promise_base* promise, std::uint64_t initial_state) {
+    return ::new (frame_pool::allocate(sizeof(task_cell))) task_cell(sched, schedule, root, promise, initial_state);
   }
 
   // ---- state transitions (each one atomic; the caller acts on the returned decision) ----
@@ -152,6 +156,7 @@ class task_cell {
   }
 
   scheduler* sched() const noexcept { return sched_; }
+  void schedule() noexcept { schedule_(this); }
   std::coroutine_handle<> root() const noexcept { return root_; }
   task_promise_base* promise() const noexcept { return promise_; }
 
@@ -168,17 +173,31 @@ class task_cell {
   static constexpr std::uint32_t no_shard = ~std::uint32_t{0};
 
  private:
-  task_cell(scheduler* sched, std::coroutine_handle<> root, task_promise_base* promise, std::uint64_t initial) noexcept
-      : resume_point(root), state_(initial), root_(root), promise_(promise), sched_(sched) {}
+  task_cell(scheduler* sched, schedule_fn schedule, std::coroutine_handle<> root, task_promise_base* promise,
+            std::uint64_t initial) noexcept
+      : resume_point(root), state_(initial), root_(root), promise_(promise), sched_(sched), schedule_(schedule) {}
   ~task_cell() = default;
 
   std::atomic<std::uint64_t> state_;
   std::coroutine_handle<> root_;
   task_promise_base* promise_;
   scheduler* sched_;
+  schedule_fn schedule_;
   void (*join_wake_)(void*) = nullptr;
   void* join_ctx_ = nullptr;
   task_outcome outcome_ = task_outcome::pending;
 };
+
+/// Wakes a task from any thread (the common waker of polarway's awaiters).
+inline void wake(task_cell* cell) noexcept {
+  if (cell->transition_to_notified()) cell->schedule();
+}
+
+/// A join waker callback: wakes the task in ctx, then drops the reference the registration took.
+inline void wake_and_unref(void* ctx) noexcept {
+  auto* cell = static_cast<task_cell*>(ctx);
+  wake(cell);
+  cell->unref();
+}
 
 }  // namespace polarway::detail

@@ -27,14 +27,23 @@ namespace polarway {
 struct runtime_options {
   /// Worker threads; 0 means POLARWAY_WORKERS if set, else one per core.
   std::size_t workers = 0;
+  /// The reactor backend; none means POLARWAY_BACKEND if set, else io_uring when the kernel
+  /// allows it and epoll otherwise. Asking for io_uring explicitly makes its absence an error.
+  option<backend_kind> backend = none;
 
   /// The most workers a runtime accepts (a typo such as POLARWAY_WORKERS=20000 is an error).
   static constexpr std::size_t max_workers = 1024;
 
-  /// These options with `workers` resolved: the explicit value, else POLARWAY_WORKERS, else the
-  /// number of cores. A malformed or out-of-range POLARWAY_WORKERS is an invalid_input error.
+  /// These options with `workers` and `backend` resolved: the explicit value, else the
+  /// environment (POLARWAY_WORKERS, POLARWAY_BACKEND), else the defaults. A malformed
+  /// environment value is an invalid_input error.
   result<runtime_options> resolved() const {
     runtime_options out = *this;
+    if (!out.backend) {
+      auto env = detail::backend_from_env();
+      if (!env) return err(env.error());
+      out.backend = *env;
+    }
     if (out.workers > max_workers) return err(error(errc::invalid_input, "runtime_options: workers above 1024"));
     if (out.workers == 0) {
       if (const char* env = std::getenv("POLARWAY_WORKERS"); env && *env) {
@@ -62,7 +71,7 @@ class runtime {
  public:
   /// A runtime with default options. Panics (with the reason) if POLARWAY_WORKERS is malformed.
   runtime() : runtime(runtime_options{}) {}
-  explicit runtime(const runtime_options& options) : sched_(std::make_unique<detail::scheduler>(checked(options))) {}
+  explicit runtime(const runtime_options& options) : runtime(checked(options), 0) {}
 
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
@@ -107,11 +116,18 @@ class runtime {
 
   std::size_t worker_count() const noexcept { return sched_->worker_count(); }
 
+  /// The reactor backend in use: io_uring if every worker got a ring, else epoll.
+  backend_kind backend() const noexcept { return sched_->backend(); }
+
  private:
-  static std::size_t checked(const runtime_options& options) {
+  runtime(const runtime_options& resolved, int)
+      : sched_(std::make_unique<detail::scheduler>(resolved.workers, resolved.backend.value_or(backend_kind::io_uring),
+                                                   resolved.backend.is_some())) {}
+
+  static runtime_options checked(const runtime_options& options) {
     auto resolved = options.resolved();
     if (!resolved) detail::panic("runtime", resolved.error().message());
-    return resolved->workers;
+    return *resolved;
   }
 
   // Blocks until the handle's task completes; returns its cell.

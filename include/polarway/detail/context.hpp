@@ -1,0 +1,43 @@
+// What the current thread is doing for polarway: the worker it is (if any), the task it is
+// running (if any), and that task's cooperative budget. Awaiters use it to find the task they
+// suspend; spawn uses it to find the runtime.
+#pragma once
+
+#include "polarway/detail/panic.hpp"
+#include "polarway/detail/task_cell.hpp"
+
+namespace polarway::detail {
+
+struct worker;
+
+/// What the current thread is doing for polarway: the worker it is (if any) and the task it
+/// is running (if any), plus the cooperative budget of that task's current run.
+struct thread_context {
+  worker* current_worker = nullptr;
+  task_cell* current_task = nullptr;
+  int budget = 0;
+};
+inline thread_local thread_context tls_context;
+
+/// The cell of the task running on this thread; panics outside a task with `what`.
+inline task_cell* current_task_or_panic(const char* what) noexcept {
+  task_cell* cell = tls_context.current_task;
+  if (!cell) [[unlikely]]
+    panic(what, "must be awaited inside a task running on a polarway runtime");
+  return cell;
+}
+
+/// Operations a task performs per run before a ready operation makes it yield anyway.
+inline constexpr int coop_budget = 128;
+
+/// Cooperative scheduling: an operation that could complete without suspending calls this
+/// first; false means the task has used its budget and the operation should suspend and
+/// reschedule the task, so that one task that always finds ready work cannot starve the others
+/// on its worker.
+inline bool coop_consume() noexcept {
+  thread_context& ctx = tls_context;
+  if (!ctx.current_task) return true;
+  return --ctx.budget > 0;
+}
+
+}  // namespace polarway::detail

@@ -1,0 +1,96 @@
+// A worker's reactor: its io_uring ring, or its epoll set when io_uring is unavailable, behind
+// one small interface the scheduler drives (flush submissions each tick, poll for completions
+// while busy, wait when idle, be unparked by other threads). Operations themselves talk to the
+// backend directly (net/ and fs/ branch on kind()).
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string_view>
+
+#include "polarway/detail/epoll_driver.hpp"
+#include "polarway/detail/uring_driver.hpp"
+#include "polarway/error.hpp"
+#include "polarway/result.hpp"
+
+namespace polarway {
+
+/// Which kernel interface a runtime's reactors use.
+enum class backend_kind { io_uring, epoll };
+
+inline const char* to_string(backend_kind k) noexcept { return k == backend_kind::io_uring ? "io_uring" : "epoll"; }
+
+namespace detail {
+
+/// Reads POLARWAY_BACKEND: unset or empty means "io_uring if the kernel allows it".
+inline result<option<backend_kind>> backend_from_env() {
+  const char* env = std::getenv("POLARWAY_BACKEND");
+  if (!env || !*env) return option<backend_kind>();
+  const std::string_view v(env);
+  if (v == "io_uring") return option<backend_kind>(backend_kind::io_uring);
+  if (v == "epoll") return option<backend_kind>(backend_kind::epoll);
+  return err(error(errc::invalid_input, "POLARWAY_BACKEND: expected io_uring or epoll"));
+}
+
+class reactor {
+ public:
+  /// A reactor of the preferred kind, or an epoll one if io_uring cannot be set up (and
+  /// io_uring was not demanded).
+  static result<std::unique_ptr<reactor>> create(backend_kind preferred, bool demanded) {
+    std::unique_ptr<reactor> r(new reactor());
+    if (preferred == backend_kind::io_uring) {
+      auto ring = uring_driver::create();
+      if (ring) {
+        r->kind_ = backend_kind::io_uring;
+        r->uring_ = std::move(*ring);
+        return r;
+      }
+      if (demanded) return err(ring.error());
+      r->fallback_reason_ = ring.error();
+    }
+    auto ep = epoll_driver::create();
+    if (!ep) return err(ep.error());
+    r->kind_ = backend_kind::epoll;
+    r->epoll_ = std::move(*ep);
+    return r;
+  }
+
+  backend_kind kind() const noexcept { return kind_; }
+  uring_driver& uring() noexcept { return *uring_; }
+  epoll_driver& epoll() noexcept { return *epoll_; }
+  /// Why io_uring was not used, when it was preferred but unavailable.
+  const option<error>& fallback_reason() const noexcept { return fallback_reason_; }
+
+  void flush() noexcept {
+    if (uring_) uring_->flush();
+  }
+  void poll() noexcept {
+    if (uring_) uring_->poll();
+    else epoll_->poll();
+  }
+  void wait(std::int64_t timeout_ns) noexcept {
+    if (uring_) uring_->wait(timeout_ns);
+    else epoll_->wait(timeout_ns);
+  }
+  /// Before the worker exits (see uring_driver::quiesce).
+  void quiesce() noexcept {
+    if (uring_) uring_->quiesce();
+    else epoll_->poll();
+  }
+  void unpark() noexcept {
+    if (uring_) uring_->unpark();
+    else epoll_->unpark();
+  }
+
+ private:
+  reactor() = default;
+  backend_kind kind_ = backend_kind::epoll;
+  std::unique_ptr<uring_driver> uring_;
+  std::unique_ptr<epoll_driver> epoll_;
+  option<error> fallback_reason_;
+};
+
+}  // namespace detail
+}  // namespace polarway

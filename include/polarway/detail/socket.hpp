@@ -1,0 +1,96 @@
+// A non-blocking socket descriptor and the two ways of waiting on it. Every socket operation
+// first tries its syscall (MSG_DONTWAIT): data that is already there costs no kernel round
+// trip. Only when the call would block does the task wait: on io_uring by submitting the same
+// operation to the worker's ring, on epoll by waiting for the socket's next readiness event.
+// A ready operation charges the cooperative budget, so a socket that always has data cannot
+// starve the other tasks on the worker.
+#pragma once
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+#include <utility>
+
+#include "polarway/detail/epoll_driver.hpp"
+#include "polarway/detail/io_awaiters.hpp"
+#include "polarway/error.hpp"
+#include "polarway/result.hpp"
+#include "polarway/runtime/yield_now.hpp"
+#include "polarway/task.hpp"
+
+namespace polarway::detail {
+
+class socket_fd {
+ public:
+  socket_fd() noexcept = default;
+  explicit socket_fd(int fd) noexcept : fd_(fd) {}
+  socket_fd(socket_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)), reg_(std::move(o.reg_)) {}
+  socket_fd& operator=(socket_fd&& o) noexcept {
+    if (this != &o) {
+      close();
+      fd_ = std::exchange(o.fd_, -1);
+      reg_ = std::move(o.reg_);
+    }
+    return *this;
+  }
+  ~socket_fd() { close(); }
+
+  int get() const noexcept { return fd_; }
+  bool valid() const noexcept { return fd_ >= 0; }
+
+  void close() noexcept {
+    if (fd_ < 0) return;
+    if (reg_) reg_->owner->deregister(fd_, std::move(reg_));
+    ::close(fd_);
+    fd_ = -1;
+  }
+
+  /// The readiness record, registering the fd with the current worker's epoll on first use.
+  result<readiness*> readiness_record() {
+    if (!reg_) {
+      auto r = current_reactor("socket").epoll().register_fd(fd_);
+      if (!r) return err(r.error());
+      reg_ = std::move(*r);
+    }
+    return reg_.get();
+  }
+
+ private:
+  int fd_ = -1;
+  std::unique_ptr<readiness> reg_;
+};
+
+// One syscall on a socket, retried until it does not block. `attempt()` returns >= 0 or -errno
+// (without blocking); `prep(sqe)` prepares the same call for io_uring.
+template <class Attempt, class Prep>
+task<result<std::size_t>> socket_call(socket_fd& s, io_direction dir, Attempt attempt, Prep prep, const char* what) {
+  for (;;) {
+    const bool use_ring = current_reactor(what).kind() == backend_kind::io_uring;
+    std::uint64_t seen = 0;
+    readiness* r = nullptr;
+    if (!use_ring) {
+      auto rr = s.readiness_record();
+      if (!rr) co_return err(rr.error());
+      r = *rr;
+      seen = r->seq(dir);
+    }
+    int res = attempt();
+    if (res >= 0) {
+      if (!coop_consume()) co_await yield_now();
+      co_return static_cast<std::size_t>(res);
+    }
+    if (res == -EINTR) continue;
+    if (res != -EAGAIN && res != -EWOULDBLOCK) co_return err(error::from_errno(-res, what));
+    if (use_ring) {
+      res = co_await uring_op(prep);
+      if (res >= 0) co_return static_cast<std::size_t>(res);
+      if (res == -EINTR || res == -EAGAIN) continue;
+      co_return err(error::from_errno(-res, what));
+    }
+    co_await r->wait(dir, seen);
+  }
+}
+
+}  // namespace polarway::detail

@@ -1,0 +1,255 @@
+// The io_uring half of a worker's reactor: one ring per worker, created on that worker's
+// thread and touched only by it (IORING_SETUP_SINGLE_ISSUER; DEFER_TASKRUN where the kernel has
+// it, so completions are processed only when the worker asks, in batches). Flags are probed by
+// stripping them one at a time on EINVAL.
+//
+// Submissions queue up in the SQ ring and go to the kernel in one io_uring_enter per scheduler
+// tick (flush) or when the worker waits. Another thread reaches the worker through an eventfd
+// whose read is kept armed in the ring (unpark), and asks it to cancel an operation through a
+// locked list plus that wake-up (post_cancel): only the owner may submit to its ring.
+#pragma once
+
+#include <liburing.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "polarway/detail/io_op.hpp"
+#include "polarway/error.hpp"
+#include "polarway/result.hpp"
+
+namespace polarway::detail {
+
+/// Something a CQE is delivered to (the user_data of its SQE), for operations that are not a
+/// plain io_op (the wake-up read, multishot accept). A plain io_op's user_data is its address
+/// with the low bit set.
+struct uring_target {
+  void (*on_cqe)(uring_target* self, int res, std::uint32_t flags) noexcept;
+};
+
+class uring_driver {
+ public:
+  /// Creates a ring on the calling thread. Errors: EPERM/ENOSYS (io_uring not allowed) and the
+  /// like, with the context "io_uring_setup".
+  static result<std::unique_ptr<uring_driver>> create(unsigned entries = 256) {
+    std::unique_ptr<uring_driver> d(new uring_driver());
+    io_uring_params params{};
+    params.cq_entries = entries * 16;  // room for multishot accept bursts
+    unsigned flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
+                     IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+    // Strip the newest flags first until the kernel accepts the set.
+    const unsigned optional[] = {IORING_SETUP_DEFER_TASKRUN, IORING_SETUP_SINGLE_ISSUER, IORING_SETUP_COOP_TASKRUN,
+                                 IORING_SETUP_SUBMIT_ALL};
+    int rc = -EINVAL;
+    for (std::size_t strip = 0; strip <= std::size(optional); ++strip) {
+      params.flags = flags;
+      rc = io_uring_queue_init_params(entries, &d->ring_, &params);
+      if (rc != -EINVAL || strip == std::size(optional)) break;
+      flags &= ~optional[strip];
+    }
+    if (rc < 0) return err(error::from_errno(-rc, "io_uring_setup"));
+    d->ring_ok_ = true;
+    d->flags_ = flags;
+    d->owner_ = std::this_thread::get_id();
+    d->efd_ = ::eventfd(0, EFD_CLOEXEC);
+    if (d->efd_ < 0) return err(error::from_errno(errno, "eventfd"));
+    d->arm_wakeup();
+    return d;
+  }
+
+  uring_driver(const uring_driver&) = delete;
+  uring_driver& operator=(const uring_driver&) = delete;
+  ~uring_driver() {
+    if (ring_ok_) io_uring_queue_exit(&ring_);
+    if (efd_ >= 0) ::close(efd_);
+  }
+
+  unsigned setup_flags() const noexcept { return flags_; }
+
+  /// A free SQE (owner only); submits what is queued if the ring is full.
+  io_uring_sqe* sqe() noexcept {
+    io_uring_sqe* s = io_uring_get_sqe(&ring_);
+    while (!s) {
+      io_uring_submit(&ring_);
+      s = io_uring_get_sqe(&ring_);
+    }
+    ++pending_;
+    return s;
+  }
+
+  /// Queues `op` with a prepared SQE; the CQE completes it.
+  template <class Prep>
+  void submit(io_op* op, task_cell* cell, Prep&& prep) noexcept {
+    op->arm(cell, io_op::canceller{&request_cancel, this});
+    io_uring_sqe* s = sqe();
+    prep(s);
+    io_uring_sqe_set_data64(s, op_key(op));
+  }
+
+  /// Queues an SQE whose completions go to `target` (e.g. a multishot accept), counted until
+  /// its last CQE (the one without IORING_CQE_F_MORE).
+  template <class Prep>
+  void submit_target(uring_target* target, Prep&& prep) noexcept {
+    io_uring_sqe* s = sqe();
+    prep(s);
+    io_uring_sqe_set_data(s, target);
+    ++targets_;
+  }
+
+  /// Before the worker exits: wait (boundedly) for the last CQEs of cancelled targets, so that
+  /// what they own is released rather than leaked with the ring.
+  void quiesce() noexcept {
+    for (int i = 0; i < 100 && targets_ > 0; ++i) wait(10'000'000);
+  }
+
+  /// Sends what is queued to the kernel (one syscall, none if nothing is queued).
+  void flush() noexcept {
+    if (pending_) {
+      pending_ = 0;
+      io_uring_submit(&ring_);
+    }
+  }
+
+  /// Processes whatever completions are ready, without blocking.
+  void poll() noexcept {
+    take_remote_cancels();
+    pending_ = 0;
+    io_uring_submit_and_get_events(&ring_);
+    drain();
+  }
+
+  /// Blocks until a completion, an unpark(), or `timeout_ns` (negative: no limit).
+  void wait(std::int64_t timeout_ns) noexcept {
+    take_remote_cancels();
+    pending_ = 0;
+    io_uring_cqe* cqe = nullptr;
+    if (timeout_ns < 0) {
+      io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, nullptr, nullptr);
+    } else {
+      __kernel_timespec ts{};
+      ts.tv_sec = timeout_ns / 1'000'000'000;
+      ts.tv_nsec = timeout_ns % 1'000'000'000;
+      io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    }
+    drain();
+  }
+
+  /// Wakes the owner if it waits (any thread).
+  void unpark() noexcept {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(efd_, &one, sizeof one);
+  }
+
+  /// Submits a cancellation of the SQE whose user_data was `key` (owner only).
+  void cancel_now(std::uint64_t key) noexcept {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_cancel64(s, key, 0);
+    io_uring_sqe_set_data(s, nullptr);  // its own CQE is of no interest
+  }
+  static std::uint64_t op_key(io_op* op) noexcept { return reinterpret_cast<std::uint64_t>(op) | 1; }
+  static std::uint64_t target_key(uring_target* t) noexcept { return reinterpret_cast<std::uint64_t>(t); }
+
+  /// Asks the owner to cancel the SQE whose user_data was `key` (any thread). The owner
+  /// calls settle(ctx) once it has, so the requester knows no request is in flight, and wakes
+  /// `keep_alive`'s task so that it looks again.
+  void post_cancel(std::uint64_t key, void (*settle)(void*) noexcept, void* ctx, task_cell* keep_alive) {
+    if (keep_alive) keep_alive->ref();
+    {
+      std::lock_guard lock(remote_mu_);
+      remote_.push_back({key, settle, ctx, keep_alive});
+    }
+    has_remote_.store(true, std::memory_order_release);
+    unpark();
+  }
+
+  /// Whether the calling thread owns this ring.
+  bool owned_by_caller() const noexcept { return std::this_thread::get_id() == owner_; }
+
+ private:
+  uring_driver() = default;
+
+  struct remote_cancel {
+    std::uint64_t key;
+    void (*settle)(void*) noexcept;
+    void* ctx;
+    task_cell* keep_alive;
+  };
+
+  static bool request_cancel(void* self, io_op* op) noexcept {
+    auto* d = static_cast<uring_driver*>(self);
+    if (d->owned_by_caller()) {
+      d->cancel_now(op_key(op));
+      return false;  // the op's own CQE (-ECANCELED or its result) wakes the task
+    }
+    op->expect_settle();
+    d->post_cancel(op_key(op), [](void* p) noexcept { static_cast<io_op*>(p)->settle_cancel(); }, op, op->cell());
+    return false;
+  }
+
+  void take_remote_cancels() noexcept {
+    if (!has_remote_.load(std::memory_order_acquire)) return;
+    std::vector<remote_cancel> batch;
+    {
+      std::lock_guard lock(remote_mu_);
+      batch.swap(remote_);
+      has_remote_.store(false, std::memory_order_relaxed);
+    }
+    for (const remote_cancel& r : batch) {
+      cancel_now(r.key);  // harmless (-ENOENT) if it completed meanwhile
+      if (r.settle) r.settle(r.ctx);
+      if (r.keep_alive) {
+        wake(r.keep_alive);  // let the task see the settled state
+        r.keep_alive->unref();
+      }
+    }
+  }
+
+  void arm_wakeup() noexcept {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_read(s, efd_, &efd_buf_, sizeof efd_buf_, 0);
+    io_uring_sqe_set_data(s, &wakeup_target_);
+  }
+
+  void drain() noexcept {
+    unsigned head = 0;
+    unsigned seen = 0;
+    io_uring_cqe* cqe = nullptr;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      ++seen;
+      const std::uint64_t key = io_uring_cqe_get_data64(cqe);
+      if (key & 1) {
+        reinterpret_cast<io_op*>(key & ~std::uint64_t{1})->complete(cqe->res, cqe->flags);
+      } else if (auto* t = reinterpret_cast<uring_target*>(key)) {
+        if (t == &wakeup_target_) {
+          arm_wakeup();
+        } else {
+          if (!(cqe->flags & IORING_CQE_F_MORE)) --targets_;
+          t->on_cqe(t, cqe->res, cqe->flags);
+        }
+      }
+    }
+    io_uring_cq_advance(&ring_, seen);
+  }
+
+  io_uring ring_{};
+  bool ring_ok_ = false;
+  unsigned flags_ = 0;
+  int efd_ = -1;
+  std::uint64_t efd_buf_ = 0;
+  uring_target wakeup_target_{nullptr};
+  unsigned pending_ = 0;
+  int targets_ = 0;
+  std::thread::id owner_;
+  std::mutex remote_mu_;
+  std::vector<remote_cancel> remote_;
+  std::atomic<bool> has_remote_{false};
+};
+
+}  // namespace polarway::detail

@@ -1,0 +1,116 @@
+#include "polarway/fs/file.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "polarway/fs/path_ops.hpp"
+#include "polarway/runtime.hpp"
+#include "support/death.hpp"
+
+namespace pw = polarway;
+
+namespace {
+std::string scratch_dir() {
+  std::string tmpl = "/tmp/polarway-fs-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+  return tmpl;
+}
+std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
+}  // namespace
+
+TEST_CASE("write, fsync, read back, rename, remove") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  const std::string dir = scratch_dir();
+  auto out = rt.block_on([](std::string dir) -> pw::task<std::string> {
+    const std::string tmp = dir + "/data.tmp", final = dir + "/data.bin";
+    auto f = (co_await pw::fs::file::open(tmp, {.write = true, .truncate = true, .create = true})).unwrap();
+    std::string payload;
+    for (int i = 0; i < 10'000; ++i) payload += std::to_string(i) + ",";
+    CHECK((co_await f.write_all(bytes_of(payload))).is_ok());
+    CHECK((co_await f.write_at(bytes_of(std::string("XY")), 0)).is_ok());
+    CHECK((co_await f.sync_all()).is_ok());
+    CHECK((co_await f.close()).is_ok());
+    CHECK((co_await pw::fs::rename(tmp, final)).is_ok());
+    auto g = (co_await pw::fs::file::open(final, {.read = true})).unwrap();
+    std::string back(payload.size() + 10, '\0');
+    std::size_t got = 0;
+    for (;;) {
+      auto n = co_await g.read_at(std::as_writable_bytes(std::span(back.data() + got, back.size() - got)), got);
+      if (!n || *n == 0) break;
+      got += *n;
+    }
+    back.resize(got);
+    CHECK((co_await pw::fs::remove(final)).is_ok());
+    CHECK((co_await pw::fs::file::open(final, {.read = true})).error() == std::errc::no_such_file_or_directory);
+    co_return back == "XY" + payload.substr(2) ? std::string("same") : back.substr(0, 20);
+  }(dir));
+  CHECK(out == "same");
+  ::rmdir(dir.c_str());
+}
+
+TEST_CASE("ENOENT, EISDIR, EEXIST and bad options are typed errors") {
+  pw::runtime rt(pw::runtime_options{.workers = 1});
+  const std::string dir = scratch_dir();
+  rt.block_on([](std::string dir) -> pw::task<void> {
+    auto missing = co_await pw::fs::file::open(dir + "/nope/x", {.read = true});
+    CHECK(missing.error() == std::errc::no_such_file_or_directory);
+    CHECK(std::string(missing.error().context()) == "fs::file::open");
+    auto is_dir = co_await pw::fs::file::open(dir, {.write = true});
+    CHECK(is_dir.error() == std::errc::is_a_directory);
+    auto f = (co_await pw::fs::file::open(dir + "/once", {.write = true, .create_new = true})).unwrap();
+    auto twice = co_await pw::fs::file::open(dir + "/once", {.write = true, .create_new = true});
+    CHECK(twice.error() == std::errc::file_exists);
+    CHECK((co_await pw::fs::file::open(dir + "/x", {})).error() == pw::errc::invalid_input);
+    CHECK((co_await pw::fs::file::open(dir + "/x", {.read = true, .truncate = true})).error() == pw::errc::invalid_input);
+    CHECK((co_await pw::fs::file::open(dir + "/x", {.append = true, .truncate = true})).error() == pw::errc::invalid_input);
+    CHECK((co_await pw::fs::remove(dir + "/nope")).error() == std::errc::no_such_file_or_directory);
+    CHECK((co_await pw::fs::rename(dir + "/nope", dir + "/other")).error() == std::errc::no_such_file_or_directory);
+    CHECK((co_await pw::fs::remove(dir + "/once")).is_ok());
+  }(dir));
+  ::rmdir(dir.c_str());
+}
+
+TEST_CASE("create_dir_all creates the missing parents and accepts existing ones") {
+  pw::runtime rt(pw::runtime_options{.workers = 1});
+  const std::string dir = scratch_dir();
+  rt.block_on([](std::string dir) -> pw::task<void> {
+    CHECK((co_await pw::fs::create_dir_all(dir + "/a/b/c")).is_ok());
+    CHECK((co_await pw::fs::create_dir_all(dir + "/a/b/c")).is_ok());
+    auto f = (co_await pw::fs::file::open(dir + "/a/file", {.write = true, .create = true})).unwrap();
+    CHECK((co_await pw::fs::create_dir_all(dir + "/a/file/d")).error() == std::errc::not_a_directory);
+    CHECK((co_await pw::fs::create_dir_all("")).error() == pw::errc::invalid_input);
+  }(dir));
+  struct stat st{};
+  CHECK(::stat((dir + "/a/b/c").c_str(), &st) == 0);
+  CHECK(S_ISDIR(st.st_mode));
+  std::system(("rm -rf " + dir).c_str());
+}
+
+TEST_CASE("EACCES for a file the (unprivileged) user may not open") {
+  const std::string dir = scratch_dir();
+  const std::string secret = dir + "/secret";
+  {
+    FILE* f = std::fopen(secret.c_str(), "w");
+    REQUIRE(f);
+    std::fclose(f);
+    ::chmod(secret.c_str(), 0600);
+    ::chmod(dir.c_str(), 0755);
+  }
+  // Root ignores file modes, so drop to "nobody" in a child and report the errno via exit code.
+  const auto d = pw_test::run_in_child([secret] {
+    if (::getuid() == 0 && ::setuid(65534) != 0) std::_Exit(3);
+    pw::runtime rt(pw::runtime_options{.workers = 1});
+    auto r = rt.block_on([](std::string p) -> pw::task<pw::result<pw::fs::file>> {
+      co_return co_await pw::fs::file::open(p, {.read = true});
+    }(secret));
+    std::_Exit(r.is_err() && r.error() == std::errc::permission_denied ? 0 : 4);
+  });
+  CHECK_FALSE(d.aborted);
+  CHECK(d.exit_code == 0);
+  std::system(("rm -rf " + dir).c_str());
+}

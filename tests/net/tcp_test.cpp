@@ -1,0 +1,216 @@
+// TCP on whichever backend the environment selects (CI runs the suite with the default and
+// with POLARWAY_BACKEND=epoll).
+#include "polarway/net/tcp_stream.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "polarway/net/tcp_listener.hpp"
+#include "polarway/runtime.hpp"
+
+namespace pw = polarway;
+using namespace std::chrono_literals;
+
+namespace {
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr int scale = 8;
+#else
+constexpr int scale = 1;
+#endif
+
+std::uint64_t checksum(std::span<const std::byte> data, std::uint64_t h = 1469598103934665603ull) {
+  for (std::byte b : data) h = (h ^ static_cast<std::uint64_t>(b)) * 1099511628211ull;
+  return h;
+}
+
+// Echoes until end of stream; returns the error if the connection broke.
+pw::task<pw::result<void>> echo(pw::net::tcp_stream s) {
+  std::vector<std::byte> buf(16 * 1024);
+  for (;;) {
+    auto n = co_await s.read(buf);
+    if (!n) co_return pw::err(n.error());
+    if (*n == 0) co_return pw::ok();
+    auto w = co_await s.write_all(std::span(buf.data(), *n));
+    if (!w) co_return pw::err(w.error());
+  }
+}
+
+pw::task<void> serve(pw::net::tcp_listener& l, int connections, std::atomic<int>& failures) {
+  pw::join_set<pw::result<void>> conns;
+  for (int i = 0; i < connections; ++i) {
+    auto s = co_await l.accept();
+    if (!s) {
+      failures.fetch_add(1);
+      continue;
+    }
+    conns.spawn(echo(std::move(*s)));
+  }
+  while (auto r = co_await conns.join_next())
+    if (!r->is_ok() || !r->value().is_ok()) failures.fetch_add(1);
+}
+
+}  // namespace
+
+TEST_CASE("echo: 200 concurrent connections, 1 MiB each, checksums match") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  constexpr int clients = 200;
+  const std::size_t bytes = (1u << 20) / scale;
+  std::atomic<int> failures{0};
+  const int good = rt.block_on([](std::size_t bytes, std::atomic<int>& failures) -> pw::task<int> {
+    auto l = pw::net::tcp_listener::bind("127.0.0.1:0");
+    const auto addr = l->local_addr().unwrap();
+    auto server = pw::spawn(serve(*l, clients, failures));
+    std::vector<pw::task<bool>> cs;
+    for (int c = 0; c < clients; ++c)
+      cs.push_back([](pw::net::socket_addr addr, std::size_t bytes, int seed) -> pw::task<bool> {
+        auto s = co_await pw::net::tcp_stream::connect(addr);
+        if (!s) co_return false;
+        std::vector<std::byte> out(bytes);
+        for (std::size_t i = 0; i < bytes; ++i) out[i] = static_cast<std::byte>((i * 131 + static_cast<std::size_t>(seed)) & 0xff);
+        // Write and read concurrently, as a real client must (the echo fills the buffers).
+        auto writer = pw::spawn([](pw::net::tcp_stream& s, std::vector<std::byte>& out) -> pw::task<bool> {
+          auto w = co_await s.write_all(out);
+          co_return w.is_ok() && (co_await s.shutdown()).is_ok();
+        }(*s, out));
+        std::vector<std::byte> in(bytes);
+        auto r = co_await s->read_exact(in);
+        const bool wrote = (co_await writer).unwrap_or(false);
+        std::byte extra[1];
+        auto eof = co_await s->read(extra);
+        co_return r.is_ok() && wrote && eof.is_ok() && *eof == 0 && checksum(in) == checksum(out);
+      }(addr, bytes, c));
+    int ok = 0;
+    for (bool b : co_await pw::join_all(std::move(cs))) ok += b;
+    CHECK((co_await server).is_ok());
+    co_return ok;
+  }(bytes, failures));
+  CHECK(good == clients);
+  CHECK(failures.load() == 0);
+}
+
+TEST_CASE("a peer that resets mid-transfer fails its own task only") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  rt.block_on([]() -> pw::task<void> {
+    auto l = pw::net::tcp_listener::bind("127.0.0.1:0");
+    const auto addr = l->local_addr().unwrap();
+    auto server = pw::spawn([](pw::net::tcp_listener& l) -> pw::task<std::vector<pw::result<void>>> {
+      std::vector<pw::result<void>> outcomes;
+      std::vector<pw::join_handle<pw::result<void>>> hs;
+      for (int i = 0; i < 5; ++i) hs.push_back(pw::spawn(echo((co_await l.accept()).unwrap())));
+      for (auto& h : hs) outcomes.push_back((co_await h).unwrap());
+      co_return outcomes;
+    }(*l));
+    std::vector<pw::net::tcp_stream> good;
+    for (int i = 0; i < 4; ++i) good.push_back((co_await pw::net::tcp_stream::connect(addr)).unwrap());
+    {
+      auto bad = (co_await pw::net::tcp_stream::connect(addr)).unwrap();
+      std::vector<std::byte> chunk(64 * 1024, std::byte{7});
+      CHECK((co_await bad.write_all(chunk)).is_ok());
+      co_await pw::sleep(20ms);
+      linger lg{1, 0};  // close with RST, with echoed data unread
+      ::setsockopt(bad.native_handle(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    for (auto& g : good) {
+      const char msg[] = "still here";
+      CHECK((co_await g.write_all(std::as_bytes(std::span(msg)))).is_ok());
+      std::byte back[sizeof msg];
+      CHECK((co_await g.read_exact(back)).is_ok());
+      CHECK((co_await g.shutdown()).is_ok());
+    }
+    auto outcomes = (co_await server).unwrap();
+    int reset = 0, fine = 0;
+    for (auto& o : outcomes) {
+      if (o.is_ok()) ++fine;
+      else if (o.error() == std::errc::connection_reset || o.error() == std::errc::broken_pipe) ++reset;
+    }
+    CHECK(fine == 4);
+    CHECK(reset == 1);
+  }());
+}
+
+TEST_CASE("connecting to a closed port gives ECONNREFUSED as a value") {
+  pw::runtime rt(pw::runtime_options{.workers = 1});
+  auto r = rt.block_on([]() -> pw::task<pw::result<pw::net::tcp_stream>> {
+    // Bind then close a listener to find a port nobody listens on.
+    auto port = pw::net::tcp_listener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    co_return co_await pw::net::tcp_stream::connect(port);
+  }());
+  REQUIRE(r.is_err());
+  CHECK(r.error() == std::errc::connection_refused);
+  CHECK(std::string(r.error().context()) == "tcp_stream::connect");
+  auto bad = rt.block_on([]() -> pw::task<pw::result<pw::net::tcp_stream>> {
+    co_return co_await pw::net::tcp_stream::connect("not an address");
+  }());
+  CHECK(bad.error() == pw::errc::invalid_input);
+}
+
+TEST_CASE("timeout on a read that never completes, thousands of times") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  const int rounds = 10'000 / scale;
+  const int timed_out = rt.block_on([](int rounds) -> pw::task<int> {
+    auto l = pw::net::tcp_listener::bind("127.0.0.1:0").unwrap();
+    auto client = (co_await pw::net::tcp_stream::connect(l.local_addr().unwrap())).unwrap();
+    auto server_side = (co_await l.accept()).unwrap();  // never writes
+    int n = 0;
+    std::vector<std::byte> buf(4096);
+    for (int i = 0; i < rounds; ++i) {
+      auto r = co_await pw::timeout(0ms, client.read(buf));
+      n += r.is_err() && r.error() == pw::errc::timed_out;
+    }
+    // The stream still works after all those cancelled reads.
+    const char msg[] = "x";
+    CHECK((co_await server_side.write_all(std::as_bytes(std::span(msg)))).is_ok());
+    auto got = co_await pw::timeout(5s, client.read(buf));
+    CHECK((got.is_ok() && got->is_ok() && **got == sizeof msg));
+    co_return n;
+  }(rounds));
+  CHECK(timed_out == rounds);
+}
+
+TEST_CASE("abort of tasks blocked in accept, read and sleep; shutdown with I/O in flight") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  auto l = pw::net::tcp_listener::bind("127.0.0.1:0").unwrap();
+  const auto addr = l.local_addr().unwrap();
+  rt.block_on([](pw::net::tcp_listener& l, pw::net::socket_addr addr) -> pw::task<void> {
+    auto client = (co_await pw::net::tcp_stream::connect(addr)).unwrap();
+    auto server_side = (co_await l.accept()).unwrap();  // never writes: the reader waits forever
+    auto acceptor = pw::spawn([](pw::net::tcp_listener& l) -> pw::task<void> { (void)co_await l.accept(); }(l));
+    auto sleeper = pw::spawn([]() -> pw::task<void> { co_await pw::sleep(1h); }());
+    auto reader = pw::spawn([](pw::net::tcp_stream& s) -> pw::task<void> {
+      std::byte b[16];
+      (void)co_await s.read(b);
+    }(client));
+    co_await pw::sleep(20ms);
+    acceptor.abort();
+    sleeper.abort();
+    reader.abort();
+    CHECK((co_await acceptor).is_err());
+    CHECK((co_await sleeper).is_err());
+    CHECK((co_await reader).is_err());
+    // The listener still accepts after an aborted accept.
+    auto again = pw::spawn([](pw::net::tcp_listener& l) -> pw::task<bool> { co_return (co_await l.accept()).is_ok(); }(l));
+    auto c2 = co_await pw::net::tcp_stream::connect(addr);
+    CHECK(c2.is_ok());
+    CHECK((co_await again).unwrap_or(false));
+  }(l, addr));
+  // Leave a reader and an acceptor suspended in the kernel, and shut down under them.
+  auto client2 = rt.block_on([](pw::net::socket_addr addr) -> pw::task<pw::net::tcp_stream> {
+    co_return (co_await pw::net::tcp_stream::connect(addr)).unwrap();
+  }(addr));
+  (void)rt.spawn([](pw::net::tcp_stream& s) -> pw::task<void> {
+    std::byte b[16];
+    (void)co_await s.read(b);
+  }(client2));
+  (void)rt.spawn([](pw::net::tcp_listener& l) -> pw::task<void> {
+    for (;;) (void)co_await l.accept();
+  }(l));
+  rt.block_on([]() -> pw::task<void> { co_await pw::sleep(20ms); }());
+  rt.shutdown();  // must neither hang nor free a buffer the kernel still owns (ASan checks)
+  auto late = rt.try_block_on([]() -> pw::task<int> { co_return 1; }());
+  CHECK(late.is_err());
+}

@@ -1,0 +1,37 @@
+#include "polarway/time/interval.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <vector>
+
+#include "polarway/runtime.hpp"
+#include "support/death.hpp"
+
+namespace pw = polarway;
+using namespace std::chrono_literals;
+
+TEST_CASE("interval ticks at once, then every period, never early") {
+  pw::runtime rt(pw::runtime_options{.workers = 1});
+  const auto start = pw::steady_clock::now();
+  auto ticks = rt.block_on([]() -> pw::task<std::vector<pw::steady_clock::time_point>> {
+    pw::interval iv(10ms);
+    std::vector<pw::steady_clock::time_point> seen;
+    for (int i = 0; i < 5; ++i) {
+      const auto scheduled = co_await iv.tick();
+      CHECK(pw::steady_clock::now() >= scheduled);
+      seen.push_back(scheduled);
+    }
+    co_return seen;
+  }());
+  REQUIRE(ticks.size() == 5);
+  CHECK(ticks[0] - start < 5ms);
+  for (std::size_t i = 1; i < ticks.size(); ++i) CHECK(ticks[i] - ticks[i - 1] == 10ms);
+  CHECK(pw::steady_clock::now() - start >= 40ms);
+}
+
+TEST_CASE("a non-positive period is refused") {
+  const auto d = pw_test::run_in_child([] { pw::interval iv(0ms); });
+  CHECK(d.aborted);
+  CHECK(d.stderr_text.find("period") != std::string::npos);
+}
