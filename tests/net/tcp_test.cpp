@@ -41,17 +41,19 @@ pw::task<pw::result<void>> echo(pw::net::tcp_stream s) {
 }
 
 pw::task<void> serve(pw::net::tcp_listener& l, int connections, std::atomic<int>& failures) {
-  pw::join_set<pw::result<void>> conns;
+  std::vector<pw::join_handle<pw::result<void>>> conns;
   for (int i = 0; i < connections; ++i) {
     auto s = co_await l.accept();
     if (!s) {
       failures.fetch_add(1);
       continue;
     }
-    conns.spawn(echo(std::move(*s)));
+    conns.push_back(pw::spawn(echo(std::move(*s))));
   }
-  while (auto r = co_await conns.join_next())
-    if (!r->is_ok() || !r->value().is_ok()) failures.fetch_add(1);
+  for (auto& c : conns) {
+    auto r = co_await c;
+    if (!r.is_ok() || !r->is_ok()) failures.fetch_add(1);
+  }
 }
 
 }  // namespace

@@ -216,10 +216,13 @@ class scheduler {
   }
 
   // Onto the owner's deque, where other workers can steal it; half the deque moves to the
-  // inject queue when it is full.
+  // inject queue when it is full. Only a push onto an empty deque needs to wake an idle worker:
+  // a non-empty deque is either being stolen from already or was visible to the last searcher
+  // before it parked (it re-checks every deque), so later pushes would only pay the fence.
   void push_local(worker& w, task_cell* cell) noexcept {
+    const bool was_empty = w.deque.looks_empty();
     while (!w.deque.push(cell)) overflow_half(w);
-    notify_parked();
+    if (was_empty) notify_parked();
   }
 
   void overflow_half(worker& w) noexcept {

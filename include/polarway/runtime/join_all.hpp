@@ -12,6 +12,7 @@
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
+#include <memory>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -35,11 +36,12 @@ class fork_group : public cancel_hook {
   fork_group& operator=(const fork_group&) = delete;
 
  protected:
-  // Spawns one child (unlisted: it is reachable through its parent) and returns its cell.
+  // Spawns one child (unlisted: it is reachable through its parent) and returns its cell, in
+  // which the group holds a join interest until release_join_interest().
   template <class T>
-  join_handle<T> spawn_child(task<T>& t) {
+  task_cell* spawn_child(task<T>& t) {
     auto h = t.release();
-    return make_join_handle<T>(parent_->sched()->spawn_cell(h, &h.promise(), task_cell::join_interest, 1, false));
+    return parent_->sched()->spawn_cell(h, &h.promise(), task_cell::join_interest, 1, false);
   }
 
   // Starts waiting: called by await_suspend after the children were spawned. `cells` are the
@@ -114,38 +116,50 @@ template <class T>
 class join_all_awaiter : fork_group {
  public:
   explicit join_all_awaiter(std::vector<task<T>> tasks) noexcept : tasks_(std::move(tasks)) {}
+  join_all_awaiter(const join_all_awaiter&) = delete;
+  join_all_awaiter& operator=(const join_all_awaiter&) = delete;
+  ~join_all_awaiter() {
+    for (std::size_t i = 0; i < spawned_; ++i) release_join_interest(cells_[i]);
+  }
 
   bool await_ready() const noexcept { return tasks_.empty(); }
 
   bool await_suspend(std::coroutine_handle<> caller) {
     bind_parent("pw::join_all");
-    handles_.reserve(tasks_.size());
-    cells_.reserve(tasks_.size());
-    for (auto& t : tasks_) {
-      handles_.push_back(spawn_child(t));
-      cells_.push_back(join_handle_access::cell(handles_.back()));
-    }
-    return start(caller, cells_.data(), cells_.size());
+    const std::size_t n = tasks_.size();
+    // Small fan-outs (skynet's ten) keep their cells inline: no allocation per fork.
+    if (n > inline_cells_.size()) heap_cells_ = std::make_unique<task_cell*[]>(n);
+    cells_ = heap_cells_ ? heap_cells_.get() : inline_cells_.data();
+    for (auto& t : tasks_) cells_[spawned_++] = spawn_child(t);
+    return start(caller, cells_, n);
   }
 
   std::vector<value_or_monostate<T>> await_resume() {
     finish_wait();
     std::vector<value_or_monostate<T>> out;
-    out.reserve(cells_.size());
-    for (task_cell* c : cells_) out.push_back(child_value<T>(c));
+    out.reserve(spawned_);
+    for (std::size_t i = 0; i < spawned_; ++i) out.push_back(child_value<T>(cells_[i]));
     return out;
   }
 
  private:
   std::vector<task<T>> tasks_;
-  std::vector<join_handle<T>> handles_;
-  std::vector<task_cell*> cells_;
+  std::array<task_cell*, 16> inline_cells_{};
+  std::unique_ptr<task_cell*[]> heap_cells_;
+  task_cell** cells_ = nullptr;
+  std::size_t spawned_ = 0;
 };
 
 template <class... Ts>
 class when_all_awaiter : fork_group {
  public:
   explicit when_all_awaiter(task<Ts>... tasks) noexcept : tasks_(std::move(tasks)...) {}
+  when_all_awaiter(const when_all_awaiter&) = delete;
+  when_all_awaiter& operator=(const when_all_awaiter&) = delete;
+  ~when_all_awaiter() {
+    for (task_cell* c : cells_)
+      if (c) release_join_interest(c);
+  }
 
   bool await_ready() const noexcept { return sizeof...(Ts) == 0; }
 
@@ -163,9 +177,7 @@ class when_all_awaiter : fork_group {
  private:
   template <std::size_t... I>
   void spawn_all(std::index_sequence<I...>) {
-    ((std::get<I>(handles_) = spawn_child(std::get<I>(tasks_)),
-      cells_[I] = join_handle_access::cell(std::get<I>(handles_))),
-     ...);
+    ((cells_[I] = spawn_child(std::get<I>(tasks_))), ...);
   }
   template <std::size_t... I>
   std::tuple<value_or_monostate<Ts>...> collect(std::index_sequence<I...>) {
@@ -173,7 +185,6 @@ class when_all_awaiter : fork_group {
   }
 
   std::tuple<task<Ts>...> tasks_;
-  std::tuple<join_handle<Ts>...> handles_;
   std::array<task_cell*, sizeof...(Ts)> cells_{};
 };
 

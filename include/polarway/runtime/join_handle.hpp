@@ -26,6 +26,14 @@ template <class T>
 join_handle<T> make_join_handle(task_cell* cell) noexcept;
 struct join_handle_access;
 
+// Gives up a join interest in `cell`: destroys the finished frame if the task is complete (the
+// worker does it otherwise, when the task finishes) and drops the reference.
+inline void release_join_interest(task_cell* cell) noexcept {
+  const std::uint64_t prev = cell->drop_join_interest();
+  if (prev & task_cell::complete) cell->destroy_root();
+  cell->unref();
+}
+
 // Reads the outcome of a completed cell; for a finished task moves the value out of its frame.
 template <class T>
 result<T, join_error> take_outcome(task_cell* cell) {
@@ -133,11 +141,7 @@ class [[nodiscard]] join_handle {
   }
 
   void release() noexcept {
-    if (!cell_) return;
-    const std::uint64_t prev = cell_->drop_join_interest();
-    if (prev & detail::task_cell::complete) cell_->destroy_root();
-    cell_->unref();
-    cell_ = nullptr;
+    if (cell_) detail::release_join_interest(std::exchange(cell_, nullptr));
   }
 
   detail::task_cell* cell_ = nullptr;

@@ -55,14 +55,14 @@ class timeout_awaiter : fork_group {
   timeout_awaiter& operator=(timeout_awaiter&&) = delete;
   ~timeout_awaiter() {
     if (queue_) queue_->remove(&timer_);
+    if (cell_) release_join_interest(cell_);
   }
 
   bool await_ready() const noexcept { return false; }
 
   bool await_suspend(std::coroutine_handle<> caller) {
     bind_parent("pw::timeout");
-    handle_ = spawn_child(child_);
-    cell_ = join_handle_access::cell(handle_);
+    cell_ = spawn_child(child_);
     timer_.cell = cell_;
     timer_.fire = [](timer_entry* e) noexcept { e->cell->sched()->abort(e->cell); };
     timer_.deadline = wheel_ms_ceil(deadline_);
@@ -90,7 +90,6 @@ class timeout_awaiter : fork_group {
  private:
   clock::time_point deadline_;
   task<T> child_;
-  join_handle<T> handle_;
   task_cell* cell_ = nullptr;
   timer_entry timer_;
   timer_queue* queue_ = nullptr;
