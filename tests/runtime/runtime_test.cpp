@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <memory>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -91,6 +92,23 @@ TEST_CASE("abort after completion keeps the value") {
     co_return co_await h;
   }());
   CHECK(r == pw::result<int, pw::join_error>(3));
+}
+
+TEST_CASE("a finished task releases what its frame held before the handle is awaited") {
+  // As in Tokio: a producer's channel sender (here a shared_ptr parameter) must go away when
+  // the producer finishes, not when someone joins it, or a consumer waiting for "all senders
+  // gone" would wait forever.
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  auto shared = std::make_shared<int>(5);
+  const std::weak_ptr<int> watch = shared;
+  auto value = rt.block_on([](std::weak_ptr<int> watch, std::shared_ptr<int> p) -> pw::task<int> {
+    auto h = pw::spawn([](std::shared_ptr<int> held) -> pw::task<int> { co_return *held * 2; }(std::move(p)));
+    while (!h.is_finished()) co_await pw::yield_now();
+    CHECK(watch.expired());  // the frame (and its parameter) is gone already
+    co_return (co_await h).unwrap();
+  }(watch, std::move(shared)));
+  CHECK(value == 10);
+  CHECK(watch.expired());
 }
 
 TEST_CASE("shutdown cancels idle tasks, destroys their frames, and refuses new work") {

@@ -135,9 +135,10 @@ class scheduler {
   /// Creates a cell for a new task, lists it (unless `listed` is false: fork-join children)
   /// and queues it. After shutdown the frame is destroyed at once and the cell is returned
   /// already complete as cancelled, for the join handle to report.
-  task_cell* spawn_cell(std::coroutine_handle<> root, task_promise_base* promise, std::uint64_t extra_state,
-                        std::uint32_t extra_refs, bool listed) {
-    task_cell* cell = task_cell::create(this, &scheduler::schedule_entry, root, promise,
+  template <class T>
+  task_cell* spawn_cell(task<T> t, std::uint64_t extra_state, std::uint32_t extra_refs, bool listed) {
+    auto root = t.release();
+    task_cell* cell = task_cell::create(this, &scheduler::schedule_entry, root, &root.promise(), &output_ops_for<T>,
                                         task_cell::notified | extra_state | (1 + extra_refs) * task_cell::ref_one);
     if (listed) {
       worker* w = tls_context.current_worker;
@@ -405,7 +406,7 @@ class scheduler {
     cell->resume_point.resume();
     ctx.current_task = nullptr;
     if (cell->root().done()) {
-      finish(cell, cell->promise()->has_exception() ? task_outcome::panicked : task_outcome::finished);
+      finish(cell, cell->capture_result());
       return;
     }
     go_idle(cell);
@@ -415,11 +416,11 @@ class scheduler {
     if (cell->transition_to_idle()) push_deferred(*tls_context.current_worker, cell);
   }
 
+  // The frame is gone by now (destroyed by capture_result or on cancellation).
   void finish(task_cell* cell, task_outcome outcome) noexcept {
     registry_.remove(cell);
     const std::uint64_t prev = cell->transition_to_complete(outcome);
-    if (!(prev & task_cell::join_interest)) cell->destroy_root();  // nobody will read the value
-    else if (prev & task_cell::join_waker) cell->call_join_waker();
+    if ((prev & task_cell::join_interest) && (prev & task_cell::join_waker)) cell->call_join_waker();
     cell->unref();
   }
 

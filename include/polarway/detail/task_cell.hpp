@@ -21,8 +21,11 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <new>
+#include <utility>
 
 #include "polarway/detail/frame_pool.hpp"
 #include "polarway/task.hpp"
@@ -46,6 +49,38 @@ class cancel_hook {
 
 enum class task_outcome : std::uint8_t { pending, finished, cancelled, panicked };
 
+/// How a cell stores the value of its task once the frame is gone: the frame is destroyed as
+/// soon as the task finishes (so that what it holds, such as a channel sender passed as a
+/// parameter, is released then, as in Tokio), and the value waits in the cell for the join
+/// handle. One static instance per value type.
+struct output_ops {
+  std::size_t size;
+  void (*move_from)(task_promise_base* promise, void* storage) noexcept;
+  void (*destroy)(void* storage) noexcept;
+};
+
+template <class T>
+inline constexpr std::size_t checked_value_size() noexcept {
+  static_assert(alignof(T) <= alignof(std::max_align_t), "over-aligned task values are not supported");
+  return sizeof(T);
+}
+
+template <class T>
+inline constexpr output_ops output_ops_for{
+    checked_value_size<T>(),
+    [](task_promise_base* p, void* storage) noexcept {
+      ::new (storage) T(std::move(static_cast<task_promise<T>*>(p)->result()));
+    },
+    [](void* storage) noexcept { static_cast<T*>(storage)->~T(); }};
+template <class T>
+inline constexpr output_ops output_ops_for<T&>{
+    sizeof(T*), [](task_promise_base* p, void* storage) noexcept {
+      ::new (storage) T*(&static_cast<task_promise<T&>*>(p)->result());
+    },
+    [](void*) noexcept {}};
+template <>
+inline constexpr output_ops output_ops_for<void>{0, [](task_promise_base*, void*) noexcept {}, [](void*) noexcept {}};
+
 class task_cell {
  public:
   static constexpr std::uint64_t running = 1, notified = 2, complete = 4, cancelled = 8, join_interest = 16,
@@ -56,8 +91,9 @@ class task_cell {
   using schedule_fn = void (*)(task_cell*) noexcept;
 
   static task_cell* create(scheduler* sched, schedule_fn schedule, std::coroutine_handle<> root,
-                           task_promise_base* promise, std::uint64_t initial_state) {
-    return ::new (frame_pool::allocate(sizeof(task_cell))) task_cell(sched, schedule, root, promise, initial_state);
+                           task_promise_base* promise, const output_ops* ops, std::uint64_t initial_state) {
+    const std::size_t bytes = header_bytes() + ops->size;
+    return ::new (frame_pool::allocate(bytes)) task_cell(sched, schedule, root, promise, ops, initial_state);
   }
 
   // ---- state transitions (each one atomic; the caller acts on the returned decision) ----
@@ -138,8 +174,10 @@ class task_cell {
   void ref() noexcept { state_.fetch_add(ref_one, std::memory_order_relaxed); }
   void unref() noexcept {
     if ((state_.fetch_sub(ref_one, std::memory_order_acq_rel) >> 6) == 1) {
+      const std::size_t bytes = header_bytes() + ops_->size;
+      if (has_output_) ops_->destroy(output());
       this->~task_cell();
-      frame_pool::deallocate(this, sizeof(task_cell));
+      frame_pool::deallocate(this, bytes);
     }
   }
 
@@ -155,10 +193,33 @@ class task_cell {
     root_ = {};
   }
 
+  /// Worker, when the coroutine has run to its end: keeps the value (if someone may read it)
+  /// or the exception in the cell, then destroys the frame. Returns the outcome.
+  task_outcome capture_result() noexcept {
+    task_outcome outcome = task_outcome::finished;
+#if defined(__cpp_exceptions)
+    if (promise_->has_exception()) {
+      exception_ = promise_->exception();
+      outcome = task_outcome::panicked;
+    }
+#endif
+    if (outcome == task_outcome::finished && (state() & join_interest)) {
+      ops_->move_from(promise_, output());
+      has_output_ = true;
+    }
+    destroy_root();
+    return outcome;
+  }
+
+  /// The finished task's value (valid once complete with outcome finished).
+  void* output() noexcept { return reinterpret_cast<char*>(this) + header_bytes(); }
+#if defined(__cpp_exceptions)
+  std::exception_ptr exception() const noexcept { return exception_; }
+#endif
+
   scheduler* sched() const noexcept { return sched_; }
   void schedule() noexcept { schedule_(this); }
   std::coroutine_handle<> root() const noexcept { return root_; }
-  task_promise_base* promise() const noexcept { return promise_; }
 
   // Set by the awaiter a task suspends in: the coroutine to resume next, and whom to tell on
   // cancellation. Only the running worker writes these.
@@ -173,9 +234,15 @@ class task_cell {
   static constexpr std::uint32_t no_shard = ~std::uint32_t{0};
 
  private:
+  // The value storage follows the cell, aligned for any type the frame pool can hold.
+  static constexpr std::size_t header_bytes() noexcept {
+    constexpr std::size_t a = alignof(std::max_align_t);
+    return (sizeof(task_cell) + a - 1) & ~(a - 1);
+  }
+
   task_cell(scheduler* sched, schedule_fn schedule, std::coroutine_handle<> root, task_promise_base* promise,
-            std::uint64_t initial) noexcept
-      : resume_point(root), state_(initial), root_(root), promise_(promise), sched_(sched), schedule_(schedule) {}
+            const output_ops* ops, std::uint64_t initial) noexcept
+      : resume_point(root), state_(initial), root_(root), promise_(promise), sched_(sched), schedule_(schedule), ops_(ops) {}
   ~task_cell() = default;
 
   std::atomic<std::uint64_t> state_;
@@ -183,6 +250,11 @@ class task_cell {
   task_promise_base* promise_;
   scheduler* sched_;
   schedule_fn schedule_;
+  const output_ops* ops_;
+  bool has_output_ = false;
+#if defined(__cpp_exceptions)
+  std::exception_ptr exception_;
+#endif
   void (*join_wake_)(void*) = nullptr;
   void* join_ctx_ = nullptr;
   task_outcome outcome_ = task_outcome::pending;

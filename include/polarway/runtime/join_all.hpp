@@ -40,8 +40,7 @@ class fork_group : public cancel_hook {
   // which the group holds a join interest until release_join_interest().
   template <class T>
   task_cell* spawn_child(task<T>& t) {
-    auto h = t.release();
-    return parent_->sched()->spawn_cell(h, &h.promise(), task_cell::join_interest, 1, false);
+    return parent_->sched()->spawn_cell(std::move(t), task_cell::join_interest, 1, false);
   }
 
   // Starts waiting: called by await_suspend after the children were spawned. `cells` are the
@@ -103,7 +102,7 @@ using value_or_monostate = std::conditional_t<std::is_void_v<T>, std::monostate,
 template <class T>
 value_or_monostate<T> child_value(task_cell* cell) {
 #if defined(__cpp_exceptions)
-  if (cell->outcome() == task_outcome::panicked) std::rethrow_exception(cell->promise()->exception());
+  if (cell->outcome() == task_outcome::panicked) std::rethrow_exception(cell->exception());
 #endif
   auto r = take_outcome<T>(cell);
   if (!r) [[unlikely]]

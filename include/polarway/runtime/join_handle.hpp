@@ -2,9 +2,8 @@
 // or a join_error if the task was cancelled or panicked; abort() cancels the task; dropping the
 // handle detaches the task, which keeps running and frees itself when done (as in Tokio).
 //
-// The finished task's value stays in its coroutine frame until the handle reads it, so a task
-// costs no second allocation for its output; the frame is destroyed by whichever of the handle
-// and the worker finishes with it last.
+// The task's frame is destroyed as soon as it finishes (releasing whatever it held, as in
+// Tokio); its value waits in the task's cell, which the handle and the runtime share.
 #pragma once
 
 #include <coroutine>
@@ -26,23 +25,21 @@ template <class T>
 join_handle<T> make_join_handle(task_cell* cell) noexcept;
 struct join_handle_access;
 
-// Gives up a join interest in `cell`: destroys the finished frame if the task is complete (the
-// worker does it otherwise, when the task finishes) and drops the reference.
+// Gives up a join interest in `cell` (the value, if any, goes with the cell).
 inline void release_join_interest(task_cell* cell) noexcept {
-  const std::uint64_t prev = cell->drop_join_interest();
-  if (prev & task_cell::complete) cell->destroy_root();
+  (void)cell->drop_join_interest();
   cell->unref();
 }
 
-// Reads the outcome of a completed cell; for a finished task moves the value out of its frame.
+// Reads the outcome of a completed cell; for a finished task moves the value out of the cell.
 template <class T>
 result<T, join_error> take_outcome(task_cell* cell) {
   switch (cell->outcome()) {
     case task_outcome::finished: {
-      auto& promise = std::coroutine_handle<task_promise<T>>::from_address(cell->root().address()).promise();
       if constexpr (std::is_void_v<T>) return ok();
-      else if constexpr (std::is_reference_v<T>) return result<T, join_error>(std::in_place, promise.result());
-      else return result<T, join_error>(std::in_place, std::move(promise).result());
+      else if constexpr (std::is_reference_v<T>)
+        return result<T, join_error>(std::in_place, **static_cast<std::remove_reference_t<T>**>(cell->output()));
+      else return result<T, join_error>(std::in_place, std::move(*static_cast<T*>(cell->output())));
     }
     case task_outcome::panicked: return err(join_error::make_panicked());
     case task_outcome::cancelled:

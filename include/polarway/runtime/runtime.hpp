@@ -86,7 +86,7 @@ class runtime {
     join_handle<T> handle = spawn(std::move(t));
     detail::task_cell* cell = wait_for(handle);
 #if defined(__cpp_exceptions)
-    if (cell->outcome() == detail::task_outcome::panicked) std::rethrow_exception(cell->promise()->exception());
+    if (cell->outcome() == detail::task_outcome::panicked) std::rethrow_exception(cell->exception());
 #endif
     result<T, join_error> r = detail::take_outcome<T>(cell);
     if (!r) [[unlikely]]
@@ -105,9 +105,8 @@ class runtime {
   /// join_error::cancelled().
   template <class T>
   join_handle<T> spawn(task<T> t) {
-    auto h = t.release();
     return detail::make_join_handle<T>(
-        sched_->spawn_cell(h, &h.promise(), detail::task_cell::join_interest, 1, /*listed=*/true));
+        sched_->spawn_cell(std::move(t), detail::task_cell::join_interest, 1, /*listed=*/true));
   }
 
   /// Stops accepting tasks, cancels the remaining ones and joins the workers (idempotent).
@@ -163,9 +162,8 @@ join_handle<T> spawn(task<T> t) {
   detail::worker* w = detail::tls_context.current_worker;
   if (!w) [[unlikely]]
     detail::panic("pw::spawn", "called outside a polarway runtime (use runtime::spawn)");
-  auto h = t.release();
   return detail::make_join_handle<T>(
-      w->sched->spawn_cell(h, &h.promise(), detail::task_cell::join_interest, 1, /*listed=*/true));
+      w->sched->spawn_cell(std::move(t), detail::task_cell::join_interest, 1, /*listed=*/true));
 }
 
 }  // namespace polarway

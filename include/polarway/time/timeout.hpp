@@ -79,7 +79,7 @@ class timeout_awaiter : fork_group {
       queue_ = nullptr;
     }
 #if defined(__cpp_exceptions)
-    if (cell_->outcome() == task_outcome::panicked) std::rethrow_exception(cell_->promise()->exception());
+    if (cell_->outcome() == task_outcome::panicked) std::rethrow_exception(cell_->exception());
 #endif
     auto r = take_outcome<T>(cell_);
     if (!r) return err(error(errc::timed_out, "pw::timeout"));
