@@ -1,0 +1,536 @@
+//! Tokio 1.24 implementation of polarway's side-by-side benchmark workloads
+//! (definitions: /work/shared/WORKLOADS.md; protocol: bench/compare/README.md).
+//!
+//! Invocation: `tokio_compare <workload> <workers> [--scale small|full]`
+//! workers 1 = `current_thread` runtime, N >= 2 = `multi_thread` runtime with N workers.
+//! Every workload runs inside a task spawned on the runtime (`tokio::spawn`), never directly in
+//! `block_on`, so that "from inside a running task" holds for both flavours.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, Notify, Semaphore};
+
+struct Figure {
+    workload: String,
+    value: f64,
+    unit: &'static str,
+    ok: bool,
+    detail: String,
+}
+
+fn fig(workload: &str, value: f64, unit: &'static str, ok: bool, detail: String) -> Figure {
+    Figure { workload: workload.to_string(), value, unit, ok, detail }
+}
+
+/// Workload sizes, full and `--scale small`; keep in sync with README.md.
+#[derive(Clone, Copy)]
+struct Sizes {
+    small: bool,
+}
+
+impl Sizes {
+    fn pick(&self, full: u64, small: u64) -> u64 {
+        if self.small { small } else { full }
+    }
+    fn spawn_many(&self) -> u64 { self.pick(100_000, 10_000) }
+    fn yield_per_task(&self) -> u64 { self.pick(1_000, 100) }
+    fn ping_pong(&self) -> u64 { self.pick(100_000, 10_000) }
+    fn chain_reps(&self) -> u64 { self.pick(100, 10) }
+    fn mpsc4_per_producer(&self) -> u64 { self.pick(250_000, 25_000) }
+    fn mpsc1_total(&self) -> u64 { self.pick(1_000_000, 100_000) }
+    fn sem_iters(&self) -> u64 { self.pick(100, 10) }
+    fn timers_5k(&self) -> u64 { self.pick(5_000, 500) }
+    fn timers_100k(&self) -> u64 { self.pick(100_000, 5_000) }
+    fn tcp_msgs(&self) -> u64 { self.pick(2_000, 100) }
+    fn skynet_1m(&self) -> u64 { self.pick(1_000_000, 10_000) }
+    fn skynet_100m(&self) -> u64 { self.pick(100_000_000, 100_000) }
+    fn fib_n(&self) -> u64 { self.pick(30, 20) }
+    fn call_soon(&self) -> u64 { self.pick(50_000, 5_000) }
+    fn loop_overhead(&self) -> u64 { self.pick(10_000, 1_000) }
+}
+
+const YIELD_TASKS: u64 = 200;
+const CHAIN_DEPTH: u64 = 1_000;
+const MPSC_CAP: usize = 1_024;
+const SEM_TASKS: u64 = 1_000;
+const SEM_PERMITS: usize = 10;
+const TCP_CONNS: u64 = 50;
+const TCP_BYTES: usize = 64;
+
+const WORKLOADS: &[&str] = &[
+    "spawn_many_100k",
+    "yield_many_200x1000",
+    "ping_pong_100k",
+    "chained_spawn_1000x100",
+    "mpsc_4x250k_cap1024",
+    "mpsc_1x1M_cap1024",
+    "semaphore_1000t_10p_x100",
+    "timers_5k",
+    "timers_100k",
+    "tcp_echo_50c_x2000_64B",
+    "skynet_1M",
+    "skynet_100M",
+    "fib_30",
+    "call_soon_50k",
+    "loop_overhead_10k",
+];
+
+fn secs(t0: Instant) -> f64 {
+    t0.elapsed().as_secs_f64()
+}
+
+// ------------------------------------------------------------------------------------------
+async fn spawn_many(sz: Sizes) -> Vec<Figure> {
+    let n = sz.spawn_many();
+    let counter = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(Notify::new());
+    let t0 = Instant::now();
+    for _ in 0..n {
+        let counter = counter.clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            if counter.fetch_add(1, Ordering::AcqRel) + 1 == n {
+                done.notify_one(); // stores a permit if the spawner is not waiting yet
+            }
+        });
+    }
+    done.notified().await;
+    let s = secs(t0);
+    let c = counter.load(Ordering::Acquire);
+    vec![fig("spawn_many_100k", s * 1e9 / n as f64, "ns/task", c == n,
+             format!("{n} tasks, counter={c}"))]
+}
+
+async fn yield_many(sz: Sizes) -> Vec<Figure> {
+    let per = sz.yield_per_task();
+    let t0 = Instant::now();
+    let handles: Vec<_> = (0..YIELD_TASKS)
+        .map(|_| {
+            tokio::spawn(async move {
+                for _ in 0..per {
+                    tokio::task::yield_now().await;
+                }
+                per
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for h in handles {
+        total += h.await.unwrap();
+    }
+    let s = secs(t0);
+    let expect = YIELD_TASKS * per;
+    vec![fig("yield_many_200x1000", s * 1e9 / expect as f64, "ns/yield", total == expect,
+             format!("{total} yields"))]
+}
+
+async fn ping_pong(sz: Sizes) -> Vec<Figure> {
+    let n = sz.ping_pong();
+    let (a_tx, mut b_rx) = mpsc::channel::<u64>(1);
+    let (b_tx, mut a_rx) = mpsc::channel::<u64>(1);
+    let t0 = Instant::now();
+    let pong = tokio::spawn(async move {
+        for _ in 0..n {
+            let v = b_rx.recv().await.unwrap();
+            b_tx.send(v + 1).await.unwrap();
+        }
+    });
+    let mut v = 0u64;
+    let mut ok = true;
+    for _ in 0..n {
+        a_tx.send(v).await.unwrap();
+        let r = a_rx.recv().await.unwrap();
+        ok &= r == v + 1;
+        v = r;
+    }
+    let s = secs(t0);
+    pong.await.unwrap();
+    vec![fig("ping_pong_100k", s * 1e9 / n as f64, "ns/round_trip", ok && v == n,
+             format!("final value {v}"))]
+}
+
+fn chain(depth: u64, done: Arc<Notify>, spawned: Arc<AtomicU64>) {
+    if depth == 0 {
+        done.notify_one();
+        return;
+    }
+    spawned.fetch_add(1, Ordering::Relaxed);
+    tokio::spawn(async move { chain(depth - 1, done, spawned) });
+}
+
+async fn chained_spawn(sz: Sizes) -> Vec<Figure> {
+    let reps = sz.chain_reps();
+    let spawned = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
+    for _ in 0..reps {
+        let done = Arc::new(Notify::new());
+        // CHAIN_DEPTH spawns per repetition: the first here, CHAIN_DEPTH-1 inside the chain.
+        chain(CHAIN_DEPTH, done.clone(), spawned.clone());
+        done.notified().await;
+    }
+    let s = secs(t0);
+    let c = spawned.load(Ordering::Relaxed);
+    vec![fig("chained_spawn_1000x100", s * 1e9 / (CHAIN_DEPTH * reps) as f64, "ns/spawn",
+             c == CHAIN_DEPTH * reps, format!("{c} spawns"))]
+}
+
+async fn mpsc_run(name: &str, producers: u64, per: u64) -> Vec<Figure> {
+    let (tx, mut rx) = mpsc::channel::<u64>(MPSC_CAP);
+    let total = producers * per;
+    let t0 = Instant::now();
+    for p in 0..producers {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            for i in 0..per {
+                tx.send(p * per + i).await.unwrap();
+            }
+        });
+    }
+    drop(tx);
+    let mut sum = 0u64;
+    let mut got = 0u64;
+    for _ in 0..total {
+        sum += rx.recv().await.unwrap();
+        got += 1;
+    }
+    let s = secs(t0);
+    let expect = total * (total - 1) / 2;
+    vec![fig(name, total as f64 / s, "msg/s", sum == expect && got == total,
+             format!("{got} msgs, sum {sum} (expected {expect})"))]
+}
+
+async fn semaphore(sz: Sizes) -> Vec<Figure> {
+    let iters = sz.sem_iters();
+    let sem = Arc::new(Semaphore::new(SEM_PERMITS));
+    let held = Arc::new(AtomicU64::new(0));
+    let max_held = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
+    let handles: Vec<_> = (0..SEM_TASKS)
+        .map(|_| {
+            let (sem, held, max_held) = (sem.clone(), held.clone(), max_held.clone());
+            tokio::spawn(async move {
+                let mut acquires = 0u64;
+                for _ in 0..iters {
+                    let permit = sem.acquire().await.unwrap();
+                    let h = held.fetch_add(1, Ordering::AcqRel) + 1;
+                    max_held.fetch_max(h, Ordering::Relaxed);
+                    acquires += 1;
+                    tokio::task::yield_now().await;
+                    held.fetch_sub(1, Ordering::AcqRel);
+                    drop(permit);
+                }
+                acquires
+            })
+        })
+        .collect();
+    let mut acquires = 0;
+    for h in handles {
+        acquires += h.await.unwrap();
+    }
+    let s = secs(t0);
+    let m = max_held.load(Ordering::Relaxed);
+    vec![fig("semaphore_1000t_10p_x100", s * 1e9 / (SEM_TASKS * iters) as f64, "ns/acquire",
+             acquires == SEM_TASKS * iters && m <= SEM_PERMITS as u64,
+             format!("{acquires} acquires, max held {m}"))]
+}
+
+async fn timers(name: &str, n: u64) -> Vec<Figure> {
+    let early = Arc::new(AtomicU64::new(0));
+    let left = Arc::new(AtomicU64::new(n));
+    let done = Arc::new(Notify::new());
+    let t0 = Instant::now();
+    for i in 0..n {
+        let (early, left, done) = (early.clone(), left.clone(), done.clone());
+        tokio::spawn(async move {
+            let d = Duration::from_millis(i % 10);
+            let start = Instant::now();
+            tokio::time::sleep(d).await;
+            if start.elapsed() < d {
+                early.fetch_add(1, Ordering::Relaxed);
+            }
+            if left.fetch_sub(1, Ordering::AcqRel) == 1 {
+                done.notify_one();
+            }
+        });
+    }
+    let sched = secs(t0);
+    done.notified().await;
+    let total = secs(t0);
+    let e = early.load(Ordering::Relaxed);
+    let detail = format!("{n} timers, {e} woke early");
+    vec![
+        fig(&format!("{name}_sched"), n as f64 / sched, "timers/s", e == 0, detail.clone()),
+        fig(&format!("{name}_total"), total * 1e3, "ms", e == 0, detail),
+    ]
+}
+
+async fn tcp_echo(sz: Sizes) -> Vec<Figure> {
+    let msgs = sz.tcp_msgs();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let t0 = Instant::now();
+    tokio::spawn(async move {
+        for _ in 0..TCP_CONNS {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            sock.set_nodelay(true).unwrap();
+            tokio::spawn(async move {
+                let mut buf = [0u8; TCP_BYTES];
+                while sock.read_exact(&mut buf).await.is_ok() {
+                    if sock.write_all(&buf).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let clients: Vec<_> = (0..TCP_CONNS)
+        .map(|id| {
+            tokio::spawn(async move {
+                let mut sock = TcpStream::connect(addr).await.unwrap();
+                sock.set_nodelay(true).unwrap();
+                let mut out = [0u8; TCP_BYTES];
+                let mut inb = [0u8; TCP_BYTES];
+                let mut good = 0u64;
+                for m in 0..msgs {
+                    for (b, x) in out.iter_mut().enumerate() {
+                        *x = ((id * 131 + m * 7 + b as u64) & 0xff) as u8;
+                    }
+                    sock.write_all(&out).await.unwrap();
+                    sock.read_exact(&mut inb).await.unwrap();
+                    if out == inb {
+                        good += 1;
+                    }
+                }
+                good
+            })
+        })
+        .collect();
+    let mut good = 0;
+    let mut failed = 0;
+    for c in clients {
+        match c.await {
+            Ok(g) => good += g,
+            Err(_) => failed += 1,
+        }
+    }
+    let s = secs(t0);
+    let expect = TCP_CONNS * msgs;
+    vec![fig("tcp_echo_50c_x2000_64B", expect as f64 / s, "msg/s", good == expect && failed == 0,
+             format!("{good} echoes ok of {expect}, {failed} clients failed"))]
+}
+
+fn skynet(num: u64, size: u64) -> Pin<Box<dyn Future<Output = u64> + Send>> {
+    Box::pin(async move {
+        if size == 1 {
+            return num;
+        }
+        let child = size / 10;
+        let handles: [_; 10] =
+            std::array::from_fn(|i| tokio::spawn(skynet(num + i as u64 * child, child)));
+        let mut sum = 0;
+        for h in handles {
+            sum += h.await.unwrap();
+        }
+        sum
+    })
+}
+
+fn skynet_tasks(leaves: u64) -> u64 {
+    let mut total = 0;
+    let mut level = 1;
+    while level <= leaves {
+        total += level;
+        level *= 10;
+    }
+    total
+}
+
+async fn skynet_run(name: &str, leaves: u64) -> Vec<Figure> {
+    let t0 = Instant::now();
+    let got = tokio::spawn(skynet(0, leaves)).await.unwrap();
+    let s = secs(t0);
+    let tasks = skynet_tasks(leaves);
+    let expect = leaves * (leaves - 1) / 2;
+    vec![fig(name, s * 1e9 / tasks as f64, "ns/task", got == expect,
+             format!("result {got} (expected {expect}), {tasks} tasks, {s:.3} s"))]
+}
+
+fn fib(n: u64) -> Pin<Box<dyn Future<Output = u64> + Send>> {
+    Box::pin(async move {
+        if n < 2 {
+            return n;
+        }
+        let a = tokio::spawn(fib(n - 1));
+        let b = tokio::spawn(fib(n - 2));
+        a.await.unwrap() + b.await.unwrap()
+    })
+}
+
+fn fib_value(n: u64) -> u64 {
+    let (mut a, mut b) = (0u64, 1u64);
+    for _ in 0..n {
+        let t = a + b;
+        a = b;
+        b = t;
+    }
+    a
+}
+
+async fn fib_run(sz: Sizes) -> Vec<Figure> {
+    let n = sz.fib_n();
+    let t0 = Instant::now();
+    let got = tokio::spawn(fib(n)).await.unwrap();
+    let s = secs(t0);
+    let calls = 2 * fib_value(n + 1) - 1;
+    let expect = fib_value(n);
+    vec![fig("fib_30", s * 1e9 / calls as f64, "ns/task", got == expect,
+             format!("fib({n}) = {got} (expected {expect}), {calls} tasks"))]
+}
+
+/// Tokio has no callback queue: the closest is spawning no-op tasks; all are joined.
+async fn call_soon(sz: Sizes) -> Vec<Figure> {
+    let n = sz.call_soon();
+    let t0 = Instant::now();
+    let handles: Vec<_> = (0..n).map(|_| tokio::spawn(async {})).collect();
+    let mut ran = 0u64;
+    for h in handles {
+        h.await.unwrap();
+        ran += 1;
+    }
+    let s = secs(t0);
+    vec![fig("call_soon_50k", n as f64 / s, "ops/s", ran == n,
+             format!("{ran} no-op tasks spawned then joined"))]
+}
+
+async fn loop_overhead(sz: Sizes) -> Vec<Figure> {
+    let n = sz.loop_overhead();
+    let mut sum = 0u64;
+    let t0 = Instant::now();
+    for i in 0..n {
+        sum += tokio::spawn(async move { i }).await.unwrap();
+    }
+    let s = secs(t0);
+    vec![fig("loop_overhead_10k", s * 1e9 / n as f64, "ns/iter", sum == n * (n - 1) / 2,
+             format!("{n} sequential spawn+await"))]
+}
+
+async fn run(workload: String, sz: Sizes) -> Vec<Figure> {
+    match workload.as_str() {
+        "spawn_many_100k" => spawn_many(sz).await,
+        "yield_many_200x1000" => yield_many(sz).await,
+        "ping_pong_100k" => ping_pong(sz).await,
+        "chained_spawn_1000x100" => chained_spawn(sz).await,
+        "mpsc_4x250k_cap1024" => mpsc_run("mpsc_4x250k_cap1024", 4, sz.mpsc4_per_producer()).await,
+        "mpsc_1x1M_cap1024" => mpsc_run("mpsc_1x1M_cap1024", 1, sz.mpsc1_total()).await,
+        "semaphore_1000t_10p_x100" => semaphore(sz).await,
+        "timers_5k" => timers("timers_5k", sz.timers_5k()).await,
+        "timers_100k" => timers("timers_100k", sz.timers_100k()).await,
+        "tcp_echo_50c_x2000_64B" => tcp_echo(sz).await,
+        "skynet_1M" => skynet_run("skynet_1M", sz.skynet_1m()).await,
+        "skynet_100M" => skynet_run("skynet_100M", sz.skynet_100m()).await,
+        "fib_30" => fib_run(sz).await,
+        "call_soon_50k" => call_soon(sz).await,
+        "loop_overhead_10k" => loop_overhead(sz).await,
+        _ => Vec::new(),
+    }
+}
+
+fn json_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn emit(f: &Figure, workers: usize, small: bool) {
+    let value = if f.value.is_finite() && f.value >= 0.0 {
+        format!("{:.6e}", f.value).parse::<f64>().map(|v| v.to_string()).unwrap()
+    } else {
+        "null".to_string()
+    };
+    println!(
+        "{{\"workload\": \"{}\", \"workers\": {}, \"value\": {}, \"unit\": \"{}\", \"ok\": {}, \"detail\": \"{}\", \"scale\": \"{}\"}}",
+        json_escape(&f.workload),
+        workers,
+        value,
+        f.unit,
+        f.ok,
+        json_escape(&f.detail),
+        if small { "small" } else { "full" }
+    );
+}
+
+fn usage(why: &str) -> ! {
+    eprintln!("tokio_compare: {why}\nusage: tokio_compare <workload> <workers> [--scale small|full]");
+    std::process::exit(2);
+}
+
+fn main() {
+    let mut pos = Vec::new();
+    let mut small = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--scale" => match args.next().as_deref() {
+                Some("small") => small = true,
+                Some("full") => small = false,
+                _ => usage("--scale takes small or full"),
+            },
+            "--scale=small" => small = true,
+            "--scale=full" => small = false,
+            "--list" => {
+                for w in WORKLOADS {
+                    println!("{w}");
+                }
+                return;
+            }
+            _ => pos.push(a),
+        }
+    }
+    if pos.len() != 2 {
+        usage("expected <workload> <workers>");
+    }
+    let workload = pos[0].clone();
+    let workers: usize = match pos[1].parse() {
+        Ok(w) if w >= 1 => w,
+        _ => usage("workers must be a positive integer"),
+    };
+    if !WORKLOADS.contains(&workload.as_str()) {
+        emit(&fig(&workload, f64::NAN, "", false, "not implemented: unknown workload".into()),
+             workers, small);
+        std::process::exit(2);
+    }
+    let rt = if workers == 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()
+    }
+    .expect("runtime");
+    let sz = Sizes { small };
+    let w2 = workload.clone();
+    let figs = match rt.block_on(async move { tokio::spawn(run(w2, sz)).await }) {
+        Ok(f) => f,
+        Err(e) => vec![fig(&workload, f64::NAN, "", false, format!("task failed: {e}"))],
+    };
+    // Do not wait for stray tasks (e.g. echo sessions) at shutdown.
+    rt.shutdown_background();
+    let mut ok = !figs.is_empty();
+    for f in &figs {
+        emit(f, workers, small);
+        ok &= f.ok;
+    }
+    std::process::exit(if ok { 0 } else { 1 });
+}
