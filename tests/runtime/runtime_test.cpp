@@ -67,6 +67,19 @@ TEST_CASE("a detached task still runs to completion") {
   CHECK(ran.load() == 100);
 }
 
+TEST_CASE("a moved handle keeps its state: awaiting it after a move-assignment works") {
+  pw::runtime rt(pw::runtime_options{.workers = 1});
+  const int sum = rt.block_on([]() -> pw::task<int> {
+    auto h = pw::spawn(value_of(1));
+    int total = (co_await h).unwrap();
+    h = pw::spawn(value_of(2));  // over a handle that was awaited already
+    total += (co_await h).unwrap();
+    pw::join_handle<int> moved = std::move(h);
+    co_return total + static_cast<int>(moved.is_finished());
+  }());
+  CHECK(sum == 4);
+}
+
 TEST_CASE("is_finished and abort of an idle task") {
   pw::runtime rt(pw::runtime_options{.workers = 1});
   frame_counter::alive = 0;

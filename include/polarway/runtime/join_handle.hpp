@@ -53,11 +53,13 @@ template <class T>
 class [[nodiscard]] join_handle {
  public:
   join_handle() noexcept = default;
-  join_handle(join_handle&& other) noexcept : cell_(std::exchange(other.cell_, nullptr)) {}
+  join_handle(join_handle&& other) noexcept
+      : cell_(std::exchange(other.cell_, nullptr)), awaited_(std::exchange(other.awaited_, false)) {}
   join_handle& operator=(join_handle&& other) noexcept {
     if (this != &other) {
       release();
       cell_ = std::exchange(other.cell_, nullptr);
+      awaited_ = std::exchange(other.awaited_, false);
     }
     return *this;
   }
@@ -139,6 +141,7 @@ class [[nodiscard]] join_handle {
 
   void release() noexcept {
     if (cell_) detail::release_join_interest(std::exchange(cell_, nullptr));
+    awaited_ = false;
   }
 
   detail::task_cell* cell_ = nullptr;
