@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <vector>
@@ -172,6 +173,38 @@ TEST_CASE("timeout on a read that never completes, thousands of times") {
     co_return n;
   }(rounds));
   CHECK(timed_out == rounds);
+}
+
+TEST_CASE("reads raced by timeouts never lose bytes") {
+  // The timer fires while a read is completing: the bytes must reach the caller, on the next
+  // read or as the timeout's value, never vanish with the cancelled operation.
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  const std::size_t total = 200'000 / static_cast<std::size_t>(scale);
+  const auto got = rt.block_on([](std::size_t total) -> pw::task<std::size_t> {
+    auto l = pw::net::tcp_listener::bind("127.0.0.1:0").unwrap();
+    auto client = (co_await pw::net::tcp_stream::connect(l.local_addr().unwrap())).unwrap();
+    auto server_side = (co_await l.accept()).unwrap();
+    auto writer = pw::spawn([](pw::net::tcp_stream s, std::size_t total) -> pw::task<bool> {
+      std::vector<std::byte> chunk(97, std::byte{1});
+      for (std::size_t sent = 0; sent < total;) {
+        const std::size_t n = std::min(chunk.size(), total - sent);
+        if (!(co_await s.write_all(std::span(chunk.data(), n)))) co_return false;
+        sent += n;
+        if (sent % 970 == 0) co_await pw::sleep(std::chrono::microseconds(200));
+      }
+      co_return true;
+    }(std::move(server_side), total));
+    std::vector<std::byte> buf(256);
+    std::size_t received = 0;
+    const auto deadline = pw::steady_clock::now() + 60s;
+    while (received < total && pw::steady_clock::now() < deadline) {
+      auto r = co_await pw::timeout(std::chrono::microseconds(300), client.read(buf));
+      if (r.is_ok() && r->is_ok()) received += **r;
+    }
+    CHECK((co_await writer).unwrap_or(false));
+    co_return received;
+  }(total));
+  CHECK(got == total);
 }
 
 TEST_CASE("abort of tasks blocked in accept, read and sleep; shutdown with I/O in flight") {

@@ -64,6 +64,10 @@ class io_op : public cancel_hook {
     return done_.load(std::memory_order_acquire) && cancel_settled_.load(std::memory_order_acquire);
   }
 
+  bool completed_with_value() const noexcept override {
+    return done_.load(std::memory_order_acquire) && cancel_settled_.load(std::memory_order_acquire) && result_ >= 0;
+  }
+
   /// The owner processed a cancellation request (so it will not touch the op again for it).
   void settle_cancel() noexcept { cancel_settled_.store(true, std::memory_order_release); }
 

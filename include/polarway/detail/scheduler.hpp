@@ -391,14 +391,18 @@ class scheduler {
   void run_task(task_cell* cell) noexcept {
     const std::uint64_t prev = cell->transition_to_running();
     if (prev & task_cell::cancelled) {
-      if (cell->cancel_on && !cell->cancel_on->request_cancel()) {
-        go_idle(cell);  // the hook wakes the task when its frame may be destroyed
+      if ((prev & task_cell::soft_cancel) && cell->cancel_on && cell->cancel_on->completed_with_value()) {
+        cell->withdraw_cancel();  // the operation won the race: let the task take its value
+      } else {
+        if (cell->cancel_on && !cell->cancel_on->request_cancel()) {
+          go_idle(cell);  // the hook wakes the task when its frame may be destroyed
+          return;
+        }
+        cell->cancel_on = nullptr;
+        cell->destroy_root();
+        finish(cell, task_outcome::cancelled);
         return;
       }
-      cell->cancel_on = nullptr;
-      cell->destroy_root();
-      finish(cell, task_outcome::cancelled);
-      return;
     }
     thread_context& ctx = tls_context;
     ctx.current_task = cell;

@@ -66,6 +66,9 @@ class socket_fd {
 // (without blocking); `prep(sqe)` prepares the same call for io_uring.
 template <class Attempt, class Prep>
 task<result<std::size_t>> socket_call(socket_fd& s, io_direction dir, Attempt attempt, Prep prep, const char* what) {
+  // Charge the budget before the attempt, never after it: a task aborted while yielding here
+  // has consumed nothing (a yield after a successful recv would lose the bytes on abort).
+  if (!coop_consume()) co_await yield_now();
   for (;;) {
     const bool use_ring = current_reactor(what).kind() == backend_kind::io_uring;
     std::uint64_t seen = 0;
@@ -77,10 +80,7 @@ task<result<std::size_t>> socket_call(socket_fd& s, io_direction dir, Attempt at
       seen = r->seq(dir);
     }
     int res = attempt();
-    if (res >= 0) {
-      if (!coop_consume()) co_await yield_now();
-      co_return static_cast<std::size_t>(res);
-    }
+    if (res >= 0) co_return static_cast<std::size_t>(res);
     if (res == -EINTR) continue;
     if (res != -EAGAIN && res != -EWOULDBLOCK) co_return err(error::from_errno(-res, what));
     if (use_ring) {

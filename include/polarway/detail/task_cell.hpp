@@ -9,6 +9,9 @@
 //   cancelled      abort was requested
 //   join_interest  a join_handle (or a fork-join group) will read the outcome
 //   join_waker     join_wake/join_ctx are set and must be called once at completion
+//   soft_cancel    (fixed at spawn) a cancellation that finds the task's operation already
+//                  complete lets the task finish instead: pw::timeout's child, so that bytes
+//                  received as the timer fired are not thrown away
 // A reference is held by the runtime until the task completes, by the join handle while it
 // lives, and by anyone that may call wake() without holding a lock that the task's destruction
 // also needs (a registered join waiter, a fork-join group's last child). The cell is freed when
@@ -42,6 +45,10 @@ class cancel_hook {
   /// Called on the task's worker when the task was aborted while suspended here. Returns true
   /// if the frame may be destroyed now; false if the hook will wake the task once it may.
   virtual bool request_cancel() noexcept = 0;
+
+  /// Whether the operation has already completed successfully (its result would be lost if
+  /// the frame were destroyed now). Used by soft cancellation (pw::timeout).
+  virtual bool completed_with_value() const noexcept { return false; }
 
  protected:
   ~cancel_hook() = default;
@@ -84,7 +91,8 @@ inline constexpr output_ops output_ops_for<void>{0, [](task_promise_base*, void*
 class task_cell {
  public:
   static constexpr std::uint64_t running = 1, notified = 2, complete = 4, cancelled = 8, join_interest = 16,
-                                 join_waker = 32, ref_one = 64;
+                                 join_waker = 32, soft_cancel = 64, ref_one = 128;
+  static constexpr int ref_shift = 7;
 
   /// How a woken task is queued: the scheduler's entry point, stored so that wakers need not
   /// know the scheduler's type.
@@ -162,6 +170,9 @@ class task_cell {
     }
   }
 
+  /// Clears `cancelled` for a soft cancellation that found its operation already complete.
+  void withdraw_cancel() noexcept { state_.fetch_and(~cancelled, std::memory_order_acq_rel); }
+
   /// The join handle goes away. Returns the prior state: if it was complete, the caller owns
   /// the finished frame and must destroy it.
   std::uint64_t drop_join_interest() noexcept {
@@ -173,7 +184,7 @@ class task_cell {
 
   void ref() noexcept { state_.fetch_add(ref_one, std::memory_order_relaxed); }
   void unref() noexcept {
-    if ((state_.fetch_sub(ref_one, std::memory_order_acq_rel) >> 6) == 1) {
+    if ((state_.fetch_sub(ref_one, std::memory_order_acq_rel) >> ref_shift) == 1) {
       const std::size_t bytes = header_bytes() + ops_->size;
       if (has_output_) ops_->destroy(output());
       this->~task_cell();

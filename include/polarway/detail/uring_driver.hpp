@@ -103,9 +103,16 @@ class uring_driver {
     ++targets_;
   }
 
-  /// Before the worker exits: wait (boundedly) for the last CQEs of cancelled targets, so that
-  /// what they own is released rather than leaked with the ring.
+  /// Before the worker exits: cancel what is still armed (a multishot accept of a listener
+  /// that outlives the runtime) and wait, boundedly, for the last CQEs, so that what those
+  /// operations own is released through their normal completion path rather than leaked with
+  /// the ring.
   void quiesce() noexcept {
+    if (targets_ > 0) {
+      io_uring_sqe* s = sqe();
+      io_uring_prep_cancel64(s, 0, IORING_ASYNC_CANCEL_ANY);
+      io_uring_sqe_set_data(s, nullptr);
+    }
     for (int i = 0; i < 100 && targets_ > 0; ++i) wait(10'000'000);
   }
 

@@ -5,8 +5,9 @@
 // the queue, so nothing queues without bound. On epoll, accept4 is retried on readiness.
 //
 // accept() is cancel-safe: a task aborted while waiting takes no connection with it; a
-// connection accepted after that stays queued for the next accept(). The listener must be
-// destroyed before its runtime.
+// connection accepted after that stays queued for the next accept(). A listener may outlive the
+// runtime's shutdown() (its multishot accept is cancelled when the workers stop), but, like
+// every I/O object, not the runtime object itself.
 #pragma once
 
 #include <liburing.h>
@@ -93,6 +94,14 @@ class accept_queue : public d::uring_target {
       if (tail_ == w) tail_ = prev;
     }
     w->linked = false;
+  }
+
+  /// A connection handed to a waiter that was aborted before it ran goes back to the front of
+  /// the queue, for the next accept().
+  void give_back(int fd) {
+    std::lock_guard lock(mu_);
+    if (closing_) ::close(fd);
+    else ready_.push_front(fd);
   }
 
   /// The listener goes away: stop the multishot (on its own ring) and drop our reference.
@@ -261,8 +270,12 @@ class tcp_listener {
       w.cell->transition_to_notified();  // ready, but out of budget: yield first
       return true;
     }
-    void await_resume() noexcept {}
-    ~accept_awaiter() { q->forget(&w); }
+    void await_resume() noexcept { taken = true; }
+    ~accept_awaiter() {
+      q->forget(&w);
+      if (!taken && w.fd >= 0) q->give_back(w.fd);  // aborted after being served: keep the connection
+    }
+    bool taken = false;
   };
 
   void reset() noexcept {

@@ -39,8 +39,8 @@ class fork_group : public cancel_hook {
   // Spawns one child (unlisted: it is reachable through its parent) and returns its cell, in
   // which the group holds a join interest until release_join_interest().
   template <class T>
-  task_cell* spawn_child(task<T>& t) {
-    return parent_->sched()->spawn_cell(std::move(t), task_cell::join_interest, 1, false);
+  task_cell* spawn_child(task<T>& t, std::uint64_t extra_state = 0) {
+    return parent_->sched()->spawn_cell(std::move(t), task_cell::join_interest | extra_state, 1, false);
   }
 
   // Starts waiting: called by await_suspend after the children were spawned. `cells` are the

@@ -4,7 +4,8 @@
 // through the normal cancellation protocol, so an I/O operation in flight is cancelled in the
 // kernel and its buffers stay alive until the kernel has answered, and the caller resumes
 // only after that. If the operation finishes first, its value is returned even if the timer
-// fires in the same instant.
+// fires in the same instant: the child is cancelled softly, so an operation that has already
+// completed (bytes received, a connection accepted) is never thrown away.
 #pragma once
 
 #include <chrono>
@@ -62,7 +63,7 @@ class timeout_awaiter : fork_group {
 
   bool await_suspend(std::coroutine_handle<> caller) {
     bind_parent("pw::timeout");
-    cell_ = spawn_child(child_);
+    cell_ = spawn_child(child_, task_cell::soft_cancel);  // a read that completed as the timer fired keeps its bytes
     timer_.cell = cell_;
     timer_.fire = [](timer_entry* e) noexcept { e->cell->sched()->abort(e->cell); };
     timer_.deadline = wheel_ms_ceil(deadline_);
