@@ -1,0 +1,57 @@
+// Strict command-line parsing for the pipeline's binaries. Command-line text is outside input:
+// an unknown flag, a missing value, a number with trailing junk or out of range is a cli_error
+// with a message that names the flag, never a silent default. The binaries print the message
+// and exit with status 2 (the usual "usage error" code).
+//
+// Flags take their value as "--name value" or "--name=value". Numbers are plain decimal
+// (no sign, no spaces, no hex), checked against an inclusive range.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <polarway/option.hpp>
+#include <polarway/result.hpp>
+
+namespace ticks::app {
+
+struct cli_error {
+  std::string message;
+  bool help = false;  // --help was asked for: print usage, exit 0
+};
+
+/// Walks argv (without argv[0]) flag by flag.
+class arg_reader {
+ public:
+  explicit arg_reader(std::span<const char* const> args) : args_(args) {}
+
+  /// The next flag name ("--rate"), or none at the end. A positional argument is an error.
+  polarway::result<polarway::option<std::string_view>, cli_error> next_flag();
+  /// The value of the flag just read (inline after '=' or the next argument).
+  polarway::result<std::string_view, cli_error> value();
+  /// For flags without a value: an error if one was given inline ("--once=1").
+  polarway::result<void, cli_error> no_value();
+
+  std::string_view current() const noexcept { return flag_; }
+
+ private:
+  std::span<const char* const> args_;
+  std::size_t pos_ = 0;
+  std::string_view flag_;
+  polarway::option<std::string_view> inline_value_;
+};
+
+/// A decimal integer in [lo, hi]; the error names `flag`.
+polarway::result<std::uint64_t, cli_error> parse_uint(std::string_view flag, std::string_view text, std::uint64_t lo,
+                                                      std::uint64_t hi);
+/// A non-negative decimal number of seconds ("2", "0.25"), at most `max_seconds`; as milliseconds.
+polarway::result<std::uint64_t, cli_error> parse_seconds_ms(std::string_view flag, std::string_view text,
+                                                            std::uint64_t max_seconds);
+/// "100000", "100000/s" or "0" (flat out): messages per second.
+polarway::result<std::uint64_t, cli_error> parse_rate(std::string_view flag, std::string_view text);
+
+cli_error unknown_flag(std::string_view flag);
+
+}  // namespace ticks::app

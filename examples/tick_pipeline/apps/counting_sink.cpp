@@ -1,0 +1,43 @@
+#include "counting_sink.hpp"
+
+#include <chrono>
+#include <variant>
+
+#include <polarway/time/sleep.hpp>
+
+#include "process_stats.hpp"
+
+namespace ticks::app {
+
+namespace pw = polarway;
+
+pw::task<pw::result<void>> counting_sink::write(std::span<const ticks::tick> batch) {
+  for (const ticks::tick& t : batch) {
+    totals_.add(t);
+    ++per_kind_[t.index()];
+    const pw::option<std::int64_t>& sent = std::visit([](const auto& v) -> const pw::option<std::int64_t>& { return v.sent_ns; }, t);
+    if (sent) {
+      const std::int64_t d = realtime_ns() - *sent;
+      latency_.record(d > 0 ? static_cast<std::uint64_t>(d) : 0);
+    }
+  }
+  written_.fetch_add(batch.size(), std::memory_order_relaxed);
+  if (delay_us_ != 0) {
+    // The timer wheel has millisecond resolution: owe the delay and pay it in whole sleeps,
+    // subtracting what the sleep really took (it may oversleep, never undersleep).
+    delay_debt_ns_ += static_cast<std::int64_t>(delay_us_ * 1000 * batch.size());
+    if (delay_debt_ns_ >= 1'000'000) {
+      const std::int64_t start = monotonic_ns();
+      co_await pw::sleep(std::chrono::nanoseconds(delay_debt_ns_));
+      delay_debt_ns_ -= monotonic_ns() - start;
+    }
+  }
+  co_return pw::ok();
+}
+
+pw::task<pw::result<void>> counting_sink::flush() {
+  ++flushes_;
+  co_return pw::ok();
+}
+
+}  // namespace ticks::app

@@ -1,0 +1,45 @@
+// ticks::app::counting_sink: a tick_sink that stores nothing and measures everything: ticks per
+// kind, the feed_totals sums (to compare with what the feed generator sent: equal totals mean
+// nothing was lost, duplicated or altered), and end-to-end latency from "pw_ts" (the feed's
+// send time, CLOCK_REALTIME ns) to the moment the sink sees the tick, in a fixed-size
+// log-bucketed histogram. Optionally slow on purpose (delay_us per tick) to demonstrate
+// back-pressure: the delay is paid in sleeps of at least a millisecond, accumulated over ticks.
+//
+// written() may be read from any thread (the live display); everything else belongs to the
+// sink task until it has been joined.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "latency_histogram.hpp"
+#include "tick_sink.hpp"
+#include "ticks/feed_generator.hpp"
+
+namespace ticks::app {
+
+class counting_sink final : public tick_sink {
+ public:
+  explicit counting_sink(std::uint64_t delay_us_per_tick = 0) : delay_us_(delay_us_per_tick) {}
+
+  polarway::task<polarway::result<void>> write(std::span<const ticks::tick> batch) override;
+  polarway::task<polarway::result<void>> flush() override;
+
+  std::uint64_t written() const noexcept { return written_.load(std::memory_order_relaxed); }
+  const feed_totals& totals() const noexcept { return totals_; }
+  const std::array<std::uint64_t, 3>& per_kind() const noexcept { return per_kind_; }
+  const latency_histogram& latency() const noexcept { return latency_; }
+  std::uint64_t flushes() const noexcept { return flushes_; }
+
+ private:
+  std::uint64_t delay_us_;
+  std::int64_t delay_debt_ns_ = 0;
+  std::atomic<std::uint64_t> written_{0};
+  feed_totals totals_;
+  std::array<std::uint64_t, 3> per_kind_{};
+  latency_histogram latency_;
+  std::uint64_t flushes_ = 0;
+};
+
+}  // namespace ticks::app

@@ -1,0 +1,193 @@
+// polarway-demo: the whole tick pipeline in one process, over loopback, on one runtime: the feed
+// simulator serves N connections flat out (default: 5,000,000 trades over 20 symbols on 4
+// connections, with send times for latency), polarway-ingest's engine reads them into the
+// counting sink, and at the end the two sides are compared (ticks and feed_totals must be
+// equal). Ctrl-C stops it early and still drains and compares what was received.
+#include <atomic>
+#include <cstdio>
+#include <span>
+
+#include <polarway/runtime.hpp>
+
+#include "counting_sink.hpp"
+#include "feed_server.hpp"
+#include "ingest.hpp"
+#include "signals.hpp"
+#include "summary.hpp"
+
+namespace pw = polarway;
+namespace app = ticks::app;
+
+namespace {
+
+struct demo_config {
+  std::uint64_t ticks = 5'000'000;
+  std::size_t symbols = 20;
+  std::uint64_t connections = 4;
+  ticks::message_kind kind = ticks::message_kind::trade;
+  std::uint64_t rate = 0;
+  std::size_t channel_capacity = 8192;
+  std::uint64_t sink_delay_us = 0;
+  bool with_send_time = true;
+  bool quiet = false;
+  std::string json_summary;
+};
+
+const char* usage =
+    "usage: polarway-demo [options]   (feed simulator + ingest in one process, over loopback)\n"
+    "  --ticks N             total messages (default 5000000)\n"
+    "  --symbols N           symbols (default 20)\n"
+    "  --connections N       WebSocket connections (default 4); each carries ticks/connections\n"
+    "  --kind K              trade | aggTrade | bookTicker (default trade)\n"
+    "  --rate N[/s]          per-connection rate, 0 = flat out (default 0)\n"
+    "  --channel-capacity N  (default 8192)\n"
+    "  --sink-delay-us N     slow sink, microseconds per tick (default 0)\n"
+    "  --no-send-time        do not stamp messages (no latency figures)\n"
+    "  --json-summary FILE   also write the ingest summary here\n"
+    "  --quiet               no live line\n";
+
+pw::result<demo_config, app::cli_error> parse(std::span<const char* const> args) {
+  demo_config c;
+  app::arg_reader r(args);
+  for (;;) {
+    auto f = r.next_flag();
+    if (!f) return pw::err(f.error());
+    if (!*f) break;
+    const std::string_view flag = **f;
+    const auto num = [&](std::uint64_t lo, std::uint64_t hi) -> pw::result<std::uint64_t, app::cli_error> {
+      auto v = r.value();
+      if (!v) return pw::err(v.error());
+      return app::parse_uint(flag, *v, lo, hi);
+    };
+    pw::result<std::uint64_t, app::cli_error> n = 0;
+    if (flag == "--ticks") {
+      if ((n = num(1, std::uint64_t{1} << 40))) c.ticks = *n;
+    } else if (flag == "--symbols") {
+      if ((n = num(1, ticks::feed_generator::max_symbols))) c.symbols = *n;
+    } else if (flag == "--connections") {
+      if ((n = num(1, 1000))) c.connections = *n;
+    } else if (flag == "--channel-capacity") {
+      if ((n = num(1, 1u << 24))) c.channel_capacity = *n;
+    } else if (flag == "--sink-delay-us") {
+      if ((n = num(0, 10'000'000))) c.sink_delay_us = *n;
+    } else if (flag == "--rate") {
+      auto v = r.value();
+      if (!v) return pw::err(v.error());
+      if ((n = app::parse_rate(flag, *v))) c.rate = *n;
+    } else if (flag == "--kind") {
+      auto v = r.value();
+      if (!v) return pw::err(v.error());
+      auto k = ticks::parse_message_kind(*v);
+      if (!k) return pw::err(app::cli_error{"--kind: '" + std::string(*v) + "' is not trade, aggTrade or bookTicker"});
+      c.kind = *k;
+    } else if (flag == "--json-summary") {
+      auto v = r.value();
+      if (!v) return pw::err(v.error());
+      c.json_summary = std::string(*v);
+    } else if (flag == "--no-send-time") {
+      if (auto nv = r.no_value(); !nv) return pw::err(nv.error());
+      c.with_send_time = false;
+    } else if (flag == "--quiet") {
+      if (auto nv = r.no_value(); !nv) return pw::err(nv.error());
+      c.quiet = true;
+    } else {
+      return pw::err(app::unknown_flag(flag));
+    }
+    if (!n) return pw::err(n.error());
+  }
+  if (c.ticks < c.connections) return pw::err(app::cli_error{"--ticks: fewer than --connections"});
+  return c;
+}
+
+struct outcome {
+  app::ingest_report report;
+  ticks::feed_totals sent;
+  std::uint64_t per_connection = 0;
+};
+
+pw::task<pw::result<outcome, std::string>> run_demo(const demo_config& d, app::counting_sink& sink,
+                                                    pw::option<app::ingest_engine>& engine_slot,
+                                                    pw::cancellation_token stop) {
+  app::feed_config fc;
+  fc.listen = "127.0.0.1:0";
+  fc.symbols = d.symbols;
+  fc.kind = d.kind;
+  fc.rate = d.rate;
+  fc.count = d.ticks / d.connections;
+  fc.with_send_time = d.with_send_time;
+  fc.quiet = true;
+  auto feed = app::feed_server::create(fc);
+  if (!feed) co_return pw::err(feed.error());
+  pw::cancellation_token feed_stop;
+  auto feed_task = pw::spawn((*feed)->run(feed_stop));
+
+  auto names = ticks::feed_generator::create(ticks::feed_options{.symbols = d.symbols, .kind = d.kind, .combined = true});
+  const std::string url = "ws://" + (*feed)->local_addr().to_string() + names->target();
+  app::ingest_config ic;
+  for (std::uint64_t i = 0; i < d.connections; ++i) ic.connect.push_back(app::ws_url::parse(url).value());
+  ic.once = true;
+  ic.channel_capacity = d.channel_capacity;
+  ic.sink_delay_us = d.sink_delay_us;
+  ic.quiet = d.quiet;
+  std::fprintf(stderr, "polarway-demo: %llu %s messages over %zu symbols, %llu connections to %s%s\n",
+               static_cast<unsigned long long>(fc.count * d.connections), std::string(to_string(d.kind)).c_str(), d.symbols,
+               static_cast<unsigned long long>(d.connections), url.substr(0, 60).c_str(), url.size() > 60 ? "..." : "");
+  engine_slot.emplace(ic, sink);
+  outcome o;
+  o.report = co_await engine_slot->run(stop);
+  feed_stop.cancel();
+  (void)co_await feed_task;
+  o.sent = (*feed)->totals();
+  o.per_connection = fc.count;
+  co_return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto cfg = parse(std::span<const char* const>(argv + 1, static_cast<std::size_t>(argc - 1)));
+  if (!cfg) {
+    if (cfg.error().help) {
+      std::fputs(usage, stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "polarway-demo: %s\n(polarway-demo --help lists the options)\n", cfg.error().message.c_str());
+    return 2;
+  }
+  app::block_stop_signals();
+  pw::runtime rt;
+  app::counting_sink sink(cfg->sink_delay_us);
+  pw::option<app::ingest_engine> engine;
+  pw::cancellation_token stop;
+  std::atomic<bool> by_signal{false};
+  pw::result<outcome, std::string> result = pw::err(std::string("not run"));
+  {
+    app::signal_watcher signals([&](int) {
+      by_signal.store(true);
+      (void)rt.spawn([](pw::cancellation_token t) -> pw::task<void> {
+          t.cancel();
+          co_return;
+        }(stop));  // detached: dropping the handle
+    });
+    result = rt.block_on(run_demo(*cfg, sink, engine, stop));
+  }
+  if (!result) {
+    std::fprintf(stderr, "polarway-demo: %s\n", result.error().c_str());
+    return 1;
+  }
+  result->report.stopped_by_signal = by_signal.load();
+  const std::string json = app::ingest_summary_json(engine->counters(), result->report, sink);
+  std::printf("%s\n", json.c_str());
+  if (!cfg->json_summary.empty()) {
+    if (std::FILE* f = std::fopen(cfg->json_summary.c_str(), "we")) {
+      std::fprintf(f, "%s\n", json.c_str());
+      std::fclose(f);
+    }
+  }
+  std::fputs(app::ingest_summary_text(engine->counters(), result->report, sink).c_str(), stderr);
+  const bool totals_match = sink.totals() == result->sent;
+  std::fprintf(stderr, "feed sent %llu ticks; sink totals %s the feed's (count, price sum, quantity sum)\n",
+               static_cast<unsigned long long>(result->sent.count), totals_match ? "EQUAL" : "DIFFER FROM");
+  const bool ok = totals_match && result->report.ticks_in == result->report.ticks_out && !result->report.sink_error;
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,56 @@
+// polarway-feed: a Binance-format WebSocket feed simulator (see feed_server.hpp). Serves until
+// SIGINT/SIGTERM, then closes every connection with 1001 and prints what it sent.
+// Exit status: 0, 1 if it cannot start (bind, replay file), 2 for bad flags.
+#include <cstdio>
+#include <span>
+
+#include <polarway/runtime.hpp>
+
+#include "feed_server.hpp"
+#include "signals.hpp"
+
+namespace pw = polarway;
+namespace app = ticks::app;
+
+int main(int argc, char** argv) {
+  auto cfg = app::parse_feed_args(std::span<const char* const>(argv + 1, static_cast<std::size_t>(argc - 1)));
+  if (!cfg) {
+    if (cfg.error().help) {
+      std::fputs(app::feed_usage().c_str(), stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "polarway-feed: %s\n(polarway-feed --help lists the options)\n", cfg.error().message.c_str());
+    return 2;
+  }
+  app::block_stop_signals();
+  pw::runtime rt;
+  pw::cancellation_token stop;
+  int status = 0;
+  {
+    app::signal_watcher signals([&](int) {
+      (void)rt.spawn([](pw::cancellation_token t) -> pw::task<void> {
+          t.cancel();
+          co_return;
+        }(stop));  // detached: dropping the handle
+    });
+    status = rt.block_on([](app::feed_config cfg, pw::cancellation_token stop) -> pw::task<int> {
+      auto server = app::feed_server::create(cfg);
+      if (!server) {
+        std::fprintf(stderr, "polarway-feed: %s\n", server.error().c_str());
+        co_return 1;
+      }
+      std::fprintf(stderr, "polarway-feed: listening on %s\n", (*server)->local_addr().to_string().c_str());
+      co_await (*server)->run(stop);
+      const auto& c = (*server)->counters();
+      const auto t = (*server)->totals();
+      std::fprintf(stderr,
+                   "polarway-feed: %llu connections, %llu messages, %llu bytes sent; totals count %llu price_sum %llu "
+                   "quantity_sum %llu\n",
+                   static_cast<unsigned long long>(c.connections.load()), static_cast<unsigned long long>(c.messages.load()),
+                   static_cast<unsigned long long>(c.bytes.load()), static_cast<unsigned long long>(t.count),
+                   static_cast<unsigned long long>(t.price_sum), static_cast<unsigned long long>(t.quantity_sum));
+      co_return 0;
+    }(*cfg, stop));
+  }
+  return status;
+}

@@ -1,0 +1,515 @@
+#include "feed_server.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include <polarway/fs/file.hpp>
+#include <polarway/runtime.hpp>
+
+#include "process_stats.hpp"
+#include "ticks/ws_connection.hpp"
+#include "ticks/ws_handshake.hpp"
+#include "ws_io.hpp"
+
+namespace ticks::app {
+
+namespace pw = polarway;
+using namespace std::chrono_literals;
+
+// ---------------------------------------------------------------------------------------------
+// Flags
+
+std::string feed_usage() {
+  return "usage: polarway-feed [options]\n"
+         "  --listen ADDR            address to serve on (default 127.0.0.1:9443)\n"
+         "  --symbols N              symbols to simulate, 1..10000 (default 10)\n"
+         "  --kind K                 trade | aggTrade | bookTicker: kind served at / (default trade)\n"
+         "  --rate N[/s]             messages per second per connection, 0 = flat out (default 0)\n"
+         "  --count N                messages per connection, then close 1000; 0 = unlimited (default 0)\n"
+         "  --seed N                 generator seed (default 1)\n"
+         "  --replay FILE            serve the lines of a JSON-lines file instead (verbatim, in a loop\n"
+         "                           up to --count, else once)\n"
+         "  --with-send-time         add \"pw_ts\" (send time, ns since the epoch) to every message\n"
+         "  --handshake-timeout S    seconds a client has to finish its upgrade request (default 5)\n"
+         "  --batch-bytes N          bytes of frames per write, 1024..16777216 (default 65536)\n"
+         "  --max-connections N      concurrent connections, 1..100000 (default 1024)\n"
+         "  --quiet                  no log lines\n"
+         "paths: /stream?streams=btcusdt@trade/ethusdt@aggTrade, /ws/btcusdt@trade, or / for all\n";
+}
+
+pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> args) {
+  feed_config c;
+  arg_reader r(args);
+  for (;;) {
+    auto f = r.next_flag();
+    if (!f) return pw::err(f.error());
+    if (!*f) break;
+    const std::string_view flag = **f;
+    const auto with_value = [&](auto&& apply) -> pw::result<void, cli_error> {
+      auto v = r.value();
+      if (!v) return pw::err(v.error());
+      return apply(*v);
+    };
+    const auto uint_into = [&](auto& out, std::uint64_t lo, std::uint64_t hi) {
+      return with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        auto n = parse_uint(flag, v, lo, hi);
+        if (!n) return pw::err(n.error());
+        out = static_cast<std::remove_reference_t<decltype(out)>>(*n);
+        return pw::ok();
+      });
+    };
+    pw::result<void, cli_error> step = pw::ok();
+    if (flag == "--listen") {
+      step = with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (auto a = pw::net::socket_addr::parse(v); !a)
+          return pw::err(cli_error{"--listen: '" + std::string(v) + "' is not an address like 127.0.0.1:9443 (" +
+                                   a.error().message() + ")"});
+        c.listen = std::string(v);
+        return pw::ok();
+      });
+    } else if (flag == "--symbols") {
+      step = uint_into(c.symbols, 1, feed_generator::max_symbols);
+    } else if (flag == "--kind") {
+      step = with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        auto k = parse_message_kind(v);
+        if (!k) return pw::err(cli_error{"--kind: '" + std::string(v) + "' is not trade, aggTrade or bookTicker"});
+        c.kind = *k;
+        return pw::ok();
+      });
+    } else if (flag == "--rate") {
+      step = with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        auto n = parse_rate(flag, v);
+        if (!n) return pw::err(n.error());
+        c.rate = *n;
+        return pw::ok();
+      });
+    } else if (flag == "--count") {
+      step = uint_into(c.count, 0, std::uint64_t{1} << 62);
+    } else if (flag == "--seed") {
+      step = uint_into(c.seed, 0, UINT64_MAX);
+    } else if (flag == "--replay") {
+      step = with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (v.empty()) return pw::err(cli_error{"--replay: needs a file name"});
+        c.replay = std::string(v);
+        return pw::ok();
+      });
+    } else if (flag == "--with-send-time") {
+      step = r.no_value();
+      c.with_send_time = true;
+    } else if (flag == "--quiet") {
+      step = r.no_value();
+      c.quiet = true;
+    } else if (flag == "--handshake-timeout") {
+      step = with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        auto ms = parse_seconds_ms(flag, v, 3600);
+        if (!ms) return pw::err(ms.error());
+        if (*ms == 0) return pw::err(cli_error{"--handshake-timeout: must be more than 0"});
+        c.handshake_timeout_ms = *ms;
+        return pw::ok();
+      });
+    } else if (flag == "--batch-bytes") {
+      step = uint_into(c.batch_bytes, 1024, 16u << 20);
+    } else if (flag == "--max-connections") {
+      step = uint_into(c.max_connections, 1, 100000);
+    } else {
+      return pw::err(unknown_flag(flag));
+    }
+    if (!step) return pw::err(step.error());
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What one connection sends
+
+struct feed_server::shared {
+  feed_config config;
+  feed_counters* counters = nullptr;
+  std::vector<std::string> replay_lines;
+  std::map<std::string, std::size_t, std::less<>> symbol_index;  // "btcusdt" -> generator index
+  std::mutex totals_mu;
+  feed_totals totals;
+
+  void log(const std::string& line) const {
+    if (!config.quiet) std::fprintf(stderr, "polarway-feed: %s\n", line.c_str());
+  }
+};
+
+namespace {
+
+void merge(feed_totals& into, const feed_totals& t) noexcept {
+  into.count += t.count;
+  into.price_sum += t.price_sum;
+  into.quantity_sum += t.quantity_sum;
+}
+
+// The messages of one connection: generated (one generator per kind requested) or replayed.
+class message_source {
+ public:
+  struct kind_stream {
+    feed_generator gen;
+    std::vector<symbol> wanted;  // empty: every symbol of the generator
+  };
+
+  static message_source replay(const std::vector<std::string>& lines, bool with_send_time) {
+    message_source m;
+    m.replay_ = &lines;
+    m.with_send_time_ = with_send_time;
+    return m;
+  }
+  static message_source generated(std::vector<kind_stream> streams) {
+    message_source m;
+    m.streams_ = std::move(streams);
+    return m;
+  }
+
+  bool is_replay() const noexcept { return replay_ != nullptr; }
+  std::size_t replay_size() const noexcept { return replay_ ? replay_->size() : 0; }
+
+  /// The next message (valid until the next call), adding its tick to `totals` if generated.
+  std::string_view next(feed_totals& totals) {
+    if (replay_) {
+      const std::string& line = (*replay_)[pos_++ % replay_->size()];
+      if (!with_send_time_) return line;
+      return with_pw_ts(line, realtime_ns());
+    }
+    kind_stream& k = streams_[rr_];
+    rr_ = (rr_ + 1) % streams_.size();
+    for (;;) {
+      const std::string_view msg = k.gen.next(k.gen.options().with_sent_ns ? realtime_ns() : 0);
+      if (!k.wanted.empty() &&
+          std::find(k.wanted.begin(), k.wanted.end(), symbol_of(k.gen.last())) == k.wanted.end())
+        continue;  // a symbol this connection did not ask for
+      totals.add(k.gen.last());
+      return msg;
+    }
+  }
+
+ private:
+  // A recorded message with ,"pw_ts":N added to the innermost object (the "data" object of a
+  // combined message, whose closing brace is the second to last).
+  std::string_view with_pw_ts(const std::string& line, std::int64_t now) {
+    scratch_ = line;
+    std::size_t at = scratch_.rfind('}');
+    if (at != std::string::npos && scratch_.starts_with("{\"stream\"") && at > 0) at = scratch_.rfind('}', at - 1);
+    if (at == std::string::npos) return line;
+    scratch_.insert(at, ",\"pw_ts\":" + std::to_string(now));
+    return scratch_;
+  }
+
+  const std::vector<std::string>* replay_ = nullptr;
+  bool with_send_time_ = false;
+  std::size_t pos_ = 0;
+  std::vector<kind_stream> streams_;
+  std::size_t rr_ = 0;
+  std::string scratch_;
+};
+
+struct plan_error {
+  int status;
+  std::string reason;
+};
+
+// Turns a request target into the connection's message source.
+pw::result<message_source, plan_error> plan_for(const feed_server::shared& sh, std::string_view target) {
+  const feed_config& c = sh.config;
+  if (!sh.replay_lines.empty()) return message_source::replay(sh.replay_lines, c.with_send_time);
+
+  bool combined = true;
+  std::string_view list;
+  if (target == "/" || target.empty()) {
+    combined = false;  // raw: a client that asked for no stream gets no wrapper either
+  } else if (target.starts_with("/stream?streams=")) {
+    list = target.substr(16);
+    if (list.empty()) return pw::err(plan_error{400, "empty streams= list"});
+  } else if (target.starts_with("/ws/")) {
+    combined = false;
+    list = target.substr(4);
+    if (list.empty()) return pw::err(plan_error{400, "no stream after /ws/"});
+  } else {
+    return pw::err(plan_error{404, "unknown path (use /stream?streams=a@trade/b@trade or /ws/a@trade)"});
+  }
+
+  // Requested symbol indices per kind (in order of first appearance of the kind).
+  std::vector<std::pair<message_kind, std::vector<std::size_t>>> by_kind;
+  const auto add = [&](message_kind k, std::size_t i) {
+    auto it = std::find_if(by_kind.begin(), by_kind.end(), [&](const auto& p) { return p.first == k; });
+    if (it == by_kind.end()) it = by_kind.insert(by_kind.end(), {k, {}});
+    if (std::find(it->second.begin(), it->second.end(), i) == it->second.end()) it->second.push_back(i);
+  };
+  if (list.empty()) {
+    for (std::size_t i = 0; i < c.symbols; ++i) add(c.kind, i);
+  } else {
+    std::size_t streams = 0;
+    while (!list.empty()) {
+      const auto slash = list.find('/');
+      const std::string_view one = list.substr(0, slash);
+      list = slash == std::string_view::npos ? std::string_view() : list.substr(slash + 1);
+      if (++streams > 1024) return pw::err(plan_error{400, "more than 1024 streams"});
+      const auto at = one.find('@');
+      if (at == std::string_view::npos) return pw::err(plan_error{400, "stream '" + std::string(one) + "' has no @kind"});
+      const auto kind = parse_message_kind(one.substr(at + 1));
+      if (!kind) return pw::err(plan_error{404, "unknown stream kind in '" + std::string(one) + "'"});
+      const auto it = sh.symbol_index.find(one.substr(0, at));
+      if (it == sh.symbol_index.end())
+        return pw::err(plan_error{404, "unknown symbol in '" + std::string(one) + "' (the feed simulates " +
+                                           std::to_string(c.symbols) + " symbols)"});
+      add(*kind, it->second);
+    }
+  }
+
+  std::vector<message_source::kind_stream> streams;
+  for (auto& [kind, indices] : by_kind) {
+    const std::size_t n = *std::max_element(indices.begin(), indices.end()) + 1;
+    auto gen = feed_generator::create(feed_options{
+        .seed = c.seed, .symbols = n, .kind = kind, .combined = combined, .with_sent_ns = c.with_send_time});
+    if (!gen) return pw::err(plan_error{500, "generator: " + gen.error().message()});
+    message_source::kind_stream ks{std::move(*gen), {}};
+    if (indices.size() != n)
+      for (std::size_t i : indices) ks.wanted.push_back(ks.gen.symbols()[i]);
+    streams.push_back(std::move(ks));
+  }
+  return message_source::generated(std::move(streams));
+}
+
+// Reads client bytes and passes them on, so that the sending task can look at them between
+// batches without ever blocking on a read. Ends at end of stream or error (dropping `tx`).
+pw::task<void> pump_input(pw::net::tcp_stream& s, pw::mpsc::sender<std::vector<std::byte>> tx) {
+  for (;;) {
+    std::vector<std::byte> buf(4096);
+    auto n = co_await s.read(buf);
+    if (!n || *n == 0) co_return;
+    buf.resize(*n);
+    if (!(co_await tx.send(std::move(buf)))) co_return;
+  }
+}
+
+enum class peer_state : std::uint8_t { open, closed, gone };
+
+// Feeds whatever the client sent into the codec; pongs and close echoes land in output().
+peer_state absorb_input(ws::connection& conn, pw::mpsc::receiver<std::vector<std::byte>>& rx) {
+  for (;;) {
+    auto chunk = rx.try_recv();
+    if (!chunk) return chunk.error() == pw::mpsc::try_recv_error::disconnected ? peer_state::gone : peer_state::open;
+    if (!conn.feed(*chunk)) return peer_state::gone;
+    for (;;) {
+      auto ev = conn.poll();
+      if (!ev) return peer_state::closed;  // protocol error: the close frame is queued
+      if (!*ev) break;
+      if ((*ev)->kind == ws::event_kind::close) return peer_state::closed;
+    }
+  }
+}
+
+pw::task<pw::result<void>> write_output(pw::net::tcp_stream& s, ws::connection& conn, feed_counters& counters) {
+  const byte_view out = conn.output();
+  if (out.empty()) co_return pw::ok();
+  auto w = co_await s.write_all(out);
+  if (!w) co_return pw::err(w.error());
+  counters.bytes.fetch_add(out.size(), std::memory_order_relaxed);
+  conn.consume_output(out.size());
+  co_return pw::ok();
+}
+
+// After our close frame: wait for the client's, so that it reads everything before we go.
+pw::task<void> await_close(ws::connection& conn, pw::mpsc::receiver<std::vector<std::byte>>& rx) {
+  while (!conn.close_received() && !conn.is_closed()) {
+    auto chunk = co_await rx.recv();
+    if (!chunk) co_return;
+    if (!conn.feed(*chunk)) co_return;
+    for (;;) {
+      auto ev = conn.poll();
+      if (!ev || !*ev) break;
+    }
+  }
+}
+
+pw::task<void> stream_messages(pw::net::tcp_stream& s, ws::connection& conn, message_source& src,
+                               pw::mpsc::receiver<std::vector<std::byte>>& rx, feed_server::shared& sh,
+                               pw::cancellation_token stop) {
+  const feed_config& c = sh.config;
+  feed_counters& counters = *sh.counters;
+  feed_totals totals;
+  std::uint64_t limit = c.count;
+  if (limit == 0 && src.is_replay()) limit = src.replay_size();
+  std::uint64_t sent = 0;
+  const std::int64_t start = monotonic_ns();
+  bool peer_left = false;
+  std::uint16_t close_with = ws::close_code::normal;
+
+  while (limit == 0 || sent < limit) {
+    if (stop.is_cancelled()) {
+      close_with = ws::close_code::going_away;
+      break;
+    }
+    const peer_state ps = absorb_input(conn, rx);
+    if (ps != peer_state::open) {
+      peer_left = ps == peer_state::gone;
+      if (!peer_left) (void)co_await write_output(s, conn, counters);  // our close echo
+      break;
+    }
+    std::uint64_t due = UINT64_MAX;
+    if (c.rate != 0) {
+      const auto elapsed = static_cast<std::uint64_t>(monotonic_ns() - start);
+      const std::uint64_t target = static_cast<std::uint64_t>(static_cast<double>(c.rate) * 1e-9 * static_cast<double>(elapsed));
+      due = target > sent ? target - sent : 0;
+      if (due == 0) {
+        if (conn.wants_write() && !(co_await write_output(s, conn, counters))) {
+          peer_left = true;
+          break;
+        }
+        co_await pw::sleep(1ms);
+        continue;
+      }
+    }
+    if (limit != 0) due = std::min(due, limit - sent);
+    std::uint64_t n = 0;
+    while (n < due && conn.output().size() < c.batch_bytes) {
+      if (!conn.send_text(src.next(totals))) break;
+      ++n;
+    }
+    sent += n;
+    if (!(co_await write_output(s, conn, counters))) {
+      peer_left = true;
+      break;
+    }
+    counters.messages.fetch_add(n, std::memory_order_relaxed);
+  }
+
+  if (!peer_left && !conn.close_sent()) {
+    (void)conn.close(close_with);
+    if (co_await write_output(s, conn, counters)) {
+      // Bounded: a client that never answers our close does not keep the connection.
+      (void)co_await pw::timeout(2s, await_close(conn, rx));
+      (void)co_await write_output(s, conn, counters);
+      if (close_with == ws::close_code::normal && limit != 0 && sent == limit)
+        counters.completed.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  {
+    std::lock_guard lock(sh.totals_mu);
+    merge(sh.totals, totals);
+  }
+}
+
+pw::task<void> serve_connection(pw::net::tcp_stream s, std::shared_ptr<feed_server::shared> sh,
+                                pw::cancellation_token stop) {
+  feed_counters& counters = *sh->counters;
+  (void)s.set_nodelay(true);
+  ws::server_handshake hs;
+  auto head = co_await pw::timeout(std::chrono::milliseconds(sh->config.handshake_timeout_ms), read_upgrade_request(s, hs));
+  if (!head) {
+    counters.handshake_timeouts.fetch_add(1, std::memory_order_relaxed);
+    (void)co_await s.write_all(as_bytes(http_error_response(408, "Request Timeout", "handshake took too long")));
+    co_return;
+  }
+  if (!*head) {
+    counters.rejected.fetch_add(1, std::memory_order_relaxed);
+    if (!hs.response().empty()) (void)co_await s.write_all(as_bytes(hs.response()));
+    co_return;
+  }
+  auto src = plan_for(*sh, hs.target());
+  if (!src) {
+    counters.rejected.fetch_add(1, std::memory_order_relaxed);
+    sh->log("refused " + std::string(hs.target()) + ": " + src.error().reason);
+    (void)co_await s.write_all(as_bytes(
+        http_error_response(src.error().status, src.error().status == 404 ? "Not Found" : "Bad Request", src.error().reason)));
+    co_return;
+  }
+  if (!(co_await s.write_all(as_bytes(hs.response())))) co_return;
+  auto conn = ws::connection::create(ws::role::server);
+  if (!conn) co_return;
+  if (!head->value().empty()) (void)conn->feed(head->value());
+  counters.connections.fetch_add(1, std::memory_order_relaxed);
+
+  auto [tx, rx] = pw::mpsc::channel<std::vector<std::byte>>(8);
+  auto reader = pw::spawn(pump_input(s, std::move(tx)));
+  co_await stream_messages(s, *conn, *src, rx, *sh, stop);
+  (void)co_await s.shutdown();
+  // The reader borrows the stream: it must be gone before the stream is.
+  reader.abort();
+  (void)co_await reader;
+}
+
+}  // namespace
+
+feed_server::~feed_server() = default;
+
+pw::result<std::unique_ptr<feed_server>, std::string> feed_server::create(feed_config config) {
+  std::unique_ptr<feed_server> fs(new feed_server());
+  fs->config_ = config;
+  fs->shared_ = std::make_shared<shared>();
+  shared& sh = *fs->shared_;
+  sh.config = config;
+  sh.counters = &fs->counters_;
+  auto names = feed_generator::create(feed_options{.symbols = config.symbols});
+  if (!names) return pw::err("generator: " + names.error().message());
+  for (std::size_t i = 0; i < config.symbols; ++i) {
+    std::string n = names->stream_name(i);
+    sh.symbol_index.emplace(n.substr(0, n.find('@')), i);
+  }
+  if (!config.replay.empty()) {
+    // Read once at startup (before serving), bounded: a replay file lives in memory.
+    constexpr std::size_t max_replay_bytes = std::size_t{1} << 30;
+    std::FILE* f = std::fopen(config.replay.c_str(), "rbe");
+    if (!f) return pw::err("--replay " + config.replay + ": cannot open");
+    std::string data;
+    char buf[65536];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+      data.append(buf, n);
+      if (data.size() > max_replay_bytes) {
+        std::fclose(f);
+        return pw::err("--replay " + config.replay + ": larger than 1 GiB");
+      }
+    }
+    std::fclose(f);
+    std::string_view rest = data;
+    while (!rest.empty()) {
+      const auto nl = rest.find('\n');
+      std::string_view line = rest.substr(0, nl);
+      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (!line.empty()) sh.replay_lines.emplace_back(line);
+    }
+    if (sh.replay_lines.empty()) return pw::err("--replay " + config.replay + ": no lines");
+  }
+  auto l = pw::net::tcp_listener::bind(config.listen);
+  if (!l) return pw::err("cannot listen on " + config.listen + ": " + l.error().message());
+  fs->listener_ = std::move(*l);
+  return fs;
+}
+
+pw::net::socket_addr feed_server::local_addr() const { return listener_->local_addr().unwrap(); }
+
+feed_totals feed_server::totals() const {
+  std::lock_guard lock(shared_->totals_mu);
+  return shared_->totals;
+}
+
+pw::task<void> feed_server::run(pw::cancellation_token stop) {
+  pw::join_set<void> conns;
+  while (!stop.is_cancelled()) {
+    // accept() is cancel-safe, so a bounded wait lets the loop notice `stop`.
+    auto s = co_await pw::timeout(100ms, listener_->accept());
+    while (auto done = conns.try_join_next()) {
+    }
+    if (!s) continue;  // timed out
+    if (!*s) {
+      shared_->log("accept: " + s->error().message());
+      co_await pw::sleep(10ms);  // e.g. EMFILE: do not spin
+      continue;
+    }
+    if (conns.len() >= config_.max_connections) {
+      counters_.rejected.fetch_add(1, std::memory_order_relaxed);
+      continue;  // dropping the stream closes it
+    }
+    conns.spawn(serve_connection(std::move(s->value()), shared_, stop));
+  }
+  while (co_await conns.join_next()) {
+  }
+}
+
+}  // namespace ticks::app

@@ -1,0 +1,97 @@
+// ticks::app::feed_server: the feed simulator behind polarway-feed (and the demo). It serves
+// Binance-format market data over WebSocket, as the exchange does, to any number of clients:
+//
+//   /stream?streams=btcusdt@trade/ethusdt@aggTrade   combined streams ({"stream":..,"data":..})
+//   /ws/btcusdt@trade                                  a raw stream (several: /ws/a@trade/b@trade)
+//   /                                                  every configured symbol, --kind, raw
+//
+// Each connection gets its own deterministic generators (ticks::feed_generator, one per kind
+// requested, all seeded with --seed, interleaved round robin; a stream subset of a kind is
+// filtered out of that kind's generator), or the lines of a recorded JSON-lines file
+// (--replay, served verbatim whatever the path asks for). It sends `count` messages (0: until
+// stopped or the client leaves), then closes with 1000 and waits (bounded) for the client's
+// close. Messages are framed by the codec and written in batches of up to batch_bytes per
+// write_all, so flat out costs one syscall per few hundred messages. With a rate, the
+// connection sends what is due every millisecond (the timer wheel's resolution).
+//
+// The totals of every tick sent (feed_totals, over all connections) are kept so that a test or
+// the demo can compare them with what the ingest side received. Client input is read by a
+// small reader task per connection and fed to the codec between batches: pings get their
+// pong, a client close ends the stream.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <polarway/net/socket_addr.hpp>
+#include <polarway/net/tcp_listener.hpp>
+#include <polarway/result.hpp>
+#include <polarway/sync/cancellation_token.hpp>
+#include <polarway/task.hpp>
+
+#include "cli.hpp"
+#include "ticks/feed_generator.hpp"
+#include "ticks/tick.hpp"
+
+namespace ticks::app {
+
+struct feed_config {
+  std::string listen = "127.0.0.1:9443";
+  std::size_t symbols = 10;
+  message_kind kind = message_kind::trade;
+  std::uint64_t rate = 0;   // messages per second per connection; 0 = flat out
+  std::uint64_t count = 0;  // messages per connection, then close 1000; 0 = unlimited
+  std::uint64_t seed = 1;
+  std::string replay;  // a JSON-lines file to serve instead of generated data
+  bool with_send_time = false;
+  std::uint64_t handshake_timeout_ms = 5000;
+  std::size_t batch_bytes = 64 * 1024;
+  std::uint64_t max_connections = 1024;
+  bool quiet = false;
+};
+
+/// Parses polarway-feed's flags (argv without argv[0]).
+polarway::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> args);
+std::string feed_usage();
+
+struct feed_counters {
+  std::atomic<std::uint64_t> connections{0};
+  std::atomic<std::uint64_t> messages{0};
+  std::atomic<std::uint64_t> bytes{0};
+  std::atomic<std::uint64_t> rejected{0};  // bad handshakes, unknown streams, too many connections
+  std::atomic<std::uint64_t> handshake_timeouts{0};
+  std::atomic<std::uint64_t> completed{0};  // connections that sent `count` and closed with 1000
+};
+
+class feed_server {
+ public:
+  /// Loads the replay file (if any) and binds the listener. Call inside the runtime.
+  static polarway::result<std::unique_ptr<feed_server>, std::string> create(feed_config config);
+  ~feed_server();
+
+  polarway::net::socket_addr local_addr() const;
+  /// Serves until `stop` is cancelled, then closes every connection (1001) and returns when
+  /// they are all gone.
+  polarway::task<void> run(polarway::cancellation_token stop);
+
+  const feed_counters& counters() const noexcept { return counters_; }
+  /// What every connection sent so far, summed (generated data only; replay has no totals).
+  feed_totals totals() const;
+  const feed_config& config() const noexcept { return config_; }
+
+  struct shared;
+
+ private:
+  feed_server() = default;
+  feed_config config_;
+  polarway::option<polarway::net::tcp_listener> listener_;
+  std::shared_ptr<shared> shared_;
+  feed_counters counters_;
+};
+
+}  // namespace ticks::app

@@ -1,0 +1,647 @@
+#include "ingest.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <string>
+
+#include <polarway/runtime.hpp>
+
+#include "cancel_wait.hpp"
+#include "process_stats.hpp"
+#include "ticks/decoder.hpp"
+#include "ticks/stream_monitor.hpp"
+#include "ticks/ws_handshake.hpp"
+#include "ws_io.hpp"
+
+namespace ticks::app {
+
+namespace pw = polarway;
+using namespace std::chrono_literals;
+
+// ---------------------------------------------------------------------------------------------
+// Flags
+
+std::string ingest_usage() {
+  return "usage: polarway-ingest (--connect URL ... | --listen ADDR) [options]\n"
+         "  --connect URL            a feed to read, ws://host:port/stream?streams=... (repeatable)\n"
+         "  --listen ADDR            also accept feeds that connect to us (e.g. 127.0.0.1:9500)\n"
+         "  --channel-capacity N     ticks buffered between connections and sink (default 8192)\n"
+         "  --duration S             stop after S seconds (decimals allowed; default: no limit)\n"
+         "  --expect N               stop once N ticks have been written\n"
+         "  --once                   one session per --connect URL (no reconnect once it ends);\n"
+         "                           the run ends when all have ended (unless --listen)\n"
+         "  --json-summary FILE      also write the JSON summary to FILE\n"
+         "  --sink-delay-us N        make the counting sink slow: N microseconds per tick\n"
+         "  --max-message-size N     largest WebSocket message accepted, bytes (default 1048576)\n"
+         "  --handshake-timeout S    deadline for a WebSocket handshake (default 5)\n"
+         "  --idle-timeout S         close a connection silent for S seconds (default: never)\n"
+         "  --connect-timeout S      deadline for a TCP connect (default 5)\n"
+         "  --backoff-initial S      first reconnect delay (default 0.1)\n"
+         "  --backoff-max S          reconnect delay cap (default 5)\n"
+         "  --stats-interval S       live stats period (default 0.25 on a terminal, else 5)\n"
+         "  --quiet                  no live stats\n"
+         "  --seed N                 seed for the back-off jitter (default: from the clock)\n"
+         "  --max-connections N      accepted feeds at once (default 1024)\n";
+}
+
+pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* const> args) {
+  ingest_config c;
+  arg_reader r(args);
+  for (;;) {
+    auto f = r.next_flag();
+    if (!f) return pw::err(f.error());
+    if (!*f) break;
+    const std::string_view flag = **f;
+    const auto with_value = [&](auto&& apply) -> pw::result<void, cli_error> {
+      auto v = r.value();
+      if (!v) return pw::err(v.error());
+      return apply(*v);
+    };
+    const auto uint_into = [&](auto& out, std::uint64_t lo, std::uint64_t hi) {
+      return with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        auto n = parse_uint(flag, v, lo, hi);
+        if (!n) return pw::err(n.error());
+        out = static_cast<std::remove_reference_t<decltype(out)>>(*n);
+        return pw::ok();
+      });
+    };
+    const auto seconds_into = [&](std::uint64_t& out, std::uint64_t max_s, bool allow_zero) {
+      return with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        auto ms = parse_seconds_ms(flag, v, max_s);
+        if (!ms) return pw::err(ms.error());
+        if (*ms == 0 && !allow_zero) return pw::err(cli_error{std::string(flag) + ": must be more than 0"});
+        out = *ms;
+        return pw::ok();
+      });
+    };
+    pw::result<void, cli_error> step = pw::ok();
+    if (flag == "--connect") {
+      step = with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        auto u = ws_url::parse(v);
+        if (!u) return pw::err(cli_error{"--connect: '" + std::string(v) + "': " + u.error()});
+        if (c.connect.size() >= 1024) return pw::err(cli_error{"--connect: at most 1024 feeds"});
+        c.connect.push_back(std::move(*u));
+        return pw::ok();
+      });
+    } else if (flag == "--listen") {
+      step = with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (auto a = pw::net::socket_addr::parse(v); !a)
+          return pw::err(cli_error{"--listen: '" + std::string(v) + "' is not an address like 127.0.0.1:9500 (" +
+                                   a.error().message() + ")"});
+        c.listen = std::string(v);
+        return pw::ok();
+      });
+    } else if (flag == "--channel-capacity") {
+      step = uint_into(c.channel_capacity, 1, 1u << 24);
+    } else if (flag == "--duration") {
+      step = seconds_into(c.duration_ms, 7 * 24 * 3600, false);
+    } else if (flag == "--expect") {
+      step = uint_into(c.expect, 1, std::uint64_t{1} << 62);
+    } else if (flag == "--once") {
+      step = r.no_value();
+      c.once = true;
+    } else if (flag == "--quiet") {
+      step = r.no_value();
+      c.quiet = true;
+    } else if (flag == "--json-summary") {
+      step = with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (v.empty()) return pw::err(cli_error{"--json-summary: needs a file name"});
+        c.json_summary = std::string(v);
+        return pw::ok();
+      });
+    } else if (flag == "--sink-delay-us") {
+      step = uint_into(c.sink_delay_us, 0, 10'000'000);
+    } else if (flag == "--max-message-size") {
+      step = uint_into(c.max_message_size, 64, 64u << 20);
+    } else if (flag == "--handshake-timeout") {
+      step = seconds_into(c.handshake_timeout_ms, 3600, false);
+    } else if (flag == "--idle-timeout") {
+      step = seconds_into(c.idle_timeout_ms, 24 * 3600, false);
+    } else if (flag == "--connect-timeout") {
+      step = seconds_into(c.connect_timeout_ms, 3600, false);
+    } else if (flag == "--backoff-initial") {
+      step = seconds_into(c.backoff_initial_ms, 3600, false);
+    } else if (flag == "--backoff-max") {
+      step = seconds_into(c.backoff_max_ms, 24 * 3600, false);
+    } else if (flag == "--stats-interval") {
+      step = seconds_into(c.stats_interval_ms, 3600, false);
+    } else if (flag == "--seed") {
+      step = uint_into(c.seed, 0, UINT64_MAX);
+    } else if (flag == "--max-connections") {
+      step = uint_into(c.max_connections, 1, 100000);
+    } else {
+      return pw::err(unknown_flag(flag));
+    }
+    if (!step) return pw::err(step.error());
+  }
+  if (c.connect.empty() && c.listen.empty()) return pw::err(cli_error{"give at least one --connect URL or --listen ADDR"});
+  if (c.backoff_initial_ms > c.backoff_max_ms)
+    return pw::err(cli_error{"--backoff-initial: larger than --backoff-max"});
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared state
+
+namespace {
+
+// Connection-level events (connect failures, protocol errors) can come at any rate from a
+// hostile or broken peer: at most `per_second` lines a second, the rest counted and summarised.
+class log_limiter {
+ public:
+  void line(const std::string& text) {
+    std::lock_guard lock(mu_);
+    const std::int64_t now = monotonic_ns();
+    if (now - window_start_ >= 1'000'000'000) {
+      if (suppressed_ > 0) std::fprintf(stderr, "polarway-ingest: (%llu more lines suppressed)\n", static_cast<unsigned long long>(suppressed_));
+      window_start_ = now;
+      lines_ = 0;
+      suppressed_ = 0;
+    }
+    if (lines_ < per_second) {
+      ++lines_;
+      std::fprintf(stderr, "polarway-ingest: %s\n", text.c_str());
+    } else {
+      ++suppressed_;
+    }
+  }
+
+ private:
+  static constexpr int per_second = 10;
+  std::mutex mu_;
+  std::int64_t window_start_ = 0;
+  int lines_ = 0;
+  std::uint64_t suppressed_ = 0;
+};
+
+std::uint64_t splitmix(std::uint64_t& s) noexcept {
+  std::uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// How the messages of a request target are framed: /stream... is combined; /ws/<one stream>
+// is raw of that stream's kind; anything else raw, kind inferred per message.
+decoder_options decoder_for(std::string_view target, std::size_t max_message_size) {
+  decoder_options o;
+  o.max_message_size = max_message_size;
+  if (target.starts_with("/stream")) {
+    o.format = stream_format::combined;
+  } else if (target.starts_with("/ws/") && target.find('/', 4) == std::string_view::npos) {
+    const auto at = target.rfind('@');
+    if (at != std::string_view::npos) o.kind = parse_message_kind(target.substr(at + 1));
+  }
+  return o;
+}
+
+std::string label_for(std::string_view target) {
+  if (target.starts_with("/ws/")) return std::string(target.substr(4));
+  return std::string(target);
+}
+
+}  // namespace
+
+struct ingest_engine::impl {
+  ingest_engine& engine;
+  pw::option<pw::net::tcp_listener> listener;
+  log_limiter log;
+  std::atomic<std::uint64_t> seed{0};
+};
+
+namespace {
+
+using tick_tx = pw::mpsc::sender<ticks::tick>;
+
+struct session_ctx {
+  ingest_engine::impl* e;
+  ingest_counters* c;
+  const ingest_config* cfg;
+  tick_tx tx;
+  pw::cancellation_token stop;
+};
+
+enum class session_end : std::uint8_t { peer_closed, protocol_error, eof, io_error, stopped, idle, channel_closed };
+
+void count_ws_error(ingest_counters& c, const ws::ws_error& e) {
+  c.ws_errors[static_cast<std::size_t>(e.what)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void count_close(ingest_counters& c, std::uint16_t code) {
+  const std::size_t i = code == ws::close_code::normal ? 0 : code == ws::close_code::going_away ? 1 : code == ws::close_code::no_status ? 3 : 2;
+  c.close_codes_received[i].fetch_add(1, std::memory_order_relaxed);
+}
+
+pw::task<pw::result<void>> write_out(pw::net::tcp_stream& s, ws::connection& conn) {
+  const byte_view out = conn.output();
+  if (out.empty()) co_return pw::ok();
+  auto w = co_await s.write_all(out);
+  if (!w) co_return pw::err(w.error());
+  conn.consume_output(out.size());
+  co_return pw::ok();
+}
+
+// Why a session's read returned end of stream early: its watcher shut the socket's reading
+// half down, because the run is stopping or the peer was silent too long.
+struct session_flags {
+  std::atomic<std::int64_t> read_since_ns{0};  // when the pending read started; 0: not reading
+  std::atomic<bool> stopped{false};
+  std::atomic<bool> idle{false};
+};
+
+// Wakes a session blocked in read() without cancelling the read: tcp_stream::read is not
+// cancel-safe when the cancellation races a completed receive (see the report on issue 7), so
+// instead of wrapping reads in pw::timeout, this task shuts the socket's reading half
+// (shutdown(SHUT_RD)), and the read returns end of stream with nothing lost. Sending still
+// works, so the session can write its close frame. Aborted (safely: it only waits on the
+// token or sleeps) when the session ends.
+pw::task<void> watch_session(int fd, pw::cancellation_token stop, session_flags& flags, std::uint64_t idle_timeout_ms) {
+  if (idle_timeout_ms == 0) {
+    co_await stop.cancelled();
+    flags.stopped.store(true);
+  } else {
+    const auto period = std::chrono::milliseconds(std::max<std::uint64_t>(1, std::min<std::uint64_t>(100, idle_timeout_ms / 4)));
+    for (;;) {
+      if (co_await pw::timeout(period, wait_cancelled(stop))) {
+        flags.stopped.store(true);
+        break;
+      }
+      // Idle means waiting in read() that long: time spent waiting for the channel (back-pressure)
+      // is not the peer's silence.
+      const std::int64_t since = flags.read_since_ns.load();
+      if (since != 0 && monotonic_ns() - since >= static_cast<std::int64_t>(idle_timeout_ms) * 1'000'000) {
+        flags.idle.store(true);
+        break;
+      }
+    }
+  }
+  ::shutdown(fd, SHUT_RD);
+}
+
+// The message loop of one established WebSocket, either side.
+pw::task<session_end> message_loop(pw::net::tcp_stream& s, ws::connection& conn, decoder& dec,
+                                   stream_monitor& monitor, const std::string& label, session_ctx& ctx,
+                                   const std::string& peer, std::uint64_t& ticks, session_flags& flags);
+
+pw::task<session_end> run_messages(pw::net::tcp_stream& s, ws::connection& conn, decoder& dec,
+                                   stream_monitor& monitor, const std::string& label, session_ctx& ctx,
+                                   const std::string& peer, std::uint64_t& ticks) {
+  session_flags flags;
+  auto watcher = pw::spawn(watch_session(s.native_handle(), ctx.stop, flags, ctx.cfg->idle_timeout_ms));
+  auto end = co_await message_loop(s, conn, dec, monitor, label, ctx, peer, ticks, flags);
+  watcher.abort();
+  (void)co_await watcher;
+  co_return end;
+}
+
+pw::task<session_end> message_loop(pw::net::tcp_stream& s, ws::connection& conn, decoder& dec,
+                                   stream_monitor& monitor, const std::string& label, session_ctx& ctx,
+                                   const std::string& peer, std::uint64_t& ticks, session_flags& flags) {
+  ingest_counters& c = *ctx.c;
+  std::uint64_t local_in = 0;
+  std::uint64_t local_messages = 0;
+  const auto publish = [&] {
+    if (local_in) c.ticks_in.fetch_add(local_in, std::memory_order_relaxed);
+    if (local_messages) c.messages.fetch_add(local_messages, std::memory_order_relaxed);
+    ticks += local_in;
+    local_in = local_messages = 0;
+  };
+  const auto close_and_go = [&](std::uint16_t code, session_end why) -> pw::task<session_end> {
+    (void)conn.close(code);
+    (void)co_await write_out(s, conn);
+    co_return why;
+  };
+
+  for (;;) {
+    // 1. Every complete message in the buffer. Sending may wait: that is the back-pressure.
+    for (;;) {
+      auto ev = conn.poll();
+      if (!ev) {
+        publish();
+        count_ws_error(c, ev.error());
+        ctx.e->log.line(peer + ": " + ev.error().message());
+        (void)co_await write_out(s, conn);  // the close frame with the matching code
+        co_return session_end::protocol_error;
+      }
+      if (!*ev) break;
+      const ws::event& e = **ev;
+      switch (e.kind) {
+        case ws::event_kind::binary:
+          c.binary_messages.fetch_add(1, std::memory_order_relaxed);
+          [[fallthrough]];
+        case ws::event_kind::text: {
+          ++local_messages;
+          auto r = dec.decode(e.text(), e.padding);
+          if (!r) {
+            switch (r.error().code) {
+              case decode_errc::malformed_json: c.malformed_json.fetch_add(1, std::memory_order_relaxed); break;
+              case decode_errc::schema_error: c.schema_errors.fetch_add(1, std::memory_order_relaxed); break;
+              case decode_errc::too_large: c.too_large.fetch_add(1, std::memory_order_relaxed); break;
+            }
+            monitor.record_error(r.error().stream.empty() ? std::string_view(label) : r.error().stream.view(), r.error(),
+                                 monotonic_ns());
+            break;
+          }
+          monitor.record_ok(r->stream.empty() ? std::string_view(label) : r->stream.view());
+          if (!(co_await ctx.tx.send(std::move(r->tick)))) {
+            // The sink failed and closed the channel: nothing more can be delivered.
+            c.dropped_at_stop.fetch_add(1, std::memory_order_relaxed);
+            publish();
+            co_return co_await close_and_go(ws::close_code::going_away, session_end::channel_closed);
+          }
+          ++local_in;
+          break;
+        }
+        case ws::event_kind::ping:
+          c.pings.fetch_add(1, std::memory_order_relaxed);  // the pong is already in output()
+          break;
+        case ws::event_kind::pong:
+          break;
+        case ws::event_kind::close:
+          count_close(c, e.code);
+          break;
+      }
+    }
+    publish();
+    // 2. Pongs and close echoes go out before we wait for more input.
+    if (conn.wants_write()) {
+      if (auto w = co_await write_out(s, conn); !w) {
+        c.connection_errors.fetch_add(1, std::memory_order_relaxed);
+        ctx.e->log.line(peer + ": write: " + w.error().message());
+        co_return session_end::io_error;
+      }
+    }
+    if (conn.is_closed()) co_return session_end::peer_closed;
+    if (ctx.stop.is_cancelled()) co_return co_await close_and_go(ws::close_code::going_away, session_end::stopped);
+    // 3. More input (the watcher ends a read that should not wait any longer).
+    const auto room = conn.read_buffer(64 * 1024);
+    if (ctx.cfg->idle_timeout_ms != 0) flags.read_since_ns.store(monotonic_ns(), std::memory_order_relaxed);
+    auto n = co_await s.read(room);
+    flags.read_since_ns.store(0, std::memory_order_relaxed);
+    if (!n) {
+      c.connection_errors.fetch_add(1, std::memory_order_relaxed);
+      ctx.e->log.line(peer + ": read: " + n.error().message());
+      co_return session_end::io_error;
+    }
+    if (*n == 0) {
+      if (flags.stopped.load()) co_return co_await close_and_go(ws::close_code::going_away, session_end::stopped);
+      if (flags.idle.load()) {
+        c.idle_timeouts.fetch_add(1, std::memory_order_relaxed);
+        ctx.e->log.line(peer + ": idle for " + std::to_string(ctx.cfg->idle_timeout_ms) + " ms, closing");
+        co_return co_await close_and_go(ws::close_code::going_away, session_end::idle);
+      }
+      c.connection_errors.fetch_add(1, std::memory_order_relaxed);
+      ctx.e->log.line(peer + ": connection closed without a WebSocket close");
+      co_return session_end::eof;
+    }
+    if (auto fed = conn.commit_read(*n); !fed) {
+      count_ws_error(c, fed.error());
+      co_return session_end::protocol_error;
+    }
+  }
+}
+
+stream_monitor make_monitor(session_ctx& ctx) {
+  ingest_engine::impl* e = ctx.e;
+  return stream_monitor({}, [e](std::string_view line) { e->log.line(std::string(line)); });
+}
+
+// One feed we connect to, for the whole run: connect, handshake, messages; on failure or loss,
+// back off (exponential, capped, equal jitter) and reconnect, until stopped (or, with --once,
+// until one session has ended).
+pw::task<void> client_loop(ws_url url, session_ctx ctx) {
+  ingest_counters& c = *ctx.c;
+  const ingest_config& cfg = *ctx.cfg;
+  std::uint64_t rng = ctx.e->seed.fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed);
+  std::uint64_t backoff_ms = cfg.backoff_initial_ms;
+  decoder dec(decoder_for(url.target, cfg.max_message_size));
+  stream_monitor monitor = make_monitor(ctx);
+  const std::string label = label_for(url.target);
+  const std::string peer = "ws://" + url.host_header + url.target;
+  bool first_attempt = true;
+
+  while (!ctx.stop.is_cancelled()) {
+    if (!first_attempt) {
+      // Equal jitter: half the delay fixed, half random, so reconnecting clients spread out.
+      const std::uint64_t half = backoff_ms / 2;
+      const std::uint64_t delay = backoff_ms - half + (half ? splitmix(rng) % (half + 1) : 0);
+      (void)co_await pw::timeout(std::chrono::milliseconds(delay), wait_cancelled(ctx.stop));
+      backoff_ms = std::min(cfg.backoff_max_ms, backoff_ms * 2);
+      if (ctx.stop.is_cancelled()) break;
+      c.reconnects.fetch_add(1, std::memory_order_relaxed);
+    }
+    first_attempt = false;
+
+    auto s = co_await pw::timeout(std::chrono::milliseconds(cfg.connect_timeout_ms),
+                                  pw::net::tcp_stream::connect(url.connect_addr));
+    if (!s || !*s) {
+      c.connect_failures.fetch_add(1, std::memory_order_relaxed);
+      ctx.e->log.line(peer + ": connect: " + (s ? s->error().message() : std::string("timed out")) + "; retrying in about " +
+                      std::to_string(backoff_ms) + " ms");
+      continue;
+    }
+    pw::net::tcp_stream& sock = s->value();
+    (void)sock.set_nodelay(true);
+    auto hs = ws::client_handshake::create(url.host_header, url.target);
+    if (!hs) {
+      c.handshake_failures.fetch_add(1, std::memory_order_relaxed);
+      ctx.e->log.line(peer + ": " + hs.error().message());
+      break;  // our own request is invalid: retrying cannot help
+    }
+    auto head = co_await pw::timeout(std::chrono::milliseconds(cfg.handshake_timeout_ms), client_upgrade(sock, *hs));
+    if (!head || !*head) {
+      (head ? c.handshake_failures : c.handshake_timeouts).fetch_add(1, std::memory_order_relaxed);
+      ctx.e->log.line(peer + ": handshake: " + (head ? head->error().message() : std::string("timed out")));
+      continue;
+    }
+    auto conn = ws::connection::create(ws::role::client, ws::connection_options{.max_message_size = cfg.max_message_size});
+    if (!conn) break;
+    c.sessions.fetch_add(1, std::memory_order_relaxed);
+    std::uint64_t ticks = 0;
+    if (!head->value().empty() && !conn->feed(head->value())) continue;
+    const session_end end = co_await run_messages(sock, *conn, dec, monitor, label, ctx, peer, ticks);
+    (void)co_await sock.shutdown();
+    if (ticks > 0) backoff_ms = cfg.backoff_initial_ms;  // it worked for a while: start over
+    if (end == session_end::channel_closed || end == session_end::stopped) break;
+    if (cfg.once) break;
+  }
+  monitor.flush(monotonic_ns());
+}
+
+// A feed that connected to us (--listen).
+pw::task<void> server_session(pw::net::tcp_stream s, session_ctx ctx) {
+  ingest_counters& c = *ctx.c;
+  const ingest_config& cfg = *ctx.cfg;
+  std::string peer = "feed " + (s.peer_addr() ? s.peer_addr()->to_string() : std::string("?"));
+  (void)s.set_nodelay(true);
+  ws::server_handshake hs;
+  auto head = co_await pw::timeout(std::chrono::milliseconds(cfg.handshake_timeout_ms), read_upgrade_request(s, hs));
+  if (!head) {
+    c.handshake_timeouts.fetch_add(1, std::memory_order_relaxed);
+    ctx.e->log.line(peer + ": handshake timed out");
+    (void)co_await s.write_all(as_bytes(http_error_response(408, "Request Timeout", "handshake took too long")));
+    co_return;
+  }
+  if (!*head) {
+    c.handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    ctx.e->log.line(peer + ": handshake: " + head->error().message());
+    if (!hs.response().empty()) (void)co_await s.write_all(as_bytes(hs.response()));
+    co_return;
+  }
+  if (!(co_await s.write_all(as_bytes(hs.response())))) co_return;
+  auto conn = ws::connection::create(ws::role::server, ws::connection_options{.max_message_size = cfg.max_message_size});
+  if (!conn) co_return;
+  c.sessions.fetch_add(1, std::memory_order_relaxed);
+  decoder dec(decoder_for(hs.target(), cfg.max_message_size));
+  stream_monitor monitor = make_monitor(ctx);
+  const std::string label = label_for(hs.target());
+  peer += std::string(hs.target());
+  std::uint64_t ticks = 0;
+  if (!head->value().empty() && !conn->feed(head->value())) co_return;
+  (void)co_await run_messages(s, *conn, dec, monitor, label, ctx, peer, ticks);
+  (void)co_await s.shutdown();
+  monitor.flush(monotonic_ns());
+}
+
+pw::task<void> accept_loop(pw::net::tcp_listener& l, session_ctx ctx) {
+  pw::join_set<void> sessions;
+  while (!ctx.stop.is_cancelled()) {
+    auto s = co_await pw::timeout(100ms, l.accept());  // accept is cancel-safe
+    while (sessions.try_join_next()) {
+    }
+    if (!s) continue;
+    if (!*s) {
+      ctx.e->log.line("accept: " + s->error().message());
+      co_await pw::sleep(10ms);  // e.g. out of descriptors: do not spin
+      continue;
+    }
+    if (sessions.len() >= ctx.cfg->max_connections) {
+      ctx.c->rejected_connections.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    sessions.spawn(server_session(std::move(s->value()), ctx));
+  }
+  while (co_await sessions.join_next()) {
+  }
+}
+
+// The sink task: drains the channel in batches until every sender is gone, then flushes.
+pw::task<pw::result<void>> sink_loop(pw::mpsc::receiver<ticks::tick> rx, tick_sink& sink, std::size_t batch_max,
+                                     std::atomic<std::uint64_t>& out, std::uint64_t expect,
+                                     pw::cancellation_token stop) {
+  std::vector<ticks::tick> batch;
+  batch.reserve(batch_max);
+  while (auto t = co_await rx.recv()) {
+    batch.push_back(std::move(*t));
+    while (batch.size() < batch_max) {
+      auto more = rx.try_recv();
+      if (!more) break;
+      batch.push_back(std::move(*more));
+    }
+    if (auto w = co_await sink.write(batch); !w) {
+      rx.close();  // senders fail from now on and stop
+      co_return pw::err(w.error());
+    }
+    const std::uint64_t total = out.fetch_add(batch.size(), std::memory_order_relaxed) + batch.size();
+    batch.clear();
+    if (expect != 0 && total >= expect && !stop.is_cancelled()) stop.cancel();
+  }
+  co_return co_await sink.flush();
+}
+
+pw::task<void> live_stats(const ingest_counters& c, const std::atomic<std::uint64_t>& out, pw::cancellation_token done,
+                          std::uint64_t interval_ms, bool tty) {
+  std::uint64_t prev = 0;
+  std::int64_t prev_t = monotonic_ns();
+  bool printed = false;
+  while (!done.is_cancelled()) {
+    (void)co_await pw::timeout(std::chrono::milliseconds(interval_ms), wait_cancelled(done));
+    const std::int64_t now = monotonic_ns();
+    const std::uint64_t o = out.load(std::memory_order_relaxed);
+    const double rate = static_cast<double>(o - prev) / (static_cast<double>(now - prev_t) * 1e-9);
+    prev = o;
+    prev_t = now;
+    char line[256];
+    std::snprintf(line, sizeof line, "in %llu  out %llu  %.2fM ticks/s  errors %llu  sessions %llu  rss %llu MiB",
+                  static_cast<unsigned long long>(c.ticks_in.load()), static_cast<unsigned long long>(o), rate / 1e6,
+                  static_cast<unsigned long long>(c.decode_errors() + c.ws_error_total()),
+                  static_cast<unsigned long long>(c.sessions.load()),
+                  static_cast<unsigned long long>(current_rss_kib() / 1024));
+    if (tty) std::fprintf(stderr, "\r\x1b[2K%s", line);
+    else std::fprintf(stderr, "polarway-ingest: %s\n", line);
+    printed = true;
+  }
+  if (tty && printed) std::fprintf(stderr, "\n");
+}
+
+}  // namespace
+
+ingest_engine::ingest_engine(ingest_config config, tick_sink& sink)
+    : config_(std::move(config)), sink_(sink), impl_(new impl{*this, pw::none, {}, {}}) {
+  impl_->seed.store(config_.seed != 0 ? config_.seed : static_cast<std::uint64_t>(monotonic_ns()));
+}
+
+ingest_engine::~ingest_engine() = default;
+
+pw::result<pw::option<pw::net::socket_addr>> ingest_engine::bind() {
+  if (config_.listen.empty()) return pw::option<pw::net::socket_addr>(pw::none);
+  auto l = pw::net::tcp_listener::bind(config_.listen);
+  if (!l) return pw::err(l.error());
+  auto addr = l->local_addr();
+  if (!addr) return pw::err(addr.error());
+  impl_->listener = std::move(*l);
+  return pw::option<pw::net::socket_addr>(*addr);
+}
+
+pw::task<ingest_report> ingest_engine::run(pw::cancellation_token stop) {
+  const std::int64_t start = monotonic_ns();
+  auto [tx, rx] = pw::mpsc::channel<ticks::tick>(config_.channel_capacity);
+  auto sink = pw::spawn(sink_loop(std::move(rx), sink_, config_.sink_batch, ticks_out_, config_.expect, stop));
+
+  pw::cancellation_token done;
+  pw::option<pw::join_handle<void>> stats;
+  if (!config_.quiet) {
+    const bool tty = ::isatty(STDERR_FILENO) == 1;
+    const std::uint64_t every = config_.stats_interval_ms ? config_.stats_interval_ms : tty ? 250 : 5000;
+    stats = pw::spawn(live_stats(counters_, ticks_out_, done, every, tty));
+  }
+  pw::option<pw::join_handle<void>> timer;
+  if (config_.duration_ms != 0) {
+    timer = pw::spawn([](pw::cancellation_token stop, std::uint64_t ms) -> pw::task<void> {
+      if (!(co_await pw::timeout(std::chrono::milliseconds(ms), wait_cancelled(stop)))) stop.cancel();
+    }(stop, config_.duration_ms));
+  }
+
+  {
+    pw::join_set<void> feeds;
+    {
+      // The connection tasks hold the only senders once this scope ends, so the sink sees the
+      // end of the channel exactly when the last of them is gone.
+      session_ctx ctx{impl_.get(), &counters_, &config_, std::move(tx), stop};
+      for (const ws_url& u : config_.connect) feeds.spawn(client_loop(u, ctx));
+      if (impl_->listener) feeds.spawn(accept_loop(*impl_->listener, ctx));
+    }
+    while (co_await feeds.join_next()) {
+    }
+  }
+  if (!stop.is_cancelled()) stop.cancel();  // every --once feed is done
+
+  ingest_report report;
+  auto sunk = co_await sink;
+  if (sunk.is_ok() && !sunk->is_ok()) report.sink_error = sunk->error();
+  done.cancel();
+  if (stats) (void)co_await *stats;
+  if (timer) (void)co_await *timer;
+  report.ticks_in = counters_.ticks_in.load();
+  report.ticks_out = ticks_out_.load();
+  report.elapsed_s = static_cast<double>(monotonic_ns() - start) * 1e-9;
+  co_return report;
+}
+
+}  // namespace ticks::app

@@ -1,0 +1,141 @@
+// ticks::app::ingest_engine: the ingest side of the tick pipeline (polarway-ingest, the demo).
+//
+//   connection tasks (one per --connect URL, each reconnecting with capped, jittered exponential
+//   back-off; plus one per accepted feed with --listen)
+//     socket -> ws::connection (pongs written back at once) -> ticks::decoder -> stream_monitor
+//     -> co_await tx.send(tick)            bounded mpsc: back-pressure reaches the sockets
+//   sink task
+//     rx.recv() + try_recv() batches -> tick_sink::write(); at the end tick_sink::flush()
+//
+// Decoder: one per connection task (each owns one reusable simdjson parser, so decoding
+// allocates nothing in the steady state; a task may run on any worker, so "one per worker"
+// would need a per-worker slot the public API does not offer).
+//
+// Binary messages: decoded as JSON like text ones (some feeds send JSON in binary frames) and
+// counted separately; if they are not JSON they become decode errors like any other.
+//
+// Stopping: `stop` (a cancellation token) is cancelled by a signal, --duration, --expect, or,
+// without --listen, when every client connection has finished for good. Connection tasks check
+// it after every read; a small watcher task per connection wakes a read that is blocked (it
+// shuts the socket's reading half, so the read returns end of stream: reads are never
+// cancelled, see ingest.cpp), and the connection closes its WebSocket with 1001 and ends. A
+// task waiting in tx.send() finishes that send first (the sink keeps draining). Nothing is
+// ever aborted in the middle of a send or a read, so every tick counted in was sent, and the
+// sink, which runs until every sender is gone, writes exactly the ticks that came in. Then the
+// sink is flushed.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <polarway/net/socket_addr.hpp>
+#include <polarway/result.hpp>
+#include <polarway/sync/cancellation_token.hpp>
+#include <polarway/task.hpp>
+
+#include "cli.hpp"
+#include "tick_sink.hpp"
+#include "ticks/ws_connection.hpp"
+#include "ws_url.hpp"
+
+namespace ticks::app {
+
+struct ingest_config {
+  std::vector<ws_url> connect;
+  std::string listen;  // empty: no server side
+  std::size_t channel_capacity = 8192;
+  std::uint64_t duration_ms = 0;  // 0: no limit
+  std::uint64_t expect = 0;       // stop once the sink has written this many ticks; 0: no limit
+  std::string json_summary;       // also write the summary here
+  std::uint64_t sink_delay_us = 0;
+  std::size_t max_message_size = std::size_t{1} << 20;
+  std::uint64_t handshake_timeout_ms = 5000;
+  std::uint64_t idle_timeout_ms = 0;  // 0: none. Otherwise a silent connection is closed (1001)
+  std::uint64_t connect_timeout_ms = 5000;
+  std::uint64_t backoff_initial_ms = 100;
+  std::uint64_t backoff_max_ms = 5000;
+  bool once = false;                    // one session per URL: no reconnect after it ends
+  std::uint64_t stats_interval_ms = 0;  // 0: 250 ms on a terminal, 5 s otherwise
+  bool quiet = false;                   // no live line or periodic stats
+  std::size_t sink_batch = 512;
+  std::uint64_t max_connections = 1024;  // accepted feeds at once
+  std::uint64_t seed = 0;                // back-off jitter; 0 = from the clock
+};
+
+polarway::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* const> args);
+std::string ingest_usage();
+
+/// Every counter the summary reports; updated by the connection tasks (relaxed atomics).
+struct ingest_counters {
+  static constexpr std::size_t violations = static_cast<std::size_t>(ws::violation::other) + 1;
+  std::atomic<std::uint64_t> ticks_in{0};
+  std::atomic<std::uint64_t> messages{0};
+  std::atomic<std::uint64_t> binary_messages{0};
+  std::atomic<std::uint64_t> pings{0};
+  std::atomic<std::uint64_t> sessions{0};  // WebSocket sessions established (both directions)
+  std::atomic<std::uint64_t> reconnects{0};
+  std::atomic<std::uint64_t> connect_failures{0};
+  std::atomic<std::uint64_t> handshake_failures{0};
+  std::atomic<std::uint64_t> handshake_timeouts{0};
+  std::atomic<std::uint64_t> idle_timeouts{0};
+  std::atomic<std::uint64_t> connection_errors{0};  // read/write errors, end of stream without close
+  std::atomic<std::uint64_t> rejected_connections{0};
+  std::atomic<std::uint64_t> malformed_json{0};
+  std::atomic<std::uint64_t> schema_errors{0};
+  std::atomic<std::uint64_t> too_large{0};
+  std::atomic<std::uint64_t> dropped_at_stop{0};  // decoded, but the channel was closed (sink failed)
+  std::array<std::atomic<std::uint64_t>, violations> ws_errors{};
+  std::array<std::atomic<std::uint64_t>, 4> close_codes_received{};  // 1000, 1001, other, none
+
+  std::uint64_t decode_errors() const noexcept {
+    return malformed_json.load() + schema_errors.load() + too_large.load();
+  }
+  std::uint64_t ws_error_total() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& e : ws_errors) n += e.load();
+    return n;
+  }
+};
+
+struct ingest_report {
+  std::uint64_t ticks_in = 0;
+  std::uint64_t ticks_out = 0;
+  double elapsed_s = 0;
+  bool stopped_by_signal = false;
+  polarway::option<polarway::error> sink_error;
+};
+
+class ingest_engine {
+ public:
+  ingest_engine(ingest_config config, tick_sink& sink);
+  ~ingest_engine();
+  ingest_engine(const ingest_engine&) = delete;
+  ingest_engine& operator=(const ingest_engine&) = delete;
+
+  /// Binds --listen (if configured); call inside the runtime, before run(). Returns the
+  /// address bound (port 0 becomes a real port).
+  polarway::result<polarway::option<polarway::net::socket_addr>> bind();
+  /// Runs the pipeline until it stops (see the header comment) and the sink is flushed.
+  polarway::task<ingest_report> run(polarway::cancellation_token stop);
+  /// Ticks the sink has written so far (any thread).
+  std::uint64_t ticks_out() const noexcept { return ticks_out_.load(std::memory_order_relaxed); }
+
+  const ingest_counters& counters() const noexcept { return counters_; }
+  const ingest_config& config() const noexcept { return config_; }
+
+  struct impl;
+
+ private:
+  ingest_config config_;
+  tick_sink& sink_;
+  ingest_counters counters_;
+  std::atomic<std::uint64_t> ticks_out_{0};
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace ticks::app

@@ -1,0 +1,71 @@
+// polarway-ingest: reads Binance-format WebSocket feeds (as a client with reconnect, and/or as a
+// server with --listen), decodes them and pushes the ticks through a bounded channel into the
+// counting sink; prints live stats and, at exit, a JSON summary (stdout) and a short text one
+// (stderr). Exit status: 0 if every tick received was written, 1 otherwise or on a sink or
+// bind failure, 2 for bad flags.
+#include <atomic>
+#include <cstdio>
+#include <span>
+
+#include <polarway/runtime.hpp>
+
+#include "counting_sink.hpp"
+#include "ingest.hpp"
+#include "signals.hpp"
+#include "summary.hpp"
+
+namespace pw = polarway;
+namespace app = ticks::app;
+
+int main(int argc, char** argv) {
+  auto cfg = app::parse_ingest_args(std::span<const char* const>(argv + 1, static_cast<std::size_t>(argc - 1)));
+  if (!cfg) {
+    if (cfg.error().help) {
+      std::fputs(app::ingest_usage().c_str(), stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "polarway-ingest: %s\n(polarway-ingest --help lists the options)\n", cfg.error().message.c_str());
+    return 2;
+  }
+  app::block_stop_signals();
+  pw::runtime rt;
+  app::counting_sink sink(cfg->sink_delay_us);
+  app::ingest_engine engine(*cfg, sink);
+  pw::cancellation_token stop;
+  std::atomic<bool> by_signal{false};
+  pw::option<app::ingest_report> report;
+  {
+    app::signal_watcher signals([&](int) {
+      by_signal.store(true);
+      (void)rt.spawn([](pw::cancellation_token t) -> pw::task<void> {
+          t.cancel();
+          co_return;
+        }(stop));  // detached: dropping the handle
+    });
+    report = rt.block_on([](app::ingest_engine& engine, pw::cancellation_token stop) -> pw::task<pw::option<app::ingest_report>> {
+      auto bound = engine.bind();
+      if (!bound) {
+        std::fprintf(stderr, "polarway-ingest: cannot listen on %s: %s\n", engine.config().listen.c_str(),
+                     bound.error().message().c_str());
+        co_return pw::none;
+      }
+      if (*bound) std::fprintf(stderr, "polarway-ingest: listening on %s\n", (*bound)->to_string().c_str());
+      co_return co_await engine.run(stop);
+    }(engine, stop));
+  }
+  if (!report) return 1;
+  report->stopped_by_signal = by_signal.load();
+  const std::string json = app::ingest_summary_json(engine.counters(), *report, sink);
+  std::printf("%s\n", json.c_str());
+  std::fflush(stdout);
+  if (!cfg->json_summary.empty()) {
+    if (std::FILE* f = std::fopen(cfg->json_summary.c_str(), "we")) {
+      std::fprintf(f, "%s\n", json.c_str());
+      std::fclose(f);
+    } else {
+      std::fprintf(stderr, "polarway-ingest: cannot write %s\n", cfg->json_summary.c_str());
+    }
+  }
+  std::fputs(app::ingest_summary_text(engine.counters(), *report, sink).c_str(), stderr);
+  return report->ticks_in == report->ticks_out && !report->sink_error ? 0 : 1;
+}

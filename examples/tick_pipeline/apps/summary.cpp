@@ -1,0 +1,130 @@
+#include "summary.hpp"
+
+#include <cstdio>
+#include <iterator>
+
+#include "process_stats.hpp"
+
+namespace ticks::app {
+
+namespace {
+
+// JSON keys for ws::violation, in enum order (the codec's to_string is prose, with spaces).
+constexpr const char* violation_keys[] = {
+    "other_ws_error",        "reserved_bits",       "unknown_opcode",          "fragmented_control",
+    "control_too_long",      "unmasked_frame",      "masked_frame",            "non_minimal_length",
+    "length_high_bit",       "unexpected_continuation", "expected_continuation", "bad_close_payload",
+    "invalid_utf8",          "message_too_big",     "rejected_by_wslay"};
+static_assert(std::size(violation_keys) == ingest_counters::violations);
+
+class json_object {
+ public:
+  json_object& num(const char* key, std::uint64_t v) { return raw(key, std::to_string(v)); }
+  json_object& real(const char* key, double v) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%.3f", v);
+    return raw(key, b);
+  }
+  json_object& boolean(const char* key, bool v) { return raw(key, v ? "true" : "false"); }
+  json_object& str(const char* key, std::string_view v) {
+    std::string q = "\"";
+    for (char ch : v) {
+      if (ch == '"' || ch == '\\') q += '\\';
+      if (static_cast<unsigned char>(ch) < 0x20) continue;
+      q += ch;
+    }
+    q += '"';
+    return raw(key, q);
+  }
+  json_object& raw(const char* key, std::string_view v) {
+    out_ += out_.empty() ? "{" : ",";
+    out_ += '"';
+    out_ += key;
+    out_ += "\":";
+    out_ += v;
+    return *this;
+  }
+  std::string done() { return (out_.empty() ? "{" : out_) + "}"; }
+
+ private:
+  std::string out_;
+};
+
+}  // namespace
+
+std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r, const counting_sink& sink) {
+  const auto& k = sink.per_kind();
+  const auto& t = sink.totals();
+  const auto& h = sink.latency();
+  json_object ws;
+  for (std::size_t i = 0; i < ingest_counters::violations; ++i)
+    if (const auto n = c.ws_errors[i].load()) ws.num(violation_keys[i], n);
+  json_object errors;
+  errors.num("malformed_json", c.malformed_json.load())
+      .num("schema_error", c.schema_errors.load())
+      .num("too_large", c.too_large.load())
+      .raw("websocket", ws.done())
+      .num("handshake_failures", c.handshake_failures.load())
+      .num("handshake_timeouts", c.handshake_timeouts.load())
+      .num("idle_timeouts", c.idle_timeouts.load())
+      .num("connect_failures", c.connect_failures.load())
+      .num("connection_errors", c.connection_errors.load())
+      .num("rejected_connections", c.rejected_connections.load());
+  json_object latency;
+  latency.num("samples", h.count())
+      .num("p50", h.percentile(0.50))
+      .num("p99", h.percentile(0.99))
+      .num("p999", h.percentile(0.999))
+      .num("max", h.max());
+  json_object closes;
+  closes.num("normal_1000", c.close_codes_received[0].load())
+      .num("going_away_1001", c.close_codes_received[1].load())
+      .num("other", c.close_codes_received[2].load())
+      .num("no_status", c.close_codes_received[3].load());
+  json_object o;
+  o.num("ticks_in", r.ticks_in)
+      .num("ticks_out", r.ticks_out)
+      .boolean("in_equals_out", r.ticks_in == r.ticks_out)
+      .real("elapsed_s", r.elapsed_s)
+      .real("ticks_per_s", r.elapsed_s > 0 ? static_cast<double>(r.ticks_out) / r.elapsed_s : 0.0)
+      .num("messages", c.messages.load())
+      .num("binary_messages", c.binary_messages.load())
+      .raw("per_kind", json_object().num("trade", k[0]).num("aggTrade", k[1]).num("bookTicker", k[2]).done())
+      .raw("feed_totals", json_object().num("count", t.count).num("price_sum", t.price_sum).num("quantity_sum", t.quantity_sum).done())
+      .raw("errors", errors.done())
+      .num("dropped_at_stop", c.dropped_at_stop.load())
+      .raw("latency_ns", latency.done())
+      .raw("close_codes_received", closes.done())
+      .num("pings_answered", c.pings.load())
+      .num("sessions", c.sessions.load())
+      .num("reconnects", c.reconnects.load())
+      .boolean("stopped_by_signal", r.stopped_by_signal)
+      .raw("sink_error", r.sink_error ? "\"" + r.sink_error->message() + "\"" : std::string("null"))
+      .num("peak_rss_kib", peak_rss_kib());
+  return o.done();
+}
+
+std::string ingest_summary_text(const ingest_counters& c, const ingest_report& r, const counting_sink& sink) {
+  const auto& h = sink.latency();
+  char b[768];
+  int n = std::snprintf(b, sizeof b,
+                        "received %llu ticks, written %llu (%s) in %.2f s: %.2f M ticks/s\n"
+                        "errors: %llu decode, %llu websocket, %llu handshake; peak RSS %llu MiB\n",
+                        static_cast<unsigned long long>(r.ticks_in), static_cast<unsigned long long>(r.ticks_out),
+                        r.ticks_in == r.ticks_out ? "equal" : "MISMATCH", r.elapsed_s,
+                        r.elapsed_s > 0 ? static_cast<double>(r.ticks_out) / r.elapsed_s / 1e6 : 0.0,
+                        static_cast<unsigned long long>(c.decode_errors()),
+                        static_cast<unsigned long long>(c.ws_error_total()),
+                        static_cast<unsigned long long>(c.handshake_failures.load() + c.handshake_timeouts.load()),
+                        static_cast<unsigned long long>(peak_rss_kib() / 1024));
+  std::string s(b, static_cast<std::size_t>(n));
+  if (h.count() > 0) {
+    n = std::snprintf(b, sizeof b, "latency (feed send -> sink): p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us\n",
+                      static_cast<double>(h.percentile(0.5)) / 1e3, static_cast<double>(h.percentile(0.99)) / 1e3,
+                      static_cast<double>(h.percentile(0.999)) / 1e3, static_cast<double>(h.max()) / 1e3);
+    s.append(b, static_cast<std::size_t>(n));
+  }
+  return s;
+}
+
+}  // namespace ticks::app

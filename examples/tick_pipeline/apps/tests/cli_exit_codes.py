@@ -1,0 +1,54 @@
+#!/usr/bin/python3
+"""Hostile argv for polarway-feed, polarway-ingest and polarway-demo: each must exit with
+status 2 and a message on stderr that names the problem, without starting anything; --help
+exits 0. Bounded: every run has a 10 s timeout."""
+import subprocess
+import sys
+
+feed, ingest, demo = sys.argv[1:4]
+
+BAD = [
+    (feed, ["--bogus"], "unknown option"),
+    (feed, ["--symbols"], "needs a value"),
+    (feed, ["--symbols", "0"], "--symbols"),
+    (feed, ["--symbols", "12abc"], "--symbols"),
+    (feed, ["--symbols", "-5"], "--symbols"),
+    (feed, ["--symbols", "99999999999999999999999999"], "--symbols"),
+    (feed, ["--rate", "fast"], "--rate"),
+    (feed, ["--kind", "TRADE"], "--kind"),
+    (feed, ["--listen", "nowhere"], "--listen"),
+    (feed, ["--with-send-time=1"], "takes no value"),
+    (feed, ["stray"], "unexpected argument"),
+    (feed, ["--count", ""], "--count"),
+    (feed, ["--handshake-timeout", "0.0001"], "--handshake-timeout"),
+    (ingest, [], "--connect"),
+    (ingest, ["--connect", "http://127.0.0.1:1/"], "ws://"),
+    (ingest, ["--connect", "ws://host.invalid:1/"], "--connect"),
+    (ingest, ["--listen", "127.0.0.1:0", "--channel-capacity", "0"], "--channel-capacity"),
+    (ingest, ["--listen", "127.0.0.1:0", "--channel-capacity", "1e3"], "--channel-capacity"),
+    (ingest, ["--listen", "127.0.0.1:0", "--duration", "abc"], "--duration"),
+    (ingest, ["--listen", "127.0.0.1:0", "--expect", "-1"], "--expect"),
+    (ingest, ["--listen", "127.0.0.1:0", "--max-message-size", "18446744073709551616"], "--max-message-size"),
+    (ingest, ["--listen", "127.0.0.1:0", "--sink-delay-us", "1.5"], "--sink-delay-us"),
+    (ingest, ["--listen", "127.0.0.1:0", "--nope"], "unknown option"),
+    (demo, ["--ticks", "0"], "--ticks"),
+    (demo, ["--connections", "x"], "--connections"),
+    (demo, ["--frobnicate"], "unknown option"),
+]
+
+failures = 0
+for exe, args, needle in BAD:
+    p = subprocess.run([exe] + args, capture_output=True, text=True, timeout=10)
+    name = exe.rsplit("/", 1)[-1]
+    if p.returncode != 2 or needle not in p.stderr:
+        failures += 1
+        print(f"FAIL {name} {args}: status {p.returncode}, stderr {p.stderr!r}")
+    else:
+        print(f"ok   {name} {args}: {p.stderr.splitlines()[0]}")
+for exe in (feed, ingest, demo):
+    p = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=10)
+    if p.returncode != 0 or "usage" not in p.stdout:
+        failures += 1
+        print(f"FAIL {exe} --help: status {p.returncode}")
+print(f"{len(BAD) + 3 - failures}/{len(BAD) + 3} passed")
+sys.exit(1 if failures else 0)

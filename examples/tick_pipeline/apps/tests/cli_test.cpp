@@ -1,0 +1,111 @@
+// Strict flag parsing for polarway-feed and polarway-ingest: hostile argv gets a cli_error that
+// names the flag, never a default; ws:// URL parsing.
+#include <doctest/doctest.h>
+
+#include <initializer_list>
+#include <vector>
+
+#include "feed_server.hpp"
+#include "ingest.hpp"
+#include "ws_url.hpp"
+
+namespace app = ticks::app;
+
+namespace {
+std::vector<const char*> argv_of(std::initializer_list<const char*> a) { return std::vector<const char*>(a); }
+
+std::string feed_error(std::initializer_list<const char*> a) {
+  auto v = argv_of(a);
+  auto r = app::parse_feed_args(v);
+  return r ? std::string() : r.error().message;
+}
+std::string ingest_error(std::initializer_list<const char*> a) {
+  auto v = argv_of(a);
+  auto r = app::parse_ingest_args(v);
+  return r ? std::string() : r.error().message;
+}
+}  // namespace
+
+TEST_CASE("feed flags: valid forms") {
+  auto v = argv_of({"--listen", "127.0.0.1:0", "--symbols=20", "--kind", "bookTicker", "--rate", "100000/s", "--count",
+                    "5", "--seed", "7", "--with-send-time", "--handshake-timeout", "0.2"});
+  auto c = app::parse_feed_args(v);
+  REQUIRE(c);
+  CHECK(c->symbols == 20);
+  CHECK(c->kind == ticks::message_kind::book_ticker);
+  CHECK(c->rate == 100000);
+  CHECK(c->count == 5);
+  CHECK(c->seed == 7);
+  CHECK(c->with_send_time);
+  CHECK(c->handshake_timeout_ms == 200);
+  auto empty = argv_of({});
+  CHECK(app::parse_feed_args(empty));
+}
+
+TEST_CASE("feed flags: hostile argv") {
+  CHECK(feed_error({"--bogus"}).find("--bogus: unknown option") != std::string::npos);
+  CHECK(feed_error({"--symbols"}).find("needs a value") != std::string::npos);
+  CHECK(feed_error({"--symbols", "0"}).find("--symbols") != std::string::npos);
+  CHECK(feed_error({"--symbols", "10001"}).find("from 1 to 10000") != std::string::npos);
+  CHECK(!feed_error({"--symbols", "-1"}).empty());
+  CHECK(!feed_error({"--symbols", "+1"}).empty());
+  CHECK(!feed_error({"--symbols", " 1"}).empty());
+  CHECK(!feed_error({"--symbols", "1x"}).empty());
+  CHECK(!feed_error({"--symbols", "0x10"}).empty());
+  CHECK(!feed_error({"--symbols", ""}).empty());
+  CHECK(!feed_error({"--count", "99999999999999999999999"}).empty());
+  CHECK(!feed_error({"--rate", "10/min"}).empty());
+  CHECK(!feed_error({"--kind", "trades"}).empty());
+  CHECK(!feed_error({"--listen", "localhost"}).empty());
+  CHECK(!feed_error({"--listen", "1.2.3.4:99999"}).empty());
+  CHECK(!feed_error({"--with-send-time=yes"}).empty());
+  CHECK(!feed_error({"positional"}).empty());
+  CHECK(!feed_error({"-x"}).empty());
+  CHECK(!feed_error({"--handshake-timeout", "0"}).empty());
+  CHECK(!feed_error({"--handshake-timeout", "1.2345"}).empty());
+  CHECK(!feed_error({"--handshake-timeout", "."}).empty());
+  CHECK(!feed_error({"--batch-bytes", "1"}).empty());
+  auto help = argv_of({"--help"});
+  auto h = app::parse_feed_args(help);
+  REQUIRE(!h);
+  CHECK(h.error().help);
+}
+
+TEST_CASE("ingest flags: valid and hostile") {
+  auto v = argv_of({"--connect", "ws://127.0.0.1:9443/stream?streams=btcusdt@trade", "--connect=ws://[::1]:80/ws/a@trade",
+                    "--channel-capacity", "16", "--duration", "1.5", "--expect", "10", "--once", "--sink-delay-us", "3"});
+  auto c = app::parse_ingest_args(v);
+  REQUIRE(c);
+  CHECK(c->connect.size() == 2);
+  CHECK(c->connect[0].connect_addr == "127.0.0.1:9443");
+  CHECK(c->connect[0].target == "/stream?streams=btcusdt@trade");
+  CHECK(c->duration_ms == 1500);
+  CHECK(c->channel_capacity == 16);
+  CHECK(c->once);
+  CHECK(ingest_error({}).find("--connect") != std::string::npos);  // nothing to read from
+  CHECK(!ingest_error({"--connect", "http://x:1/"}).empty());
+  CHECK(!ingest_error({"--connect", "wss://127.0.0.1:1/"}).empty());
+  CHECK(!ingest_error({"--connect", "ws://example.com:1/"}).empty());  // no resolver
+  CHECK(!ingest_error({"--connect", "ws://127.0.0.1:1/a b"}).empty());
+  CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--channel-capacity", "0"}).empty());
+  CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--duration", "-1"}).empty());
+  CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--duration", "1e3"}).empty());
+  CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--expect", "0"}).empty());
+  CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--max-message-size", "1"}).empty());
+  CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--backoff-initial", "10", "--backoff-max", "1"}).empty());
+  CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--once=1"}).empty());
+  CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--wat"}).empty());
+}
+
+TEST_CASE("ws_url") {
+  auto u = app::ws_url::parse("ws://localhost:9000");
+  REQUIRE(u);
+  CHECK(u->target == "/");
+  CHECK(u->host_header == "localhost:9000");
+  auto q = app::ws_url::parse("ws://127.0.0.1?x");
+  REQUIRE(q);
+  CHECK(q->connect_addr == "127.0.0.1:80");
+  CHECK(q->target == "/?x");
+  CHECK(!app::ws_url::parse("ws://"));
+  CHECK(!app::ws_url::parse("ws://:80/"));
+}

@@ -1,0 +1,49 @@
+// latency_histogram: bucket bounds are monotonic and tight; percentiles never underestimate
+// and stay within the bucket width (~3%).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "latency_histogram.hpp"
+
+using ticks::app::latency_histogram;
+
+TEST_CASE("index and upper bound agree") {
+  std::size_t prev = 0;
+  for (std::uint64_t v = 0; v < 200000; v += (v < 1000 ? 1 : 97)) {
+    const std::size_t i = latency_histogram::index(v);
+    CHECK(i >= prev);
+    prev = i;
+    CHECK(latency_histogram::upper_bound(i) >= v);
+    if (i > 0) CHECK(latency_histogram::upper_bound(i - 1) < v);
+  }
+  CHECK(latency_histogram::index(UINT64_MAX) == latency_histogram::bucket_count - 1);
+}
+
+TEST_CASE("percentiles") {
+  latency_histogram h;
+  CHECK(h.percentile(0.5) == 0);
+  std::vector<std::uint64_t> vals;
+  std::uint64_t x = 12345;
+  for (int i = 0; i < 100000; ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    vals.push_back((x >> 40) % 1'000'000);
+    h.record(vals.back());
+  }
+  std::sort(vals.begin(), vals.end());
+  for (double q : {0.5, 0.9, 0.99, 0.999}) {
+    const std::uint64_t exact = vals[static_cast<std::size_t>(q * static_cast<double>(vals.size())) - 1];
+    const std::uint64_t got = h.percentile(q);
+    CHECK(got >= exact);
+    CHECK(static_cast<double>(got) <= static_cast<double>(exact) * 1.04 + 1);
+  }
+  CHECK(h.percentile(1.0) == vals.back());
+  CHECK(h.count() == vals.size());
+  latency_histogram g;
+  g.record(5);
+  g.merge(h);
+  CHECK(g.count() == h.count() + 1);
+  CHECK(g.min() <= 5);
+}
