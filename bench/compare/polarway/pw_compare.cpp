@@ -1,0 +1,311 @@
+// polarway's side of bench/compare: every workload of WORKLOADS.md, written the way a user
+// would write it with polarway's public API, checking its own result (protocol in
+// bench/compare/README.md). workers = 1 is a runtime with one worker thread (polarway has no
+// separate current-thread mode); the workload runs in a task given to block_on, and only the
+// workload is timed.
+#include <polarway/runtime.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "compare_harness.hpp"
+
+namespace pw = polarway;
+using compare::Clock;
+using compare::Figure;
+using compare::seconds_since;
+using u64 = std::uint64_t;
+
+namespace {
+
+Figure per_unit(const char* name, double seconds, double count, const char* unit, bool ok, std::string detail) {
+  return Figure{name, seconds * 1e9 / count, unit, ok, std::move(detail)};
+}
+Figure rate(const char* name, double seconds, double count, const char* unit, bool ok, std::string detail) {
+  return Figure{name, count / seconds, unit, ok, std::move(detail)};
+}
+
+pw::task<std::vector<Figure>> spawn_many(u64 n) {
+  std::atomic<u64> counter{0};
+  pw::notify done;
+  const auto t0 = Clock::now();
+  for (u64 i = 0; i < n; ++i) {
+    (void)pw::spawn([](std::atomic<u64>& c, pw::notify& done, u64 n) -> pw::task<void> {
+      if (c.fetch_add(1, std::memory_order_relaxed) + 1 == n) done.notify_one();
+      co_return;
+    }(counter, done, n));
+  }
+  co_await done.notified();
+  const double s = seconds_since(t0);
+  co_return std::vector{per_unit("spawn_many_100k", s, double(n), "ns/task", counter.load() == n,
+                                 "counter " + std::to_string(counter.load()))};
+}
+
+pw::task<std::vector<Figure>> yield_many(u64 tasks, u64 per_task) {
+  std::atomic<u64> yields{0};
+  const auto t0 = Clock::now();
+  std::vector<pw::join_handle<void>> hs;
+  hs.reserve(tasks);
+  for (u64 t = 0; t < tasks; ++t)
+    hs.push_back(pw::spawn([](u64 k, std::atomic<u64>& y) -> pw::task<void> {
+      for (u64 i = 0; i < k; ++i) co_await pw::yield_now();
+      y.fetch_add(k, std::memory_order_relaxed);
+    }(per_task, yields)));
+  bool ok = true;
+  for (auto& h : hs) ok = (co_await h).is_ok() && ok;
+  const double s = seconds_since(t0);
+  const u64 total = tasks * per_task;
+  co_return std::vector{per_unit("yield_many_200x1000", s, double(total), "ns/yield", ok && yields.load() == total,
+                                 "yields " + std::to_string(yields.load()))};
+}
+
+pw::task<std::vector<Figure>> ping_pong(u64 n) {
+  auto [to_b, b_in] = pw::mpsc::channel<u64>(1);
+  auto [to_a, a_in] = pw::mpsc::channel<u64>(1);
+  auto b = pw::spawn([](pw::mpsc::receiver<u64> in, pw::mpsc::sender<u64> out) -> pw::task<void> {
+    while (auto v = co_await in.recv())
+      if (!(co_await out.send(*v + 1))) co_return;
+  }(std::move(b_in), std::move(to_a)));
+  const auto t0 = Clock::now();
+  bool ok = true;
+  u64 last = 0;
+  for (u64 i = 0; i < n; ++i) {
+    if (!(co_await to_b.send(i))) {
+      ok = false;
+      break;
+    }
+    auto r = co_await a_in.recv();
+    if (!r || *r != i + 1) {
+      ok = false;
+      break;
+    }
+    last = *r;
+  }
+  const double s = seconds_since(t0);
+  { auto closing = std::move(to_b); }  // B sees the channel closed and ends
+  ok = (co_await b).is_ok() && ok;
+  co_return std::vector{per_unit("ping_pong_100k", s, double(n), "ns/round_trip", ok && last == n,
+                                 "final value " + std::to_string(last))};
+}
+
+pw::task<void> chain_link(u64 left, pw::notify& done) {
+  if (left == 0) {
+    done.notify_one();
+    co_return;
+  }
+  (void)pw::spawn(chain_link(left - 1, done));
+}
+
+pw::task<std::vector<Figure>> chained_spawn(u64 depth, u64 reps) {
+  pw::notify done;
+  const auto t0 = Clock::now();
+  for (u64 r = 0; r < reps; ++r) {
+    (void)pw::spawn(chain_link(depth - 1, done));  // the first of `depth` spawns
+    co_await done.notified();
+  }
+  const double s = seconds_since(t0);
+  co_return std::vector{per_unit("chained_spawn_1000x100", s, double(depth * reps), "ns/spawn", true,
+                                 std::to_string(reps) + " chains completed")};
+}
+
+pw::task<std::vector<Figure>> mpsc(const char* name, u64 producers, u64 per_producer, u64 capacity) {
+  auto [tx, rx] = pw::mpsc::channel<u64>(capacity);
+  const auto t0 = Clock::now();
+  std::vector<pw::join_handle<bool>> hs;
+  for (u64 p = 0; p < producers; ++p)
+    hs.push_back(pw::spawn([](pw::mpsc::sender<u64> tx, u64 first, u64 count) -> pw::task<bool> {
+      for (u64 v = first; v < first + count; ++v)
+        if (!(co_await tx.send(v))) co_return false;
+      co_return true;
+    }(tx, p * per_producer, per_producer)));
+  { auto drop = std::move(tx); }  // only the producers hold senders now
+  u64 sum = 0, count = 0;
+  while (auto v = co_await rx.recv()) {
+    sum += *v;
+    ++count;
+  }
+  const double s = seconds_since(t0);
+  bool ok = true;
+  for (auto& h : hs) ok = (co_await h).unwrap_or(false) && ok;
+  const u64 total = producers * per_producer;
+  ok = ok && count == total && sum == total * (total - 1) / 2;
+  co_return std::vector{rate(name, s, double(total), "msg/s", ok, "received " + std::to_string(count) + ", sum " + std::to_string(sum))};
+}
+
+pw::task<std::vector<Figure>> semaphore(u64 tasks, u64 permits, u64 iters) {
+  pw::semaphore sem(permits);
+  std::atomic<u64> held{0}, high{0}, acquires{0};
+  const auto t0 = Clock::now();
+  std::vector<pw::join_handle<bool>> hs;
+  hs.reserve(tasks);
+  for (u64 t = 0; t < tasks; ++t)
+    hs.push_back(pw::spawn([](pw::semaphore& sem, u64 iters, std::atomic<u64>& held, std::atomic<u64>& high,
+                              std::atomic<u64>& acquires) -> pw::task<bool> {
+      for (u64 i = 0; i < iters; ++i) {
+        auto permit = co_await sem.acquire();
+        if (!permit) co_return false;
+        const u64 now = held.fetch_add(1) + 1;
+        for (u64 h = high.load(); now > h && !high.compare_exchange_weak(h, now);) {
+        }
+        acquires.fetch_add(1, std::memory_order_relaxed);
+        co_await pw::yield_now();
+        held.fetch_sub(1);
+      }
+      co_return true;
+    }(sem, iters, held, high, acquires)));
+  bool ok = true;
+  for (auto& h : hs) ok = (co_await h).unwrap_or(false) && ok;
+  const double s = seconds_since(t0);
+  const u64 total = tasks * iters;
+  ok = ok && acquires.load() == total && high.load() <= permits;
+  co_return std::vector{per_unit("semaphore_1000t_10p_x100", s, double(total), "ns/acquire", ok,
+                                 "acquires " + std::to_string(acquires.load()) + ", most held " + std::to_string(high.load()))};
+}
+
+pw::task<std::vector<Figure>> timers(const std::string& prefix, u64 n) {
+  std::atomic<u64> early{0};
+  const auto t0 = Clock::now();
+  std::vector<pw::join_handle<void>> hs;
+  hs.reserve(n);
+  for (u64 i = 0; i < n; ++i)
+    hs.push_back(pw::spawn([](u64 ms, std::atomic<u64>& early) -> pw::task<void> {
+      const auto start = Clock::now();
+      co_await pw::sleep(std::chrono::milliseconds(ms));
+      if (Clock::now() - start < std::chrono::milliseconds(ms)) early.fetch_add(1);
+    }(i % 10, early)));
+  const double sched = seconds_since(t0);
+  bool ok = true;
+  for (auto& h : hs) ok = (co_await h).is_ok() && ok;
+  const double total = seconds_since(t0);
+  ok = ok && early.load() == 0;
+  const std::string detail = std::to_string(n) + " timers, " + std::to_string(early.load()) + " woke early";
+  co_return std::vector{rate((prefix + "_sched").c_str(), sched, double(n), "timers/s", ok, detail),
+                        Figure{prefix + "_total", total * 1e3, "ms", ok, detail}};
+}
+
+pw::task<std::vector<Figure>> tcp_echo(u64 conns, u64 msgs, u64 bytes) {
+  auto listener = pw::net::tcp_listener::bind("127.0.0.1:0");
+  if (!listener) co_return std::vector{Figure{"tcp_echo_50c_x2000_64B", -1, "msg/s", false, listener.error().message()}};
+  const auto addr = listener->local_addr().unwrap();
+  auto server = pw::spawn([](pw::net::tcp_listener& l, u64 conns, u64 bytes) -> pw::task<void> {
+    for (u64 c = 0; c < conns; ++c) {
+      auto s = co_await l.accept();
+      if (!s) co_return;
+      (void)s->set_nodelay(true);
+      (void)pw::spawn([](pw::net::tcp_stream s, u64 bytes) -> pw::task<void> {
+        std::vector<std::byte> buf(bytes);
+        while ((co_await s.read_exact(buf)).is_ok())
+          if (!(co_await s.write_all(buf))) co_return;
+      }(std::move(*s), bytes));
+    }
+  }(*listener, conns, bytes));
+  const auto t0 = Clock::now();
+  std::vector<pw::task<bool>> clients;
+  for (u64 c = 0; c < conns; ++c)
+    clients.push_back([](pw::net::socket_addr addr, u64 msgs, u64 bytes, u64 seed) -> pw::task<bool> {
+      auto s = co_await pw::net::tcp_stream::connect(addr);
+      if (!s) co_return false;
+      (void)s->set_nodelay(true);
+      std::vector<std::byte> out(bytes), in(bytes);
+      for (u64 m = 0; m < msgs; ++m) {
+        for (u64 i = 0; i < bytes; ++i) out[i] = std::byte((seed + m + i) & 0xff);
+        if (!(co_await s->write_all(out)) || !(co_await s->read_exact(in)) || in != out) co_return false;
+      }
+      co_return true;
+    }(addr, msgs, bytes, c));
+  u64 good = 0;
+  for (bool b : co_await pw::join_all(std::move(clients))) good += b;
+  const double s = seconds_since(t0);
+  (void)co_await server;
+  co_return std::vector{rate("tcp_echo_50c_x2000_64B", s, double(conns * msgs), "msg/s", good == conns,
+                             std::to_string(good) + " of " + std::to_string(conns) + " clients echoed every message")};
+}
+
+pw::task<u64> skynet(u64 num, u64 size) {
+  if (size == 1) co_return num;
+  std::vector<pw::task<u64>> children;
+  children.reserve(10);
+  for (u64 i = 0; i < 10; ++i) children.push_back(skynet(num + i * (size / 10), size / 10));
+  u64 sum = 0;
+  for (u64 v : co_await pw::join_all(std::move(children))) sum += v;
+  co_return sum;
+}
+
+pw::task<std::vector<Figure>> skynet_run(const char* name, u64 leaves) {
+  const auto t0 = Clock::now();
+  auto r = co_await pw::spawn(skynet(0, leaves));  // the root is spawned too
+  const double s = seconds_since(t0);
+  const u64 got = r.unwrap_or(0), want = leaves * (leaves - 1) / 2;
+  co_return std::vector{per_unit(name, s, double(compare::skynet_tasks(leaves)), "ns/task", got == want,
+                                 "sum " + std::to_string(got))};
+}
+
+pw::task<u64> fib(int n) {
+  if (n < 2) co_return static_cast<u64>(n);
+  auto [a, b] = co_await pw::when_all(fib(n - 1), fib(n - 2));
+  co_return a + b;
+}
+
+pw::task<std::vector<Figure>> fib_run(int n) {
+  const auto t0 = Clock::now();
+  auto r = co_await pw::spawn(fib(n));
+  const double s = seconds_since(t0);
+  const u64 got = r.unwrap_or(0);
+  co_return std::vector{per_unit("fib_30", s, double(compare::fib_calls(n)), "ns/task", got == compare::fib_value(n),
+                                 "fib = " + std::to_string(got))};
+}
+
+pw::task<std::vector<Figure>> call_soon(u64 n) {
+  const auto t0 = Clock::now();
+  std::vector<pw::join_handle<void>> hs;
+  hs.reserve(n);
+  for (u64 i = 0; i < n; ++i) hs.push_back(pw::spawn([]() -> pw::task<void> { co_return; }()));
+  u64 done = 0;
+  for (auto& h : hs) done += (co_await h).is_ok();
+  const double s = seconds_since(t0);
+  co_return std::vector{rate("call_soon_50k", s, double(n), "ops/s", done == n, std::to_string(done) + " tasks ran")};
+}
+
+pw::task<std::vector<Figure>> loop_overhead(u64 n) {
+  const auto t0 = Clock::now();
+  u64 sum = 0;
+  for (u64 i = 0; i < n; ++i) sum += (co_await pw::spawn([](u64 i) -> pw::task<u64> { co_return i; }(i))).unwrap_or(0);
+  const double s = seconds_since(t0);
+  co_return std::vector{per_unit("loop_overhead_10k", s, double(n), "ns/iter", sum == n * (n - 1) / 2, "sum " + std::to_string(sum))};
+}
+
+pw::task<std::vector<Figure>> run(const compare::Args& a) {
+  const compare::Sizes z{a.small};
+  const std::string& w = a.workload;
+  if (w == "spawn_many_100k") co_return co_await spawn_many(z.spawn_many());
+  if (w == "yield_many_200x1000") co_return co_await yield_many(z.yield_tasks(), z.yield_per_task());
+  if (w == "ping_pong_100k") co_return co_await ping_pong(z.ping_pong());
+  if (w == "chained_spawn_1000x100") co_return co_await chained_spawn(z.chain_depth(), z.chain_reps());
+  if (w == "mpsc_4x250k_cap1024") co_return co_await mpsc(w.c_str(), 4, z.mpsc4_per_producer(), z.mpsc_capacity());
+  if (w == "mpsc_1x1M_cap1024") co_return co_await mpsc(w.c_str(), 1, z.mpsc1_total(), z.mpsc_capacity());
+  if (w == "semaphore_1000t_10p_x100") co_return co_await semaphore(z.sem_tasks(), z.sem_permits(), z.sem_iters());
+  if (w == "timers_5k") co_return co_await timers("timers_5k", z.timers_5k());
+  if (w == "timers_100k") co_return co_await timers("timers_100k", z.timers_100k());
+  if (w == "tcp_echo_50c_x2000_64B") co_return co_await tcp_echo(z.tcp_conns(), z.tcp_msgs(), z.tcp_msg_bytes());
+  if (w == "skynet_1M") co_return co_await skynet_run("skynet_1M", z.skynet_1m());
+  if (w == "skynet_100M") co_return co_await skynet_run("skynet_100M", z.skynet_100m());
+  if (w == "fib_30") co_return co_await fib_run(z.fib_n());
+  if (w == "call_soon_50k") co_return co_await call_soon(z.call_soon());
+  if (w == "loop_overhead_10k") co_return co_await loop_overhead(z.loop_overhead());
+  co_return std::vector<Figure>{};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const compare::Args a = compare::parse_args(argc, argv);
+  std::vector<Figure> figures;
+  {
+    pw::runtime rt(pw::runtime_options{.workers = static_cast<std::size_t>(a.workers)});
+    figures = rt.block_on(run(a));
+  }
+  if (figures.empty()) return compare::not_implemented(a, "unknown workload");
+  return compare::emit_all(a, figures);
+}
