@@ -1,8 +1,11 @@
 #include "polarway/fs/file.hpp"
 
 #include <doctest/doctest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <cstdlib>
 #include <string>
@@ -88,6 +91,31 @@ TEST_CASE("create_dir_all creates the missing parents and accepts existing ones"
   struct stat st{};
   CHECK(::stat((dir + "/a/b/c").c_str(), &st) == 0);
   CHECK(S_ISDIR(st.st_mode));
+  std::system(("rm -rf " + dir).c_str());
+}
+
+TEST_CASE("a write past RLIMIT_FSIZE is EFBIG, and write_all never reports it as written") {
+  const std::string dir = scratch_dir();
+  const auto d = pw_test::run_in_child([dir] {
+    std::signal(SIGXFSZ, SIG_IGN);  // get EFBIG instead of the signal
+    rlimit lim{65536, 65536};
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) std::_Exit(3);
+    pw::runtime rt(pw::runtime_options{.workers = 1});
+    const int code = rt.block_on([](std::string path) -> pw::task<int> {
+      auto f = (co_await pw::fs::file::open(path, {.write = true, .create = true})).unwrap();
+      std::vector<std::byte> chunk(9000, std::byte{1});
+      for (int i = 0; i < 20; ++i) {
+        auto r = co_await f.write_all(chunk);
+        if (r.is_err()) co_return r.error() == std::errc::file_too_large && i == 7 ? 0 : 5;
+      }
+      co_return 6;  // 180,000 bytes "written" under a 65,536-byte limit
+    }(dir + "/big"));
+    std::_Exit(code);
+  });
+  CHECK(d.exit_code == 0);
+  struct stat st{};
+  CHECK(::stat((dir + "/big").c_str(), &st) == 0);
+  CHECK(st.st_size == 65536);
   std::system(("rm -rf " + dir).c_str());
 }
 

@@ -1,6 +1,9 @@
 // pw::fs::file: a file opened for asynchronous reads and writes (io_uring operations, or the
-// blocking pool on the epoll backend). Positional calls (read_at, write_at) leave the file
-// position alone; read, write and write_all use and advance it. Every failure is a pw::error
+// blocking pool on the epoll backend). Positional calls (read_at, write_at) leave the position
+// alone; read, write and write_all use and advance it. The position is kept in the file object
+// and every transfer is positional (except appends, which the kernel places at the end): the
+// kernel's own file offset is not trusted across io_uring writes that fail half way (after a
+// short write followed by EFBIG it was seen not to advance, so a retry rewrote the same bytes). Every failure is a pw::error
 // carrying the errno (ENOENT, EACCES, EISDIR, ENOSPC, EFBIG, ...) and the operation's name.
 // Operations are not cancel-safe beyond the kernel's own guarantee: an aborted write may have
 // written a prefix.
@@ -58,11 +61,14 @@ struct open_options {
 class file {
  public:
   file() noexcept = default;
-  file(file&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  file(file&& o) noexcept
+      : fd_(std::exchange(o.fd_, -1)), pos_(std::exchange(o.pos_, 0)), append_(std::exchange(o.append_, false)) {}
   file& operator=(file&& o) noexcept {
     if (this != &o) {
       close_now();
       fd_ = std::exchange(o.fd_, -1);
+      pos_ = std::exchange(o.pos_, 0);
+      append_ = std::exchange(o.append_, false);
     }
     return *this;
   }
@@ -79,7 +85,9 @@ class file {
         [&](io_uring_sqe* sqe) { io_uring_prep_openat(sqe, AT_FDCWD, path.c_str(), f, mode); },
         [&]() noexcept { return detail::neg_errno(::open(path.c_str(), f, mode)); });
     if (fd < 0) co_return err(error::from_errno(-fd, "fs::file::open"));
-    co_return file(fd);
+    file opened(fd);
+    opened.append_ = options.append;
+    co_return opened;
   }
 
   /// Reads up to buf.size() bytes at `offset`; 0 at end of file.
@@ -91,9 +99,17 @@ class file {
     return transfer_write(buf, static_cast<std::int64_t>(offset), "fs::file::write_at");
   }
   /// Reads at the file position and advances it.
-  task<result<std::size_t>> read(std::span<std::byte> buf) { return transfer_read(buf, -1, "fs::file::read"); }
-  /// Writes at the file position (the end, if opened with append) and advances it.
-  task<result<std::size_t>> write(std::span<const std::byte> buf) { return transfer_write(buf, -1, "fs::file::write"); }
+  task<result<std::size_t>> read(std::span<std::byte> buf) {
+    auto n = co_await transfer_read(buf, static_cast<std::int64_t>(pos_), "fs::file::read");
+    if (n) pos_ += *n;
+    co_return n;
+  }
+  /// Writes at the file position (at the end, if opened with append) and advances it.
+  task<result<std::size_t>> write(std::span<const std::byte> buf) {
+    auto n = co_await transfer_write(buf, append_ ? -1 : static_cast<std::int64_t>(pos_), "fs::file::write");
+    if (n) pos_ += *n;
+    co_return n;
+  }
 
   /// Writes all of `buf` at the file position, looping over short writes.
   task<result<void>> write_all(std::span<const std::byte> buf) {
@@ -170,6 +186,8 @@ class file {
   }
 
   int fd_ = -1;
+  std::uint64_t pos_ = 0;  // where read/write continue (ignored by appends)
+  bool append_ = false;
 };
 
 }  // namespace polarway::fs
