@@ -1,0 +1,150 @@
+// ticks::parquet_sink: the tick pipeline's durable sink. Ticks go into Parquet files
+// partitioned by stream, symbol and UTC day (ticks/parquet_partition.hpp):
+//
+//   <root>/<stream>/symbol=<SYMBOL>/date=<YYYY-MM-DD>/part-<n>.parquet
+//
+// The date is the UTC day of the exchange's event time ("E"); a bookTicker without "E" (spot
+// sends none) is stamped with the time the sink receives it (options.clock_ms, CLOCK_REALTIME
+// by default), which then is both its event_time column and its date.
+//
+// Invariants it keeps:
+// - A reader never sees a half-written file: a part file is written as .part-<n>.parquet.tmp in
+//   its own directory, fsynced, renamed into place, and the directory is fsynced. Part numbers
+//   continue after the highest one on disk, and the temp is opened O_EXCL, so nothing is
+//   overwritten. open() removes stale temps (of a crashed run) under the root's partition
+//   directories, while holding an exclusive lock on <root>/.polarway-parquet-sink.lock, so two
+//   sinks can never share a root.
+// - Bounded memory, whatever the volume: at most max_open_partitions files are open, each with
+//   at most one row group (rows_per_row_group rows) buffered; opening one more commits the least
+//   recently used. Files also roll at max_rows_per_file rows or about max_file_bytes bytes.
+//   Committed files leave nothing behind in memory.
+// - Faults are values and fail-stop. A write, fsync, close or rename error (ENOSPC, EIO, EFBIG,
+//   ...) in one partition removes that partition's temporary file (its rows are counted in
+//   rows_lost), commits every other open partition at once (so nothing already accepted is left
+//   in limbo), and returns a parquet_sink_error naming the partition file. The sink then refuses
+//   further writes with the same error: the pipeline's contract is that a sink error is final.
+//   After that, for every stream, rows_accepted == rows_written + rows_lost.
+// - Invalid ticks (a symbol outside [A-Z0-9]{1,20}, a time outside 1970..9999) never reach a
+//   path: they are not written, are counted in rows_rejected, and the last one is kept in
+//   last_rejection(); the write goes on (a bad tick must not stop good ones).
+//
+// One task uses a sink at a time (the pipeline's single sink task). Its I/O goes through pw::fs
+// and must run inside a pw::runtime. Directory scans (the next part number, the stale-temp
+// sweep) and the lock file are small blocking calls: the runtime has no async readdir or flock.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include <polarway/error.hpp>
+#include <polarway/option.hpp>
+#include <polarway/result.hpp>
+#include <polarway/task.hpp>
+#include <pw_parquet/compression.hpp>
+
+#include "ticks/parquet_partition.hpp"
+#include "ticks/parquet_sink_error.hpp"
+#include "ticks/tick.hpp"
+
+namespace ticks {
+
+struct parquet_sink_options {
+  /// The output directory (created if missing).
+  std::string root = "out";
+  pw_parquet::compression codec = pw_parquet::compression::snappy;
+  int zstd_level = 3;
+  /// Rows buffered per open partition before they are encoded and written as one row group.
+  std::size_t rows_per_row_group = 65536;
+  /// A file is committed and a new part started once it holds this many rows...
+  std::uint64_t max_rows_per_file = 4'000'000;
+  /// ...or once the bytes written plus the buffered row group reach about this many.
+  std::uint64_t max_file_bytes = std::uint64_t{256} << 20;
+  /// Open partitions (files being written); one more commits the least recently used.
+  std::size_t max_open_partitions = 16;
+  /// Remove .part-<n>.parquet.tmp files left under root by a crashed run (in open()).
+  bool remove_stale_temps = true;
+  /// Milliseconds since the epoch, for bookTicker ticks without an event time; nullptr means
+  /// CLOCK_REALTIME. Tests set a fixed clock.
+  std::int64_t (*clock_ms)() noexcept = nullptr;
+};
+
+/// Counters for one stream (trade, aggTrade, bookTicker).
+struct parquet_stream_counts {
+  std::uint64_t rows_accepted = 0;  // taken by write()
+  std::uint64_t rows_written = 0;   // in committed (renamed, fsynced) files
+  std::uint64_t rows_lost = 0;      // in files that failed and were removed
+  std::uint64_t rows_rejected = 0;  // invalid ticks, never written
+  std::uint64_t files_written = 0;
+  std::uint64_t bytes_written = 0;  // of committed files
+};
+
+struct parquet_sink_stats {
+  std::array<parquet_stream_counts, 3> streams{};  // indexed by message_kind
+  std::uint64_t partitions_opened = 0;  // files started
+  std::uint64_t evictions = 0;          // commits forced by max_open_partitions
+  std::uint64_t stale_temps_removed = 0;
+  std::uint64_t temps_not_removed = 0;  // after a fault, the unlink of the temp failed too
+  std::size_t open_partitions = 0;
+  std::size_t max_open_partitions_seen = 0;
+
+  const parquet_stream_counts& of(message_kind k) const noexcept { return streams[static_cast<std::size_t>(k)]; }
+  std::uint64_t rows_written() const noexcept { return sum(&parquet_stream_counts::rows_written); }
+  std::uint64_t rows_lost() const noexcept { return sum(&parquet_stream_counts::rows_lost); }
+  std::uint64_t rows_rejected() const noexcept { return sum(&parquet_stream_counts::rows_rejected); }
+  std::uint64_t files_written() const noexcept { return sum(&parquet_stream_counts::files_written); }
+  std::uint64_t bytes_written() const noexcept { return sum(&parquet_stream_counts::bytes_written); }
+
+ private:
+  std::uint64_t sum(std::uint64_t parquet_stream_counts::*field) const noexcept {
+    return streams[0].*field + streams[1].*field + streams[2].*field;
+  }
+};
+
+/// Why a tick was rejected (pw::errc::invalid_input with the reason as context for path
+/// problems, a pw_parquet::errc for values the schema cannot hold), and its stream and symbol.
+struct parquet_rejection {
+  polarway::error error;
+  message_kind kind{};
+  std::string symbol;  // as received, possibly hostile: for logs only, never for paths
+};
+
+class parquet_sink {
+ public:
+  /// Creates the root, takes its lock, sweeps stale temps. Errors: the root cannot be created
+  /// or locked (another sink holds it: EWOULDBLOCK), or invalid options (pw::errc::invalid_input).
+  static polarway::task<polarway::result<parquet_sink, parquet_sink_error>> open(parquet_sink_options options);
+
+  parquet_sink(parquet_sink&&) noexcept;
+  parquet_sink& operator=(parquet_sink&&) noexcept;
+  /// A sink dropped without close() removes its temporary files (their rows are lost).
+  ~parquet_sink();
+
+  /// Buffers a batch; awaits file writes whenever a row group completes or a file rolls.
+  polarway::task<polarway::result<void, parquet_sink_error>> write(std::span<const tick> batch);
+  polarway::task<polarway::result<void, parquet_sink_error>> write(const tick& t);
+  /// Commits every open partition (row group, footer, fsync, rename, directory fsync): everything
+  /// accepted so far is durable and visible afterwards. Later writes start new part files.
+  polarway::task<polarway::result<void, parquet_sink_error>> flush();
+  /// flush(), then releases the root's lock; the sink accepts nothing afterwards.
+  polarway::task<polarway::result<void, parquet_sink_error>> close();
+
+  const parquet_sink_stats& stats() const noexcept;
+  /// The fault that stopped the sink, if one did.
+  const polarway::option<parquet_sink_error>& failure() const noexcept;
+  /// The most recent rejected tick, if any.
+  const polarway::option<parquet_rejection>& last_rejection() const noexcept;
+  const parquet_sink_options& options() const noexcept;
+
+  struct state;
+
+ private:
+  explicit parquet_sink(std::unique_ptr<state> s) noexcept;
+  static polarway::task<polarway::result<parquet_sink, parquet_sink_error>> open_impl(parquet_sink_options options);
+  std::unique_ptr<state> state_;
+};
+
+}  // namespace ticks

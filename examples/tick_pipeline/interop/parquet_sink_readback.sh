@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The sink's DuckDB read-back test: the tool writes three roots (one per codec) and
+# expected.json, then parquet_sink_verify.mjs reads every partition back with DuckDB.
+# Usage: parquet_sink_readback.sh <tick_parquet_sink_tool> <out-dir> <node-dir> <verify.mjs>
+set -euo pipefail
+tool=$1 out_dir=$2 node_dir=$3 verify=$4
+if [[ ! -d "$node_dir/node_modules/@duckdb/node-api" ]]; then
+  echo "parquet sink read-back: DuckDB is not installed in $node_dir (the npm fixture failed)" >&2
+  exit 1
+fi
+rm -rf "$out_dir"
+"$tool" readback "$out_dir"
+# ES modules resolve packages next to the script, so it runs from the install directory.
+cp "$verify" "$node_dir/parquet_sink_verify.mjs"
+node "$node_dir/parquet_sink_verify.mjs" expected "$out_dir"
