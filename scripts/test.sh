@@ -7,13 +7,16 @@
 #   asan      AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer on)
 #   tsan      ThreadSanitizer
 #   epoll     the default build again with POLARWAY_BACKEND=epoll
+#   compare   the side-by-side benchmark harness at small scale (bench/compare/run.sh --quick):
+#             builds polarway's, Tokio's, Asio's and the Python implementations and runs each
+#             workload once, checking results, never timings
 # Usage: scripts/test.sh [preset...]   (default: all of them)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 
 presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(default clang noexcept asan tsan epoll)
+[ ${#presets[@]} -gt 0 ] || presets=(default clang noexcept asan tsan epoll compare)
 
 # ThreadSanitizer in g++ 12 cannot map its shadow memory when the kernel randomizes mmap with
 # more than 28 bits (Linux 6.x defaults to 32 on x86-64). Lower it if we may, else run the
@@ -26,6 +29,11 @@ fi
 passed=0 failed=0 failed_names=()
 start=$(date +%s)
 for preset in "${presets[@]}"; do
+  if [ "$preset" = compare ]; then
+    echo "=== compare"
+    if bash bench/compare/run.sh --quick; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=(compare); fi
+    continue
+  fi
   configure=$preset
   [ "$preset" = epoll ] && configure=default
   echo "=== $preset"
