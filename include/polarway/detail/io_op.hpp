@@ -56,11 +56,13 @@ class io_op : public cancel_hook {
   }
 
   bool request_cancel() noexcept override {
-    if (done_.load(std::memory_order_acquire)) return true;
     if (!cancel_sent_) {
+      if (done_.load(std::memory_order_acquire)) return true;  // completed, no request in flight
       cancel_sent_ = true;
       if (canceller_.request(canceller_.owner, this)) return true;
     }
+    // A request posted to the owner must be settled too, even if the op completed meanwhile:
+    // until then the owner may still act on this op's address.
     return done_.load(std::memory_order_acquire) && cancel_settled_.load(std::memory_order_acquire);
   }
 
