@@ -151,38 +151,42 @@ class file {
     if (fd_ >= 0) ::close(std::exchange(fd_, -1));
   }
 
-  task<result<std::size_t>> transfer_read(std::span<std::byte> buf, std::int64_t offset, const char* what) {
-    const int fd = fd_;
+  // One read or write, retried on EINTR/EAGAIN: `prep` is its io_uring form, `call` its
+  // blocking form (both at `offset`, -1 meaning the kernel's position, for appends).
+  template <class Prep, class Call>
+  static task<result<std::size_t>> transfer(Prep prep, Call call, const char* what) {
     for (;;) {
-      const int rc = co_await detail::file_call(
-          [=](io_uring_sqe* sqe) {
-            io_uring_prep_read(sqe, fd, buf.data(), static_cast<unsigned>(buf.size()), static_cast<std::uint64_t>(offset));
-          },
-          [=]() noexcept {
-            return detail::neg_errno(offset < 0 ? ::read(fd, buf.data(), buf.size())
-                                                : ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(offset)));
-          });
+      const int rc = co_await detail::file_call(prep, call);
       if (rc == -EINTR || rc == -EAGAIN) continue;
       if (rc < 0) co_return err(error::from_errno(-rc, what));
       co_return static_cast<std::size_t>(rc);
     }
   }
 
+  task<result<std::size_t>> transfer_read(std::span<std::byte> buf, std::int64_t offset, const char* what) {
+    const int fd = fd_;
+    return transfer(
+        [=](io_uring_sqe* sqe) {
+          io_uring_prep_read(sqe, fd, buf.data(), static_cast<unsigned>(buf.size()), static_cast<std::uint64_t>(offset));
+        },
+        [=]() noexcept {
+          return detail::neg_errno(offset < 0 ? ::read(fd, buf.data(), buf.size())
+                                              : ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(offset)));
+        },
+        what);
+  }
+
   task<result<std::size_t>> transfer_write(std::span<const std::byte> buf, std::int64_t offset, const char* what) {
     const int fd = fd_;
-    for (;;) {
-      const int rc = co_await detail::file_call(
-          [=](io_uring_sqe* sqe) {
-            io_uring_prep_write(sqe, fd, buf.data(), static_cast<unsigned>(buf.size()), static_cast<std::uint64_t>(offset));
-          },
-          [=]() noexcept {
-            return detail::neg_errno(offset < 0 ? ::write(fd, buf.data(), buf.size())
-                                                : ::pwrite(fd, buf.data(), buf.size(), static_cast<off_t>(offset)));
-          });
-      if (rc == -EINTR || rc == -EAGAIN) continue;
-      if (rc < 0) co_return err(error::from_errno(-rc, what));
-      co_return static_cast<std::size_t>(rc);
-    }
+    return transfer(
+        [=](io_uring_sqe* sqe) {
+          io_uring_prep_write(sqe, fd, buf.data(), static_cast<unsigned>(buf.size()), static_cast<std::uint64_t>(offset));
+        },
+        [=]() noexcept {
+          return detail::neg_errno(offset < 0 ? ::write(fd, buf.data(), buf.size())
+                                              : ::pwrite(fd, buf.data(), buf.size(), static_cast<off_t>(offset)));
+        },
+        what);
   }
 
   int fd_ = -1;
