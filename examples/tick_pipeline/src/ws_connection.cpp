@@ -113,7 +113,7 @@ struct header_check {
 
 struct connection::impl {
   impl(role r, const connection_options& o)
-      : side(r), options(o), message(o.message_padding), control(o.message_padding) {}
+      : side(r), options(o), input(o.message_padding), message(o.message_padding), control(o.message_padding) {}
   ~impl() { wslay_event_context_free(ctx); }
   impl(const impl&) = delete;
   impl& operator=(const impl&) = delete;
@@ -121,7 +121,7 @@ struct connection::impl {
   role side;
   connection_options options;
   wslay_event_context_ptr ctx = nullptr;
-  byte_buffer input;
+  byte_buffer input;    // padded like `message`: a whole frame's payload can be lent out in place
   byte_buffer output;
   byte_buffer message;  // the data message being reassembled, padded
   byte_buffer control;  // the last ping/pong/close payload, padded
@@ -206,6 +206,55 @@ struct connection::impl {
     if (h.opcode & 0x08) return;  // control frames may interleave; they do not touch it
     message_bytes = (h.opcode == op_continuation ? message_bytes : 0) + h.payload;
     in_fragmented = !h.fin;
+  }
+
+  // The common case, taken without wslay: a whole unfragmented text or binary frame already in
+  // the input, while wslay sits at a frame boundary with no message in progress (so skipping
+  // it leaves wslay's state exactly as if it had read the frame). wslay's event layer checks
+  // UTF-8 one byte at a time and copies every payload, which cost more than the JSON decoding;
+  // here the guard has already checked the header, the payload is unmasked in place, checked
+  // with is_valid_utf8 and lent out of `input` itself (its padding covers the tail). Fragmented
+  // messages and control frames still go through wslay. Returns false when it did not apply.
+  bool poll_whole_frame() {
+    if (frame_remaining != 0 || in_fragmented) return false;
+    const auto check = check_header();
+    if (check.state != header_check::status::ok || !check.fin ||
+        (check.opcode != op_text && check.opcode != op_binary) || check.frame_size > input.size())
+      return false;
+    note_frame_start(check);
+    const std::size_t header = static_cast<std::size_t>(check.frame_size - check.payload);
+    const std::size_t length = static_cast<std::size_t>(check.payload);
+    auto* payload = const_cast<std::byte*>(input.data()) + header;
+    if (side == role::server) unmask(payload, length, input.data() + header - 4);
+    // Bytes readable past the payload; the input's own padding guarantees message_padding.
+    const std::size_t padding = input.capacity() - header - length;
+    // consume() only moves indices: the bytes stay in place until the next feed()/read_buffer(),
+    // which the caller may only call after poll() has returned none.
+    input.consume(header + length);
+    const byte_view bytes{payload, length};
+    const event_kind kind = check.opcode == op_text ? event_kind::text : event_kind::binary;
+    if (kind == event_kind::text && !is_valid_utf8(bytes)) {
+      fail(ws_errc::invalid_utf8, close_code::invalid_payload, violation::invalid_utf8);
+      return true;
+    }
+    pending = event{kind, bytes, padding, 0};
+    ready = true;
+    return true;
+  }
+
+  // RFC 6455 5.3: payload byte i is XORed with key[i % 4]; eight bytes at a time.
+  static void unmask(std::byte* p, std::size_t n, const std::byte* key_bytes) noexcept {
+    std::uint32_t key32;
+    std::memcpy(&key32, key_bytes, 4);
+    const std::uint64_t key64 = (std::uint64_t{key32} << 32) | key32;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      w ^= key64;
+      std::memcpy(p + i, &w, 8);
+    }
+    for (; i < n; ++i) p[i] ^= key_bytes[i % 4];
   }
 
   // ---- wslay callbacks ---------------------------------------------------------------------
@@ -407,6 +456,14 @@ pw::result<pw::option<event>, ws_error> connection::poll() {
   if (c.output.size() > c.options.max_pending_output) return pw::option<event>{};
 
   c.ready = false;
+  if (c.poll_whole_frame()) {
+    if (c.failure) {
+      c.flush();  // the close frame fail() queued
+      return pw::err(*c.failure);
+    }
+    c.ready = false;
+    return pw::option<event>(c.pending);
+  }
   const int rv = wslay_event_recv(c.ctx);
   if (rv != 0 && !c.failure) {
     // wslay's frame layer refused something the guard let through (or could not allocate).

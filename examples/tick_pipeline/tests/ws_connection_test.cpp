@@ -90,6 +90,32 @@ TEST_CASE("messages of every length encoding arrive intact, with padding") {
   }
 }
 
+// Whole frames already in the input are unmasked and lent out in place, without wslay; frames
+// that arrive in pieces, fragments and control frames go through wslay. Both must agree.
+TEST_CASE("whole and partial frames give the same messages, every mask offset and length") {
+  std::string wire;
+  std::vector<std::string> expected;
+  for (std::size_t len : {0u, 1u, 3u, 7u, 8u, 9u, 15u, 17u, 125u, 126u, 1001u}) {
+    std::string msg(len, ' ');
+    for (std::size_t i = 0; i < len; ++i) msg[i] = static_cast<char>('!' + (i * 7 + len) % 90);
+    wire += test::build_frame({.opcode = 0x1, .key = {0x01, 0x80, 0xFF, static_cast<std::uint8_t>(len)}, .payload = msg});
+    expected.push_back(msg);
+    if (len == 9) {  // a fragmented message with a ping inside, between whole frames
+      wire += test::client_text("frag", false, 0x1) + test::build_frame({.opcode = 0x9, .payload = "p"}) +
+              test::client_text("mented", true, 0x0);
+      expected.push_back("p");
+      expected.push_back("fragmented");
+    }
+  }
+  for (auto mode : {0, 1}) {
+    auto srv = make(ws::role::server);
+    auto r = mode == 0 ? test::drive(srv, wire) : test::drive_bytewise(srv, wire);
+    CHECK_FALSE(r.error);
+    REQUIRE(r.events.size() == expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) CHECK(r.events[i].payload == expected[i]);
+  }
+}
+
 TEST_CASE("fragmented messages are reassembled, with control frames in between") {
   auto s = make(ws::role::server);
   const std::string wire = test::client_text("{\"e\":", false, 0x1) +

@@ -17,6 +17,10 @@
 // buffer (so the JSON decoder can parse in place), and guards the input: every frame header is
 // checked before wslay sees it, so each violation gets its own typed error and the right close
 // code (1002 protocol, 1007 bad UTF-8, 1009 too big) instead of wslay's generic handling.
+// The common frame, a whole unfragmented text or binary message already in the input, skips
+// wslay: the guard has checked its header, and its payload is lent out of the input buffer in
+// place (see poll_whole_frame in the .cpp: wslay's per-byte UTF-8 check and payload copy cost
+// more than decoding the JSON). Fragments, control frames and everything we send go through wslay.
 //
 // Invariants and bounds:
 // - poll() returns at most one event and stops reading right after it, so the caller can await
