@@ -195,7 +195,9 @@ struct reader {
 // which are required. A bit per field records which were seen.
 template <std::size_t N>
 struct field_table {
-  std::array<const char*, N> keys;
+  // string_views, not const char*: comparing with a const char* would strlen the key on every
+  // probe (the literals stay NUL-terminated for the error's field name).
+  std::array<std::string_view, N> keys;
   std::uint32_t required;
 
   int index(std::string_view key) const noexcept {
@@ -206,7 +208,7 @@ struct field_table {
   const char* first_missing(std::uint32_t seen) const noexcept {
     const std::uint32_t missing = required & ~seen;
     for (std::size_t i = 0; i < N; ++i)
-      if (missing & (1u << i)) return keys[i];
+      if (missing & (1u << i)) return keys[i].data();
     return nullptr;
   }
 };
@@ -214,6 +216,21 @@ struct field_table {
 constexpr field_table<10> trade_fields{{"e", "E", "s", "t", "p", "q", "T", "m", "M", "pw_ts"}, 0xFF};
 constexpr field_table<12> agg_trade_fields{{"e", "E", "s", "a", "p", "q", "f", "l", "T", "m", "M", "pw_ts"}, 0x3FF};
 constexpr field_table<9> book_ticker_fields{{"u", "s", "b", "B", "a", "A", "e", "E", "pw_ts"}, 0x3F};
+
+// A field's key. Keys without escapes (every key Binance sends) are read in place; only a key
+// with a backslash is unescaped, which in simdjson 3.0 is a call through the runtime-selected
+// implementation and a copy into the parser's string buffer.
+simdjson::error_code key_of(od::field& field, std::string_view& key) noexcept {
+  const char* const raw = field.key().raw();
+  // Stage 1 found this string's closing quote, so the scan stops inside the document.
+  const char* p = raw;
+  while (*p != '"' && *p != '\\') ++p;
+  if (*p == '"') {
+    key = std::string_view(raw, static_cast<std::size_t>(p - raw));
+    return simdjson::SUCCESS;
+  }
+  return field.unescaped_key().get(key);
+}
 
 // Iterates an object's fields once; for each key in `table`, calls on_field(index, value).
 // Unknown keys are skipped; a repeated known key is an error.
@@ -225,10 +242,10 @@ pw::result<std::uint32_t, decode_error> for_each_field(od::object& obj, const fi
     od::field field;
     if (auto e = std::move(item).get(field)) return pw::err(r.json(e));
     std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return pw::err(r.json(e));
+    if (auto e = key_of(field, key)) return pw::err(r.json(e));
     const int i = table.index(key);
     if (i < 0) continue;
-    if (seen & (1u << i)) return pw::err(r.schema(schema_problem::duplicate, table.keys[i]));
+    if (seen & (1u << i)) return pw::err(r.schema(schema_problem::duplicate, table.keys[i].data()));
     seen |= 1u << i;
     if (auto done = on_field(i, field.value()); !done) return pw::err(done.error());
   }
@@ -464,7 +481,7 @@ pw::result<decoded, decode_error> decoder::impl::decode_combined(od::document& d
     od::field field;
     if (auto e = std::move(item).get(field)) return pw::err(r.json(e));
     std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return pw::err(r.json(e));
+    if (auto e = key_of(field, key)) return pw::err(r.json(e));
     if (key == "stream") {
       if (have_stream) return pw::err(r.schema(schema_problem::duplicate, "stream"));
       have_stream = true;

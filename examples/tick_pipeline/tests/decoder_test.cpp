@@ -233,6 +233,21 @@ TEST_CASE("duplicates, kind mismatches and unknown extra fields") {
   CHECK(decode(to_json(with(trade_msg, "x", R"({"nested":[1,2,{"k":"v"}]})")), {.kind = message_kind::trade}).is_ok());
 }
 
+TEST_CASE("keys are compared after unescaping: an escaped key is the same key") {
+  // "\u0070" is "p": keys are read in place unless they contain a backslash.
+  auto r = decode(to_json(renamed(trade_msg, "p", "\\u0070")), {.kind = message_kind::trade});
+  REQUIRE(r.is_ok());
+  CHECK(std::get<trade>(r->tick).price.raw == 100'000);
+  auto c = decode(R"({"str\u0065am":"bnbbtc@trade","data":)" + to_json(trade_msg) + "}",
+                  {.format = stream_format::combined});
+  REQUIRE(c.is_ok());
+  CHECK(c->stream.view() == "bnbbtc@trade");
+  // A key that only starts like a known one is another key.
+  auto longer = fails(to_json(renamed(trade_msg, "p", "p\\n")), {.kind = message_kind::trade});
+  CHECK(longer.problem == schema_problem::missing);
+  CHECK(std::string_view(longer.field) == "p");
+}
+
 TEST_CASE("malformed JSON is its own error code") {
   for (std::string_view bad :
        {"", "{", R"({"e":"trade")", R"({"e":})", R"({"e":"trade","E":})", R"({"e":"trade"} {"e":"trade"})",

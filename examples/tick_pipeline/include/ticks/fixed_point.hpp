@@ -93,10 +93,13 @@ constexpr polarway::result<fixed_point<Scale>, decimal_errc> parse_decimal(std::
   std::uint64_t mag = 0;
   std::size_t i = 0;
   std::size_t int_digits = 0;
+  // Overflow-checked mag = mag * 10 + d; no division: this runs for every digit of every price.
   const auto push_digit = [&](char c) noexcept {
     const auto d = static_cast<std::uint64_t>(c - '0');
-    if (mag > (limit - d) / 10) return false;
-    mag = mag * 10 + d;
+    std::uint64_t next;
+    if (__builtin_mul_overflow(mag, std::uint64_t{10}, &next) || __builtin_add_overflow(next, d, &next) || next > limit)
+      return false;
+    mag = next;
     return true;
   };
   for (; i < s.size() && s[i] != '.'; ++i, ++int_digits) {

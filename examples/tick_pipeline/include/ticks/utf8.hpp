@@ -1,7 +1,7 @@
 // ticks::is_valid_utf8: strict UTF-8 validation as RFC 6455 requires of text messages (section
 // 8.1) and RFC 3629 defines it: no overlong forms, no UTF-16 surrogates (U+D800..U+DFFF),
-// nothing above U+10FFFF, no truncated sequence at the end. ASCII runs, the common case for JSON,
-// are skipped eight bytes at a time.
+// nothing above U+10FFFF, no truncated sequence at the end. Implemented with simdjson's SIMD
+// validator (runtime-dispatched), since it runs over every message.
 #pragma once
 
 #include <cstddef>
