@@ -23,7 +23,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
-BUILD = os.path.join(REPO, "build", "bench-compare")
+# Build and state directory; COMPARE_BUILD_DIR moves it (e.g. to keep a second checkout's or a
+# smoke test's builds and last-run.json apart from the one the docs were generated from).
+BUILD = os.path.abspath(os.environ.get("COMPARE_BUILD_DIR") or os.path.join(REPO, "build", "bench-compare"))
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 # Invocation name -> figure names it prints (timers print two lines).
@@ -33,6 +35,7 @@ WORKLOADS = [
     ("ping_pong_100k", ["ping_pong_100k"]),
     ("chained_spawn_1000x100", ["chained_spawn_1000x100"]),
     ("mpsc_4x250k_cap1024", ["mpsc_4x250k_cap1024"]),
+    ("mpsc_4x2500k_cap1024", ["mpsc_4x2500k_cap1024"]),
     ("mpsc_1x1M_cap1024", ["mpsc_1x1M_cap1024"]),
     ("semaphore_1000t_10p_x100", ["semaphore_1000t_10p_x100"]),
     ("timers_5k", ["timers_5k_sched", "timers_5k_total"]),
@@ -773,6 +776,25 @@ def write_chart(rows, configs, out_dir):
     return name
 
 
+# Sections of benchmarks.md that other scripts own: kept verbatim (markers included) when this
+# driver rewrites the file. bench/pipeline/run.sh writes the tick pipeline's section.
+KEPT_SECTIONS = [
+    ("<!-- pipeline:begin -->", "<!-- pipeline:end -->",
+     "_The tick pipeline benchmark (`bench/pipeline/run.sh`) has not written its figures here "
+     "yet._"),
+]
+
+
+def kept_section(old_text, begin, end, placeholder):
+    """The text from `begin` to `end` (both included) in the previous file, or an empty section
+    holding `placeholder` if the file or the markers are missing."""
+    i = old_text.find(begin)
+    j = old_text.find(end, i + len(begin)) if i >= 0 else -1
+    if i >= 0 and j >= 0:
+        return old_text[i:j + len(end)]
+    return f"{begin}\n{placeholder}\n{end}"
+
+
 def write_markdown(rows, configs, cells, raw, meta, out_dir, chart, failures, check_fail,
                    findings=()):
     o = io.StringIO()
@@ -895,6 +917,14 @@ def write_markdown(rows, configs, cells, raw, meta, out_dir, chart, failures, ch
           "runtimes that expand the tree breadth-first exceed the memory limit (60% of RAM); "
           "not run on Python.")
     p()
+    try:
+        with open(os.path.join(out_dir, "benchmarks.md")) as f:
+            old_text = f.read()
+    except OSError:
+        old_text = ""
+    for begin, end, placeholder in KEPT_SECTIONS:
+        p(kept_section(old_text, begin, end, placeholder))
+        p()
     p("## Raw output")
     p()
     p(f"Every JSON line the implementations printed (warm-up runs included, marked). "

@@ -490,6 +490,10 @@ awaitable<std::vector<Figure>> run_workload(compare::Args a) {
     if (mt) co_return co_await mpsc<chan_mt>(sz, "mpsc_4x250k_cap1024", 4, sz.mpsc4_per_producer());
     co_return co_await mpsc<chan_st>(sz, "mpsc_4x250k_cap1024", 4, sz.mpsc4_per_producer());
   }
+  if (w == "mpsc_4x2500k_cap1024") {
+    if (mt) co_return co_await mpsc<chan_mt>(sz, "mpsc_4x2500k_cap1024", 4, sz.mpsc4x10m_per_producer());
+    co_return co_await mpsc<chan_st>(sz, "mpsc_4x2500k_cap1024", 4, sz.mpsc4x10m_per_producer());
+  }
   if (w == "mpsc_1x1M_cap1024") {
     if (mt) co_return co_await mpsc<chan_mt>(sz, "mpsc_1x1M_cap1024", 1, sz.mpsc1_total());
     co_return co_await mpsc<chan_st>(sz, "mpsc_1x1M_cap1024", 1, sz.mpsc1_total());

@@ -51,6 +51,7 @@ struct Sizes {
   std::uint64_t chain_depth() const { return 1'000; }
   std::uint64_t chain_reps() const { return small ? 10 : 100; }
   std::uint64_t mpsc4_per_producer() const { return small ? 25'000 : 250'000; }
+  std::uint64_t mpsc4x10m_per_producer() const { return small ? 250'000 : 2'500'000; }
   std::uint64_t mpsc1_total() const { return small ? 100'000 : 1'000'000; }
   std::uint64_t mpsc_capacity() const { return 1'024; }
   std::uint64_t sem_tasks() const { return 1'000; }
@@ -89,11 +90,22 @@ inline std::uint64_t fib_calls(int n) { return 2 * fib_value(n + 1) - 1; }
 
 inline const std::vector<std::string>& all_workloads() {
   static const std::vector<std::string> names = {
-      "spawn_many_100k",  "yield_many_200x1000",     "ping_pong_100k",
-      "chained_spawn_1000x100", "mpsc_4x250k_cap1024", "mpsc_1x1M_cap1024",
-      "semaphore_1000t_10p_x100", "timers_5k",        "timers_100k",
-      "tcp_echo_50c_x2000_64B", "skynet_1M",          "skynet_100M",
-      "fib_30",           "call_soon_50k",           "loop_overhead_10k"};
+      "spawn_many_100k",
+      "yield_many_200x1000",
+      "ping_pong_100k",
+      "chained_spawn_1000x100",
+      "mpsc_4x250k_cap1024",
+      "mpsc_4x2500k_cap1024",
+      "mpsc_1x1M_cap1024",
+      "semaphore_1000t_10p_x100",
+      "timers_5k",
+      "timers_100k",
+      "tcp_echo_50c_x2000_64B",
+      "skynet_1M",
+      "skynet_100M",
+      "fib_30",
+      "call_soon_50k",
+      "loop_overhead_10k"};
   return names;
 }
 

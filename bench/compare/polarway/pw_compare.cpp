@@ -284,6 +284,7 @@ pw::task<std::vector<Figure>> run(const compare::Args& a) {
   if (w == "ping_pong_100k") co_return co_await ping_pong(z.ping_pong());
   if (w == "chained_spawn_1000x100") co_return co_await chained_spawn(z.chain_depth(), z.chain_reps());
   if (w == "mpsc_4x250k_cap1024") co_return co_await mpsc(w.c_str(), 4, z.mpsc4_per_producer(), z.mpsc_capacity());
+  if (w == "mpsc_4x2500k_cap1024") co_return co_await mpsc(w.c_str(), 4, z.mpsc4x10m_per_producer(), z.mpsc_capacity());
   if (w == "mpsc_1x1M_cap1024") co_return co_await mpsc(w.c_str(), 1, z.mpsc1_total(), z.mpsc_capacity());
   if (w == "semaphore_1000t_10p_x100") co_return co_await semaphore(z.sem_tasks(), z.sem_permits(), z.sem_iters());
   if (w == "timers_5k") co_return co_await timers("timers_5k", z.timers_5k());

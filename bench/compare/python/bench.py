@@ -22,6 +22,7 @@ WORKLOADS = [
     "ping_pong_100k",
     "chained_spawn_1000x100",
     "mpsc_4x250k_cap1024",
+    "mpsc_4x2500k_cap1024",
     "mpsc_1x1M_cap1024",
     "semaphore_1000t_10p_x100",
     "timers_5k",
@@ -53,6 +54,7 @@ class Sizes:
         self.chain_depth = 1_000
         self.chain_reps = p(100, 10)
         self.mpsc4_per_producer = p(250_000, 25_000)
+        self.mpsc4x10m_per_producer = p(2_500_000, 250_000)
         self.mpsc1_total = p(1_000_000, 100_000)
         self.mpsc_cap = 1_024
         self.sem_tasks = 1_000
@@ -386,6 +388,7 @@ async def run(workload, sz):
         "ping_pong_100k": lambda: ping_pong(sz),
         "chained_spawn_1000x100": lambda: chained_spawn(sz),
         "mpsc_4x250k_cap1024": lambda: mpsc("mpsc_4x250k_cap1024", sz, 4, sz.mpsc4_per_producer),
+        "mpsc_4x2500k_cap1024": lambda: mpsc("mpsc_4x2500k_cap1024", sz, 4, sz.mpsc4x10m_per_producer),
         "mpsc_1x1M_cap1024": lambda: mpsc("mpsc_1x1M_cap1024", sz, 1, sz.mpsc1_total),
         "semaphore_1000t_10p_x100": lambda: semaphore(sz),
         "timers_5k": lambda: timers("timers_5k", sz.timers_5k),

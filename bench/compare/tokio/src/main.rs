@@ -43,6 +43,7 @@ impl Sizes {
     fn ping_pong(&self) -> u64 { self.pick(100_000, 10_000) }
     fn chain_reps(&self) -> u64 { self.pick(100, 10) }
     fn mpsc4_per_producer(&self) -> u64 { self.pick(250_000, 25_000) }
+    fn mpsc4x10m_per_producer(&self) -> u64 { self.pick(2_500_000, 250_000) }
     fn mpsc1_total(&self) -> u64 { self.pick(1_000_000, 100_000) }
     fn sem_iters(&self) -> u64 { self.pick(100, 10) }
     fn timers_5k(&self) -> u64 { self.pick(5_000, 500) }
@@ -69,6 +70,7 @@ const WORKLOADS: &[&str] = &[
     "ping_pong_100k",
     "chained_spawn_1000x100",
     "mpsc_4x250k_cap1024",
+    "mpsc_4x2500k_cap1024",
     "mpsc_1x1M_cap1024",
     "semaphore_1000t_10p_x100",
     "timers_5k",
@@ -427,6 +429,7 @@ async fn run(workload: String, sz: Sizes) -> Vec<Figure> {
         "ping_pong_100k" => ping_pong(sz).await,
         "chained_spawn_1000x100" => chained_spawn(sz).await,
         "mpsc_4x250k_cap1024" => mpsc_run("mpsc_4x250k_cap1024", 4, sz.mpsc4_per_producer()).await,
+        "mpsc_4x2500k_cap1024" => mpsc_run("mpsc_4x2500k_cap1024", 4, sz.mpsc4x10m_per_producer()).await,
         "mpsc_1x1M_cap1024" => mpsc_run("mpsc_1x1M_cap1024", 1, sz.mpsc1_total()).await,
         "semaphore_1000t_10p_x100" => semaphore(sz).await,
         "timers_5k" => timers("timers_5k", sz.timers_5k()).await,

@@ -1,0 +1,623 @@
+#!/usr/bin/python3
+"""Tick pipeline benchmark driver: runs polarway-feed and polarway-ingest (separate processes,
+loopback WebSocket) and the Python peer (bench/compare/python/ingest_baseline.py), checks every
+run, and writes a Markdown section with the medians and the issue's targets.
+
+Normally started by bench/pipeline/run.sh, which builds the two binaries first; see
+bench/pipeline/README.md. Three measurements, each run --runs times (round-robin, so machine
+drift hits all of them alike), every run a fresh feed process and a fresh reader:
+
+  throughput  polarway-feed flat out, polarway-ingest with C connections, ticks/s
+  latency     polarway-feed at a fixed offered rate (--rate ticks/s in total) with send times,
+              polarway-ingest's p50 / p99 / p99.9 (feed send -> counting sink)
+  python      the same feed flat out, ingest_baseline.py (asyncio + websockets + json), ticks/s
+
+A run counts only if its checks pass: ticks in == ticks out == the number the feed was told to
+send, the feed's own totals (count, price sum, quantity sum, reported when it stops) equal the
+reader's, no decode or connection errors. Exit status: 0 all runs checked out, 1 a run failed
+or a check did not hold, 2 bad arguments. The targets never affect the exit status.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shlex
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+BASELINE = os.path.join(REPO, "bench", "compare", "python", "ingest_baseline.py")
+
+BEGIN, END = "<!-- pipeline:begin -->", "<!-- pipeline:end -->"
+
+# The issue's targets (issue #7).
+TARGET_TPS = 2_000_000  # ticks/s, flat out
+TARGET_P99_NS = 100_000  # p99 < 100 us at 100,000 ticks/s offered
+TARGET_RATIO = 30.0  # polarway / Python peer
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _on_signal(signum, _frame):
+    raise Interrupted(f"interrupted by {signal.Signals(signum).name}")
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+LIVE = []  # processes started and not yet reaped, killed on the way out
+PIDFILE = None  # run.sh's EXIT trap kills whatever is listed here, should this driver die
+
+
+def note_pids():
+    if PIDFILE:
+        with open(PIDFILE, "w") as f:
+            f.write("".join(f"{p.pid}\n" for p in LIVE if p.poll() is None))
+
+
+def spawn(argv, stdout, stderr):
+    try:
+        p = subprocess.Popen(argv, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+    except OSError as e:
+        raise RunError(f"cannot start {argv[0]}: {e}")
+    LIVE.append(p)
+    note_pids()
+    return p
+
+
+def reap(p, sig=signal.SIGTERM, grace=10.0):
+    """Stops a process (signal, then SIGKILL after `grace` s); returns its exit status."""
+    if p.poll() is None:
+        try:
+            p.send_signal(sig)
+            p.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        except ProcessLookupError:
+            pass
+    if p in LIVE:
+        LIVE.remove(p)
+        note_pids()
+    return p.returncode
+
+
+def kill_all():
+    for p in list(LIVE):
+        reap(p, grace=3.0)
+
+
+class RunError(Exception):
+    """A run that broke (binary failed, timed out, bad output) or whose checks failed."""
+
+
+def tail(path, n=15):
+    try:
+        with open(path, errors="replace") as f:
+            lines = f.readlines()[-n:]
+        return "".join("    | " + line for line in lines).rstrip()
+    except OSError:
+        return ""
+
+
+# Symbol i as polarway-feed names it (examples/tick_pipeline/src/feed_generator.cpp,
+# make_symbol): a few real names, then X + base-36 digits of i + USDT. If the two ever disagree
+# the feed refuses the handshake and the run fails with that error.
+REAL = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "ADAUSDT", "DOGEUSDT", "BNBBTC"]
+
+
+def symbol(i):
+    if i < len(REAL):
+        return REAL[i]
+    digits, code, n = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", "", i
+    while n > 0:
+        code = digits[n % 36] + code
+        n //= 36
+    return "X" + code + "USDT"
+
+
+def target_path(symbols):
+    """The combined stream of every symbol (what polarway-demo reads); "/" (all symbols, raw
+    stream) when that URL would not fit a handshake comfortably."""
+    path = "/stream?streams=" + "/".join(symbol(i).lower() + "@trade" for i in range(symbols))
+    return path if len(path) <= 4000 else "/"
+
+
+class Feed:
+    """One polarway-feed process on 127.0.0.1, port chosen by the kernel (port 0)."""
+
+    def __init__(self, args, per_connection, rate, logdir, tag):
+        self.err_path = os.path.join(logdir, f"{tag}.feed.stderr")
+        argv = [args.feed, "--listen", "127.0.0.1:0", "--symbols", str(args.symbols), "--count",
+                str(per_connection), "--with-send-time", "--quiet"]
+        if rate:
+            argv += ["--rate", str(rate)]
+        self.argv = argv
+        self.err = open(self.err_path, "w")
+        self.proc = spawn(argv, subprocess.DEVNULL, self.err)
+        deadline = time.monotonic() + 15
+        self.addr = None
+        while time.monotonic() < deadline:
+            with open(self.err_path) as f:
+                m = re.search(r"listening on (\S+)", f.read())
+            if m:
+                self.addr = m.group(1)
+                break
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        if not self.addr:
+            rc = reap(self.proc)
+            self.err.close()
+            raise RunError(f"polarway-feed did not start (exit {rc}): {show(argv)}\n"
+                           f"{tail(self.err_path)}")
+
+    def stop(self):
+        """SIGTERM (it closes its connections and prints what it sent), then its totals."""
+        rc = reap(self.proc)
+        self.err.close()
+        with open(self.err_path, errors="replace") as f:
+            text = f.read()
+        m = re.search(r"(\d+) connections, (\d+) messages, (\d+) bytes sent; totals count (\d+) "
+                      r"price_sum (\d+) quantity_sum (\d+)", text)
+        if rc != 0 or not m:
+            raise RunError(f"polarway-feed exited {rc} without its totals line: "
+                           f"{show(self.argv)}\n{tail(self.err_path)}")
+        keys = ("connections", "messages", "bytes", "count", "price_sum", "quantity_sum")
+        return dict(zip(keys, map(int, m.groups())))
+
+
+def run_reader(argv, timeout, tag, logdir, what):
+    """Runs a reader to completion; returns its last JSON line on stdout (a dict) and exit code."""
+    err_path = os.path.join(logdir, f"{tag}.{what}.stderr")
+    with open(err_path, "w") as err:
+        p = spawn(argv, subprocess.PIPE, err)
+        try:
+            out, _ = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            reap(p, signal.SIGKILL)
+            raise RunError(f"{what} timed out after {timeout:.0f} s: {show(argv)}\n"
+                           f"{tail(err_path)}")
+        finally:
+            if p.poll() is not None and p in LIVE:
+                LIVE.remove(p)
+                note_pids()
+    summary = None
+    for line in out.decode(errors="replace").splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                summary = json.loads(line)
+            except json.JSONDecodeError:
+                pass
+    if summary is None:
+        raise RunError(f"{what} exited {p.returncode} without a JSON summary: {show(argv)}\n"
+                       f"{tail(err_path)}")
+    return summary, p.returncode, err_path
+
+
+def show(argv):
+    """A command line for a message, long arguments (the stream URLs) shortened."""
+    return shlex.join(a if len(a) <= 72 else a[:60] + "..." for a in argv)
+
+
+def check(problems, cond, text):
+    if not cond:
+        problems.append(text)
+
+
+def polarway_run(args, kind, tag, logdir):
+    """kind: "throughput" (flat out) or "latency" (fixed offered rate). Returns a result dict."""
+    c = args.connections
+    if kind == "throughput":
+        per, rate, timeout = args.ticks // c, 0, args.timeout
+    else:
+        rate = args.rate // c
+        per = rate * args.latency_seconds
+        timeout = args.latency_seconds + args.timeout
+    expected = per * c
+    feed = Feed(args, per, rate, logdir, tag)
+    feed_totals = None
+    try:
+        url = f"ws://{feed.addr}{target_path(args.symbols)}"
+        argv = [args.ingest, "--once", "--quiet"]
+        for _ in range(c):
+            argv += ["--connect", url]
+        s, rc, err_path = run_reader(argv, timeout, tag, logdir, "ingest")
+    finally:
+        try:
+            feed_totals = feed.stop()
+        except RunError as e:
+            feed_error = e
+        else:
+            feed_error = None
+    if feed_error:
+        raise feed_error
+    problems = []
+    check(problems, rc == 0, f"polarway-ingest exit status {rc}")
+    check(problems, s.get("ticks_in") == expected and s.get("ticks_out") == expected,
+          f"ticks_in {s.get('ticks_in')}, ticks_out {s.get('ticks_out')}, expected {expected}")
+    ft = s.get("feed_totals", {})
+    check(problems, feed_totals["messages"] == expected and feed_totals["count"] == expected,
+          f"feed sent {feed_totals['messages']} messages (totals count {feed_totals['count']}), "
+          f"expected {expected}")
+    check(problems, (ft.get("count"), ft.get("price_sum"), ft.get("quantity_sum")) ==
+          (feed_totals["count"], feed_totals["price_sum"], feed_totals["quantity_sum"]),
+          f"ingest totals {ft} != feed totals {feed_totals}")
+    errs = s.get("errors", {})
+    nerr = sum(v for k, v in errs.items() if isinstance(v, int)) + sum(errs.get("websocket", {}).values())
+    check(problems, nerr == 0, f"ingest errors: {errs}")
+    check(problems, s.get("sessions") == c, f"sessions {s.get('sessions')}, expected {c}")
+    lat = s.get("latency_ns", {})
+    check(problems, lat.get("samples") == expected,
+          f"latency samples {lat.get('samples')}, expected {expected}")
+    if problems:
+        raise RunError(f"{kind} run {tag}: check failed: " + "; ".join(problems) +
+                       f" (ingest stderr: {err_path})")
+    return {"ticks": expected, "ticks_per_s": float(s["ticks_per_s"]), "elapsed_s": float(s["elapsed_s"]),
+            "p50_ns": lat["p50"], "p99_ns": lat["p99"], "p999_ns": lat["p999"], "max_ns": lat["max"],
+            "peak_rss_kib": s.get("peak_rss_kib"), "rate_per_connection": rate,
+            "per_connection": per}
+
+
+def python_run(args, tag, logdir):
+    c = args.connections
+    per = args.python_ticks // c
+    expected = per * c
+    feed = Feed(args, per, 0, logdir, tag)
+    try:
+        url = f"ws://{feed.addr}{target_path(args.symbols)}"
+        argv = [PY, BASELINE, "--url", url, "--connections", str(c), "--expect", str(expected),
+                "--duration", str(args.timeout)]
+        s, rc, err_path = run_reader(argv, args.timeout + 30, tag, logdir, "python")
+    finally:
+        try:
+            feed_totals = feed.stop()
+        except RunError as e:
+            feed_error = e
+        else:
+            feed_error = None
+    if feed_error:
+        raise feed_error
+    problems = []
+    check(problems, rc == 0 and s.get("ok") is True, f"ingest_baseline.py exit {rc}, ok {s.get('ok')}")
+    check(problems, s.get("ticks") == expected, f"ticks {s.get('ticks')}, expected {expected}")
+    check(problems, feed_totals["messages"] == expected, f"feed sent {feed_totals['messages']}, "
+          f"expected {expected}")
+    check(problems, (s.get("price_sum"), s.get("quantity_sum")) ==
+          (feed_totals["price_sum"], feed_totals["quantity_sum"]),
+          f"Python sums ({s.get('price_sum')}, {s.get('quantity_sum')}) != feed totals {feed_totals}")
+    if problems:
+        raise RunError(f"python run {tag}: check failed: " + "; ".join(problems) +
+                       f" (stderr: {err_path})")
+    return {"ticks": expected, "ticks_per_s": float(s["ticks_per_s"]), "elapsed_s": float(s["seconds"]),
+            "per_connection": per}
+
+
+# ---- report -----------------------------------------------------------------------------------
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def machine():
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    rev = sh(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
+    dirty = bool(sh(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"]))
+    return {
+        "cpu": cpu or platform.processor() or "unknown CPU",
+        "nproc": sh(["nproc"]) or str(os.cpu_count()),
+        "kernel": platform.release(),
+        "gxx": (sh(["g++", "--version"]).splitlines() or [""])[0],
+        "python": sh([PY, "--version"]),
+        "websockets": sh([PY, "-c", "import websockets; print(websockets.__version__)"]),
+        "git": (f"git {rev}" + (" (with uncommitted changes)" if dirty else "")) if rev else "working tree",
+    }
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return ""
+
+
+def rate_text(v):
+    if v is None:
+        return "—"
+    if v >= 1e6:
+        return f"{v / 1e6:.2f} M"
+    if v >= 1e3:
+        return f"{v / 1e3:.1f} k"
+    return f"{v:.0f}"
+
+
+def us(ns):
+    if ns is None:
+        return "—"
+    return f"{ns / 1e3:.1f} µs" if ns < 1_000_000 else f"{ns / 1e3:,.0f} µs"
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def verdict(ok):
+    if ok is None:
+        return "not measured (no run passed its checks)"
+    return "**met**" if ok else "**not met**"
+
+
+def render(args, res, errors, meta):
+    o = []
+    p = o.append
+    quick = args.quick
+    c = args.connections
+    tp, lt, py = res["throughput"], res["latency"], res["python"]
+    tp_med = med([r["ticks_per_s"] for r in tp])
+    py_med = med([r["ticks_per_s"] for r in py])
+    p50_med = med([r["p50_ns"] for r in lt])
+    p99_med = med([r["p99_ns"] for r in lt])
+    p999_med = med([r["p999_ns"] for r in lt])
+    ratio = tp_med / py_med if tp_med and py_med else None
+    p(BEGIN)
+    p("## Tick pipeline: polarway-feed → polarway-ingest over loopback")
+    p("")
+    p("<!-- Generated by bench/pipeline/run.sh; do not edit by hand. -->")
+    p("")
+    if quick:
+        p("**Quick mode (smoke test, small counts, one run): these figures only show that the "
+          "pipeline runs and checks out; they are not comparable with the targets.**")
+        p("")
+    p(f"Two processes on this machine: `polarway-feed` serves Binance-format trades "
+      f"(`--with-send-time`) over WebSocket on 127.0.0.1 (kernel-chosen port), and "
+      f"`polarway-ingest` reads them on {c} connections, each the combined stream of all "
+      f"{args.symbols} symbols, decodes them and pushes them through its bounded channel into "
+      f"the counting sink; both share the machine's cores. Every run is a fresh feed and a fresh "
+      f"reader, and counts only if ticks in = ticks out = what the feed was told to send and "
+      f"the feed's own totals (count, price sum, quantity sum) equal the reader's. Median of "
+      f"{args.runs} run{'s' if args.runs != 1 else ''} per measurement, the three measurements "
+      f"interleaved round-robin.")
+    p("")
+    p(f"- Command: `{meta['command']}` ({meta['date']}); wall time {meta['wall_s']:.0f} s")
+    p(f"- Machine: {meta['cpu']}, {meta['nproc']} cores (nproc); Linux {meta['kernel']}; "
+      f"load average (1/5/15 min) {meta['load_start']} at the start, {meta['load_end']} at the "
+      f"end")
+    p(f"- Build: polarway {meta['git']}, CMake Release, {meta['gxx']}; Python peer: "
+      f"{meta['python']}, websockets {meta['websockets'] or '?'}")
+    p("")
+    p("| measurement | target | median | runs | met? |")
+    p("|---|---|---:|---|---|")
+    p(f"| ingest throughput, feed flat out ({args.symbols} symbols, {c} connections, "
+      f"{args.ticks:,} ticks per run) | ≥ {TARGET_TPS:,} ticks/s | {rate_text(tp_med)} ticks/s | "
+      f"{', '.join(rate_text(r['ticks_per_s']) for r in tp) or '—'} | "
+      f"{verdict(None if tp_med is None else tp_med >= TARGET_TPS)} |")
+    p(f"| latency p99, {args.rate:,} ticks/s offered ({c} × {args.rate // c:,}/s, "
+      f"{args.latency_seconds} s) | < {TARGET_P99_NS / 1e3:.0f} µs | {us(p99_med)} | "
+      f"{', '.join(us(r['p99_ns']) for r in lt) or '—'} | "
+      f"{verdict(None if p99_med is None else p99_med < TARGET_P99_NS)} |")
+    p(f"| polarway ÷ Python peer (ingest_baseline.py, {args.python_ticks:,} ticks per run, "
+      f"{rate_text(py_med)} ticks/s) | ≥ {TARGET_RATIO:.0f}× | "
+      f"{'—' if ratio is None else f'{ratio:.1f}×'} | Python: "
+      f"{', '.join(rate_text(r['ticks_per_s']) for r in py) or '—'} | "
+      f"{verdict(None if ratio is None else ratio >= TARGET_RATIO)} |")
+    p("")
+    p(f"Latency at {args.rate:,} ticks/s offered (feed send time `pw_ts`, wall clock, → counting "
+      f"sink; histogram resolution ~3%): median p50 {us(p50_med)}, p99 {us(p99_med)}, "
+      f"p99.9 {us(p999_med)}.")
+    p("")
+    p("<details><summary>every run</summary>")
+    p("")
+    p("| measurement | run | ticks | seconds | ticks/s | p50 | p99 | p99.9 | max | peak RSS |")
+    p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, rows in (("throughput", tp), ("latency", lt), ("python", py)):
+        for r in rows:
+            lat = name != "python"
+            p(f"| {name} | {r['run']} | {r['ticks']:,} | {r['elapsed_s']:.3f} | "
+              f"{r['ticks_per_s']:,.0f} | {us(r['p50_ns']) if lat else ''} | "
+              f"{us(r['p99_ns']) if lat else ''} | {us(r['p999_ns']) if lat else ''} | "
+              f"{us(r['max_ns']) if lat else ''} | "
+              f"{(str(r['peak_rss_kib'] // 1024) + ' MiB') if lat and r.get('peak_rss_kib') else ''} |")
+    p("")
+    p("</details>")
+    p("")
+    p("Notes:")
+    p("")
+    p("- polarway's ticks/s is `ticks_per_s` from polarway-ingest's JSON summary: ticks written "
+      "÷ the whole run, connects and handshakes included. The Python peer's clock runs from its "
+      "first tick to its last (a little in its favour). It reads a smaller count than the "
+      "throughput runs (it is much slower), over the same number of connections to the same "
+      "feed, with the same checks against the feed's totals; the ratio is polarway's median "
+      "ticks/s ÷ the Python peer's.")
+    p("- The throughput runs' latency columns measure queueing at flat out, not the latency "
+      "target; that is the latency row, at a fixed offered rate (the feed sends what is due "
+      "every millisecond, so each connection writes bursts).")
+    p("- The feed and the reader compete for the same cores; on a 2-core machine that caps "
+      "both figures.")
+    for e in errors:
+        first = e.splitlines()[0]
+        p(f"- **run failed:** {first}")
+    p(END)
+    return "\n".join(o) + "\n"
+
+
+def splice(path, section):
+    """Replaces the marked section of `path` (or inserts it before "## Raw output", or appends)."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        text = ""
+    section = section.rstrip("\n")
+    i = text.find(BEGIN)
+    j = text.find(END, i + len(BEGIN)) if i >= 0 else -1
+    if i >= 0 and j >= 0:
+        text = text[:i] + section + text[j + len(END):]
+    elif "\n## Raw output\n" in text:
+        k = text.index("\n## Raw output\n") + 1
+        text = text[:k] + section + "\n\n" + text[k:]
+    else:
+        text = (text.rstrip("\n") + "\n\n" if text else "") + section + "\n"
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--feed", required=True, help="polarway-feed binary")
+    ap.add_argument("--ingest", required=True, help="polarway-ingest binary")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke test: 1 run, 200,000 ticks, 2 s of latency, 50,000 Python ticks; "
+                         "does not touch docs/ unless --docs is given")
+    ap.add_argument("--runs", type=int, default=None, help="runs per measurement (default 3, quick 1)")
+    ap.add_argument("--symbols", type=int, default=20, help="symbols (default 20)")
+    ap.add_argument("--connections", type=int, default=4, help="connections (default 4)")
+    ap.add_argument("--ticks", type=int, default=None,
+                    help="ticks per throughput run, in total (default 5,000,000; quick 200,000)")
+    ap.add_argument("--rate", type=int, default=100_000,
+                    help="offered rate of the latency runs, ticks/s in total (default 100,000)")
+    ap.add_argument("--latency-seconds", type=int, default=None,
+                    help="length of a latency run (default 10; quick 2)")
+    ap.add_argument("--python-ticks", type=int, default=None,
+                    help="ticks per Python run (default 500,000; quick 50,000)")
+    ap.add_argument("--only", default="throughput,latency,python",
+                    help="measurements to run (comma-separated: throughput, latency, python)")
+    ap.add_argument("--timeout", type=float, default=300,
+                    help="seconds a reader may take (latency runs: their length plus this)")
+    ap.add_argument("--docs", default=None,
+                    help="Markdown file whose pipeline section is replaced (default "
+                         "docs/benchmarks.md; none with --quick)")
+    ap.add_argument("--no-docs", action="store_true", help="write no docs file")
+    ap.add_argument("--state-dir", required=True, help="where logs and the last run go")
+    ap.add_argument("--pidfile", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--command", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    q = args.quick
+    args.runs = args.runs if args.runs is not None else (1 if q else 3)
+    args.ticks = args.ticks if args.ticks is not None else (200_000 if q else 5_000_000)
+    args.latency_seconds = args.latency_seconds if args.latency_seconds is not None else (2 if q else 10)
+    args.python_ticks = args.python_ticks if args.python_ticks is not None else (50_000 if q else 500_000)
+    only = [x.strip() for x in args.only.split(",") if x.strip()]
+    bad = [x for x in only if x not in ("throughput", "latency", "python")]
+    c = args.connections
+    for cond, msg in (
+            (not bad, f"--only: unknown measurement(s) {', '.join(bad)}"),
+            (args.runs >= 1, "--runs must be at least 1"),
+            (1 <= args.symbols <= 10_000, "--symbols must be 1..10000"),
+            (1 <= c <= 1000, "--connections must be 1..1000"),
+            (args.ticks >= c and args.ticks % c == 0,
+             f"--ticks ({args.ticks}) must be a multiple of --connections ({c})"),
+            (args.python_ticks >= c and args.python_ticks % c == 0,
+             f"--python-ticks ({args.python_ticks}) must be a multiple of --connections ({c})"),
+            (args.rate >= c and args.rate % c == 0,
+             f"--rate ({args.rate}) must be a multiple of --connections ({c})"),
+            (args.latency_seconds >= 1, "--latency-seconds must be at least 1"),
+            (os.access(args.feed, os.X_OK), f"polarway-feed not found or not executable: {args.feed}"),
+            (os.access(args.ingest, os.X_OK), f"polarway-ingest not found or not executable: {args.ingest}"),
+            ("python" not in only or os.path.exists(BASELINE), f"missing {BASELINE}")):
+        if not cond:
+            log(f"bench/pipeline: {msg}")
+            return 2
+    if "python" in only and subprocess.run([PY, "-c", "import websockets.client"],
+                                            capture_output=True).returncode != 0:
+        log(f"bench/pipeline: {PY} cannot import websockets (apt-get install python3-websockets; "
+            f"run.sh installs it)")
+        return 2
+    docs = None if args.no_docs else (args.docs or (None if q else os.path.join(REPO, "docs", "benchmarks.md")))
+
+    global PIDFILE
+    PIDFILE = args.pidfile
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
+
+    out_dir = os.path.join(args.state_dir, "quick" if q else "full")
+    logdir = os.path.join(out_dir, "logs")
+    os.makedirs(logdir, exist_ok=True)
+    t0 = time.time()
+    load_start = loadavg()
+    res = {"throughput": [], "latency": [], "python": []}
+    errors = []
+    raw = []
+    log(f"== {args.runs} round(s) of {', '.join(only)}: {args.ticks:,} ticks flat out, "
+        f"{args.rate:,} ticks/s for {args.latency_seconds} s, {args.python_ticks:,} Python ticks; "
+        f"{args.symbols} symbols, {c} connections")
+    try:
+        for r in range(1, args.runs + 1):
+            for kind in only:
+                tag = f"{kind}-{r}"
+                t = time.time()
+                try:
+                    if kind == "python":
+                        out = python_run(args, tag, logdir)
+                    else:
+                        out = polarway_run(args, kind, tag, logdir)
+                except RunError as e:
+                    errors.append(str(e))
+                    log(f"[{tag}] FAILED: {e}")
+                    continue
+                out["run"] = r
+                res[kind].append(out)
+                raw.append(dict(out, measurement=kind))
+                extra = (f", p50 {us(out['p50_ns'])}, p99 {us(out['p99_ns'])}, "
+                         f"p99.9 {us(out['p999_ns'])}") if kind == "latency" else ""
+                log(f"[{tag}] {out['ticks']:,} ticks, {out['ticks_per_s']:,.0f} ticks/s{extra} "
+                    f"(checked; {time.time() - t:.1f} s)")
+    except Interrupted as e:
+        log(f"bench/pipeline: {e}; stopping the feed and readers")
+        kill_all()
+        return 130
+    finally:
+        kill_all()
+
+    meta = machine()
+    meta.update(command=args.command or "bench/pipeline/pipeline.py " + shlex.join(sys.argv[1:]),
+                date=datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+                wall_s=time.time() - t0, load_start=load_start, load_end=loadavg())
+    section = render(args, res, errors, meta)
+    with open(os.path.join(out_dir, "pipeline.md"), "w") as f:
+        f.write(section)
+    with open(os.path.join(out_dir, "last-run.jsonl"), "w") as f:
+        for d in raw:
+            f.write(json.dumps(d) + "\n")
+    sys.stdout.write(section)
+    sys.stdout.flush()
+    if docs:
+        splice(docs, section)
+        log(f"== wrote the pipeline section of {docs}")
+    log(f"== {out_dir}/pipeline.md, last-run.jsonl; logs in {logdir}")
+    if errors:
+        log("== failed runs:\n  " + "\n  ".join(e.splitlines()[0] for e in errors))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
