@@ -56,7 +56,7 @@ class feed_generator {
 
   std::span<const symbol> symbols() const noexcept { return symbols_; }
   /// "btcusdt@trade": the Binance stream name for symbol i.
-  std::string stream_name(std::size_t i) const;
+  const std::string& stream_name(std::size_t i) const { return stream_names_.at(i); }
   /// The request target a client would ask for: "/stream?streams=a@trade/b@trade" for combined
   /// feeds, "/ws/a@trade" (one stream per raw connection, as Binance serves them) otherwise.
   std::string target() const;
@@ -75,6 +75,7 @@ class feed_generator {
   feed_options options_;
   std::uint64_t rng_state_;
   std::vector<symbol> symbols_;
+  std::vector<std::string> stream_names_;  // "btcusdt@trade": made once, written per message
   std::vector<symbol_state> state_;
   std::int64_t next_update_id_ = 400900217;
   std::int64_t next_agg_id_ = 26129;
