@@ -1,6 +1,7 @@
 // 1 GiB written in 1 MiB writes through pw::fs::file (io_uring, or the blocking pool on epoll),
 // against a plain write(2) loop on the same machine, alternating the two so drift hits both.
-// Both end with fsync, both write to the same directory; the figure is MB/s and the ratio.
+// Both end with fsync, both write to the same directory, each starting after sync(2) with the
+// previous file removed; the figure is MB/s (median of the rounds) and the ratio.
 //   file_write_bench [dir] [MiB] [rounds]
 #include <fcntl.h>
 #include <unistd.h>
@@ -58,16 +59,33 @@ int main(int argc, char** argv) {
   pw::runtime rt(pw::runtime_options{.workers = 1});
   const std::string path = dir + "/polarway-file-write-bench.bin";
   std::vector<double> plain, ours;
+  // Each timed loop starts on a quiet device: the previous file removed and every dirty page
+  // written back, so neither side pays for the other's writeback (without this, the figures
+  // swung 8x either way from round to round).
+  const auto settle = [&] {
+    ::unlink(path.c_str());
+    ::sync();
+  };
   for (int r = 0; r < rounds; ++r) {
+    settle();
     plain.push_back(plain_loop(path, chunk, mib));
+    settle();
     ours.push_back(polarway_loop(rt, path, chunk, mib));
   }
   ::unlink(path.c_str());
+  const auto runs = [&](const std::vector<double>& secs) {
+    std::string text;
+    for (double t : secs) text += (text.empty() ? "" : ", ") + std::to_string(static_cast<long>(mib * 1.048576 / t));
+    return "[" + text + "]";
+  };
+  const std::string plain_runs = runs(plain), our_runs = runs(ours);
   std::sort(plain.begin(), plain.end());
   std::sort(ours.begin(), ours.end());
   const double p = plain[plain.size() / 2], o = ours[ours.size() / 2];
   std::printf("{\"bench\": \"file_write_%dMiB_1MiB_writes\", \"backend\": \"%s\", \"plain_MBps\": %.0f, "
-              "\"polarway_MBps\": %.0f, \"polarway_vs_plain\": %.3f, \"rounds\": %d}\n",
-              mib, pw::to_string(rt.backend()), mib * 1.048576 / p, mib * 1.048576 / o, p / o, rounds);
+              "\"polarway_MBps\": %.0f, \"polarway_vs_plain\": %.3f, \"rounds\": %d, \"plain_MBps_runs\": %s, "
+              "\"polarway_MBps_runs\": %s}\n",
+              mib, pw::to_string(rt.backend()), mib * 1.048576 / p, mib * 1.048576 / o, p / o, rounds, plain_runs.c_str(),
+              our_runs.c_str());
   return 0;
 }
