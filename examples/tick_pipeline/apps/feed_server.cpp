@@ -169,16 +169,17 @@ class message_source {
   std::size_t replay_size() const noexcept { return replay_ ? replay_->size() : 0; }
 
   /// The next message (valid until the next call), adding its tick to `totals` if generated.
-  std::string_view next(feed_totals& totals) {
+  /// `now_ns` is its send time, when messages carry one: the time of the batch it is written in.
+  std::string_view next(feed_totals& totals, std::int64_t now_ns) {
     if (replay_) {
       const std::string& line = (*replay_)[pos_++ % replay_->size()];
       if (!with_send_time_) return line;
-      return with_pw_ts(line, realtime_ns());
+      return with_pw_ts(line, now_ns);
     }
     kind_stream& k = streams_[rr_];
     rr_ = (rr_ + 1) % streams_.size();
     for (;;) {
-      const std::string_view msg = k.gen.next(k.gen.options().with_sent_ns ? realtime_ns() : 0);
+      const std::string_view msg = k.gen.next(now_ns);
       if (!k.wanted.empty() &&
           std::find(k.wanted.begin(), k.wanted.end(), symbol_of(k.gen.last())) == k.wanted.end())
         continue;  // a symbol this connection did not ask for
@@ -366,8 +367,11 @@ pw::task<void> stream_messages(pw::net::tcp_stream& s, ws::connection& conn, mes
     }
     if (limit != 0) due = std::min(due, limit - sent);
     std::uint64_t n = 0;
+    // One clock read per batch: its messages go out in the same write (a read per message cost
+    // more than formatting the timestamp).
+    const std::int64_t now = c.with_send_time ? realtime_ns() : 0;
     while (n < due && conn.output().size() < c.batch_bytes) {
-      if (!conn.send_text(src.next(totals))) break;
+      if (!conn.send_text(src.next(totals, now))) break;
       ++n;
     }
     sent += n;
