@@ -12,6 +12,9 @@ namespace ticks::app {
 namespace pw = polarway;
 
 pw::task<pw::result<void>> counting_sink::write(std::span<const ticks::tick> batch) {
+  if (downstream_ != nullptr) {
+    if (auto r = co_await downstream_->write(batch); !r) co_return r;
+  }
   for (const ticks::tick& t : batch) {
     totals_.add(t);
     ++per_kind_[t.index()];
@@ -36,6 +39,9 @@ pw::task<pw::result<void>> counting_sink::write(std::span<const ticks::tick> bat
 }
 
 pw::task<pw::result<void>> counting_sink::flush() {
+  if (downstream_ != nullptr) {
+    if (auto r = co_await downstream_->flush(); !r) co_return r;
+  }
   ++flushes_;
   co_return pw::ok();
 }

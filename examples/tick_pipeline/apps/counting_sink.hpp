@@ -5,6 +5,11 @@
 // log-bucketed histogram. Optionally slow on purpose (delay_us per tick) to demonstrate
 // back-pressure: the delay is paid in sleeps of at least a millisecond, accumulated over ticks.
 //
+// It can sit in front of a downstream sink (the Parquet sink, with --out): each batch goes
+// downstream first and is counted only once the downstream has taken it, so the totals and the
+// latency describe what was written, and a downstream error is returned as is (the pipeline
+// then stops; the batch that failed is not counted). flush() flushes the downstream.
+//
 // written() may be read from any thread (the live display); everything else belongs to the
 // sink task until it has been joined.
 #pragma once
@@ -21,7 +26,8 @@ namespace ticks::app {
 
 class counting_sink final : public tick_sink {
  public:
-  explicit counting_sink(std::uint64_t delay_us_per_tick = 0) : delay_us_(delay_us_per_tick) {}
+  explicit counting_sink(std::uint64_t delay_us_per_tick = 0, tick_sink* downstream = nullptr)
+      : delay_us_(delay_us_per_tick), downstream_(downstream) {}
 
   polarway::task<polarway::result<void>> write(std::span<const ticks::tick> batch) override;
   polarway::task<polarway::result<void>> flush() override;
@@ -34,6 +40,7 @@ class counting_sink final : public tick_sink {
 
  private:
   std::uint64_t delay_us_;
+  tick_sink* downstream_;
   std::int64_t delay_debt_ns_ = 0;
   std::atomic<std::uint64_t> written_{0};
   feed_totals totals_;

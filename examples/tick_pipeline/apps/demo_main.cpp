@@ -1,8 +1,19 @@
 // polarway-demo: the whole tick pipeline in one process, over loopback, on one runtime: the feed
 // simulator serves N connections flat out (default: 5,000,000 trades over 20 symbols on 4
 // connections, with send times for latency), polarway-ingest's engine reads them into the
-// counting sink, and at the end the two sides are compared (ticks and feed_totals must be
-// equal). Ctrl-C stops it early and still drains and compares what was received.
+// counting sink, which passes every batch on to the Parquet sink (files under out/, unless
+// --out says elsewhere or --sink count leaves Parquet out), and at the end the two sides are
+// compared (ticks and feed_totals must be equal, and every tick must be in a committed file).
+// Ctrl-C stops it early and still drains and compares what was received.
+//
+// The output directory starts empty: what an earlier run left there (the sink's part files and
+// directories, nothing else) is removed once the sink holds the directory's lock, and a
+// directory holding anything else is refused (status 2), so a mistyped --out deletes nothing.
+// That keeps the read-back (scripts/demo.sh, after this program: DuckDB reads every part file
+// and compares the sums with the JSON summary's feed_sent) about this run only.
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <span>
@@ -12,6 +23,9 @@
 #include "counting_sink.hpp"
 #include "feed_server.hpp"
 #include "ingest.hpp"
+#include "parquet_output.hpp"
+#include "parquet_tick_sink.hpp"
+#include "previous_output.hpp"
 #include "signals.hpp"
 #include "summary.hpp"
 
@@ -31,23 +45,45 @@ struct demo_config {
   bool with_send_time = true;
   bool quiet = false;
   std::string json_summary;
+  bool parquet = true;             // false: --sink count / --no-parquet
+  app::parquet_output_config out;  // dir "out" unless --out says otherwise (parse())
 };
 
-const char* usage =
-    "usage: polarway-demo [options]   (feed simulator + ingest in one process, over loopback)\n"
-    "  --ticks N             total messages (default 5000000)\n"
-    "  --symbols N           symbols (default 20)\n"
-    "  --connections N       WebSocket connections (default 4); each carries ticks/connections\n"
-    "  --kind K              trade | aggTrade | bookTicker (default trade)\n"
-    "  --rate N[/s]          per-connection rate, 0 = flat out (default 0)\n"
-    "  --channel-capacity N  (default 8192)\n"
-    "  --sink-delay-us N     slow sink, microseconds per tick (default 0)\n"
-    "  --no-send-time        do not stamp messages (no latency figures)\n"
-    "  --json-summary FILE   also write the ingest summary here\n"
-    "  --quiet               no live line\n";
+// Twice the symbols: one partition per symbol, and during a UTC day change (each connection
+// crosses it at its own moment) one per symbol and day. Fewer than the partitions interleaving
+// would make the sink's LRU commit a file for nearly every tick. Bounded by half the descriptor
+// limit, since each open file holds one.
+std::size_t default_max_open_files(std::size_t symbols) {
+  std::size_t limit = 10'000;
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY)
+    limit = std::min<std::size_t>(limit, static_cast<std::size_t>(nofile.rlim_cur / 2));
+  return std::clamp<std::size_t>(2 * symbols, 16, std::max<std::size_t>(limit, 16));
+}
+
+std::string usage() {
+  return "usage: polarway-demo [options]   (feed simulator + ingest in one process, over loopback)\n"
+         "  --ticks N             total messages (default 5000000)\n"
+         "  --symbols N           symbols (default 20)\n"
+         "  --connections N       WebSocket connections (default 4); each carries ticks/connections\n"
+         "  --kind K              trade | aggTrade | bookTicker (default trade)\n"
+         "  --rate N[/s]          per-connection rate, 0 = flat out (default 0)\n"
+         "  --channel-capacity N  (default 8192)\n"
+         "  --sink-delay-us N     slow sink, microseconds per tick (default 0)\n"
+         "  --no-send-time        do not stamp messages (no latency figures)\n"
+         "  --json-summary FILE   also write the ingest summary here\n"
+         "  --quiet               no live line\n"
+         "  --out DIR             write the ticks as Parquet under DIR (default out); part files\n"
+         "                        of an earlier run in DIR are removed first, and a DIR holding\n"
+         "                        anything else is refused\n" +
+         app::parquet_flags_usage(24, "twice --symbols") +
+         "  --sink count          only count the ticks, write no Parquet (also: --no-parquet);\n"
+         "                        --sink parquet is the default\n";
+}
 
 pw::result<demo_config, app::cli_error> parse(std::span<const char* const> args) {
   demo_config c;
+  c.out.dir = "out";
   app::arg_reader r(args);
   for (;;) {
     auto f = r.next_flag();
@@ -90,12 +126,26 @@ pw::result<demo_config, app::cli_error> parse(std::span<const char* const> args)
     } else if (flag == "--quiet") {
       if (auto nv = r.no_value(); !nv) return pw::err(nv.error());
       c.quiet = true;
-    } else {
+    } else if (flag == "--sink") {
+      auto v = r.value();
+      if (!v) return pw::err(v.error());
+      if (*v != "count" && *v != "parquet")
+        return pw::err(app::cli_error{"--sink: '" + std::string(*v) + "' is not count or parquet"});
+      c.parquet = *v == "parquet";
+    } else if (flag == "--no-parquet") {
+      if (auto nv = r.no_value(); !nv) return pw::err(nv.error());
+      c.parquet = false;
+    } else if (auto p = app::parse_parquet_flag(flag, r, c.out); !p) {
+      return pw::err(p.error());
+    } else if (!*p) {
       return pw::err(app::unknown_flag(flag));
     }
     if (!n) return pw::err(n.error());
   }
   if (c.ticks < c.connections) return pw::err(app::cli_error{"--ticks: fewer than --connections"});
+  if (!c.parquet && !c.out.first_flag.empty())
+    return pw::err(
+        app::cli_error{c.out.first_flag + ": means Parquet output, which --sink count / --no-parquet turn off"});
   return c;
 }
 
@@ -148,15 +198,44 @@ int main(int argc, char** argv) {
   auto cfg = parse(std::span<const char* const>(argv + 1, static_cast<std::size_t>(argc - 1)));
   if (!cfg) {
     if (cfg.error().help) {
-      std::fputs(usage, stdout);
+      std::fputs(usage().c_str(), stdout);
       return 0;
     }
     std::fprintf(stderr, "polarway-demo: %s\n(polarway-demo --help lists the options)\n", cfg.error().message.c_str());
     return 2;
   }
+  // Checked before anything starts, so a directory we would refuse gets no lock file either.
+  pw::option<app::previous_output> previous;
+  if (cfg->parquet) {
+    auto scan = app::scan_previous_output(cfg->out.dir);
+    if (!scan) {
+      std::fprintf(stderr, "polarway-demo: --out: %s\n", scan.error().c_str());
+      return 2;
+    }
+    previous = std::move(*scan);
+  }
   app::block_stop_signals();
   pw::runtime rt;
-  app::counting_sink sink(cfg->sink_delay_us);
+  pw::option<app::parquet_tick_sink> parquet;
+  if (cfg->parquet) {
+    auto opened = rt.block_on(app::open_parquet_output(cfg->out, default_max_open_files(cfg->symbols)));
+    if (!opened) {
+      std::fprintf(stderr, "polarway-demo: cannot open the Parquet output: %s\n", opened.error().message().c_str());
+      return 1;
+    }
+    parquet.emplace(std::move(*opened));
+    // Under the sink's lock: no other sink is writing there.
+    if (auto removed = app::remove_previous_output(*previous); !removed) {
+      std::fprintf(stderr, "polarway-demo: cannot clear %s: %s\n", cfg->out.dir.c_str(), removed.error().c_str());
+      return 1;
+    }
+    if (previous->part_files != 0)
+      std::fprintf(stderr, "polarway-demo: removed %llu part files of an earlier run from %s\n",
+                   static_cast<unsigned long long>(previous->part_files), cfg->out.dir.c_str());
+    std::fprintf(stderr, "polarway-demo: writing Parquet (%s) under %s\n",
+                 pw_parquet::to_string(parquet->sink().options().codec), cfg->out.dir.c_str());
+  }
+  app::counting_sink sink(cfg->sink_delay_us, parquet ? &*parquet : nullptr);
   pw::option<app::ingest_engine> engine;
   pw::cancellation_token stop;
   std::atomic<bool> by_signal{false};
@@ -171,12 +250,18 @@ int main(int argc, char** argv) {
     });
     result = rt.block_on(run_demo(*cfg, sink, engine, stop));
   }
+  // Commits whatever is still open (nothing, after the pipeline's flush, unless it failed) and
+  // releases the directory's lock; a failure stays in failure() for the summary.
+  if (parquet) (void)rt.block_on(parquet->sink().close());
   if (!result) {
     std::fprintf(stderr, "polarway-demo: %s\n", result.error().c_str());
     return 1;
   }
   result->report.stopped_by_signal = by_signal.load();
-  const std::string json = app::ingest_summary_json(engine->counters(), result->report, sink);
+  app::summary_extras extras;
+  extras.feed_sent = &result->sent;
+  if (parquet) extras.parquet = &parquet->sink();
+  const std::string json = app::ingest_summary_json(engine->counters(), result->report, sink, extras);
   std::printf("%s\n", json.c_str());
   if (!cfg->json_summary.empty()) {
     if (std::FILE* f = std::fopen(cfg->json_summary.c_str(), "we")) {
@@ -184,10 +269,12 @@ int main(int argc, char** argv) {
       std::fclose(f);
     }
   }
-  std::fputs(app::ingest_summary_text(engine->counters(), result->report, sink).c_str(), stderr);
+  std::fputs(app::ingest_summary_text(engine->counters(), result->report, sink, extras).c_str(), stderr);
   const bool totals_match = sink.totals() == result->sent;
   std::fprintf(stderr, "feed sent %llu ticks; sink totals %s the feed's (count, price sum, quantity sum)\n",
                static_cast<unsigned long long>(result->sent.count), totals_match ? "EQUAL" : "DIFFER FROM");
-  const bool ok = totals_match && result->report.ticks_in == result->report.ticks_out && !result->report.sink_error;
+  const bool written = !parquet || app::parquet_output_complete(parquet->sink(), result->report.ticks_out);
+  const bool ok = totals_match && written && result->report.ticks_in == result->report.ticks_out &&
+                  !result->report.sink_error;
   return ok ? 0 : 1;
 }

@@ -37,7 +37,12 @@ std::string ingest_usage() {
          "  --once                   one session per --connect URL (no reconnect once it ends);\n"
          "                           the run ends when all have ended (unless --listen)\n"
          "  --json-summary FILE      also write the JSON summary to FILE\n"
-         "  --sink-delay-us N        make the counting sink slow: N microseconds per tick\n"
+         "  --out DIR                write the ticks as Parquet under DIR\n"
+         "                           (DIR/<stream>/symbol=<S>/date=<YYYY-MM-DD>/part-<n>.parquet; new\n"
+         "                           part files are added to what DIR holds); without it the ticks\n"
+         "                           are only counted\n" +
+         parquet_flags_usage(27, std::to_string(ingest_default_max_open_files)) +
+         "  --sink-delay-us N        make the sink slow: N microseconds per tick\n"
          "  --max-message-size N     largest WebSocket message accepted, bytes (default 1048576)\n"
          "  --handshake-timeout S    deadline for a WebSocket handshake (default 5)\n"
          "  --idle-timeout S         close a connection silent for S seconds (default: never)\n"
@@ -135,12 +140,16 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
       step = uint_into(c.seed, 0, UINT64_MAX);
     } else if (flag == "--max-connections") {
       step = uint_into(c.max_connections, 1, 100000);
-    } else {
+    } else if (auto p = parse_parquet_flag(flag, r, c.parquet); !p) {
+      return pw::err(p.error());
+    } else if (!*p) {
       return pw::err(unknown_flag(flag));
     }
     if (!step) return pw::err(step.error());
   }
   if (c.connect.empty() && c.listen.empty()) return pw::err(cli_error{"give at least one --connect URL or --listen ADDR"});
+  if (c.parquet.dir.empty() && !c.parquet.first_flag.empty())
+    return pw::err(cli_error{c.parquet.first_flag + ": only with --out DIR (Parquet output)"});
   if (c.backoff_initial_ms > c.backoff_max_ms)
     return pw::err(cli_error{"--backoff-initial: larger than --backoff-max"});
   return c;

@@ -39,6 +39,7 @@
 #include <polarway/task.hpp>
 
 #include "cli.hpp"
+#include "parquet_output.hpp"
 #include "tick_sink.hpp"
 #include "ticks/ws_connection.hpp"
 #include "ws_url.hpp"
@@ -65,7 +66,12 @@ struct ingest_config {
   std::size_t sink_batch = 512;
   std::uint64_t max_connections = 1024;  // accepted feeds at once
   std::uint64_t seed = 0;                // back-off jitter; 0 = from the clock
+  parquet_output_config parquet;         // --out and its knobs: for the program, not the engine
 };
+
+/// polarway-ingest's --max-open-files default: it cannot know how many partitions a feed
+/// interleaves (a few dozen subscriptions is typical); the flag raises it.
+inline constexpr std::size_t ingest_default_max_open_files = 64;
 
 polarway::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* const> args);
 std::string ingest_usage();

@@ -1,8 +1,9 @@
 // polarway-ingest: reads Binance-format WebSocket feeds (as a client with reconnect, and/or as a
 // server with --listen), decodes them and pushes the ticks through a bounded channel into the
-// counting sink; prints live stats and, at exit, a JSON summary (stdout) and a short text one
-// (stderr). Exit status: 0 if every tick received was written, 1 otherwise or on a sink or
-// bind failure, 2 for bad flags.
+// counting sink, which with --out DIR passes each batch on to the Parquet sink first; prints
+// live stats and, at exit, a JSON summary (stdout) and a short text one (stderr). Exit status:
+// 0 if every tick received was written (with --out: is in a committed Parquet file), 1
+// otherwise or on a sink or bind failure, 2 for bad flags.
 #include <atomic>
 #include <cstdio>
 #include <span>
@@ -11,6 +12,8 @@
 
 #include "counting_sink.hpp"
 #include "ingest.hpp"
+#include "parquet_output.hpp"
+#include "parquet_tick_sink.hpp"
 #include "signals.hpp"
 #include "summary.hpp"
 
@@ -29,7 +32,16 @@ int main(int argc, char** argv) {
   }
   app::block_stop_signals();
   pw::runtime rt;
-  app::counting_sink sink(cfg->sink_delay_us);
+  pw::option<app::parquet_tick_sink> parquet;
+  if (!cfg->parquet.dir.empty()) {
+    auto opened = rt.block_on(app::open_parquet_output(cfg->parquet, app::ingest_default_max_open_files));
+    if (!opened) {
+      std::fprintf(stderr, "polarway-ingest: cannot open the Parquet output: %s\n", opened.error().message().c_str());
+      return 1;
+    }
+    parquet.emplace(std::move(*opened));
+  }
+  app::counting_sink sink(cfg->sink_delay_us, parquet ? &*parquet : nullptr);
   app::ingest_engine engine(*cfg, sink);
   pw::cancellation_token stop;
   std::atomic<bool> by_signal{false};
@@ -53,9 +65,14 @@ int main(int argc, char** argv) {
       co_return co_await engine.run(stop);
     }(engine, stop));
   }
+  // Commits whatever is still open (nothing, after the pipeline's flush, unless it failed) and
+  // releases the directory's lock; a failure stays in failure() for the summary.
+  if (parquet) (void)rt.block_on(parquet->sink().close());
   if (!report) return 1;
   report->stopped_by_signal = by_signal.load();
-  const std::string json = app::ingest_summary_json(engine.counters(), *report, sink);
+  app::summary_extras extras;
+  if (parquet) extras.parquet = &parquet->sink();
+  const std::string json = app::ingest_summary_json(engine.counters(), *report, sink, extras);
   std::printf("%s\n", json.c_str());
   std::fflush(stdout);
   if (!cfg->json_summary.empty()) {
@@ -66,6 +83,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "polarway-ingest: cannot write %s\n", cfg->json_summary.c_str());
     }
   }
-  std::fputs(app::ingest_summary_text(engine.counters(), *report, sink).c_str(), stderr);
-  return report->ticks_in == report->ticks_out && !report->sink_error ? 0 : 1;
+  std::fputs(app::ingest_summary_text(engine.counters(), *report, sink, extras).c_str(), stderr);
+  const bool written = !parquet || app::parquet_output_complete(parquet->sink(), report->ticks_out);
+  return report->ticks_in == report->ticks_out && !report->sink_error && written ? 0 : 1;
 }

@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <iterator>
 
+#include "parquet_output.hpp"
 #include "process_stats.hpp"
+#include "ticks/parquet_partition.hpp"
 
 namespace ticks::app {
 
@@ -50,9 +52,76 @@ class json_object {
   std::string out_;
 };
 
+constexpr message_kind kinds[] = {message_kind::trade, message_kind::agg_trade, message_kind::book_ticker};
+
+std::string totals_json(const feed_totals& t) {
+  return json_object().num("count", t.count).num("price_sum", t.price_sum).num("quantity_sum", t.quantity_sum).done();
+}
+
+std::string rejection_text(const parquet_rejection& r) {
+  return r.error.message() + " (" + std::string(partition::stream_dir(r.kind)) + ", symbol '" + r.symbol + "')";
+}
+
+std::string parquet_json(const parquet_sink& p, std::uint64_t ticks_out) {
+  const parquet_sink_stats& st = p.stats();
+  json_object streams;
+  for (const message_kind k : kinds) {
+    const parquet_stream_counts& s = st.of(k);
+    streams.raw(std::string(partition::stream_dir(k)).c_str(), json_object()
+                                                                  .num("rows_written", s.rows_written)
+                                                                  .num("files_written", s.files_written)
+                                                                  .num("bytes_written", s.bytes_written)
+                                                                  .num("rows_rejected", s.rows_rejected)
+                                                                  .num("rows_lost", s.rows_lost)
+                                                                  .done());
+  }
+  json_object o;
+  o.str("dir", p.options().root)
+      .str("codec", pw_parquet::to_string(p.options().codec))
+      .boolean("complete", parquet_output_complete(p, ticks_out))
+      .num("files_written", st.files_written())
+      .num("bytes_written", st.bytes_written())
+      .num("rows_written", st.rows_written())
+      .num("rows_rejected", st.rows_rejected())
+      .num("rows_lost", st.rows_lost())
+      .raw("streams", streams.done());
+  if (p.failure()) o.str("failure", p.failure()->message());
+  else o.raw("failure", "null");
+  if (p.last_rejection()) o.str("last_rejection", rejection_text(*p.last_rejection()));
+  else o.raw("last_rejection", "null");
+  return o.done();
+}
+
+std::string mib(std::uint64_t bytes) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return b;
+}
+
+std::string parquet_text(const parquet_sink& p, std::uint64_t ticks_out) {
+  const parquet_sink_stats& st = p.stats();
+  std::string s = "parquet: " + std::to_string(st.files_written()) + " files, " + mib(st.bytes_written()) + ", " +
+                  std::to_string(st.rows_written()) + " rows written (" +
+                  (st.rows_written() == ticks_out ? "equal to" : "DIFFERENT FROM") + " the ticks written) in " +
+                  p.options().root + " (" + pw_parquet::to_string(p.options().codec) + ")\n";
+  for (const message_kind k : kinds) {
+    const parquet_stream_counts& c = st.of(k);
+    if (c.rows_written + c.files_written + c.rows_rejected + c.rows_lost == 0) continue;
+    s += "  " + std::string(partition::stream_dir(k)) + ": " + std::to_string(c.rows_written) + " rows in " +
+         std::to_string(c.files_written) + " files, " + mib(c.bytes_written) + "\n";
+  }
+  if (p.failure())
+    s += "parquet sink FAILED: " + p.failure()->message() + "; " + std::to_string(st.rows_lost()) + " rows lost\n";
+  if (st.rows_rejected() != 0)
+    s += "parquet: " + std::to_string(st.rows_rejected()) + " ticks REJECTED (not written)" +
+         (p.last_rejection() ? ", the last: " + rejection_text(*p.last_rejection()) : std::string()) + "\n";
+  return s;
+}
+
 }  // namespace
 
-std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r, const counting_sink& sink) {
+std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r, const counting_sink& sink,
+                                const summary_extras& extras) {
   const auto& k = sink.per_kind();
   const auto& t = sink.totals();
   const auto& h = sink.latency();
@@ -90,7 +159,7 @@ std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r
       .num("messages", c.messages.load())
       .num("binary_messages", c.binary_messages.load())
       .raw("per_kind", json_object().num("trade", k[0]).num("aggTrade", k[1]).num("bookTicker", k[2]).done())
-      .raw("feed_totals", json_object().num("count", t.count).num("price_sum", t.price_sum).num("quantity_sum", t.quantity_sum).done())
+      .raw("feed_totals", totals_json(t))
       .raw("errors", errors.done())
       .num("dropped_at_stop", c.dropped_at_stop.load())
       .raw("latency_ns", latency.done())
@@ -98,13 +167,17 @@ std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r
       .num("pings_answered", c.pings.load())
       .num("sessions", c.sessions.load())
       .num("reconnects", c.reconnects.load())
-      .boolean("stopped_by_signal", r.stopped_by_signal)
-      .raw("sink_error", r.sink_error ? "\"" + r.sink_error->message() + "\"" : std::string("null"))
+      .boolean("stopped_by_signal", r.stopped_by_signal);
+  if (r.sink_error) o.str("sink_error", r.sink_error->message());
+  else o.raw("sink_error", "null");
+  if (extras.feed_sent) o.raw("feed_sent", totals_json(*extras.feed_sent));
+  o.raw("parquet", extras.parquet ? parquet_json(*extras.parquet, r.ticks_out) : std::string("null"))
       .num("peak_rss_kib", peak_rss_kib());
   return o.done();
 }
 
-std::string ingest_summary_text(const ingest_counters& c, const ingest_report& r, const counting_sink& sink) {
+std::string ingest_summary_text(const ingest_counters& c, const ingest_report& r, const counting_sink& sink,
+                                const summary_extras& extras) {
   const auto& h = sink.latency();
   char b[768];
   int n = std::snprintf(b, sizeof b,
@@ -124,6 +197,7 @@ std::string ingest_summary_text(const ingest_counters& c, const ingest_report& r
                       static_cast<double>(h.percentile(0.999)) / 1e3, static_cast<double>(h.max()) / 1e3);
     s.append(b, static_cast<std::size_t>(n));
   }
+  if (extras.parquet) s += parquet_text(*extras.parquet, r.ticks_out);
   return s;
 }
 

@@ -1,17 +1,29 @@
 // The JSON summary polarway-ingest (and the demo) prints at exit: counts in and out, rate,
-// errors by kind, end-to-end latency percentiles and peak RSS. One object on one line, so a
-// script can parse the last line of stdout (or the --json-summary file).
+// errors by kind, end-to-end latency percentiles and peak RSS; with --out, the Parquet output
+// (directory, codec, files, bytes and rows written, per stream, and the sink's failure naming
+// its partition file). One object on one line, so a script can parse the last line of stdout
+// (or the --json-summary file).
 #pragma once
 
 #include <string>
 
 #include "counting_sink.hpp"
 #include "ingest.hpp"
+#include "ticks/feed_generator.hpp"
+#include "ticks/parquet_sink.hpp"
 
 namespace ticks::app {
 
-std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r, const counting_sink& sink);
+/// What a summary reports besides the engine's counters and the counting sink; each optional.
+struct summary_extras {
+  const parquet_sink* parquet = nullptr;  // --out: the sink, after close()
+  const feed_totals* feed_sent = nullptr;  // polarway-demo: what its feed sent
+};
+
+std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r, const counting_sink& sink,
+                                const summary_extras& extras = {});
 /// The human-readable closing lines (for stderr).
-std::string ingest_summary_text(const ingest_counters& c, const ingest_report& r, const counting_sink& sink);
+std::string ingest_summary_text(const ingest_counters& c, const ingest_report& r, const counting_sink& sink,
+                                const summary_extras& extras = {});
 
 }  // namespace ticks::app

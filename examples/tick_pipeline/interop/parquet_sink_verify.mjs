@@ -6,14 +6,20 @@
 //   node parquet_sink_verify.mjs any <root>     every visible part file (after a kill -9) is
 //       complete: DuckDB decodes every column of every row, and count(*) equals the footer's
 //       num_rows. Temporary files are listed, not read.
+//   node parquet_sink_verify.mjs summary <file>  polarway-demo's read-back (scripts/demo.sh):
+//       <file> holds the demo's stdout, whose last line is its JSON summary. Every part file under
+//       the summary's parquet.dir is read; the row count and the exact sums of price and
+//       quantity (bid + ask for bookTicker, modulo 2^64 like the feed's totals) must equal the
+//       feed's (feed_sent), the files and rows the sink's counters, the codec the one asked for;
+//       no temporary or foreign file. Prints its verdict on stderr (stdout is the summary's).
 // Exits 1 listing every mismatch.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 
 const [mode, dir] = process.argv.slice(2);
-if (!['expected', 'any'].includes(mode) || !dir) {
-  console.error('usage: node parquet_sink_verify.mjs expected|any <dir>');
+if (!['expected', 'any', 'summary'].includes(mode) || !dir) {
+  console.error('usage: node parquet_sink_verify.mjs expected|any <dir> | summary <file>');
   process.exit(2);
 }
 const duck = await (await DuckDBInstance.create(':memory:')).connect();
@@ -144,6 +150,41 @@ if (mode === 'expected') {
     }
   }
   console.log(`parquet sink read-back: ${expected.partitions.length} partitions in ${expected.roots.length} roots, ${checks} checks`);
+} else if (mode === 'summary') {
+  const lines = readFileSync(dir, 'utf8').trim().split('\n');
+  // The sums are uint64 and pass 2^53: quoted before parsing, so BigInt gets every digit.
+  const summary = JSON.parse(lines[lines.length - 1].replace(/("(?:count|price_sum|quantity_sum)":)(\d+)/g, '$1"$2"'));
+  const out = summary.parquet;
+  if (!out || !summary.feed_sent) {
+    console.error('read-back skipped: this run wrote no Parquet (--sink count)');
+    process.exit(0);
+  }
+  const { parts, temps, others } = classify(out.dir);
+  eq(temps.length, 0, `${out.dir}: temporary files left`);
+  eq(others.join(','), '', `${out.dir}: files outside the partition pattern`);
+  eq(parts.length, out.files_written, `${out.dir}: part files (the sink's files_written)`);
+  const wrap = (v) => v & ((1n << 64n) - 1n);
+  let rows = 0n, price = 0n, quantity = 0n;
+  for (const stream of Object.keys(columnsOf)) {
+    const files = parts.filter((f) => f.startsWith(`${stream}/`)).map((f) => literal(path.join(out.dir, f)));
+    if (!files.length) continue;
+    const [p, q] = stream === 'bookTicker' ? [['bid_price', 'ask_price'], ['bid_qty', 'ask_qty']] : [['price'], ['quantity']];
+    const sums = p.concat(q).map(sumExpr);
+    const [[n, ...s]] = await sql(`SELECT count(*)::VARCHAR, ${sums.join(', ')} FROM read_parquet([${files.join(',')}])`);
+    const values = s.map((v, i) => sumValue(p.concat(q)[i], v));
+    eq(n, out.streams[stream].rows_written, `${stream}: rows (the sink's rows_written)`);
+    rows += BigInt(n);
+    price += values.slice(0, p.length).reduce((a, b) => a + b, 0n);
+    quantity += values.slice(p.length).reduce((a, b) => a + b, 0n);
+    const codecs = await sql(`SELECT DISTINCT compression FROM parquet_metadata([${files.join(',')}])`);
+    eq(codecs.map((c) => c[0]).join(','), out.codec.toUpperCase(), `${stream}: codec`);
+  }
+  const sent = summary.feed_sent;
+  eq(rows, sent.count, 'rows vs the feed\'s count');
+  eq(wrap(price), sent.price_sum, 'sum of price vs the feed\'s (mod 2^64)');
+  eq(wrap(quantity), sent.quantity_sum, 'sum of quantity vs the feed\'s (mod 2^64)');
+  if (!failures.length) console.error(`read-back (DuckDB): ${rows} rows in ${parts.length} files, sums EQUAL`);
+  else console.error(`read-back (DuckDB): ${rows} rows in ${parts.length} files: MISMATCH`);
 } else {
   const { parts, temps, others } = classify(dir);
   eq(others.join(','), '', `${dir} files outside the partition pattern`);

@@ -30,7 +30,7 @@ namespace pq = pw_parquet;
 namespace {
 
 constexpr const char* sink_version = "polarway tick parquet sink 0.1.0";
-constexpr const char* lock_name = ".polarway-parquet-sink.lock";
+constexpr const char* lock_name = parquet_sink_lock_file;
 
 std::int64_t realtime_ms() noexcept {
   timespec ts{};

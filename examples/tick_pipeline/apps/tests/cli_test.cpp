@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <initializer_list>
+#include <iterator>
 #include <vector>
 
 #include "feed_server.hpp"
@@ -95,6 +96,56 @@ TEST_CASE("ingest flags: valid and hostile") {
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--backoff-initial", "10", "--backoff-max", "1"}).empty());
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--once=1"}).empty());
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--wat"}).empty());
+}
+
+TEST_CASE("ingest flags: Parquet output") {
+  auto none = argv_of({"--listen", "127.0.0.1:0"});
+  auto d = app::parse_ingest_args(none);
+  REQUIRE(d);
+  CHECK(d->parquet.dir.empty());  // without --out: the counting sink only
+  CHECK(d->parquet.codec == pw_parquet::compression::snappy);
+
+  auto v = argv_of({"--listen", "127.0.0.1:0", "--out", "data/ticks", "--codec=zstd", "--row-group-rows", "1000",
+                    "--file-rows", "5000", "--max-open-files", "200"});
+  auto c = app::parse_ingest_args(v);
+  REQUIRE(c);
+  CHECK(c->parquet.dir == "data/ticks");
+  CHECK(c->parquet.codec == pw_parquet::compression::zstd);
+  CHECK(c->parquet.rows_per_row_group == 1000);
+  CHECK(c->parquet.max_rows_per_file == 5000);
+  CHECK(c->parquet.max_open_files == 200);
+  for (const char* codec : {"none", "uncompressed"}) {
+    auto u = argv_of({"--listen", "127.0.0.1:0", "--out", "x", "--codec", codec});
+    auto r = app::parse_ingest_args(u);
+    REQUIRE(r);
+    CHECK(r->parquet.codec == pw_parquet::compression::uncompressed);
+  }
+
+  const char* l[] = {"--listen", "127.0.0.1:0"};
+  const auto err = [&](std::initializer_list<const char*> extra) {
+    std::vector<const char*> a(std::begin(l), std::end(l));
+    a.insert(a.end(), extra.begin(), extra.end());
+    auto r = app::parse_ingest_args(a);
+    return r ? std::string() : r.error().message;
+  };
+  CHECK(err({"--codec", "lz4", "--out", "x"}).find("--codec: 'lz4' is not snappy, zstd or none") != std::string::npos);
+  CHECK(!err({"--out", "x", "--codec", "SNAPPY"}).empty());
+  CHECK(!err({"--out", "x", "--codec", ""}).empty());
+  CHECK(!err({"--out", "x", "--codec", "snappy "}).empty());
+  CHECK(err({"--out", "x", "--codec"}).find("needs a value") != std::string::npos);
+  CHECK(err({"--out", ""}).find("--out: needs a directory name") != std::string::npos);
+  CHECK(err({"--out="}).find("--out") != std::string::npos);
+  CHECK(err({"--out"}).find("needs a value") != std::string::npos);
+  CHECK(err({"--out", "x", "--row-group-rows", "0"}).find("--row-group-rows") != std::string::npos);
+  CHECK(!err({"--out", "x", "--row-group-rows", "16777217"}).empty());
+  CHECK(!err({"--out", "x", "--row-group-rows", "-5"}).empty());
+  CHECK(!err({"--out", "x", "--file-rows", "1e6"}).empty());
+  CHECK(!err({"--out", "x", "--file-rows", "99999999999999999999999"}).empty());
+  CHECK(err({"--out", "x", "--max-open-files", "0"}).find("--max-open-files") != std::string::npos);
+  CHECK(!err({"--out", "x", "--max-open-files", "10001"}).empty());
+  // The knobs mean nothing without --out: refused, naming the first one given.
+  CHECK(err({"--codec", "zstd"}).find("--codec: only with --out DIR") != std::string::npos);
+  CHECK(err({"--file-rows", "10", "--codec", "zstd"}).find("--file-rows: only with --out") != std::string::npos);
 }
 
 TEST_CASE("ws_url") {

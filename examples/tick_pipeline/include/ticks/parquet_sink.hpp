@@ -72,6 +72,9 @@ struct parquet_sink_options {
   std::int64_t (*clock_ms)() noexcept = nullptr;
 };
 
+/// The file open() locks in the root; it stays there after close() and holds no data.
+inline constexpr const char* parquet_sink_lock_file = ".polarway-parquet-sink.lock";
+
 /// Counters for one stream (trade, aggTrade, bookTicker).
 struct parquet_stream_counts {
   std::uint64_t rows_accepted = 0;  // taken by write()
