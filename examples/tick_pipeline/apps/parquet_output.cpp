@@ -46,7 +46,7 @@ pw::result<bool, cli_error> parse_parquet_flag(std::string_view flag, arg_reader
 std::string parquet_flags_usage(std::size_t column, std::string_view max_open_default) {
   const std::pair<std::string_view, std::string> lines[] = {
       {"--codec C", "Parquet page compression: snappy | zstd | none (default snappy)"},
-      {"--row-group-rows N", "rows per row group (default 65536)"},
+      {"--row-group-rows N", "rows per row group (default 16384)"},
       {"--file-rows N", "a part file is committed and the next one started at N rows"},
       {"", "(default 4000000; also at about 256 MiB)"},
       {"--max-open-files N", "part files open at once (default " + std::string(max_open_default) + "); keep it"},

@@ -22,7 +22,10 @@ namespace ticks::app {
 struct parquet_output_config {
   std::string dir;  // empty: no Parquet output
   pw_parquet::compression codec = pw_parquet::compression::snappy;
-  std::size_t rows_per_row_group = 65536;
+  /// Each open file buffers up to this many rows (about 100 bytes each, encoding included), so
+  /// peak memory is about open partitions x this x 100 B: 16384 keeps the demo's 20 partitions
+  /// near 40 MiB (65536 took it to 140 MiB) while row groups stay large enough to scan well.
+  std::size_t rows_per_row_group = 16384;
   std::uint64_t max_rows_per_file = 4'000'000;
   /// Files open at once. Must exceed the partitions (stream x symbol x day) that interleave,
   /// or the sink's LRU commits a file for nearly every tick; each open file buffers up to one
