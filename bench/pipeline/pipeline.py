@@ -4,13 +4,16 @@ loopback WebSocket) and the Python peer (bench/compare/python/ingest_baseline.py
 run, and writes a Markdown section with the medians and the issue's targets.
 
 Normally started by bench/pipeline/run.sh, which builds the two binaries first; see
-bench/pipeline/README.md. Three measurements, each run --runs times (round-robin, so machine
+bench/pipeline/README.md. Four measurements, each run --runs times (round-robin, so machine
 drift hits all of them alike), every run a fresh feed process and a fresh reader:
 
   throughput  polarway-feed flat out, polarway-ingest with C connections, ticks/s
   latency     polarway-feed at a fixed offered rate (--rate ticks/s in total) with send times,
               polarway-ingest's p50 / p99 / p99.9 (feed send -> counting sink)
   python      the same feed flat out, ingest_baseline.py (asyncio + websockets + json), ticks/s
+  parquet     polarway-demo end to end (feed + ingest + Parquet sink in one process, files on
+              disk under the state dir), ticks/s and peak RSS, at two volumes (--parquet-ticks
+              and 20x that by default) to show the peak does not grow with the volume
 
 A run counts only if its checks pass: ticks in == ticks out == the number the feed was told to
 send, the feed's own totals (count, price sum, quantity sum, reported when it stops) equal the
@@ -25,6 +28,7 @@ import os
 import platform
 import re
 import shlex
+import shutil
 import signal
 import statistics
 import subprocess
@@ -42,6 +46,8 @@ BEGIN, END = "<!-- pipeline:begin -->", "<!-- pipeline:end -->"
 TARGET_TPS = 2_000_000  # ticks/s, flat out
 TARGET_P99_NS = 100_000  # p99 < 100 us at 100,000 ticks/s offered
 TARGET_RATIO = 30.0  # polarway / Python peer
+TARGET_PARQUET_TPS = 1_000_000  # end to end, feed flat out to Parquet files
+TARGET_PARQUET_RSS_MIB = 64
 
 
 class Interrupted(Exception):
@@ -306,6 +312,32 @@ def python_run(args, tag, logdir):
             "per_connection": per}
 
 
+def parquet_run(args, tag, logdir, ticks):
+    """polarway-demo, the README's main job: feed flat out -> ingest -> Parquet files on disk."""
+    out_dir = os.path.join(logdir, f"{tag}.parquet-out")
+    if os.path.isdir(out_dir):
+        shutil.rmtree(out_dir)
+    argv = [args.demo, "--ticks", str(ticks), "--symbols", str(args.symbols), "--connections",
+            str(args.connections), "--quiet", "--out", out_dir]
+    s, rc, err_path = run_reader(argv, args.timeout, tag, logdir, f"demo-{ticks}")
+    problems = []
+    check(problems, rc == 0, f"polarway-demo exit status {rc}")
+    check(problems, s.get("ticks_in") == ticks and s.get("ticks_out") == ticks,
+          f"ticks_in {s.get('ticks_in')}, ticks_out {s.get('ticks_out')}, expected {ticks}")
+    ft, sent = s.get("feed_totals", {}), s.get("feed_sent", {})
+    check(problems, ft == sent and sent.get("count") == ticks, f"sink totals {ft} != feed sent {sent}")
+    pq = s.get("parquet") or {}
+    check(problems, pq.get("complete") is True and pq.get("rows_written") == ticks and not pq.get("failure"),
+          f"parquet: complete {pq.get('complete')}, rows_written {pq.get('rows_written')}, "
+          f"failure {pq.get('failure')}")
+    if problems:
+        raise RunError(f"parquet run {tag}: check failed: " + "; ".join(problems) + f" (stderr: {err_path})")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    return {"ticks": ticks, "ticks_per_s": float(s["ticks_per_s"]), "elapsed_s": float(s["elapsed_s"]),
+            "peak_rss_kib": s.get("peak_rss_kib"), "files": pq.get("files_written"),
+            "bytes": pq.get("bytes_written"), "codec": pq.get("codec")}
+
+
 # ---- report -----------------------------------------------------------------------------------
 
 def sh(cmd):
@@ -400,7 +432,7 @@ def render(args, res, errors, meta):
       f"the counting sink; both share the machine's cores. Every run is a fresh feed and a fresh "
       f"reader, and counts only if ticks in = ticks out = what the feed was told to send and "
       f"the feed's own totals (count, price sum, quantity sum) equal the reader's. Median of "
-      f"{args.runs} run{'s' if args.runs != 1 else ''} per measurement, the three measurements "
+      f"{args.runs} run{'s' if args.runs != 1 else ''} per measurement, the measurements "
       f"interleaved round-robin.")
     p("")
     p(f"- Command: `{meta['command']}` ({meta['date']}); wall time {meta['wall_s']:.0f} s")
@@ -425,6 +457,33 @@ def render(args, res, errors, meta):
       f"{'—' if ratio is None else f'{ratio:.1f}×'} | Python: "
       f"{', '.join(rate_text(r['ticks_per_s']) for r in py) or '—'} | "
       f"{verdict(None if ratio is None else ratio >= TARGET_RATIO)} |")
+    pq, pq20 = res["parquet"], res.get("parquet_x20", [])
+    if pq or pq20:
+        pq_med = med([r["ticks_per_s"] for r in pq])
+        rss = [r["peak_rss_kib"] for r in pq if r.get("peak_rss_kib")]
+        rss20 = [r["peak_rss_kib"] for r in pq20 if r.get("peak_rss_kib")]
+        rss_med, rss20_med = med(rss), med(rss20)
+        peak = max(rss + rss20) if rss + rss20 else None
+        growth = (rss20_med / rss_med - 1) if rss_med and rss20_med else None
+        p(f"| end to end with Parquet: `polarway-demo` ({args.parquet_ticks:,} ticks, files on disk) "
+          f"| ≥ {TARGET_PARQUET_TPS:,} ticks/s | {rate_text(pq_med)} ticks/s | "
+          f"{', '.join(rate_text(r['ticks_per_s']) for r in pq) or '—'} | "
+          f"{verdict(None if pq_med is None else pq_med >= TARGET_PARQUET_TPS)} |")
+        p(f"| peak RSS with Parquet, {args.parquet_ticks:,} and {20 * args.parquet_ticks:,} ticks | "
+          f"≤ {TARGET_PARQUET_RSS_MIB} MiB, not growing with volume (±10%) | "
+          f"{'—' if rss_med is None else f'{rss_med / 1024:.0f} MiB'} / "
+          f"{'—' if rss20_med is None else f'{rss20_med / 1024:.0f} MiB'} | "
+          f"{', '.join(f'{k / 1024:.0f}' for k in rss) or '—'} / {', '.join(f'{k / 1024:.0f}' for k in rss20) or '—'} MiB | "
+          f"{verdict(None if peak is None or growth is None else peak <= TARGET_PARQUET_RSS_MIB * 1024 and abs(growth) <= 0.10)}"
+          f"{'' if growth is None else f' ({growth * 100:+.0f}%)'} |")
+        p("")
+        p(f"End to end with Parquet: `polarway-demo` runs the feed, ingest and the Parquet sink in one "
+          f"process ({args.symbols} symbols, {c} connections, flat out; {pq[0]['codec'] if pq else 'snappy'}, "
+          f"files written, fsynced and renamed under the state directory, removed after each checked "
+          f"run); a run counts only if every tick the feed sent is in a committed file (rows written "
+          f"= ticks) and the sums equal the feed's. The {20 * args.parquet_ticks:,}-tick run "
+          f"({', '.join(rate_text(r['ticks_per_s']) for r in pq20) or '—'} ticks/s) is there for "
+          f"the memory comparison.")
     p("")
     p(f"Latency at {args.rate:,} ticks/s offered (feed send time `pw_ts`, wall clock, → counting "
       f"sink; histogram resolution ~3%): median p50 {us(p50_med)}, p99 {us(p99_med)}, "
@@ -434,14 +493,15 @@ def render(args, res, errors, meta):
     p("")
     p("| measurement | run | ticks | seconds | ticks/s | p50 | p99 | p99.9 | max | peak RSS |")
     p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, rows in (("throughput", tp), ("latency", lt), ("python", py)):
+    for name, rows in (("throughput", tp), ("latency", lt), ("python", py), ("parquet", res["parquet"]),
+                       ("parquet ×20", res.get("parquet_x20", []))):
         for r in rows:
-            lat = name != "python"
+            lat = "p50_ns" in r
             p(f"| {name} | {r['run']} | {r['ticks']:,} | {r['elapsed_s']:.3f} | "
               f"{r['ticks_per_s']:,.0f} | {us(r['p50_ns']) if lat else ''} | "
               f"{us(r['p99_ns']) if lat else ''} | {us(r['p999_ns']) if lat else ''} | "
               f"{us(r['max_ns']) if lat else ''} | "
-              f"{(str(r['peak_rss_kib'] // 1024) + ' MiB') if lat and r.get('peak_rss_kib') else ''} |")
+              f"{(str(r['peak_rss_kib'] // 1024) + ' MiB') if r.get('peak_rss_kib') else ''} |")
     p("")
     p("</details>")
     p("")
@@ -492,6 +552,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--feed", required=True, help="polarway-feed binary")
     ap.add_argument("--ingest", required=True, help="polarway-ingest binary")
+    ap.add_argument("--demo", default=None, help="polarway-demo binary (for the parquet measurement)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke test: 1 run, 200,000 ticks, 2 s of latency, 50,000 Python ticks; "
                          "does not touch docs/ unless --docs is given")
@@ -506,8 +567,11 @@ def main():
                     help="length of a latency run (default 10; quick 2)")
     ap.add_argument("--python-ticks", type=int, default=None,
                     help="ticks per Python run (default 500,000; quick 50,000)")
-    ap.add_argument("--only", default="throughput,latency,python",
-                    help="measurements to run (comma-separated: throughput, latency, python)")
+    ap.add_argument("--parquet-ticks", type=int, default=None,
+                    help="ticks per Parquet end-to-end run; each round also runs 20x that once "
+                         "(default 1,000,000 and 20,000,000; quick 100,000 and 2,000,000)")
+    ap.add_argument("--only", default="throughput,latency,python,parquet",
+                    help="measurements to run (comma-separated: throughput, latency, python, parquet)")
     ap.add_argument("--timeout", type=float, default=300,
                     help="seconds a reader may take (latency runs: their length plus this)")
     ap.add_argument("--docs", default=None,
@@ -524,8 +588,9 @@ def main():
     args.ticks = args.ticks if args.ticks is not None else (200_000 if q else 5_000_000)
     args.latency_seconds = args.latency_seconds if args.latency_seconds is not None else (2 if q else 10)
     args.python_ticks = args.python_ticks if args.python_ticks is not None else (50_000 if q else 500_000)
+    args.parquet_ticks = args.parquet_ticks if args.parquet_ticks is not None else (100_000 if q else 1_000_000)
     only = [x.strip() for x in args.only.split(",") if x.strip()]
-    bad = [x for x in only if x not in ("throughput", "latency", "python")]
+    bad = [x for x in only if x not in ("throughput", "latency", "python", "parquet")]
     c = args.connections
     for cond, msg in (
             (not bad, f"--only: unknown measurement(s) {', '.join(bad)}"),
@@ -541,7 +606,10 @@ def main():
             (args.latency_seconds >= 1, "--latency-seconds must be at least 1"),
             (os.access(args.feed, os.X_OK), f"polarway-feed not found or not executable: {args.feed}"),
             (os.access(args.ingest, os.X_OK), f"polarway-ingest not found or not executable: {args.ingest}"),
-            ("python" not in only or os.path.exists(BASELINE), f"missing {BASELINE}")):
+            ("python" not in only or os.path.exists(BASELINE), f"missing {BASELINE}"),
+            ("parquet" not in only or (args.demo and os.access(args.demo, os.X_OK)),
+             f"polarway-demo not found or not executable: {args.demo}"),
+            (args.parquet_ticks >= c, "--parquet-ticks must be at least --connections")):
         if not cond:
             log(f"bench/pipeline: {msg}")
             return 2
@@ -563,7 +631,7 @@ def main():
     os.makedirs(logdir, exist_ok=True)
     t0 = time.time()
     load_start = loadavg()
-    res = {"throughput": [], "latency": [], "python": []}
+    res = {"throughput": [], "latency": [], "python": [], "parquet": []}
     errors = []
     raw = []
     log(f"== {args.runs} round(s) of {', '.join(only)}: {args.ticks:,} ticks flat out, "
@@ -577,6 +645,13 @@ def main():
                 try:
                     if kind == "python":
                         out = python_run(args, tag, logdir)
+                    elif kind == "parquet":
+                        # The volume run: 20x the ticks, for the peak-RSS comparison.
+                        big = parquet_run(args, tag + "-x20", logdir, args.parquet_ticks * 20)
+                        big["run"] = r
+                        res["parquet_x20"] = res.get("parquet_x20", []) + [big]
+                        raw.append(dict(big, measurement="parquet_x20"))
+                        out = parquet_run(args, tag, logdir, args.parquet_ticks)
                     else:
                         out = polarway_run(args, kind, tag, logdir)
                 except RunError as e:
