@@ -224,6 +224,24 @@ def check(problems, cond, text):
         problems.append(text)
 
 
+def against_feed(args, per, rate, logdir, tag, read):
+    """Starts a fresh feed, returns (read(url), the feed's totals once stopped). A feed that fails
+    to stop cleanly fails the run (unless the reader already failed: its error comes first)."""
+    feed = Feed(args, per, rate, logdir, tag)
+    try:
+        out = read(f"ws://{feed.addr}{target_path(args.symbols)}")
+    finally:
+        try:
+            feed_totals = feed.stop()
+        except RunError as e:
+            feed_error = e
+        else:
+            feed_error = None
+    if feed_error:
+        raise feed_error
+    return out, feed_totals
+
+
 def polarway_run(args, kind, tag, logdir):
     """kind: "throughput" (flat out) or "latency" (fixed offered rate). Returns a result dict."""
     c = args.connections
@@ -234,23 +252,14 @@ def polarway_run(args, kind, tag, logdir):
         per = rate * args.latency_seconds
         timeout = args.latency_seconds + args.timeout
     expected = per * c
-    feed = Feed(args, per, rate, logdir, tag)
-    feed_totals = None
-    try:
-        url = f"ws://{feed.addr}{target_path(args.symbols)}"
+
+    def read(url):
         argv = [args.ingest, "--once", "--quiet"]
         for _ in range(c):
             argv += ["--connect", url]
-        s, rc, err_path = run_reader(argv, timeout, tag, logdir, "ingest")
-    finally:
-        try:
-            feed_totals = feed.stop()
-        except RunError as e:
-            feed_error = e
-        else:
-            feed_error = None
-    if feed_error:
-        raise feed_error
+        return run_reader(argv, timeout, tag, logdir, "ingest")
+
+    (s, rc, err_path), feed_totals = against_feed(args, per, rate, logdir, tag, read)
     problems = []
     check(problems, rc == 0, f"polarway-ingest exit status {rc}")
     check(problems, s.get("ticks_in") == expected and s.get("ticks_out") == expected,
@@ -282,21 +291,13 @@ def python_run(args, tag, logdir):
     c = args.connections
     per = args.python_ticks // c
     expected = per * c
-    feed = Feed(args, per, 0, logdir, tag)
-    try:
-        url = f"ws://{feed.addr}{target_path(args.symbols)}"
+
+    def read(url):
         argv = [PY, BASELINE, "--url", url, "--connections", str(c), "--expect", str(expected),
                 "--duration", str(args.timeout)]
-        s, rc, err_path = run_reader(argv, args.timeout + 30, tag, logdir, "python")
-    finally:
-        try:
-            feed_totals = feed.stop()
-        except RunError as e:
-            feed_error = e
-        else:
-            feed_error = None
-    if feed_error:
-        raise feed_error
+        return run_reader(argv, args.timeout + 30, tag, logdir, "python")
+
+    (s, rc, err_path), feed_totals = against_feed(args, per, 0, logdir, tag, read)
     problems = []
     check(problems, rc == 0 and s.get("ok") is True, f"ingest_baseline.py exit {rc}, ok {s.get('ok')}")
     check(problems, s.get("ticks") == expected, f"ticks {s.get('ticks')}, expected {expected}")
