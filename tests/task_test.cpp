@@ -6,6 +6,7 @@
 #include <string>
 
 #include "polarway/detail/sync_wait.hpp"
+#include "polarway/result.hpp"
 
 namespace pw = polarway;
 using pw::detail::sync_wait;
@@ -113,6 +114,56 @@ TEST_CASE("moving a task transfers ownership") {
   c = std::move(b);
   CHECK(sync_wait(std::move(c)) == 42);
   static_assert(!std::is_copy_constructible_v<pw::task<int>>);
+}
+
+namespace {
+// The shape of parquet_sink's commit() that clang 14 with -fno-exceptions miscompiled (see the
+// comment in task::reset): an awaited child task whose frame is elided into this one, awaited in
+// a branch that returns, then a non-trivial local and another await. The co_return then
+// destroyed the frame instead of reaching the final suspend, so the awaiter never resumed.
+struct commit_error {
+  std::string path;
+  int code = 0;
+};
+struct committer {
+  int n = 0;
+  pw::task<commit_error> discard(int e) { co_return commit_error{"x", e}; }
+  pw::task<int> sync_dir(std::string dir) { co_return static_cast<int>(dir.size()); }
+  pw::task<pw::result<void, commit_error>> commit(std::string dir) {
+    const int r = n;
+    if (!r) {
+      commit_error e = co_await discard(n);
+      co_return pw::err(std::move(e));
+    }
+    const std::string d = dir;
+    (void)co_await sync_dir(dir);
+    co_return pw::ok();
+  }
+};
+pw::task<void> await_commit(pw::task<pw::result<void, commit_error>> t, bool& resumed, bool& ok) {
+  auto r = co_await std::move(t);
+  ok = r.has_value();
+  resumed = true;
+}
+}  // namespace
+
+TEST_CASE("co_return after an elided child's await in a returning branch resumes the awaiter") {
+  for (const int n : {0, 1}) {
+    CAPTURE(n);
+    committer c{n};
+    bool resumed = false, ok = false;
+    // Driven by hand rather than by sync_wait, so that the miscompiled form fails the check
+    // instead of hanging or freeing a frame twice.
+    auto outer = await_commit(c.commit("dir"), resumed, ok);
+    outer.handle().resume();
+    CHECK(resumed);
+    if (!resumed) {
+      (void)outer.release();  // commit's frame is already gone: destroying ours would free it again
+      continue;
+    }
+    CHECK(outer.done());
+    CHECK(ok == (n != 0));
+  }
 }
 
 #if defined(__cpp_exceptions)

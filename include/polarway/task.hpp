@@ -29,7 +29,16 @@ namespace detail {
 class task_promise_base {
  public:
   struct final_awaiter {
-    bool await_ready() const noexcept { return false; }
+    bool await_ready() const noexcept {
+#if defined(__clang__)
+      // clang 14 crashes (SIGSEGV "While splitting coroutine") on a body that ends in a loop
+      // around a co_await, e.g. `while (!done) co_await pw::yield_now();`, with this
+      // symmetric-transfer final awaiter; an instruction at the start of the final suspend
+      // avoids it. Emits no code. See also task::reset.
+      asm volatile("");
+#endif
+      return false;
+    }
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> self) const noexcept {
       // Resuming the awaiter from here, rather than calling it, is the symmetric transfer that
@@ -179,7 +188,23 @@ class [[nodiscard]] task {
     return h_;
   }
   void reset() noexcept {
-    if (h_) h_.destroy();
+    if (h_) {
+      h_.destroy();
+#if defined(__clang__)
+      // Works around a clang 14 CoroSplit miscompilation (in the pass that turns symmetric
+      // transfers into tail calls, addMustTailToCoroResumes). When the awaiting
+      // coroutine inlines this task's creation, CoroElide turns this destroy() into a direct
+      // `fastcc` call to the child's .cleanup clone. CoroSplit mistakes that call for a
+      // symmetric-transfer resume, follows the branches after it along the path where the
+      // co_await was destroyed (clang's cleanup destination 2), and constant-folds the shared
+      // `cleanup.dest == 3` test that leads to the final suspend for the whole function. The
+      // awaiter's .resume clone then has no final suspend: co_return frees the frame and
+      // returns, and whoever awaited it is never resumed (the parquet sink's commit() hung
+      // this way with -fno-exceptions). An instruction after the call stops that walk; this
+      // empty asm emits no code and keeps the elision.
+      asm volatile("");
+#endif
+    }
     h_ = {};
   }
 
