@@ -4,6 +4,8 @@
 #   default   g++, optimized with debug info (plus the packaging consumers)
 #   clang     clang++ 14
 #   noexcept  -fno-exceptions -fno-rtti
+#   clang-noexcept  clang++ 14 with -fno-exceptions -fno-rtti (clang lowers coroutines
+#             differently without exceptions: see "Compiler bugs" in docs/design.md)
 #   asan      AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer on)
 #   tsan      ThreadSanitizer
 #   epoll     the default build again with POLARWAY_BACKEND=epoll
@@ -16,7 +18,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 
 presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(default clang noexcept asan tsan epoll compare)
+[ ${#presets[@]} -gt 0 ] || presets=(default clang noexcept clang-noexcept asan tsan epoll compare)
 
 # ThreadSanitizer in g++ 12 cannot map its shadow memory when the kernel randomizes mmap with
 # more than 28 bits (Linux 6.x defaults to 32 on x86-64). Lower it if we may, else run the
