@@ -391,13 +391,17 @@ class scheduler {
   void run_task(task_cell* cell) noexcept {
     const std::uint64_t prev = cell->transition_to_running();
     if (prev & task_cell::cancelled) {
-      if ((prev & task_cell::soft_cancel) && cell->cancel_on && cell->cancel_on->completed_with_value()) {
+      cancel_hook* hook = cell->cancel_on;
+      if (hook && !hook->request_cancel()) {
+        go_idle(cell);  // the hook wakes the task when its frame may be destroyed
+        return;
+      }
+      // The operation is settled now, so whether it completed with a value can no longer
+      // change. (Asking before request_cancel() raced: an operation completing between the
+      // two calls was "done" for request_cancel and its bytes were dropped.)
+      if ((prev & task_cell::soft_cancel) && hook && hook->completed_with_value()) {
         cell->withdraw_cancel();  // the operation won the race: let the task take its value
       } else {
-        if (cell->cancel_on && !cell->cancel_on->request_cancel()) {
-          go_idle(cell);  // the hook wakes the task when its frame may be destroyed
-          return;
-        }
         cell->cancel_on = nullptr;
         cell->destroy_root();
         finish(cell, task_outcome::cancelled);
