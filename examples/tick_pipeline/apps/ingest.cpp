@@ -264,12 +264,13 @@ struct session_flags {
   std::atomic<bool> idle{false};
 };
 
-// Wakes a session blocked in read() without cancelling the read: tcp_stream::read is not
-// cancel-safe when the cancellation races a completed receive (see the report on issue 7), so
-// instead of wrapping reads in pw::timeout, this task shuts the socket's reading half
-// (shutdown(SHUT_RD)), and the read returns end of stream with nothing lost. Sending still
-// works, so the session can write its close frame. Aborted (safely: it only waits on the
-// token or sleeps) when the session ends.
+// Wakes a session blocked in read() without cancelling the read: this task shuts the socket's
+// reading half (shutdown(SHUT_RD)), and the read returns end of stream with nothing lost.
+// (pw::timeout around each read would also keep bytes that race the timer since the runtime
+// settles a soft cancellation before deciding; this way one watcher serves both the stop and
+// the idle timeout, and no read is ever abandoned.) Sending still works, so the session can
+// write its close frame. Aborted (safely: it only waits on the token or sleeps) when the
+// session ends.
 pw::task<void> watch_session(int fd, pw::cancellation_token stop, session_flags& flags, std::uint64_t idle_timeout_ms) {
   if (idle_timeout_ms == 0) {
     co_await stop.cancelled();
