@@ -96,4 +96,14 @@ pw::result<std::uint64_t, cli_error> parse_rate(std::string_view flag, std::stri
   return parse_uint(flag, text, 0, 1'000'000'000);
 }
 
+pw::result<void, cli_error> arg_reader::seconds_into(std::uint64_t& out, std::uint64_t max_seconds, bool allow_zero) {
+  return with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+    auto ms = parse_seconds_ms(flag_, v, max_seconds);
+    if (!ms) return pw::err(ms.error());
+    if (*ms == 0 && !allow_zero) return pw::err(cli_error{std::string(flag_) + ": must be more than 0"});
+    out = *ms;
+    return pw::ok();
+  });
+}
+
 }  // namespace ticks::app

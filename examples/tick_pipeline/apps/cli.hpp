@@ -22,6 +22,15 @@ struct cli_error {
   bool help = false;  // --help was asked for: print usage, exit 0
 };
 
+/// A decimal integer in [lo, hi]; the error names `flag`.
+polarway::result<std::uint64_t, cli_error> parse_uint(std::string_view flag, std::string_view text, std::uint64_t lo,
+                                                      std::uint64_t hi);
+/// A non-negative decimal number of seconds ("2", "0.25"), at most `max_seconds`; as milliseconds.
+polarway::result<std::uint64_t, cli_error> parse_seconds_ms(std::string_view flag, std::string_view text,
+                                                            std::uint64_t max_seconds);
+/// "100000", "100000/s" or "0" (flat out): messages per second.
+polarway::result<std::uint64_t, cli_error> parse_rate(std::string_view flag, std::string_view text);
+
 /// Walks argv (without argv[0]) flag by flag.
 class arg_reader {
  public:
@@ -36,21 +45,34 @@ class arg_reader {
 
   std::string_view current() const noexcept { return flag_; }
 
+  /// Reads the value of the flag just read and hands it to apply(value), which returns
+  /// result<void, cli_error>.
+  template <class Apply>
+  polarway::result<void, cli_error> with_value(Apply&& apply) {
+    auto v = value();
+    if (!v) return polarway::err(v.error());
+    return apply(*v);
+  }
+  /// The flag's value as a decimal integer in [lo, hi], stored in `out`.
+  template <class Int>
+  polarway::result<void, cli_error> uint_into(Int& out, std::uint64_t lo, std::uint64_t hi) {
+    return with_value([&](std::string_view v) -> polarway::result<void, cli_error> {
+      auto n = parse_uint(flag_, v, lo, hi);
+      if (!n) return polarway::err(n.error());
+      out = static_cast<Int>(*n);
+      return polarway::ok();
+    });
+  }
+  /// The flag's value as seconds (at most max_seconds), stored in `out` as milliseconds; zero
+  /// only if allow_zero.
+  polarway::result<void, cli_error> seconds_into(std::uint64_t& out, std::uint64_t max_seconds, bool allow_zero);
+
  private:
   std::span<const char* const> args_;
   std::size_t pos_ = 0;
   std::string_view flag_;
   polarway::option<std::string_view> inline_value_;
 };
-
-/// A decimal integer in [lo, hi]; the error names `flag`.
-polarway::result<std::uint64_t, cli_error> parse_uint(std::string_view flag, std::string_view text, std::uint64_t lo,
-                                                      std::uint64_t hi);
-/// A non-negative decimal number of seconds ("2", "0.25"), at most `max_seconds`; as milliseconds.
-polarway::result<std::uint64_t, cli_error> parse_seconds_ms(std::string_view flag, std::string_view text,
-                                                            std::uint64_t max_seconds);
-/// "100000", "100000/s" or "0" (flat out): messages per second.
-polarway::result<std::uint64_t, cli_error> parse_rate(std::string_view flag, std::string_view text);
 
 cli_error unknown_flag(std::string_view flag);
 

@@ -47,22 +47,9 @@ pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> 
     if (!f) return pw::err(f.error());
     if (!*f) break;
     const std::string_view flag = **f;
-    const auto with_value = [&](auto&& apply) -> pw::result<void, cli_error> {
-      auto v = r.value();
-      if (!v) return pw::err(v.error());
-      return apply(*v);
-    };
-    const auto uint_into = [&](auto& out, std::uint64_t lo, std::uint64_t hi) {
-      return with_value([&](std::string_view v) -> pw::result<void, cli_error> {
-        auto n = parse_uint(flag, v, lo, hi);
-        if (!n) return pw::err(n.error());
-        out = static_cast<std::remove_reference_t<decltype(out)>>(*n);
-        return pw::ok();
-      });
-    };
     pw::result<void, cli_error> step = pw::ok();
     if (flag == "--listen") {
-      step = with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
         if (auto a = pw::net::socket_addr::parse(v); !a)
           return pw::err(cli_error{"--listen: '" + std::string(v) + "' is not an address like 127.0.0.1:9443 (" +
                                    a.error().message() + ")"});
@@ -70,27 +57,27 @@ pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> 
         return pw::ok();
       });
     } else if (flag == "--symbols") {
-      step = uint_into(c.symbols, 1, feed_generator::max_symbols);
+      step = r.uint_into(c.symbols, 1, feed_generator::max_symbols);
     } else if (flag == "--kind") {
-      step = with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
         auto k = parse_message_kind(v);
         if (!k) return pw::err(cli_error{"--kind: '" + std::string(v) + "' is not trade, aggTrade or bookTicker"});
         c.kind = *k;
         return pw::ok();
       });
     } else if (flag == "--rate") {
-      step = with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
         auto n = parse_rate(flag, v);
         if (!n) return pw::err(n.error());
         c.rate = *n;
         return pw::ok();
       });
     } else if (flag == "--count") {
-      step = uint_into(c.count, 0, std::uint64_t{1} << 62);
+      step = r.uint_into(c.count, 0, std::uint64_t{1} << 62);
     } else if (flag == "--seed") {
-      step = uint_into(c.seed, 0, UINT64_MAX);
+      step = r.uint_into(c.seed, 0, UINT64_MAX);
     } else if (flag == "--replay") {
-      step = with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
         if (v.empty()) return pw::err(cli_error{"--replay: needs a file name"});
         c.replay = std::string(v);
         return pw::ok();
@@ -102,17 +89,11 @@ pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> 
       step = r.no_value();
       c.quiet = true;
     } else if (flag == "--handshake-timeout") {
-      step = with_value([&](std::string_view v) -> pw::result<void, cli_error> {
-        auto ms = parse_seconds_ms(flag, v, 3600);
-        if (!ms) return pw::err(ms.error());
-        if (*ms == 0) return pw::err(cli_error{"--handshake-timeout: must be more than 0"});
-        c.handshake_timeout_ms = *ms;
-        return pw::ok();
-      });
+      step = r.seconds_into(c.handshake_timeout_ms, 3600, false);
     } else if (flag == "--batch-bytes") {
-      step = uint_into(c.batch_bytes, 1024, 16u << 20);
+      step = r.uint_into(c.batch_bytes, 1024, 16u << 20);
     } else if (flag == "--max-connections") {
-      step = uint_into(c.max_connections, 1, 100000);
+      step = r.uint_into(c.max_connections, 1, 100000);
     } else {
       return pw::err(unknown_flag(flag));
     }

@@ -63,31 +63,9 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
     if (!f) return pw::err(f.error());
     if (!*f) break;
     const std::string_view flag = **f;
-    const auto with_value = [&](auto&& apply) -> pw::result<void, cli_error> {
-      auto v = r.value();
-      if (!v) return pw::err(v.error());
-      return apply(*v);
-    };
-    const auto uint_into = [&](auto& out, std::uint64_t lo, std::uint64_t hi) {
-      return with_value([&](std::string_view v) -> pw::result<void, cli_error> {
-        auto n = parse_uint(flag, v, lo, hi);
-        if (!n) return pw::err(n.error());
-        out = static_cast<std::remove_reference_t<decltype(out)>>(*n);
-        return pw::ok();
-      });
-    };
-    const auto seconds_into = [&](std::uint64_t& out, std::uint64_t max_s, bool allow_zero) {
-      return with_value([&](std::string_view v) -> pw::result<void, cli_error> {
-        auto ms = parse_seconds_ms(flag, v, max_s);
-        if (!ms) return pw::err(ms.error());
-        if (*ms == 0 && !allow_zero) return pw::err(cli_error{std::string(flag) + ": must be more than 0"});
-        out = *ms;
-        return pw::ok();
-      });
-    };
     pw::result<void, cli_error> step = pw::ok();
     if (flag == "--connect") {
-      step = with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
         auto u = ws_url::parse(v);
         if (!u) return pw::err(cli_error{"--connect: '" + std::string(v) + "': " + u.error()});
         if (c.connect.size() >= 1024) return pw::err(cli_error{"--connect: at most 1024 feeds"});
@@ -95,7 +73,7 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
         return pw::ok();
       });
     } else if (flag == "--listen") {
-      step = with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
         if (auto a = pw::net::socket_addr::parse(v); !a)
           return pw::err(cli_error{"--listen: '" + std::string(v) + "' is not an address like 127.0.0.1:9500 (" +
                                    a.error().message() + ")"});
@@ -103,11 +81,11 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
         return pw::ok();
       });
     } else if (flag == "--channel-capacity") {
-      step = uint_into(c.channel_capacity, 1, 1u << 24);
+      step = r.uint_into(c.channel_capacity, 1, 1u << 24);
     } else if (flag == "--duration") {
-      step = seconds_into(c.duration_ms, 7 * 24 * 3600, false);
+      step = r.seconds_into(c.duration_ms, 7 * 24 * 3600, false);
     } else if (flag == "--expect") {
-      step = uint_into(c.expect, 1, std::uint64_t{1} << 62);
+      step = r.uint_into(c.expect, 1, std::uint64_t{1} << 62);
     } else if (flag == "--once") {
       step = r.no_value();
       c.once = true;
@@ -115,31 +93,31 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
       step = r.no_value();
       c.quiet = true;
     } else if (flag == "--json-summary") {
-      step = with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
         if (v.empty()) return pw::err(cli_error{"--json-summary: needs a file name"});
         c.json_summary = std::string(v);
         return pw::ok();
       });
     } else if (flag == "--sink-delay-us") {
-      step = uint_into(c.sink_delay_us, 0, 10'000'000);
+      step = r.uint_into(c.sink_delay_us, 0, 10'000'000);
     } else if (flag == "--max-message-size") {
-      step = uint_into(c.max_message_size, 64, 64u << 20);
+      step = r.uint_into(c.max_message_size, 64, 64u << 20);
     } else if (flag == "--handshake-timeout") {
-      step = seconds_into(c.handshake_timeout_ms, 3600, false);
+      step = r.seconds_into(c.handshake_timeout_ms, 3600, false);
     } else if (flag == "--idle-timeout") {
-      step = seconds_into(c.idle_timeout_ms, 24 * 3600, false);
+      step = r.seconds_into(c.idle_timeout_ms, 24 * 3600, false);
     } else if (flag == "--connect-timeout") {
-      step = seconds_into(c.connect_timeout_ms, 3600, false);
+      step = r.seconds_into(c.connect_timeout_ms, 3600, false);
     } else if (flag == "--backoff-initial") {
-      step = seconds_into(c.backoff_initial_ms, 3600, false);
+      step = r.seconds_into(c.backoff_initial_ms, 3600, false);
     } else if (flag == "--backoff-max") {
-      step = seconds_into(c.backoff_max_ms, 24 * 3600, false);
+      step = r.seconds_into(c.backoff_max_ms, 24 * 3600, false);
     } else if (flag == "--stats-interval") {
-      step = seconds_into(c.stats_interval_ms, 3600, false);
+      step = r.seconds_into(c.stats_interval_ms, 3600, false);
     } else if (flag == "--seed") {
-      step = uint_into(c.seed, 0, UINT64_MAX);
+      step = r.uint_into(c.seed, 0, UINT64_MAX);
     } else if (flag == "--max-connections") {
-      step = uint_into(c.max_connections, 1, 100000);
+      step = r.uint_into(c.max_connections, 1, 100000);
     } else if (auto p = parse_parquet_flag(flag, r, c.parquet); !p) {
       return pw::err(p.error());
     } else if (!*p) {
