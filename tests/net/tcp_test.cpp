@@ -3,6 +3,7 @@
 #include "polarway/net/tcp_stream.hpp"
 
 #include <doctest/doctest.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -205,6 +206,65 @@ TEST_CASE("reads raced by timeouts never lose bytes") {
     co_return received;
   }(total));
   CHECK(got == total);
+}
+
+// On io_uring a read skips its recv(2) when the socket was empty last time and waits in the
+// ring for readiness first (IORING_RECVSEND_POLL_FIRST). Data that arrived while nobody was
+// reading must still be found at once, and small and large reads must see every byte in order.
+TEST_CASE("reads find data that arrived while nobody was reading, in order, whole or in pieces") {
+  pw::runtime rt(pw::runtime_options{.workers = 1});
+  rt.block_on([]() -> pw::task<void> {
+    auto l = pw::net::tcp_listener::bind("127.0.0.1:0").unwrap();
+    auto writer = (co_await pw::net::tcp_stream::connect(l.local_addr().unwrap())).unwrap();
+    auto reader = (co_await l.accept()).unwrap();
+    std::uint8_t next_out = 0, next_in = 0;
+    const auto send = [&](std::size_t n) -> pw::task<bool> {
+      std::vector<std::byte> out(n);
+      for (auto& b : out) b = std::byte{next_out++};
+      co_return (co_await writer.write_all(out)).is_ok();
+    };
+    // Reads `n` bytes with reads of at most `piece` bytes; false on error, timeout or a byte
+    // out of order.
+    const auto receive = [&](std::size_t n, std::size_t piece) -> pw::task<bool> {
+      std::vector<std::byte> in(piece);
+      while (n > 0) {
+        auto r = co_await pw::timeout(5s, reader.read(std::span(in.data(), std::min(piece, n))));
+        if (!r.is_ok() || !r->is_ok() || **r == 0) co_return false;
+        for (std::size_t i = 0; i < **r; ++i)
+          if (in[i] != std::byte{next_in++}) co_return false;
+        n -= **r;
+      }
+      co_return true;
+    };
+    // Wait until `n` bytes sit unread in the reader's socket.
+    const auto queued = [&](int n) -> pw::task<bool> {
+      for (int i = 0; i < 5000; ++i) {
+        int avail = 0;
+        if (::ioctl(reader.native_handle(), FIONREAD, &avail) == 0 && avail >= n) co_return true;
+        co_await pw::sleep(1ms);
+      }
+      co_return false;
+    };
+
+    // 1. A read that parks (nothing there), then one byte: the socket is now "probably empty".
+    auto parked = pw::spawn([](decltype(receive)& receive) -> pw::task<bool> { co_return co_await receive(1, 64); }(receive));
+    co_await pw::sleep(5ms);
+    CHECK(co_await send(1));
+    CHECK((co_await parked).unwrap_or(false));
+    // 2. Data arrives while nobody reads; the next read must find it without waiting for more.
+    CHECK(co_await send(300));
+    CHECK(co_await queued(300));
+    CHECK(co_await receive(300, 4096));
+    // 3. Many small reads of a larger burst (the ring reports more data queued, so reads go back
+    //    to recv(2)), then a burst read whole.
+    CHECK(co_await send(10'000));
+    CHECK(co_await queued(10'000));
+    CHECK(co_await receive(10'000, 7));
+    for (int round = 0; round < 200; ++round) {
+      CHECK(co_await send(1 + static_cast<std::size_t>(round) * 13 % 500));
+      CHECK(co_await receive(1 + static_cast<std::size_t>(round) * 13 % 500, round % 2 ? 64 : 8192));
+    }
+  }());
 }
 
 TEST_CASE("abort of tasks blocked in accept, read and sleep; shutdown with I/O in flight") {

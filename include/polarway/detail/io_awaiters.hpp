@@ -36,6 +36,8 @@ class uring_op {
     current_reactor("io_uring operation").uring().submit(&op_, cell_, prep_);
   }
   int await_resume() noexcept { return op_.take_result(cell_); }
+  /// The CQE's flags (IORING_CQE_F_*), once resumed.
+  std::uint32_t cqe_flags() const noexcept { return op_.flags(); }
 
  private:
   Prep prep_;

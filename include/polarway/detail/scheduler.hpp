@@ -377,7 +377,6 @@ class scheduler {
       if (c) {
         end_search(w);
         run_task(c);
-        w.io->flush();  // submissions are batched per scheduler tick
         continue;
       }
       if (stopping_.load(std::memory_order_acquire)) break;

@@ -1,7 +1,12 @@
-// A non-blocking socket descriptor and the two ways of waiting on it. Every socket operation
+// A non-blocking socket descriptor and the two ways of waiting on it. A socket operation
 // first tries its syscall (MSG_DONTWAIT): data that is already there costs no kernel round
 // trip. Only when the call would block does the task wait: on io_uring by submitting the same
-// operation to the worker's ring, on epoll by waiting for the socket's next readiness event.
+// operation to the worker's ring (asking the kernel to wait for readiness before trying, since
+// we just saw it fail), on epoll by waiting for the socket's next readiness event.
+// On io_uring a read skips the syscall when the socket is probably empty: the ring's last
+// receive on it said nothing more was queued (no IORING_CQE_F_SOCK_NONEMPTY). A
+// request-response peer thus costs one submission per read, not a failing recv(2) plus a
+// submission.
 // A ready operation charges the cooperative budget, so a socket that always has data cannot
 // starve the other tasks on the worker.
 #pragma once
@@ -40,6 +45,10 @@ class socket_fd {
   int get() const noexcept { return fd_; }
   bool valid() const noexcept { return fd_ >= 0; }
 
+  /// Whether the next read should skip its syscall attempt (io_uring only; see above).
+  bool read_probably_empty() const noexcept { return read_probably_empty_; }
+  void set_read_probably_empty(bool v) noexcept { read_probably_empty_ = v; }
+
   void close() noexcept {
     if (fd_ < 0) return;
     if (reg_) reg_->owner->deregister(fd_, std::move(reg_));
@@ -59,11 +68,13 @@ class socket_fd {
 
  private:
   int fd_ = -1;
+  bool read_probably_empty_ = false;
   std::unique_ptr<readiness> reg_;
 };
 
 // One syscall on a socket, retried until it does not block. `attempt()` returns >= 0 or -errno
-// (without blocking); `prep(sqe)` prepares the same call for io_uring.
+// (without blocking); `prep(sqe)` prepares the same call for io_uring, a recv or send (whose
+// ioprio takes IORING_RECVSEND_POLL_FIRST).
 template <class Attempt, class Prep>
 task<result<std::size_t>> socket_call(socket_fd& s, io_direction dir, Attempt attempt, Prep prep, const char* what) {
   // Charge the budget before the attempt, never after it: a task aborted while yielding here
@@ -79,12 +90,25 @@ task<result<std::size_t>> socket_call(socket_fd& s, io_direction dir, Attempt at
       r = *rr;
       seen = r->seq(dir);
     }
-    int res = attempt();
-    if (res >= 0) co_return static_cast<std::size_t>(res);
-    if (res == -EINTR) continue;
-    if (res != -EAGAIN && res != -EWOULDBLOCK) co_return err(error::from_errno(-res, what));
+    const bool reading = dir == io_direction::read;
+    if (!(use_ring && reading && s.read_probably_empty())) {
+      const int res = attempt();
+      if (res >= 0) {
+        if (reading) s.set_read_probably_empty(false);
+        co_return static_cast<std::size_t>(res);
+      }
+      if (res == -EINTR) continue;
+      if (res != -EAGAIN && res != -EWOULDBLOCK) co_return err(error::from_errno(-res, what));
+    }
     if (use_ring) {
-      res = co_await uring_op(prep);
+      auto op = uring_op([&prep](io_uring_sqe* sqe) {
+        prep(sqe);
+        // We only get here when the call would block: have the kernel wait for readiness
+        // instead of failing the same call once more.
+        if (current_reactor("socket").uring().has_poll_first()) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+      });
+      const int res = co_await op;
+      if (reading) s.set_read_probably_empty(!(op.cqe_flags() & IORING_CQE_F_SOCK_NONEMPTY));
       if (res >= 0) co_return static_cast<std::size_t>(res);
       if (res == -EINTR || res == -EAGAIN) continue;
       co_return err(error::from_errno(-res, what));

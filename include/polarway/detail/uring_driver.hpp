@@ -73,6 +73,10 @@ class uring_driver {
 
   unsigned setup_flags() const noexcept { return flags_; }
 
+  /// Whether recv/send take IORING_RECVSEND_POLL_FIRST (Linux 5.19). No feature bit says so;
+  /// SINGLE_ISSUER (6.0) being accepted implies it.
+  bool has_poll_first() const noexcept { return flags_ & IORING_SETUP_SINGLE_ISSUER; }
+
   /// A free SQE (owner only); submits what is queued if the ring is full.
   io_uring_sqe* sqe() noexcept {
     io_uring_sqe* s = io_uring_get_sqe(&ring_);
