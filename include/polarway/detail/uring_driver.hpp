@@ -3,10 +3,13 @@
 // it, so completions are processed only when the worker asks, in batches). Flags are probed by
 // stripping them one at a time on EINVAL.
 //
-// Submissions queue up in the SQ ring and go to the kernel in one io_uring_enter per scheduler
-// tick (flush) or when the worker waits. Another thread reaches the worker through an eventfd
-// whose read is kept armed in the ring (unpark), and asks it to cancel an operation through a
-// locked list plus that wake-up (post_cancel): only the owner may submit to its ring.
+// Submissions queue up in the SQ ring and go to the kernel when the worker runs out of tasks,
+// every `fairness_interval` tasks (poll), or when it waits. Another worker wakes this one ring
+// to ring (IORING_OP_MSG_RING from its own ring); any other thread writes an eventfd whose read
+// is kept armed in the ring (unpark; bench/wake_bench measured the MSG_RING path at less than
+// half the eventfd's cost on this project's 2-core VM). A thread asks the owner to cancel an
+// operation through a locked list plus that wake-up (post_cancel): only the owner may submit to
+// its ring.
 #pragma once
 
 #include <liburing.h>
@@ -61,12 +64,14 @@ class uring_driver {
     d->efd_ = ::eventfd(0, EFD_CLOEXEC);
     if (d->efd_ < 0) return err(error::from_errno(errno, "eventfd"));
     d->arm_wakeup();
+    this_thread_ring() = d.get();
     return d;
   }
 
   uring_driver(const uring_driver&) = delete;
   uring_driver& operator=(const uring_driver&) = delete;
   ~uring_driver() {
+    if (this_thread_ring() == this) this_thread_ring() = nullptr;
     if (ring_ok_) io_uring_queue_exit(&ring_);
     if (efd_ >= 0) ::close(efd_);
   }
@@ -152,11 +157,33 @@ class uring_driver {
     drain();
   }
 
-  /// Wakes the owner if it waits (any thread).
+  /// Wakes the owner if it waits (any thread): ring to ring from a thread that owns another
+  /// ring (a worker), else through the eventfd.
   void unpark() noexcept {
+    uring_driver* mine = this_thread_ring();
+    if (mine && mine != this && mine->has_msg_ring()) mine->unpark_via_msg_ring(*this);
+    else unpark_via_eventfd();
+  }
+
+  void unpark_via_eventfd() noexcept {
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(efd_, &one, sizeof one);
   }
+
+  /// Wakes `target`'s owner with an IORING_OP_MSG_RING sent from this ring (owner of this ring
+  /// only): a CQE posted straight into the target ring, with no eventfd read to re-arm there.
+  /// Submitted at once, since the target may be asleep. Should the kernel refuse it, the
+  /// failure CQE (tagged with msg_ring_failed_tag) makes drain() fall back to the eventfd.
+  void unpark_via_msg_ring(uring_driver& target) noexcept {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_msg_ring(s, target.ring_.ring_fd, 0, target_key(&target.msg_wakeup_target_), 0);
+    io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&target) | msg_ring_failed_tag);
+    s->flags |= IOSQE_CQE_SKIP_SUCCESS;  // a CQE on this ring only if it failed
+    flush();
+  }
+
+  /// IORING_OP_MSG_RING (5.18) and IOSQE_CQE_SKIP_SUCCESS (5.17): implied by SINGLE_ISSUER (6.0).
+  bool has_msg_ring() const noexcept { return flags_ & IORING_SETUP_SINGLE_ISSUER; }
 
   /// Submits a cancellation of the SQE whose user_data was `key` (owner only).
   void cancel_now(std::uint64_t key) noexcept {
@@ -185,6 +212,16 @@ class uring_driver {
 
  private:
   uring_driver() = default;
+
+  // user_data tags: an io_op's address | 1; a driver's address | 2 for a failed MSG_RING
+  // wake-up sent to it; a uring_target's address as it is (all are at least 4-aligned).
+  static constexpr std::uint64_t msg_ring_failed_tag = 2;
+
+  /// The ring owned by the calling thread, if any (set by create(), on the owner's thread).
+  static uring_driver*& this_thread_ring() noexcept {
+    static thread_local uring_driver* ring = nullptr;
+    return ring;
+  }
 
   struct remote_cancel {
     std::uint64_t key;
@@ -235,11 +272,15 @@ class uring_driver {
     io_uring_for_each_cqe(&ring_, head, cqe) {
       ++seen;
       const std::uint64_t key = io_uring_cqe_get_data64(cqe);
-      if (key & 1) {
+      if ((key & 3) == msg_ring_failed_tag) {
+        reinterpret_cast<uring_driver*>(key & ~std::uint64_t{3})->unpark_via_eventfd();
+      } else if (key & 1) {
         reinterpret_cast<io_op*>(key & ~std::uint64_t{1})->complete(cqe->res, cqe->flags);
       } else if (auto* t = reinterpret_cast<uring_target*>(key)) {
         if (t == &wakeup_target_) {
           arm_wakeup();
+        } else if (t == &msg_wakeup_target_) {
+          // a wake-up sent by unpark_via_msg_ring: nothing to re-arm
         } else {
           if (!(cqe->flags & IORING_CQE_F_MORE)) --targets_;
           t->on_cqe(t, cqe->res, cqe->flags);
@@ -255,6 +296,7 @@ class uring_driver {
   int efd_ = -1;
   std::uint64_t efd_buf_ = 0;
   uring_target wakeup_target_{nullptr};
+  uring_target msg_wakeup_target_{nullptr};
   unsigned pending_ = 0;
   int targets_ = 0;
   std::thread::id owner_;
