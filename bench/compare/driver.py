@@ -23,6 +23,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.dirname(HERE))
+import report_common  # noqa: E402  (bench/report_common.py)
 # Build and state directory; COMPARE_BUILD_DIR moves it (e.g. to keep a second checkout's or a
 # smoke test's builds and last-run.json apart from the one the docs were generated from).
 BUILD = os.path.abspath(os.environ.get("COMPARE_BUILD_DIR") or os.path.join(REPO, "build", "bench-compare"))
@@ -404,7 +406,7 @@ def main():
     ap.add_argument("--command", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     t_start = time.time()
-    load_start = loadavg()
+    load_start = report_common.loadavg()
 
     scale = args.scale or ("small" if args.quick else "full")
     runs = 1 if args.quick else max(1, args.runs)
@@ -531,7 +533,7 @@ def main():
         date=datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         build_s=t_built - t_start, run_s=t_end - t_built, total_s=t_end - t_start,
         runs=runs, warmup=warmup, scale=scale, n_runs=done_runs,
-        load_start=load_start, load_end=loadavg())
+        load_start=load_start, load_end=report_common.loadavg())
     state = {
         "meta": meta, "workloads": workloads, "failures": failures, "findings": findings,
         "raw": raw,
@@ -591,24 +593,8 @@ def report(state, out_dir):
     return rc
 
 
-def loadavg():
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3])
-    except OSError:
-        return ""
-
-
 def machine_info(runtimes):
-    cpu = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    cpu = report_common.cpu_model()
     mem = ""
     try:
         with open("/proc/meminfo") as f:
@@ -777,11 +763,14 @@ def write_chart(rows, configs, out_dir):
 
 
 # Sections of benchmarks.md that other scripts own: kept verbatim (markers included) when this
-# driver rewrites the file. bench/pipeline/run.sh writes the tick pipeline's section.
+# driver rewrites the file. bench/pipeline/run.sh writes the tick pipeline's section,
+# bench/io/run.sh the I/O one.
 KEPT_SECTIONS = [
     ("<!-- pipeline:begin -->", "<!-- pipeline:end -->",
      "_The tick pipeline benchmark (`bench/pipeline/run.sh`) has not written its figures here "
      "yet._"),
+    ("<!-- io:begin -->", "<!-- io:end -->",
+     "_The I/O benchmarks (`bench/io/run.sh`) have not written their figures here yet._"),
 ]
 
 

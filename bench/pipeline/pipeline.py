@@ -25,7 +25,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import re
 import shlex
 import shutil
@@ -37,6 +36,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.dirname(HERE))
+import report_common  # noqa: E402  (bench/report_common.py)
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 BASELINE = os.path.join(REPO, "bench", "compare", "python", "ingest_baseline.py")
 
@@ -341,42 +342,11 @@ def parquet_run(args, tag, logdir, ticks):
 
 # ---- report -----------------------------------------------------------------------------------
 
-def sh(cmd):
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
 def machine():
-    cpu = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    rev = sh(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
-    dirty = bool(sh(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"]))
-    return {
-        "cpu": cpu or platform.processor() or "unknown CPU",
-        "nproc": sh(["nproc"]) or str(os.cpu_count()),
-        "kernel": platform.release(),
-        "gxx": (sh(["g++", "--version"]).splitlines() or [""])[0],
-        "python": sh([PY, "--version"]),
-        "websockets": sh([PY, "-c", "import websockets; print(websockets.__version__)"]),
-        "git": (f"git {rev}" + (" (with uncommitted changes)" if dirty else "")) if rev else "working tree",
-    }
-
-
-def loadavg():
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3])
-    except OSError:
-        return ""
+    m = report_common.machine(REPO)
+    m["python"] = report_common.sh([PY, "--version"])
+    m["websockets"] = report_common.sh([PY, "-c", "import websockets; print(websockets.__version__)"])
+    return m
 
 
 def rate_text(v):
@@ -526,29 +496,6 @@ def render(args, res, errors, meta):
     return "\n".join(o) + "\n"
 
 
-def splice(path, section):
-    """Replaces the marked section of `path` (or inserts it before "## Raw output", or appends)."""
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        text = ""
-    section = section.rstrip("\n")
-    i = text.find(BEGIN)
-    j = text.find(END, i + len(BEGIN)) if i >= 0 else -1
-    if i >= 0 and j >= 0:
-        text = text[:i] + section + text[j + len(END):]
-    elif "\n## Raw output\n" in text:
-        k = text.index("\n## Raw output\n") + 1
-        text = text[:k] + section + "\n\n" + text[k:]
-    else:
-        text = (text.rstrip("\n") + "\n\n" if text else "") + section + "\n"
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--feed", required=True, help="polarway-feed binary")
@@ -631,7 +578,7 @@ def main():
     logdir = os.path.join(out_dir, "logs")
     os.makedirs(logdir, exist_ok=True)
     t0 = time.time()
-    load_start = loadavg()
+    load_start = report_common.loadavg()
     res = {"throughput": [], "latency": [], "python": [], "parquet": []}
     errors = []
     raw = []
@@ -676,7 +623,7 @@ def main():
     meta = machine()
     meta.update(command=args.command or "bench/pipeline/pipeline.py " + shlex.join(sys.argv[1:]),
                 date=datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-                wall_s=time.time() - t0, load_start=load_start, load_end=loadavg())
+                wall_s=time.time() - t0, load_start=load_start, load_end=report_common.loadavg())
     section = render(args, res, errors, meta)
     with open(os.path.join(out_dir, "pipeline.md"), "w") as f:
         f.write(section)
@@ -686,7 +633,7 @@ def main():
     sys.stdout.write(section)
     sys.stdout.flush()
     if docs:
-        splice(docs, section)
+        report_common.splice(docs, section, BEGIN, END)
         log(f"== wrote the pipeline section of {docs}")
     log(f"== {out_dir}/pipeline.md, last-run.jsonl; logs in {logdir}")
     if errors:
