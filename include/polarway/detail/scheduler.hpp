@@ -134,7 +134,8 @@ class scheduler {
 
   /// Creates a cell for a new task, lists it (unless `listed` is false: fork-join children)
   /// and queues it. After shutdown the frame is destroyed at once and the cell is returned
-  /// already complete as cancelled, for the join handle to report.
+  /// already complete as cancelled, for the join handle to report. `extra_refs` (at least
+  /// one) are the caller's references, on top of the runtime's.
   template <class T>
   task_cell* spawn_cell(task<T> t, std::uint64_t extra_state, std::uint32_t extra_refs, bool listed) {
     auto root = t.release();
@@ -149,7 +150,7 @@ class scheduler {
         cell->destroy_root();
         cell->transition_to_running();
         (void)cell->transition_to_complete(task_outcome::cancelled);
-        cell->unref();
+        cell->unref_not_last();  // the caller holds the extra references (at least one)
         return cell;
       }
     }

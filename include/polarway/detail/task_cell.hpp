@@ -183,6 +183,10 @@ class task_cell {
   void call_join_waker() noexcept { join_wake_(join_ctx_); }
 
   void ref() noexcept { state_.fetch_add(ref_one, std::memory_order_relaxed); }
+  /// Drops a reference that cannot be the last one, because the caller holds another (so the
+  /// cell is not freed here; it also keeps g++'s -Wuse-after-free from seeing a free on a path
+  /// that cannot take it).
+  void unref_not_last() noexcept { state_.fetch_sub(ref_one, std::memory_order_acq_rel); }
   void unref() noexcept {
     if ((state_.fetch_sub(ref_one, std::memory_order_acq_rel) >> ref_shift) == 1) {
       const std::size_t bytes = header_bytes() + ops_->size;
