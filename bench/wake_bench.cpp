@@ -26,7 +26,6 @@ enum class mechanism { eventfd, msg_ring };
 
 struct side {
   std::unique_ptr<uring_driver> ring;
-  std::atomic<bool> ready{false};
 };
 
 // One thread's half of the ping-pong: waits for turns `first`, `first + 2`, ... and passes

@@ -81,7 +81,8 @@ task<result<std::size_t>> socket_call(socket_fd& s, io_direction dir, Attempt at
   // has consumed nothing (a yield after a successful recv would lose the bytes on abort).
   if (!coop_consume()) co_await yield_now();
   for (;;) {
-    const bool use_ring = current_reactor(what).kind() == backend_kind::io_uring;
+    reactor& io = current_reactor(what);
+    const bool use_ring = io.kind() == backend_kind::io_uring;
     std::uint64_t seen = 0;
     readiness* r = nullptr;
     if (!use_ring) {
@@ -101,11 +102,12 @@ task<result<std::size_t>> socket_call(socket_fd& s, io_direction dir, Attempt at
       if (res != -EAGAIN && res != -EWOULDBLOCK) co_return err(error::from_errno(-res, what));
     }
     if (use_ring) {
-      auto op = uring_op([&prep](io_uring_sqe* sqe) {
+      // We only get here when the call would block: have the kernel wait for readiness instead
+      // of failing the same call once more.
+      const bool poll_first = io.uring().has_poll_first();
+      auto op = uring_op([&prep, poll_first](io_uring_sqe* sqe) {
         prep(sqe);
-        // We only get here when the call would block: have the kernel wait for readiness
-        // instead of failing the same call once more.
-        if (current_reactor("socket").uring().has_poll_first()) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+        if (poll_first) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
       });
       const int res = co_await op;
       if (reading) s.set_read_probably_empty(!(op.cqe_flags() & IORING_CQE_F_SOCK_NONEMPTY));
