@@ -92,104 +92,139 @@ std::string decode_error::message() const {
   }
   return text;
 }
-
-// Early return on error for result-returning helpers (the codec's only macro).
-#define TICKS_TRY(lhs, expr)                                 \
-  do {                                                       \
-    auto ticks_try_r_ = (expr);                              \
-    if (!ticks_try_r_) return pw::err(ticks_try_r_.error()); \
-    lhs = *ticks_try_r_;                                     \
-  } while (0)
-
 namespace {
 
-// Builds errors stamped with what is known so far (kind, stream), and reads typed values,
-// mapping simdjson's codes onto schema problems: INCORRECT_TYPE means the JSON is fine but the
-// field has the wrong type; other codes mean the JSON itself is broken.
-struct reader {
-  decode_error context;
+// What went wrong while reading a message, without the context (kind, stream) that only the
+// top level knows. Small on purpose: every field reader returns one, and a decode_error (with
+// its inline stream name) on that path cost more than the parsing itself. A default fault
+// means success.
+struct fault {
+  schema_problem problem = schema_problem::none;
+  decimal_errc decimal = decimal_errc::empty;  // when problem == bad_decimal
+  symbol_errc symbol = symbol_errc::empty;     // when problem == bad_symbol
+  simdjson::error_code json = simdjson::SUCCESS;  // when the JSON itself is broken
+  const char* field = "";
 
-  decode_error schema(schema_problem p, const char* field) const {
-    decode_error e = context;
-    e.code = decode_errc::schema_error;
-    e.problem = p;
-    e.field = field;
-    return e;
+  bool failed() const noexcept { return problem != schema_problem::none || json != simdjson::SUCCESS; }
+
+  static fault schema(schema_problem p, const char* field = "") noexcept {
+    fault f;
+    f.problem = p;
+    f.field = field;
+    return f;
   }
-  decode_error json(simdjson::error_code code, const char* field = "") const {
+  // INCORRECT_TYPE means the JSON is fine but the field has the wrong type; NUMBER_OUT_OF_RANGE
+  // is an impossible value; other codes mean the JSON itself is broken.
+  static fault from_json(simdjson::error_code code, const char* field = "") noexcept {
     if (code == simdjson::INCORRECT_TYPE) return schema(schema_problem::wrong_type, field);
     if (code == simdjson::NUMBER_OUT_OF_RANGE) return schema(schema_problem::bad_value, field);
-    decode_error e = context;
-    e.code = decode_errc::malformed_json;
-    e.field = field;
-    e.json_error = static_cast<int>(code);
-    return e;
-  }
-
-  // INCORRECT_TYPE is ambiguous in On Demand: the value may be of another JSON type (a schema
-  // error) or not valid JSON at all (`{"e":}`). Asking for its type tells them apart; this
-  // runs on the error path only.
-  decode_error typed(od::value& v, simdjson::error_code e, const char* field) const {
-    if (e != simdjson::INCORRECT_TYPE) return json(e, field);
-    od::json_type t;
-    if (auto te = v.type().get(t)) return json(te, field);
-    return schema(schema_problem::wrong_type, field);
-  }
-
-  // A JSON number that is not an int64 (fractional, or out of range) is a bad value for an
-  // integer field; anything but a number is the wrong type.
-  pw::result<std::int64_t, decode_error> non_negative(od::value& v, const char* field) const {
-    std::int64_t x;
-    if (auto e = v.get_int64().get(x)) {
-      od::json_type t;
-      if (e == simdjson::INCORRECT_TYPE && v.type().get(t) == simdjson::SUCCESS && t == od::json_type::number)
-        return pw::err(schema(schema_problem::bad_value, field));
-      return pw::err(typed(v, e, field));
-    }
-    if (x < 0) return pw::err(schema(schema_problem::bad_value, field));
-    return x;
-  }
-  pw::result<bool, decode_error> boolean(od::value& v, const char* field) const {
-    bool b;
-    if (auto e = v.get_bool().get(b)) return pw::err(typed(v, e, field));
-    return b;
-  }
-  pw::result<std::string_view, decode_error> string(od::value& v, const char* field) const {
-    std::string_view s;
-    if (auto e = v.get_string().get(s)) return pw::err(typed(v, e, field));
-    return s;
-  }
-  pw::result<price, decode_error> decimal(od::value& v, const char* field) const {
-    std::string_view s;
-    TICKS_TRY(s, string(v, field));
-    auto p = parse_decimal<price::scale>(s);
-    if (!p) {
-      auto e = schema(schema_problem::bad_decimal, field);
-      e.decimal = p.error();
-      return pw::err(e);
-    }
-    return *p;
-  }
-  pw::result<ticks::symbol, decode_error> symbol(od::value& v, const char* field) const {
-    std::string_view s;
-    TICKS_TRY(s, string(v, field));
-    auto sym = ticks::symbol::parse(s);
-    if (!sym) {
-      auto e = schema(schema_problem::bad_symbol, field);
-      e.symbol = sym.error();
-      return pw::err(e);
-    }
-    return *sym;
-  }
-  // "e": must name `expected`.
-  pw::result<bool, decode_error> event_type(od::value& v, message_kind expected) const {
-    std::string_view s;
-    TICKS_TRY(s, string(v, "e"));
-    const auto k = parse_message_kind(s);
-    if (!k || *k != expected) return pw::err(schema(schema_problem::kind_mismatch, "e"));
-    return true;
+    fault f;
+    f.json = code;
+    f.field = field;
+    return f;
   }
 };
+
+// The full error: the fault, stamped with what the caller knows so far.
+decode_error to_error(const fault& f, const decode_error& context) {
+  decode_error e = context;
+  e.field = f.field;
+  if (f.json != simdjson::SUCCESS) {
+    e.code = decode_errc::malformed_json;
+    e.json_error = static_cast<int>(f.json);
+    return e;
+  }
+  e.code = decode_errc::schema_error;
+  e.problem = f.problem;
+  e.decimal = f.decimal;
+  e.symbol = f.symbol;
+  return e;
+}
+
+// INCORRECT_TYPE is ambiguous in On Demand: the value may be of another JSON type (a schema
+// error) or not valid JSON at all (`{"e":}`). Asking for its type tells them apart; this runs
+// on the error path only.
+fault typed(od::value& v, simdjson::error_code e) {
+  if (e != simdjson::INCORRECT_TYPE) return fault::from_json(e);
+  od::json_type t;
+  if (auto te = v.type().get(t)) return fault::from_json(te);
+  return fault::schema(schema_problem::wrong_type);
+}
+
+// The field readers, one per field type; the caller adds the field's name to a fault.
+
+// A JSON number that is not an int64 (fractional, or out of range) is a bad value for an integer
+// field; anything but a number is the wrong type.
+fault read(od::value& v, std::int64_t& out) {
+  if (auto e = v.get_int64().get(out)) {
+    od::json_type t;
+    if (e == simdjson::INCORRECT_TYPE && v.type().get(t) == simdjson::SUCCESS && t == od::json_type::number)
+      return fault::schema(schema_problem::bad_value);
+    return typed(v, e);
+  }
+  if (out < 0) return fault::schema(schema_problem::bad_value);
+  return {};
+}
+fault read(od::value& v, polarway::option<std::int64_t>& out) {
+  std::int64_t x;
+  fault f = read(v, x);
+  if (!f.failed()) out = x;
+  return f;
+}
+fault read(od::value& v, bool& out) {
+  if (auto e = v.get_bool().get(out)) return typed(v, e);
+  return {};
+}
+fault read(od::value& v, std::string_view& out) {
+  if (auto e = v.get_string().get(out)) return typed(v, e);
+  return {};
+}
+fault read(od::value& v, price& out) {
+  std::string_view s;
+  if (fault f = read(v, s); f.failed()) return f;
+  auto p = parse_decimal<price::scale>(s);
+  if (!p) {
+    fault f = fault::schema(schema_problem::bad_decimal);
+    f.decimal = p.error();
+    return f;
+  }
+  out = *p;
+  return {};
+}
+fault read(od::value& v, ticks::symbol& out) {
+  std::string_view s;
+  if (fault f = read(v, s); f.failed()) return f;
+  auto sym = ticks::symbol::parse(s);
+  if (!sym) {
+    fault f = fault::schema(schema_problem::bad_symbol);
+    f.symbol = sym.error();
+    return f;
+  }
+  out = *sym;
+  return {};
+}
+// A boolean that is checked but not kept ("M", "ignore" in Binance's docs).
+fault check_bool(od::value& v) {
+  bool ignored;
+  return read(v, ignored);
+}
+// "e": must name `expected`.
+fault expect_kind(od::value& v, message_kind expected) {
+  std::string_view s;
+  if (fault f = read(v, s); f.failed()) return f;
+  const auto k = parse_message_kind(s);
+  if (!k || *k != expected) return fault::schema(schema_problem::kind_mismatch);
+  return {};
+}
+
+// Keys are a few characters long: compared inline, where `==` on string_views is a call to
+// memcmp in g++'s code.
+bool same_key(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
 
 // The fields of one message kind: their keys, in the order errors report missing ones, and
 // which are required. A bit per field records which were seen.
@@ -200,9 +235,13 @@ struct field_table {
   std::array<std::string_view, N> keys;
   std::uint32_t required;
 
-  int index(std::string_view key) const noexcept {
+  // `hint` is where the key most likely is: right after the previous one, since exchanges send
+  // their fields in a fixed order (the tables list them in Binance's). Then one comparison
+  // finds it.
+  int index(std::string_view key, std::size_t hint) const noexcept {
+    if (hint < N && same_key(key, keys[hint])) return static_cast<int>(hint);
     for (std::size_t i = 0; i < N; ++i)
-      if (key == keys[i]) return static_cast<int>(i);
+      if (same_key(key, keys[i])) return static_cast<int>(i);
     return -1;
   }
   const char* first_missing(std::uint32_t seen) const noexcept {
@@ -220,7 +259,7 @@ constexpr field_table<9> book_ticker_fields{{"u", "s", "b", "B", "a", "A", "e", 
 // A field's key. Keys without escapes (every key Binance sends) are read in place; only a key
 // with a backslash is unescaped, which in simdjson 3.0 is a call through the runtime-selected
 // implementation and a copy into the parser's string buffer.
-simdjson::error_code key_of(od::field& field, std::string_view& key) noexcept {
+[[gnu::always_inline]] inline simdjson::error_code key_of(od::field& field, std::string_view& key) noexcept {
   const char* const raw = field.key().raw();
   // Stage 1 found this string's closing quote, so the scan stops inside the document.
   const char* p = raw;
@@ -232,173 +271,112 @@ simdjson::error_code key_of(od::field& field, std::string_view& key) noexcept {
   return field.unescaped_key().get(key);
 }
 
-// Iterates an object's fields once; for each key in `table`, calls on_field(index, value).
-// Unknown keys are skipped; a repeated known key is an error.
+// Iterates an object's fields once; for each key in `table`, calls on_field(index, value),
+// which returns a fault. Unknown keys are skipped; a repeated known key is an error.
 template <std::size_t N, class OnField>
-pw::result<std::uint32_t, decode_error> for_each_field(od::object& obj, const field_table<N>& table, const reader& r,
-                                                       OnField&& on_field) {
+fault for_each_field(od::object& obj, const field_table<N>& table, OnField&& on_field) {
   std::uint32_t seen = 0;
+  std::size_t next = 0;
   for (auto item : obj) {
-    od::field field;
-    if (auto e = std::move(item).get(field)) return pw::err(r.json(e));
+    // The field is used where it lies: copying it out of the result (`get`) made g++ reload a
+    // just-written iterator in one wide load, a store-forwarding stall on every field.
+    if (auto e = item.error()) return fault::from_json(e);
+    od::field& field = item.value_unsafe();
     std::string_view key;
-    if (auto e = key_of(field, key)) return pw::err(r.json(e));
-    const int i = table.index(key);
+    if (auto e = key_of(field, key)) return fault::from_json(e);
+    const int i = table.index(key, next);
     if (i < 0) continue;
-    if (seen & (1u << i)) return pw::err(r.schema(schema_problem::duplicate, table.keys[i].data()));
+    if (seen & (1u << i)) return fault::schema(schema_problem::duplicate, table.keys[i].data());
     seen |= 1u << i;
-    if (auto done = on_field(i, field.value()); !done) return pw::err(done.error());
+    next = static_cast<std::size_t>(i) + 1;
+    if (fault f = on_field(i, field.value()); f.failed()) {
+      f.field = table.keys[i].data();
+      return f;
+    }
   }
-  if (const char* missing = table.first_missing(seen)) return pw::err(r.schema(schema_problem::missing, missing));
-  return seen;
+  if (const char* missing = table.first_missing(seen)) return fault::schema(schema_problem::missing, missing);
+  return {};
 }
 
-using step = pw::result<bool, decode_error>;
-
-pw::result<ticks::tick, decode_error> parse_trade(od::object& obj, const reader& r) {
-  trade t;
-  std::uint32_t seen;
-  TICKS_TRY(seen, for_each_field(obj, trade_fields, r, [&](int i, od::value& v) -> step {
-              switch (i) {
-                case 0:
-                  return r.event_type(v, message_kind::trade);
-                case 1:
-                  TICKS_TRY(t.event_time_ms, r.non_negative(v, "E"));
-                  break;
-                case 2:
-                  TICKS_TRY(t.symbol, r.symbol(v, "s"));
-                  break;
-                case 3:
-                  TICKS_TRY(t.trade_id, r.non_negative(v, "t"));
-                  break;
-                case 4:
-                  TICKS_TRY(t.price, r.decimal(v, "p"));
-                  break;
-                case 5:
-                  TICKS_TRY(t.quantity, r.decimal(v, "q"));
-                  break;
-                case 6:
-                  TICKS_TRY(t.trade_time_ms, r.non_negative(v, "T"));
-                  break;
-                case 7:
-                  TICKS_TRY(t.buyer_is_maker, r.boolean(v, "m"));
-                  break;
-                case 8:
-                  return r.boolean(v, "M");  // "ignore" in Binance's docs: checked, not kept
-                case 9:
-                  TICKS_TRY(t.sent_ns, r.non_negative(v, "pw_ts"));
-                  break;
-              }
-              return true;
-            }));
-  (void)seen;
-  return ticks::tick(t);
+fault parse_trade(od::object& obj, ticks::tick& out) {
+  trade& t = out.emplace<trade>();
+  return for_each_field(obj, trade_fields, [&](int i, od::value& v) -> fault {
+    switch (i) {
+      case 0: return expect_kind(v, message_kind::trade);
+      case 1: return read(v, t.event_time_ms);
+      case 2: return read(v, t.symbol);
+      case 3: return read(v, t.trade_id);
+      case 4: return read(v, t.price);
+      case 5: return read(v, t.quantity);
+      case 6: return read(v, t.trade_time_ms);
+      case 7: return read(v, t.buyer_is_maker);
+      case 8: return check_bool(v);
+      case 9: return read(v, t.sent_ns);
+    }
+    return {};
+  });
 }
 
-pw::result<ticks::tick, decode_error> parse_agg_trade(od::object& obj, const reader& r) {
-  agg_trade t;
-  std::uint32_t seen;
-  TICKS_TRY(seen, for_each_field(obj, agg_trade_fields, r, [&](int i, od::value& v) -> step {
-              switch (i) {
-                case 0:
-                  return r.event_type(v, message_kind::agg_trade);
-                case 1:
-                  TICKS_TRY(t.event_time_ms, r.non_negative(v, "E"));
-                  break;
-                case 2:
-                  TICKS_TRY(t.symbol, r.symbol(v, "s"));
-                  break;
-                case 3:
-                  TICKS_TRY(t.agg_trade_id, r.non_negative(v, "a"));
-                  break;
-                case 4:
-                  TICKS_TRY(t.price, r.decimal(v, "p"));
-                  break;
-                case 5:
-                  TICKS_TRY(t.quantity, r.decimal(v, "q"));
-                  break;
-                case 6:
-                  TICKS_TRY(t.first_trade_id, r.non_negative(v, "f"));
-                  break;
-                case 7:
-                  TICKS_TRY(t.last_trade_id, r.non_negative(v, "l"));
-                  break;
-                case 8:
-                  TICKS_TRY(t.trade_time_ms, r.non_negative(v, "T"));
-                  break;
-                case 9:
-                  TICKS_TRY(t.buyer_is_maker, r.boolean(v, "m"));
-                  break;
-                case 10:
-                  return r.boolean(v, "M");
-                case 11:
-                  TICKS_TRY(t.sent_ns, r.non_negative(v, "pw_ts"));
-                  break;
-              }
-              return true;
-            }));
-  (void)seen;
-  if (t.last_trade_id < t.first_trade_id) return pw::err(r.schema(schema_problem::bad_value, "l"));
-  return ticks::tick(t);
+fault parse_agg_trade(od::object& obj, ticks::tick& out) {
+  agg_trade& t = out.emplace<agg_trade>();
+  fault f = for_each_field(obj, agg_trade_fields, [&](int i, od::value& v) -> fault {
+    switch (i) {
+      case 0: return expect_kind(v, message_kind::agg_trade);
+      case 1: return read(v, t.event_time_ms);
+      case 2: return read(v, t.symbol);
+      case 3: return read(v, t.agg_trade_id);
+      case 4: return read(v, t.price);
+      case 5: return read(v, t.quantity);
+      case 6: return read(v, t.first_trade_id);
+      case 7: return read(v, t.last_trade_id);
+      case 8: return read(v, t.trade_time_ms);
+      case 9: return read(v, t.buyer_is_maker);
+      case 10: return check_bool(v);
+      case 11: return read(v, t.sent_ns);
+    }
+    return {};
+  });
+  if (!f.failed() && t.last_trade_id < t.first_trade_id) return fault::schema(schema_problem::bad_value, "l");
+  return f;
 }
 
-pw::result<ticks::tick, decode_error> parse_book_ticker(od::object& obj, const reader& r) {
-  book_ticker t;
-  std::uint32_t seen;
-  TICKS_TRY(seen, for_each_field(obj, book_ticker_fields, r, [&](int i, od::value& v) -> step {
-              switch (i) {
-                case 0:
-                  TICKS_TRY(t.update_id, r.non_negative(v, "u"));
-                  break;
-                case 1:
-                  TICKS_TRY(t.symbol, r.symbol(v, "s"));
-                  break;
-                case 2:
-                  TICKS_TRY(t.bid_price, r.decimal(v, "b"));
-                  break;
-                case 3:
-                  TICKS_TRY(t.bid_quantity, r.decimal(v, "B"));
-                  break;
-                case 4:
-                  TICKS_TRY(t.ask_price, r.decimal(v, "a"));
-                  break;
-                case 5:
-                  TICKS_TRY(t.ask_quantity, r.decimal(v, "A"));
-                  break;
-                case 6:
-                  return r.event_type(v, message_kind::book_ticker);
-                case 7:
-                  TICKS_TRY(t.event_time_ms, r.non_negative(v, "E"));
-                  break;
-                case 8:
-                  TICKS_TRY(t.sent_ns, r.non_negative(v, "pw_ts"));
-                  break;
-              }
-              return true;
-            }));
-  (void)seen;
-  return ticks::tick(t);
+fault parse_book_ticker(od::object& obj, ticks::tick& out) {
+  book_ticker& t = out.emplace<book_ticker>();
+  return for_each_field(obj, book_ticker_fields, [&](int i, od::value& v) -> fault {
+    switch (i) {
+      case 0: return read(v, t.update_id);
+      case 1: return read(v, t.symbol);
+      case 2: return read(v, t.bid_price);
+      case 3: return read(v, t.bid_quantity);
+      case 4: return read(v, t.ask_price);
+      case 5: return read(v, t.ask_quantity);
+      case 6: return expect_kind(v, message_kind::book_ticker);
+      case 7: return read(v, t.event_time_ms);
+      case 8: return read(v, t.sent_ns);
+    }
+    return {};
+  });
 }
 
-pw::result<ticks::tick, decode_error> parse_kind(od::object& obj, message_kind kind, const reader& r) {
+fault parse_kind(od::object& obj, message_kind kind, ticks::tick& out) {
   switch (kind) {
     case message_kind::trade:
-      return parse_trade(obj, r);
+      return parse_trade(obj, out);
     case message_kind::agg_trade:
-      return parse_agg_trade(obj, r);
+      return parse_agg_trade(obj, out);
     case message_kind::book_ticker:
-      return parse_book_ticker(obj, r);
+      return parse_book_ticker(obj, out);
   }
-  return pw::err(r.schema(schema_problem::unknown_kind, ""));
+  return fault::schema(schema_problem::unknown_kind);
 }
 
-pw::result<ticks::tick, decode_error> parse_data(od::value& v, message_kind kind, const reader& r) {
+fault parse_data(od::value& v, message_kind kind, ticks::tick& out) {
   od::object obj;
   if (auto e = v.get_object().get(obj)) {
-    if (e == simdjson::INCORRECT_TYPE) return pw::err(r.schema(schema_problem::not_an_object, "data"));
-    return pw::err(r.json(e, "data"));
+    if (e == simdjson::INCORRECT_TYPE) return fault::schema(schema_problem::not_an_object, "data");
+    return fault::from_json(e, "data");
   }
-  return parse_kind(obj, kind, r);
+  return parse_kind(obj, kind, out);
 }
 
 // simdjson 3.0's document has no at_end(): past the last token, current_location() reports
@@ -427,22 +405,32 @@ struct decoder::impl {
   byte_buffer scratch;  // padded copy, for callers that cannot give padding
 
   pw::result<decoded, decode_error> decode(simdjson::padded_string_view json);
-  pw::result<decoded, decode_error> decode_combined(od::document& doc, od::object& root, reader& r);
+  // Both fill `context` (kind, stream) as they learn it, for the error.
+  fault decode_raw(od::document& doc, od::object& root, decode_error& context, ticks::tick& out);
+  fault decode_combined(od::document& doc, od::object& root, decode_error& context, ticks::tick& out);
 };
 
 pw::result<decoded, decode_error> decoder::impl::decode(simdjson::padded_string_view json) {
-  reader r;
-  if (options.format == stream_format::raw) r.context.kind = options.kind;
+  decode_error context;
+  if (options.format == stream_format::raw) context.kind = options.kind;
+  const auto fail = [&](const fault& f) { return pw::err(to_error(f, context)); };
 
   od::document doc;
-  if (auto e = parser.iterate(json).get(doc)) return pw::err(r.json(e));
+  if (auto e = parser.iterate(json).get(doc)) return fail(fault::from_json(e));
   od::object root;
   if (auto e = doc.get_object().get(root)) {
-    if (e == simdjson::INCORRECT_TYPE) return pw::err(r.schema(schema_problem::not_an_object, ""));
-    return pw::err(r.json(e));
+    if (e == simdjson::INCORRECT_TYPE) return fail(fault::schema(schema_problem::not_an_object));
+    return fail(fault::from_json(e));
   }
-  if (options.format == stream_format::combined) return decode_combined(doc, root, r);
+  decoded out;
+  const fault f = options.format == stream_format::combined ? decode_combined(doc, root, context, out.tick)
+                                                            : decode_raw(doc, root, context, out.tick);
+  if (f.failed()) return fail(f);
+  out.stream = context.stream;
+  return out;
+}
 
+fault decoder::impl::decode_raw(od::document& doc, od::object& root, decode_error& context, ticks::tick& out) {
   message_kind kind = message_kind::book_ticker;
   if (options.kind) {
     kind = *options.kind;
@@ -452,81 +440,79 @@ pw::result<decoded, decode_error> decoder::impl::decode(simdjson::padded_string_
     const auto found = root.find_field_unordered("e").get(e_value);
     if (found == simdjson::SUCCESS) {
       std::string_view name;
-      TICKS_TRY(name, r.string(e_value, "e"));
+      if (fault f = read(e_value, name); f.failed()) {
+        f.field = "e";
+        return f;
+      }
       const auto k = parse_message_kind(name);
-      if (!k) return pw::err(r.schema(schema_problem::unknown_kind, "e"));
+      if (!k) return fault::schema(schema_problem::unknown_kind, "e");
       kind = *k;
     } else if (found != simdjson::NO_SUCH_FIELD) {
-      return pw::err(r.json(found, "e"));
+      return fault::from_json(found, "e");
     }
-    r.context.kind = kind;
+    context.kind = kind;
     bool ignored;
-    if (auto e = root.reset().get(ignored)) return pw::err(r.json(e));
+    if (auto e = root.reset().get(ignored)) return fault::from_json(e);
   }
-  auto t = parse_kind(root, kind, r);
+  const fault f = parse_kind(root, kind, out);
   // `{...} {...}`: the first object may lack fields, but the real problem is the second one.
-  if (!fully_consumed(doc) && (t || t.error().problem == schema_problem::missing))
-    return pw::err(r.json(simdjson::TRAILING_CONTENT));
-  if (!t) return pw::err(t.error());
-  return decoded{*t, {}};
+  if (!fully_consumed(doc) && (!f.failed() || f.problem == schema_problem::missing))
+    return fault::from_json(simdjson::TRAILING_CONTENT);
+  return f;
 }
 
-pw::result<decoded, decode_error> decoder::impl::decode_combined(od::document& doc, od::object& root, reader& r) {
+fault decoder::impl::decode_combined(od::document& doc, od::object& root, decode_error& context, ticks::tick& out) {
   bool have_stream = false, have_data = false, data_first = false;
   message_kind kind = message_kind::trade;
-  pw::option<ticks::tick> result;
 
   // Binance sends "stream" before "data", so one pass suffices; another order costs a rewind.
   for (auto item : root) {
-    od::field field;
-    if (auto e = std::move(item).get(field)) return pw::err(r.json(e));
+    if (auto e = item.error()) return fault::from_json(e);
+    od::field& field = item.value_unsafe();
     std::string_view key;
-    if (auto e = key_of(field, key)) return pw::err(r.json(e));
+    if (auto e = key_of(field, key)) return fault::from_json(e);
     if (key == "stream") {
-      if (have_stream) return pw::err(r.schema(schema_problem::duplicate, "stream"));
+      if (have_stream) return fault::schema(schema_problem::duplicate, "stream");
       have_stream = true;
       std::string_view stream;
-      TICKS_TRY(stream, r.string(field.value(), "stream"));
-      r.context.stream.assign(stream);
+      if (fault f = read(field.value(), stream); f.failed()) {
+        f.field = "stream";
+        return f;
+      }
+      context.stream.assign(stream);
       const auto at = stream.find('@');
       const auto k =
           at == std::string_view::npos ? pw::option<message_kind>() : parse_message_kind(stream.substr(at + 1));
-      if (!k) return pw::err(r.schema(schema_problem::unknown_kind, "stream"));
+      if (!k) return fault::schema(schema_problem::unknown_kind, "stream");
       kind = *k;
-      r.context.kind = kind;
+      context.kind = kind;
     } else if (key == "data") {
-      if (have_data) return pw::err(r.schema(schema_problem::duplicate, "data"));
+      if (have_data) return fault::schema(schema_problem::duplicate, "data");
       have_data = true;
       if (!have_stream) {
         data_first = true;
         continue;  // skipped now, decoded after the rewind below
       }
-      ticks::tick t;
-      TICKS_TRY(t, parse_data(field.value(), kind, r));
-      result = t;
+      if (fault f = parse_data(field.value(), kind, out); f.failed()) return f;
     }
   }
-  if (!have_stream) return pw::err(r.schema(schema_problem::missing, "stream"));
-  if (!have_data) return pw::err(r.schema(schema_problem::missing, "data"));
-  if (!fully_consumed(doc)) return pw::err(r.json(simdjson::TRAILING_CONTENT));
+  if (!have_stream) return fault::schema(schema_problem::missing, "stream");
+  if (!have_data) return fault::schema(schema_problem::missing, "data");
+  if (!fully_consumed(doc)) return fault::from_json(simdjson::TRAILING_CONTENT);
   if (data_first) {
     doc.rewind();
     od::object again;
-    if (auto e = doc.get_object().get(again)) return pw::err(r.json(e));
+    if (auto e = doc.get_object().get(again)) return fault::from_json(e);
     od::value data;
-    if (auto e = again.find_field_unordered("data").get(data)) return pw::err(r.json(e, "data"));
-    ticks::tick t;
-    TICKS_TRY(t, parse_data(data, kind, r));
-    result = t;
+    if (auto e = again.find_field_unordered("data").get(data)) return fault::from_json(e, "data");
+    if (fault f = parse_data(data, kind, out); f.failed()) return f;
   }
-  // From the copy in the error context: the parser's string buffer is reused after a rewind.
-  const auto stream_view = r.context.stream.view();
-  if (!stream_matches_symbol(stream_view.substr(0, stream_view.find('@')), symbol_of(*result)))
-    return pw::err(r.schema(schema_problem::stream_mismatch, "s"));
-  return decoded{*result, r.context.stream};
+  // From the copy in the context: the parser's string buffer is reused after a rewind.
+  const auto stream_view = context.stream.view();
+  if (!stream_matches_symbol(stream_view.substr(0, stream_view.find('@')), symbol_of(out)))
+    return fault::schema(schema_problem::stream_mismatch, "s");
+  return {};
 }
-
-#undef TICKS_TRY
 
 decoder::decoder(decoder_options options) : impl_(std::make_unique<impl>(options)) {}
 decoder::decoder(decoder&&) noexcept = default;
