@@ -486,7 +486,7 @@ def render(args, res, errors, meta):
       "ticks/s ÷ the Python peer's.")
     p("- The throughput runs' latency columns measure queueing at flat out, not the latency "
       "target; that is the latency row, at a fixed offered rate (the feed sends what is due "
-      "every millisecond, so each connection writes bursts).")
+      "every 100 µs, its default `--pace-us`).")
     p("- The feed and the reader compete for the same cores; on a 2-core machine that caps "
       "both figures.")
     for e in errors:

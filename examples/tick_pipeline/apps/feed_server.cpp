@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <map>
 
+#include <sys/prctl.h>
+
 #include <polarway/fs/file.hpp>
 #include <polarway/runtime.hpp>
 
@@ -27,6 +29,8 @@ std::string feed_usage() {
          "  --symbols N              symbols to simulate, 1..10000 (default 10)\n"
          "  --kind K                 trade | aggTrade | bookTicker: kind served at / (default trade)\n"
          "  --rate N[/s]             messages per second per connection, 0 = flat out (default 0)\n"
+         "  --pace-us N              with --rate, send what is due every N microseconds,\n"
+         "                           10..100000 (default 100)\n"
          "  --count N                messages per connection, then close 1000; 0 = unlimited (default 0)\n"
          "  --seed N                 generator seed (default 1)\n"
          "  --replay FILE            serve the lines of a JSON-lines file instead (verbatim, in a loop\n"
@@ -72,6 +76,8 @@ pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> 
         c.rate = *n;
         return pw::ok();
       });
+    } else if (flag == "--pace-us") {
+      step = r.uint_into(c.pace_us, 10, 100'000);
     } else if (flag == "--count") {
       step = r.uint_into(c.count, 0, std::uint64_t{1} << 62);
     } else if (flag == "--seed") {
@@ -112,6 +118,7 @@ struct feed_server::shared {
   std::map<std::string, std::size_t, std::less<>> symbol_index;  // "btcusdt" -> generator index
   std::mutex totals_mu;
   feed_totals totals;
+  pw::notify pace;  // with a rate: the pacing thread's tick, for every connection
 
   void log(const std::string& line) const {
     if (!config.quiet) std::fprintf(stderr, "polarway-feed: %s\n", line.c_str());
@@ -342,7 +349,7 @@ pw::task<void> stream_messages(pw::net::tcp_stream& s, ws::connection& conn, mes
           peer_left = true;
           break;
         }
-        co_await pw::sleep(1ms);
+        co_await sh.pace.notified();
         continue;
       }
     }
@@ -464,6 +471,19 @@ pw::result<std::unique_ptr<feed_server>, std::string> feed_server::create(feed_c
   auto l = pw::net::tcp_listener::bind(config.listen);
   if (!l) return pw::err("cannot listen on " + config.listen + ": " + l.error().message());
   fs->listener_ = std::move(*l);
+  if (config.rate != 0) {
+    // A plain thread: it only sleeps to absolute deadlines (no drift) and wakes the connections
+    // that wait for the next tick. If it falls behind, it ticks at once rather than in a burst.
+    fs->pacer_ = std::jthread([sh = fs->shared_, step = std::chrono::microseconds(config.pace_us)](std::stop_token st) {
+      ::prctl(PR_SET_TIMERSLACK, 1UL);  // the default 50 us of slack would stretch a 100 us step by half
+      auto next = std::chrono::steady_clock::now();
+      while (!st.stop_requested()) {
+        next = std::max(next + step, std::chrono::steady_clock::now());
+        std::this_thread::sleep_until(next);
+        sh->pace.notify_waiters();
+      }
+    });
+  }
   return fs;
 }
 

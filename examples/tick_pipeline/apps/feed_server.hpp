@@ -11,8 +11,10 @@
 // (--replay, served verbatim whatever the path asks for). It sends `count` messages (0: until
 // stopped or the client leaves), then closes with 1000 and waits (bounded) for the client's
 // close. Messages are framed by the codec and written in batches of up to batch_bytes per
-// write_all, so flat out costs one syscall per few hundred messages. With a rate, the
-// connection sends what is due every millisecond (the timer wheel's resolution).
+// write_all, so flat out costs one syscall per few hundred messages. With a rate, each
+// connection sends what is due at every tick of a pacing thread (every pace_us, 100 µs by
+// default): the runtime's timers have millisecond resolution, and a millisecond's worth of
+// messages in one write is a burst that an exchange's stream does not have.
 //
 // The totals of every tick sent (feed_totals, over all connections) are kept so that a test or
 // the demo can compare them with what the ingest side received. Client input is read by a
@@ -26,6 +28,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <polarway/net/socket_addr.hpp>
@@ -45,6 +48,7 @@ struct feed_config {
   std::size_t symbols = 10;
   message_kind kind = message_kind::trade;
   std::uint64_t rate = 0;   // messages per second per connection; 0 = flat out
+  std::uint64_t pace_us = 100;  // with a rate: how often what is due is sent
   std::uint64_t count = 0;  // messages per connection, then close 1000; 0 = unlimited
   std::uint64_t seed = 1;
   std::string replay;  // a JSON-lines file to serve instead of generated data
@@ -92,6 +96,7 @@ class feed_server {
   polarway::option<polarway::net::tcp_listener> listener_;
   std::shared_ptr<shared> shared_;
   feed_counters counters_;
+  std::jthread pacer_;  // with a rate: ticks shared_->pace every pace_us; stopped and joined first
 };
 
 }  // namespace ticks::app

@@ -29,7 +29,7 @@ std::string ingest_error(std::initializer_list<const char*> a) {
 
 TEST_CASE("feed flags: valid forms") {
   auto v = argv_of({"--listen", "127.0.0.1:0", "--symbols=20", "--kind", "bookTicker", "--rate", "100000/s", "--count",
-                    "5", "--seed", "7", "--with-send-time", "--handshake-timeout", "0.2"});
+                    "5", "--seed", "7", "--with-send-time", "--handshake-timeout", "0.2", "--pace-us", "250"});
   auto c = app::parse_feed_args(v);
   REQUIRE(c);
   CHECK(c->symbols == 20);
@@ -39,8 +39,11 @@ TEST_CASE("feed flags: valid forms") {
   CHECK(c->seed == 7);
   CHECK(c->with_send_time);
   CHECK(c->handshake_timeout_ms == 200);
+  CHECK(c->pace_us == 250);
   auto empty = argv_of({});
-  CHECK(app::parse_feed_args(empty));
+  auto defaults = app::parse_feed_args(empty);
+  REQUIRE(defaults);
+  CHECK(defaults->pace_us == 100);
 }
 
 TEST_CASE("feed flags: hostile argv") {
@@ -66,6 +69,10 @@ TEST_CASE("feed flags: hostile argv") {
   CHECK(!feed_error({"--handshake-timeout", "1.2345"}).empty());
   CHECK(!feed_error({"--handshake-timeout", "."}).empty());
   CHECK(!feed_error({"--batch-bytes", "1"}).empty());
+  CHECK(feed_error({"--pace-us", "9"}).find("--pace-us") != std::string::npos);  // below 10
+  CHECK(!feed_error({"--pace-us", "100001"}).empty());
+  CHECK(!feed_error({"--pace-us", "1e3"}).empty());
+  CHECK(!feed_error({"--pace-us"}).empty());
   auto help = argv_of({"--help"});
   auto h = app::parse_feed_args(help);
   REQUIRE(!h);

@@ -138,6 +138,31 @@ TEST_CASE("e2e: back-pressure: channel of 4, a slow sink, nothing lost") {
   CHECK(sink.totals() == r.sent);
 }
 
+TEST_CASE("e2e: a paced feed keeps to its rate and delivers every tick") {
+  // 2 connections x 600 ticks at 2,000/s each, sent every 200 us: 0.3 s at that rate. The feed
+  // may fall behind its schedule (a slow machine), never ahead of it, so the lower bound on the
+  // time cannot fail for a feed that paces, and does fail for one that sends flat out.
+  const std::uint64_t per = 600;
+  app::feed_config fc;
+  fc.symbols = 4;
+  fc.count = per;
+  fc.rate = 2'000;
+  fc.pace_us = 200;
+  fc.with_send_time = true;
+  app::ingest_config ic;
+  ic.once = true;
+  const std::string t = all_streams(4, ticks::message_kind::trade);
+  app::counting_sink sink;
+  const auto start = std::chrono::steady_clock::now();
+  const run_result r = run_pipeline(fc, ic, {t, t}, sink);
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(r.report.ticks_out == 2 * per);
+  CHECK(sink.totals() == r.sent);
+  CHECK(r.completed == 2);
+  // The last tick is due at (per - 1) / rate = 0.2995 s after the connection's start.
+  CHECK(took >= 299ms);
+}
+
 TEST_CASE("e2e: --expect stops early; received == written") {
   app::feed_config fc;
   fc.symbols = 5;
