@@ -90,6 +90,47 @@ TEST_CASE("messages of every length encoding arrive intact, with padding") {
   }
 }
 
+// A server frames its data messages itself (not through wslay's queue): the header bytes must
+// be exactly RFC 6455's, with the shortest length encoding, and the order with the control
+// frames wslay writes (pong, close) must hold.
+TEST_CASE("a server's data frames: exact headers, and in order with pongs and the close") {
+  auto s = make(ws::role::server);
+  const std::pair<std::size_t, std::string> cases[] = {
+      {0, std::string("\x81\x00", 2)},
+      {125, "\x81\x7d"},
+      {126, std::string("\x81\x7e\x00\x7e", 4)},
+      {65535, "\x81\x7e\xff\xff"},
+      {65536, std::string("\x81\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10)},
+  };
+  for (const auto& [len, header] : cases) {
+    CAPTURE(len);
+    REQUIRE(s.send_text(std::string(len, 'a')).is_ok());
+    const auto out = ticks::as_chars(s.output());
+    REQUIRE(out.size() == header.size() + len);
+    CHECK(out.substr(0, header.size()) == header);
+    s.consume_output(out.size());
+  }
+  REQUIRE(s.send_binary(as_bytes(std::string("\x00\xff", 2))).is_ok());
+  CHECK(ticks::as_chars(s.output()) == std::string("\x82\x02\x00\xff", 4));
+  s.consume_output(s.output().size());
+
+  // A ping from the client: its pong goes out before the message sent after it.
+  auto c = make(ws::role::client);
+  REQUIRE(c.send_ping(as_bytes("p1")).is_ok());
+  auto got = pump(c, s);
+  REQUIRE(got.events.size() == 1);
+  REQUIRE(s.send_text("after the ping").is_ok());
+  REQUIRE(s.close(ws::close_code::normal).is_ok());
+  CHECK(s.send_text("after the close").error().code == ws_errc::closed);
+  const auto frames = test::parse_frames(s.output());
+  REQUIRE(frames.size() == 3);
+  CHECK(frames[0].opcode == 0xA);  // pong
+  CHECK(frames[0].payload == "p1");
+  CHECK(frames[1].opcode == 0x1);
+  CHECK(frames[1].payload == "after the ping");
+  CHECK(frames[2].opcode == 0x8);
+}
+
 // Whole frames already in the input are unmasked and lent out in place, without wslay; frames
 // that arrive in pieces, fragments and control frames go through wslay. Both must agree.
 TEST_CASE("whole and partial frames give the same messages, every mask offset and length") {
