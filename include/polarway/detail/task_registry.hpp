@@ -2,6 +2,11 @@
 // can find and cancel tasks that are suspended on something that will never happen. Sharded
 // by the spawning worker so that spawns on different workers do not contend. Fork-join
 // children are not listed: they are reachable through their parent, which is.
+//
+// Each spawn and each completion takes its shard's lock once, for a few pointer writes: a
+// spin lock, since a std::mutex's uncontended lock and unlock calls cost chained_spawn about
+// 15% (105 -> 89 ns per task). Only the shutdown path, which waits for the shards to drain,
+// uses a mutex and a condition variable.
 #pragma once
 
 #include <condition_variable>
@@ -11,6 +16,7 @@
 #include <mutex>
 #include <vector>
 
+#include "polarway/detail/spin_lock.hpp"
 #include "polarway/detail/task_cell.hpp"
 
 namespace polarway::detail {
@@ -23,7 +29,7 @@ class task_registry {
   bool insert(task_cell* cell, std::size_t hint) noexcept {
     const auto index = static_cast<std::uint32_t>(hint % shards_.size());
     shard& s = shards_[index];
-    std::lock_guard lock(s.mu);
+    std::lock_guard lock(s.lock);
     if (s.closed) return false;
     cell->reg_shard = index;
     cell->reg_prev = nullptr;
@@ -37,12 +43,20 @@ class task_registry {
   void remove(task_cell* cell) noexcept {
     if (cell->reg_shard == task_cell::no_shard) return;
     shard& s = shards_[cell->reg_shard];
-    std::lock_guard lock(s.mu);
-    if (cell->reg_prev) cell->reg_prev->reg_next = cell->reg_next;
-    else s.head = cell->reg_next;
-    if (cell->reg_next) cell->reg_next->reg_prev = cell->reg_prev;
-    cell->reg_shard = task_cell::no_shard;
-    if (--s.count == 0 && s.closed) s.drained.notify_all();
+    bool last_at_shutdown;
+    {
+      std::lock_guard lock(s.lock);
+      if (cell->reg_prev) cell->reg_prev->reg_next = cell->reg_next;
+      else s.head = cell->reg_next;
+      if (cell->reg_next) cell->reg_next->reg_prev = cell->reg_prev;
+      cell->reg_shard = task_cell::no_shard;
+      last_at_shutdown = --s.count == 0 && s.closed;
+    }
+    if (last_at_shutdown) {
+      // Taking drain_mu orders this after the waiter's check of count (made holding it).
+      std::lock_guard lock(s.drain_mu);
+      s.drained.notify_all();
+    }
   }
 
   /// Closes every shard (later inserts fail) and calls abort(cell) on each listed task, with
@@ -52,7 +66,7 @@ class task_registry {
     for (shard& s : shards_) {
       std::vector<task_cell*> cells;
       {
-        std::lock_guard lock(s.mu);
+        std::lock_guard lock(s.lock);
         s.closed = true;
         for (task_cell* c = s.head; c; c = c->reg_next) {
           c->ref();
@@ -69,14 +83,18 @@ class task_registry {
   /// Blocks until every listed task has completed.
   void wait_until_empty() {
     for (shard& s : shards_) {
-      std::unique_lock lock(s.mu);
-      s.drained.wait(lock, [&] { return s.count == 0; });
+      std::unique_lock wait_lock(s.drain_mu);
+      s.drained.wait(wait_lock, [&] {
+        std::lock_guard lock(s.lock);
+        return s.count == 0;
+      });
     }
   }
 
  private:
   struct shard {
-    std::mutex mu;
+    spin_lock lock;  // the list, count and closed
+    std::mutex drain_mu;
     std::condition_variable drained;
     task_cell* head = nullptr;
     std::size_t count = 0;

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "polarway/detail/scheduler.hpp"
-#include "polarway/sync/detail/spin_lock.hpp"
+#include "polarway/detail/spin_lock.hpp"
 #include "polarway/sync/detail/wait_list.hpp"
 
 namespace polarway {

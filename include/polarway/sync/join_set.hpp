@@ -28,7 +28,7 @@
 #include "polarway/runtime/join_error.hpp"
 #include "polarway/runtime/join_handle.hpp"
 #include "polarway/runtime/runtime.hpp"
-#include "polarway/sync/detail/spin_lock.hpp"
+#include "polarway/detail/spin_lock.hpp"
 #include "polarway/task.hpp"
 
 namespace polarway {

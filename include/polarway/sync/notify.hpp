@@ -21,7 +21,7 @@
 #include <mutex>
 
 #include "polarway/detail/scheduler.hpp"
-#include "polarway/sync/detail/spin_lock.hpp"
+#include "polarway/detail/spin_lock.hpp"
 #include "polarway/sync/detail/wait_list.hpp"
 
 namespace polarway {

@@ -21,7 +21,7 @@
 #include "polarway/error.hpp"
 #include "polarway/option.hpp"
 #include "polarway/result.hpp"
-#include "polarway/sync/detail/spin_lock.hpp"
+#include "polarway/detail/spin_lock.hpp"
 
 namespace polarway::oneshot {
 

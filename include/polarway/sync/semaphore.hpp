@@ -34,7 +34,7 @@
 #include "polarway/error.hpp"
 #include "polarway/option.hpp"
 #include "polarway/result.hpp"
-#include "polarway/sync/detail/spin_lock.hpp"
+#include "polarway/detail/spin_lock.hpp"
 #include "polarway/sync/detail/wait_list.hpp"
 
 namespace polarway {

@@ -1,4 +1,5 @@
-// detail::spin_lock: the lock that guards the waiter lists of polarway's sync primitives.
+// detail::spin_lock: the lock that guards the waiter lists of polarway's sync primitives and
+// the scheduler's task registry.
 //
 // Why not std::mutex: the critical sections are a handful of pointer updates (link a waiter,
 // hand a permit over, wake a task), and on a contended std::mutex glibc parks the thread in
