@@ -173,10 +173,15 @@ class task_cell {
   /// Clears `cancelled` for a soft cancellation that found its operation already complete.
   void withdraw_cancel() noexcept { state_.fetch_and(~cancelled, std::memory_order_acq_rel); }
 
-  /// The join handle goes away. Returns the prior state: if it was complete, the caller owns
-  /// the finished frame and must destroy it.
-  std::uint64_t drop_join_interest() noexcept {
-    return state_.fetch_and(~(join_interest | join_waker), std::memory_order_acq_rel);
+  /// The join handle (or a fork-join group) goes away: clears its interest and waker and drops
+  /// its reference in one atomic operation, not two (every detached spawn and every fork-join
+  /// child pays this once). Frees the cell if that was the last reference.
+  void release_join() noexcept {
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    while (!state_.compare_exchange_weak(s, (s & ~(join_interest | join_waker)) - ref_one, std::memory_order_acq_rel,
+                                         std::memory_order_relaxed)) {
+    }
+    if ((s >> ref_shift) == 1) free_cell();
   }
 
   /// Calls the registered join waker; for the completion path only.
@@ -188,12 +193,7 @@ class task_cell {
   /// that cannot take it).
   void unref_not_last() noexcept { state_.fetch_sub(ref_one, std::memory_order_acq_rel); }
   void unref() noexcept {
-    if ((state_.fetch_sub(ref_one, std::memory_order_acq_rel) >> ref_shift) == 1) {
-      const std::size_t bytes = header_bytes() + ops_->size;
-      if (has_output_) ops_->destroy(output());
-      this->~task_cell();
-      frame_pool::deallocate(this, bytes);
-    }
+    if ((state_.fetch_sub(ref_one, std::memory_order_acq_rel) >> ref_shift) == 1) free_cell();
   }
 
   std::uint64_t state(std::memory_order order = std::memory_order_acquire) const noexcept {
@@ -259,6 +259,14 @@ class task_cell {
             const output_ops* ops, std::uint64_t initial) noexcept
       : resume_point(root), state_(initial), root_(root), promise_(promise), sched_(sched), schedule_(schedule), ops_(ops) {}
   ~task_cell() = default;
+
+  // The last reference is gone: destroys the value left in the cell, if any, and the cell.
+  void free_cell() noexcept {
+    const std::size_t bytes = header_bytes() + ops_->size;
+    if (has_output_) ops_->destroy(output());
+    this->~task_cell();
+    frame_pool::deallocate(this, bytes);
+  }
 
   // The two one-byte fields come first, so that they share the word that reg_shard (the last
   // public member) leaves half empty: the cell of a task<void> then fits the pool's 128-byte

@@ -26,10 +26,7 @@ join_handle<T> make_join_handle(task_cell* cell) noexcept;
 struct join_handle_access;
 
 // Gives up a join interest in `cell` (the value, if any, goes with the cell).
-inline void release_join_interest(task_cell* cell) noexcept {
-  (void)cell->drop_join_interest();
-  cell->unref();
-}
+inline void release_join_interest(task_cell* cell) noexcept { cell->release_join(); }
 
 // Reads the outcome of a completed cell; for a finished task moves the value out of the cell.
 template <class T>
