@@ -47,9 +47,9 @@ struct feed_config {
   std::string listen = "127.0.0.1:9443";
   std::size_t symbols = 10;
   message_kind kind = message_kind::trade;
-  std::uint64_t rate = 0;   // messages per second per connection; 0 = flat out
+  std::uint64_t rate = 0;       // messages per second per connection; 0 = flat out
   std::uint64_t pace_us = 100;  // with a rate: how often what is due is sent
-  std::uint64_t count = 0;  // messages per connection, then close 1000; 0 = unlimited
+  std::uint64_t count = 0;      // messages per connection, then close 1000; 0 = unlimited
   std::uint64_t seed = 1;
   std::string replay;  // a JSON-lines file to serve instead of generated data
   bool with_send_time = false;

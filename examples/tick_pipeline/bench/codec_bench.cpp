@@ -18,7 +18,8 @@ namespace {
 struct corpus {
   std::vector<std::string> messages;
   explicit corpus(ticks::message_kind kind) {
-    auto g = ticks::feed_generator::create({.symbols = 20, .kind = kind, .combined = true, .with_sent_ns = true}).value();
+    auto g =
+        ticks::feed_generator::create({.symbols = 20, .kind = kind, .combined = true, .with_sent_ns = true}).value();
     for (int i = 0; i < 4096; ++i)
       messages.push_back(std::string(g.next(1'700'000'000'000'000'000 + i * 1'000)) +
                          std::string(ticks::decoder::required_padding, ' '));

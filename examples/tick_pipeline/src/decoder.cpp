@@ -100,8 +100,8 @@ namespace {
 // means success.
 struct fault {
   schema_problem problem = schema_problem::none;
-  decimal_errc decimal = decimal_errc::empty;  // when problem == bad_decimal
-  symbol_errc symbol = symbol_errc::empty;     // when problem == bad_symbol
+  decimal_errc decimal = decimal_errc::empty;     // when problem == bad_decimal
+  symbol_errc symbol = symbol_errc::empty;        // when problem == bad_symbol
   simdjson::error_code json = simdjson::SUCCESS;  // when the JSON itself is broken
   const char* field = "";
 
@@ -302,16 +302,26 @@ fault parse_trade(od::object& obj, ticks::tick& out) {
   trade& t = out.emplace<trade>();
   return for_each_field(obj, trade_fields, [&](int i, od::value& v) -> fault {
     switch (i) {
-      case 0: return expect_kind(v, message_kind::trade);
-      case 1: return read(v, t.event_time_ms);
-      case 2: return read(v, t.symbol);
-      case 3: return read(v, t.trade_id);
-      case 4: return read(v, t.price);
-      case 5: return read(v, t.quantity);
-      case 6: return read(v, t.trade_time_ms);
-      case 7: return read(v, t.buyer_is_maker);
-      case 8: return check_bool(v);
-      case 9: return read(v, t.sent_ns);
+      case 0:
+        return expect_kind(v, message_kind::trade);
+      case 1:
+        return read(v, t.event_time_ms);
+      case 2:
+        return read(v, t.symbol);
+      case 3:
+        return read(v, t.trade_id);
+      case 4:
+        return read(v, t.price);
+      case 5:
+        return read(v, t.quantity);
+      case 6:
+        return read(v, t.trade_time_ms);
+      case 7:
+        return read(v, t.buyer_is_maker);
+      case 8:
+        return check_bool(v);
+      case 9:
+        return read(v, t.sent_ns);
     }
     return {};
   });
@@ -321,18 +331,30 @@ fault parse_agg_trade(od::object& obj, ticks::tick& out) {
   agg_trade& t = out.emplace<agg_trade>();
   fault f = for_each_field(obj, agg_trade_fields, [&](int i, od::value& v) -> fault {
     switch (i) {
-      case 0: return expect_kind(v, message_kind::agg_trade);
-      case 1: return read(v, t.event_time_ms);
-      case 2: return read(v, t.symbol);
-      case 3: return read(v, t.agg_trade_id);
-      case 4: return read(v, t.price);
-      case 5: return read(v, t.quantity);
-      case 6: return read(v, t.first_trade_id);
-      case 7: return read(v, t.last_trade_id);
-      case 8: return read(v, t.trade_time_ms);
-      case 9: return read(v, t.buyer_is_maker);
-      case 10: return check_bool(v);
-      case 11: return read(v, t.sent_ns);
+      case 0:
+        return expect_kind(v, message_kind::agg_trade);
+      case 1:
+        return read(v, t.event_time_ms);
+      case 2:
+        return read(v, t.symbol);
+      case 3:
+        return read(v, t.agg_trade_id);
+      case 4:
+        return read(v, t.price);
+      case 5:
+        return read(v, t.quantity);
+      case 6:
+        return read(v, t.first_trade_id);
+      case 7:
+        return read(v, t.last_trade_id);
+      case 8:
+        return read(v, t.trade_time_ms);
+      case 9:
+        return read(v, t.buyer_is_maker);
+      case 10:
+        return check_bool(v);
+      case 11:
+        return read(v, t.sent_ns);
     }
     return {};
   });
@@ -344,15 +366,24 @@ fault parse_book_ticker(od::object& obj, ticks::tick& out) {
   book_ticker& t = out.emplace<book_ticker>();
   return for_each_field(obj, book_ticker_fields, [&](int i, od::value& v) -> fault {
     switch (i) {
-      case 0: return read(v, t.update_id);
-      case 1: return read(v, t.symbol);
-      case 2: return read(v, t.bid_price);
-      case 3: return read(v, t.bid_quantity);
-      case 4: return read(v, t.ask_price);
-      case 5: return read(v, t.ask_quantity);
-      case 6: return expect_kind(v, message_kind::book_ticker);
-      case 7: return read(v, t.event_time_ms);
-      case 8: return read(v, t.sent_ns);
+      case 0:
+        return read(v, t.update_id);
+      case 1:
+        return read(v, t.symbol);
+      case 2:
+        return read(v, t.bid_price);
+      case 3:
+        return read(v, t.bid_quantity);
+      case 4:
+        return read(v, t.ask_price);
+      case 5:
+        return read(v, t.ask_quantity);
+      case 6:
+        return expect_kind(v, message_kind::book_ticker);
+      case 7:
+        return read(v, t.event_time_ms);
+      case 8:
+        return read(v, t.sent_ns);
     }
     return {};
   });
