@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -110,11 +111,17 @@ class frame_pool {
    public:
     /// Fills an empty list with a chain from the depot, if it has one.
     bool take(std::size_t c, list& into) {
+      // A thread whose live frames keep growing (a burst of spawns) comes here for every new
+      // block while the depot is empty; looking at the count first keeps the mutex out of that
+      // path (it was two thirds of the cost of carving a block). A chain given back meanwhile
+      // is found next time.
+      if (chain_count_[c].load(std::memory_order_relaxed) == 0) return false;
       std::lock_guard lock(mu_);
       if (chains_[c].empty()) return false;
       into.head = chains_[c].back().first;
       into.count = chains_[c].back().second;
       chains_[c].pop_back();
+      chain_count_[c].store(chains_[c].size(), std::memory_order_relaxed);
       return true;
     }
 
@@ -128,11 +135,13 @@ class frame_pool {
       last->next = nullptr;
       std::lock_guard lock(mu_);
       chains_[c].emplace_back(chain, n);
+      chain_count_[c].store(chains_[c].size(), std::memory_order_relaxed);
     }
 
    private:
     std::mutex mu_;
     std::array<std::vector<std::pair<node*, std::size_t>>, classes> chains_;
+    std::array<std::atomic<std::size_t>, classes> chain_count_{};  // chains_[c].size(), readable unlocked
   };
 
   struct local_lists {
