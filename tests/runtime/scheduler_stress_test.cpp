@@ -2,6 +2,7 @@
 // several block_on callers, a task that never yields.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -194,6 +195,62 @@ TEST_CASE("two tasks waking each other cannot starve a third (LIFO cap and fairn
     (void)(co_await b);
   }(ping, pong, stop, exchanges));
   CHECK(stop.load());
+}
+
+// A chain of tasks that each spawn the next keeps the bottom of the worker's LIFO deque full;
+// the task spawned before the chain sits at the top and must still get its turn.
+pw::task<void> chain_link(std::atomic<bool>& old_ran, long& links) {
+  if (old_ran.load() || ++links == 100'000'000) co_return;  // the cap only ends a failing run
+  (void)pw::spawn(chain_link(old_ran, links));
+}
+
+TEST_CASE("a chain of spawns on one worker cannot starve an older task (fairness tick)") {
+  pw::runtime rt(pw::runtime_options{.workers = 1});
+  std::atomic<bool> old_ran{false};
+  long links = 0;
+  rt.block_on([](std::atomic<bool>& old_ran, long& links) -> pw::task<void> {
+    auto old = pw::spawn([](std::atomic<bool>& ran) -> pw::task<void> {
+      ran.store(true);
+      co_return;
+    }(old_ran));
+    (void)pw::spawn(chain_link(old_ran, links));
+    CHECK((co_await old).is_ok());
+  }(old_ran, links));
+  CHECK(old_ran.load());
+  CHECK(links < 100'000'000);
+  MESSAGE("chain links before the older task ran: ", links);
+}
+
+// Started and not yet finished, and the most of those at once.
+struct live_count {
+  long now = 0, peak = 0;
+};
+
+pw::task<long> fork_join_tree(int depth, live_count& live) {
+  live.peak = std::max(live.peak, ++live.now);
+  long leaves = 1;
+  if (depth > 0) {
+    std::vector<pw::task<long>> kids;
+    for (int i = 0; i < 10; ++i) kids.push_back(fork_join_tree(depth - 1, live));
+    leaves = 0;
+    for (long n : co_await pw::join_all(std::move(kids))) leaves += n;
+  }
+  --live.now;
+  co_return leaves;
+}
+
+TEST_CASE("one worker walks a fork-join tree depth-first, so few of its tasks are open at once") {
+  // Depth-first, only the path from the root to the running task is open: depth + 1 tasks. The
+  // fairness tick may start the oldest waiting subtree after 10 ms, which opens one more path
+  // each time (a slow sanitizer run may see a few); taking the oldest entry every 61 ticks
+  // opened hundreds of paths at once here.
+  pw::runtime rt(pw::runtime_options{.workers = 1});
+  live_count live;
+  const long leaves = rt.block_on(fork_join_tree(4, live));
+  CHECK(leaves == 10'000);
+  CHECK(live.now == 0);
+  CHECK(live.peak <= 5 * 10);
+  MESSAGE("peak open tasks: ", live.peak);
 }
 
 TEST_CASE("the cooperative budget makes a task that always finds ready work yield") {

@@ -111,6 +111,11 @@ class chase_lev_deque {
   }
   bool looks_empty() const noexcept { return size_hint() == 0; }
 
+  /// The index of the oldest item (the next one a steal would take). Unchanged for as long as
+  /// that item stays in the deque: every removal from the top, including the owner's take of
+  /// the last item, advances it.
+  std::int64_t top_index() const noexcept { return top_.load(std::memory_order_acquire); }
+
  private:
   std::atomic<T>& slot(std::int64_t i) noexcept { return slots_[static_cast<std::size_t>(i & mask_)]; }
 
