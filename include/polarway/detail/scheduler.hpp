@@ -138,31 +138,40 @@ class scheduler {
     return w && w->sched == this;
   }
 
-  /// Creates a cell for a new task, lists it (unless `listed` is false: fork-join children)
-  /// and queues it. After shutdown the frame is destroyed at once and the cell is returned
-  /// already complete as cancelled, for the join handle to report. `extra_refs` (at least
-  /// one) are the caller's references, on top of the runtime's.
+  /// Creates a cell for a new task, lists it and queues it. After shutdown the frame is
+  /// destroyed at once and the cell is returned already complete as cancelled, for the join
+  /// handle to report. `extra_refs` (at least one) are the caller's references, on top of the
+  /// runtime's.
   template <class T>
-  task_cell* spawn_cell(task<T> t, std::uint64_t extra_state, std::uint32_t extra_refs, bool listed) {
-    auto root = t.release();
-    task_cell* cell = task_cell::create(this, &scheduler::schedule_entry, root, &root.promise(), &output_ops_for<T>,
-                                        task_cell::notified | extra_state | (1 + extra_refs) * task_cell::ref_one);
-    if (listed) {
-      worker* w = tls_context.current_worker;
-      const std::size_t hint = (w && w->sched == this) ? w->index : next_external_shard_++;
-      if (!registry_.insert(cell, hint)) {
-        // Shutting down: the task never runs. Its cell completes as cancelled so that a join
-        // handle reports it; the runtime's reference goes away with this call.
-        cell->destroy_root();
-        cell->transition_to_running();
-        (void)cell->transition_to_complete(task_outcome::cancelled);
-        cell->unref_not_last();  // the caller holds the extra references (at least one)
-        return cell;
-      }
+  task_cell* spawn_cell(task<T> t, std::uint64_t extra_state, std::uint32_t extra_refs) {
+    task_cell* cell = new_cell(t, task_cell::notified | extra_state | (1 + extra_refs) * task_cell::ref_one);
+    worker* w = tls_context.current_worker;
+    const std::size_t hint = (w && w->sched == this) ? w->index : next_external_shard_++;
+    if (!registry_.insert(cell, hint)) {
+      // Shutting down: the task never runs. Its cell completes as cancelled so that a join
+      // handle reports it; the runtime's reference goes away with this call.
+      cell->destroy_root();
+      cell->transition_to_running();
+      (void)cell->transition_to_complete(task_outcome::cancelled);
+      cell->unref_not_last();  // the caller holds the extra references (at least one)
+      return cell;
     }
     schedule_new(cell);
     return cell;
   }
+
+  /// Creates the cell of a fork-join child, not yet queued (start_child does that): unlisted,
+  /// since it is reachable through its parent, which is; held by its group alone (one
+  /// reference), with the group's callback `done(group)` already installed.
+  template <class T>
+  task_cell* fork_cell(task<T>& t, void (*done)(void*), void* group, std::uint64_t extra_state) {
+    task_cell* cell = new_cell(t, task_cell::notified | task_cell::join_interest | task_cell::join_waker |
+                                      task_cell::group_child | extra_state | task_cell::ref_one);
+    cell->preset_join_waker(done, group);
+    return cell;
+  }
+
+  void start_child(task_cell* cell) noexcept { schedule_new(cell); }
 
   /// Queues a cell that transition_to_notified()/transition_to_cancelled() said must be queued.
   void schedule_woken(task_cell* cell) noexcept {
@@ -211,6 +220,16 @@ class scheduler {
     std::lock_guard lock(join_mu_);
     for (auto& w : workers_)
       if (w->thread.joinable()) w->thread.join();
+  }
+
+  // The task leaves `t` only once its cell exists, so that a failed allocation leaves it there.
+  template <class T>
+  task_cell* new_cell(task<T>& t, std::uint64_t initial_state) {
+    auto root = t.handle();
+    task_cell* cell = task_cell::create(this, &scheduler::schedule_entry, root, &root.promise(), &output_ops_for<T>,
+                                        initial_state);
+    (void)t.release();
+    return cell;
   }
 
   void schedule_new(task_cell* cell) noexcept {
@@ -451,12 +470,13 @@ class scheduler {
     if (cell->transition_to_idle()) push_deferred(*tls_context.current_worker, cell);
   }
 
-  // The frame is gone by now (destroyed by capture_result or on cancellation).
+  // The frame is gone by now (destroyed by capture_result or on cancellation). A fork-join
+  // child's cell may be freed by its group as soon as the callback has run.
   void finish(task_cell* cell, task_outcome outcome) noexcept {
     registry_.remove(cell);
     const std::uint64_t prev = cell->transition_to_complete(outcome);
     if ((prev & task_cell::join_interest) && (prev & task_cell::join_waker)) cell->call_join_waker();
-    cell->unref();
+    if (!(prev & task_cell::group_child)) cell->unref();
   }
 
   std::vector<std::unique_ptr<worker>> workers_;

@@ -29,6 +29,8 @@ namespace polarway {
 namespace detail {
 
 // Counts a parent's unfinished children and wakes the parent when the last one finishes.
+// Children are created first (fork, which may fail to allocate), then queued all at once
+// (start), then given back (release_children) when the awaiter goes.
 class fork_group : public cancel_hook {
  public:
   fork_group() = default;
@@ -36,30 +38,40 @@ class fork_group : public cancel_hook {
   fork_group& operator=(const fork_group&) = delete;
 
  protected:
-  // Spawns one child (unlisted: it is reachable through its parent) and returns its cell, in
-  // which the group holds a join interest until release_join_interest().
+  // Creates one child's cell, not yet queued; the group holds it until release_children.
   template <class T>
-  task_cell* spawn_child(task<T>& t, std::uint64_t extra_state = 0) {
-    return parent_->sched()->spawn_cell(std::move(t), task_cell::join_interest | extra_state, 1, false);
+  task_cell* fork(task<T>& t, std::uint64_t extra_state = 0) {
+    return parent_->sched()->fork_cell(t, &child_done, this, extra_state);
   }
 
-  // Starts waiting: called by await_suspend after the children were spawned. `cells` are the
-  // children. Returns whether the parent must suspend.
+  // Queues the children `cells` (all forked) and starts waiting: called by await_suspend.
+  // Returns whether the parent must suspend.
   bool start(std::coroutine_handle<> caller, task_cell* const* cells, std::size_t n) noexcept {
     children_ = cells;
     count_ = n;
+    started_ = true;
     remaining_.store(n + 1, std::memory_order_relaxed);  // +1: our own guard, dropped below
     parent_->resume_point = caller;
     parent_->ref();  // for whoever wakes the parent
     parent_->cancel_on = this;
-    for (std::size_t i = 0; i < n; ++i)
-      if (!cells[i]->set_join_waker(&child_done, this)) arrive();  // finished already
+    scheduler* sched = parent_->sched();
+    for (std::size_t i = 0; i < n; ++i) sched->start_child(cells[i]);
     if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       parent_->cancel_on = nullptr;
       parent_->unref();
       return false;  // every child is done: continue without suspending
     }
     return true;
+  }
+
+  // For the awaiter's destructor: every child has finished if the group was started (the
+  // parent resumed); if it was not (a fork failed, or the awaiter was never awaited), none ran.
+  void release_children(task_cell* const* cells, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!cells[i]) continue;
+      if (started_) release_join_interest(cells[i]);
+      else cells[i]->discard_unstarted();
+    }
   }
 
   void bind_parent(const char* what) noexcept { parent_ = current_task_or_panic(what); }
@@ -93,6 +105,7 @@ class fork_group : public cancel_hook {
   std::size_t count_ = 0;
   std::atomic<std::size_t> remaining_{0};
   bool abort_sent_ = false;
+  bool started_ = false;
 };
 
 template <class T>
@@ -117,9 +130,7 @@ class join_all_awaiter : fork_group {
   explicit join_all_awaiter(std::vector<task<T>> tasks) noexcept : tasks_(std::move(tasks)) {}
   join_all_awaiter(const join_all_awaiter&) = delete;
   join_all_awaiter& operator=(const join_all_awaiter&) = delete;
-  ~join_all_awaiter() {
-    for (std::size_t i = 0; i < spawned_; ++i) release_join_interest(cells_[i]);
-  }
+  ~join_all_awaiter() { release_children(cells_, spawned_); }
 
   bool await_ready() const noexcept { return tasks_.empty(); }
 
@@ -129,7 +140,7 @@ class join_all_awaiter : fork_group {
     // Small fan-outs (skynet's ten) keep their cells inline: no allocation per fork.
     if (n > inline_cells_.size()) heap_cells_ = std::make_unique<task_cell*[]>(n);
     cells_ = heap_cells_ ? heap_cells_.get() : inline_cells_.data();
-    for (auto& t : tasks_) cells_[spawned_++] = spawn_child(t);
+    for (auto& t : tasks_) cells_[spawned_++] = fork(t);
     return start(caller, cells_, n);
   }
 
@@ -155,16 +166,13 @@ class when_all_awaiter : fork_group {
   explicit when_all_awaiter(task<Ts>... tasks) noexcept : tasks_(std::move(tasks)...) {}
   when_all_awaiter(const when_all_awaiter&) = delete;
   when_all_awaiter& operator=(const when_all_awaiter&) = delete;
-  ~when_all_awaiter() {
-    for (task_cell* c : cells_)
-      if (c) release_join_interest(c);
-  }
+  ~when_all_awaiter() { release_children(cells_.data(), cells_.size()); }
 
   bool await_ready() const noexcept { return sizeof...(Ts) == 0; }
 
   bool await_suspend(std::coroutine_handle<> caller) {
     bind_parent("pw::when_all");
-    spawn_all(std::index_sequence_for<Ts...>{});
+    fork_all(std::index_sequence_for<Ts...>{});
     return start(caller, cells_.data(), cells_.size());
   }
 
@@ -175,8 +183,8 @@ class when_all_awaiter : fork_group {
 
  private:
   template <std::size_t... I>
-  void spawn_all(std::index_sequence<I...>) {
-    ((cells_[I] = spawn_child(std::get<I>(tasks_))), ...);
+  void fork_all(std::index_sequence<I...>) {
+    ((cells_[I] = fork(std::get<I>(tasks_))), ...);
   }
   template <std::size_t... I>
   std::tuple<value_or_monostate<Ts>...> collect(std::index_sequence<I...>) {

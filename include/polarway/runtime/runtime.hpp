@@ -106,7 +106,7 @@ class runtime {
   template <class T>
   join_handle<T> spawn(task<T> t) {
     return detail::make_join_handle<T>(
-        sched_->spawn_cell(std::move(t), detail::task_cell::join_interest, 1, /*listed=*/true));
+        sched_->spawn_cell(std::move(t), detail::task_cell::join_interest, 1));
   }
 
   /// Stops accepting tasks, cancels the remaining ones and joins the workers (idempotent).
@@ -163,7 +163,7 @@ join_handle<T> spawn(task<T> t) {
   if (!w) [[unlikely]]
     detail::panic("pw::spawn", "called outside a polarway runtime (use runtime::spawn)");
   return detail::make_join_handle<T>(
-      w->sched->spawn_cell(std::move(t), detail::task_cell::join_interest, 1, /*listed=*/true));
+      w->sched->spawn_cell(std::move(t), detail::task_cell::join_interest, 1));
 }
 
 }  // namespace polarway

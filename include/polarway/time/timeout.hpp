@@ -56,14 +56,14 @@ class timeout_awaiter : fork_group {
   timeout_awaiter& operator=(timeout_awaiter&&) = delete;
   ~timeout_awaiter() {
     if (queue_) queue_->remove(&timer_);
-    if (cell_) release_join_interest(cell_);
+    release_children(&cell_, 1);
   }
 
   bool await_ready() const noexcept { return false; }
 
   bool await_suspend(std::coroutine_handle<> caller) {
     bind_parent("pw::timeout");
-    cell_ = spawn_child(child_, task_cell::soft_cancel);  // a read that completed as the timer fired keeps its bytes
+    cell_ = fork(child_, task_cell::soft_cancel);  // a read that completed as the timer fired keeps its bytes
     timer_.cell = cell_;
     timer_.fire = [](timer_entry* e) noexcept { e->cell->sched()->abort(e->cell); };
     timer_.deadline = wheel_ms_ceil(deadline_);
