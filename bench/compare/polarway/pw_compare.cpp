@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -233,13 +234,22 @@ pw::task<u64> skynet(u64 num, u64 size) {
   co_return sum;
 }
 
+// "VmHWM N kB": this process's peak resident set so far (bench/compare/skynet_100m.py reads it;
+// a parent cannot, as its fork's copy of the parent's pages would count too).
+std::string peak_rss() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return "VmHWM " + std::to_string(std::strtoull(line.c_str() + 6, nullptr, 10)) + " kB";
+  return "VmHWM unknown";
+}
+
 pw::task<std::vector<Figure>> skynet_run(const char* name, u64 leaves) {
   const auto t0 = Clock::now();
   auto r = co_await pw::spawn(skynet(0, leaves));  // the root is spawned too
   const double s = seconds_since(t0);
   const u64 got = r.unwrap_or(0), want = leaves * (leaves - 1) / 2;
   co_return std::vector{per_unit(name, s, double(compare::skynet_tasks(leaves)), "ns/task", got == want,
-                                 "sum " + std::to_string(got))};
+                                 "sum " + std::to_string(got) + ", " + peak_rss())};
 }
 
 pw::task<u64> fib(int n) {
