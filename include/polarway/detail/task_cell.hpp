@@ -288,8 +288,8 @@ class task_cell {
   }
 
   // The two one-byte fields come first, so that they share the word that reg_shard (the last
-  // public member) leaves half empty: the cell of a task<void> then fits the pool's 128-byte
-  // class, not the 192-byte one, which a burst of spawns pays for in fresh memory.
+  // public member) leaves half empty: the cell of a task<void> then fits 128 bytes, not 144,
+  // which a burst of spawns pays for in fresh memory.
   task_outcome outcome_ = task_outcome::pending;
   bool has_output_ = false;
   std::atomic<std::uint64_t> state_;
@@ -306,7 +306,7 @@ class task_cell {
 };
 
 // A task<void>'s cell is one 128-byte pool block (see the field order above); a field added
-// to the cell should keep it so, or knowingly pay a 192-byte block per spawned task.
+// to the cell should keep it so, or knowingly pay a bigger block per spawned task.
 static_assert(sizeof(task_cell) <= 128, "task_cell outgrew the frame pool's 128-byte class");
 
 /// Wakes a task from any thread (the common waker of polarway's awaiters).
