@@ -132,7 +132,8 @@ pw::task<std::vector<Figure>> mpsc(const char* name, u64 producers, u64 per_prod
   for (auto& h : hs) ok = (co_await h).unwrap_or(false) && ok;
   const u64 total = producers * per_producer;
   ok = ok && count == total && sum == total * (total - 1) / 2;
-  co_return std::vector{rate(name, s, double(total), "msg/s", ok, "received " + std::to_string(count) + ", sum " + std::to_string(sum))};
+  co_return std::vector{
+      rate(name, s, double(total), "msg/s", ok, "received " + std::to_string(count) + ", sum " + std::to_string(sum))};
 }
 
 pw::task<std::vector<Figure>> semaphore(u64 tasks, u64 permits, u64 iters) {
@@ -161,8 +162,9 @@ pw::task<std::vector<Figure>> semaphore(u64 tasks, u64 permits, u64 iters) {
   const double s = seconds_since(t0);
   const u64 total = tasks * iters;
   ok = ok && acquires.load() == total && high.load() <= permits;
-  co_return std::vector{per_unit("semaphore_1000t_10p_x100", s, double(total), "ns/acquire", ok,
-                                 "acquires " + std::to_string(acquires.load()) + ", most held " + std::to_string(high.load()))};
+  co_return std::vector{
+      per_unit("semaphore_1000t_10p_x100", s, double(total), "ns/acquire", ok,
+               "acquires " + std::to_string(acquires.load()) + ", most held " + std::to_string(high.load()))};
 }
 
 pw::task<std::vector<Figure>> timers(const std::string& prefix, u64 n) {
@@ -188,7 +190,8 @@ pw::task<std::vector<Figure>> timers(const std::string& prefix, u64 n) {
 
 pw::task<std::vector<Figure>> tcp_echo(u64 conns, u64 msgs, u64 bytes) {
   auto listener = pw::net::tcp_listener::bind("127.0.0.1:0");
-  if (!listener) co_return std::vector{Figure{"tcp_echo_50c_x2000_64B", -1, "msg/s", false, listener.error().message()}};
+  if (!listener)
+    co_return std::vector{Figure{"tcp_echo_50c_x2000_64B", -1, "msg/s", false, listener.error().message()}};
   const auto addr = listener->local_addr().unwrap();
   auto server = pw::spawn([](pw::net::tcp_listener& l, u64 conns, u64 bytes) -> pw::task<void> {
     for (u64 c = 0; c < conns; ++c) {
@@ -239,7 +242,8 @@ pw::task<u64> skynet(u64 num, u64 size) {
 std::string peak_rss() {
   std::ifstream status("/proc/self/status");
   for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return "VmHWM " + std::to_string(std::strtoull(line.c_str() + 6, nullptr, 10)) + " kB";
+    if (line.rfind("VmHWM:", 0) == 0)
+      return "VmHWM " + std::to_string(std::strtoull(line.c_str() + 6, nullptr, 10)) + " kB";
   return "VmHWM unknown";
 }
 
@@ -283,7 +287,8 @@ pw::task<std::vector<Figure>> loop_overhead(u64 n) {
   u64 sum = 0;
   for (u64 i = 0; i < n; ++i) sum += (co_await pw::spawn([](u64 i) -> pw::task<u64> { co_return i; }(i))).unwrap_or(0);
   const double s = seconds_since(t0);
-  co_return std::vector{per_unit("loop_overhead_10k", s, double(n), "ns/iter", sum == n * (n - 1) / 2, "sum " + std::to_string(sum))};
+  co_return std::vector{
+      per_unit("loop_overhead_10k", s, double(n), "ns/iter", sum == n * (n - 1) / 2, "sum " + std::to_string(sum))};
 }
 
 pw::task<std::vector<Figure>> run(const compare::Args& a) {

@@ -72,8 +72,7 @@ class chase_lev_deque {
     T item = slot(b).load(std::memory_order_relaxed);
     if (t == b) {
       // The last item: race the thieves for it through top.
-      if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed))
-        item = nullptr;
+      if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) item = nullptr;
       bottom_.store(b + 1, std::memory_order_relaxed);
     }
     return item;

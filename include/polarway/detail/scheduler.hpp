@@ -30,16 +30,16 @@
 #include <utility>
 #include <vector>
 
+#include "polarway/detail/blocking_pool.hpp"
 #include "polarway/detail/chase_lev_deque.hpp"
 #include "polarway/detail/context.hpp"
 #include "polarway/detail/idle.hpp"
 #include "polarway/detail/inject_queue.hpp"
-#include "polarway/detail/reactor.hpp"
 #include "polarway/detail/panic.hpp"
+#include "polarway/detail/reactor.hpp"
 #include "polarway/detail/task_cell.hpp"
 #include "polarway/detail/task_registry.hpp"
 #include "polarway/detail/timer_queue.hpp"
-#include "polarway/detail/blocking_pool.hpp"
 
 namespace polarway::detail {
 
@@ -98,8 +98,10 @@ class scheduler {
           auto io = reactor::create(preferred, demanded);
           {
             std::lock_guard lock(start_mu_);
-            if (io) w->io = std::move(*io);
-            else started[w->index] = err(io.error());
+            if (io)
+              w->io = std::move(*io);
+            else
+              started[w->index] = err(io.error());
             ++started_count_;
           }
           start_cv_.notify_all();
@@ -226,8 +228,8 @@ class scheduler {
   template <class T>
   task_cell* new_cell(task<T>& t, std::uint64_t initial_state) {
     auto root = t.handle();
-    task_cell* cell = task_cell::create(this, &scheduler::schedule_entry, root, &root.promise(), &output_ops_for<T>,
-                                        initial_state);
+    task_cell* cell =
+        task_cell::create(this, &scheduler::schedule_entry, root, &root.promise(), &output_ops_for<T>, initial_state);
     (void)t.release();
     return cell;
   }
@@ -260,8 +262,10 @@ class scheduler {
       auto [c, status] = w.deque.steal();  // the oldest half: FIFO order is kept
       if (status != chase_lev_deque<task_cell*>::steal_status::success) break;
       c->next = nullptr;
-      if (last) last->next = c;
-      else first = c;
+      if (last)
+        last->next = c;
+      else
+        first = c;
       last = c;
       ++n;
     }
@@ -270,8 +274,10 @@ class scheduler {
 
   void push_deferred(worker& w, task_cell* cell) noexcept {
     cell->next = nullptr;
-    if (w.deferred_tail) w.deferred_tail->next = cell;
-    else w.deferred_head = cell;
+    if (w.deferred_tail)
+      w.deferred_tail->next = cell;
+    else
+      w.deferred_head = cell;
     w.deferred_tail = cell;
   }
 
@@ -365,8 +371,10 @@ class scheduler {
     task_cell* first = nullptr;
     const std::size_t max = std::max<std::size_t>(1, std::min(inject_.len() / workers_.size() + 1, deque_capacity / 2));
     inject_.pop_batch(max, [&](task_cell* c) {
-      if (!first) first = c;
-      else if (!w.deque.push(c)) push_deferred(w, c);
+      if (!first)
+        first = c;
+      else if (!w.deque.push(c))
+        push_deferred(w, c);
     });
     return first;
   }

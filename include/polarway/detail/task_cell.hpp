@@ -79,18 +79,17 @@ inline constexpr std::size_t checked_value_size() noexcept {
 }
 
 template <class T>
-inline constexpr output_ops output_ops_for{
-    checked_value_size<T>(),
-    [](task_promise_base* p, void* storage) noexcept {
-      ::new (storage) T(std::move(static_cast<task_promise<T>*>(p)->result()));
-    },
-    [](void* storage) noexcept { static_cast<T*>(storage)->~T(); }};
+inline constexpr output_ops output_ops_for{checked_value_size<T>(),
+                                           [](task_promise_base* p, void* storage) noexcept {
+                                             ::new (storage) T(std::move(static_cast<task_promise<T>*>(p)->result()));
+                                           },
+                                           [](void* storage) noexcept { static_cast<T*>(storage)->~T(); }};
 template <class T>
-inline constexpr output_ops output_ops_for<T&>{
-    sizeof(T*), [](task_promise_base* p, void* storage) noexcept {
-      ::new (storage) T*(&static_cast<task_promise<T&>*>(p)->result());
-    },
-    [](void*) noexcept {}};
+inline constexpr output_ops output_ops_for<T&>{sizeof(T*),
+                                               [](task_promise_base* p, void* storage) noexcept {
+                                                 ::new (storage) T*(&static_cast<task_promise<T&>*>(p)->result());
+                                               },
+                                               [](void*) noexcept {}};
 template <>
 inline constexpr output_ops output_ops_for<void>{0, [](task_promise_base*, void*) noexcept {}, [](void*) noexcept {}};
 
@@ -132,9 +131,7 @@ class task_cell {
 
   /// Worker, after a run that did not finish the task. True if the task was woken during the
   /// run and must be queued again (it stays `notified`).
-  bool transition_to_idle() noexcept {
-    return (state_.fetch_and(~running, std::memory_order_acq_rel) & notified) != 0;
-  }
+  bool transition_to_idle() noexcept { return (state_.fetch_and(~running, std::memory_order_acq_rel) & notified) != 0; }
 
   /// A waker. True if the caller must now put the task in a run queue.
   bool transition_to_notified() noexcept {
@@ -215,9 +212,7 @@ class task_cell {
     if ((state_.fetch_sub(ref_one, std::memory_order_acq_rel) >> ref_shift) == 1) free_cell();
   }
 
-  std::uint64_t state(std::memory_order order = std::memory_order_acquire) const noexcept {
-    return state_.load(order);
-  }
+  std::uint64_t state(std::memory_order order = std::memory_order_acquire) const noexcept { return state_.load(order); }
   bool is_complete() const noexcept { return (state() & complete) != 0; }
   task_outcome outcome() const noexcept { return outcome_; }
 
@@ -276,7 +271,13 @@ class task_cell {
 
   task_cell(scheduler* sched, schedule_fn schedule, std::coroutine_handle<> root, task_promise_base* promise,
             const output_ops* ops, std::uint64_t initial) noexcept
-      : resume_point(root), state_(initial), root_(root), promise_(promise), sched_(sched), schedule_(schedule), ops_(ops) {}
+      : resume_point(root),
+        state_(initial),
+        root_(root),
+        promise_(promise),
+        sched_(sched),
+        schedule_(schedule),
+        ops_(ops) {}
   ~task_cell() = default;
 
   // The last reference is gone: destroys the value left in the cell, if any, and the cell.

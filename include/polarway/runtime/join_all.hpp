@@ -69,8 +69,10 @@ class fork_group : public cancel_hook {
   void release_children(task_cell* const* cells, std::size_t n) noexcept {
     for (std::size_t i = 0; i < n; ++i) {
       if (!cells[i]) continue;
-      if (started_) release_join_interest(cells[i]);
-      else cells[i]->discard_unstarted();
+      if (started_)
+        release_join_interest(cells[i]);
+      else
+        cells[i]->discard_unstarted();
     }
   }
 
@@ -120,8 +122,10 @@ value_or_monostate<T> child_value(task_cell* cell) {
   auto r = take_outcome<T>(cell);
   if (!r) [[unlikely]]
     panic("join_all / when_all", "a child task ended without a value");
-  if constexpr (std::is_void_v<T>) return std::monostate{};
-  else return std::move(*r);
+  if constexpr (std::is_void_v<T>)
+    return std::monostate{};
+  else
+    return std::move(*r);
 }
 
 template <class T>

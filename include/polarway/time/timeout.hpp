@@ -68,8 +68,10 @@ class timeout_awaiter : fork_group {
     timer_.fire = [](timer_entry* e) noexcept { e->cell->sched()->abort(e->cell); };
     timer_.deadline = wheel_ms_ceil(deadline_);
     timer_queue& q = tls_context.current_worker->timers;
-    if (q.insert(&timer_)) queue_ = &q;
-    else parent_->sched()->abort(cell_);  // the deadline has already passed
+    if (q.insert(&timer_))
+      queue_ = &q;
+    else
+      parent_->sched()->abort(cell_);  // the deadline has already passed
     return start(caller, &cell_, 1);
   }
 
@@ -84,8 +86,10 @@ class timeout_awaiter : fork_group {
 #endif
     auto r = take_outcome<T>(cell_);
     if (!r) return err(error(errc::timed_out, "pw::timeout"));
-    if constexpr (std::is_void_v<T>) return ok();
-    else return result<T, error>(std::in_place, std::move(*r));
+    if constexpr (std::is_void_v<T>)
+      return ok();
+    else
+      return result<T, error>(std::in_place, std::move(*r));
   }
 
  private:
