@@ -41,7 +41,8 @@ TEST_CASE("blocks of every size up to the largest class hold all their bytes wit
     blocks.emplace_back(p, n);
   }
   for (std::size_t i = 0; i < blocks.size(); ++i) {
-    auto [p, n] = blocks[i];
+    const unsigned char* p = blocks[i].first;
+    const std::size_t n = blocks[i].second;  // not a structured binding: clang 14 cannot capture one in CHECK
     std::size_t wrong = 0;
     for (std::size_t k = 0; k < n; ++k) wrong += p[k] != static_cast<unsigned char>(i & 0xff);
     CHECK_MESSAGE(wrong == 0, "block ", i, " of ", n, " bytes was overwritten");
