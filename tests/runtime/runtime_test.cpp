@@ -3,8 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <memory>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -155,6 +155,80 @@ TEST_CASE("the runtime destructor shuts down with tasks still pending") {
     }());
   }
   CHECK(frame_counter::alive.load() == 0);
+}
+
+// Counts itself into frame_counter::alive for as long as the copy a coroutine frame keeps of it
+// lives, so that tasks that never ran (whose bodies never made a frame_counter) are counted too.
+struct frame_token {
+  frame_token() { ++frame_counter::alive; }
+  frame_token(const frame_token&) { ++frame_counter::alive; }
+  ~frame_token() { --frame_counter::alive; }
+};
+
+pw::task<void> count_run(frame_token, std::atomic<int>& ran) {
+  ran.fetch_add(1);
+  co_return;
+}
+
+// Returns once shutdown has closed the runtime to new work: from another thread, spawns tasks
+// from outside until one comes back refused (already finished as cancelled).
+void wait_until_closed(pw::runtime& rt) {
+  static std::atomic<int> probes_ran{0};  // outlives the probes, which shutdown cancels unrun
+  std::thread([&rt] {
+    while (!rt.spawn(count_run(frame_token{}, probes_ran)).is_finished()) std::this_thread::yield();
+  }).join();
+}
+
+TEST_CASE("shutdown cancels tasks spawned inside the runtime that have not run yet") {
+  // Tasks spawned on a worker are listed only if they suspend: the ones still queued at
+  // shutdown are found in the queues and cancelled there, without running.
+  frame_counter::alive = 0;
+  std::atomic<int> ran{0};
+  std::atomic<bool> spawned{false};
+  std::vector<pw::join_handle<void>> handles;
+  pw::runtime rt(pw::runtime_options{.workers = 1});
+  auto root = rt.spawn([](pw::runtime& rt, std::vector<pw::join_handle<void>>& handles, std::atomic<int>& ran,
+                          std::atomic<bool>& spawned) -> pw::task<void> {
+    for (int i = 0; i < 1000; ++i) handles.push_back(pw::spawn(count_run(frame_token{}, ran)));
+    spawned.store(true);
+    wait_until_closed(rt);  // holds the only worker, so the 1000 stay queued until then
+    co_await pw_test::suspend_forever{};
+  }(rt, handles, ran, spawned));
+  while (!spawned.load()) std::this_thread::yield();
+  rt.shutdown();
+  CHECK(ran.load() == 0);
+  CHECK(frame_counter::alive.load() == 0);
+  for (auto& h : handles) CHECK(h.is_finished());
+  CHECK(root.is_finished());
+}
+
+TEST_CASE("a task spawned inside the runtime that first suspends during shutdown is cancelled") {
+  // Not listed until that suspension, which finds the registry closed: the task cancels itself,
+  // and its worker stays until the read it left in flight is cancelled too.
+  frame_counter::alive = 0;
+  std::atomic<bool> reading{false};
+  pw::runtime rt(pw::runtime_options{.workers = 1});
+  auto root = rt.spawn([](pw::runtime& rt, std::atomic<bool>& reading) -> pw::task<void> {
+    auto l = pw::net::tcp_listener::bind("127.0.0.1:0").unwrap();
+    auto client = (co_await pw::net::tcp_stream::connect(l.local_addr().unwrap())).unwrap();
+    auto server = (co_await l.accept()).unwrap();
+    // The child's first run: it suspends only on the read, after shutdown has begun.
+    // It holds both ends, so that the read ends only by cancellation, not by the peer closing.
+    auto child = pw::spawn([](pw::runtime& rt, pw::net::tcp_stream client, pw::net::tcp_stream server,
+                              std::atomic<bool>& reading) -> pw::task<bool> {
+      frame_counter c;
+      std::vector<std::byte> buf(64);
+      reading.store(true);
+      wait_until_closed(rt);
+      auto n = co_await server.read(buf);
+      co_return n.is_ok() && client.is_open();
+    }(rt, std::move(client), std::move(server), reading));
+    (void)co_await child;
+  }(rt, reading));
+  while (!reading.load()) std::this_thread::yield();
+  rt.shutdown();
+  CHECK(frame_counter::alive.load() == 0);
+  CHECK(root.is_finished());
 }
 
 #if defined(__cpp_exceptions)

@@ -79,17 +79,13 @@ class idle_state {
     return true;
   }
 
-  /// At shutdown: forget the sleepers (every worker is being unparked).
-  void unpark_all() {
-    std::lock_guard lock(mu_);
-    sleepers_.clear();
-  }
-
   static constexpr std::size_t none = ~std::size_t{0};
 
  private:
   static constexpr std::uint32_t unparked_one = 1u << 16;
-  static constexpr std::uint32_t pack(std::uint32_t searching, std::uint32_t unparked) { return searching | (unparked << 16); }
+  static constexpr std::uint32_t pack(std::uint32_t searching, std::uint32_t unparked) {
+    return searching | (unparked << 16);
+  }
   static std::uint32_t searching(std::uint32_t s) noexcept { return s & 0xffff; }
   static std::uint32_t unparked(std::uint32_t s) noexcept { return s >> 16; }
   bool should_notify(std::uint32_t s) const noexcept { return searching(s) == 0 && unparked(s) < workers_; }

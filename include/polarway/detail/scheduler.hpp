@@ -112,6 +112,10 @@ class scheduler {
     }
     for (auto& r : started) {
       if (!r) {
+        {
+          std::lock_guard lock(quiet_mu_);
+          exit_ = true;  // no task ever ran: nothing to wait for
+        }
         stopping_.store(true);
         for (auto& w : workers_)
           if (w->io) w->io->unpark();
@@ -140,16 +144,22 @@ class scheduler {
     return w && w->sched == this;
   }
 
-  /// Creates a cell for a new task, lists it and queues it. After shutdown the frame is
-  /// destroyed at once and the cell is returned already complete as cancelled, for the join
-  /// handle to report. `extra_refs` (at least one) are the caller's references, on top of the
-  /// runtime's.
+  /// Creates a cell for a new task and queues it. Spawned on a worker, it is listed in the
+  /// registry only if it ever suspends, and after shutdown it is cancelled when a worker takes
+  /// it from the queue. Spawned elsewhere, it is listed now, and after shutdown the frame is
+  /// destroyed at once and the cell is returned already complete as cancelled. Either way the
+  /// join handle reports join_error::cancelled. `extra_refs` (at least one) are the caller's
+  /// references, on top of the runtime's.
   template <class T>
   task_cell* spawn_cell(task<T> t, std::uint64_t extra_state, std::uint32_t extra_refs) {
     task_cell* cell = new_cell(t, task_cell::notified | extra_state | (1 + extra_refs) * task_cell::ref_one);
     worker* w = tls_context.current_worker;
-    const std::size_t hint = (w && w->sched == this) ? w->index : next_external_shard_++;
-    if (!registry_.insert(cell, hint)) {
+    if (w && w->sched == this) {
+      cell->list_when_suspended = true;
+      push_local(*w, cell);
+      return cell;
+    }
+    if (!registry_.insert(cell, next_external_shard_++)) {
       // Shutting down: the task never runs. Its cell completes as cancelled so that a join
       // handle reports it; the runtime's reference goes away with this call.
       cell->destroy_root();
@@ -158,7 +168,8 @@ class scheduler {
       cell->unref_not_last();  // the caller holds the extra references (at least one)
       return cell;
     }
-    schedule_new(cell);
+    inject_.push(cell);
+    notify_parked();
     return cell;
   }
 
@@ -199,18 +210,26 @@ class scheduler {
     if (cell->transition_to_cancelled()) schedule_woken(cell);
   }
 
-  /// Stops accepting tasks, cancels every listed task, waits for them, and joins the workers.
+  /// Stops accepting tasks, cancels every task, waits for them, and joins the workers.
   /// Idempotent.
+  ///
+  /// Shutdown. Every task is then in one of three places: listed (it has suspended, or was
+  /// spawned from outside), which close_and_abort_all cancels; in a worker's queue, never run,
+  /// which the worker cancels when it takes it (closing_); or running on a worker, which lists
+  /// it if the run ends with it suspended, and cancels it itself if the registry has closed
+  /// meanwhile. Fork-join children follow their parent. The workers keep running until they
+  /// are all parked at once with nothing listed (park_at_shutdown): no task is left then, and
+  /// none can appear, since every source of work (a running task, an I/O completion or wake-up
+  /// for a listed task) is gone.
   void shutdown() {
     if (shut_down_.exchange(true)) {
       join_workers();
       return;
     }
     if (on_worker_thread()) panic("runtime shutdown", "called from inside one of the runtime's own tasks");
+    closing_.store(true, std::memory_order_seq_cst);
     registry_.close_and_abort_all([this](task_cell* c) { abort(c); });
-    registry_.wait_until_empty();
     stopping_.store(true, std::memory_order_seq_cst);
-    idle_.unpark_all();
     for (auto& w : workers_) w->io->unpark();
     join_workers();
   }
@@ -441,15 +460,42 @@ class scheduler {
         run_task(c);
         continue;
       }
-      if (stopping_.load(std::memory_order_acquire)) break;
+      if (stopping_.load(std::memory_order_acquire)) {
+        if (park_at_shutdown(w)) break;
+        continue;
+      }
       park_worker(w);
-      if (stopping_.load(std::memory_order_acquire)) break;
     }
     w.io->quiesce();
     tls_context.current_worker = nullptr;
   }
 
+  // A worker with nothing to do once shutdown has begun. True when it may exit: every worker
+  // has reached this point with nothing to do, at the same time, and no task is listed. A
+  // worker counts here only while it is parked (it leaves the count as soon as it wakes),
+  // so the last one in knows that no other holds or runs a task.
+  bool park_at_shutdown(worker& w) {
+    {
+      std::lock_guard lock(quiet_mu_);
+      if (exit_) return true;
+      if (++quiet_ == workers_.size() && registry_.empty() && inject_.looks_empty()) {
+        exit_ = true;
+        for (auto& other : workers_)
+          if (other.get() != &w) other->io->unpark();
+        return true;
+      }
+    }
+    park_worker(w);
+    std::lock_guard lock(quiet_mu_);
+    --quiet_;
+    return exit_;
+  }
+
   void run_task(task_cell* cell) noexcept {
+    // Shutting down: a task taken from a queue now is cancelled, whether it was listed (and
+    // aborted already) or never ran.
+    if (closing_.load(std::memory_order_relaxed)) [[unlikely]]
+      (void)cell->transition_to_cancelled();
     const std::uint64_t prev = cell->transition_to_running();
     if (prev & task_cell::cancelled) {
       cancel_hook* hook = cell->cancel_on;
@@ -482,7 +528,19 @@ class scheduler {
   }
 
   void go_idle(task_cell* cell) noexcept {
-    if (cell->transition_to_idle()) push_deferred(*tls_context.current_worker, cell);
+    worker& w = *tls_context.current_worker;
+    if (cell->list_when_suspended) [[unlikely]]
+      list_suspended(w, cell);
+    if (cell->transition_to_idle()) push_deferred(w, cell);
+  }
+
+  // A task spawned on a worker suspended for the first time. Listed while it is still
+  // `running` here, so that nobody can complete it meanwhile. If shutdown has closed the
+  // registry, close_and_abort_all may be past its shard: the task cancels itself (it is
+  // running, so this only marks it; it runs again, as cancelled, once it goes idle).
+  void list_suspended(worker& w, task_cell* cell) noexcept {
+    cell->list_when_suspended = false;
+    if (!registry_.insert_suspended(cell, w.index)) (void)cell->transition_to_cancelled();
   }
 
   // The frame is gone by now (destroyed by capture_result or on cancellation). A fork-join
@@ -500,7 +558,11 @@ class scheduler {
   task_registry registry_;
   std::atomic<std::size_t> next_external_shard_{0};
   std::atomic<bool> shut_down_{false};
-  std::atomic<bool> stopping_{false};
+  std::atomic<bool> closing_{false};   // set first: every task taken from a queue is cancelled
+  std::atomic<bool> stopping_{false};  // set once every listed task was aborted: workers may exit
+  std::mutex quiet_mu_;                // park_at_shutdown's count and decision
+  std::size_t quiet_ = 0;
+  bool exit_ = false;
   std::mutex join_mu_;
   std::mutex start_mu_;
   std::condition_variable start_cv_;
