@@ -155,8 +155,7 @@ class scheduler {
     task_cell* cell = new_cell(t, task_cell::notified | extra_state | (1 + extra_refs) * task_cell::ref_one);
     worker* w = tls_context.current_worker;
     if (w && w->sched == this) {
-      cell->list_when_suspended = true;
-      push_local(*w, cell);
+      push_local(*w, cell);  // listed if it ever suspends (go_idle)
       return cell;
     }
     if (!registry_.insert(cell, next_external_shard_++)) {
@@ -168,8 +167,7 @@ class scheduler {
       cell->unref_not_last();  // the caller holds the extra references (at least one)
       return cell;
     }
-    inject_.push(cell);
-    notify_parked();
+    push_remote(cell);
     return cell;
   }
 
@@ -199,8 +197,7 @@ class scheduler {
       }
       return;
     }
-    inject_.push(cell);
-    notify_parked();
+    push_remote(cell);
   }
 
   static void schedule_entry(task_cell* cell) noexcept { cell->sched()->schedule_woken(cell); }
@@ -215,7 +212,7 @@ class scheduler {
   ///
   /// Shutdown. Every task is then in one of three places: listed (it has suspended, or was
   /// spawned from outside), which close_and_abort_all cancels; in a worker's queue, never run,
-  /// which the worker cancels when it takes it (closing_); or running on a worker, which lists
+  /// which the worker cancels when it takes it (shut_down_ is set); or running on a worker, which lists
   /// it if the run ends with it suspended, and cancels it itself if the registry has closed
   /// meanwhile. Fork-join children follow their parent. The workers keep running until they
   /// are all parked at once with nothing listed (park_at_shutdown): no task is left then, and
@@ -227,7 +224,6 @@ class scheduler {
       return;
     }
     if (on_worker_thread()) panic("runtime shutdown", "called from inside one of the runtime's own tasks");
-    closing_.store(true, std::memory_order_seq_cst);
     registry_.close_and_abort_all([this](task_cell* c) { abort(c); });
     stopping_.store(true, std::memory_order_seq_cst);
     for (auto& w : workers_) w->io->unpark();
@@ -259,6 +255,12 @@ class scheduler {
       push_local(*w, cell);
       return;
     }
+    push_remote(cell);
+  }
+
+  // From a thread that is not one of this runtime's workers: the inject queue, and a parked
+  // worker woken to take it.
+  void push_remote(task_cell* cell) noexcept {
     inject_.push(cell);
     notify_parked();
   }
@@ -494,7 +496,7 @@ class scheduler {
   void run_task(task_cell* cell) noexcept {
     // Shutting down: a task taken from a queue now is cancelled, whether it was listed (and
     // aborted already) or never ran.
-    if (closing_.load(std::memory_order_relaxed)) [[unlikely]]
+    if (shut_down_.load(std::memory_order_relaxed)) [[unlikely]]
       (void)cell->transition_to_cancelled();
     const std::uint64_t prev = cell->transition_to_running();
     if (prev & task_cell::cancelled) {
@@ -529,7 +531,7 @@ class scheduler {
 
   void go_idle(task_cell* cell) noexcept {
     worker& w = *tls_context.current_worker;
-    if (cell->list_when_suspended) [[unlikely]]
+    if (cell->awaits_listing()) [[unlikely]]
       list_suspended(w, cell);
     if (cell->transition_to_idle()) push_deferred(w, cell);
   }
@@ -539,7 +541,6 @@ class scheduler {
   // registry, close_and_abort_all may be past its shard: the task cancels itself (it is
   // running, so this only marks it; it runs again, as cancelled, once it goes idle).
   void list_suspended(worker& w, task_cell* cell) noexcept {
-    cell->list_when_suspended = false;
     if (!registry_.insert_suspended(cell, w.index)) (void)cell->transition_to_cancelled();
   }
 
@@ -557,10 +558,9 @@ class scheduler {
   idle_state idle_;
   task_registry registry_;
   std::atomic<std::size_t> next_external_shard_{0};
-  std::atomic<bool> shut_down_{false};
-  std::atomic<bool> closing_{false};   // set first: every task taken from a queue is cancelled
-  std::atomic<bool> stopping_{false};  // set once every listed task was aborted: workers may exit
-  std::mutex quiet_mu_;                // park_at_shutdown's count and decision
+  std::atomic<bool> shut_down_{false};  // set first: every task taken from a queue is cancelled
+  std::atomic<bool> stopping_{false};   // set once every listed task was aborted: workers may exit
+  std::mutex quiet_mu_;                 // park_at_shutdown's count and decision
   std::size_t quiet_ = 0;
   bool exit_ = false;
   std::mutex join_mu_;

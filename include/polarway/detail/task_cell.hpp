@@ -261,9 +261,12 @@ class task_cell {
   task_cell* reg_next = nullptr;
   std::uint32_t reg_shard = no_shard;
   static constexpr std::uint32_t no_shard = ~std::uint32_t{0};
-  // Spawned on a worker and not listed yet: the worker lists it when a run of it ends with
-  // the task suspended (see task_registry.hpp). Only the running worker reads or writes it.
-  bool list_when_suspended = false;
+
+  /// For the worker running the task: a task spawned on a worker that has not been listed yet
+  /// (see task_registry.hpp). External spawns are listed at spawn, fork-join children never.
+  bool awaits_listing() const noexcept {
+    return reg_shard == no_shard && !(state(std::memory_order_relaxed) & group_child);
+  }
 
  private:
   // The value storage follows the cell, aligned for any type the frame pool can hold.
@@ -291,9 +294,9 @@ class task_cell {
     frame_pool::deallocate(this, bytes);
   }
 
-  // The two one-byte fields come first, so that they share the word that reg_shard and
-  // list_when_suspended (the last public members) leave partly empty: the cell of a task<void>
-  // then fits 128 bytes, not 144, which a burst of spawns pays for in fresh memory.
+  // The two one-byte fields come first, so that they share the word that reg_shard (the last
+  // public member) leaves half empty: the cell of a task<void> then fits 128 bytes, not 144,
+  // which a burst of spawns pays for in fresh memory.
   task_outcome outcome_ = task_outcome::pending;
   bool has_output_ = false;
   std::atomic<std::uint64_t> state_;

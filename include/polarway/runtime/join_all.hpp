@@ -49,7 +49,6 @@ class fork_group : public cancel_hook {
   bool start(std::coroutine_handle<> caller, task_cell* const* cells, std::size_t n) noexcept {
     children_ = cells;
     count_ = n;
-    started_ = true;
     remaining_.store(n + 1, std::memory_order_relaxed);  // +1: our own guard, dropped below
     parent_->resume_point = caller;
     parent_->ref();  // for whoever wakes the parent
@@ -69,7 +68,7 @@ class fork_group : public cancel_hook {
   void release_children(task_cell* const* cells, std::size_t n) noexcept {
     for (std::size_t i = 0; i < n; ++i) {
       if (!cells[i]) continue;
-      if (started_)
+      if (children_)  // set by start()
         release_join_interest(cells[i]);
       else
         cells[i]->discard_unstarted();
@@ -107,7 +106,6 @@ class fork_group : public cancel_hook {
   std::size_t count_ = 0;
   std::atomic<std::size_t> remaining_{0};
   bool abort_sent_ = false;
-  bool started_ = false;
 };
 
 template <class T>
