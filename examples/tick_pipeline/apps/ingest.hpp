@@ -66,6 +66,7 @@ struct ingest_config {
   std::size_t sink_batch = 512;
   std::uint64_t max_connections = 1024;  // accepted feeds at once
   std::uint64_t seed = 0;                // back-off jitter; 0 = from the clock
+  std::uint64_t busy_poll_us = 0;        // runtime_options::busy_poll: for the program, not the engine
   parquet_output_config parquet;         // --out and its knobs: for the program, not the engine
 };
 

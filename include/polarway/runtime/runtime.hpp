@@ -6,6 +6,7 @@
 #pragma once
 
 #include <charconv>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdlib>
@@ -30,9 +31,17 @@ struct runtime_options {
   /// The reactor backend; none means POLARWAY_BACKEND if set, else io_uring when the kernel
   /// allows it and epoll otherwise. Asking for io_uring explicitly makes its absence an error.
   option<backend_kind> backend = none;
+  /// How long an idle worker keeps polling for I/O, timers and work before it parks; zero (the
+  /// default) parks at once. It trades CPU for latency: a parked worker takes tens of
+  /// microseconds to wake (over a hundred on a busy VM), a polling one sees an event at its next
+  /// poll, but it keeps a core busy while there is nothing to do. At most half the workers (at
+  /// least one) poll at once. From zero to max_busy_poll.
+  std::chrono::microseconds busy_poll{0};
 
   /// The most workers a runtime accepts (a typo such as POLARWAY_WORKERS=20000 is an error).
   static constexpr std::size_t max_workers = 1024;
+  /// The longest busy_poll accepted.
+  static constexpr std::chrono::microseconds max_busy_poll{1'000'000};
 
   /// These options with `workers` and `backend` resolved: the explicit value, else the
   /// environment (POLARWAY_WORKERS, POLARWAY_BACKEND), else the defaults. A malformed
@@ -45,6 +54,8 @@ struct runtime_options {
       out.backend = *env;
     }
     if (out.workers > max_workers) return err(error(errc::invalid_input, "runtime_options: workers above 1024"));
+    if (out.busy_poll < std::chrono::microseconds::zero() || out.busy_poll > max_busy_poll)
+      return err(error(errc::invalid_input, "runtime_options: busy_poll outside 0 to 1 s"));
     if (out.workers == 0) {
       if (const char* env = std::getenv("POLARWAY_WORKERS"); env && *env) {
         auto parsed = parse_workers(env);
@@ -121,7 +132,7 @@ class runtime {
  private:
   runtime(const runtime_options& resolved, int)
       : sched_(std::make_unique<detail::scheduler>(resolved.workers, resolved.backend.value_or(backend_kind::io_uring),
-                                                   resolved.backend.is_some())) {}
+                                                   resolved.backend.is_some(), resolved.busy_poll)) {}
 
   static runtime_options checked(const runtime_options& options) {
     auto resolved = options.resolved();
