@@ -31,7 +31,8 @@ std::string ingest_usage() {
   return "usage: polarway-ingest (--connect URL ... | --listen ADDR) [options]\n"
          "  --connect URL            a feed to read, ws://host:port/stream?streams=... (repeatable)\n"
          "  --listen ADDR            also accept feeds that connect to us (e.g. 127.0.0.1:9500)\n"
-         "  --channel-capacity N     ticks buffered between connections and sink (default 8192)\n"
+         "  --channel-capacity N     ticks buffered between connections and sink, in batches of up\n"
+         "                           to 256 (rounded up to whole batches; default 8192)\n"
          "  --duration S             stop after S seconds (decimals allowed; default: no limit)\n"
          "  --expect N               stop once N ticks have been written\n"
          "  --once                   one session per --connect URL (no reconnect once it ends);\n"
@@ -208,15 +209,45 @@ struct ingest_engine::impl {
 
 namespace {
 
-using tick_tx = pw::mpsc::sender<ticks::tick>;
+using tick_batch = std::vector<ticks::tick>;
+using tick_tx = pw::mpsc::sender<tick_batch>;
 
 struct session_ctx {
   ingest_engine::impl* e;
   ingest_counters* c;
   const ingest_config* cfg;
   tick_tx tx;
+  std::size_t batch_max;  // ticks per channel message
   pw::cancellation_token stop;
 };
+
+// The ticks a session decoded and has not sent yet.
+struct pending_ticks {
+  explicit pending_ticks(std::size_t batch_max) : max(batch_max) { fresh(); }
+  void fresh() {
+    ticks = tick_batch();
+    ticks.reserve(max);
+  }
+  bool full() const noexcept { return ticks.size() >= max; }
+  std::size_t max;
+  tick_batch ticks;
+};
+
+// Sends the pending ticks as one message; it waits while the channel is full (back-pressure).
+// False if the sink closed the channel: those ticks can no longer be delivered, and are
+// counted as dropped.
+pw::task<bool> send_pending(session_ctx& ctx, pending_ticks& p, std::uint64_t& sent) {
+  const std::size_t n = p.ticks.size();
+  if (n == 0) co_return true;
+  if (!(co_await ctx.tx.send(std::move(p.ticks)))) {
+    ctx.c->dropped_at_stop.fetch_add(n, std::memory_order_relaxed);
+    p.fresh();
+    co_return false;
+  }
+  sent += n;
+  p.fresh();
+  co_return true;
+}
 
 enum class session_end : std::uint8_t { peer_closed, protocol_error, eof, io_error, stopped, idle, channel_closed };
 
@@ -298,6 +329,7 @@ pw::task<session_end> message_loop(pw::net::tcp_stream& s, ws::connection& conn,
   ingest_counters& c = *ctx.c;
   std::uint64_t local_in = 0;
   std::uint64_t local_messages = 0;
+  pending_ticks pending(ctx.batch_max);
   const auto publish = [&] {
     if (local_in) c.ticks_in.fetch_add(local_in, std::memory_order_relaxed);
     if (local_messages) c.messages.fetch_add(local_messages, std::memory_order_relaxed);
@@ -311,10 +343,13 @@ pw::task<session_end> message_loop(pw::net::tcp_stream& s, ws::connection& conn,
   };
 
   for (;;) {
-    // 1. Every complete message in the buffer. Sending may wait: that is the back-pressure.
+    // 1. Every complete message in the buffer, decoded into batches. Sending may wait: that is
+    // the back-pressure.
     for (;;) {
       auto ev = conn.poll();
       if (!ev) {
+        // What came before the bad frame is delivered.
+        (void)co_await send_pending(ctx, pending, local_in);
         publish();
         count_ws_error(c, ev.error());
         ctx.e->log.line(peer + ": " + ev.error().message());
@@ -341,13 +376,12 @@ pw::task<session_end> message_loop(pw::net::tcp_stream& s, ws::connection& conn,
             break;
           }
           monitor.record_ok(r->stream.empty() ? std::string_view(label) : r->stream.view());
-          if (!(co_await ctx.tx.send(std::move(r->tick)))) {
+          pending.ticks.push_back(std::move(r->tick));
+          if (pending.full() && !(co_await send_pending(ctx, pending, local_in))) {
             // The sink failed and closed the channel: nothing more can be delivered.
-            c.dropped_at_stop.fetch_add(1, std::memory_order_relaxed);
             publish();
             co_return co_await close_and_go(ws::close_code::going_away, session_end::channel_closed);
           }
-          ++local_in;
           break;
         }
         case ws::event_kind::ping:
@@ -359,6 +393,10 @@ pw::task<session_end> message_loop(pw::net::tcp_stream& s, ws::connection& conn,
           count_close(c, e.code);
           break;
       }
+    }
+    if (!(co_await send_pending(ctx, pending, local_in))) {
+      publish();
+      co_return co_await close_and_go(ws::close_code::going_away, session_end::channel_closed);
     }
     publish();
     // 2. Pongs and close echoes go out before we wait for more input.
@@ -523,25 +561,16 @@ pw::task<void> accept_loop(pw::net::tcp_listener& l, session_ctx ctx) {
   }
 }
 
-// The sink task: drains the channel in batches until every sender is gone, then flushes.
-pw::task<pw::result<void>> sink_loop(pw::mpsc::receiver<ticks::tick> rx, tick_sink& sink, std::size_t batch_max,
+// The sink task: writes each batch as it comes until every sender is gone, then flushes.
+pw::task<pw::result<void>> sink_loop(pw::mpsc::receiver<tick_batch> rx, tick_sink& sink,
                                      std::atomic<std::uint64_t>& out, std::uint64_t expect,
                                      pw::cancellation_token stop) {
-  std::vector<ticks::tick> batch;
-  batch.reserve(batch_max);
-  while (auto t = co_await rx.recv()) {
-    batch.push_back(std::move(*t));
-    while (batch.size() < batch_max) {
-      auto more = rx.try_recv();
-      if (!more) break;
-      batch.push_back(std::move(*more));
-    }
-    if (auto w = co_await sink.write(batch); !w) {
+  while (auto batch = co_await rx.recv()) {
+    if (auto w = co_await sink.write(*batch); !w) {
       rx.close();  // senders fail from now on and stop
       co_return pw::err(w.error());
     }
-    const std::uint64_t total = out.fetch_add(batch.size(), std::memory_order_relaxed) + batch.size();
-    batch.clear();
+    const std::uint64_t total = out.fetch_add(batch->size(), std::memory_order_relaxed) + batch->size();
     if (expect != 0 && total >= expect && !stop.is_cancelled()) stop.cancel();
   }
   co_return co_await sink.flush();
@@ -593,8 +622,10 @@ pw::result<pw::option<pw::net::socket_addr>> ingest_engine::bind() {
 
 pw::task<ingest_report> ingest_engine::run(pw::cancellation_token stop) {
   const std::int64_t start = monotonic_ns();
-  auto [tx, rx] = pw::mpsc::channel<ticks::tick>(config_.channel_capacity);
-  auto sink = pw::spawn(sink_loop(std::move(rx), sink_, config_.sink_batch, ticks_out_, config_.expect, stop));
+  // channel_capacity counts ticks; the channel holds batches of up to batch_max of them.
+  const std::size_t batch_max = std::max<std::size_t>(1, std::min(config_.batch_max, config_.channel_capacity));
+  auto [tx, rx] = pw::mpsc::channel<tick_batch>((config_.channel_capacity + batch_max - 1) / batch_max);
+  auto sink = pw::spawn(sink_loop(std::move(rx), sink_, ticks_out_, config_.expect, stop));
 
   pw::cancellation_token done;
   pw::option<pw::join_handle<void>> stats;
@@ -615,7 +646,7 @@ pw::task<ingest_report> ingest_engine::run(pw::cancellation_token stop) {
     {
       // The connection tasks hold the only senders once this scope ends, so the sink sees the
       // end of the channel exactly when the last of them is gone.
-      session_ctx ctx{impl_.get(), &counters_, &config_, std::move(tx), stop};
+      session_ctx ctx{impl_.get(), &counters_, &config_, std::move(tx), batch_max, stop};
       for (const ws_url& u : config_.connect) feeds.spawn(client_loop(u, ctx));
       if (impl_->listener) feeds.spawn(accept_loop(*impl_->listener, ctx));
     }

@@ -63,7 +63,11 @@ struct ingest_config {
   bool once = false;                    // one session per URL: no reconnect after it ends
   std::uint64_t stats_interval_ms = 0;  // 0: 250 ms on a terminal, 5 s otherwise
   bool quiet = false;                   // no live line or periodic stats
-  std::size_t sink_batch = 512;
+  // Ticks per channel message: a connection sends what it decoded from one read in batches of
+  // up to this many (fewer if channel_capacity is smaller), and the sink writes each batch as
+  // it comes. One channel operation per batch instead of per tick: the send's cache misses on
+  // the ring were 17% of ingest's CPU at flat out.
+  std::size_t batch_max = 256;
   std::uint64_t max_connections = 1024;  // accepted feeds at once
   std::uint64_t seed = 0;                // back-off jitter; 0 = from the clock
   std::uint64_t busy_poll_us = 0;        // runtime_options::busy_poll: for the program, not the engine

@@ -129,7 +129,7 @@ TEST_CASE("e2e: back-pressure: channel of 4, a slow sink, nothing lost") {
   app::ingest_config ic;
   ic.once = true;
   ic.channel_capacity = 4;
-  ic.sink_batch = 2;
+  ic.batch_max = 2;
   const std::string t = all_streams(3, ticks::message_kind::trade);
   app::counting_sink sink(/*delay_us_per_tick=*/100);  // 2 connections x 5,000 ticks: about 1 s
   const run_result r = run_pipeline(fc, ic, {t, t}, sink);
