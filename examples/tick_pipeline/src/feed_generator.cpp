@@ -1,6 +1,7 @@
 #include "ticks/feed_generator.hpp"
 
 #include <charconv>
+#include <cstring>
 
 namespace ticks {
 
@@ -38,43 +39,50 @@ symbol make_symbol(std::size_t i) {
   return symbol::parse(name).value();
 }
 
+// Writes one message into a buffer sized for the largest message (see message_capacity),
+// bumping a pointer: appending to a std::string checked capacity at every piece, and the
+// integer fields alone were a quarter of the feed's CPU time.
 class json_writer {
  public:
-  explicit json_writer(std::string& out) : out_(out) {}
-  void raw(std::string_view s) { out_ += s; }
+  explicit json_writer(char* out) : p_(out) {}
+  void raw(std::string_view s) { put(s); }
   void key(std::string_view k) {
-    if (!first_) out_ += ',';
+    if (!first_) *p_++ = ',';
     first_ = false;
-    out_ += '"';
-    out_ += k;
-    out_ += "\":";
+    *p_++ = '"';
+    put(k);
+    *p_++ = '"';
+    *p_++ = ':';
   }
   void str(std::string_view k, std::string_view v) {
     key(k);
-    out_ += '"';
-    out_ += v;
-    out_ += '"';
+    *p_++ = '"';
+    put(v);
+    *p_++ = '"';
   }
   void integer(std::string_view k, std::int64_t v) {
     key(k);
-    char buf[24];
-    out_.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+    p_ = std::to_chars(p_, p_ + 20, v).ptr;
   }
   void boolean(std::string_view k, bool v) {
     key(k);
-    out_ += v ? "true" : "false";
+    put(v ? std::string_view("true") : std::string_view("false"));
   }
-  void decimal(std::string_view k, price p) {
+  void decimal(std::string_view k, price v) {
     key(k);
-    char buf[price::max_chars];
-    out_ += '"';
-    out_.append(buf, p.to_chars(buf));
-    out_ += '"';
+    *p_++ = '"';
+    p_ = v.to_chars(p_);
+    *p_++ = '"';
   }
   void reset_first() { first_ = true; }
+  char* end() const noexcept { return p_; }
 
  private:
-  std::string& out_;
+  void put(std::string_view s) noexcept {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  char* p_;
   bool first_ = true;
 };
 
@@ -99,7 +107,6 @@ pw::result<feed_generator> feed_generator::create(feed_options options) {
     // Prices from 0.01 to 100000 with 8 decimals, so the feed covers the whole digit range.
     g.state_.push_back({g.uniform(1'000'000, 10'000'000'000'000), g.uniform(1, 1'000'000'000)});
   }
-  g.buffer_.reserve(512);
   return pw::ok(std::move(g));
 }
 
@@ -170,8 +177,7 @@ std::string_view feed_generator::next(std::int64_t now_ns) {
   }
   totals_.add(last_);
 
-  buffer_.clear();
-  json_writer w(buffer_);
+  json_writer w(buffer_.data());
   if (options_.combined) {
     w.raw("{");
     w.str("stream", stream_name(i));
@@ -212,7 +218,7 @@ std::string_view feed_generator::next(std::int64_t now_ns) {
   if (sent) w.integer("pw_ts", *sent);
   w.raw("}");
   if (options_.combined) w.raw("}");
-  return buffer_;
+  return std::string_view(buffer_.data(), static_cast<std::size_t>(w.end() - buffer_.data()));
 }
 
 }  // namespace ticks

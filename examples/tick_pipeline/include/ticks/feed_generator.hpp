@@ -10,6 +10,7 @@
 // equality stays exact evidence however long the run.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -81,7 +82,12 @@ class feed_generator {
   std::int64_t next_agg_id_ = 26129;
   ticks::tick last_;
   feed_totals totals_;
-  std::string buffer_;
+  // The longest message: the combined wrapper with a stream name of the longest symbol, and
+  // an aggTrade (the most fields: 12 keys of at most 5 characters, each value an integer, a
+  // price or a boolean of at most 22 characters with quotes, and the punctuation) with pw_ts.
+  static constexpr std::size_t message_capacity =
+      40 + symbol::max_size + 16 + 12 * (5 + 4 + price::max_chars + 2);
+  std::array<char, message_capacity> buffer_{};
 };
 
 }  // namespace ticks
