@@ -222,6 +222,45 @@ TEST_CASE("integers: negative, fractional and out-of-range values are refused") 
         schema_problem::bad_value);
 }
 
+TEST_CASE("integers of every length read exactly, up to INT64_MAX and not beyond") {
+  // The integer reader takes 8 characters at a time: every length from 1 to 19 digits, every
+  // digit in every position, and what follows the digits (',', '}', spaces) all matter.
+  std::string digits;
+  for (int n = 1; n <= 19; ++n) {
+    digits += static_cast<char>('0' + (n * 7) % 10);
+    if (digits[0] == '0') digits[0] = '9';
+    CAPTURE(digits);
+    const std::int64_t want = std::stoll(digits);
+    auto r = decode(to_json(with(trade_msg, "t", digits)), {.kind = message_kind::trade});
+    REQUIRE(r.is_ok());
+    CHECK(std::get<trade>(r->tick).trade_id == want);
+    auto spaced = decode(R"({"e":"trade","E":1,"s":"BNBBTC","t":)" + digits +
+                             R"( ,"p":"1","q":"1","T":1,"m":true})",
+                         {.kind = message_kind::trade});
+    REQUIRE(spaced.is_ok());
+    CHECK(std::get<trade>(spaced->tick).trade_id == want);
+    auto at_end = decode(R"({"e":"trade","E":1,"s":"BNBBTC","p":"1","q":"1","T":1,"m":true,"t":)" + digits + "}",
+                         {.kind = message_kind::trade});
+    REQUIRE(at_end.is_ok());
+    CHECK(std::get<trade>(at_end->tick).trade_id == want);
+  }
+  CHECK(std::get<trade>(decode(to_json(with(trade_msg, "t", "0")), {.kind = message_kind::trade})->tick).trade_id == 0);
+  CHECK(std::get<trade>(decode(to_json(with(trade_msg, "t", "9223372036854775807")), {.kind = message_kind::trade})->tick)
+            .trade_id == INT64_MAX);
+  for (std::string_view bad : {"9223372036854775808", "18446744073709551615", "18446744073709551616",
+                               "123456789012345678901234", "12345678.5", "1234567890123456E2", "-1"}) {
+    CAPTURE(bad);
+    CHECK(fails(to_json(with(trade_msg, "t", std::string(bad))), {.kind = message_kind::trade}).problem ==
+          schema_problem::bad_value);
+  }
+  // JSON has no leading zeros: that is not a number at all.
+  for (std::string_view bad : {"01", "00", "0123456789"}) {
+    CAPTURE(bad);
+    CHECK(fails(to_json(with(trade_msg, "t", std::string(bad))), {.kind = message_kind::trade}).code ==
+          decode_errc::malformed_json);
+  }
+}
+
 TEST_CASE("duplicates, kind mismatches and unknown extra fields") {
   auto dup = fails(R"({"e":"trade","E":1,"s":"BNBBTC","t":1,"p":"1","p":"2","q":"1","T":1,"m":true})",
                    {.kind = message_kind::trade});
