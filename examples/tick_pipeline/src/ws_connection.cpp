@@ -213,7 +213,8 @@ struct connection::impl {
   // it leaves wslay's state exactly as if it had read the frame). wslay's event layer checks
   // UTF-8 one byte at a time and copies every payload, which cost more than the JSON decoding;
   // here the guard has already checked the header, the payload is unmasked in place, checked
-  // with is_valid_utf8 and lent out of `input` itself (its padding covers the tail). Fragmented
+  // with is_valid_utf8 (unless the consumer checks it: check_text_utf8) and lent out of
+  // `input` itself (its padding covers the tail). Fragmented
   // messages and control frames still go through wslay. Returns false when it did not apply.
   bool poll_whole_frame() {
     if (frame_remaining != 0 || in_fragmented) return false;
@@ -233,7 +234,7 @@ struct connection::impl {
     input.consume(header + length);
     const byte_view bytes{payload, length};
     const event_kind kind = check.opcode == op_text ? event_kind::text : event_kind::binary;
-    if (kind == event_kind::text && !is_valid_utf8(bytes)) {
+    if (kind == event_kind::text && options.check_text_utf8 && !is_valid_utf8(bytes)) {
       fail(ws_errc::invalid_utf8, close_code::invalid_payload, violation::invalid_utf8);
       return true;
     }
@@ -545,6 +546,11 @@ pw::result<void, ws_error> connection::close(std::uint16_t code, std::string_vie
   if (rv != 0) return pw::err(ws_error{ws_errc::internal});
   c.flush();
   return pw::ok();
+}
+
+void connection::fail_invalid_utf8() {
+  impl_->fail(ws_errc::invalid_utf8, close_code::invalid_payload, violation::invalid_utf8);
+  impl_->flush();
 }
 
 byte_view connection::output() const noexcept { return impl_->output.view(); }

@@ -350,6 +350,25 @@ TEST_CASE("hostile input: each violation closes with its code and a typed error"
   }
 }
 
+TEST_CASE("check_text_utf8 off: the consumer's fail_invalid_utf8 closes with 1007") {
+  auto s = make(ws::role::server, ws::connection_options{.check_text_utf8 = false});
+  auto r = test::drive(s, test::client_text("fine") + test::client_text("bad \xC0\x80 text"));
+  CHECK_FALSE(r.error);
+  REQUIRE(r.events.size() == 2);  // handed out unchecked
+  CHECK(r.events[1].payload == "bad \xC0\x80 text");
+  CHECK(s.output().empty());
+  s.fail_invalid_utf8();
+  CHECK(s.is_closed());
+  CHECK(s.poll().error().code == ws_errc::invalid_utf8);
+  CHECK(s.poll().error().close_code == 1007);
+  CHECK(sent_close(s).first == 1007);
+  // A fragmented message is still checked by the connection itself.
+  auto f = make(ws::role::server, ws::connection_options{.check_text_utf8 = false});
+  auto frag = test::drive(f, test::client_text("bad \xC0", false) + test::client_text("\x80", true, 0));
+  REQUIRE(frag.error.is_some());
+  CHECK(frag.error->code == ws_errc::invalid_utf8);
+}
+
 TEST_CASE("good messages before a violation are still delivered") {
   auto s = make(ws::role::server);
   auto r = test::drive(

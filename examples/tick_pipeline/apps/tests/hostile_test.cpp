@@ -47,7 +47,8 @@ std::vector<std::byte> masked_frame(int first_byte, std::string_view payload) {
 }
 
 struct hostile_outcome {
-  std::uint16_t unmasked = 0, reserved = 0, bad_utf8 = 0, oversized = 0, truncated = 0;
+  std::uint16_t unmasked = 0, reserved = 0, bad_utf8 = 0, bad_utf8_in_json = 0, bad_utf8_unclosed = 0, oversized = 0,
+                truncated = 0;
   std::string slowloris;
   std::uint16_t good_close = 0;
   std::uint64_t good_sent = 0;
@@ -104,6 +105,14 @@ TEST_CASE("hostile feeds are closed one by one; a good feed carries on") {
     co_await send_some(10);
     o.bad_utf8 = co_await hostile(addr, masked_frame(0x81, "\xC3\x28"));
     co_await send_some(10);
+    // The engine leaves UTF-8 to simdjson: a well-formed trade with a bad byte in a string, and
+    // bad UTF-8 in a string that is also left open (simdjson reports the open string first).
+    o.bad_utf8_in_json = co_await hostile(
+        addr, masked_frame(0x81, std::string(R"({"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1,"m":true,"x":")") +
+                                     "\xC3\x28\"}"));
+    co_await send_some(10);
+    o.bad_utf8_unclosed = co_await hostile(addr, masked_frame(0x81, "{\"e\":\"tr\xFF"));
+    co_await send_some(10);
     o.oversized = co_await hostile(addr, masked_frame(0x81, std::string(2000, 'x')));  // limit is 1024
     co_await send_some(10);
     {
@@ -146,6 +155,8 @@ TEST_CASE("hostile feeds are closed one by one; a good feed carries on") {
   CHECK(out.unmasked == ws::close_code::protocol_error);
   CHECK(out.reserved == ws::close_code::protocol_error);
   CHECK(out.bad_utf8 == ws::close_code::invalid_payload);
+  CHECK(out.bad_utf8_in_json == ws::close_code::invalid_payload);
+  CHECK(out.bad_utf8_unclosed == ws::close_code::invalid_payload);
   CHECK(out.oversized == ws::close_code::message_too_big);
   CHECK(out.truncated == ws::close_code::going_away);
   CHECK(out.slowloris.starts_with("HTTP/1.1 408"));
@@ -155,7 +166,7 @@ TEST_CASE("hostile feeds are closed one by one; a good feed carries on") {
   const auto& c = engine.counters();
   CHECK(c.ws_errors[static_cast<std::size_t>(ws::violation::unmasked_frame)].load() == 1);
   CHECK(c.ws_errors[static_cast<std::size_t>(ws::violation::reserved_bits)].load() == 1);
-  CHECK(c.ws_errors[static_cast<std::size_t>(ws::violation::invalid_utf8)].load() == 1);
+  CHECK(c.ws_errors[static_cast<std::size_t>(ws::violation::invalid_utf8)].load() == 3);
   CHECK(c.ws_errors[static_cast<std::size_t>(ws::violation::message_too_big)].load() == 1);
   CHECK(c.idle_timeouts.load() == 1);
   CHECK(c.handshake_timeouts.load() == 1);

@@ -129,6 +129,12 @@ struct connection_options {
   std::size_t max_buffered_input = std::size_t{2} << 20;
   /// poll() reads nothing while more output than this waits to be written.
   std::size_t max_pending_output = std::size_t{1} << 20;
+  /// Whether a text message that arrives in one frame is checked for UTF-8 before it is handed
+  /// out. Turn it off only if every text event is checked anyway (simdjson validates UTF-8 as
+  /// it parses) and the consumer calls fail_invalid_utf8() for one that is not valid: the
+  /// connection then ends with 1007 as the check would have ended it. Fragmented messages are
+  /// always checked (wslay checks them as they arrive).
+  bool check_text_utf8 = true;
 };
 
 class connection {
@@ -157,6 +163,10 @@ class connection {
   polarway::result<void, ws_error> send_pong(byte_view data = {});
   /// Starts the close handshake (code 0 sends a close frame without a code).
   polarway::result<void, ws_error> close(std::uint16_t code = close_code::normal, std::string_view reason = {});
+  /// The text event just polled is not valid UTF-8 (found by the consumer, with
+  /// check_text_utf8 off): fails the connection with invalid_utf8 and queues the close frame
+  /// (1007) in output(). poll() returns that error from now on.
+  void fail_invalid_utf8();
 
   /// Bytes to write to the socket, oldest first; consume_output() what was written.
   byte_view output() const noexcept;
