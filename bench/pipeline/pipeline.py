@@ -260,7 +260,7 @@ def polarway_run(args, kind, tag, logdir):
     def read(url):
         argv = [args.ingest, "--once", "--quiet"]
         if kind == "latency_busy":
-            argv += ["--busy-poll-us", str(args.busy_poll_us)]
+            argv += ["--workers", str(args.busy_poll_workers), "--busy-poll-us", str(args.busy_poll_us)]
         for _ in range(c):
             argv += ["--connect", url]
         return run_reader(argv, timeout, tag, logdir, "ingest")
@@ -422,7 +422,8 @@ def render(args, res, errors, meta):
       f"{', '.join(rate_text(r['ticks_per_s']) for r in tp) or '—'} | "
       f"{verdict(None if tp_med is None else tp_med >= TARGET_TPS)} |")
     for rows, how in ((lt, "idle workers sleep (default)"),
-                      (lb, f"`--busy-poll-us {args.busy_poll_us}`: an idle worker polls")):
+                      (lb, f"`--workers {args.busy_poll_workers} --busy-poll-us {args.busy_poll_us}`: "
+                           f"an idle worker polls")):
         if rows is lb and not rows:
             continue  # not asked for (--only)
         p99_med = med([r["p99_ns"] for r in rows])
@@ -463,7 +464,8 @@ def render(args, res, errors, meta):
           f"({', '.join(rate_text(r['ticks_per_s']) for r in pq20) or '—'} ticks/s) is there for "
           f"the memory comparison.")
     p("")
-    for rows, how in ((lt, "idle workers sleep"), (lb, f"`--busy-poll-us {args.busy_poll_us}`")):
+    for rows, how in ((lt, "idle workers sleep"),
+                      (lb, f"`--workers {args.busy_poll_workers} --busy-poll-us {args.busy_poll_us}`")):
         if rows:
             p(f"Latency at {args.rate:,} ticks/s offered, {how} (feed send time `pw_ts`, wall "
               f"clock, → counting sink; histogram resolution ~3%): median p50 "
@@ -499,11 +501,13 @@ def render(args, res, errors, meta):
       "every 100 µs, its default `--pace-us`).")
     p("- The feed and the reader compete for the same cores; on a 2-core machine that caps "
       "both figures.")
-    p(f"- Busy polling (`--busy-poll-us`, `runtime_options::busy_poll`) keeps one ingest worker "
-      f"polling its ring instead of sleeping between messages: at this rate that worker's core "
-      f"stays busy the whole run. It is there because waking a sleeping thread on this VM takes "
-      f"most of the latency budget (a 100 µs sleep overshoots by ~90 µs at the median); the "
-      f"default configuration sleeps.")
+    p(f"- The latency configuration (`--workers {args.busy_poll_workers} --busy-poll-us "
+      f"{args.busy_poll_us}`; `runtime_options::busy_poll`) keeps an ingest worker polling its "
+      f"ring instead of sleeping between messages: at this rate that worker's core stays busy "
+      f"the whole run. It is there because waking a sleeping thread on this VM takes most of "
+      f"the latency budget (a 100 µs sleep overshoots by ~90 µs at the median). One worker: "
+      f"100,000 ticks/s is a few percent of a core, and a second worker only adds wake-ups and "
+      f"competes with the feed for the other core. The default configuration sleeps.")
     for e in errors:
         first = e.splitlines()[0]
         p(f"- **run failed:** {first}")
@@ -538,6 +542,8 @@ def main():
                          "python, parquet)")
     ap.add_argument("--busy-poll-us", type=int, default=200,
                     help="polarway-ingest --busy-poll-us of the latency_busy runs (default 200)")
+    ap.add_argument("--busy-poll-workers", type=int, default=1,
+                    help="polarway-ingest --workers of the latency_busy runs (default 1)")
     ap.add_argument("--timeout", type=float, default=300,
                     help="seconds a reader may take (latency runs: their length plus this)")
     ap.add_argument("--docs", default=None,
@@ -571,6 +577,7 @@ def main():
              f"--rate ({args.rate}) must be a multiple of --connections ({c})"),
             (args.latency_seconds >= 1, "--latency-seconds must be at least 1"),
             (1 <= args.busy_poll_us <= 1_000_000, "--busy-poll-us must be 1..1000000"),
+            (1 <= args.busy_poll_workers <= 1024, "--busy-poll-workers must be 1..1024"),
             (os.access(args.feed, os.X_OK), f"polarway-feed not found or not executable: {args.feed}"),
             (os.access(args.ingest, os.X_OK), f"polarway-ingest not found or not executable: {args.ingest}"),
             ("python" not in only or os.path.exists(BASELINE), f"missing {BASELINE}"),

@@ -55,6 +55,8 @@ std::string ingest_usage() {
          "  --quiet                  no live stats\n"
          "  --seed N                 seed for the back-off jitter (default: from the clock)\n"
          "  --max-connections N      accepted feeds at once (default 1024)\n"
+         "  --workers N              runtime worker threads (default: POLARWAY_WORKERS, else one\n"
+         "                           per core)\n"
          "  --busy-poll-us N         an idle worker polls N microseconds before it sleeps: lower\n"
          "                           latency for a busy core (default 0; at most 1000000)\n";
 }
@@ -122,6 +124,8 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
       step = r.uint_into(c.seed, 0, UINT64_MAX);
     } else if (flag == "--max-connections") {
       step = r.uint_into(c.max_connections, 1, 100000);
+    } else if (flag == "--workers") {
+      step = r.uint_into(c.workers, 1, pw::runtime_options::max_workers);
     } else if (flag == "--busy-poll-us") {
       step = r.uint_into(c.busy_poll_us, 0, static_cast<std::uint64_t>(pw::runtime_options::max_busy_poll.count()));
     } else if (auto p = parse_parquet_flag(flag, r, c.parquet); !p) {

@@ -70,7 +70,9 @@ struct ingest_config {
   std::size_t batch_max = 256;
   std::uint64_t max_connections = 1024;  // accepted feeds at once
   std::uint64_t seed = 0;                // back-off jitter; 0 = from the clock
-  std::uint64_t busy_poll_us = 0;        // runtime_options::busy_poll: for the program, not the engine
+  // The runtime's options: for the program, not the engine.
+  std::uint64_t workers = 0;       // runtime_options::workers (0: POLARWAY_WORKERS, else one per core)
+  std::uint64_t busy_poll_us = 0;  // runtime_options::busy_poll
   parquet_output_config parquet;         // --out and its knobs: for the program, not the engine
 };
 

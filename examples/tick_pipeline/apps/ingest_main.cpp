@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   app::block_stop_signals();
-  pw::runtime rt(pw::runtime_options{.busy_poll = std::chrono::microseconds(cfg->busy_poll_us)});
+  pw::runtime rt(pw::runtime_options{.workers = static_cast<std::size_t>(cfg->workers),
+                                     .busy_poll = std::chrono::microseconds(cfg->busy_poll_us)});
   pw::option<app::parquet_tick_sink> parquet;
   if (!cfg->parquet.dir.empty()) {
     auto opened = rt.block_on(app::open_parquet_output(cfg->parquet, app::ingest_default_max_open_files));

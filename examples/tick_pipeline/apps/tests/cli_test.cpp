@@ -81,7 +81,7 @@ TEST_CASE("feed flags: hostile argv") {
 
 TEST_CASE("ingest flags: valid and hostile") {
   auto v = argv_of({"--connect", "ws://127.0.0.1:9443/stream?streams=btcusdt@trade", "--connect=ws://[::1]:80/ws/a@trade",
-                    "--channel-capacity", "16", "--duration", "1.5", "--expect", "10", "--once", "--sink-delay-us", "3", "--busy-poll-us", "250"});
+                    "--channel-capacity", "16", "--duration", "1.5", "--expect", "10", "--once", "--sink-delay-us", "3", "--busy-poll-us", "250", "--workers", "1"});
   auto c = app::parse_ingest_args(v);
   REQUIRE(c);
   CHECK(c->connect.size() == 2);
@@ -90,6 +90,7 @@ TEST_CASE("ingest flags: valid and hostile") {
   CHECK(c->duration_ms == 1500);
   CHECK(c->channel_capacity == 16);
   CHECK(c->busy_poll_us == 250);
+  CHECK(c->workers == 1);
   CHECK(c->once);
   CHECK(ingest_error({}).find("--connect") != std::string::npos);  // nothing to read from
   CHECK(!ingest_error({"--connect", "http://x:1/"}).empty());
@@ -106,6 +107,8 @@ TEST_CASE("ingest flags: valid and hostile") {
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--wat"}).empty());
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--busy-poll-us", "1000001"}).empty());  // above 1 s
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--busy-poll-us", "-1"}).empty());
+  CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--workers", "0"}).empty());
+  CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--workers", "1025"}).empty());
 }
 
 TEST_CASE("ingest flags: Parquet output") {
