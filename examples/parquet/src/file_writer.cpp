@@ -122,7 +122,7 @@ struct file_writer::impl {
   writer_options options;
   compressor comp;
   std::vector<column_buffer> columns;
-  std::vector<row_group_meta> row_groups;
+  serialized_row_groups row_groups;  // what the footer lists, serialized as each was flushed
   std::uint64_t pos = 0;           // bytes handed out so far
   std::uint64_t rows_written = 0;  // rows in flushed row groups
   bool finished = false;
@@ -326,7 +326,7 @@ struct file_writer::impl {
     }
     pos += out.size() - out_start;
     rows_written += rows;
-    row_groups.push_back(std::move(rg));
+    row_groups.append(schema, rg, codec_of(options.codec));
     for (column_buffer& c : columns) c.clear();
     return ok();
   }
@@ -386,8 +386,7 @@ polarway::result<void> file_writer::finish(byte_vector& out) {
   const std::size_t out_start = out.size();
   if (w.pos == 0) append_bytes(out, magic);  // a file with no rows is still a valid file
   byte_vector footer;
-  serialize_file_metadata(footer, w.schema, w.row_groups, codec_of(w.options.codec), w.options.key_value_metadata,
-                          w.options.created_by);
+  serialize_file_metadata(footer, w.schema, w.row_groups, w.options.key_value_metadata, w.options.created_by);
   if (footer.size() > UINT32_MAX) {
     out.resize(out_start);
     return err(error(errc::value_too_large, "pw_parquet::file_writer::finish: footer larger than 4 GiB"));
@@ -415,7 +414,7 @@ std::uint64_t file_writer::bytes_written() const noexcept { return impl_->pos; }
 std::uint64_t file_writer::rows_written() const noexcept { return impl_->rows_written; }
 std::size_t file_writer::buffered_rows() const noexcept { return impl_->buffered_rows(); }
 std::size_t file_writer::buffered_bytes() const noexcept { return impl_->buffered_bytes(); }
-std::size_t file_writer::row_groups_written() const noexcept { return impl_->row_groups.size(); }
+std::size_t file_writer::row_groups_written() const noexcept { return impl_->row_groups.count(); }
 bool file_writer::finished() const noexcept { return impl_->finished; }
 polarway::option<error_location> file_writer::last_error_location() const noexcept { return impl_->last_error; }
 

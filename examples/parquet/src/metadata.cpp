@@ -148,9 +148,24 @@ void serialize_dictionary_page_header(byte_vector& out, std::int32_t uncompresse
   w.end_struct();
 }
 
-void serialize_file_metadata(byte_vector& out, const schema& s, std::span<const row_group_meta> row_groups,
-                             format::codec codec, std::span<const key_value> key_values,
-                             std::string_view created_by) {
+void serialized_row_groups::append(const schema& s, const row_group_meta& rg, format::codec codec) {
+  namespace rf = f::row_group_field;
+  compact_writer w(bytes_);
+  w.begin_struct();
+  w.field_list(rf::columns, thrift::type::struct_, rg.columns.size());
+  for (std::size_t c = 0; c < rg.columns.size(); ++c) write_column_chunk(w, s.columns[c], rg.columns[c], codec);
+  w.field_i64(rf::total_byte_size, rg.total_byte_size);
+  w.field_i64(rf::num_rows, rg.num_rows);
+  w.field_i64(rf::file_offset, rg.file_offset);
+  w.field_i64(rf::total_compressed_size, rg.total_compressed_size);
+  if (count_ <= 32767) w.field_i16(rf::ordinal, static_cast<std::int16_t>(count_));  // ordinal is an i16
+  w.end_struct();
+  ++count_;
+  num_rows_ += rg.num_rows;
+}
+
+void serialize_file_metadata(byte_vector& out, const schema& s, const serialized_row_groups& row_groups,
+                             std::span<const key_value> key_values, std::string_view created_by) {
   namespace id = f::file_meta_data_field;
   compact_writer w(out);
   w.begin_struct();
@@ -165,24 +180,12 @@ void serialize_file_metadata(byte_vector& out, const schema& s, std::span<const 
   w.end_struct();
   for (const column_spec& c : s.columns) write_schema_leaf(w, c);
 
-  std::int64_t num_rows = 0;
-  for (const row_group_meta& rg : row_groups) num_rows += rg.num_rows;
-  w.field_i64(id::num_rows, num_rows);
+  w.field_i64(id::num_rows, row_groups.num_rows());
 
-  w.field_list(id::row_groups, thrift::type::struct_, row_groups.size());
-  for (std::size_t g = 0; g < row_groups.size(); ++g) {
-    namespace rf = f::row_group_field;
-    const row_group_meta& rg = row_groups[g];
-    w.begin_struct();
-    w.field_list(rf::columns, thrift::type::struct_, rg.columns.size());
-    for (std::size_t c = 0; c < rg.columns.size(); ++c) write_column_chunk(w, s.columns[c], rg.columns[c], codec);
-    w.field_i64(rf::total_byte_size, rg.total_byte_size);
-    w.field_i64(rf::num_rows, rg.num_rows);
-    w.field_i64(rf::file_offset, rg.file_offset);
-    w.field_i64(rf::total_compressed_size, rg.total_compressed_size);
-    if (g <= 32767) w.field_i16(rf::ordinal, static_cast<std::int16_t>(g));  // ordinal is an i16
-    w.end_struct();
-  }
+  // A list of structs is its header and then each struct, complete: the bytes serialized as
+  // the row groups were flushed follow the header as they are.
+  w.field_list(id::row_groups, thrift::type::struct_, row_groups.count());
+  out.insert(out.end(), row_groups.bytes().begin(), row_groups.bytes().end());
 
   if (!key_values.empty()) {
     w.field_list(id::key_value_metadata, thrift::type::struct_, key_values.size());

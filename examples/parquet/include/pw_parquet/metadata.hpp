@@ -64,9 +64,25 @@ void serialize_data_page_header(byte_vector& out, std::int32_t uncompressed_size
 void serialize_dictionary_page_header(byte_vector& out, std::int32_t uncompressed_size,
                                       std::int32_t compressed_size, std::int32_t num_values);
 
+/// The row groups of a file as the footer lists them, each serialized (a Thrift RowGroup) as it
+/// is flushed. A writer keeps only these bytes until the footer: a few hundred bytes per row
+/// group, where the row_group_meta structs held several heap blocks per column chunk.
+class serialized_row_groups {
+ public:
+  /// Serializes `rg`, the next row group of a file of schema `s`.
+  void append(const schema& s, const row_group_meta& rg, format::codec codec);
+  std::size_t count() const noexcept { return count_; }
+  std::int64_t num_rows() const noexcept { return num_rows_; }
+  std::span<const std::byte> bytes() const noexcept { return bytes_; }
+
+ private:
+  byte_vector bytes_;
+  std::size_t count_ = 0;
+  std::int64_t num_rows_ = 0;
+};
+
 /// Appends the Thrift FileMetaData (not the length or magic that follow it).
-void serialize_file_metadata(byte_vector& out, const schema& s, std::span<const row_group_meta> row_groups,
-                             format::codec codec, std::span<const key_value> key_values,
-                             std::string_view created_by);
+void serialize_file_metadata(byte_vector& out, const schema& s, const serialized_row_groups& row_groups,
+                             std::span<const key_value> key_values, std::string_view created_by);
 
 }  // namespace pw_parquet
