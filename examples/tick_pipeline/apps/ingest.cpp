@@ -244,14 +244,11 @@ struct pending_ticks {
 pw::task<bool> send_pending(session_ctx& ctx, pending_ticks& p, std::uint64_t& sent) {
   const std::size_t n = p.ticks.size();
   if (n == 0) co_return true;
-  if (!(co_await ctx.tx.send(std::move(p.ticks)))) {
-    ctx.c->dropped_at_stop.fetch_add(n, std::memory_order_relaxed);
-    p.fresh();
-    co_return false;
-  }
-  sent += n;
+  const bool delivered = (co_await ctx.tx.send(std::move(p.ticks))).is_ok();
   p.fresh();
-  co_return true;
+  if (delivered) sent += n;
+  else ctx.c->dropped_at_stop.fetch_add(n, std::memory_order_relaxed);
+  co_return delivered;
 }
 
 enum class session_end : std::uint8_t { peer_closed, protocol_error, eof, io_error, stopped, idle, channel_closed };

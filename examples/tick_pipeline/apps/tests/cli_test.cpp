@@ -81,7 +81,8 @@ TEST_CASE("feed flags: hostile argv") {
 
 TEST_CASE("ingest flags: valid and hostile") {
   auto v = argv_of({"--connect", "ws://127.0.0.1:9443/stream?streams=btcusdt@trade", "--connect=ws://[::1]:80/ws/a@trade",
-                    "--channel-capacity", "16", "--duration", "1.5", "--expect", "10", "--once", "--sink-delay-us", "3", "--busy-poll-us", "250", "--workers", "1"});
+                    "--channel-capacity", "16", "--duration", "1.5", "--expect", "10", "--once", "--sink-delay-us", "3",
+                    "--busy-poll-us", "250", "--workers", "1"});
   auto c = app::parse_ingest_args(v);
   REQUIRE(c);
   CHECK(c->connect.size() == 2);

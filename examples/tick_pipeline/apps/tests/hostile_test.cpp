@@ -107,9 +107,8 @@ TEST_CASE("hostile feeds are closed one by one; a good feed carries on") {
     co_await send_some(10);
     // The engine leaves UTF-8 to simdjson: a well-formed trade with a bad byte in a string, and
     // bad UTF-8 in a string that is also left open (simdjson reports the open string first).
-    o.bad_utf8_in_json = co_await hostile(
-        addr, masked_frame(0x81, std::string(R"({"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1,"m":true,"x":")") +
-                                     "\xC3\x28\"}"));
+    const std::string trade_head = R"({"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1,"m":true,"x":")";
+    o.bad_utf8_in_json = co_await hostile(addr, masked_frame(0x81, trade_head + "\xC3\x28\"}"));
     co_await send_some(10);
     o.bad_utf8_unclosed = co_await hostile(addr, masked_frame(0x81, "{\"e\":\"tr\xFF"));
     co_await send_some(10);
