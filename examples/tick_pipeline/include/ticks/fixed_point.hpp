@@ -11,12 +11,15 @@
 #include <array>
 #include <charconv>
 #include <compare>
+#include <cstring>
 #include <cstdint>
 #include <limits>
 #include <string>
 #include <string_view>
 
 #include <polarway/result.hpp>
+
+#include "ticks/digits.hpp"
 
 namespace ticks {
 
@@ -59,7 +62,12 @@ struct fixed_point {
     if (raw < 0) *out++ = '-';
     const std::uint64_t unit = static_cast<std::uint64_t>(one);
     out = std::to_chars(out, out + 20, mag / unit).ptr;
-    if constexpr (Scale > 0) {
+    if constexpr (Scale == 8) {
+      *out++ = '.';
+      const std::uint64_t digits = eight_ascii_digits(static_cast<std::uint32_t>(mag % unit));
+      std::memcpy(out, &digits, 8);
+      out += 8;
+    } else if constexpr (Scale > 0) {
       *out++ = '.';
       std::uint64_t frac = mag % unit;
       for (int i = Scale - 1; i >= 0; --i) {
