@@ -4,6 +4,8 @@
 
 #include <bit>
 #include <cstring>
+#include <type_traits>
+#include <utility>
 
 #include "ticks/byte_buffer.hpp"
 #include "ticks/bytes.hpp"
@@ -128,9 +130,19 @@ struct fault {
   }
 };
 
+// What the top level has learnt of a message so far, which an error names. Small on purpose,
+// like fault: a whole decode_error here, built for every message, cost a 168-byte rep stos per
+// decode.
+struct decode_context {
+  pw::option<message_kind> kind;
+  std::string_view stream;  // the combined wrapper's stream, once read (a view of decoded::stream)
+};
+
 // The full error: the fault, stamped with what the caller knows so far.
-decode_error to_error(const fault& f, const decode_error& context) {
-  decode_error e = context;
+decode_error to_error(const fault& f, const decode_context& context) {
+  decode_error e;
+  e.kind = context.kind;
+  e.stream.assign(context.stream);
   e.field = f.field;
   if (f.json != simdjson::SUCCESS) {
     e.code = decode_errc::malformed_json;
@@ -361,8 +373,22 @@ fault for_each_field(od::object& obj, const field_table<N>& table, OnField&& on_
   return {};
 }
 
+// The tick of kind T to fill in: the one `out` already holds if it is of that kind (a reused
+// decoded), with its optional fields reset, else a new one. A successful parse assigns every
+// required field, so nothing of the previous message survives; emplace() would zero the whole
+// tick first, a rep stos on every message. A field added to a tick must be reset here if it is
+// optional.
+template <class T>
+T& fresh(ticks::tick& out) noexcept {
+  if (!std::holds_alternative<T>(out)) out = T{};
+  T& t = *std::get_if<T>(&out);
+  t.sent_ns = pw::none;
+  if constexpr (std::is_same_v<T, book_ticker>) t.event_time_ms = pw::none;
+  return t;
+}
+
 fault parse_trade(od::object& obj, ticks::tick& out) {
-  trade& t = out.emplace<trade>();
+  trade& t = fresh<trade>(out);
   return for_each_field(obj, trade_fields, [&](int i, od::value& v) -> fault {
     switch (i) {
       case 0:
@@ -391,7 +417,7 @@ fault parse_trade(od::object& obj, ticks::tick& out) {
 }
 
 fault parse_agg_trade(od::object& obj, ticks::tick& out) {
-  agg_trade& t = out.emplace<agg_trade>();
+  agg_trade& t = fresh<agg_trade>(out);
   fault f = for_each_field(obj, agg_trade_fields, [&](int i, od::value& v) -> fault {
     switch (i) {
       case 0:
@@ -426,7 +452,7 @@ fault parse_agg_trade(od::object& obj, ticks::tick& out) {
 }
 
 fault parse_book_ticker(od::object& obj, ticks::tick& out) {
-  book_ticker& t = out.emplace<book_ticker>();
+  book_ticker& t = fresh<book_ticker>(out);
   return for_each_field(obj, book_ticker_fields, [&](int i, od::value& v) -> fault {
     switch (i) {
       case 0:
@@ -498,14 +524,14 @@ struct decoder::impl {
   od::parser parser;
   byte_buffer scratch;  // padded copy, for callers that cannot give padding
 
-  pw::result<decoded, decode_error> decode(simdjson::padded_string_view json);
+  pw::result<void, decode_error> decode(simdjson::padded_string_view json, decoded& out);
   // Both fill `context` (kind, stream) as they learn it, for the error.
-  fault decode_raw(od::document& doc, od::object& root, decode_error& context, ticks::tick& out);
-  fault decode_combined(od::document& doc, od::object& root, decode_error& context, ticks::tick& out);
+  fault decode_raw(od::document& doc, od::object& root, decode_context& context, ticks::tick& out);
+  fault decode_combined(od::document& doc, od::object& root, decode_context& context, decoded& out);
 };
 
-pw::result<decoded, decode_error> decoder::impl::decode(simdjson::padded_string_view json) {
-  decode_error context;
+pw::result<void, decode_error> decoder::impl::decode(simdjson::padded_string_view json, decoded& out) {
+  decode_context context;
   if (options.format == stream_format::raw) context.kind = options.kind;
   const auto fail = [&](const fault& f) { return pw::err(to_error(f, context)); };
 
@@ -516,15 +542,14 @@ pw::result<decoded, decode_error> decoder::impl::decode(simdjson::padded_string_
     if (e == simdjson::INCORRECT_TYPE) return fail(fault::schema(schema_problem::not_an_object));
     return fail(fault::from_json(e));
   }
-  decoded out;
-  const fault f = options.format == stream_format::combined ? decode_combined(doc, root, context, out.tick)
+  if (options.format == stream_format::raw && !out.stream.empty()) out.stream = {};
+  const fault f = options.format == stream_format::combined ? decode_combined(doc, root, context, out)
                                                             : decode_raw(doc, root, context, out.tick);
   if (f.failed()) return fail(f);
-  out.stream = context.stream;
-  return out;
+  return {};
 }
 
-fault decoder::impl::decode_raw(od::document& doc, od::object& root, decode_error& context, ticks::tick& out) {
+fault decoder::impl::decode_raw(od::document& doc, od::object& root, decode_context& context, ticks::tick& out) {
   message_kind kind = message_kind::book_ticker;
   if (options.kind) {
     kind = *options.kind;
@@ -555,7 +580,7 @@ fault decoder::impl::decode_raw(od::document& doc, od::object& root, decode_erro
   return f;
 }
 
-fault decoder::impl::decode_combined(od::document& doc, od::object& root, decode_error& context, ticks::tick& out) {
+fault decoder::impl::decode_combined(od::document& doc, od::object& root, decode_context& context, decoded& out) {
   bool have_stream = false, have_data = false, data_first = false;
   message_kind kind = message_kind::trade;
 
@@ -573,7 +598,9 @@ fault decoder::impl::decode_combined(od::document& doc, od::object& root, decode
         f.field = "stream";
         return f;
       }
-      context.stream.assign(stream);
+      // Copied now: the parser's string buffer is reused after a rewind (below).
+      out.stream.assign(stream);
+      context.stream = out.stream.view();
       const auto at = stream.find('@');
       const auto k =
           at == std::string_view::npos ? pw::option<message_kind>() : parse_message_kind(stream.substr(at + 1));
@@ -587,7 +614,7 @@ fault decoder::impl::decode_combined(od::document& doc, od::object& root, decode
         data_first = true;
         continue;  // skipped now, decoded after the rewind below
       }
-      if (fault f = parse_data(field.value(), kind, out); f.failed()) return f;
+      if (fault f = parse_data(field.value(), kind, out.tick); f.failed()) return f;
     }
   }
   if (!have_stream) return fault::schema(schema_problem::missing, "stream");
@@ -599,11 +626,9 @@ fault decoder::impl::decode_combined(od::document& doc, od::object& root, decode
     if (auto e = doc.get_object().get(again)) return fault::from_json(e);
     od::value data;
     if (auto e = again.find_field_unordered("data").get(data)) return fault::from_json(e, "data");
-    if (fault f = parse_data(data, kind, out); f.failed()) return f;
+    if (fault f = parse_data(data, kind, out.tick); f.failed()) return f;
   }
-  // From the copy in the context: the parser's string buffer is reused after a rewind.
-  const auto stream_view = context.stream.view();
-  if (!stream_matches_symbol(stream_view.substr(0, stream_view.find('@')), symbol_of(out)))
+  if (!stream_matches_symbol(context.stream.substr(0, context.stream.find('@')), symbol_of(out.tick)))
     return fault::schema(schema_problem::stream_mismatch, "s");
   return {};
 }
@@ -616,6 +641,12 @@ decoder::~decoder() = default;
 const decoder_options& decoder::options() const noexcept { return impl_->options; }
 
 pw::result<decoded, decode_error> decoder::decode(std::string_view json, std::size_t padding) {
+  decoded out;
+  if (auto r = decode_into(json, padding, out); !r) return pw::err(std::move(r.error()));
+  return out;
+}
+
+pw::result<void, decode_error> decoder::decode_into(std::string_view json, std::size_t padding, decoded& out) {
   auto& d = *impl_;
   if (json.size() > d.options.max_message_size) {
     decode_error e;
@@ -623,12 +654,12 @@ pw::result<decoded, decode_error> decoder::decode(std::string_view json, std::si
     return pw::err(e);
   }
   if (padding >= simdjson::SIMDJSON_PADDING)
-    return d.decode(simdjson::padded_string_view(json.data(), json.size(), json.size() + padding));
+    return d.decode(simdjson::padded_string_view(json.data(), json.size(), json.size() + padding), out);
   d.scratch.clear();
   (void)d.scratch.prepare(json.size());  // allocates even for "", so the padding exists
   d.scratch.append(as_bytes(json));
   const auto* p = reinterpret_cast<const char*>(d.scratch.data());
-  return d.decode(simdjson::padded_string_view(p, json.size(), d.scratch.capacity()));
+  return d.decode(simdjson::padded_string_view(p, json.size(), d.scratch.capacity()), out);
 }
 
 }  // namespace ticks

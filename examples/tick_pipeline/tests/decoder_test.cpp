@@ -355,3 +355,51 @@ TEST_CASE("input with and without padding decodes the same; the parser is reused
   CHECK(d.decode("{").is_err());
   CHECK(d.decode(json).is_ok());
 }
+
+TEST_CASE("decode_into a reused decoded leaves nothing of the previous message") {
+  // The optional fields (pw_ts; E of bookTicker) present in one message and absent from the
+  // next, streams of different lengths, failures in between, and kinds changing under one
+  // raw decoder: each result must equal what a fresh decode() gives.
+  const std::vector<std::string> raw_messages = {
+      to_json(with(trade_msg, "pw_ts", "1700000000000000001")),
+      to_json(trade_msg),
+      "{\"e\":",
+      to_json(with(book_msg, "E", "1672515782136")),
+      to_json(book_msg),
+      to_json(with(agg_msg, "pw_ts", "5")),
+      to_json(without(trade_msg, "p")),
+      to_json(agg_msg),
+      to_json(with(with(book_msg, "E", "7"), "pw_ts", "8")),
+      to_json(book_msg),
+  };
+  const std::vector<std::string> combined_messages = {
+      combined("bnbbtc@trade", to_json(with(trade_msg, "pw_ts", "9"))),
+      combined("bnbbtc@trade", to_json(with(trade_msg, "s", R"("BNB")"))),  // stream mismatch
+      combined("bnb@trade", to_json(with(trade_msg, "s", R"("BNB")"))),
+      combined("bnbbtc@aggTrade", to_json(agg_msg)),
+      R"({"data":{},"stream":"x@trade"})",  // data first, then an error
+      combined("bnbusdt@bookTicker", to_json(book_msg)),
+      combined("bnb@trade", to_json(with(trade_msg, "s", R"("BNB")"))),
+  };
+  for (const auto& [options, messages] : {std::pair{decoder_options{}, &raw_messages},
+                                          std::pair{decoder_options{.format = stream_format::combined}, &combined_messages}}) {
+    decoder reused(options);
+    decoder fresh(options);
+    decoded out;
+    int ok = 0;
+    for (const std::string& json : *messages) {
+      CAPTURE(json);
+      auto a = reused.decode_into(json, 0, out);
+      auto b = fresh.decode(json);
+      REQUIRE(a.is_ok() == b.is_ok());
+      if (!b) {
+        CHECK(a.error().message() == b.error().message());
+        continue;
+      }
+      ++ok;
+      CHECK(out.tick == b->tick);
+      CHECK(out.stream == b->stream);
+    }
+    CHECK(ok >= 4);
+  }
+}

@@ -107,6 +107,12 @@ class decoder {
   /// than required_padding, the message is copied first.
   polarway::result<decoded, decode_error> decode(std::string_view json, std::size_t padding = 0);
 
+  /// The same, into `out`, which a caller decoding message after message reuses: that spares
+  /// zeroing a fresh `decoded` and copying it out for every message. On success `out` holds
+  /// exactly the message, nothing of what it held before; on failure its contents are
+  /// unspecified.
+  polarway::result<void, decode_error> decode_into(std::string_view json, std::size_t padding, decoded& out);
+
   const decoder_options& options() const noexcept;
 
  private:

@@ -19,9 +19,13 @@ class inline_string {
   constexpr inline_string(std::string_view s) noexcept { assign(s); }
 
   constexpr void assign(std::string_view s) noexcept {
+    const std::uint8_t old = size_;
     size_ = static_cast<std::uint8_t>(std::min(s.size(), N));
     std::copy_n(s.data(), size_, chars_.data());
-    std::fill(chars_.begin() + size_, chars_.end(), '\0');
+    // Unused characters are kept zero (== compares whole arrays), so only those the old value
+    // used beyond the new one need clearing: none when a decoder assigns the same stream name
+    // message after message (clearing the whole tail was a memset call per message).
+    if (old > size_) std::fill(chars_.begin() + size_, chars_.begin() + old, '\0');
   }
   constexpr std::string_view view() const noexcept { return {chars_.data(), size_}; }
   constexpr bool empty() const noexcept { return size_ == 0; }
