@@ -141,6 +141,16 @@ struct connection::impl {
   bool release_message = false;  // the last event lent out `message`
   pw::option<ws_error> failure;
 
+  // The next event, field by field: assigning a whole temporary event made the copy's wide
+  // loads wait on the narrow stores that built it (a store-forwarding stall on every message).
+  void set_pending(event_kind kind, byte_view payload, std::size_t padding, std::uint16_t code = 0) noexcept {
+    pending.kind = kind;
+    pending.payload = payload;
+    pending.padding = padding;
+    pending.code = code;
+    ready = true;
+  }
+
   std::array<std::uint8_t, 256> mask_pool{};
   std::size_t mask_used = mask_pool.size();
 
@@ -238,8 +248,7 @@ struct connection::impl {
       fail(ws_errc::invalid_utf8, close_code::invalid_payload, violation::invalid_utf8);
       return true;
     }
-    pending = event{kind, bytes, padding, 0};
-    ready = true;
+    set_pending(kind, bytes, padding);
     return true;
   }
 
@@ -367,9 +376,8 @@ struct connection::impl {
         c.fail(ws_errc::invalid_utf8, close_code::invalid_payload, violation::invalid_utf8);
         return;
       }
-      c.pending = event{c.message_kind, c.message.view(), c.message.capacity() - c.message.size(), 0};
+      c.set_pending(c.message_kind, c.message.view(), c.message.capacity() - c.message.size());
       c.release_message = true;
-      c.ready = true;
       return;
     }
     c.control.clear();
@@ -377,14 +385,13 @@ struct connection::impl {
     if (arg->opcode == op_close) {
       const std::size_t skip = arg->msg_length >= 2 ? 2 : 0;
       c.control.append({reinterpret_cast<const std::byte*>(arg->msg) + skip, arg->msg_length - skip});
-      c.pending = event{event_kind::close, c.control.view(), c.control.capacity() - c.control.size(),
-                        arg->status_code ? arg->status_code : close_code::no_status};
+      c.set_pending(event_kind::close, c.control.view(), c.control.capacity() - c.control.size(),
+                    arg->status_code ? arg->status_code : close_code::no_status);
     } else {
       c.control.append({reinterpret_cast<const std::byte*>(arg->msg), arg->msg_length});
-      c.pending = event{arg->opcode == op_ping ? event_kind::ping : event_kind::pong, c.control.view(),
-                        c.control.capacity() - c.control.size(), 0};
+      c.set_pending(arg->opcode == op_ping ? event_kind::ping : event_kind::pong, c.control.view(),
+                    c.control.capacity() - c.control.size());
     }
-    c.ready = true;
   }
 
   // A final frame's header (FIN, opcode, unmasked), with the shortest length encoding:
@@ -472,7 +479,7 @@ pw::result<void, ws_error> connection::commit_read(std::size_t n) {
   return pw::ok();
 }
 
-pw::result<pw::option<event>, ws_error> connection::poll() {
+pw::result<const event*, ws_error> connection::poll_ref() {
   auto& c = *impl_;
   if (c.failure) return pw::err(*c.failure);
   if (c.release_message) {
@@ -482,9 +489,9 @@ pw::result<pw::option<event>, ws_error> connection::poll() {
   }
   if (!wslay_event_get_read_enabled(c.ctx)) {
     c.flush();
-    return pw::option<event>{};
+    return nullptr;
   }
-  if (c.output.size() > c.options.max_pending_output) return pw::option<event>{};
+  if (c.output.size() > c.options.max_pending_output) return nullptr;
 
   c.ready = false;
   if (c.poll_whole_frame()) {
@@ -493,7 +500,7 @@ pw::result<pw::option<event>, ws_error> connection::poll() {
       return pw::err(*c.failure);
     }
     c.ready = false;
-    return pw::option<event>(c.pending);
+    return &c.pending;
   }
   const int rv = wslay_event_recv(c.ctx);
   if (rv != 0 && !c.failure) {
@@ -514,9 +521,16 @@ pw::result<pw::option<event>, ws_error> connection::poll() {
     c.failure = ws_error{code, sent == close_code::no_status ? std::uint16_t{0} : sent, what};
   }
   if (c.failure) return pw::err(*c.failure);
-  if (!c.ready) return pw::option<event>{};
+  if (!c.ready) return nullptr;
   c.ready = false;
-  return pw::option<event>(c.pending);
+  return &c.pending;
+}
+
+pw::result<pw::option<event>, ws_error> connection::poll() {
+  auto r = poll_ref();
+  if (!r) return pw::err(r.error());
+  if (!*r) return pw::option<event>{};
+  return pw::option<event>(**r);
 }
 
 pw::result<void, ws_error> connection::send_text(std::string_view text) {

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ws_test_support.hpp"
 
@@ -407,6 +409,46 @@ TEST_CASE("poll() hands out one event at a time and borrows until the next poll"
   REQUIRE(b.is_some());
   CHECK(b->text() == "second");
   CHECK(s.poll().value().is_none());
+}
+
+TEST_CASE("poll_ref() gives what poll() gives, without the copy") {
+  // Whole frames (the in-place path), a fragmented message, a ping (through wslay), then a
+  // violation: the same events and the same error from both.
+  const std::string input = test::client_text("whole") + test::client_text("frag", false) +
+                            test::client_text("mented", true, 0x0) + test::build_frame({.opcode = 0x9, .payload = "p"}) +
+                            test::client_text("last") + test::build_frame({.rsv = 4, .payload = "x"});
+  auto by_value = make(ws::role::server);
+  auto by_ref = make(ws::role::server);
+  REQUIRE(by_value.feed(as_bytes(input)).is_ok());
+  REQUIRE(by_ref.feed(as_bytes(input)).is_ok());
+  std::vector<std::pair<event_kind, std::string>> events;
+  for (;;) {
+    auto a = by_value.poll();
+    auto b = by_ref.poll_ref();
+    REQUIRE(a.is_ok() == b.is_ok());
+    if (!a) {
+      CHECK(a.error() == b.error());
+      CHECK(a.error().what == violation::reserved_bits);
+      break;
+    }
+    REQUIRE(a->is_some() == (*b != nullptr));
+    if (a->is_none()) break;
+    const ws::event& e = **b;
+    CHECK(e.kind == (*a)->kind);
+    CHECK(e.text() == (*a)->text());
+    CHECK(e.padding == (*a)->padding);
+    events.emplace_back(e.kind, std::string(e.text()));
+  }
+  CHECK(events == std::vector<std::pair<event_kind, std::string>>{{event_kind::text, "whole"},
+                                                                   {event_kind::text, "fragmented"},
+                                                                   {event_kind::ping, "p"},
+                                                                   {event_kind::text, "last"}});
+  // With more input needed: nullptr, not an error.
+  auto fresh = make(ws::role::server);
+  REQUIRE(fresh.feed(as_bytes(test::client_text("cut").substr(0, 3))).is_ok());
+  auto none = fresh.poll_ref();
+  REQUIRE(none.is_ok());
+  CHECK(*none == nullptr);
 }
 
 TEST_CASE("receiving straight into the connection's buffer") {
