@@ -332,6 +332,7 @@ pw::task<session_end> message_loop(pw::net::tcp_stream& s, ws::connection& conn,
   std::uint64_t local_in = 0;
   std::uint64_t local_messages = 0;
   pending_ticks pending(ctx.batch_max);
+  decoded msg;  // reused: decode_into spares a fresh one per message
   const auto publish = [&] {
     if (local_in) c.ticks_in.fetch_add(local_in, std::memory_order_relaxed);
     if (local_messages) c.messages.fetch_add(local_messages, std::memory_order_relaxed);
@@ -348,7 +349,7 @@ pw::task<session_end> message_loop(pw::net::tcp_stream& s, ws::connection& conn,
     // 1. Every complete message in the buffer, decoded into batches. Sending may wait: that is
     // the back-pressure.
     for (;;) {
-      auto ev = conn.poll();
+      auto ev = conn.poll_ref();
       if (!ev) {
         // What came before the bad frame is delivered.
         (void)co_await send_pending(ctx, pending, local_in);
@@ -366,7 +367,7 @@ pw::task<session_end> message_loop(pw::net::tcp_stream& s, ws::connection& conn,
           [[fallthrough]];
         case ws::event_kind::text: {
           ++local_messages;
-          auto r = dec.decode(e.text(), e.padding);
+          auto r = dec.decode_into(e.text(), e.padding, msg);
           if (!r && e.kind == ws::event_kind::text && r.error().code != decode_errc::schema_error &&
               !is_valid_utf8(e.text())) {
             // The connection leaves UTF-8 to simdjson (check_text_utf8 off), which checks every
@@ -386,8 +387,8 @@ pw::task<session_end> message_loop(pw::net::tcp_stream& s, ws::connection& conn,
                                  monotonic_ns());
             break;
           }
-          monitor.record_ok(r->stream.empty() ? std::string_view(label) : r->stream.view());
-          pending.ticks.push_back(std::move(r->tick));
+          monitor.record_ok(msg.stream.empty() ? std::string_view(label) : msg.stream.view());
+          pending.ticks.push_back(msg.tick);
           if (pending.full() && !(co_await send_pending(ctx, pending, local_in))) {
             // The sink failed and closed the channel: nothing more can be delivered.
             publish();
