@@ -110,9 +110,15 @@ std::string default_created_by() {
   return "polarway parquet writer version 0.1.0 (build " PW_PARQUET_BUILD_ID ")";
 }
 
+polarway::result<std::shared_ptr<encode_scratch>> encode_scratch::create(compression codec, int zstd_level) {
+  auto comp = compressor::create(codec, zstd_level);
+  if (!comp) return err(comp.error());
+  return ok(std::make_shared<encode_scratch>(std::move(*comp)));
+}
+
 struct file_writer::impl {
-  impl(pw_parquet::schema s, writer_options o, compressor c)
-      : schema(std::move(s)), options(std::move(o)), comp(std::move(c)) {
+  impl(pw_parquet::schema s, writer_options o, std::shared_ptr<encode_scratch> sc)
+      : schema(std::move(s)), options(std::move(o)), scratch(std::move(sc)) {
     columns.reserve(schema.columns.size());
     for (const column_spec& spec : schema.columns) columns.emplace_back(spec);
     cells.resize(schema.columns.size());
@@ -120,7 +126,6 @@ struct file_writer::impl {
 
   pw_parquet::schema schema;
   writer_options options;
-  compressor comp;
   std::vector<column_buffer> columns;
   serialized_row_groups row_groups;  // what the footer lists, serialized as each was flushed
   std::uint64_t pos = 0;           // bytes handed out so far
@@ -128,12 +133,17 @@ struct file_writer::impl {
   bool finished = false;
   polarway::option<error_location> last_error;
 
-  // Scratch reused across rows, pages and row groups.
+  // Scratch reused across rows, pages and row groups; the encoding buffers may be shared with
+  // other writers (writer_options::scratch), and go by their own names below.
   std::vector<cell> cells;
-  byte_vector page, levels, header;
-  std::vector<std::uint32_t> dict_indices;
-  std::vector<std::string_view> dict_entries;
-  std::unordered_map<std::string_view, std::uint32_t> dict_map;
+  std::shared_ptr<encode_scratch> scratch;
+  compressor& comp = scratch->comp;
+  byte_vector& page = scratch->page;
+  byte_vector& levels = scratch->levels;
+  byte_vector& header = scratch->header;
+  std::vector<std::uint32_t>& dict_indices = scratch->dict_indices;
+  std::vector<std::string_view>& dict_entries = scratch->dict_entries;
+  std::unordered_map<std::string_view, std::uint32_t>& dict_map = scratch->dict_map;
 
   std::size_t buffered_rows() const noexcept { return columns.empty() ? 0 : columns.front().num_rows(); }
   std::size_t buffered_bytes() const noexcept {
@@ -336,9 +346,17 @@ polarway::result<file_writer> file_writer::create(pw_parquet::schema s, writer_o
   if (auto v = s.validate(); !v) return err(v.error());
   if (options.max_rows_per_row_group == 0 || options.max_row_group_bytes == 0 || options.data_page_bytes == 0)
     return err(error(errc::invalid_options, "pw_parquet::file_writer::create: limits must be positive"));
-  auto comp = compressor::create(options.codec, options.zstd_level);
-  if (!comp) return err(comp.error());
-  return ok(file_writer(std::make_unique<impl>(std::move(s), std::move(options), std::move(*comp))));
+  std::shared_ptr<encode_scratch> scratch = options.scratch;
+  if (scratch) {
+    if (scratch->comp.kind() != options.codec ||
+        (options.codec == compression::zstd && scratch->comp.zstd_level() != options.zstd_level))
+      return err(error(errc::invalid_options, "pw_parquet::file_writer::create: scratch made for another codec"));
+  } else {
+    auto own = encode_scratch::create(options.codec, options.zstd_level);
+    if (!own) return err(own.error());
+    scratch = std::move(*own);
+  }
+  return ok(file_writer(std::make_unique<impl>(std::move(s), std::move(options), std::move(scratch))));
 }
 
 file_writer::file_writer(std::unique_ptr<impl> p) noexcept : impl_(std::move(p)) {}

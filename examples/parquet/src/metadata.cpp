@@ -150,7 +150,8 @@ void serialize_dictionary_page_header(byte_vector& out, std::int32_t uncompresse
 
 void serialized_row_groups::append(const schema& s, const row_group_meta& rg, format::codec codec) {
   namespace rf = f::row_group_field;
-  compact_writer w(bytes_);
+  one_.clear();
+  compact_writer w(one_);
   w.begin_struct();
   w.field_list(rf::columns, thrift::type::struct_, rg.columns.size());
   for (std::size_t c = 0; c < rg.columns.size(); ++c) write_column_chunk(w, s.columns[c], rg.columns[c], codec);
@@ -160,6 +161,7 @@ void serialized_row_groups::append(const schema& s, const row_group_meta& rg, fo
   w.field_i64(rf::total_compressed_size, rg.total_compressed_size);
   if (count_ <= 32767) w.field_i16(rf::ordinal, static_cast<std::int16_t>(count_));  // ordinal is an i16
   w.end_struct();
+  bytes_.insert(bytes_.end(), one_.begin(), one_.end());
   ++count_;
   num_rows_ += rg.num_rows;
 }
@@ -185,7 +187,7 @@ void serialize_file_metadata(byte_vector& out, const schema& s, const serialized
   // A list of structs is its header and then each struct, complete: the bytes serialized as
   // the row groups were flushed follow the header as they are.
   w.field_list(id::row_groups, thrift::type::struct_, row_groups.count());
-  out.insert(out.end(), row_groups.bytes().begin(), row_groups.bytes().end());
+  row_groups.append_to(out);
 
   if (!key_values.empty()) {
     w.field_list(id::key_value_metadata, thrift::type::struct_, key_values.size());

@@ -352,3 +352,65 @@ TEST_CASE("independent writers on several threads produce identical files") {
     }
   }
 }
+
+TEST_CASE("writers that share encode_scratch write what writers with their own write") {
+  // Three writers on one scratch, rows interleaved so that each flushes (a row group every 300
+  // rows) while the others hold rows, against the same three files written alone. Different
+  // schemas, so a dictionary or page left in the scratch by one would show in another.
+  for (const pq::compression codec : {pq::compression::snappy, pq::compression::zstd, pq::compression::uncompressed}) {
+    CAPTURE(static_cast<int>(codec));
+    auto scratch = pq::encode_scratch::create(codec);
+    PQ_REQUIRE_OK(scratch);
+    const pq::schema schemas[] = {pq::ticks::trades_schema(), pq::ticks::trades_schema(),
+                                  pq::ticks::book_ticker_schema()};
+    auto row_for = [](std::size_t file, std::int64_t i) {
+      if (file < 2) return trade_row(i, file == 0 ? (i % 3 ? "ETHUSDT" : "BTCUSDT") : "SOLUSDT");
+      return std::vector<value>{value::int64(i),           value::string(i % 2 ? "BNBUSDT" : "XRPUSDT"),
+                                value::decimal(100 + i, 8), value::decimal(200 + i, 8),
+                                value::decimal(300 + i, 8), value::decimal(400 + i, 8),
+                                value::timestamp_millis(1700000000000 + i)};
+    };
+    auto options = [&](bool shared) {
+      pq::writer_options o;
+      o.codec = codec;
+      o.max_rows_per_row_group = 300;
+      if (shared) o.scratch = *scratch;
+      return o;
+    };
+    std::vector<pq::file_writer> alone, together;
+    std::vector<pq::byte_vector> alone_out(3), together_out(3);
+    for (std::size_t f = 0; f < 3; ++f) {
+      alone.push_back(make_writer(schemas[f], options(false)));
+      together.push_back(make_writer(schemas[f], options(true)));
+    }
+    for (std::int64_t i = 0; i < 1000; ++i)
+      for (std::size_t f = 0; f < 3; ++f) {
+        if (i % (f + 1) != 0) continue;  // the files fill at different paces
+        PQ_REQUIRE_OK(alone[f].append_row(row_for(f, i), alone_out[f]));
+        PQ_REQUIRE_OK(together[f].append_row(row_for(f, i), together_out[f]));
+      }
+    for (std::size_t f = 0; f < 3; ++f) {
+      PQ_REQUIRE_OK(alone[f].finish(alone_out[f]));
+      PQ_REQUIRE_OK(together[f].finish(together_out[f]));
+      CHECK(together[f].row_groups_written() >= 2);
+      CHECK(together_out[f] == alone_out[f]);
+    }
+  }
+  // A scratch made for another codec or zstd level is refused.
+  auto snappy = pq::encode_scratch::create(pq::compression::snappy);
+  auto zstd3 = pq::encode_scratch::create(pq::compression::zstd, 3);
+  PQ_REQUIRE_OK(snappy);
+  PQ_REQUIRE_OK(zstd3);
+  pq::writer_options zstd_on_snappy;
+  zstd_on_snappy.codec = pq::compression::zstd;
+  zstd_on_snappy.scratch = *snappy;
+  auto a = pq::file_writer::create(pq::ticks::trades_schema(), zstd_on_snappy);
+  CHECK((a.is_err() && a.error().code() == pq::errc::invalid_options));
+  pq::writer_options level_5;
+  level_5.codec = pq::compression::zstd;
+  level_5.zstd_level = 5;
+  level_5.scratch = *zstd3;
+  auto b = pq::file_writer::create(pq::ticks::trades_schema(), level_5);
+  CHECK((b.is_err() && b.error().code() == pq::errc::invalid_options));
+  CHECK(pq::encode_scratch::create(pq::compression::zstd, 99).is_err());
+}

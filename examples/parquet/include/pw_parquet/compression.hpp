@@ -50,6 +50,7 @@ class compressor {
   ~compressor();
 
   compression kind() const noexcept { return kind_; }
+  int zstd_level() const noexcept { return level_; }
 
   /// The compressed bytes of `input`, valid until the next call; `input` itself when uncompressed.
   polarway::result<std::span<const std::byte>> compress(std::span<const std::byte> input);

@@ -14,7 +14,8 @@
 // leaves the writer exactly as it was; a failed flush appends nothing (it truncates `out` back
 // to where it was) and keeps the rows buffered. A writer is used by one task at a time (it is
 // movable, and a moved-from writer may only be destroyed or assigned to); independent writers
-// share no state. Layout of the output:
+// share no state, unless they are given one encode_scratch (writer_options::scratch), which
+// only writers used from one thread may share. Layout of the output:
 //   "PAR1" | row group 0 | row group 1 | ... | FileMetaData | footer length (u32 LE) | "PAR1"
 #pragma once
 
@@ -25,6 +26,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <polarway/option.hpp>
@@ -41,6 +43,23 @@ namespace pw_parquet {
 /// "polarway parquet writer version 0.1.0 (build <id>)": the "<name> version <x.y.z>" shape
 /// readers parse to apply per-writer workarounds.
 std::string default_created_by();
+
+/// The buffers a writer encodes a row group in (a page, its header and levels, a string column's
+/// dictionary, the compressed page) and its compressor. They matter only while a row group is
+/// flushed, so writers that are flushed one at a time, from one thread, can share one (see
+/// writer_options::scratch): a sink with many files open then holds one set, not one per file
+/// (a page and its compressed copy are about 300 KB at 16,384 rows).
+struct encode_scratch {
+  /// For writers with this codec and zstd level.
+  static polarway::result<std::shared_ptr<encode_scratch>> create(compression codec, int zstd_level = 3);
+  explicit encode_scratch(compressor c) noexcept : comp(std::move(c)) {}
+
+  compressor comp;
+  byte_vector page, levels, header;
+  std::vector<std::uint32_t> dict_indices;
+  std::vector<std::string_view> dict_entries;  // views into the column being flushed
+  std::unordered_map<std::string_view, std::uint32_t> dict_map;
+};
 
 struct writer_options {
   compression codec = compression::snappy;
@@ -59,6 +78,10 @@ struct writer_options {
   std::size_t max_statistics_bytes = 4096;
   std::string created_by = default_created_by();
   std::vector<key_value> key_value_metadata;
+  /// Encoding buffers shared with other writers (made for the same codec and zstd level, else
+  /// create() fails with errc::invalid_options); none: the writer has its own. Writers that
+  /// share one must not be used from two threads at once.
+  std::shared_ptr<encode_scratch> scratch;
 };
 
 /// Where the last rejected value was: which row (counted from the start of the file) and column.

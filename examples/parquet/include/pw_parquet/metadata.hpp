@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <span>
 #include <string>
 #include <string_view>
@@ -66,17 +67,22 @@ void serialize_dictionary_page_header(byte_vector& out, std::int32_t uncompresse
 
 /// The row groups of a file as the footer lists them, each serialized (a Thrift RowGroup) as it
 /// is flushed. A writer keeps only these bytes until the footer: a few hundred bytes per row
-/// group, where the row_group_meta structs held several heap blocks per column chunk.
+/// group, where the row_group_meta structs held several heap blocks per column chunk. They are
+/// kept in small blocks (a deque), not one vector: a vector that doubles held up to twice the
+/// bytes, and left a freed block behind at every doubling, which kept the memory of a sink with
+/// many files open growing with the volume written.
 class serialized_row_groups {
  public:
   /// Serializes `rg`, the next row group of a file of schema `s`.
   void append(const schema& s, const row_group_meta& rg, format::codec codec);
   std::size_t count() const noexcept { return count_; }
   std::int64_t num_rows() const noexcept { return num_rows_; }
-  std::span<const std::byte> bytes() const noexcept { return bytes_; }
+  /// Appends the serialized row groups, in order, to `out`.
+  void append_to(byte_vector& out) const { out.insert(out.end(), bytes_.begin(), bytes_.end()); }
 
  private:
-  byte_vector bytes_;
+  std::deque<std::byte> bytes_;
+  byte_vector one_;  // the row group being serialized
   std::size_t count_ = 0;
   std::int64_t num_rows_ = 0;
 };
