@@ -108,7 +108,6 @@ struct open_partition {
   std::string final_path;
   pw::fs::file file;
   pq::file_writer writer;
-  pq::byte_vector out;          // encoded bytes not yet written to the file
   std::uint64_t rows = 0;       // rows accepted into this file
   std::uint64_t file_bytes = 0; // bytes written to the file so far
 };
@@ -180,6 +179,14 @@ struct parquet_sink::state {
   bool closed = false;
   std::list<open_partition> lru;  // front: most recently used
   std::unordered_map<partition_key, std::list<open_partition>::iterator, partition_key_hash> index;
+  // Encoded bytes on their way to one partition's file. One buffer serves every partition: a
+  // partition's bytes are written out (drain) before the next tick is taken, so it is empty
+  // between ticks, and one per partition kept the capacity of a whole encoded row group (about
+  // 400 KB at 16,384 rows) in memory for every open file.
+  pq::byte_vector out;
+  // The writers' encoding buffers, shared for the same reason: a row group is encoded inside one
+  // append or commit, never two at once.
+  std::shared_ptr<pq::encode_scratch> scratch;
 
   ~state() {
     // Dropped without close(): the temps cannot be completed synchronously, so they go (and
@@ -216,7 +223,7 @@ struct parquet_sink::state {
     return pw::ok(pl);
   }
 
-  static pw::result<void> append(open_partition& p, const tick& t, std::int64_t event_ms) {
+  pw::result<void> append(open_partition& p, const tick& t, std::int64_t event_ms) {
     constexpr std::int32_t scale = pq::ticks::price_scale;
     const auto dec = [](price v) { return pq::value::decimal(v.raw, scale); };
     if (const auto* tr = std::get_if<trade>(&t)) {
@@ -224,7 +231,7 @@ struct parquet_sink::state {
                                pq::value::int64(tr->trade_id),         dec(tr->price),
                                dec(tr->quantity),                      pq::value::timestamp_millis(tr->trade_time_ms),
                                pq::value::boolean(tr->buyer_is_maker)};
-      return p.writer.append_row(row, p.out);
+      return p.writer.append_row(row, out);
     }
     if (const auto* ag = std::get_if<agg_trade>(&t)) {
       const pq::value row[] = {pq::value::timestamp_millis(event_ms), pq::value::string(ag->symbol.view()),
@@ -232,14 +239,14 @@ struct parquet_sink::state {
                                dec(ag->quantity),                      pq::value::int64(ag->first_trade_id),
                                pq::value::int64(ag->last_trade_id),    pq::value::timestamp_millis(ag->trade_time_ms),
                                pq::value::boolean(ag->buyer_is_maker)};
-      return p.writer.append_row(row, p.out);
+      return p.writer.append_row(row, out);
     }
     const auto& bt = std::get<book_ticker>(t);
     const pq::value row[] = {pq::value::int64(bt.update_id), pq::value::string(bt.symbol.view()),
                              dec(bt.bid_price),              dec(bt.bid_quantity),
                              dec(bt.ask_price),              dec(bt.ask_quantity),
                              pq::value::timestamp_millis(event_ms)};
-    return p.writer.append_row(row, p.out);
+    return p.writer.append_row(row, out);
   }
 
   parquet_sink_error error_for(const open_partition& p, pw::error e, std::uint64_t lost = 0) const {
@@ -255,6 +262,7 @@ struct parquet_sink::state {
   // A failed file: close it, remove its temporary name, count its rows lost, forget it.
   pw::task<parquet_sink_error> discard(std::list<open_partition>::iterator it, pw::error e) {
     open_partition& p = *it;
+    out.clear();  // whatever of p's bytes were not written go with it
     (void)co_await p.file.close();  // the fault is what matters; a close error adds nothing
     // If even the unlink fails the temp stays until the next open() sweeps it; it is hidden
     // and never renamed, so no reader sees it either way.
@@ -265,30 +273,39 @@ struct parquet_sink::state {
     co_return se;
   }
 
-  // Writes the encoded bytes waiting in p.out, at explicit offsets. Not file::write_all: that
+  // Writes the encoded bytes waiting in `out` (p's), at explicit offsets. Not file::write_all: that
   // writes at the file position, and on io_uring a short write followed by EFBIG/ENOSPC leaves
   // the position where the short write started, so the next call reports the same short count
   // again and write_all "succeeds" without the bytes ever reaching the file (seen with
   // RLIMIT_FSIZE: every later write returned 2,536 while the file stayed at 64 KiB). With
   // offsets, the call after a short write starts at the limit and gets the error.
-  static pw::task<pw::result<void>> drain(open_partition& p) {
-    std::span<const std::byte> rest(p.out.data(), p.out.size());
+  // Either way `out` is empty afterwards: on failure its bytes are lost with p's file (the
+  // caller discards it), and must not reach the next partition's.
+  pw::task<pw::result<void>> drain(open_partition& p) {
+    std::span<const std::byte> rest(out.data(), out.size());
+    pw::result<void> r = pw::ok();
     while (!rest.empty()) {
       auto n = co_await p.file.write_at(rest, p.file_bytes);
-      if (!n) co_return pw::err(n.error());
-      if (*n == 0) co_return pw::err(pw::error(pw::errc::write_zero, "parquet_sink: write_at"));
+      if (!n) {
+        r = pw::err(n.error());
+        break;
+      }
+      if (*n == 0) {
+        r = pw::err(pw::error(pw::errc::write_zero, "parquet_sink: write_at"));
+        break;
+      }
       p.file_bytes += *n;
       rest = rest.subspan(*n);
     }
-    p.out.clear();
-    co_return pw::ok();
+    out.clear();
+    co_return r;
   }
 
   // Footer, write, fsync, close, rename into place, fsync the directory. Until the rename the
   // file is invisible to readers globbing *.parquet; after it, it is whole.
   pw::task<pw::result<void, parquet_sink_error>> commit(std::list<open_partition>::iterator it) {
     open_partition& p = *it;
-    pw::result<void> r = p.writer.finish(p.out);
+    pw::result<void> r = p.writer.finish(out);
     if (r) r = co_await drain(p);
     if (r) r = co_await p.file.sync_all();
     if (r) r = co_await p.file.close();
@@ -360,6 +377,10 @@ struct parquet_sink::state {
     wo.codec = options.codec;
     wo.zstd_level = options.zstd_level;
     wo.max_rows_per_row_group = options.rows_per_row_group;
+    if (!scratch) {
+      if (auto sc = pq::encode_scratch::create(options.codec, options.zstd_level)) scratch = std::move(*sc);
+    }
+    wo.scratch = scratch;  // none if that failed: the writer then makes its own or says why it cannot
     wo.key_value_metadata = {{"polarway.stream", std::string(partition::stream_dir(key.kind))},
                              {"polarway.symbol", std::string(key.sym.view())},
                              {"polarway.date", partition::format_date(key.day)},
@@ -372,7 +393,7 @@ struct parquet_sink::state {
       co_return pw::err(parquet_sink_error{final_path, w.error(), 0, 0});
     }
     lru.push_front(open_partition{key, *dir, n, join(*dir, partition::temp_file_name(n)), final_path,
-                                  std::move(*f), std::move(*w), {}, 0, 0});
+                                  std::move(*f), std::move(*w), 0, 0});
     index.emplace(key, lru.begin());
     ++stats.partitions_opened;
     stats.open_partitions = lru.size();
@@ -417,7 +438,7 @@ struct parquet_sink::state {
       }
       ++it->rows;
       ++counts(pl->key.kind).rows_accepted;
-      if (!it->out.empty()) {
+      if (!out.empty()) {
         if (auto r = co_await drain(*it); !r) {
           parquet_sink_error lost = co_await discard(it, r.error());
           parquet_sink_error e = co_await fail(std::move(lost), i);
