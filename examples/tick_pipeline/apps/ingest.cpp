@@ -421,8 +421,12 @@ pw::task<session_end> message_loop(pw::net::tcp_stream& s, ws::connection& conn,
     }
     if (conn.is_closed()) co_return session_end::peer_closed;
     if (ctx.stop.is_cancelled()) co_return co_await close_and_go(ws::close_code::going_away, session_end::stopped);
-    // 3. More input (the watcher ends a read that should not wait any longer).
-    const auto room = conn.read_buffer(64 * 1024);
+    // 3. More input (the watcher ends a read that should not wait any longer). Up to 256 KiB
+    // at a time: when the feed is ahead, each read then carries about a thousand messages, and
+    // the reads, wake-ups and loop turns per tick shrink. Against 64 KiB, 4-5 alternating runs
+    // of 5 M ticks (4 connections, feed flat out): 3.71-3.93 -> 3.89-4.19 M ticks/s; 1 MiB
+    // gained nothing more. A connection's input buffer stays within max_buffered_input.
+    const auto room = conn.read_buffer(256 * 1024);
     if (ctx.cfg->idle_timeout_ms != 0) flags.read_since_ns.store(monotonic_ns(), std::memory_order_relaxed);
     auto n = co_await s.read(room);
     flags.read_since_ns.store(0, std::memory_order_relaxed);
