@@ -1,12 +1,30 @@
 #include "ticks/stream_monitor.hpp"
 
 #include <cstdio>
+#include <cstring>
 
 namespace ticks {
 
 namespace {
 constexpr std::int64_t window_ns = 1'000'000'000;
 constexpr std::string_view overflow_name = "(other streams)";
+
+// A hash good enough to spread stream names over the cache's slots (not a defence against
+// chosen collisions: those only cost map lookups), at a multiply per 8 bytes.
+std::uint64_t quick_hash(std::string_view s) noexcept {
+  std::uint64_t h = (s.size() + 1) * 0x9E3779B97F4A7C15ull;
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 29;
+  }
+  std::uint64_t tail = 0;
+  for (std::size_t k = 0; i + k < s.size(); ++k) tail |= std::uint64_t{static_cast<unsigned char>(s[i + k])} << (8 * k);
+  h = (h ^ tail) * 0x94D049BB133111EBull;
+  return h ^ (h >> 31);
+}
 }  // namespace
 
 stream_monitor::stream_monitor(monitor_options options, sink log) : options_(options), log_(std::move(log)) {
@@ -16,10 +34,16 @@ stream_monitor::stream_monitor(monitor_options options, sink log) : options_(opt
 }
 
 stream_monitor::map::iterator stream_monitor::lookup(std::string_view stream) {
-  if (auto it = streams_.find(stream); it != streams_.end()) return it;
-  // A feed that invents stream names must not grow this map without bound.
-  if (streams_.size() >= options_.max_streams) stream = overflow_name;
-  return streams_.try_emplace(std::string(stream)).first;
+  const std::uint64_t h = quick_hash(stream);
+  cached& slot = cache_[h >> 58];  // 64 slots: the top 6 bits
+  if (slot.used && slot.hash == h && slot.it->first == stream) return slot.it;
+  auto it = streams_.find(stream);
+  if (it == streams_.end()) {
+    // A feed that invents stream names must not grow this map without bound.
+    it = streams_.try_emplace(std::string(streams_.size() >= options_.max_streams ? overflow_name : stream)).first;
+  }
+  slot = {h, it, true};  // for "(other streams)", a later lookup misses: it->first differs
+  return it;
 }
 
 void stream_monitor::close_window(const std::string& name, entry& e) {

@@ -87,3 +87,40 @@ TEST_CASE("the number of tracked streams is bounded") {
   CHECK(m.counters("s50").is_none());
   CHECK(m.counters("(other streams)")->decoded == 96);
 }
+
+TEST_CASE("lookups through the stream cache count every stream exactly") {
+  // More names than the cache has slots, so they collide; names that differ only in their
+  // last byte, or only in length; long names; the empty name; and, past max_streams, names
+  // that share the overflow entry. Recorded round-robin many times, each count must be exact.
+  std::vector<std::string> names;
+  for (int i = 0; i < 300; ++i) names.push_back("sym" + std::to_string(i) + "usdt@trade");
+  names.push_back("btcusdt@tradf");
+  names.push_back("btcusdt@trad");
+  names.push_back(std::string(40, 'x') + "@aggTrade");
+  names.push_back(std::string(40, 'x') + "@aggTradf");
+  names.push_back("");
+  stream_monitor m({.max_streams = 280}, [](std::string_view) {});
+  for (int round = 0; round < 7; ++round)
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      // The first 280 names (in first-seen order) are tracked; every later one overflows.
+      for (std::size_t k = 0; k <= i % 3; ++k) m.record_ok(names[i]);
+    }
+  std::uint64_t overflow = 0;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::uint64_t expected = 7 * (i % 3 + 1);
+    if (i < 280) {
+      CAPTURE(names[i]);
+      REQUIRE(m.counters(names[i]).is_some());
+      CHECK(m.counters(names[i])->decoded == expected);
+    } else {
+      CHECK(m.counters(names[i]).is_none());
+      overflow += expected;
+    }
+  }
+  CHECK(m.counters("(other streams)")->decoded == overflow);
+  CHECK(m.totals().decoded == overflow + [&] {
+    std::uint64_t tracked = 0;
+    for (std::size_t i = 0; i < 280; ++i) tracked += 7 * (i % 3 + 1);
+    return tracked;
+  }());
+}
