@@ -534,7 +534,7 @@ pw::result<pw::option<event>, ws_error> connection::poll() {
 }
 
 pw::result<void, ws_error> connection::send_text(std::string_view text) {
-  if (!is_valid_utf8(text)) return pw::err(ws_error{ws_errc::invalid_utf8});
+  if (impl_->options.check_sent_utf8 && !is_valid_utf8(text)) return pw::err(ws_error{ws_errc::invalid_utf8});
   return impl_->queue(op_text, as_bytes(text));
 }
 pw::result<void, ws_error> connection::send_binary(byte_view data) { return impl_->queue(op_binary, data); }

@@ -411,6 +411,24 @@ TEST_CASE("poll() hands out one event at a time and borrows until the next poll"
   CHECK(s.poll().value().is_none());
 }
 
+TEST_CASE("send_text checks UTF-8 unless check_sent_utf8 is off") {
+  const std::string bad = "tr\xC3" "(de";  // 0xC3 then a byte that cannot continue it
+  auto checked = make(ws::role::server);
+  auto r = checked.send_text(bad);
+  REQUIRE(r.is_err());
+  CHECK(r.error().code == ws_errc::invalid_utf8);
+  CHECK(checked.output().empty());
+  CHECK(checked.send_text("ok \xE2\x82\xAC").is_ok());
+  // Off: the caller vouches for the text, and it goes out as given (a peer that checks would
+  // then close with 1007; that is what the option's contract warns about).
+  auto trusting = make(ws::role::server, {.check_sent_utf8 = false});
+  REQUIRE(trusting.send_text(bad).is_ok());
+  const auto frames = test::parse_frames(trusting.take_output());
+  REQUIRE(frames.size() == 1);
+  CHECK(frames[0].opcode == 0x1);
+  CHECK(frames[0].payload == bad);
+}
+
 TEST_CASE("poll_ref() gives what poll() gives, without the copy") {
   // Whole frames (the in-place path), a fragmented message, a ping (through wslay), then a
   // violation: the same events and the same error from both.

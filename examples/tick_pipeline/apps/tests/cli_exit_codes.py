@@ -2,8 +2,10 @@
 """Hostile argv for polarway-feed, polarway-ingest and polarway-demo: each must exit with
 status 2 and a message on stderr that names the problem, without starting anything; --help
 exits 0. Bounded: every run has a 10 s timeout."""
+import os
 import subprocess
 import sys
+import tempfile
 
 feed, ingest, demo = sys.argv[1:4]
 
@@ -61,6 +63,26 @@ BAD = [
 ]
 
 failures = 0
+
+# A replay file the feed cannot use is refused at startup (status 1), naming the file and why:
+# its lines are checked for UTF-8 once there, since the connections then send them unchecked.
+with tempfile.TemporaryDirectory() as tmp:
+    for name, content, needle in [
+        ("bad_utf8.jsonl", b'{"e":"trade"}\n{"e":"tr\xc3\x28de"}\n', "line 2 is not valid UTF-8"),
+        ("truncated_utf8.jsonl", b'\n{"s":"\xe2\x82"}\n', "line 2 is not valid UTF-8"),
+        ("empty.jsonl", b"\n\n", "no lines"),
+    ]:
+        path = os.path.join(tmp, name)
+        with open(path, "wb") as f:
+            f.write(content)
+        p = subprocess.run([feed, "--listen", "127.0.0.1:0", "--replay", path], capture_output=True, text=True,
+                           timeout=10)
+        if p.returncode != 1 or needle not in p.stderr or name not in p.stderr:
+            failures += 1
+            print(f"FAIL feed --replay {name}: status {p.returncode}, stderr {p.stderr!r}")
+        else:
+            print(f"ok   feed --replay {name}: {p.stderr.splitlines()[0]}")
+
 for exe, args, needle in BAD:
     p = subprocess.run([exe] + args, capture_output=True, text=True, timeout=10)
     name = exe.rsplit("/", 1)[-1]
@@ -74,5 +96,5 @@ for exe in (feed, ingest, demo):
     if p.returncode != 0 or "usage" not in p.stdout:
         failures += 1
         print(f"FAIL {exe} --help: status {p.returncode}")
-print(f"{len(BAD) + 3 - failures}/{len(BAD) + 3} passed")
+print(f"{len(BAD) + 6 - failures}/{len(BAD) + 6} passed")
 sys.exit(1 if failures else 0)

@@ -135,6 +135,11 @@ struct connection_options {
   /// connection then ends with 1007 as the check would have ended it. Fragmented messages are
   /// always checked (wslay checks them as they arrive).
   bool check_text_utf8 = true;
+  /// Whether send_text() checks that its text is UTF-8 (RFC 6455 allows nothing else in a
+  /// text message). Turn it off only where every text sent is valid by construction, such as
+  /// generated ASCII or lines checked once when they were loaded: the peer fails the connection
+  /// (1007) on anything else.
+  bool check_sent_utf8 = true;
 };
 
 class connection {
