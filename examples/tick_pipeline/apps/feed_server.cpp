@@ -35,7 +35,7 @@ std::string feed_usage() {
          "  --count N                messages per connection, then close 1000; 0 = unlimited (default 0)\n"
          "  --seed N                 generator seed (default 1)\n"
          "  --replay FILE            serve the lines of a JSON-lines file instead (verbatim, in a loop\n"
-         "                           up to --count, else once)\n"
+         "                           up to --count, else once); every line must be UTF-8\n"
          "  --with-send-time         add \"pw_ts\" (send time, ns since the epoch) to every message\n"
          "  --handshake-timeout S    seconds a client has to finish its upgrade request (default 5)\n"
          "  --batch-bytes N          bytes of frames per write, 1024..16777216 (default 65536)\n"
