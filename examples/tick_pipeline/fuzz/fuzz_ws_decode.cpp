@@ -6,7 +6,8 @@
 // Besides the sanitizers' checks it asserts the codec's own promises: an error is sticky and
 // leaves the connection closed, text events are valid UTF-8, events carry their padding,
 // decoded prices print and re-parse to the same value, and memory stays within the configured
-// bounds.
+// bounds. It polls and decodes as polarway-ingest does (poll_ref, decode_into one reused
+// decoded), and holds every result to what decode() gives on a fresh one.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -61,6 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                              : polarway::option<ticks::message_kind>(static_cast<ticks::message_kind>(kind_hint - 1)),
       .max_message_size = 1 << 16};
   ticks::decoder decoder(dopt);
+  ticks::decoder reference(dopt);  // decode() into a fresh result, message by message
+  ticks::decoded reused;
   const ws::connection_options copt{
       .max_message_size = 1 << 16, .message_padding = 64, .max_buffered_input = 1 << 20, .max_pending_output = 1 << 12};
   auto conn = ws::connection::create(ws::role::server, copt).value();
@@ -82,11 +85,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     check(conn.feed(piece).is_ok());
     while (true) {
-      auto ev = conn.poll();
+      auto ev = conn.poll_ref();
       if (!ev) {
         failed = true;
         check(conn.is_closed());
         check(conn.poll().error() == ev.error());
+        check(conn.poll_ref().error() == ev.error());
         break;
       }
       if (!*ev) break;
@@ -95,11 +99,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (e.kind == ws::event_kind::text) check(ticks::is_valid_utf8(e.payload));
       if (e.kind != ws::event_kind::text && e.kind != ws::event_kind::binary) continue;
       check(e.payload.size() <= copt.max_message_size);
-      auto r = decoder.decode(e.text(), e.padding);
-      if (r)
-        check_tick(r->tick);
-      else
-        (void)r.error().message();
+      auto r = decoder.decode_into(e.text(), e.padding, reused);
+      auto fresh = reference.decode(e.text(), e.padding);
+      check(r.is_ok() == fresh.is_ok());
+      if (r) {
+        check(reused.tick == fresh->tick && reused.stream == fresh->stream);
+        check_tick(reused.tick);
+      } else {
+        check(r.error().message() == fresh.error().message());
+      }
     }
     // Pretend the socket took everything, as a writer task would.
     check(conn.output().size() <= copt.max_pending_output + 256);
