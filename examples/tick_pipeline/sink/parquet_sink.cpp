@@ -262,7 +262,7 @@ struct parquet_sink::state {
   // A failed file: close it, remove its temporary name, count its rows lost, forget it.
   pw::task<parquet_sink_error> discard(std::list<open_partition>::iterator it, pw::error e) {
     open_partition& p = *it;
-    out.clear();  // whatever of p's bytes were not written go with it
+    out.clear();  // whatever of p's bytes were not written go with it (drain leaves them)
     (void)co_await p.file.close();  // the fault is what matters; a close error adds nothing
     // If even the unlink fails the temp stays until the next open() sweeps it; it is hidden
     // and never renamed, so no reader sees it either way.
@@ -279,26 +279,19 @@ struct parquet_sink::state {
   // again and write_all "succeeds" without the bytes ever reaching the file (seen with
   // RLIMIT_FSIZE: every later write returned 2,536 while the file stayed at 64 KiB). With
   // offsets, the call after a short write starts at the limit and gets the error.
-  // Either way `out` is empty afterwards: on failure its bytes are lost with p's file (the
-  // caller discards it), and must not reach the next partition's.
+  // On failure the caller discards p, and discard() clears `out` (p's unwritten bytes must not
+  // reach the next partition's file).
   pw::task<pw::result<void>> drain(open_partition& p) {
     std::span<const std::byte> rest(out.data(), out.size());
-    pw::result<void> r = pw::ok();
     while (!rest.empty()) {
       auto n = co_await p.file.write_at(rest, p.file_bytes);
-      if (!n) {
-        r = pw::err(n.error());
-        break;
-      }
-      if (*n == 0) {
-        r = pw::err(pw::error(pw::errc::write_zero, "parquet_sink: write_at"));
-        break;
-      }
+      if (!n) co_return pw::err(n.error());
+      if (*n == 0) co_return pw::err(pw::error(pw::errc::write_zero, "parquet_sink: write_at"));
       p.file_bytes += *n;
       rest = rest.subspan(*n);
     }
     out.clear();
-    co_return r;
+    co_return pw::ok();
   }
 
   // Footer, write, fsync, close, rename into place, fsync the directory. Until the rename the
