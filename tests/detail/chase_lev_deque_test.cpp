@@ -31,6 +31,33 @@ TEST_CASE("single-threaded: LIFO for the owner, FIFO for thieves, full is report
   CHECK(d.take() == nullptr);
 }
 
+TEST_CASE("take_unshared: take's results without thieves, and the top index moves past the last item") {
+  std::vector<int> items(8);
+  deque d(4);
+  CHECK(d.take_unshared() == nullptr);
+  for (int i = 0; i < 3; ++i) CHECK(d.push(&items[i]));
+  CHECK(d.top_index() == 0);
+  CHECK(d.take_unshared() == &items[2]);
+  CHECK(d.take_unshared() == &items[1]);
+  CHECK(d.size_hint() == 1);
+  CHECK(d.take_unshared() == &items[0]);  // the last item: top advances, as take() does
+  CHECK(d.top_index() == 1);
+  CHECK(d.size_hint() == 0);
+  CHECK(d.take_unshared() == nullptr);
+  // Mixed with the owner's own steals (the scheduler's overflow and starvation paths) and
+  // pushes that wrap around the ring.
+  for (int i = 3; i < 7; ++i) CHECK(d.push(&items[i]));
+  CHECK_FALSE(d.push(&items[7]));
+  CHECK(d.steal().item == &items[3]);
+  CHECK(d.take_unshared() == &items[6]);
+  CHECK(d.push(&items[7]));
+  CHECK(d.take_unshared() == &items[7]);
+  CHECK(d.take_unshared() == &items[5]);
+  CHECK(d.steal().item == &items[4]);
+  CHECK(d.take_unshared() == nullptr);
+  CHECK(d.steal().status == deque::steal_status::empty);
+}
+
 namespace {
 
 // One owner pushes and takes, thieves steal; every item must be seen exactly once.
