@@ -118,6 +118,30 @@ TEST_CASE("abort racing completion: each handle reports exactly one outcome") {
   CHECK(ran.load() == finished);
 }
 
+// A run starts without marking the task running (scheduler::run_task); an abort that lands
+// during the run, before the task's first await, finds it looking queued and does not queue it.
+// The task must still be cancelled at that await, not left waiting there for ever.
+TEST_CASE("an abort during a run, before the task's first await, cancels it at that await") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  for (int round = 0; round < 20; ++round) {
+    std::atomic<int> stage{0};
+    pw_test::event never;
+    auto h = rt.spawn([](std::atomic<int>& stage, pw_test::event& never) -> pw::task<void> {
+      stage.store(1);
+      while (stage.load() != 2) std::this_thread::yield();  // abort() lands here
+      co_await never.wait();
+    }(stage, never));
+    while (stage.load() != 1) std::this_thread::yield();
+    h.abort();
+    stage.store(2);
+    auto r = rt.block_on([](pw::join_handle<void> h) -> pw::task<pw::result<void, pw::join_error>> {
+      co_return co_await h;
+    }(std::move(h)));
+    REQUIRE(r.is_err());
+    CHECK(r.error().cancelled());
+  }
+}
+
 TEST_CASE("block_on from four threads at once") {
   pw::runtime rt(pw::runtime_options{.workers = 2});
   std::vector<std::thread> threads;

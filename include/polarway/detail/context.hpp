@@ -16,14 +16,25 @@ struct thread_context {
   worker* current_worker = nullptr;
   task_cell* current_task = nullptr;
   int budget = 0;
+  // The current run began without the notified -> running transition (scheduler::run_task),
+  // which current_task_or_panic() makes the first time it is called in the run.
+  bool run_unmarked = false;
 };
 inline thread_local thread_context tls_context;
 
 /// The cell of the task running on this thread; panics outside a task with `what`.
+/// Every awaiter that suspends the task gets its cell here, and nowhere else (it must set the
+/// cell's resume_point): this is where a run that began unmarked becomes `running` (see
+/// scheduler::run_task), before the awaiter can register the task anywhere it may be woken from.
 inline task_cell* current_task_or_panic(const char* what) noexcept {
-  task_cell* cell = tls_context.current_task;
+  thread_context& ctx = tls_context;
+  task_cell* cell = ctx.current_task;
   if (!cell) [[unlikely]]
     panic(what, "must be awaited inside a task running on a polarway runtime");
+  if (ctx.run_unmarked) {
+    ctx.run_unmarked = false;
+    cell->mark_running();
+  }
   return cell;
 }
 

@@ -531,47 +531,60 @@ class scheduler {
     return exit_;
   }
 
+  // A run starts with a plain load of the state, not the notified -> running transition: the
+  // task stays `notified` while it runs, which to wakers and abort() looks the same as queued
+  // (neither queues it again), and the transition is made only if the task reaches an awaiter
+  // that may be woken: current_task_or_panic() makes it before the awaiter can register the
+  // cell anywhere (see mark_running). A run that ends without one, such as most runs of a
+  // fork-join child or of a spawned task that never waits, saves that atomic operation; the
+  // run's end then works from `notified` (finish, go_idle).
   void run_task(task_cell* cell) noexcept {
     // Shutting down: a task taken from a queue now is cancelled, whether it was listed (and
     // aborted already) or never ran.
     if (shut_down_.load(std::memory_order_relaxed)) [[unlikely]]
       (void)cell->transition_to_cancelled();
-    const std::uint64_t prev = cell->transition_to_running();
-    if (prev & task_cell::cancelled) {
+    const std::uint64_t seen = cell->state();
+    const bool cancelled = (seen & task_cell::cancelled) != 0;
+    if (cancelled) {
+      (void)cell->transition_to_running();
       cancel_hook* hook = cell->cancel_on;
       if (hook && !hook->request_cancel()) {
-        go_idle(cell);  // the hook wakes the task when its frame may be destroyed
+        go_idle(cell, true);  // the hook wakes the task when its frame may be destroyed
         return;
       }
       // The operation is settled now, so whether it completed with a value can no longer
       // change. (Asking before request_cancel() raced: an operation completing between the
       // two calls was "done" for request_cancel and its bytes were dropped.)
-      if ((prev & task_cell::soft_cancel) && hook && hook->completed_with_value()) {
+      if ((seen & task_cell::soft_cancel) && hook && hook->completed_with_value()) {
         cell->withdraw_cancel();  // the operation won the race: let the task take its value
       } else {
         cell->cancel_on = nullptr;
         cell->destroy_root();
-        finish(cell, task_outcome::cancelled);
+        finish(cell, task_outcome::cancelled, true);
         return;
       }
     }
     thread_context& ctx = tls_context;
     ctx.current_task = cell;
+    ctx.run_unmarked = !cancelled;
     ctx.budget = coop_budget;
     cell->resume_point.resume();
     ctx.current_task = nullptr;
+    const bool marked = !std::exchange(ctx.run_unmarked, false);
     if (cell->root().done()) {
-      finish(cell, cell->capture_result());
+      finish(cell, cell->capture_result(), marked);
       return;
     }
-    go_idle(cell);
+    go_idle(cell, marked);
   }
 
-  void go_idle(task_cell* cell) noexcept {
+  // The run ended with the task suspended. `marked`: the task is `running` (see run_task);
+  // if not, it is still `notified`, so it registered nowhere and must simply run again.
+  void go_idle(task_cell* cell, bool marked) noexcept {
     worker& w = *tls_context.current_worker;
     if (cell->awaits_listing()) [[unlikely]]
       list_suspended(w, cell);
-    if (cell->transition_to_idle()) push_deferred(w, cell);
+    if (!marked || cell->transition_to_idle()) push_deferred(w, cell);
   }
 
   // A task spawned on a worker suspended for the first time. Listed while it is still
@@ -584,11 +597,9 @@ class scheduler {
 
   // The frame is gone by now (destroyed by capture_result or on cancellation). A fork-join
   // child's cell may be freed by its group as soon as the callback has run.
-  void finish(task_cell* cell, task_outcome outcome) noexcept {
+  void finish(task_cell* cell, task_outcome outcome, bool marked) noexcept {
     registry_.remove(cell);
-    const std::uint64_t prev = cell->transition_to_complete(outcome);
-    if ((prev & task_cell::join_interest) && (prev & task_cell::join_waker)) cell->call_join_waker();
-    if (!(prev & task_cell::group_child)) cell->unref();
+    cell->complete_and_release(outcome, marked);
   }
 
   std::vector<std::unique_ptr<worker>> workers_;

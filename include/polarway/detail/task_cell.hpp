@@ -4,7 +4,9 @@
 //
 // State word: six flag bits and a reference count above them.
 //   running        a worker is resuming the coroutine; nobody else may touch the frame
-//   notified       the task is in a run queue, or must be requeued when the current run ends
+//   notified       the task is in a run queue, or must be requeued when the current run ends;
+//                  a run begins with it still set, and clears it (for `running`) only if the
+//                  task reaches an awaiter (scheduler::run_task)
 //   complete       the coroutine finished (or was destroyed on cancellation); the outcome is set
 //   cancelled      abort was requested
 //   join_interest  a join_handle (or a fork-join group) will read the outcome
@@ -21,10 +23,11 @@
 // A fork-join child's cell is held by its group alone: the group outlives the child's run (the
 // parent resumes only after every child's callback), so the worker that completes a child does
 // not touch its cell after the callback, and skips the reference it would otherwise drop. That
-// and the preinstalled callback save two atomic operations per child.
+// and the preinstalled callback save two atomic operations per child; its state never becomes
+// `complete` (complete_and_release).
 //
 // Invariant that makes this safe without reference counting every waker: only the worker that
-// set `running` resumes or destroys the coroutine, and waiter lists (channels, timers) wake a
+// took the task from a queue resumes or destroys the coroutine, and waiter lists (channels, timers) wake a
 // task while holding the lock that the task's awaiter destructor takes to unlink itself.
 #pragma once
 
@@ -125,8 +128,18 @@ class task_cell {
   // ---- state transitions (each one atomic; the caller acts on the returned decision) ----
 
   /// Worker, on a task it popped from a queue: notified -> running. Returns the prior state.
+  /// A queued task is notified and not running, so the flip is a subtraction: one locked add,
+  /// where fetch_xor (whose old value is used) compiles to a load and a compare-exchange loop.
   std::uint64_t transition_to_running() noexcept {
-    return state_.fetch_xor(notified | running, std::memory_order_acq_rel);
+    return state_.fetch_sub(notified - running, std::memory_order_acq_rel);
+  }
+
+  /// transition_to_running for a run that began without it (scheduler::run_task), made before
+  /// the task registers anywhere it may be woken from. An abort() during the run found the
+  /// task notified and so did not queue it, counting on it to run again: notified is set back
+  /// for that, and the worker requeues the task when this run ends.
+  void mark_running() noexcept {
+    if (transition_to_running() & cancelled) state_.fetch_or(notified, std::memory_order_acq_rel);
   }
 
   /// Worker, after a run that did not finish the task. True if the task was woken during the
@@ -155,11 +168,44 @@ class task_cell {
     }
   }
 
-  /// Worker, when the coroutine finished or was destroyed: running -> complete. Returns the
-  /// prior state (join_interest and join_waker tell who must be told and who frees the frame).
+  /// Worker, when the coroutine finished or was destroyed: running -> complete (an addition,
+  /// as in transition_to_running). Returns the prior state (join_interest and join_waker tell
+  /// who must be told and who frees the frame).
   std::uint64_t transition_to_complete(task_outcome outcome) noexcept {
     outcome_ = outcome;
-    return state_.fetch_xor(running | complete, std::memory_order_acq_rel);
+    return state_.fetch_add(complete - running, std::memory_order_acq_rel);
+  }
+
+  /// Worker, when the coroutine finished or was destroyed: running -> complete, then the
+  /// registered join waker is called, then the runtime's reference is dropped. `marked`: the
+  /// run made the notified -> running transition; a run that did not still holds `notified`
+  /// (see scheduler::run_task), and that is the bit that gives way to `complete`.
+  /// Two shortcuts:
+  /// - With no waker registered, the transition and the reference go in one compare-exchange,
+  ///   not two atomic operations: a detached task's completion.
+  /// - A fork-join child's state is not touched at all. Its group alone holds the cell and learns
+  ///   of the completion through the callback, whose atomic count orders the run's writes
+  ///   before the parent reads them. The state keeps `running` or `notified`, either of which
+  ///   makes a late abort() or wake-up of the finished child a no-op; release_join knows the
+  ///   child is done from the group.
+  void complete_and_release(task_outcome outcome, bool marked) noexcept {
+    outcome_ = outcome;
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    if (s & group_child) {  // fixed at spawn, with join_interest and join_waker
+      call_join_waker();
+      return;
+    }
+    const std::uint64_t held = marked ? running : notified;
+    while (!(s & join_waker)) {
+      if (state_.compare_exchange_weak(s, s - held + complete - ref_one, std::memory_order_acq_rel,
+                                       std::memory_order_relaxed)) {
+        if ((s >> ref_shift) == 1) free_cell();
+        return;
+      }
+    }
+    const std::uint64_t prev = state_.fetch_add(complete - held, std::memory_order_acq_rel);
+    if ((prev & join_interest) && (prev & join_waker)) call_join_waker();  // unless taken back meanwhile
+    unref();
   }
 
   /// Registers a callback for completion. False if the task already completed (nothing was
@@ -193,7 +239,17 @@ class task_cell {
   /// its reference in one atomic operation, not two (every detached spawn and every fork-join
   /// child pays this once). Frees the cell if that was the last reference.
   void release_join() noexcept {
-    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    std::uint64_t s = state_.load(std::memory_order_acquire);
+    // Complete (a fork-join child is, once its group releases it, though its state does not say
+    // so: see complete_and_release), and this is the last reference: nobody can take another
+    // (references are taken by holders of one, or by the task itself while it runs), so
+    // nothing is left to clear and the atomic operation is skipped. The common case of a
+    // fork-join child, and of a handle dropped after its task finished. The acquire load
+    // pairs with the release of whoever dropped the previous reference or completed the task.
+    if ((s & (complete | group_child)) && (s >> ref_shift) == 1) {
+      free_cell();
+      return;
+    }
     while (!state_.compare_exchange_weak(s, (s & ~(join_interest | join_waker)) - ref_one, std::memory_order_acq_rel,
                                          std::memory_order_relaxed)) {
     }
