@@ -7,6 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/death.hpp"
+
 using polarway::detail::chase_lev_deque;
 using deque = chase_lev_deque<int*>;
 
@@ -58,13 +60,48 @@ TEST_CASE("take_unshared: take's results without thieves, and the top index move
   CHECK(d.steal().status == deque::steal_status::empty);
 }
 
+TEST_CASE("growth: the ring doubles up to its maximum and keeps both orders") {
+  std::vector<int> items(10);
+  deque d(2, 8);
+  CHECK(d.capacity() == 2);
+  for (int i = 0; i < 8; ++i) CHECK(d.push(&items[i]));
+  CHECK(d.capacity() == 8);
+  CHECK_FALSE(d.push(&items[8]));  // full at the maximum
+  CHECK(d.steal().item == &items[0]);
+  CHECK(d.take() == &items[7]);
+  CHECK(d.push(&items[8]));  // wraps around in the grown ring
+  CHECK(d.push(&items[9]));
+  std::vector<int*> oldest;
+  CHECK(d.take_oldest(3, [&](int* p) { oldest.push_back(p); }) == 3);
+  CHECK(oldest == std::vector<int*>{&items[1], &items[2], &items[3]});
+  CHECK(d.take() == &items[9]);
+  CHECK(d.take() == &items[8]);
+  CHECK(d.steal().item == &items[4]);
+  CHECK(d.take() == &items[6]);
+  CHECK(d.take() == &items[5]);
+  CHECK(d.take() == nullptr);
+}
+
+TEST_CASE("capacities that are not powers of two, or a maximum below the start, are refused") {
+  // The constructor panics (the runtime never passes such values).
+  for (auto make : {+[] { deque d(3); }, +[] { deque d(8, 4); }, +[] { deque d(4, 12); }}) {
+    const auto child = pw_test::run_in_child(make);
+    CHECK(child.aborted);
+    CHECK(child.stderr_text.find("powers of two") != std::string::npos);
+  }
+}
+
 namespace {
 
-// One owner pushes and takes, thieves steal; every item must be seen exactly once.
-void stress(std::size_t capacity, int items_total, int thieves) {
+// One owner pushes and takes (one push in `take_one_in` is followed by a take), thieves
+// steal; every item must be seen exactly once. The ring may grow from `capacity` to
+// `max_capacity`; a push that finds it full at the maximum is handled as the scheduler does,
+// by moving the oldest half out at once, or else by a take from the bottom.
+void stress(std::size_t capacity, int items_total, int thieves, std::size_t max_capacity = 0,
+            unsigned take_one_in = 3) {
   std::vector<int> items(static_cast<std::size_t>(items_total));
   auto seen = std::make_unique<std::atomic<int>[]>(static_cast<std::size_t>(items_total));
-  deque d(capacity);
+  deque d(capacity, max_capacity);
   std::atomic<bool> done{false};
   std::atomic<long> stolen{0};
   auto record = [&](int* p) { seen[static_cast<std::size_t>(p - items.data())].fetch_add(1, std::memory_order_relaxed); };
@@ -87,14 +124,15 @@ void stress(std::size_t capacity, int items_total, int thieves) {
   unsigned rng = 12345;
   for (int i = 0; i < items_total; ++i) {
     while (!d.push(&items[static_cast<std::size_t>(i)])) {
-      // Full: behave like the scheduler and drain some from the bottom.
-      if (int* p = d.take()) {
+      if (i % 2 == 0) {
+        taken += static_cast<long>(d.take_oldest(d.capacity() / 2, record));
+      } else if (int* p = d.take()) {
         record(p);
         ++taken;
       }
     }
     rng = rng * 1103515245 + 12345;
-    if ((rng >> 16) % 3 == 0) {
+    if ((rng >> 16) % take_one_in == 0) {
       if (int* p = d.take()) {
         record(p);
         ++taken;
@@ -132,3 +170,9 @@ TEST_CASE("stress: owner and three thieves, large ring") { stress(1024, 3'000'00
 TEST_CASE("stress: a tiny ring forces wrap-around and full pushes") { stress(4, 2'000'000 / scale, 3); }
 
 TEST_CASE("stress: one thief racing the owner for the last item") { stress(2, 1'000'000 / scale, 1); }
+
+TEST_CASE("stress: the ring grows while thieves steal, then overflows at its maximum") {
+  // The owner takes rarely, so each fresh deque fills and doubles from 2 to 256 slots with
+  // thieves reading it, then keeps hitting the maximum.
+  for (int round = 0; round < 40; ++round) stress(2, 25'000 / scale, 2, 256, 16);
+}

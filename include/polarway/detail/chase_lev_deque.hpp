@@ -1,7 +1,7 @@
-// A fixed-capacity Chase-Lev work-stealing deque of pointers. The owning worker pushes and
-// takes at the bottom (LIFO: a task's freshly spawned children run first, so fork-join trees
-// are walked depth-first and stay small); other workers steal at the top (FIFO: they take the
-// oldest entry, which in a fork-join tree is the biggest piece of work).
+// A Chase-Lev work-stealing deque of pointers. The owning worker pushes and takes at the bottom
+// (LIFO: a task's freshly spawned children run first, so fork-join trees are walked depth-first
+// and stay small); other workers steal at the top (FIFO: they take the oldest entry, which in a
+// fork-join tree is the biggest piece of work).
 //
 // Memory orders follow Lê, Pop, Cohen and Zappa Nardelli, "Correct and Efficient Work-Stealing
 // for Weak Memory Models" (PPoPP 2013): relaxed slot accesses, a release fence before
@@ -11,15 +11,22 @@
 // equally correct (and stronger), so TSan checks the algorithm rather than being silenced.
 //
 // Indices are signed 64-bit and only grow: they never wrap in practice (2^63 pushes). The ring
-// does not grow: push() reports a full deque, and the scheduler then moves half of it to the
-// global inject queue (steal_batch), which bounds each worker's memory.
+// grows by doubling, up to a maximum, when a push finds it full: the owner copies the live
+// entries into the new ring and publishes it (release) before any push that needs it, so a
+// thief that sees such an entry's `bottom` sees the new ring too. A thief may still be reading
+// the old ring, so retired rings are kept until the deque dies; together they are smaller than
+// the current one. Past the maximum, push() reports a full deque, and the scheduler moves half
+// of it to the global inject queue (take_oldest), which bounds each worker's memory.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "polarway/detail/panic.hpp"
 #include "polarway/detail/sanitizers.hpp"
@@ -31,20 +38,29 @@ class chase_lev_deque {
   static_assert(std::is_pointer_v<T>, "the deque holds pointers");
 
  public:
-  /// capacity must be a power of two.
-  explicit chase_lev_deque(std::size_t capacity)
-      : mask_(static_cast<std::int64_t>(capacity) - 1), slots_(new std::atomic<T>[capacity]) {
-    if (capacity == 0 || (capacity & (capacity - 1)) != 0) panic("chase_lev_deque: capacity must be a power of two");
+  /// Both capacities must be powers of two, `max_capacity` at least `capacity`; the ring
+  /// starts at `capacity` and doubles up to `max_capacity` (by default it does not grow).
+  explicit chase_lev_deque(std::size_t capacity, std::size_t max_capacity = 0)
+      : max_capacity_(max_capacity ? max_capacity : capacity) {
+    if (!power_of_two(capacity) || !power_of_two(max_capacity_) || max_capacity_ < capacity)
+      panic("chase_lev_deque: capacities must be powers of two, the maximum at least the initial one");
+    owned_ = std::make_unique<ring>(capacity);
+    ring_.store(owned_.get(), std::memory_order_relaxed);
   }
 
-  std::size_t capacity() const noexcept { return static_cast<std::size_t>(mask_ + 1); }
+  /// The current ring's size (the owner's view).
+  std::size_t capacity() const noexcept { return ring_.load(std::memory_order_relaxed)->capacity(); }
 
-  /// Owner only. False when the deque is full (nothing was pushed).
+  /// Owner only. False when the deque is full at its maximum capacity (nothing was pushed).
   bool push(T item) noexcept {
     const std::int64_t b = bottom_.load(std::memory_order_relaxed);
     const std::int64_t t = top_.load(std::memory_order_acquire);
-    if (b - t > mask_) return false;
-    slot(b).store(item, std::memory_order_relaxed);
+    ring* r = ring_.load(std::memory_order_relaxed);
+    if (b - t > r->mask) {
+      if (r->capacity() >= max_capacity_) return false;
+      r = grow(r, t, b);
+    }
+    r->at(b).store(item, std::memory_order_relaxed);
 #if POLARWAY_TSAN
     bottom_.store(b + 1, std::memory_order_release);
 #else
@@ -69,7 +85,7 @@ class chase_lev_deque {
       bottom_.store(b + 1, std::memory_order_relaxed);
       return nullptr;
     }
-    T item = slot(b).load(std::memory_order_relaxed);
+    T item = owner_ring().at(b).load(std::memory_order_relaxed);
     if (t == b) {
       // The last item: race the thieves for it through top.
       if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) item = nullptr;
@@ -85,7 +101,7 @@ class chase_lev_deque {
     const std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
     const std::int64_t t = top_.load(std::memory_order_relaxed);
     if (t > b) return nullptr;
-    T item = slot(b).load(std::memory_order_relaxed);
+    T item = owner_ring().at(b).load(std::memory_order_relaxed);
     if (t == b)
       top_.store(t + 1, std::memory_order_relaxed);
     else
@@ -111,10 +127,29 @@ class chase_lev_deque {
     const std::int64_t b = bottom_.load(std::memory_order_acquire);
 #endif
     if (t >= b) return {nullptr, steal_status::empty};
-    T item = slot(t).load(std::memory_order_relaxed);
+    // Read after `bottom`: a ring at least as new as the one holding index t. (A ring newer
+    // still may lack it, if t was taken meanwhile; the compare-exchange then fails.)
+    T item = ring_.load(std::memory_order_acquire)->at(t).load(std::memory_order_relaxed);
     if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed))
       return {nullptr, steal_status::lost_race};
     return {item, steal_status::success};
+  }
+
+  /// Owner only: removes up to `max` of the oldest items with one compare-exchange on top (thieves
+  /// race for the same items), and passes them to `sink`, oldest first. Returns how many. The
+  /// slots are read after the claim, which is safe because only the owner writes slots.
+  template <class Sink>
+  std::size_t take_oldest(std::size_t max, Sink&& sink) noexcept {
+    const std::int64_t b = bottom_.load(std::memory_order_relaxed);
+    std::int64_t t = top_.load(std::memory_order_acquire);
+    std::int64_t n = 0;
+    do {
+      n = std::min(b - t, static_cast<std::int64_t>(max));
+      if (n <= 0) return 0;
+    } while (!top_.compare_exchange_weak(t, t + n, std::memory_order_seq_cst, std::memory_order_acquire));
+    ring& r = owner_ring();
+    for (std::int64_t i = 0; i < n; ++i) sink(r.at(t + i).load(std::memory_order_relaxed));
+    return static_cast<std::size_t>(n);
   }
 
   /// A snapshot of the number of items; exact only when nobody else is touching the deque.
@@ -131,13 +166,37 @@ class chase_lev_deque {
   std::int64_t top_index() const noexcept { return top_.load(std::memory_order_acquire); }
 
  private:
-  std::atomic<T>& slot(std::int64_t i) noexcept { return slots_[static_cast<std::size_t>(i & mask_)]; }
+  struct ring {
+    explicit ring(std::size_t capacity)
+        : mask(static_cast<std::int64_t>(capacity) - 1), slots(new std::atomic<T>[capacity]) {}
+    std::atomic<T>& at(std::int64_t i) noexcept { return slots[static_cast<std::size_t>(i & mask)]; }
+    std::size_t capacity() const noexcept { return static_cast<std::size_t>(mask + 1); }
+    const std::int64_t mask;
+    std::unique_ptr<std::atomic<T>[]> slots;
+  };
+
+  static bool power_of_two(std::size_t n) noexcept { return n != 0 && (n & (n - 1)) == 0; }
+
+  // The owner is the only writer of ring_, so its own relaxed load sees its latest ring.
+  ring& owner_ring() noexcept { return *ring_.load(std::memory_order_relaxed); }
+
+  // Owner only, on a full ring: a ring twice as big, holding the live entries [t, b).
+  ring* grow(ring* old, std::int64_t t, std::int64_t b) {
+    auto bigger = std::make_unique<ring>(old->capacity() * 2);
+    for (std::int64_t i = t; i < b; ++i) bigger->at(i).store(old->at(i).load(std::memory_order_relaxed), std::memory_order_relaxed);
+    ring* r = bigger.get();
+    retired_.push_back(std::exchange(owned_, std::move(bigger)));
+    ring_.store(r, std::memory_order_release);
+    return r;
+  }
 
   // top_ and bottom_ on their own cache lines: thieves hammer top_, the owner bottom_.
   alignas(64) std::atomic<std::int64_t> top_{0};
   alignas(64) std::atomic<std::int64_t> bottom_{0};
-  alignas(64) const std::int64_t mask_;
-  std::unique_ptr<std::atomic<T>[]> slots_;
+  alignas(64) std::atomic<ring*> ring_{nullptr};
+  const std::size_t max_capacity_;
+  std::unique_ptr<ring> owned_;                 // the ring in use
+  std::vector<std::unique_ptr<ring>> retired_;  // outgrown; a thief may still read them
 };
 
 }  // namespace polarway::detail
