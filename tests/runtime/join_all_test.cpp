@@ -2,11 +2,14 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <atomic>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "polarway/runtime.hpp"
+#include "support/death.hpp"
 #include "support/test_awaitables.hpp"
 
 namespace pw = polarway;
@@ -46,6 +49,64 @@ TEST_CASE("join_all of nothing, and of void tasks") {
   CHECK(sizes.first == 0);
   CHECK(sizes.second == 10);
   CHECK(ran.load() == 10);
+}
+
+TEST_CASE("join_all over a std::array: values in order, in an array; void tasks; none") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  std::atomic<int> ran{0};
+  auto [squares, units, none] =
+      rt.block_on([](std::atomic<int>& ran)
+                      -> pw::task<std::tuple<std::array<int, 10>, std::array<std::monostate, 3>, std::array<int, 0>>> {
+        std::array<pw::task<int>, 10> tasks;
+        for (int i = 0; i < 10; ++i) tasks[static_cast<std::size_t>(i)] = square(i);
+        auto squares = co_await pw::join_all(std::move(tasks));
+        std::array<pw::task<void>, 3> voids;
+        for (auto& t : voids)
+          t = [](std::atomic<int>& r) -> pw::task<void> {
+            r.fetch_add(1);
+            co_return;
+          }(ran);
+        auto units = co_await pw::join_all(std::move(voids));
+        auto none = co_await pw::join_all(std::array<pw::task<int>, 0>{});
+        co_return std::tuple{squares, units, none};
+      }(ran));
+  for (int i = 0; i < 10; ++i) CHECK(squares[static_cast<std::size_t>(i)] == i * i);
+  CHECK(units.size() == 3);
+  CHECK(ran.load() == 3);
+  CHECK(none.empty());
+}
+
+TEST_CASE("join_all over a std::array nests: a recursive fan-out gives the exact sum") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  struct tree {
+    static pw::task<long> sum(long first, long count) {
+      if (count == 1) co_return first;
+      std::array<pw::task<long>, 4> parts;
+      for (long i = 0; i < 4; ++i) parts[static_cast<std::size_t>(i)] = sum(first + i * (count / 4), count / 4);
+      long total = 0;
+      for (long v : co_await pw::join_all(std::move(parts))) total += v;
+      co_return total;
+    }
+  };
+  CHECK(rt.block_on(tree::sum(0, 4096)) == 4096L * 4095 / 2);
+}
+
+TEST_CASE("an empty task given to join_all or spawn is reported, not run") {
+  const auto in_array = pw_test::run_in_child([] {
+    pw::runtime rt(pw::runtime_options{.workers = 1});
+    rt.block_on([]() -> pw::task<void> {
+      std::array<pw::task<int>, 2> tasks{square(1)};  // the second is left empty
+      (void)co_await pw::join_all(std::move(tasks));
+    }());
+  });
+  CHECK(in_array.aborted);
+  CHECK(in_array.stderr_text.find("the task is empty") != std::string::npos);
+  const auto spawned = pw_test::run_in_child([] {
+    pw::runtime rt(pw::runtime_options{.workers = 1});
+    (void)rt.spawn(pw::task<int>{});
+  });
+  CHECK(spawned.aborted);
+  CHECK(spawned.stderr_text.find("the task is empty") != std::string::npos);
 }
 
 TEST_CASE("when_all over different types") {

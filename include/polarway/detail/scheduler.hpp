@@ -254,6 +254,9 @@ class scheduler {
   // The task leaves `t` only once its cell exists, so that a failed allocation leaves it there.
   template <class T>
   task_cell* new_cell(task<T>& t, std::uint64_t initial_state) {
+    if (!t.valid()) [[unlikely]]
+      panic("spawning a task (pw::spawn, join_all, when_all, timeout, join_set)",
+            "the task is empty: default-constructed, or moved from");
     auto root = t.handle();
     task_cell* cell =
         task_cell::create(this, &scheduler::schedule_entry, root, &root.promise(), &output_ops_for<T>, initial_state);

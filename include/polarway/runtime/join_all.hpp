@@ -1,5 +1,6 @@
-// Structured fan-out: `co_await pw::join_all(std::move(tasks))` runs every task of a vector in
-// parallel and gives their values in order; `co_await pw::when_all(a(), b(), c())` does the same
+// Structured fan-out: `co_await pw::join_all(std::move(tasks))` runs every task of a vector (or
+// of a std::array, with no heap allocation) in parallel and gives their values in order, in a
+// vector (or an array); `co_await pw::when_all(a(), b(), c())` does the same
 // for tasks of different types and gives a tuple (void results become std::monostate).
 //
 // Children never outlive the awaiting parent: the parent resumes only when all of them have
@@ -162,6 +163,39 @@ class join_all_awaiter : fork_group {
   std::size_t spawned_ = 0;
 };
 
+// join_all over a std::array: the same as over a vector, with the tasks, the cells and the
+// values held in place (no heap allocation per fan-out).
+template <class T, std::size_t N>
+class join_array_awaiter : fork_group {
+ public:
+  explicit join_array_awaiter(std::array<task<T>, N> tasks) noexcept : tasks_(std::move(tasks)) {}
+  join_array_awaiter(const join_array_awaiter&) = delete;
+  join_array_awaiter& operator=(const join_array_awaiter&) = delete;
+  ~join_array_awaiter() { release_children(cells_.data(), N); }
+
+  bool await_ready() const noexcept { return N == 0; }
+
+  bool await_suspend(std::coroutine_handle<> caller) {
+    bind_parent("pw::join_all");
+    for (std::size_t i = 0; i < N; ++i) cells_[i] = fork(tasks_[i]);
+    return start(caller, cells_.data(), N);
+  }
+
+  std::array<value_or_monostate<T>, N> await_resume() {
+    finish_wait();
+    return collect(std::make_index_sequence<N>{});
+  }
+
+ private:
+  template <std::size_t... I>
+  std::array<value_or_monostate<T>, N> collect(std::index_sequence<I...>) {
+    return {child_value<T>(cells_[I])...};
+  }
+
+  std::array<task<T>, N> tasks_;
+  std::array<task_cell*, N> cells_{};
+};
+
 template <class... Ts>
 class when_all_awaiter : fork_group {
  public:
@@ -204,6 +238,13 @@ class when_all_awaiter : fork_group {
 template <class T>
 detail::join_all_awaiter<T> join_all(std::vector<task<T>> tasks) {
   return detail::join_all_awaiter<T>(std::move(tasks));
+}
+
+/// join_all for a fixed number of tasks: their values in a std::array, in order. Nothing is
+/// allocated on the heap for the fan-out itself (skynet's ten children per node, for one).
+template <class T, std::size_t N>
+detail::join_array_awaiter<T, N> join_all(std::array<task<T>, N> tasks) {
+  return detail::join_array_awaiter<T, N>(std::move(tasks));
 }
 
 /// Runs the tasks in parallel and gives a tuple of their values (std::monostate for void).
