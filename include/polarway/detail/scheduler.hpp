@@ -259,7 +259,7 @@ class scheduler {
             "the task is empty: default-constructed, or moved from");
     auto root = t.handle();
     task_cell* cell =
-        task_cell::create(this, &scheduler::schedule_entry, root, &root.promise(), &output_ops_for<T>, initial_state);
+        task_cell::create(this, &scheduler::schedule_entry, root, &output_ops_for<T>, initial_state);
     (void)t.release();
     return cell;
   }

@@ -68,9 +68,12 @@ enum class task_outcome : std::uint8_t { pending, finished, cancelled, panicked 
 /// How a cell stores the value of its task once the frame is gone: the frame is destroyed as
 /// soon as the task finishes (so that what it holds, such as a channel sender passed as a
 /// parameter, is released then, as in Tokio), and the value waits in the cell for the join
-/// handle. One static instance per value type.
+/// handle. One static instance per value type. It also finds the promise in a task's frame,
+/// which the cell would otherwise spend a field on (a field that took a task<void>'s cell from
+/// a 112-byte block to a 128-byte one).
 struct output_ops {
   std::size_t size;
+  task_promise_base* (*promise_of)(std::coroutine_handle<> root) noexcept;
   void (*move_from)(task_promise_base* promise, void* storage) noexcept;
   void (*destroy)(void* storage) noexcept;
 };
@@ -82,19 +85,25 @@ inline constexpr std::size_t checked_value_size() noexcept {
 }
 
 template <class T>
-inline constexpr output_ops output_ops_for{checked_value_size<T>(),
+task_promise_base* promise_in(std::coroutine_handle<> root) noexcept {
+  return &std::coroutine_handle<task_promise<T>>::from_address(root.address()).promise();
+}
+
+template <class T>
+inline constexpr output_ops output_ops_for{checked_value_size<T>(), &promise_in<T>,
                                            [](task_promise_base* p, void* storage) noexcept {
                                              ::new (storage) T(std::move(static_cast<task_promise<T>*>(p)->result()));
                                            },
                                            [](void* storage) noexcept { static_cast<T*>(storage)->~T(); }};
 template <class T>
-inline constexpr output_ops output_ops_for<T&>{sizeof(T*),
+inline constexpr output_ops output_ops_for<T&>{sizeof(T*), &promise_in<T&>,
                                                [](task_promise_base* p, void* storage) noexcept {
                                                  ::new (storage) T*(&static_cast<task_promise<T&>*>(p)->result());
                                                },
                                                [](void*) noexcept {}};
 template <>
-inline constexpr output_ops output_ops_for<void>{0, [](task_promise_base*, void*) noexcept {}, [](void*) noexcept {}};
+inline constexpr output_ops output_ops_for<void>{0, &promise_in<void>, [](task_promise_base*, void*) noexcept {},
+                                                 [](void*) noexcept {}};
 
 class task_cell {
  public:
@@ -106,10 +115,11 @@ class task_cell {
   /// know the scheduler's type.
   using schedule_fn = void (*)(task_cell*) noexcept;
 
+  /// `ops` must be output_ops_for<T> of the task<T> whose coroutine is `root`.
   static task_cell* create(scheduler* sched, schedule_fn schedule, std::coroutine_handle<> root,
-                           task_promise_base* promise, const output_ops* ops, std::uint64_t initial_state) {
+                           const output_ops* ops, std::uint64_t initial_state) {
     const std::size_t bytes = header_bytes() + ops->size;
-    return ::new (frame_pool::allocate(bytes)) task_cell(sched, schedule, root, promise, ops, initial_state);
+    return ::new (frame_pool::allocate(bytes)) task_cell(sched, schedule, root, ops, initial_state);
   }
 
   /// Installs the join waker of a cell created with join_waker set, before it is queued (the
@@ -282,14 +292,15 @@ class task_cell {
   /// or the exception in the cell, then destroys the frame. Returns the outcome.
   task_outcome capture_result() noexcept {
     task_outcome outcome = task_outcome::finished;
+    [[maybe_unused]] task_promise_base* promise = ops_->promise_of(root_);
 #if defined(__cpp_exceptions)
-    if (promise_->has_exception()) {
-      exception_ = promise_->exception();
+    if (promise->has_exception()) {
+      exception_ = promise->exception();
       outcome = task_outcome::panicked;
     }
 #endif
     if (outcome == task_outcome::finished && (state() & join_interest)) {
-      ops_->move_from(promise_, output());
+      ops_->move_from(promise, output());
       has_output_ = true;
     }
     destroy_root();
@@ -331,12 +342,11 @@ class task_cell {
     return (sizeof(task_cell) + a - 1) & ~(a - 1);
   }
 
-  task_cell(scheduler* sched, schedule_fn schedule, std::coroutine_handle<> root, task_promise_base* promise,
-            const output_ops* ops, std::uint64_t initial) noexcept
+  task_cell(scheduler* sched, schedule_fn schedule, std::coroutine_handle<> root, const output_ops* ops,
+            std::uint64_t initial) noexcept
       : resume_point(root),
         state_(initial),
         root_(root),
-        promise_(promise),
         sched_(sched),
         schedule_(schedule),
         ops_(ops) {}
@@ -351,13 +361,12 @@ class task_cell {
   }
 
   // The two one-byte fields come first, so that they share the word that reg_shard (the last
-  // public member) leaves half empty: the cell of a task<void> then fits 128 bytes, not 144,
+  // public member) leaves half empty: the cell of a task<void> then fits 112 bytes, not 128,
   // which a burst of spawns pays for in fresh memory.
   task_outcome outcome_ = task_outcome::pending;
   bool has_output_ = false;
   std::atomic<std::uint64_t> state_;
   std::coroutine_handle<> root_;
-  task_promise_base* promise_;
   scheduler* sched_;
   schedule_fn schedule_;
   const output_ops* ops_;
@@ -368,9 +377,9 @@ class task_cell {
   void* join_ctx_ = nullptr;
 };
 
-// A task<void>'s cell is one 128-byte pool block (see the field order above); a field added
+// A task<void>'s cell is one 112-byte pool block (see the field order above); a field added
 // to the cell should keep it so, or knowingly pay a bigger block per spawned task.
-static_assert(sizeof(task_cell) <= 128, "task_cell outgrew the frame pool's 128-byte class");
+static_assert(sizeof(task_cell) <= 112, "task_cell outgrew the frame pool's 112-byte class");
 
 /// Wakes a task from any thread (the common waker of polarway's awaiters).
 inline void wake(task_cell* cell) noexcept {
