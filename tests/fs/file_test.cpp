@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "polarway/fs/path_ops.hpp"
@@ -53,6 +54,40 @@ TEST_CASE("write, fsync, read back, rename, remove") {
     co_return back == "XY" + payload.substr(2) ? std::string("same") : back.substr(0, 20);
   }(dir));
   CHECK(out == "same");
+  ::rmdir(dir.c_str());
+}
+
+TEST_CASE("a file operation this kernel's io_uring lacks runs on the blocking pool") {
+  // As on Linux 5.10, which has no renameat, unlinkat or mkdirat ring operations: the ring is
+  // told to forget them (and openat), and every operation must still work, through the pool.
+  pw::runtime rt(pw::runtime_options{.workers = 1, .backend = pw::backend_kind::io_uring});
+  const std::string dir = scratch_dir();
+  auto calls = rt.block_on([](std::string dir) -> pw::task<std::pair<std::uint64_t, std::uint64_t>> {
+    namespace detail = pw::detail;
+    auto& ring = detail::current_reactor("test").uring();
+    auto& pool = detail::tls_context.current_worker->sched->pool();
+    for (auto op : {IORING_OP_RENAMEAT, IORING_OP_UNLINKAT, IORING_OP_MKDIRAT, IORING_OP_OPENAT}) {
+      CHECK(ring.supports(op));  // this kernel has them all
+      ring.forget_op(op);
+      CHECK_FALSE(ring.supports(op));
+    }
+    const std::uint64_t before = pool.calls_run();
+    // One mkdir per prefix on the pool: /tmp and the scratch directory (which exist), a, a/b.
+    CHECK((co_await pw::fs::create_dir_all(dir + "/a/b")).is_ok());
+    auto f = (co_await pw::fs::file::open(dir + "/a/b/x.tmp", {.write = true, .create = true})).unwrap();  // pool
+    CHECK((co_await f.write_all(bytes_of(std::string("data")))).is_ok());  // the ring: writes are supported
+    CHECK((co_await f.close()).is_ok());                                    // the ring
+    CHECK((co_await pw::fs::rename(dir + "/a/b/x.tmp", dir + "/a/b/x")).is_ok());  // pool
+    struct stat st{};
+    CHECK(::stat((dir + "/a/b/x").c_str(), &st) == 0);
+    CHECK(st.st_size == 4);
+    CHECK((co_await pw::fs::remove(dir + "/a/b/x")).is_ok());  // pool
+    CHECK((co_await pw::fs::remove(dir + "/a/b/missing")).error() == std::errc::no_such_file_or_directory);  // pool
+    co_return std::pair{before, pool.calls_run()};
+  }(dir));
+  CHECK(calls.second - calls.first == 8);  // 4 mkdirs, open, rename, 2 removes
+  ::rmdir((dir + "/a/b").c_str());
+  ::rmdir((dir + "/a").c_str());
   ::rmdir(dir.c_str());
 }
 

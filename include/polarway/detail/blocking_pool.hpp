@@ -5,7 +5,9 @@
 // and only then is the task's frame destroyed.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <cstddef>
 #include <deque>
 #include <mutex>
@@ -37,6 +39,9 @@ class blocking_pool {
     cv_.notify_all();
     for (auto& t : threads_) t.join();
   }
+
+  /// How many calls the pool has run (for tests and diagnostics).
+  std::uint64_t calls_run() const noexcept { return calls_run_.load(std::memory_order_relaxed); }
 
   /// Queues `j` for the current task; the pool wakes the task when it is done.
   void submit(job* j, task_cell* cell) {
@@ -74,11 +79,13 @@ class blocking_pool {
       queue_.pop_front();
       lock.unlock();
       const int result = j->run(j->ctx);
+      calls_run_.fetch_add(1, std::memory_order_relaxed);
       j->op.complete(result);
       lock.lock();
     }
   }
 
+  std::atomic<std::uint64_t> calls_run_{0};
   const std::size_t size_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -1,7 +1,8 @@
 // One file-system call, awaited: on io_uring it is submitted to the worker's ring; on epoll
-// (which cannot wait for regular files) it runs on the runtime's blocking pool. Either way the
-// task resumes with the call's result (>= 0) or -errno, and an aborted task is destroyed only
-// once the call has finished.
+// (which cannot wait for regular files), or on a kernel whose io_uring lacks the operation
+// (renameat and unlinkat came in Linux 5.11, mkdirat in 5.15), it runs on the runtime's
+// blocking pool. Either way the task resumes with the call's result (>= 0) or -errno, and an
+// aborted task is destroyed only once the call has finished.
 #pragma once
 
 #include <cerrno>
@@ -11,10 +12,12 @@
 
 namespace polarway::detail {
 
-/// `prep(sqe)` prepares the io_uring form; `call()` is the blocking form (>= 0 or -errno).
+/// `prep(sqe)` prepares the io_uring form, whose opcode is `opcode`; `call()` is the blocking
+/// form (>= 0 or -errno).
 template <class Prep, class Call>
-task<int> file_call(Prep prep, Call call) {
-  if (current_reactor("file operation").kind() == backend_kind::io_uring) co_return co_await uring_op(prep);
+task<int> file_call(io_uring_op opcode, Prep prep, Call call) {
+  reactor& r = current_reactor("file operation");
+  if (r.kind() == backend_kind::io_uring && r.uring().supports(opcode)) co_return co_await uring_op(prep);
   co_return co_await blocking_call(call);
 }
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <bitset>
 #include <cerrno>
 #include <cstdint>
 #include <memory>
@@ -60,6 +61,11 @@ class uring_driver {
     if (rc < 0) return err(error::from_errno(-rc, "io_uring_setup"));
     d->ring_ok_ = true;
     d->flags_ = flags;
+    if (io_uring_probe* probe = io_uring_get_probe_ring(&d->ring_)) {  // Linux 5.6; none before
+      for (int op = 0; op < IORING_OP_LAST; ++op)
+        if (io_uring_opcode_supported(probe, op)) d->supported_ops_.set(static_cast<std::size_t>(op));
+      io_uring_free_probe(probe);
+    }
     d->owner_ = std::this_thread::get_id();
     d->efd_ = ::eventfd(0, EFD_CLOEXEC);
     if (d->efd_ < 0) return err(error::from_errno(errno, "eventfd"));
@@ -77,6 +83,12 @@ class uring_driver {
   }
 
   unsigned setup_flags() const noexcept { return flags_; }
+
+  /// Whether this kernel's io_uring has the operation (probed when the ring was created).
+  /// File operations it lacks run on the blocking pool instead (detail/file_call.hpp).
+  bool supports(io_uring_op opcode) const noexcept { return supported_ops_.test(static_cast<std::size_t>(opcode)); }
+  /// For tests: from now on, behave as on a kernel without `opcode`.
+  void forget_op(io_uring_op opcode) noexcept { supported_ops_.reset(static_cast<std::size_t>(opcode)); }
 
   /// Whether recv/send take IORING_RECVSEND_POLL_FIRST (Linux 5.19). No feature bit says so;
   /// SINGLE_ISSUER (6.0) being accepted implies it.
@@ -293,6 +305,7 @@ class uring_driver {
   io_uring ring_{};
   bool ring_ok_ = false;
   unsigned flags_ = 0;
+  std::bitset<IORING_OP_LAST> supported_ops_;  // from io_uring_probe; empty if the kernel cannot say
   int efd_ = -1;
   std::uint64_t efd_buf_ = 0;
   uring_target wakeup_target_{nullptr};

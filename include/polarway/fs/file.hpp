@@ -82,7 +82,7 @@ class file {
     const int f = *flags;
     const mode_t mode = options.mode;
     const int fd = co_await detail::file_call(
-        [&](io_uring_sqe* sqe) { io_uring_prep_openat(sqe, AT_FDCWD, path.c_str(), f, mode); },
+        IORING_OP_OPENAT, [&](io_uring_sqe* sqe) { io_uring_prep_openat(sqe, AT_FDCWD, path.c_str(), f, mode); },
         [&]() noexcept { return detail::neg_errno(::open(path.c_str(), f, mode)); });
     if (fd < 0) co_return err(error::from_errno(-fd, "fs::file::open"));
     file opened(fd);
@@ -125,7 +125,7 @@ class file {
   /// Flushes data and metadata to the device (fsync).
   task<result<void>> sync_all() {
     const int fd = fd_;
-    const int rc = co_await detail::file_call([fd](io_uring_sqe* sqe) { io_uring_prep_fsync(sqe, fd, 0); },
+    const int rc = co_await detail::file_call(IORING_OP_FSYNC, [fd](io_uring_sqe* sqe) { io_uring_prep_fsync(sqe, fd, 0); },
                                               [fd]() noexcept { return detail::neg_errno(::fsync(fd)); });
     if (rc < 0) co_return err(error::from_errno(-rc, "fs::file::sync_all"));
     co_return ok();
@@ -135,7 +135,7 @@ class file {
   task<result<void>> close() {
     const int fd = std::exchange(fd_, -1);
     if (fd < 0) co_return ok();
-    const int rc = co_await detail::file_call([fd](io_uring_sqe* sqe) { io_uring_prep_close(sqe, fd); },
+    const int rc = co_await detail::file_call(IORING_OP_CLOSE, [fd](io_uring_sqe* sqe) { io_uring_prep_close(sqe, fd); },
                                               [fd]() noexcept { return detail::neg_errno(::close(fd)); });
     if (rc < 0) co_return err(error::from_errno(-rc, "fs::file::close"));
     co_return ok();
@@ -154,9 +154,9 @@ class file {
   // One read or write, retried on EINTR/EAGAIN: `prep` is its io_uring form, `call` its
   // blocking form (both at `offset`, -1 meaning the kernel's position, for appends).
   template <class Prep, class Call>
-  static task<result<std::size_t>> transfer(Prep prep, Call call, const char* what) {
+  static task<result<std::size_t>> transfer(io_uring_op opcode, Prep prep, Call call, const char* what) {
     for (;;) {
-      const int rc = co_await detail::file_call(prep, call);
+      const int rc = co_await detail::file_call(opcode, prep, call);
       if (rc == -EINTR || rc == -EAGAIN) continue;
       if (rc < 0) co_return err(error::from_errno(-rc, what));
       co_return static_cast<std::size_t>(rc);
@@ -166,6 +166,7 @@ class file {
   task<result<std::size_t>> transfer_read(std::span<std::byte> buf, std::int64_t offset, const char* what) {
     const int fd = fd_;
     return transfer(
+        IORING_OP_READ,
         [=](io_uring_sqe* sqe) {
           io_uring_prep_read(sqe, fd, buf.data(), static_cast<unsigned>(buf.size()), static_cast<std::uint64_t>(offset));
         },
@@ -179,6 +180,7 @@ class file {
   task<result<std::size_t>> transfer_write(std::span<const std::byte> buf, std::int64_t offset, const char* what) {
     const int fd = fd_;
     return transfer(
+        IORING_OP_WRITE,
         [=](io_uring_sqe* sqe) {
           io_uring_prep_write(sqe, fd, buf.data(), static_cast<unsigned>(buf.size()), static_cast<std::uint64_t>(offset));
         },

@@ -1,6 +1,6 @@
 // Whole-path file-system operations, awaited: rename (atomic replace within a filesystem),
 // remove (a file), create_dir_all (every missing directory of a path). On io_uring they are
-// ring operations; on epoll they run on the blocking pool.
+// ring operations where the kernel has them; elsewhere they run on the blocking pool.
 #pragma once
 
 #include <fcntl.h>
@@ -22,7 +22,7 @@ namespace polarway::fs {
 /// Renames `from` to `to`, replacing `to` atomically if it exists.
 inline task<result<void>> rename(std::string from, std::string to) {
   const int rc = co_await detail::file_call(
-      [&](io_uring_sqe* sqe) { io_uring_prep_renameat(sqe, AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), 0); },
+      IORING_OP_RENAMEAT, [&](io_uring_sqe* sqe) { io_uring_prep_renameat(sqe, AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), 0); },
       [&]() noexcept { return detail::neg_errno(::rename(from.c_str(), to.c_str())); });
   if (rc < 0) co_return err(error::from_errno(-rc, "fs::rename"));
   co_return ok();
@@ -31,7 +31,7 @@ inline task<result<void>> rename(std::string from, std::string to) {
 /// Removes the file `path` (not a directory).
 inline task<result<void>> remove(std::string path) {
   const int rc = co_await detail::file_call(
-      [&](io_uring_sqe* sqe) { io_uring_prep_unlinkat(sqe, AT_FDCWD, path.c_str(), 0); },
+      IORING_OP_UNLINKAT, [&](io_uring_sqe* sqe) { io_uring_prep_unlinkat(sqe, AT_FDCWD, path.c_str(), 0); },
       [&]() noexcept { return detail::neg_errno(::unlink(path.c_str())); });
   if (rc < 0) co_return err(error::from_errno(-rc, "fs::remove"));
   co_return ok();
@@ -47,7 +47,7 @@ inline task<result<void>> create_dir_all(std::string path) {
     std::string prefix = path.substr(0, pos);
     if (prefix.back() == '/') continue;
     const int rc = co_await detail::file_call(
-        [&](io_uring_sqe* sqe) { io_uring_prep_mkdirat(sqe, AT_FDCWD, prefix.c_str(), 0755); },
+        IORING_OP_MKDIRAT, [&](io_uring_sqe* sqe) { io_uring_prep_mkdirat(sqe, AT_FDCWD, prefix.c_str(), 0755); },
         [&]() noexcept { return detail::neg_errno(::mkdir(prefix.c_str(), 0755)); });
     if (rc == -EEXIST) {
       struct stat st{};
