@@ -75,13 +75,13 @@ TEST_CASE("a file operation this kernel's io_uring lacks runs on the blocking po
     // One mkdir per prefix on the pool: /tmp and the scratch directory (which exist), a, a/b.
     CHECK((co_await pw::fs::create_dir_all(dir + "/a/b")).is_ok());
     auto f = (co_await pw::fs::file::open(dir + "/a/b/x.tmp", {.write = true, .create = true})).unwrap();  // pool
-    CHECK((co_await f.write_all(bytes_of(std::string("data")))).is_ok());  // the ring: writes are supported
-    CHECK((co_await f.close()).is_ok());                                    // the ring
+    CHECK((co_await f.write_all(bytes_of(std::string("data")))).is_ok());          // the ring: writes are supported
+    CHECK((co_await f.close()).is_ok());                                           // the ring
     CHECK((co_await pw::fs::rename(dir + "/a/b/x.tmp", dir + "/a/b/x")).is_ok());  // pool
-    struct stat st{};
+    struct stat st {};
     CHECK(::stat((dir + "/a/b/x").c_str(), &st) == 0);
     CHECK(st.st_size == 4);
-    CHECK((co_await pw::fs::remove(dir + "/a/b/x")).is_ok());  // pool
+    CHECK((co_await pw::fs::remove(dir + "/a/b/x")).is_ok());                                                // pool
     CHECK((co_await pw::fs::remove(dir + "/a/b/missing")).error() == std::errc::no_such_file_or_directory);  // pool
     co_return std::pair{before, pool.calls_run()};
   }(dir));

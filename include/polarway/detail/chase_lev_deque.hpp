@@ -183,7 +183,8 @@ class chase_lev_deque {
   // Owner only, on a full ring: a ring twice as big, holding the live entries [t, b).
   ring* grow(ring* old, std::int64_t t, std::int64_t b) {
     auto bigger = std::make_unique<ring>(old->capacity() * 2);
-    for (std::int64_t i = t; i < b; ++i) bigger->at(i).store(old->at(i).load(std::memory_order_relaxed), std::memory_order_relaxed);
+    for (std::int64_t i = t; i < b; ++i)
+      bigger->at(i).store(old->at(i).load(std::memory_order_relaxed), std::memory_order_relaxed);
     ring* r = bigger.get();
     retired_.push_back(std::exchange(owned_, std::move(bigger)));
     ring_.store(r, std::memory_order_release);

@@ -258,8 +258,7 @@ class scheduler {
       panic("spawning a task (pw::spawn, join_all, when_all, timeout, join_set)",
             "the task is empty: default-constructed, or moved from");
     auto root = t.handle();
-    task_cell* cell =
-        task_cell::create(this, &scheduler::schedule_entry, root, &output_ops_for<T>, initial_state);
+    task_cell* cell = task_cell::create(this, &scheduler::schedule_entry, root, &output_ops_for<T>, initial_state);
     (void)t.release();
     return cell;
   }

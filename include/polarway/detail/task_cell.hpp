@@ -27,8 +27,9 @@
 // `complete` (complete_and_release).
 //
 // Invariant that makes this safe without reference counting every waker: only the worker that
-// took the task from a queue resumes or destroys the coroutine, and waiter lists (channels, timers) wake a
-// task while holding the lock that the task's awaiter destructor takes to unlink itself.
+// took the task from a queue resumes or destroys the coroutine, and waiter lists (channels,
+// timers) wake a task while holding the lock that the task's awaiter destructor takes to unlink
+// itself.
 #pragma once
 
 #include <atomic>
@@ -116,8 +117,8 @@ class task_cell {
   using schedule_fn = void (*)(task_cell*) noexcept;
 
   /// `ops` must be output_ops_for<T> of the task<T> whose coroutine is `root`.
-  static task_cell* create(scheduler* sched, schedule_fn schedule, std::coroutine_handle<> root,
-                           const output_ops* ops, std::uint64_t initial_state) {
+  static task_cell* create(scheduler* sched, schedule_fn schedule, std::coroutine_handle<> root, const output_ops* ops,
+                           std::uint64_t initial_state) {
     const std::size_t bytes = header_bytes() + ops->size;
     return ::new (frame_pool::allocate(bytes)) task_cell(sched, schedule, root, ops, initial_state);
   }
@@ -344,12 +345,7 @@ class task_cell {
 
   task_cell(scheduler* sched, schedule_fn schedule, std::coroutine_handle<> root, const output_ops* ops,
             std::uint64_t initial) noexcept
-      : resume_point(root),
-        state_(initial),
-        root_(root),
-        sched_(sched),
-        schedule_(schedule),
-        ops_(ops) {}
+      : resume_point(root), state_(initial), root_(root), sched_(sched), schedule_(schedule), ops_(ops) {}
   ~task_cell() = default;
 
   // The last reference is gone: destroys the value left in the cell, if any, and the cell.

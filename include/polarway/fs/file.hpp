@@ -125,8 +125,9 @@ class file {
   /// Flushes data and metadata to the device (fsync).
   task<result<void>> sync_all() {
     const int fd = fd_;
-    const int rc = co_await detail::file_call(IORING_OP_FSYNC, [fd](io_uring_sqe* sqe) { io_uring_prep_fsync(sqe, fd, 0); },
-                                              [fd]() noexcept { return detail::neg_errno(::fsync(fd)); });
+    const int rc = co_await detail::file_call(
+        IORING_OP_FSYNC, [fd](io_uring_sqe* sqe) { io_uring_prep_fsync(sqe, fd, 0); },
+        [fd]() noexcept { return detail::neg_errno(::fsync(fd)); });
     if (rc < 0) co_return err(error::from_errno(-rc, "fs::file::sync_all"));
     co_return ok();
   }
@@ -135,8 +136,9 @@ class file {
   task<result<void>> close() {
     const int fd = std::exchange(fd_, -1);
     if (fd < 0) co_return ok();
-    const int rc = co_await detail::file_call(IORING_OP_CLOSE, [fd](io_uring_sqe* sqe) { io_uring_prep_close(sqe, fd); },
-                                              [fd]() noexcept { return detail::neg_errno(::close(fd)); });
+    const int rc = co_await detail::file_call(
+        IORING_OP_CLOSE, [fd](io_uring_sqe* sqe) { io_uring_prep_close(sqe, fd); },
+        [fd]() noexcept { return detail::neg_errno(::close(fd)); });
     if (rc < 0) co_return err(error::from_errno(-rc, "fs::file::close"));
     co_return ok();
   }

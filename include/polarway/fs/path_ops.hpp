@@ -22,7 +22,8 @@ namespace polarway::fs {
 /// Renames `from` to `to`, replacing `to` atomically if it exists.
 inline task<result<void>> rename(std::string from, std::string to) {
   const int rc = co_await detail::file_call(
-      IORING_OP_RENAMEAT, [&](io_uring_sqe* sqe) { io_uring_prep_renameat(sqe, AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), 0); },
+      IORING_OP_RENAMEAT,
+      [&](io_uring_sqe* sqe) { io_uring_prep_renameat(sqe, AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), 0); },
       [&]() noexcept { return detail::neg_errno(::rename(from.c_str(), to.c_str())); });
   if (rc < 0) co_return err(error::from_errno(-rc, "fs::rename"));
   co_return ok();
