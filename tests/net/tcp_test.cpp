@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "polarway/net/tcp_listener.hpp"
@@ -95,6 +96,44 @@ TEST_CASE("echo: 200 concurrent connections, 1 MiB each, checksums match") {
   }(bytes, failures));
   CHECK(good == clients);
   CHECK(failures.load() == 0);
+}
+
+TEST_CASE("io_uring without multishot accept: one single-shot accept per connection") {
+  // As on Linux 5.15 (Ubuntu 22.04's kernel), which has no multishot accept: the ring is told
+  // to forget the operation whose presence says it has one, and the listener must serve every
+  // connection through single-shot accepts. The count of accept operations tells the two
+  // modes apart: one multishot serves all the connections.
+  pw::runtime rt(pw::runtime_options{.workers = 1, .backend = pw::backend_kind::io_uring});
+  for (const bool multishot : {true, false}) {
+    CAPTURE(multishot);
+    auto r = rt.block_on([](bool multishot) -> pw::task<std::pair<int, std::uint64_t>> {
+      auto& ring = pw::detail::current_reactor("test").uring();
+      CHECK(ring.has_multishot_accept());  // this kernel has it
+      if (!multishot) ring.forget_op(IORING_OP_SOCKET);
+      CHECK(ring.has_multishot_accept() == multishot);
+      auto l = pw::net::tcp_listener::bind("127.0.0.1:0").unwrap();
+      const auto addr = l.local_addr().unwrap();
+      const std::uint64_t before = ring.targets_submitted();
+      constexpr int clients = 5;
+      int served = 0;
+      for (int i = 0; i < clients; ++i) {
+        auto client = pw::spawn(pw::net::tcp_stream::connect(addr));
+        auto s = co_await l.accept();
+        auto c = co_await client;
+        if (!s || !c.is_ok() || !c->is_ok()) continue;
+        const std::byte ping[1] = {std::byte{42}};
+        std::byte got[1] = {};
+        if ((co_await (*c)->write_all(ping)).is_ok() && (co_await s->read(got)).unwrap_or(0) == 1 && got[0] == ping[0])
+          ++served;
+      }
+      co_return std::pair{served, ring.targets_submitted() - before};
+    }(multishot));
+    CHECK(r.first == 5);
+    if (multishot)
+      CHECK(r.second == 1);
+    else
+      CHECK(r.second == 5);
+  }
 }
 
 TEST_CASE("a peer that resets mid-transfer fails its own task only") {

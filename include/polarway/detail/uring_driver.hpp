@@ -87,6 +87,9 @@ class uring_driver {
   /// Whether this kernel's io_uring has the operation (probed when the ring was created).
   /// File operations it lacks run on the blocking pool instead (detail/file_call.hpp).
   bool supports(io_uring_op opcode) const noexcept { return supported_ops_.test(static_cast<std::size_t>(opcode)); }
+  /// Whether accept takes IORING_ACCEPT_MULTISHOT (Linux 5.19). No probe says so; the socket
+  /// operation came in the same release, and the probe lists that.
+  bool has_multishot_accept() const noexcept { return supports(IORING_OP_SOCKET); }
   /// For tests: from now on, behave as on a kernel without `opcode`.
   void forget_op(io_uring_op opcode) noexcept { supported_ops_.reset(static_cast<std::size_t>(opcode)); }
 
@@ -122,7 +125,11 @@ class uring_driver {
     prep(s);
     io_uring_sqe_set_data(s, target);
     ++targets_;
+    ++targets_submitted_;
   }
+
+  /// How many submit_target() calls this ring has had (for tests and diagnostics).
+  std::uint64_t targets_submitted() const noexcept { return targets_submitted_; }
 
   /// Before the worker exits: cancel what is still armed (a multishot accept of a listener
   /// that outlives the runtime) and wait, boundedly, for the last CQEs, so that what those
@@ -305,6 +312,7 @@ class uring_driver {
   io_uring ring_{};
   bool ring_ok_ = false;
   unsigned flags_ = 0;
+  std::uint64_t targets_submitted_ = 0;
   std::bitset<IORING_OP_LAST> supported_ops_;  // from io_uring_probe; empty if the kernel cannot say
   int efd_ = -1;
   std::uint64_t efd_buf_ = 0;

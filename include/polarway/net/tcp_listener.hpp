@@ -2,7 +2,9 @@
 // accept armed on the ring of the worker that first awaits accept(): the kernel keeps posting
 // accepted connections, which go straight to a waiting task or into a short queue. When the
 // queue reaches `backlog_cap` the multishot is cancelled, and re-armed once tasks have drained
-// the queue, so nothing queues without bound. On epoll, accept4 is retried on readiness.
+// the queue, so nothing queues without bound. A kernel without multishot accept (before Linux
+// 5.19) gets one single-shot accept per connection instead, re-armed while tasks wait. On
+// epoll, accept4 is retried on readiness.
 //
 // accept() is cancel-safe: a task aborted while waiting takes no connection with it; a
 // connection accepted after that stays queued for the next accept(). A listener may outlive the
@@ -63,14 +65,7 @@ class accept_queue : public d::uring_target {
       return fd;
     }
     if (pending_error_) return -std::exchange(pending_error_, 0);
-    if (!armed_ && !closing_) {
-      armed_ = true;
-      armed_on_ = &ring;
-      refs_.fetch_add(1, std::memory_order_relaxed);  // held by the multishot until its last CQE
-      ring.submit_target(this, [fd = listen_fd_](io_uring_sqe* sqe) {
-        io_uring_prep_multishot_accept(sqe, fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      });
-    }
+    if (!armed_ && !closing_) arm(ring);
     w->linked = true;
     w->next = nullptr;
     if (tail_) tail_->next = w;
@@ -145,16 +140,26 @@ class accept_queue : public d::uring_target {
         else pending_error_ = -res;
       }
       if (!more) armed_ = false;
-      // The multishot ended (cancelled, or an error): re-arm for the waiters still here.
-      if (!more && !closing_ && head_) {
-        armed_ = true;
-        refs_.fetch_add(1, std::memory_order_relaxed);
-        armed_on_->submit_target(this, [fd = listen_fd_](io_uring_sqe* sqe) {
-          io_uring_prep_multishot_accept(sqe, fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        });
-      }
+      // The accept ended (a single-shot one after its connection; a multishot one cancelled,
+      // or on an error): re-arm for the waiters still here.
+      if (!more && !closing_ && head_) arm(*armed_on_);
     }
     if (!more) release();
+  }
+
+  // Under mu_: one accept on `ring` for this queue, holding a reference until its last CQE.
+  // Multishot where the kernel has it (Linux 5.19); before, one connection per operation,
+  // re-armed by deliver() while tasks wait (and connections wait in the kernel's backlog).
+  void arm(d::uring_driver& ring) {
+    armed_ = true;
+    armed_on_ = &ring;
+    refs_.fetch_add(1, std::memory_order_relaxed);
+    ring.submit_target(this, [fd = listen_fd_, multishot = ring.has_multishot_accept()](io_uring_sqe* sqe) {
+      if (multishot)
+        io_uring_prep_multishot_accept(sqe, fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      else
+        io_uring_prep_accept(sqe, fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    });
   }
 
   waiter* pop_waiter() noexcept {
