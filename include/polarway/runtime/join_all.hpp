@@ -163,58 +163,30 @@ class join_all_awaiter : fork_group {
   std::size_t spawned_ = 0;
 };
 
-// join_all over a std::array: the same as over a vector, with the tasks, the cells and the
-// values held in place (no heap allocation per fan-out).
-template <class T, std::size_t N>
-class join_array_awaiter : fork_group {
- public:
-  explicit join_array_awaiter(std::array<task<T>, N> tasks) noexcept : tasks_(std::move(tasks)) {}
-  join_array_awaiter(const join_array_awaiter&) = delete;
-  join_array_awaiter& operator=(const join_array_awaiter&) = delete;
-  ~join_array_awaiter() { release_children(cells_.data(), N); }
+// A fixed number of children, held in place with their cells and values (no heap allocation
+// per fan-out): `Tasks` is a std::array<task<T>, N> (join_all) or a std::tuple<task<Ts>...>
+// (when_all), and `Values` the array or tuple of their values.
+template <class Tasks, class Values>
+class fixed_fork_awaiter : fork_group {
+  static constexpr std::size_t count = std::tuple_size_v<Tasks>;
 
-  bool await_ready() const noexcept { return N == 0; }
+ public:
+  fixed_fork_awaiter(const char* what, Tasks tasks) noexcept : what_(what), tasks_(std::move(tasks)) {}
+  fixed_fork_awaiter(const fixed_fork_awaiter&) = delete;
+  fixed_fork_awaiter& operator=(const fixed_fork_awaiter&) = delete;
+  ~fixed_fork_awaiter() { release_children(cells_.data(), count); }
+
+  bool await_ready() const noexcept { return count == 0; }
 
   bool await_suspend(std::coroutine_handle<> caller) {
-    bind_parent("pw::join_all");
-    for (std::size_t i = 0; i < N; ++i) cells_[i] = fork(tasks_[i]);
-    return start(caller, cells_.data(), N);
+    bind_parent(what_);
+    fork_all(std::make_index_sequence<count>{});
+    return start(caller, cells_.data(), count);
   }
 
-  std::array<value_or_monostate<T>, N> await_resume() {
+  Values await_resume() {
     finish_wait();
-    return collect(std::make_index_sequence<N>{});
-  }
-
- private:
-  template <std::size_t... I>
-  std::array<value_or_monostate<T>, N> collect(std::index_sequence<I...>) {
-    return {child_value<T>(cells_[I])...};
-  }
-
-  std::array<task<T>, N> tasks_;
-  std::array<task_cell*, N> cells_{};
-};
-
-template <class... Ts>
-class when_all_awaiter : fork_group {
- public:
-  explicit when_all_awaiter(task<Ts>... tasks) noexcept : tasks_(std::move(tasks)...) {}
-  when_all_awaiter(const when_all_awaiter&) = delete;
-  when_all_awaiter& operator=(const when_all_awaiter&) = delete;
-  ~when_all_awaiter() { release_children(cells_.data(), cells_.size()); }
-
-  bool await_ready() const noexcept { return sizeof...(Ts) == 0; }
-
-  bool await_suspend(std::coroutine_handle<> caller) {
-    bind_parent("pw::when_all");
-    fork_all(std::index_sequence_for<Ts...>{});
-    return start(caller, cells_.data(), cells_.size());
-  }
-
-  std::tuple<value_or_monostate<Ts>...> await_resume() {
-    finish_wait();
-    return collect(std::index_sequence_for<Ts...>{});
+    return collect(std::make_index_sequence<count>{});
   }
 
  private:
@@ -223,13 +195,20 @@ class when_all_awaiter : fork_group {
     ((cells_[I] = fork(std::get<I>(tasks_))), ...);
   }
   template <std::size_t... I>
-  std::tuple<value_or_monostate<Ts>...> collect(std::index_sequence<I...>) {
-    return {child_value<Ts>(cells_[I])...};
+  Values collect(std::index_sequence<I...>) {
+    return Values{child_value<typename std::tuple_element_t<I, Tasks>::value_type>(cells_[I])...};
   }
 
-  std::tuple<task<Ts>...> tasks_;
-  std::array<task_cell*, sizeof...(Ts)> cells_{};
+  const char* what_;
+  Tasks tasks_;
+  std::array<task_cell*, count> cells_{};
 };
+
+template <class T, std::size_t N>
+using join_array_awaiter = fixed_fork_awaiter<std::array<task<T>, N>, std::array<value_or_monostate<T>, N>>;
+
+template <class... Ts>
+using when_all_awaiter = fixed_fork_awaiter<std::tuple<task<Ts>...>, std::tuple<value_or_monostate<Ts>...>>;
 
 }  // namespace detail
 
@@ -244,13 +223,13 @@ detail::join_all_awaiter<T> join_all(std::vector<task<T>> tasks) {
 /// allocated on the heap for the fan-out itself (skynet's ten children per node, for one).
 template <class T, std::size_t N>
 detail::join_array_awaiter<T, N> join_all(std::array<task<T>, N> tasks) {
-  return detail::join_array_awaiter<T, N>(std::move(tasks));
+  return detail::join_array_awaiter<T, N>("pw::join_all", std::move(tasks));
 }
 
 /// Runs the tasks in parallel and gives a tuple of their values (std::monostate for void).
 template <class... Ts>
 detail::when_all_awaiter<Ts...> when_all(task<Ts>... tasks) {
-  return detail::when_all_awaiter<Ts...>(std::move(tasks)...);
+  return detail::when_all_awaiter<Ts...>("pw::when_all", std::tuple<task<Ts>...>(std::move(tasks)...));
 }
 
 }  // namespace polarway
