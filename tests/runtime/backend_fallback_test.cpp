@@ -18,20 +18,21 @@ namespace pw = polarway;
 
 namespace {
 
-// Installs a filter that makes io_uring_setup fail with EPERM.
-bool deny_io_uring_setup() {
+// Installs a filter that makes the system call `nr` fail with EPERM.
+bool deny_syscall(unsigned nr) {
   sock_filter filter[] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
   sock_fprog prog{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
   return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
 }
+bool deny_io_uring_setup() { return deny_syscall(__NR_io_uring_setup); }
 
 // An echo round trip on the runtime; true if the bytes came back.
 bool echo_round_trip(pw::runtime& rt) {
@@ -62,6 +63,26 @@ TEST_CASE("io_uring denied by seccomp: the runtime falls back to epoll and works
     std::_Exit(echo_round_trip(rt) ? 0 : 12);
   });
   CHECK(d.exit_code == 0);
+}
+
+TEST_CASE("a ring that cannot be probed (as before Linux 5.6) is refused: epoll, working") {
+  // io_uring_register is how the probe asks; denying it makes the kernel look older than 5.6,
+  // whose rings lack operations the backend needs.
+  const auto d = pw_test::run_in_child([] {
+    ::unsetenv("POLARWAY_BACKEND");
+    if (!deny_syscall(__NR_io_uring_register)) std::_Exit(10);
+    pw::runtime rt(pw::runtime_options{.workers = 2});
+    if (rt.backend() != pw::backend_kind::epoll) std::_Exit(11);
+    std::_Exit(echo_round_trip(rt) ? 0 : 12);
+  });
+  CHECK(d.exit_code == 0);
+  const auto demanded = pw_test::run_in_child([] {
+    if (!deny_syscall(__NR_io_uring_register)) std::_Exit(10);
+    pw::runtime rt(pw::runtime_options{.workers = 1, .backend = pw::backend_kind::io_uring});
+    std::_Exit(13);  // must not get here
+  });
+  CHECK(demanded.aborted);
+  CHECK(demanded.stderr_text.find("io_uring_probe") != std::string::npos);
 }
 
 TEST_CASE("io_uring demanded but denied: a clear error, not a silent fallback") {

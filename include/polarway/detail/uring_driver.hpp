@@ -61,11 +61,18 @@ class uring_driver {
     if (rc < 0) return err(error::from_errno(-rc, "io_uring_setup"));
     d->ring_ok_ = true;
     d->flags_ = flags;
-    if (io_uring_probe* probe = io_uring_get_probe_ring(&d->ring_)) {  // Linux 5.6; none before
-      for (int op = 0; op < IORING_OP_LAST; ++op)
-        if (io_uring_opcode_supported(probe, op)) d->supported_ops_.set(static_cast<std::size_t>(op));
-      io_uring_free_probe(probe);
-    }
+    // The probe came in Linux 5.6, with operations this backend cannot do without (read for
+    // the wake-up eventfd, send, recv): a ring that cannot be probed, or lacks one of those, is
+    // refused, and the runtime uses epoll instead (unless io_uring was demanded).
+    io_uring_probe* probe = io_uring_get_probe_ring(&d->ring_);
+    if (!probe) return err(error::from_errno(ENOSYS, "io_uring_probe (the io_uring backend needs Linux 5.6)"));
+    for (int op = 0; op < IORING_OP_LAST; ++op)
+      if (io_uring_opcode_supported(probe, op)) d->supported_ops_.set(static_cast<std::size_t>(op));
+    io_uring_free_probe(probe);
+    for (io_uring_op op : {IORING_OP_READ, IORING_OP_SEND, IORING_OP_RECV, IORING_OP_ACCEPT, IORING_OP_CONNECT,
+                           IORING_OP_ASYNC_CANCEL, IORING_OP_TIMEOUT})
+      if (!d->supports(op))
+        return err(error::from_errno(ENOSYS, "io_uring: an operation the backend needs (Linux 5.6) is missing"));
     d->owner_ = std::this_thread::get_id();
     d->efd_ = ::eventfd(0, EFD_CLOEXEC);
     if (d->efd_ < 0) return err(error::from_errno(errno, "eventfd"));
@@ -313,7 +320,7 @@ class uring_driver {
   bool ring_ok_ = false;
   unsigned flags_ = 0;
   std::uint64_t targets_submitted_ = 0;
-  std::bitset<IORING_OP_LAST> supported_ops_;  // from io_uring_probe; empty if the kernel cannot say
+  std::bitset<IORING_OP_LAST> supported_ops_;  // from io_uring_probe
   int efd_ = -1;
   std::uint64_t efd_buf_ = 0;
   uring_target wakeup_target_{nullptr};
