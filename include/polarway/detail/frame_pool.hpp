@@ -64,14 +64,19 @@ class frame_pool {
   static constexpr std::size_t classes = 64;  // up to 1 KiB
   static constexpr std::size_t batch = 64;    // blocks moved to or from the depot at once
 
+  // The fast paths (a pop from, or a push onto, this thread's list) are small enough to inline
+  // into every spawn; what happens when the list is empty or full is kept out of line, so that
+  // it does not make each call save and restore registers it does not need. (The pool had
+  // about 17% of skynet's samples on 2 workers, and a third of allocate's went to those saves
+  // and restores.)
   static void* allocate(std::size_t n) {
 #if POLARWAY_FRAME_POOL
     const std::size_t c = (n - 1) / granule;
-    if (c < classes) {
-      local_lists& lists = local();
-      list& l = lists.lists[c];
-      if (l.head == nullptr && !depot().take(c, l)) return lists.carve((c + 1) * granule);
-      return l.pop();
+    if (c < classes) [[likely]] {
+      list& l = local().lists[c];
+      if (l.head != nullptr) [[likely]]
+        return l.pop();
+      return refill_and_allocate(c);
     }
 #endif
     return ::operator new(n);
@@ -80,10 +85,11 @@ class frame_pool {
   static void deallocate(void* p, [[maybe_unused]] std::size_t n) noexcept {
 #if POLARWAY_FRAME_POOL
     const std::size_t c = (n - 1) / granule;
-    if (c < classes) {
+    if (c < classes) [[likely]] {
       list& l = local().lists[c];
       l.push(p);
-      if (l.count >= 2 * batch) depot().give(c, l);
+      if (l.count >= 2 * batch) [[unlikely]]
+        depot().give(c, l);
       return;
     }
 #endif
@@ -132,7 +138,7 @@ class frame_pool {
     }
 
     /// Moves the first `n` blocks of `from` (all of them by default) to the depot.
-    void give(std::size_t c, list& from, std::size_t n = batch) noexcept {
+    [[gnu::noinline]] void give(std::size_t c, list& from, std::size_t n = batch) noexcept {
       node* chain = from.head;
       node* last = chain;
       for (std::size_t i = 1; i < n; ++i) last = last->next;
@@ -193,6 +199,14 @@ class frame_pool {
       }
     }
   };
+
+  // This thread's list of class c is empty: a chain from the depot, else a new block.
+  [[gnu::noinline]] static void* refill_and_allocate(std::size_t c) {
+    local_lists& lists = local();
+    list& l = lists.lists[c];
+    if (!depot().take(c, l)) return lists.carve((c + 1) * granule);
+    return l.pop();
+  }
 
   static depot_t& depot() {
     static depot_t d;
