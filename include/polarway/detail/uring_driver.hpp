@@ -165,9 +165,9 @@ class uring_driver {
   ///
   /// A busy worker polls every `fairness_interval` tasks, and a system call each time cost
   /// 10-20% of fork-join and yield-heavy workloads (alternating runs of skynet_100M on 2
-  /// workers: about 26 -> 23 ns per task without it). With DEFER_TASKRUN (or COOP_TASKRUN) the kernel posts completions
-  /// only when the worker enters it; TASKRUN_FLAG makes it say, in the shared SQ ring flags,
-  /// when it has such work. So the kernel is entered when there is something to submit, when
+  /// workers: about 26 -> 23 ns per task without it). With DEFER_TASKRUN (or COOP_TASKRUN)
+  /// the kernel posts completions only when the worker enters it; TASKRUN_FLAG makes it say,
+  /// in the shared SQ ring flags, when it has such work. So the kernel is entered when there is something to submit, when
   /// it has said so, and, as a bound on anything it may not have flagged, at least every
   /// `enter_at_least_every` polls. (It hands over about 20 completions per entry; what it
   /// leaves for the next entry stays flagged: uring_driver_poll_test's burst of 96 takes 5
