@@ -180,8 +180,9 @@ class chase_lev_deque {
   // The owner is the only writer of ring_, so its own relaxed load sees its latest ring.
   ring& owner_ring() noexcept { return *ring_.load(std::memory_order_relaxed); }
 
-  // Owner only, on a full ring: a ring twice as big, holding the live entries [t, b).
-  ring* grow(ring* old, std::int64_t t, std::int64_t b) {
+  // Owner only, on a full ring: a ring twice as big, holding the live entries [t, b). Out of
+  // line: inlined, its allocation and copy loop made every push save registers and spill.
+  [[gnu::noinline]] ring* grow(ring* old, std::int64_t t, std::int64_t b) {
     auto bigger = std::make_unique<ring>(old->capacity() * 2);
     for (std::int64_t i = t; i < b; ++i)
       bigger->at(i).store(old->at(i).load(std::memory_order_relaxed), std::memory_order_relaxed);
