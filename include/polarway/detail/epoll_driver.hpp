@@ -125,6 +125,7 @@ class epoll_driver {
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = r.get();
     if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) return err(error::from_errno(errno, "epoll_ctl"));
+    registered_.fetch_add(1, std::memory_order_relaxed);
     return r;
   }
 
@@ -132,12 +133,22 @@ class epoll_driver {
   /// fd must still be open).
   void deregister(int fd, std::unique_ptr<readiness> r) {
     ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    registered_.fetch_sub(1, std::memory_order_relaxed);
     std::lock_guard lock(retired_mu_);
     retired_.push_back(std::move(r));
   }
 
   void flush() noexcept {}
-  void poll() noexcept { run(0); }
+
+  /// Hands out the readiness events that are there, without blocking. With no fd registered
+  /// there can be none (the wake-up eventfd matters only to wait(), and records retired
+  /// meanwhile are freed by the next wait()), so the system call is skipped: a busy worker
+  /// polls every `fairness_interval` tasks (skynet_100M over epoll, 3 alternating runs: 2
+  /// workers 25.7-34.7 -> 20.9-23.6 ns per task, 1 worker 43.1-45.8 -> 38.4-43.6).
+  void poll() noexcept {
+    if (registered_.load(std::memory_order_relaxed) == 0) return;
+    run(0);
+  }
   void wait(std::int64_t timeout_ns) noexcept {
     const int ms = timeout_ns < 0 ? -1 : static_cast<int>((timeout_ns + 999'999) / 1'000'000);
     run(ms);
@@ -147,11 +158,15 @@ class epoll_driver {
     [[maybe_unused]] auto n = ::write(efd_, &one, sizeof one);
   }
 
+  /// How many times this driver has called epoll_wait (for tests).
+  std::uint64_t epoll_waits() const noexcept { return epoll_waits_; }
+
  private:
   epoll_driver() = default;
 
   void run(int timeout_ms) noexcept {
     epoll_event events[128];
+    ++epoll_waits_;
     const int n = ::epoll_wait(epfd_, events, 128, timeout_ms);
     for (int i = 0; i < n; ++i) {
       if (auto* r = static_cast<readiness*>(events[i].data.ptr)) {
@@ -174,6 +189,8 @@ class epoll_driver {
 
   int epfd_ = -1;
   int efd_ = -1;
+  std::atomic<std::size_t> registered_{0};  // fds registered and not yet deregistered (any thread)
+  std::uint64_t epoll_waits_ = 0;
   std::thread::id owner_;
   std::mutex retired_mu_;
   std::vector<std::unique_ptr<readiness>> retired_;
