@@ -167,14 +167,15 @@ class uring_driver {
   /// 10-20% of fork-join and yield-heavy workloads (alternating runs of skynet_100M on 2
   /// workers: about 26 -> 23 ns per task without it). With DEFER_TASKRUN (or COOP_TASKRUN)
   /// the kernel posts completions only when the worker enters it; TASKRUN_FLAG makes it say,
-  /// in the shared SQ ring flags, when it has such work. So the kernel is entered when there is something to submit, when
-  /// it has said so, and, as a bound on anything it may not have flagged, at least every
-  /// `enter_at_least_every` polls. (It hands over about 20 completions per entry; what it
-  /// leaves for the next entry stays flagged: uring_driver_poll_test's burst of 96 takes 5
-  /// polls on Linux 6.18.) Without TASKRUN_FLAG (before Linux 5.19) every poll enters.
+  /// in the shared SQ ring flags, when it has such work. So the kernel is entered when there
+  /// is something to submit, when it has said so, and, as a bound on anything it may not have
+  /// flagged, at least every `enter_at_least_every` polls. (It hands over about 20 completions
+  /// per entry; what it leaves for the next entry stays flagged: uring_driver_poll_test's
+  /// burst of 96 takes 5 polls on Linux 6.18.) Without TASKRUN_FLAG (before Linux 5.19) every
+  /// poll enters.
   void poll() noexcept {
     take_remote_cancels();
-    if (pending_ == 0 && !kernel_may_have_work()) {
+    if (pending_ == 0 && !time_to_enter()) {
       drain();  // anything posted without task work
       return;
     }
@@ -309,7 +310,9 @@ class uring_driver {
 
   static constexpr unsigned enter_at_least_every = 8;
 
-  bool kernel_may_have_work() noexcept {
+  // For a poll with nothing to submit: whether to enter the kernel. Counts the polls that do
+  // not, for the periodic entry.
+  bool time_to_enter() noexcept {
     if (!(flags_ & IORING_SETUP_TASKRUN_FLAG)) return true;
     if (IO_URING_READ_ONCE(*ring_.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) return true;
     return ++polls_without_entry_ >= enter_at_least_every;
