@@ -10,7 +10,9 @@ if [[ ! -d "$node_dir/node_modules/@duckdb/node-api" ]]; then
   exit 1
 fi
 rm -rf "$root"
-cp "$verify" "$node_dir/parquet_sink_verify.mjs"
+# Under its own name in the shared directory (see parquet_sink_readback.sh).
+verifier="$node_dir/parquet_sink_verify-crash.mjs"
+cp "$verify" "$verifier"
 for round in 1 2 3; do
   log=$(mktemp)
   "$tool" loop "$root" >"$log" 2>&1 &
@@ -23,7 +25,7 @@ for round in 1 2 3; do
   wait $child 2>/dev/null || true
   echo "round $round: killed; $(grep stale "$log")"
   rm -f "$log"
-  node "$node_dir/parquet_sink_verify.mjs" any "$root"
+  node "$verifier" any "$root"
 done
 # Snapshot what is published, then a clean run: stale temps swept, nothing published altered.
 snapshot=$(cd "$root" && find . -name 'part-*.parquet' -printf '%p %s %T@\n' | sort)
@@ -37,5 +39,5 @@ left=$(find "$root" -name '.part-*.parquet.tmp' | wc -l)
 after=$(cd "$root" && find . -name 'part-*.parquet' -printf '%p %s %T@\n' | sort)
 missing=$(comm -23 <(echo "$snapshot") <(echo "$after"))
 [[ -z "$missing" ]] || { echo "published files changed by the second run:"; echo "$missing"; exit 1; }
-node "$node_dir/parquet_sink_verify.mjs" any "$root"
+node "$verifier" any "$root"
 echo "parquet sink crash test: ok ($temps_before stale temps swept)"

@@ -10,6 +10,8 @@ if [[ ! -d "$node_dir/node_modules/@duckdb/node-api" ]]; then
 fi
 rm -rf "$out_dir"
 "$tool" readback "$out_dir"
-# ES modules resolve packages next to the script, so it runs from the install directory.
-cp "$verify" "$node_dir/parquet_sink_verify.mjs"
-node "$node_dir/parquet_sink_verify.mjs" expected "$out_dir"
+# ES modules resolve packages next to the script, so it runs from the install directory. Each
+# test that shares the directory copies it under its own name: cp truncates before it writes,
+# and node runs an empty module as a success.
+cp "$verify" "$node_dir/parquet_sink_verify-readback.mjs"
+node "$node_dir/parquet_sink_verify-readback.mjs" expected "$out_dir"
