@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -82,6 +83,31 @@ TEST_CASE("growth: the ring doubles up to its maximum and keeps both orders") {
   CHECK(d.take() == nullptr);
 }
 
+TEST_CASE("push_all: one publication for several items, in push order, or nothing when they do not fit") {
+  std::vector<int> items(8);
+  int* const first[] = {&items[0], &items[1], &items[2]};
+  deque d(4, 8);
+  CHECK(d.push_all(first, 3));
+  CHECK(d.size_hint() == 3);
+  CHECK(d.steal().item == &items[0]);  // thieves see the oldest first, as after three pushes
+  CHECK(d.take() == &items[2]);        // and the owner the newest
+  int* const next[] = {&items[3], &items[4], &items[5], &items[6]};
+  // One item left and four more do not fit the 4-slot ring: push_all does not grow it, and
+  // pushes nothing.
+  CHECK_FALSE(d.push_all(next, 4));
+  CHECK(d.size_hint() == 1);
+  CHECK(d.capacity() == 4);
+  CHECK(d.push_all(next, 3));  // fits, wrapping around the ring (top is at 1)
+  CHECK(d.size_hint() == 4);
+  CHECK(d.push_all(next, 0));  // nothing to push: still true, nothing changes
+  CHECK(d.size_hint() == 4);
+  CHECK(d.take() == &items[5]);
+  CHECK(d.take() == &items[4]);
+  CHECK(d.steal().item == &items[1]);
+  CHECK(d.take() == &items[3]);
+  CHECK(d.take() == nullptr);
+}
+
 TEST_CASE("capacities that are not powers of two, or a maximum below the start, are refused") {
   // The constructor panics (the runtime never passes such values).
   for (auto make : {+[] { deque d(3); }, +[] { deque d(8, 4); }, +[] { deque d(4, 12); }}) {
@@ -96,9 +122,11 @@ namespace {
 // One owner pushes and takes (one push in `take_one_in` is followed by a take), thieves
 // steal; every item must be seen exactly once. The ring may grow from `capacity` to
 // `max_capacity`; a push that finds it full at the maximum is handled as the scheduler does,
-// by moving the oldest half out at once, or else by a take from the bottom.
-void stress(std::size_t capacity, int items_total, int thieves, std::size_t max_capacity = 0,
-            unsigned take_one_in = 3) {
+// by moving the oldest half out at once, or else by a take from the bottom. With `group` above
+// 1, items are pushed `group` at a time with push_all, one by one when they do not fit (as the
+// scheduler queues a fork's children).
+void stress(std::size_t capacity, int items_total, int thieves, std::size_t max_capacity = 0, unsigned take_one_in = 3,
+            int group = 1) {
   std::vector<int> items(static_cast<std::size_t>(items_total));
   auto seen = std::make_unique<std::atomic<int>[]>(static_cast<std::size_t>(items_total));
   deque d(capacity, max_capacity);
@@ -122,7 +150,7 @@ void stress(std::size_t capacity, int items_total, int thieves, std::size_t max_
 
   long taken = 0;
   unsigned rng = 12345;
-  for (int i = 0; i < items_total; ++i) {
+  auto push_one = [&](int i) {
     while (!d.push(&items[static_cast<std::size_t>(i)])) {
       if (i % 2 == 0) {
         taken += static_cast<long>(d.take_oldest(d.capacity() / 2, record));
@@ -131,6 +159,19 @@ void stress(std::size_t capacity, int items_total, int thieves, std::size_t max_
         ++taken;
       }
     }
+  };
+  std::vector<int*> batch;
+  for (int i = 0; i < items_total;) {
+    const int n = std::min(group, items_total - i);
+    if (n == 1) {
+      push_one(i);
+    } else {
+      batch.clear();
+      for (int k = 0; k < n; ++k) batch.push_back(&items[static_cast<std::size_t>(i + k)]);
+      if (!d.push_all(batch.data(), batch.size()))
+        for (int k = 0; k < n; ++k) push_one(i + k);
+    }
+    i += n;
     rng = rng * 1103515245 + 12345;
     if ((rng >> 16) % take_one_in == 0) {
       if (int* p = d.take()) {
@@ -170,6 +211,14 @@ TEST_CASE("stress: owner and three thieves, large ring") { stress(1024, 3'000'00
 TEST_CASE("stress: a tiny ring forces wrap-around and full pushes") { stress(4, 2'000'000 / scale, 3); }
 
 TEST_CASE("stress: one thief racing the owner for the last item") { stress(2, 1'000'000 / scale, 1); }
+
+TEST_CASE("stress: pushes of ten at once (push_all) against three thieves, wrapping a small ring") {
+  stress(16, 2'000'000 / scale, 3, 0, 2, 10);
+}
+
+TEST_CASE("stress: pushes of ten at once into a ring that grows, and overflows, while thieves steal") {
+  for (int round = 0; round < 40; ++round) stress(2, 25'000 / scale, 2, 256, 4, 10);
+}
 
 TEST_CASE("stress: the ring grows while thieves steal, then overflows at its maximum") {
   // The owner takes rarely, so each fresh deque fills and doubles from 2 to 256 slots with

@@ -32,6 +32,25 @@ TEST_CASE("join_all gives the values in the order of the tasks") {
   for (int i = 0; i < 100; ++i) CHECK(values[static_cast<std::size_t>(i)] == i * i);
 }
 
+TEST_CASE("join_all of more children than a worker's deque holds: queued one by one, values in order") {
+  // The children are queued at once when they fit the deque (4,096 slots on a worker of a
+  // runtime with several); 10,000 do not, and go one by one, half of the deque overflowing to
+  // the inject queue each time it fills. On one worker the deque grows instead.
+  for (std::size_t workers : {1, 2}) {
+    CAPTURE(workers);
+    pw::runtime rt(pw::runtime_options{.workers = workers});
+    auto values = rt.block_on([]() -> pw::task<std::vector<int>> {
+      std::vector<pw::task<int>> tasks;
+      for (int i = 0; i < 10'000; ++i) tasks.push_back(square(i % 1000));
+      co_return co_await pw::join_all(std::move(tasks));
+    }());
+    REQUIRE(values.size() == 10'000);
+    int wrong = 0;
+    for (int i = 0; i < 10'000; ++i) wrong += values[static_cast<std::size_t>(i)] != (i % 1000) * (i % 1000);
+    CHECK(wrong == 0);
+  }
+}
+
 TEST_CASE("join_all of nothing, and of void tasks") {
   pw::runtime rt(pw::runtime_options{.workers = 2});
   std::atomic<int> ran{0};

@@ -61,12 +61,21 @@ class chase_lev_deque {
       r = grow(r, t, b);
     }
     r->at(b).store(item, std::memory_order_relaxed);
-#if POLARWAY_TSAN
-    bottom_.store(b + 1, std::memory_order_release);
-#else
-    std::atomic_thread_fence(std::memory_order_release);
-    bottom_.store(b + 1, std::memory_order_relaxed);
-#endif
+    publish_bottom(b + 1);
+    return true;
+  }
+
+  /// Owner only: pushes `n` items, published with one store of `bottom` (a fork-join parent
+  /// queues its children so). False when they do not all fit in the current ring: nothing was
+  /// pushed, and push() one by one (which grows the ring or reports it full) is the way on.
+  bool push_all(T const* items, std::size_t n) noexcept {
+    const std::int64_t b = bottom_.load(std::memory_order_relaxed);
+    const std::int64_t t = top_.load(std::memory_order_acquire);
+    ring& r = owner_ring();
+    if (b - t + static_cast<std::int64_t>(n) > r.mask + 1) return false;
+    for (std::size_t i = 0; i < n; ++i)
+      r.at(b + static_cast<std::int64_t>(i)).store(items[i], std::memory_order_relaxed);
+    publish_bottom(b + static_cast<std::int64_t>(n));
     return true;
   }
 
@@ -176,6 +185,16 @@ class chase_lev_deque {
   };
 
   static bool power_of_two(std::size_t n) noexcept { return n != 0 && (n & (n - 1)) == 0; }
+
+  // Makes the slots written below `b` visible to thieves that read `bottom` (push, push_all).
+  void publish_bottom(std::int64_t b) noexcept {
+#if POLARWAY_TSAN
+    bottom_.store(b, std::memory_order_release);
+#else
+    std::atomic_thread_fence(std::memory_order_release);
+    bottom_.store(b, std::memory_order_relaxed);
+#endif
+  }
 
   // The owner is the only writer of ring_, so its own relaxed load sees its latest ring.
   ring& owner_ring() noexcept { return *ring_.load(std::memory_order_relaxed); }

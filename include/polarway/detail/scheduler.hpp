@@ -183,7 +183,7 @@ class scheduler {
     return cell;
   }
 
-  /// Creates the cell of a fork-join child, not yet queued (start_child does that): unlisted,
+  /// Creates the cell of a fork-join child, not yet queued (start_children does that): unlisted,
   /// since it is reachable through its parent, which is; held by its group alone (one
   /// reference), with the group's callback `done(group)` already installed.
   template <class T>
@@ -194,7 +194,21 @@ class scheduler {
     return cell;
   }
 
-  void start_child(task_cell* cell) noexcept { schedule_new(cell); }
+  /// Queues a fork's children (from fork_cell). On a worker they go onto its deque with one
+  /// publication of `bottom` and at most one wake-up for the lot, not one of each per child.
+  void start_children(task_cell* const* cells, std::size_t n) noexcept {
+    worker* w = tls_context.current_worker;
+    if (w && w->sched == this) {
+      const bool was_empty = w->deque.looks_empty();
+      if (w->deque.push_all(cells, n)) {
+        if (was_empty) notify_peers();
+      } else {  // more than the ring has room for: one by one, growing it or overflowing
+        for (std::size_t i = 0; i < n; ++i) push_local(*w, cells[i]);
+      }
+      return;
+    }
+    for (std::size_t i = 0; i < n; ++i) push_remote(cells[i]);
+  }
 
   /// Queues a cell that transition_to_notified()/transition_to_cancelled() said must be queued.
   void schedule_woken(task_cell* cell) noexcept {
@@ -261,15 +275,6 @@ class scheduler {
     task_cell* cell = task_cell::create(this, &scheduler::schedule_entry, root, &output_ops_for<T>, initial_state);
     (void)t.release();
     return cell;
-  }
-
-  void schedule_new(task_cell* cell) noexcept {
-    worker* w = tls_context.current_worker;
-    if (w && w->sched == this) {
-      push_local(*w, cell);
-      return;
-    }
-    push_remote(cell);
   }
 
   // From a thread that is not one of this runtime's workers: the inject queue, and a parked

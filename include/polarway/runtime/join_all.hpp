@@ -54,8 +54,7 @@ class fork_group : public cancel_hook {
     parent_->resume_point = caller;
     parent_->ref();  // for whoever wakes the parent
     parent_->cancel_on = this;
-    scheduler* sched = parent_->sched();
-    for (std::size_t i = 0; i < n; ++i) sched->start_child(cells[i]);
+    parent_->sched()->start_children(cells, n);
     if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       parent_->cancel_on = nullptr;
       parent_->unref();
