@@ -2,11 +2,13 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "polarway/runtime.hpp"
@@ -26,6 +28,15 @@ struct frame_counter {
   frame_counter(const frame_counter&) = delete;
   ~frame_counter() { --alive; }
 };
+// Counts task values that are alive, to prove the cells that hold them destroy them.
+struct counted_value {
+  static inline std::atomic<int> alive{0};
+  counted_value() { ++alive; }
+  counted_value(counted_value&&) noexcept { ++alive; }
+  ~counted_value() { --alive; }
+};
+static_assert(!std::is_trivially_destructible_v<counted_value>);
+
 pw::task<void> wait_forever() {
   frame_counter c;
   co_await pw_test::suspend_forever{};
@@ -122,6 +133,24 @@ TEST_CASE("a finished task releases what its frame held before the handle is awa
   }(watch, std::move(shared)));
   CHECK(value == 10);
   CHECK(watch.expired());
+}
+
+TEST_CASE("a task's value is destroyed with its cell: taken by the handle, or never taken") {
+  // The cell keeps the value from the frame's end until its last holder goes; it must run the
+  // value's destructor then (and only a trivially destructible value may skip that call).
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  rt.block_on([]() -> pw::task<void> {
+    auto make = []() -> pw::task<counted_value> { co_return counted_value{}; };
+    {
+      auto taken = pw::spawn(make());
+      CHECK((co_await taken).is_ok());  // the value was moved out; the moved-from one stays
+      auto left = pw::spawn(make());
+      while (!left.is_finished()) co_await pw::yield_now();
+      CHECK(counted_value::alive.load() >= 1);  // held in the finished task's cell
+    }                                           // both handles dropped: both cells go
+    (void)co_await pw::join_all(std::array<pw::task<counted_value>, 3>{make(), make(), make()});
+  }());
+  CHECK(counted_value::alive.load() == 0);
 }
 
 TEST_CASE("shutdown cancels idle tasks, destroys their frames, and refuses new work") {

@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <exception>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 #include "polarway/detail/frame_pool.hpp"
@@ -76,7 +77,7 @@ struct output_ops {
   std::size_t size;
   task_promise_base* (*promise_of)(std::coroutine_handle<> root) noexcept;
   void (*move_from)(task_promise_base* promise, void* storage) noexcept;
-  void (*destroy)(void* storage) noexcept;
+  void (*destroy)(void* storage) noexcept;  // null when there is nothing to destroy
 };
 
 template <class T>
@@ -90,21 +91,31 @@ task_promise_base* promise_in(std::coroutine_handle<> root) noexcept {
   return &std::coroutine_handle<task_promise<T>>::from_address(root.address()).promise();
 }
 
+// No call at all for a value with a trivial destructor (skynet's u64: the cell of every one of
+// its tasks is freed through here).
+template <class T>
+constexpr void (*value_destructor() noexcept)(void*) noexcept {
+  if constexpr (std::is_trivially_destructible_v<T>)
+    return nullptr;
+  else
+    return [](void* storage) noexcept { static_cast<T*>(storage)->~T(); };
+}
+
 template <class T>
 inline constexpr output_ops output_ops_for{checked_value_size<T>(), &promise_in<T>,
                                            [](task_promise_base* p, void* storage) noexcept {
                                              ::new (storage) T(std::move(static_cast<task_promise<T>*>(p)->result()));
                                            },
-                                           [](void* storage) noexcept { static_cast<T*>(storage)->~T(); }};
+                                           value_destructor<T>()};
 template <class T>
 inline constexpr output_ops output_ops_for<T&>{sizeof(T*), &promise_in<T&>,
                                                [](task_promise_base* p, void* storage) noexcept {
                                                  ::new (storage) T*(&static_cast<task_promise<T&>*>(p)->result());
                                                },
-                                               [](void*) noexcept {}};
+                                               nullptr};
 template <>
 inline constexpr output_ops output_ops_for<void>{0, &promise_in<void>, [](task_promise_base*, void*) noexcept {},
-                                                 [](void*) noexcept {}};
+                                                 nullptr};
 
 class task_cell {
  public:
@@ -351,7 +362,7 @@ class task_cell {
   // The last reference is gone: destroys the value left in the cell, if any, and the cell.
   void free_cell() noexcept {
     const std::size_t bytes = header_bytes() + ops_->size;
-    if (has_output_) ops_->destroy(output());
+    if (has_output_ && ops_->destroy) ops_->destroy(output());
     this->~task_cell();
     frame_pool::deallocate(this, bytes);
   }
