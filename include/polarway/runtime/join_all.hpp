@@ -220,6 +220,8 @@ detail::join_all_awaiter<T> join_all(std::vector<task<T>> tasks) {
 
 /// join_all for a fixed number of tasks: their values in a std::array, in order. Nothing is
 /// allocated on the heap for the fan-out itself (skynet's ten children per node, for one).
+/// Name the array before awaiting: g++ 12 destroys a braced temporary written inside the
+/// co_await expression twice (`co_await join_all(std::array{a(), b()})` double-frees there).
 template <class T, std::size_t N>
 detail::join_array_awaiter<T, N> join_all(std::array<task<T>, N> tasks) {
   return detail::join_array_awaiter<T, N>("pw::join_all", std::move(tasks));
