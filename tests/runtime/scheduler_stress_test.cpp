@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -177,6 +178,30 @@ TEST_CASE("a task that never yields does not stop the other worker") {
     CHECK((co_await hog).is_ok());
   }(release, others));
   CHECK(others.load() == 100);
+}
+
+TEST_CASE("a task spawned by a task that then holds its worker runs on the other worker") {
+  // A spawned task goes onto the spawner's deque, where the idle worker is woken to steal it,
+  // not into a slot only the spawner's worker can run from (as Tokio 1.24's LIFO slot, which
+  // tokio-rs/tokio#4941 describes): the child must run while its spawner still spins.
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  std::atomic<bool> child_ran{false};
+  const bool ran_while_held = rt.block_on([](std::atomic<bool>& child_ran) -> pw::task<bool> {
+    auto spawner = pw::spawn([](std::atomic<bool>& child_ran) -> pw::task<bool> {
+      auto child = pw::spawn([](std::atomic<bool>& ran) -> pw::task<void> {
+        ran.store(true);
+        co_return;
+      }(child_ran));
+      // Holds this worker without suspending, for at most 10 s.
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (!child_ran.load() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+      const bool ran = child_ran.load();
+      CHECK((co_await child).is_ok());
+      co_return ran;
+    }(child_ran));
+    co_return (co_await spawner).unwrap_or(false);
+  }(child_ran));
+  CHECK(ran_while_held);
 }
 
 TEST_CASE("two tasks waking each other cannot starve a third (LIFO cap and fairness)") {
