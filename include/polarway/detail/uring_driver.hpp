@@ -180,9 +180,13 @@ class uring_driver {
       return;
     }
     pending_ = 0;
+    ++poll_entries_;
     io_uring_submit_and_get_events(&ring_);
     entered_and_drained();
   }
+
+  /// How many times poll() has entered the kernel (for tests).
+  std::uint64_t poll_entries() const noexcept { return poll_entries_; }
 
   /// Blocks until a completion, an unpark(), or `timeout_ns` (negative: no limit).
   void wait(std::int64_t timeout_ns) noexcept {
@@ -361,6 +365,7 @@ class uring_driver {
   uring_target msg_wakeup_target_{nullptr};
   unsigned pending_ = 0;
   unsigned polls_without_entry_ = 0;
+  std::uint64_t poll_entries_ = 0;
   int targets_ = 0;
   std::thread::id owner_;
   std::mutex remote_mu_;
