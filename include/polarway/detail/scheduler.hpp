@@ -172,11 +172,10 @@ class scheduler {
     }
     if (!registry_.insert(cell, next_external_shard_++)) {
       // Shutting down: the task never runs. Its cell completes as cancelled so that a join
-      // handle reports it; the runtime's reference goes away with this call.
+      // handle reports it, and the runtime's reference goes, as at the end of a run that never
+      // marked the task running. The caller's references (at least one) keep the cell.
       cell->destroy_root();
-      cell->transition_to_running();
-      (void)cell->transition_to_complete(task_outcome::cancelled);
-      cell->unref_not_last();  // the caller holds the extra references (at least one)
+      cell->complete_and_release(task_outcome::cancelled, false);
       return cell;
     }
     push_remote(cell);

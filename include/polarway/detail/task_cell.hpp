@@ -190,14 +190,6 @@ class task_cell {
     }
   }
 
-  /// Worker, when the coroutine finished or was destroyed: running -> complete (an addition,
-  /// as in transition_to_running). Returns the prior state (join_interest and join_waker tell
-  /// who must be told and who frees the frame).
-  std::uint64_t transition_to_complete(task_outcome outcome) noexcept {
-    outcome_ = outcome;
-    return state_.fetch_add(complete - running, std::memory_order_acq_rel);
-  }
-
   /// Worker, when the coroutine finished or was destroyed: running -> complete, then the
   /// registered join waker is called, then the runtime's reference is dropped. `marked`: the
   /// run made the notified -> running transition; a run that did not still holds `notified`
@@ -282,10 +274,6 @@ class task_cell {
   void call_join_waker() noexcept { join_wake_(join_ctx_); }
 
   void ref() noexcept { state_.fetch_add(ref_one, std::memory_order_relaxed); }
-  /// Drops a reference that cannot be the last one, because the caller holds another (so the
-  /// cell is not freed here; it also keeps g++'s -Wuse-after-free from seeing a free on a path
-  /// that cannot take it).
-  void unref_not_last() noexcept { state_.fetch_sub(ref_one, std::memory_order_acq_rel); }
   void unref() noexcept {
     if ((state_.fetch_sub(ref_one, std::memory_order_acq_rel) >> ref_shift) == 1) free_cell();
   }
