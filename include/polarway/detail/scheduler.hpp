@@ -411,8 +411,8 @@ class scheduler {
     return nullptr;
   }
 
-  // The only worker of a runtime has no thieves, so its takes skip the deque's fence (3-7% of
-  // a fork-join workload on one worker).
+  // The only worker of a runtime has no thieves, so its takes skip the deque's locked exchange
+  // (3-7% of a fork-join workload on one worker).
   task_cell* take_own(worker& w) noexcept { return workers_.size() > 1 ? w.deque.take() : w.deque.take_unshared(); }
 
   // Takes a batch from the inject queue: the first to run now, the rest onto the deque.
