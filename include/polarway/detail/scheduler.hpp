@@ -524,6 +524,7 @@ class scheduler {
 
   void run_worker(worker& w) {
     tls_context.current_worker = &w;
+    tls_root_completion.capture = &task_cell::capture_at_final;
     for (;;) {
       task_cell* c = next_local(w);
       if (!c) {
@@ -607,10 +608,18 @@ class scheduler {
     ctx.current_task = cell;
     ctx.run_unmarked = !cancelled;
     ctx.budget = coop_budget;
+    root_completion& root = tls_root_completion;
+    root.frame = cell->root().address();
+    root.cell = cell;
     cell->resume_point.resume();
+    root.frame = nullptr;
     ctx.current_task = nullptr;
     const bool marked = !std::exchange(ctx.run_unmarked, false);
-    if (cell->root().done()) {
+    if (std::exchange(root.finished, false)) {  // the frame is gone; the cell has the result
+      finish(cell, cell->outcome(), marked);
+      return;
+    }
+    if (cell->root().done()) [[unlikely]] {  // finished, but suspended at its end after all
       finish(cell, cell->capture_result(), marked);
       return;
     }
@@ -634,8 +643,9 @@ class scheduler {
     if (!registry_.insert_suspended(cell, w.index)) (void)cell->transition_to_cancelled();
   }
 
-  // The frame is gone by now (destroyed by capture_result or on cancellation). A fork-join
-  // child's cell may be freed by its group as soon as the callback has run.
+  // The frame is gone by now (freed as the coroutine ended, or destroyed by capture_result or
+  // on cancellation). A fork-join child's cell may be freed by its group as soon as the
+  // callback has run.
   void finish(task_cell* cell, task_outcome outcome, bool marked) noexcept {
     registry_.remove(cell);
     cell->complete_and_release(outcome, marked);

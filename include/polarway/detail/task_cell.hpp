@@ -297,23 +297,22 @@ class task_cell {
     root_ = {};
   }
 
-  /// Worker, when the coroutine has run to its end: keeps the value (if someone may read it)
-  /// or the exception in the cell, then destroys the frame. Returns the outcome.
+  /// Worker, when the coroutine has run to its end and suspended there: keeps the value (if
+  /// someone may read it) or the exception in the cell, then destroys the frame. Returns the
+  /// outcome.
   task_outcome capture_result() noexcept {
-    task_outcome outcome = task_outcome::finished;
-    [[maybe_unused]] task_promise_base* promise = ops_->promise_of(root_);
-#if defined(__cpp_exceptions)
-    if (promise->has_exception()) {
-      exception_ = promise->exception();
-      outcome = task_outcome::panicked;
-    }
-#endif
-    if (outcome == task_outcome::finished && (state() & join_interest)) {
-      ops_->move_from(promise, output());
-      has_output_ = true;
-    }
+    const task_outcome outcome = keep_result(ops_->promise_of(root_));
     destroy_root();
     return outcome;
+  }
+
+  /// The root coroutine's final suspend (root_completion in task.hpp), just before its frame
+  /// is freed as the coroutine ends: keeps the value or the exception as capture_result does,
+  /// records the outcome, and forgets the frame.
+  static void capture_at_final(void* self, task_promise_base* promise) noexcept {
+    auto* cell = static_cast<task_cell*>(self);
+    cell->outcome_ = cell->keep_result(promise);
+    cell->root_ = {};
   }
 
   /// The finished task's value (valid once complete with outcome finished).
@@ -355,6 +354,21 @@ class task_cell {
             std::uint64_t initial) noexcept
       : resume_point(root), state_(initial), root_(root), sched_(sched), schedule_(schedule), ops_(ops) {}
   ~task_cell() = default;
+
+  task_outcome keep_result([[maybe_unused]] task_promise_base* promise) noexcept {
+    task_outcome outcome = task_outcome::finished;
+#if defined(__cpp_exceptions)
+    if (promise->has_exception()) {
+      exception_ = promise->exception();
+      outcome = task_outcome::panicked;
+    }
+#endif
+    if (outcome == task_outcome::finished && (state() & join_interest)) {
+      ops_->move_from(promise, output());
+      has_output_ = true;
+    }
+    return outcome;
+  }
 
   // The last reference is gone: destroys the value left in the cell, if any, and the cell.
   void free_cell() noexcept {
