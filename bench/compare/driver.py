@@ -156,11 +156,15 @@ def tail(path, n=30):
         return ""
 
 
-def build_cmake(name, src, target, jobs):
+def build_cmake(name, src, target, jobs, configure_args=()):
+    """Configures (Release, plus `configure_args`) and builds `target` in BUILD/name; returns the
+    executable, or None after logging the failure."""
     bdir = os.path.join(BUILD, name)
     logf = os.path.join(BUILD, f"build-{name}.log")
+    os.makedirs(BUILD, exist_ok=True)
     open(logf, "w").close()
-    ok = run_build(["cmake", "-S", src, "-B", bdir, "-DCMAKE_BUILD_TYPE=Release"], logfile=logf)
+    ok = run_build(["cmake", "-S", src, "-B", bdir, "-DCMAKE_BUILD_TYPE=Release", *configure_args],
+                   logfile=logf)
     ok = ok and run_build(["cmake", "--build", bdir, "--target", target, "-j", str(jobs)],
                           logfile=logf)
     exe = os.path.join(bdir, target)

@@ -115,18 +115,18 @@ def compiler_of(binary):
 
 
 def build_with_clang():
-    """Configures and builds pw_compare with clang++ next to run.sh's build; returns the binary."""
+    """Builds pw_compare with clang++ next to run.sh's build (the driver's build step, with the
+    compiler set); returns the binary."""
     cxx = shutil.which("clang++") or shutil.which("clang++-14")
     if not cxx:
         raise RuntimeError("--clang: no clang++ on PATH (scripts/setup.sh installs it)")
-    bdir = os.path.join(REPO, "build/bench-compare/polarway-clang")
-    for cmd in (["cmake", "-S", os.path.join(HERE, "polarway"), "-B", bdir, "-DCMAKE_BUILD_TYPE=Release",
-                 f"-DCMAKE_CXX_COMPILER={cxx}"],
-                ["cmake", "--build", bdir, "--target", "pw_compare", "-j", "2"]):
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"--clang: {' '.join(cmd)} failed:\n{proc.stdout[-2000:]}")
-    return os.path.join(bdir, "pw_compare")
+    sys.path.insert(0, HERE)
+    import driver  # noqa: E402 (bench/compare/driver.py: run.sh's builder)
+    exe = driver.build_cmake("polarway-clang", os.path.join(HERE, "polarway"), "pw_compare", 2,
+                             [f"-DCMAKE_CXX_COMPILER={cxx}"])
+    if exe is None:
+        raise RuntimeError("--clang: the clang build of pw_compare failed (log above)")
+    return exe
 
 
 def git_head():

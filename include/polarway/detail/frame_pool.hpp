@@ -23,8 +23,8 @@
 // Blocks of the pooled classes are never returned to the system: a thread that exits hands its
 // free blocks to the depot (and unmaps the part of its slab it never used), and the depot keeps
 // them for the next runtime. A block freed after that hand-over (by a thread_local destroyed
-// later in the thread's exit) goes straight to the depot. The memory a process holds for frames is thus its peak of
-// live frames, plus at most a slab per thread.
+// later in the thread's exit) goes straight to the depot. The memory a process holds for frames
+// is thus its peak of live frames, plus at most a slab per thread.
 //
 // Under AddressSanitizer the pool is bypassed: recycling would hide use-after-free of frames,
 // the very bug class the sanitizer build is there to catch.
@@ -214,8 +214,6 @@ class frame_pool {
         const auto start = (reinterpret_cast<std::uintptr_t>(slab_next) + page - 1) & ~(page - 1);
         const auto end = reinterpret_cast<std::uintptr_t>(slab_next) + slab_left;  // slab ends page-aligned
         if (end > start) ::munmap(reinterpret_cast<void*>(start), end - start);
-        slab_mapped = false;
-        slab_left = 0;
       }
     }
   };
