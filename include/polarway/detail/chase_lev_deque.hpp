@@ -61,17 +61,22 @@ class chase_lev_deque {
   std::size_t capacity() const noexcept { return ring_.load(std::memory_order_relaxed)->capacity(); }
 
   /// Owner only. False when the deque is full at its maximum capacity (nothing was pushed).
-  bool push(T item) noexcept {
+  bool push(T item) noexcept { return push_noting_empty(item) != push_result::full; }
+
+  enum class push_result : std::uint8_t { full, pushed, pushed_onto_empty };
+
+  /// push() that also says whether the deque looked empty before (what a scheduler needs to
+  /// decide whether to wake a thief), from the same reads of the indices: every spawn pushes,
+  /// and reading them again costs it a few instructions more.
+  push_result push_noting_empty(T item) noexcept {
     const std::int64_t b = bottom_.load(std::memory_order_relaxed);
     const std::int64_t t = top_.load(std::memory_order_acquire);
-    ring* r = ring_.load(std::memory_order_relaxed);
-    if (b - t > r->mask) {
-      if (r->capacity() >= max_capacity_) return false;
-      r = grow(r, t, b);
-    }
-    r->at(b).store(item, std::memory_order_relaxed);
+    ring& r = owner_ring();
+    if (b - t > r.mask) [[unlikely]]
+      return push_when_full(item, t, b);
+    r.at(b).store(item, std::memory_order_relaxed);
     publish_bottom(b + 1);
-    return true;
+    return b > t ? push_result::pushed : push_result::pushed_onto_empty;
   }
 
   /// Owner only: pushes `n` items, published with one store of `bottom` (a fork-join parent
@@ -189,16 +194,21 @@ class chase_lev_deque {
   // The owner is the only writer of ring_, so its own relaxed load sees its latest ring.
   ring& owner_ring() noexcept { return *ring_.load(std::memory_order_relaxed); }
 
-  // Owner only, on a full ring: a ring twice as big, holding the live entries [t, b). Out of
-  // line: inlined, its allocation and copy loop made every push save registers and spill.
-  [[gnu::noinline]] ring* grow(ring* old, std::int64_t t, std::int64_t b) {
-    auto bigger = std::make_unique<ring>(old->capacity() * 2);
+  // Owner only: push() on a full ring, [t, b) being the live entries. Grows the ring to twice
+  // its size, unless it is at its maximum. Out of line: inlined, the allocation and the copy
+  // loop made every push save registers and spill (a spawn saved six).
+  [[gnu::noinline]] push_result push_when_full(T item, std::int64_t t, std::int64_t b) {
+    ring& old = owner_ring();
+    if (old.capacity() >= max_capacity_) return push_result::full;
+    auto bigger = std::make_unique<ring>(old.capacity() * 2);
     for (std::int64_t i = t; i < b; ++i)
-      bigger->at(i).store(old->at(i).load(std::memory_order_relaxed), std::memory_order_relaxed);
-    ring* r = bigger.get();
+      bigger->at(i).store(old.at(i).load(std::memory_order_relaxed), std::memory_order_relaxed);
+    ring& r = *bigger;
     retired_.push_back(std::exchange(owned_, std::move(bigger)));
-    ring_.store(r, std::memory_order_release);
-    return r;
+    ring_.store(&r, std::memory_order_release);
+    r.at(b).store(item, std::memory_order_relaxed);
+    publish_bottom(b + 1);
+    return push_result::pushed;  // it was full, so not empty
   }
 
   // top_ and bottom_ on their own cache lines: thieves hammer top_, the owner bottom_.

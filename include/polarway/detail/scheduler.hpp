@@ -166,20 +166,26 @@ class scheduler {
   task_cell* spawn_cell(task<T> t, std::uint64_t extra_state, std::uint32_t extra_refs) {
     task_cell* cell = new_cell(t, task_cell::notified | extra_state | (1 + extra_refs) * task_cell::ref_one);
     worker* w = tls_context.current_worker;
-    if (w && w->sched == this) {
+    if (w && w->sched == this) [[likely]]
       push_local(*w, cell);  // listed if it ever suspends (go_idle)
-      return cell;
-    }
+    else
+      spawn_external(cell);
+    return cell;
+  }
+
+  /// spawn_cell from a thread that is not one of this runtime's workers: the task is listed
+  /// now, so that shutdown finds it. Out of line, so that the spawn from a task (the common
+  /// one) does not save the registers this path needs.
+  [[gnu::noinline]] void spawn_external(task_cell* cell) {
     if (!registry_.insert(cell, next_external_shard_++)) {
       // Shutting down: the task never runs. Its cell completes as cancelled so that a join
       // handle reports it, and the runtime's reference goes, as at the end of a run that never
       // marked the task running. The caller's references (at least one) keep the cell.
       cell->destroy_root();
       cell->complete_and_release(task_outcome::cancelled, false);
-      return cell;
+      return;
     }
     push_remote(cell);
-    return cell;
   }
 
   /// Creates the cell of a fork-join child, not yet queued (start_children does that): unlisted,
@@ -288,10 +294,14 @@ class scheduler {
   // a non-empty deque is either being stolen from already or was visible to the last searcher
   // before it parked (it re-checks every deque), so later pushes would only pay the fence.
   void push_local(worker& w, task_cell* cell) noexcept {
-    const bool was_empty = w.deque.looks_empty();
-    if (!w.deque.push(cell)) [[unlikely]]
-      push_after_overflow(w, cell);
-    if (was_empty) notify_peers();
+    using result = chase_lev_deque<task_cell*>::push_result;
+    const result r = w.deque.push_noting_empty(cell);
+    if (r == result::pushed) [[likely]]
+      return;
+    if (r == result::full)
+      push_after_overflow(w, cell);  // then the deque holds half its capacity: no wake-up
+    else
+      notify_peers();
   }
 
   // The rare paths of a push are out of line (as are the deque's growth and notify_parked), so

@@ -207,28 +207,16 @@ class task_cell {
   ///   before the parent reads them. The state keeps `running` or `notified`, either of which
   ///   makes a late abort() or wake-up of the finished child a no-op; release_join knows the
   ///   child is done from the group.
+  /// The shortcuts are tail calls and the rest is out of line, so that the call needs no stack
+  /// frame (it had one, saving and restoring two registers, on every task's completion).
   void complete_and_release(task_outcome outcome, bool marked) noexcept {
     outcome_ = outcome;
-    std::uint64_t s = state_.load(std::memory_order_acquire);
-    if (s & group_child) {  // fixed at spawn, with join_interest and join_waker
-      call_join_waker();
-      return;
-    }
-    if ((s >> ref_shift) == 1) {  // only the runtime's: no handle, and no waker (it holds one)
-      free_cell();
-      return;
-    }
-    const std::uint64_t held = marked ? running : notified;
-    while (!(s & join_waker)) {
-      if (state_.compare_exchange_weak(s, s - held + complete - ref_one, std::memory_order_acq_rel,
-                                       std::memory_order_relaxed)) {
-        if ((s >> ref_shift) == 1) free_cell();
-        return;
-      }
-    }
-    const std::uint64_t prev = state_.fetch_add(complete - held, std::memory_order_acq_rel);
-    if ((prev & join_interest) && (prev & join_waker)) call_join_waker();  // unless taken back meanwhile
-    unref();
+    const std::uint64_t s = state_.load(std::memory_order_acquire);
+    if (s & group_child)  // fixed at spawn, with join_interest and join_waker
+      return call_join_waker();
+    if ((s >> ref_shift) == 1)  // only the runtime's: no handle, and no waker (it holds one)
+      return free_cell();
+    complete_shared(s, marked);
   }
 
   /// Registers a callback for completion. False if the task already completed (nothing was
@@ -269,10 +257,7 @@ class task_cell {
     // nothing is left to clear and the atomic operation is skipped. The common case of a
     // fork-join child, and of a handle dropped after its task finished. The acquire load
     // pairs with the release of whoever dropped the previous reference or completed the task.
-    if ((s & (complete | group_child)) && (s >> ref_shift) == 1) {
-      free_cell();
-      return;
-    }
+    if ((s & (complete | group_child)) && (s >> ref_shift) == 1) return free_cell();
     while (!state_.compare_exchange_weak(s, (s & ~(join_interest | join_waker)) - ref_one, std::memory_order_acq_rel,
                                          std::memory_order_relaxed)) {
     }
@@ -301,9 +286,9 @@ class task_cell {
   /// someone may read it) or the exception in the cell, then destroys the frame. Returns the
   /// outcome.
   task_outcome capture_result() noexcept {
-    const task_outcome outcome = keep_result(ops_->promise_of(root_));
+    keep_result(ops_->promise_of(root_));
     destroy_root();
-    return outcome;
+    return outcome_;
   }
 
   /// The root coroutine's final suspend (root_completion in task.hpp), just before its frame
@@ -311,8 +296,8 @@ class task_cell {
   /// records the outcome, and forgets the frame.
   static void capture_at_final(void* self, task_promise_base* promise) noexcept {
     auto* cell = static_cast<task_cell*>(self);
-    cell->outcome_ = cell->keep_result(promise);
     cell->root_ = {};
+    cell->keep_result(promise);
   }
 
   /// The finished task's value (valid once complete with outcome finished).
@@ -355,25 +340,64 @@ class task_cell {
       : resume_point(root), state_(initial), root_(root), sched_(sched), schedule_(schedule), ops_(ops) {}
   ~task_cell() = default;
 
-  task_outcome keep_result([[maybe_unused]] task_promise_base* promise) noexcept {
-    task_outcome outcome = task_outcome::finished;
-#if defined(__cpp_exceptions)
-    if (promise->has_exception()) {
-      exception_ = promise->exception();
-      outcome = task_outcome::panicked;
+  // complete_and_release of a task that others still reference (a join handle, a waker).
+  [[gnu::noinline]] void complete_shared(std::uint64_t s, bool marked) noexcept {
+    const std::uint64_t held = marked ? running : notified;
+    while (!(s & join_waker)) {
+      if (state_.compare_exchange_weak(s, s - held + complete - ref_one, std::memory_order_acq_rel,
+                                       std::memory_order_relaxed)) {
+        if ((s >> ref_shift) == 1) free_cell();
+        return;
+      }
     }
-#endif
-    if (outcome == task_outcome::finished && (state() & join_interest)) {
-      ops_->move_from(promise, output());
-      has_output_ = true;
-    }
-    return outcome;
+    const std::uint64_t prev = state_.fetch_add(complete - held, std::memory_order_acq_rel);
+    if ((prev & join_interest) && (prev & join_waker)) call_join_waker();  // unless taken back meanwhile
+    unref();
   }
 
+  // Sets the outcome, and keeps the value (if someone may read it) or the exception. The
+  // value's move is a tail call and the exception's capture out of line, so that the common
+  // case needs no stack frame.
+  void keep_result(task_promise_base* promise) noexcept {
+#if defined(__cpp_exceptions)
+    if (promise->has_exception()) [[unlikely]]
+      return keep_exception(promise);
+#endif
+    outcome_ = task_outcome::finished;
+    if (state() & join_interest) {
+      has_output_ = true;
+      ops_->move_from(promise, output());
+    }
+  }
+
+#if defined(__cpp_exceptions)
+  [[gnu::noinline]] void keep_exception(task_promise_base* promise) noexcept {
+    exception_ = promise->exception();
+    outcome_ = task_outcome::panicked;
+  }
+#endif
+
   // The last reference is gone: destroys the value left in the cell, if any, and the cell.
-  void free_cell() noexcept {
-    const std::size_t bytes = header_bytes() + ops_->size;
+  // Out of line, with the value's destruction apart, so that its callers call it last, with
+  // no stack frame of their own, and it needs none either.
+  [[gnu::noinline]] void free_cell() noexcept {
+    if (has_output_ && ops_->destroy) [[unlikely]]
+      return free_cell_and_contents();
+#if defined(__cpp_exceptions)
+    if (exception_) [[unlikely]]
+      return free_cell_and_contents();
+#endif
+    free_block();  // the destructor has nothing left to do
+  }
+
+  // free_cell of a cell that holds a value to destroy or an exception.
+  [[gnu::noinline]] void free_cell_and_contents() noexcept {
     if (has_output_ && ops_->destroy) ops_->destroy(output());
+    free_block();
+  }
+
+  void free_block() noexcept {
+    const std::size_t bytes = header_bytes() + ops_->size;
     this->~task_cell();
     frame_pool::deallocate(this, bytes);
   }
