@@ -4,7 +4,9 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -197,3 +199,68 @@ TEST_CASE("a child's exception reaches the parent after all children finished") 
   CHECK(caught);
 }
 #endif
+
+namespace {
+using steady = std::chrono::steady_clock;
+
+// Spins (without yielding: the worker stays in this run) until `flag` is set or `limit` has
+// passed; false on the limit.
+bool spin_until(const std::atomic<bool>& flag, std::chrono::milliseconds limit) {
+  const auto deadline = steady::now() + limit;
+  while (!flag.load(std::memory_order_acquire))
+    if (steady::now() > deadline) return false;
+  return true;
+}
+}  // namespace
+
+TEST_CASE("a child's completion held back on its worker is settled before the worker runs other work") {
+  // A worker counts the completions of consecutive children of one group against the group
+  // at once (pending_arrivals in scheduler.hpp). Each round sets up, on 2 workers:
+  // - worker Y spins in a blocker task, so that it takes nothing yet;
+  // - worker X runs the parent, then child b, which spawns a spinner and finishes: X holds
+  //   b's completion back, and the spinner is X's next task (child a is under it);
+  // - the spinner frees Y and spins until the parent has resumed; Y steals a and finishes it.
+  // The parent resumes only if X settled b's completion before running the spinner; if not,
+  // the spinner gives up after two seconds and the round fails.
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  int rounds_as_planned = 0;
+  for (int round = 0; round < 20; ++round) {
+    struct shared {
+      std::atomic<bool> blocker_running{false}, release_blocker{false}, parent_resumed{false};
+      std::atomic<std::thread::id> blocker_thread{};
+      pw::join_handle<bool> spinner;
+    } s;
+    auto result = rt.block_on([](shared& s) -> pw::task<int> {
+      auto blocker = pw::spawn([](shared& s) -> pw::task<void> {
+        s.blocker_thread = std::this_thread::get_id();
+        s.blocker_running = true;
+        (void)spin_until(s.release_blocker, std::chrono::milliseconds(200));
+        co_return;
+      }(s));
+      // Without yielding, so that the other worker takes the blocker.
+      (void)spin_until(s.blocker_running, std::chrono::milliseconds(100));
+      while (!s.blocker_running) co_await pw::yield_now();
+      if (s.blocker_thread.load() == std::this_thread::get_id()) {  // it ran here, and is over
+        (void)co_await blocker;
+        co_return -1;
+      }
+      auto child_a = []() -> pw::task<int> { co_return 1; };
+      auto child_b = [](shared& s) -> pw::task<int> {
+        s.spinner = pw::spawn([](shared& s) -> pw::task<bool> {
+          s.release_blocker = true;
+          co_return spin_until(s.parent_resumed, std::chrono::seconds(2));
+        }(s));
+        co_return 2;
+      };
+      std::array<pw::task<int>, 2> children{child_a(), child_b(s)};
+      auto values = co_await pw::join_all(std::move(children));
+      s.parent_resumed = true;
+      const bool spinner_saw_it = (co_await std::move(s.spinner)).unwrap_or(false);
+      (void)co_await blocker;
+      co_return spinner_saw_it ? values[0] + values[1] : 0;
+    }(s));
+    CHECK(result != 0);
+    if (result == 3) ++rounds_as_planned;
+  }
+  CHECK(rounds_as_planned > 0);
+}

@@ -48,6 +48,25 @@ namespace polarway::detail {
 class scheduler;
 struct worker;
 
+// Fork-join children that finished on one worker and are not yet subtracted from their group's
+// atomic count of unfinished children (fork_group in join_all.hpp): consecutive children of
+// one group, run by one worker, are counted there with one atomic operation, not one each.
+// The worker settles them (`settle`) before it runs a task that is not another child of the
+// same group, and before it looks for work elsewhere or parks; the group settles them at once
+// when they are all that is left of it. Until then the parent cannot resume, and it is
+// waiting for these very children, so the group is alive.
+struct pending_arrivals {
+  void* group = nullptr;
+  std::size_t count = 0;
+  void (*apply)(void* group, std::size_t count) noexcept = nullptr;
+
+  void settle() noexcept {
+    if (!group) return;
+    void* g = std::exchange(group, nullptr);
+    apply(g, std::exchange(count, 0));
+  }
+};
+
 struct worker {
   worker(scheduler* s, std::size_t i, std::size_t deque_capacity, std::size_t deque_max_capacity)
       : sched(s), index(i), deque(deque_capacity, deque_max_capacity) {}
@@ -65,6 +84,7 @@ struct worker {
   std::int64_t oldest_index = -1;
   clock::time_point oldest_since{};
   bool searching = false;
+  pending_arrivals arrivals;
   std::unique_ptr<reactor> io;  // created on the worker's own thread
   timer_queue timers;
   std::thread thread;
@@ -543,6 +563,8 @@ class scheduler {
         poll_events(w);
         c = next_local(w);
       }
+      if (w.arrivals.group) [[unlikely]]
+        c = settle_arrivals_before(w, c);
       if (!c) c = steal_work(w);
       if (c) {
         end_search(w);
@@ -556,8 +578,19 @@ class scheduler {
       if (busy_poll(w)) continue;
       park_worker(w);
     }
+    w.arrivals.settle();
     w.io->quiesce();
     tls_context.current_worker = nullptr;
+  }
+
+  // The worker is about to run `next` (null: it has nothing local left): the fork-join arrivals
+  // it holds back are settled, unless `next` is another child of the same group. Returns what
+  // to run: with nothing local left, settling may have woken the parent into this worker's
+  // LIFO slot.
+  [[gnu::noinline]] task_cell* settle_arrivals_before(worker& w, task_cell* next) noexcept {
+    if (next && next->is_fork_child_of(w.arrivals.group)) return next;
+    w.arrivals.settle();
+    return next ? next : next_local(w);
   }
 
   // A worker with nothing to do once shutdown has begun. True when it may exit: every worker

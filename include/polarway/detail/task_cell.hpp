@@ -264,6 +264,12 @@ class task_cell {
     if ((s >> ref_shift) == 1) free_cell();
   }
 
+  /// Whether this is a fork-join child of `group` (the context of its preset join waker). For a
+  /// worker that owns the cell (it took it from a queue).
+  bool is_fork_child_of(const void* group) const noexcept {
+    return (state(std::memory_order_relaxed) & group_child) && join_ctx_ == group;
+  }
+
   /// Calls the registered join waker; for the completion path only.
   void call_join_waker() noexcept { join_wake_(join_ctx_); }
 

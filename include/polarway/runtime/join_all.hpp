@@ -92,11 +92,31 @@ class fork_group : public cancel_hook {
   task_cell* parent_ = nullptr;
 
  private:
-  static void child_done(void* self) noexcept { static_cast<fork_group*>(self)->arrive(); }
+  // A child finished, on a worker (children run nowhere else; the check is for safety). Its
+  // arrival is held back in the worker's pending_arrivals with those of the group's children
+  // that the worker ran just before it, and settled with one atomic operation: a locked
+  // decrement per child was a third of skynet's time on 1 worker (perf). The count is settled
+  // at once when they are all that is left of the group, so that the parent resumes as soon as
+  // before. A stale (higher) count only makes the settling wait for the worker's next task.
+  static void child_done(void* self) noexcept {
+    auto* group = static_cast<fork_group*>(self);
+    worker* w = tls_context.current_worker;
+    if (!w) [[unlikely]]
+      return group->arrive(1);
+    pending_arrivals& pending = w->arrivals;
+    if (pending.group != self) {
+      pending.settle();
+      pending.group = self;
+      pending.apply = &apply_arrivals;
+    }
+    if (group->remaining_.load(std::memory_order_relaxed) == ++pending.count) pending.settle();
+  }
 
-  void arrive() noexcept {
+  static void apply_arrivals(void* self, std::size_t n) noexcept { static_cast<fork_group*>(self)->arrive(n); }
+
+  void arrive(std::size_t n) noexcept {
     task_cell* parent = parent_;  // read first: once the count hits zero the group may be gone
-    if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    if (remaining_.fetch_sub(n, std::memory_order_acq_rel) == n) {
       wake(parent);
       parent->unref();
     }
