@@ -52,7 +52,8 @@ struct worker;
 // atomic count of unfinished children (fork_group in join_all.hpp): consecutive children of
 // one group, run by one worker, are counted there with one atomic operation, not one each.
 // The worker settles them (`settle`) before it runs a task that is not another child of the
-// same group, and before it looks for work elsewhere or parks; the group settles them at once
+// same group, and before it looks for work elsewhere or parks (and so before it exits, which
+// it does only from there); the group settles them at once
 // when they are all that is left of it. Until then the parent cannot resume, and it is
 // waiting for these very children, so the group is alive.
 struct pending_arrivals {
@@ -578,7 +579,6 @@ class scheduler {
       if (busy_poll(w)) continue;
       park_worker(w);
     }
-    w.arrivals.settle();
     w.io->quiesce();
     tls_context.current_worker = nullptr;
   }
