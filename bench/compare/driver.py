@@ -790,6 +790,38 @@ def kept_section(old_text, begin, end, placeholder):
     return f"{begin}\n{placeholder}\n{end}"
 
 
+def scaling_factor(row, key):
+    """How much faster `key`'s 2-worker configuration ran `row` than its 1-worker one (speed
+    ratio: 2.0 is twice the throughput, below 1 means the second worker slowed it down), or None
+    when a cell is missing or failed its check."""
+    one, two = row["cells"].get((key, 1)), row["cells"].get((key, 2))
+    if not (one and two and one.median and two.median and one.ok and two.ok):
+        return None
+    lower_is_better = UNITS[row["unit"]][0]
+    return one.median / two.median if lower_is_better else two.median / one.median
+
+
+def write_scaling(p, rows, configs):
+    """The issue asks for each workload at 1 and 2 workers and the ratio: one column per
+    runtime that has both configurations."""
+    keys = [rt for rt in dict.fromkeys(rt for rt, _ in configs) if set(rt.workers) >= {1, 2}]
+    table = [(row, [scaling_factor(row, rt.key) for rt in keys]) for row in rows if row["unit"]]
+    if not any(f is not None for _, fs in table for f in fs):
+        return
+    p("## Scaling: 2 workers against 1")
+    p()
+    p("Speed on 2 workers (threads) ÷ speed on 1, from the medians above: 2× would be perfect "
+      "scaling on this 2-core machine, below 1× the second worker costs more than it brings "
+      "(the workload is a chain of dependent steps, or a hand-off between threads is dearer "
+      "than the work handed off).")
+    p()
+    p("| workload | " + " | ".join(rt.name.split()[0] for rt in keys) + " |")
+    p("|---|" + "---:|" * len(keys))
+    for row, fs in table:
+        p(f"| `{row['figure']}` | " + " | ".join("" if f is None else f"{f:.2f}×" for f in fs) + " |")
+    p()
+
+
 def write_markdown(rows, configs, cells, raw, meta, out_dir, chart, failures, check_fail,
                    findings=()):
     o = io.StringIO()
@@ -875,6 +907,7 @@ def write_markdown(rows, configs, cells, raw, meta, out_dir, chart, failures, ch
       "cells are left out of \"best peer\". Empty cells: asyncio and uvloop run one event loop "
       "on one thread, so they have no 2-worker figure.")
     p()
+    write_scaling(p, rows, configs)
     p("## Notes")
     p()
     p("- Workers: `1` runs a single-threaded runtime (Tokio `current_thread`, one thread calling "
