@@ -810,10 +810,10 @@ def write_scaling(p, rows, configs):
         return
     p("## Scaling: 2 workers against 1")
     p()
-    p("Speed on 2 workers (threads) ÷ speed on 1, from the medians above: 2× would be perfect "
-      "scaling on this 2-core machine, below 1× the second worker costs more than it brings "
-      "(the workload is a chain of dependent steps, or a hand-off between threads is dearer "
-      "than the work handed off).")
+    p("Speed on 2 workers (threads) ÷ speed on 1, from the medians above: 2× is perfect "
+      "scaling when two cores are free; below 1× the second worker costs more than it brings, "
+      "as in a chain of dependent steps, where each hand-off between threads costs more than "
+      "the step it hands off.")
     p()
     p("| workload | " + " | ".join(rt.name.split()[0] for rt in keys) + " |")
     p("|---|" + "---:|" * len(keys))
