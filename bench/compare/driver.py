@@ -80,8 +80,12 @@ class Runtime:
         self.version = ""
 
 
+def short_name(rt):
+    return rt.name.split()[0]  # versions are listed above the table
+
+
 def config_label(rt, w):
-    short = rt.name.split()[0]  # versions are listed above the table
+    short = short_name(rt)
     if rt.key in ("asyncio", "uvloop"):
         return short
     if rt.key == "asio":
@@ -802,8 +806,8 @@ def scaling_factor(row, key):
 
 
 def write_scaling(p, rows, configs):
-    """The issue asks for each workload at 1 and 2 workers and the ratio: one column per
-    runtime that has both configurations."""
+    """Each workload's speed on 2 workers against 1: one column per runtime that has both
+    configurations."""
     keys = [rt for rt in dict.fromkeys(rt for rt, _ in configs) if set(rt.workers) >= {1, 2}]
     table = [(row, [scaling_factor(row, rt.key) for rt in keys]) for row in rows if row["unit"]]
     if not any(f is not None for _, fs in table for f in fs):
@@ -815,7 +819,7 @@ def write_scaling(p, rows, configs):
       "as in a chain of dependent steps, where each hand-off between threads costs more than "
       "the step it hands off.")
     p()
-    p("| workload | " + " | ".join(rt.name.split()[0] for rt in keys) + " |")
+    p("| workload | " + " | ".join(short_name(rt) for rt in keys) + " |")
     p("|---|" + "---:|" * len(keys))
     for row, fs in table:
         p(f"| `{row['figure']}` | " + " | ".join("" if f is None else f"{f:.2f}×" for f in fs) + " |")

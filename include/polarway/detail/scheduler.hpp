@@ -53,9 +53,9 @@ struct worker;
 // one group, run by one worker, are counted there with one atomic operation, not one each.
 // The worker settles them (`settle`) before it runs a task that is not another child of the
 // same group, and before it looks for work elsewhere or parks (and so before it exits, which
-// it does only from there); the group settles them at once
-// when they are all that is left of it. Until then the parent cannot resume, and it is
-// waiting for these very children, so the group is alive.
+// it does only from there); the group settles them at once when they are all that is left of
+// it. Until then the parent cannot resume, and it is waiting for these very children, so the
+// group is alive.
 struct pending_arrivals {
   void* group = nullptr;
   std::size_t count = 0;
