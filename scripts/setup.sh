@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs what polarway's build, tests and examples need from Debian's packages, and nothing
-# if it is all there already; then DuckDB for Node.js under build/node (npm), which the demo's
-# read-back of its Parquet files uses. Safe to run again and again; needs root (or sudo) only
-# when a package is missing.
+# Installs what polarway's build, tests, examples and benchmarks need, and nothing that is
+# there already: Debian's packages; a Python environment in build/venv with the PyPI packages of
+# scripts/python-requirements.txt (Conan, the pyarrow and Polars readers, the Python peers);
+# the Tokio peer's crates from the Rust crate registry (cargo fetch, so that its build then
+# runs offline); DuckDB for Node.js under build/node (npm), which the demo's read-back uses.
+# Safe to run again and again; needs root (or sudo) only when a Debian package is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +12,7 @@ packages=(
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config git
   liburing-dev doctest-dev libfmt-dev libbenchmark-dev
   libsimdjson-dev libwslay-dev libsnappy-dev libzstd-dev
-  python3 python3-websockets
+  python3 python3-venv python3-websockets
 )
 
 missing=()
@@ -43,4 +45,26 @@ fi
 # read-back was skipped; the tests install their own copy and do fail without it.
 if ! bash examples/parquet/interop/npm_install.sh examples/parquet/interop/package.json "$PWD/build/node"; then
   echo "setup: DuckDB for Node.js is not installed (see above): the demo will skip its read-back" >&2
+fi
+
+# The Python environment: Debian's interpreter, PyPI's packages at the versions pinned in
+# scripts/python-requirements.txt. A stamp (a copy of that file) skips a repeated install; a
+# changed file rebuilds the environment from scratch, so no stale package survives. Fatal when
+# it cannot be built: the tests and benchmarks that use it would otherwise fail later and less
+# clearly.
+venv=build/venv
+requirements=scripts/python-requirements.txt
+if [ -x "$venv/bin/python" ] && cmp -s "$requirements" "$venv/.installed-from" &&
+   "$venv/bin/python" -c "import conan, pyarrow, polars, uvloop, websockets, orjson" 2>/dev/null; then
+  echo "setup: Python environment in $venv is up to date"
+else
+  echo "setup: building the Python environment in $venv (PyPI: $(grep -E '^[a-z]' "$requirements" | tr '\n' ' '))"
+  rm -rf "$venv"
+  if ! /usr/bin/python3 -m venv "$venv" ||
+     ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"; then
+    echo "setup: the Python environment could not be built (is PyPI reachable?)" >&2
+    rm -rf "$venv"
+    exit 1
+  fi
+  cp "$requirements" "$venv/.installed-from"
 fi
