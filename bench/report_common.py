@@ -15,6 +15,23 @@ def sh(cmd):
         return ""
 
 
+def peer_python(repo):
+    """The interpreter of the Python environment scripts/setup.sh builds in build/venv, where the
+    Python peers' packages (uvloop, websockets, orjson from PyPI, pinned) are."""
+    return os.path.join(repo, "build", "venv", "bin", "python")
+
+
+def package_versions(python, names):
+    """{name: version} of the installed distributions `names` as `python` sees them ("" for one
+    that is missing, every one "" when `python` cannot run)."""
+    code = ("import importlib.metadata as m, sys\n"
+            "for n in sys.argv[1:]:\n"
+            "    try: print(m.version(n))\n"
+            "    except m.PackageNotFoundError: print()")
+    out = sh([python, "-c", code, *names]).split("\n")
+    return {n: (out[i].strip() if i < len(out) else "") for i, n in enumerate(names)}
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:

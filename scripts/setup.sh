@@ -13,6 +13,7 @@ packages=(
   liburing-dev doctest-dev libfmt-dev libbenchmark-dev
   libsimdjson-dev libwslay-dev libsnappy-dev libzstd-dev
   python3 python3-venv python3-websockets
+  libasio-dev python3-matplotlib
 )
 
 missing=()
@@ -27,6 +28,9 @@ done
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   missing+=(nodejs npm)
 fi
+
+# cargo for the Tokio peer: the machine's own toolchain (rustup) when there is one.
+command -v cargo >/dev/null || missing+=(cargo)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all packages present"
@@ -67,4 +71,15 @@ else
     exit 1
   fi
   cp "$requirements" "$venv/.installed-from"
+fi
+
+# The Tokio peer's crates, at the versions its Cargo.lock pins, into cargo's own cache, so that
+# the benchmark harness builds it with --offline --locked. Offline first: nothing is downloaded
+# when the cache already holds them.
+tokio_manifest=bench/compare/tokio/Cargo.toml
+if cargo fetch --quiet --locked --offline --manifest-path "$tokio_manifest" 2>/dev/null; then
+  echo "setup: the Tokio peer's crates are in cargo's cache"
+elif ! cargo fetch --quiet --locked --manifest-path "$tokio_manifest"; then
+  echo "setup: the Tokio peer's crates could not be fetched (is the Rust crate registry reachable?)" >&2
+  exit 1
 fi

@@ -33,7 +33,7 @@ start=$(date +%s)
 for preset in "${presets[@]}"; do
   if [ "$preset" = compare ]; then
     echo "=== compare"
-    if bash bench/compare/run.sh --quick; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=(compare); fi
+    if bash bench/compare/run.sh --quick --no-install; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=(compare); fi
     continue
   fi
   configure=$preset

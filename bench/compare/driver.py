@@ -28,7 +28,8 @@ import report_common  # noqa: E402  (bench/report_common.py)
 # Build and state directory; COMPARE_BUILD_DIR moves it (e.g. to keep a second checkout's or a
 # smoke test's builds and last-run.json apart from the one the docs were generated from).
 BUILD = os.path.abspath(os.environ.get("COMPARE_BUILD_DIR") or os.path.join(REPO, "build", "bench-compare"))
-PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+# The Python peers run in the environment scripts/setup.sh builds (PyPI's uvloop, pinned).
+PEER_PY = report_common.peer_python(REPO)
 
 # Invocation name -> figure names it prints (timers print two lines).
 WORKLOADS = [
@@ -115,8 +116,8 @@ PY_NOTES = {
 def make_runtimes():
     return [
         Runtime("polarway", "polarway", [2, 1], "polarway", peer=False),
-        Runtime("tokio", "Tokio 1.24", [2, 1], "tokio", TOKIO_NOTES),
-        Runtime("asio", "Asio 1.22", [2, 1], "asio", ASIO_NOTES),
+        Runtime("tokio", "Tokio", [2, 1], "tokio", TOKIO_NOTES),
+        Runtime("asio", "Asio", [2, 1], "asio", ASIO_NOTES),
         Runtime("asyncio", "asyncio", [1], "python", PY_NOTES),
         Runtime("uvloop", "uvloop", [1], "python", PY_NOTES),
     ]
@@ -179,48 +180,34 @@ def build_cmake(name, src, target, jobs, configure_args=()):
 
 
 def build_tokio():
-    """Copies the cargo project to build/ (so an offline re-lock never touches the source tree)
-    and builds it against Debian's crate registry."""
+    """Builds the Tokio implementation offline, at the crate versions of its Cargo.lock (fetched
+    from the Rust crate registry by scripts/setup.sh); returns the executable and Tokio's
+    version, or (None, "") after logging the failure."""
     src = os.path.join(HERE, "tokio")
-    work = os.path.join(BUILD, "tokio-src")
     target = os.path.join(BUILD, "tokio")
     logf = os.path.join(BUILD, "build-tokio.log")
     open(logf, "w").close()
     if shutil.which("cargo") is None:
-        log("cargo not found (run.sh installs Debian's cargo)")
+        log("cargo not found (install a Rust toolchain: rustup, or Debian's cargo)")
         return None, ""
-    os.makedirs(work, exist_ok=True)
-    for item in ("Cargo.toml", "Cargo.lock", "src", ".cargo"):
-        s, d = os.path.join(src, item), os.path.join(work, item)
-        if os.path.isdir(d):
-            shutil.rmtree(d)
-        elif os.path.exists(d):
-            os.remove(d)
-        if os.path.isdir(s):
-            shutil.copytree(s, d)
-        elif os.path.exists(s):
-            shutil.copy2(s, d)
-    env = dict(os.environ, CARGO_TARGET_DIR=target, CARGO_NET_OFFLINE="true")
-    cmd = ["cargo", "build", "--release", "--offline"]
-    ok = run_build(cmd, cwd=work, env=env, logfile=logf)
-    if not ok and os.path.exists(os.path.join(work, "Cargo.lock")):
-        # The committed lock may name crate versions this machine's Debian registry does not
-        # have (or a lock format this cargo cannot read): re-resolve offline in the copy.
-        log("  cargo build with the committed Cargo.lock failed; re-resolving offline")
-        os.remove(os.path.join(work, "Cargo.lock"))
-        ok = run_build(cmd, cwd=work, env=env, logfile=logf)
+    env = dict(os.environ, CARGO_TARGET_DIR=target)
+    ok = run_build(["cargo", "build", "--release", "--offline", "--locked"], cwd=src, env=env, logfile=logf)
     exe = os.path.join(target, "release", "tokio_compare")
     if not ok or not os.path.exists(exe):
-        log(f"build of tokio failed; log: {logf}\n{tail(logf)}")
+        log(f"build of tokio failed (were its crates fetched? scripts/setup.sh runs cargo fetch); "
+            f"log: {logf}\n{tail(logf)}")
         return None, ""
-    version = ""
+    return exe, locked_version(os.path.join(src, "Cargo.lock"), "tokio")
+
+
+def locked_version(lock, crate):
+    """The version of `crate` that a Cargo.lock pins, or ""."""
     try:
-        with open(os.path.join(work, "Cargo.lock")) as f:
-            m = re.search(r'name = "tokio"\nversion = "([^"]+)"', f.read())
-            version = m.group(1) if m else ""
+        with open(lock) as f:
+            m = re.search(r'name = "%s"\nversion = "([^"]+)"' % re.escape(crate), f.read())
+            return m.group(1) if m else ""
     except OSError:
-        pass
-    return exe, version
+        return ""
 
 
 def build_all(runtimes, args):
@@ -242,11 +229,11 @@ def build_all(runtimes, args):
         elif rt.key == "tokio":
             if args.no_build:
                 exe = os.path.join(BUILD, "tokio", "release", "tokio_compare")
-                rt.cmd, ver = ([exe] if os.path.exists(exe) else None), ""
+                rt.cmd = [exe] if os.path.exists(exe) else None
+                rt.version = locked_version(os.path.join(HERE, "tokio", "Cargo.lock"), "tokio")
             else:
-                exe, ver = build_tokio()
+                exe, rt.version = build_tokio()
                 rt.cmd = [exe] if exe else None
-            rt.version = ver or dpkg_version("librust-tokio-dev")
         elif rt.key == "asio":
             if args.no_build:
                 exe = os.path.join(BUILD, "asio", "asio_compare")
@@ -255,16 +242,13 @@ def build_all(runtimes, args):
                 exe = build_cmake("asio", os.path.join(HERE, "asio"), "asio_compare", jobs)
                 rt.cmd = [exe] if exe else None
             rt.version = dpkg_version("libasio-dev")
-        elif rt.key == "asyncio":
-            rt.cmd = [PY, os.path.join(HERE, "python", "bench.py"), "--loop", "asyncio"]
-            rt.version = platform.python_version() if PY == sys.executable else \
-                sh([PY, "-c", "import platform; print(platform.python_version())"])
-        elif rt.key == "uvloop":
-            v = sh([PY, "-c", "import uvloop; print(uvloop.__version__)"])
-            rt.cmd = [PY, os.path.join(HERE, "python", "bench.py"), "--loop", "uvloop"] if v else None
+        elif rt.key in ("asyncio", "uvloop"):
+            v = sh([PEER_PY, "-c", "import platform; print(platform.python_version())"]) \
+                if rt.key == "asyncio" else report_common.package_versions(PEER_PY, ["uvloop"])["uvloop"]
+            rt.cmd = [PEER_PY, os.path.join(HERE, "python", "bench.py"), "--loop", rt.key] if v else None
             rt.version = v
             if not v:
-                log("uvloop not importable by " + PY + " (apt-get install python3-uvloop)")
+                log(f"{rt.key}: {PEER_PY} cannot run it (scripts/setup.sh builds that environment)")
         if rt.cmd and rt.kind != "python":
             log(f"built {rt.key} in {time.time() - t0:.0f} s: {rt.cmd[0]}")
 
@@ -625,10 +609,9 @@ def machine_info(runtimes):
         "rustc": sh(["rustc", "--version"]),
         "cargo": sh(["cargo", "--version"]),
         "cmake": first_line(sh(["cmake", "--version"])),
-        "python": sh([PY, "--version"]),
+        "python": sh([PEER_PY, "--version"]),
         "versions": {r.key: r.version for r in runtimes},
-        "debs": {p: dpkg_version(p) for p in
-                 ("libasio-dev", "librust-tokio-dev", "python3-uvloop", "python3-matplotlib")},
+        "debs": {p: dpkg_version(p) for p in ("libasio-dev", "python3-matplotlib")},
     }
 
 
@@ -853,11 +836,11 @@ def write_markdown(rows, configs, cells, raw, meta, out_dir, chart, failures, ch
          f"figures are noisier." if meta.get("load_start") else ""))
     p(f"- Compilers: {meta['gxx']}; {meta['rustc']}; {meta['cmake']}; {meta['python']}")
     v, d = meta["versions"], meta["debs"]
-    p(f"- Peers: Tokio {v.get('tokio') or '-'} (Debian librust-tokio-dev {d['librust-tokio-dev'] or '-'}, "
-      f"cargo release, lto, codegen-units 1, opt-level 3); "
+    p(f"- Peers: Tokio {v.get('tokio') or '-'} (Rust crate registry, pinned in "
+      f"bench/compare/tokio/Cargo.lock; cargo release, lto, codegen-units 1, opt-level 3); "
       f"Asio {d['libasio-dev'] or '-'} (Debian libasio-dev, g++ -O3 C++20 coroutines); "
       f"Python {v.get('asyncio') or '-'} asyncio; uvloop {v.get('uvloop') or '-'} "
-      f"(Debian python3-uvloop {d['python3-uvloop'] or '-'})")
+      f"(PyPI, pinned in scripts/python-requirements.txt)")
     p(f"- polarway: {v.get('polarway') or '-'}"
       + ("" if have_pw else " — **not measured in this run** (no polarway implementation was "
                             "built); its columns and the ratio read n/a"))

@@ -3,7 +3,7 @@
 #   bench/compare/run.sh                      # full table -> docs/benchmarks.{md,csv,svg}
 #   bench/compare/run.sh --quick              # CI: each workload once, small scale
 #   bench/compare/run.sh --runs 7 --only ping_pong_100k,fib_30 --runtimes polarway,tokio
-# Installs the missing Debian packages (idempotent), builds every implementation, runs, reports.
+# Installs what is missing (scripts/setup.sh), builds every implementation, runs, reports.
 # Every flag except --no-install is passed to driver.py (run.sh --help lists them).
 set -euo pipefail
 
@@ -19,28 +19,10 @@ for a in "$@"; do
   esac
 done
 
-# Debian packages the harness needs. cargo only when no cargo is on PATH (a rustup toolchain is
-# fine: the Tokio build is offline against Debian's crate sources either way).
-pkgs=(python3 cmake g++ make libasio-dev librust-tokio-dev python3-uvloop python3-matplotlib)
-command -v cargo >/dev/null 2>&1 || pkgs+=(cargo)
-
+# What the harness needs (Asio and matplotlib from Debian, Tokio's crates, the Python peers'
+# environment) comes from scripts/setup.sh, which installs only what is missing.
 if [[ $install == 1 ]]; then
-  missing=()
-  for p in "${pkgs[@]}"; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-  done
-  if ((${#missing[@]})); then
-    sudo=()
-    if [[ $(id -u) != 0 ]]; then
-      if command -v sudo >/dev/null 2>&1; then sudo=(sudo); else
-        echo "run.sh: missing Debian packages (${missing[*]}) and not root; install them or pass --no-install" >&2
-        exit 1
-      fi
-    fi
-    echo "== installing: ${missing[*]}" >&2
-    "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-  fi
+  bash "$repo/scripts/setup.sh" >&2
 fi
 
 # Record the command as typed, for the report.

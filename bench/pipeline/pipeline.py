@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """Tick pipeline benchmark driver: runs polarway-feed and polarway-ingest (separate processes,
-loopback WebSocket) and the Python peer (bench/compare/python/ingest_baseline.py), checks every
-run, and writes a Markdown section with the medians and the issue's targets.
+loopback WebSocket) and the Python peer (bench/compare/python/ingest_peer.py) in its two stacks,
+checks every run, and writes a Markdown section with the medians and the targets.
 
 Normally started by bench/pipeline/run.sh, which builds the two binaries first; see
-bench/pipeline/README.md. Five measurements, each run --runs times (round-robin, so machine
+bench/pipeline/README.md. Six measurements, each run --runs times (round-robin, so machine
 drift hits all of them alike), every run a fresh feed process and a fresh reader:
 
   throughput  polarway-feed flat out, polarway-ingest with C connections, ticks/s
@@ -12,7 +12,10 @@ drift hits all of them alike), every run a fresh feed process and a fresh reader
               polarway-ingest's p50 / p99 / p99.9 (feed send -> counting sink)
   latency_busy the same with polarway-ingest --busy-poll-us N (an idle worker polls for N us
               before it sleeps: the latency configuration, a core kept busy)
-  python      the same feed flat out, ingest_baseline.py (asyncio + websockets + json), ticks/s
+  python      the same feed flat out, ingest_peer.py --stack uvloop-orjson (uvloop + websockets
+              + orjson: the strongest Python pipeline), ticks/s
+  python_asyncio  the same with --stack asyncio-json (asyncio + websockets + json, the seeds'
+              baseline), ticks/s
   parquet     polarway-demo end to end (feed + ingest + Parquet sink in one process, files on
               disk under the state dir), ticks/s and peak RSS, at two volumes (--parquet-ticks
               and 20x that by default) to show the peak does not grow with the volume
@@ -40,12 +43,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.dirname(HERE))
 import report_common  # noqa: E402  (bench/report_common.py)
-PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
-BASELINE = os.path.join(REPO, "bench", "compare", "python", "ingest_baseline.py")
+# The Python peer runs in the environment scripts/setup.sh builds (PyPI's uvloop, websockets and
+# orjson, pinned), in one of its two stacks per measurement.
+PEER_PY = report_common.peer_python(REPO)
+PEER = os.path.join(REPO, "bench", "compare", "python", "ingest_peer.py")
+PEER_STACKS = {"python": "uvloop-orjson", "python_asyncio": "asyncio-json"}
+PEER_PACKAGES = ("uvloop", "websockets", "orjson")
+MEASUREMENTS = ("throughput", "latency", "latency_busy", "python", "python_asyncio", "parquet")
 
 BEGIN, END = "<!-- pipeline:begin -->", "<!-- pipeline:end -->"
 
-# The issue's targets (issue #7).
+# The targets the pipeline is held to.
 TARGET_TPS = 2_000_000  # ticks/s, flat out
 TARGET_P99_NS = 100_000  # p99 < 100 us at 100,000 ticks/s offered
 TARGET_RATIO = 30.0  # polarway / Python peer
@@ -293,19 +301,19 @@ def polarway_run(args, kind, tag, logdir):
             "per_connection": per}
 
 
-def python_run(args, tag, logdir):
+def python_run(args, kind, tag, logdir):
     c = args.connections
     per = args.python_ticks // c
     expected = per * c
 
     def read(url):
-        argv = [PY, BASELINE, "--url", url, "--connections", str(c), "--expect", str(expected),
-                "--duration", str(args.timeout)]
-        return run_reader(argv, args.timeout + 30, tag, logdir, "python")
+        argv = [PEER_PY, PEER, "--stack", PEER_STACKS[kind], "--url", url, "--connections", str(c),
+                "--expect", str(expected), "--duration", str(args.timeout)]
+        return run_reader(argv, args.timeout + 30, tag, logdir, kind)
 
     (s, rc, err_path), feed_totals = against_feed(args, per, 0, logdir, tag, read)
     problems = []
-    check(problems, rc == 0 and s.get("ok") is True, f"ingest_baseline.py exit {rc}, ok {s.get('ok')}")
+    check(problems, rc == 0 and s.get("ok") is True, f"ingest_peer.py exit {rc}, ok {s.get('ok')}")
     check(problems, s.get("ticks") == expected, f"ticks {s.get('ticks')}, expected {expected}")
     check(problems, feed_totals["messages"] == expected, f"feed sent {feed_totals['messages']}, "
           f"expected {expected}")
@@ -313,7 +321,7 @@ def python_run(args, tag, logdir):
           (feed_totals["price_sum"], feed_totals["quantity_sum"]),
           f"Python sums ({s.get('price_sum')}, {s.get('quantity_sum')}) != feed totals {feed_totals}")
     if problems:
-        raise RunError(f"python run {tag}: check failed: " + "; ".join(problems) +
+        raise RunError(f"{kind} run {tag}: check failed: " + "; ".join(problems) +
                        f" (stderr: {err_path})")
     return {"ticks": expected, "ticks_per_s": float(s["ticks_per_s"]), "elapsed_s": float(s["seconds"]),
             "per_connection": per}
@@ -349,8 +357,8 @@ def parquet_run(args, tag, logdir, ticks):
 
 def machine():
     m = report_common.machine(REPO)
-    m["python"] = report_common.sh([PY, "--version"])
-    m["websockets"] = report_common.sh([PY, "-c", "import websockets; print(websockets.__version__)"])
+    m["python"] = report_common.sh([PEER_PY, "--version"])
+    m["peer_packages"] = report_common.package_versions(PEER_PY, PEER_PACKAGES)
     return m
 
 
@@ -385,10 +393,9 @@ def render(args, res, errors, meta):
     p = o.append
     quick = args.quick
     c = args.connections
-    tp, lt, lb, py = res["throughput"], res["latency"], res["latency_busy"], res["python"]
+    tp, lt, lb = res["throughput"], res["latency"], res["latency_busy"]
+    py, pya = res["python"], res["python_asyncio"]
     tp_med = med([r["ticks_per_s"] for r in tp])
-    py_med = med([r["ticks_per_s"] for r in py])
-    ratio = tp_med / py_med if tp_med and py_med else None
     p(BEGIN)
     p("## Tick pipeline: polarway-feed → polarway-ingest over loopback")
     p("")
@@ -413,7 +420,8 @@ def render(args, res, errors, meta):
       f"load average (1/5/15 min) {meta['load_start']} at the start, {meta['load_end']} at the "
       f"end")
     p(f"- Build: polarway {meta['git']}, CMake Release, {meta['gxx']}; Python peer: "
-      f"{meta['python']}, websockets {meta['websockets'] or '?'}")
+      f"{meta['python']}, " + ", ".join(f"{n} {v or '?'}" for n, v in meta["peer_packages"].items())
+      + " (PyPI, pinned in scripts/python-requirements.txt)")
     p("")
     p("| measurement | target | median | runs | met? |")
     p("|---|---|---:|---|---|")
@@ -431,11 +439,17 @@ def render(args, res, errors, meta):
           f"{args.latency_seconds} s); {how} | < {TARGET_P99_NS / 1e3:.0f} µs | {us(p99_med)} | "
           f"{', '.join(us(r['p99_ns']) for r in rows) or '—'} | "
           f"{verdict(None if p99_med is None else p99_med < TARGET_P99_NS)} |")
-    p(f"| polarway ÷ Python peer (ingest_baseline.py, {args.python_ticks:,} ticks per run, "
-      f"{rate_text(py_med)} ticks/s) | ≥ {TARGET_RATIO:.0f}× | "
-      f"{'—' if ratio is None else f'{ratio:.1f}×'} | Python: "
-      f"{', '.join(rate_text(r['ticks_per_s']) for r in py) or '—'} | "
-      f"{verdict(None if ratio is None else ratio >= TARGET_RATIO)} |")
+    for rows, how, target in ((py, "uvloop + websockets + orjson, the strongest Python pipeline", TARGET_RATIO),
+                              (pya, "asyncio + websockets + json, the seeds' baseline", None)):
+        if not rows and how.startswith("asyncio"):
+            continue  # not asked for (--only)
+        py_med = med([r["ticks_per_s"] for r in rows])
+        ratio = tp_med / py_med if tp_med and py_med else None
+        p(f"| polarway ÷ Python peer ({how}: ingest_peer.py, {args.python_ticks:,} ticks per run, "
+          f"{rate_text(py_med)} ticks/s) | {'—' if target is None else f'≥ {target:.0f}×'} | "
+          f"{'—' if ratio is None else f'{ratio:.1f}×'} | Python: "
+          f"{', '.join(rate_text(r['ticks_per_s']) for r in rows) or '—'} | "
+          f"{'(for reference)' if target is None else verdict(None if ratio is None else ratio >= target)} |")
     pq, pq20 = res["parquet"], res.get("parquet_x20", [])
     if pq or pq20:
         pq_med = med([r["ticks_per_s"] for r in pq])
@@ -476,7 +490,8 @@ def render(args, res, errors, meta):
     p("")
     p("| measurement | run | ticks | seconds | ticks/s | p50 | p99 | p99.9 | max | peak RSS |")
     p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, rows in (("throughput", tp), ("latency", lt), ("latency, busy poll", lb), ("python", py), ("parquet", res["parquet"]),
+    for name, rows in (("throughput", tp), ("latency", lt), ("latency, busy poll", lb), ("python (uvloop + orjson)", py),
+                       ("python (asyncio + json)", pya), ("parquet", res["parquet"]),
                        ("parquet ×20", res.get("parquet_x20", []))):
         for r in rows:
             lat = "p50_ns" in r
@@ -495,7 +510,8 @@ def render(args, res, errors, meta):
       "first tick to its last (a little in its favour). It reads a smaller count than the "
       "throughput runs (it is much slower), over the same number of connections to the same "
       "feed, with the same checks against the feed's totals; the ratio is polarway's median "
-      "ticks/s ÷ the Python peer's.")
+      "ticks/s ÷ the Python peer's. Both Python stacks use websockets' asyncio implementation "
+      "and take each frame as bytes (no UTF-8 decode to str before parsing).")
     p("- The throughput runs' latency columns measure queueing at flat out, not the latency "
       "target; that is the latency rows, at a fixed offered rate (the feed sends what is due "
       "every 100 µs, its default `--pace-us`).")
@@ -533,13 +549,12 @@ def main():
     ap.add_argument("--latency-seconds", type=int, default=None,
                     help="length of a latency run (default 10; quick 2)")
     ap.add_argument("--python-ticks", type=int, default=None,
-                    help="ticks per Python run (default 500,000; quick 50,000)")
+                    help="ticks per Python run, either stack (default 500,000; quick 50,000)")
     ap.add_argument("--parquet-ticks", type=int, default=None,
                     help="ticks per Parquet end-to-end run; each round also runs 20x that once "
                          "(default 1,000,000 and 20,000,000; quick 100,000 and 2,000,000)")
-    ap.add_argument("--only", default="throughput,latency,latency_busy,python,parquet",
-                    help="measurements to run (comma-separated: throughput, latency, latency_busy, "
-                         "python, parquet)")
+    ap.add_argument("--only", default=",".join(MEASUREMENTS),
+                    help="measurements to run (comma-separated: " + ", ".join(MEASUREMENTS) + ")")
     ap.add_argument("--busy-poll-us", type=int, default=200,
                     help="polarway-ingest --busy-poll-us of the latency_busy runs (default 200)")
     ap.add_argument("--busy-poll-workers", type=int, default=1,
@@ -562,7 +577,7 @@ def main():
     args.python_ticks = args.python_ticks if args.python_ticks is not None else (50_000 if q else 500_000)
     args.parquet_ticks = args.parquet_ticks if args.parquet_ticks is not None else (100_000 if q else 1_000_000)
     only = [x.strip() for x in args.only.split(",") if x.strip()]
-    bad = [x for x in only if x not in ("throughput", "latency", "latency_busy", "python", "parquet")]
+    bad = [x for x in only if x not in MEASUREMENTS]
     c = args.connections
     for cond, msg in (
             (not bad, f"--only: unknown measurement(s) {', '.join(bad)}"),
@@ -580,17 +595,16 @@ def main():
             (1 <= args.busy_poll_workers <= 1024, "--busy-poll-workers must be 1..1024"),
             (os.access(args.feed, os.X_OK), f"polarway-feed not found or not executable: {args.feed}"),
             (os.access(args.ingest, os.X_OK), f"polarway-ingest not found or not executable: {args.ingest}"),
-            ("python" not in only or os.path.exists(BASELINE), f"missing {BASELINE}"),
+            (not PEER_STACKS.keys() & set(only) or os.path.exists(PEER), f"missing {PEER}"),
             ("parquet" not in only or (args.demo and os.access(args.demo, os.X_OK)),
              f"polarway-demo not found or not executable: {args.demo}"),
             (args.parquet_ticks >= c, "--parquet-ticks must be at least --connections")):
         if not cond:
             log(f"bench/pipeline: {msg}")
             return 2
-    if "python" in only and subprocess.run([PY, "-c", "import websockets.client"],
-                                            capture_output=True).returncode != 0:
-        log(f"bench/pipeline: {PY} cannot import websockets (apt-get install python3-websockets; "
-            f"run.sh installs it)")
+    if PEER_STACKS.keys() & set(only) and not all(report_common.package_versions(PEER_PY, PEER_PACKAGES).values()):
+        log(f"bench/pipeline: {PEER_PY} lacks one of {', '.join(PEER_PACKAGES)} (scripts/setup.sh builds "
+            f"that environment; run.sh runs it)")
         return 2
     docs = None if args.no_docs else (args.docs or (None if q else os.path.join(REPO, "docs", "benchmarks.md")))
 
@@ -605,7 +619,7 @@ def main():
     os.makedirs(logdir, exist_ok=True)
     t0 = time.time()
     load_start = report_common.loadavg()
-    res = {"throughput": [], "latency": [], "latency_busy": [], "python": [], "parquet": []}
+    res = {m: [] for m in MEASUREMENTS}
     errors = []
     raw = []
     log(f"== {args.runs} round(s) of {', '.join(only)}: {args.ticks:,} ticks flat out, "
@@ -617,8 +631,8 @@ def main():
                 tag = f"{kind}-{r}"
                 t = time.time()
                 try:
-                    if kind == "python":
-                        out = python_run(args, tag, logdir)
+                    if kind in PEER_STACKS:
+                        out = python_run(args, kind, tag, logdir)
                     elif kind == "parquet":
                         # The volume run: 20x the ticks, for the peak-RSS comparison.
                         big = parquet_run(args, tag + "-x20", logdir, args.parquet_ticks * 20)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The tick pipeline benchmark (issue #7; see bench/pipeline/README.md):
+# The tick pipeline benchmark (see bench/pipeline/README.md):
 #   bench/pipeline/run.sh            # 3 runs each -> stdout and docs/benchmarks.md (pipeline section)
 #   bench/pipeline/run.sh --quick    # smoke test: 1 small run each -> stdout and build/bench-pipeline/quick/
 # Builds polarway-feed, polarway-ingest and polarway-demo (Release, build/bench-pipeline), then runs
@@ -29,7 +29,7 @@ usage: bench/pipeline/run.sh [options]
   --quick              smoke test: one run of each, small counts; docs/ untouched
   --build-dir DIR      where to build polarway-feed / polarway-ingest (default build/bench-pipeline)
   --no-build           use the binaries already in the build directory
-  --no-install         do not check for / install the Debian packages it needs
+  --no-install         do not run scripts/setup.sh (which installs what is missing)
 options of pipeline.py:
 EOF
       /usr/bin/python3 "$here/pipeline.py" --help | sed -n '/^options:/,$p' | tail -n +2
@@ -41,24 +41,10 @@ done
 
 die() { echo "bench/pipeline: $*" >&2; exit 1; }
 
-# What the build and the Python peer need, from Debian's packages (scripts/setup.sh installs a
-# superset of these).
-pkgs=(g++ cmake make pkg-config liburing-dev libsimdjson-dev libwslay-dev python3 python3-websockets)
+# What the build and the Python peer need (Debian's packages, the Python environment in
+# build/venv) comes from scripts/setup.sh, which installs only what is missing.
 if [[ $install == 1 ]]; then
-  missing=()
-  for p in "${pkgs[@]}"; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-  done
-  if ((${#missing[@]})); then
-    sudo=()
-    if [[ $(id -u) != 0 ]]; then
-      command -v sudo >/dev/null 2>&1 || die "missing Debian packages (${missing[*]}) and not root; install them or pass --no-install"
-      sudo=(sudo)
-    fi
-    echo "== installing: ${missing[*]}" >&2
-    "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-  fi
+  bash "$repo/scripts/setup.sh" >&2
 fi
 
 feed="$build_dir/examples/tick_pipeline/polarway-feed"
@@ -83,7 +69,7 @@ fi
 # pipeline.py stops the feed and the readers on every way out; should it die without doing so,
 # this trap kills what it listed in the pid file (only processes still running those binaries).
 pidfile="$build_dir/pipeline.pids"
-feed_real="$(realpath "$feed")" ingest_real="$(realpath "$ingest")" baseline="$(realpath "$here/../compare/python/ingest_baseline.py")"
+feed_real="$(realpath "$feed")" ingest_real="$(realpath "$ingest")" peer="$(realpath "$here/../compare/python/ingest_peer.py")"
 : >"$pidfile"
 child=""
 # shellcheck disable=SC2317  # reached through the trap
@@ -93,7 +79,7 @@ cleanup() {
     while read -r pid; do
       exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
       cmdl="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
-      if [[ $exe == "$feed_real" || $exe == "$ingest_real" || $cmdl == *"$baseline"* ]]; then
+      if [[ $exe == "$feed_real" || $exe == "$ingest_real" || $cmdl == *"$peer"* ]]; then
         kill -KILL "$pid" 2>/dev/null || true
       fi
     done <"$pidfile"

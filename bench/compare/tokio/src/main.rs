@@ -1,4 +1,4 @@
-//! Tokio 1.24 implementation of polarway's side-by-side benchmark workloads
+//! Tokio implementation of polarway's side-by-side benchmark workloads
 //! (definitions: /work/shared/WORKLOADS.md; protocol: bench/compare/README.md).
 //!
 //! Invocation: `tokio_compare <workload> <workers> [--scale small|full]`

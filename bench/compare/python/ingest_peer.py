@@ -1,7 +1,12 @@
-#!/usr/bin/python3
-"""The Python baseline for the tick ingest benchmark: what a team would write instead of
-polarway-ingest. asyncio + websockets (10.4) + json, reading the same feed (polarway-feed)
-over loopback, decoding every message into a tuple of typed fields (prices as exact integers
+#!/usr/bin/env python3
+"""The Python peer for the tick ingest benchmark: what a team would write instead of
+polarway-ingest, in one of two stacks (--stack):
+
+  uvloop-orjson  uvloop's event loop + websockets (its asyncio implementation) + orjson: the
+                 strongest Python pipeline a team would write today (the default)
+  asyncio-json   the standard library's asyncio loop and json + websockets: the seeds' baseline
+
+Either reads the same feed (polarway-feed) over loopback, decoding every message into a tuple of typed fields (prices as exact integers
 of 1e-8 units, as the C++ decoder does), pushing the ticks through a bounded asyncio.Queue to
 a counting sink task that keeps the same running totals as polarway's counting sink (count,
 price and quantity sums of 1e-8 units, modulo 2^64, bookTicker = bid + ask), so a run can be
@@ -10,12 +15,13 @@ first tick to the last), ticks/s, price_sum, quantity_sum, ok. Exit status 1 if 
 reached or a message did not decode.
 
   polarway-feed --listen 127.0.0.1:9443 --symbols 20 --count 500000 &
-  python3 bench/compare/python/ingest_baseline.py --url 'ws://127.0.0.1:9443/stream?streams=btcusdt@trade' \
+  build/venv/bin/python bench/compare/python/ingest_peer.py --stack uvloop-orjson --url 'ws://127.0.0.1:9443/stream?streams=btcusdt@trade' \
       --connections 1 --expect 500000
 
 --url may be repeated; each URL is connected --connections times. The run ends when --expect
 ticks have been counted, when every connection has ended (the feed closes after its --count),
-or after --duration seconds. bench/pipeline/run.sh runs it against polarway-feed.
+or after --duration seconds. bench/pipeline/run.sh runs both stacks against polarway-feed, with
+the Python environment scripts/setup.sh builds (PyPI's uvloop, websockets and orjson, pinned).
 """
 import argparse
 import asyncio
@@ -23,7 +29,8 @@ import json
 import sys
 import time
 
-import websockets.client
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosedOK
 
 
 def price_units(text):
@@ -32,8 +39,8 @@ def price_units(text):
     return int(whole) * 100_000_000 + int(frac)
 
 
-def decode(raw, combined):
-    msg = json.loads(raw)
+def decode(raw, combined, loads):
+    msg = loads(raw)
     d = msg["data"] if combined else msg
     e = d.get("e")
     # (kind, symbol, ..., price, quantity, ...): price and quantity at [4] and [5] for trades;
@@ -47,12 +54,18 @@ def decode(raw, combined):
             price_units(d["A"]))
 
 
-async def connection(url, queue, stats):
+async def connection(url, queue, stats, loads):
     combined = "/stream" in url
-    async with websockets.client.connect(url, max_size=1 << 20, ping_interval=None) as ws:
-        async for raw in ws:
+    # Frames as bytes: both json and orjson parse UTF-8 bytes, and websockets then skips the
+    # decode to str.
+    async with connect(url, max_size=1 << 20, ping_interval=None, compression=None) as ws:
+        while True:
             try:
-                tick = decode(raw, combined)
+                raw = await ws.recv(decode=False)
+            except ConnectionClosedOK:  # the feed closes cleanly after its --count
+                return
+            try:
+                tick = decode(raw, combined, loads)
             except (ValueError, KeyError, TypeError):
                 stats["errors"] += 1
                 continue
@@ -82,29 +95,34 @@ async def sink(queue, stats, expect, done):
             done.set()
 
 
-async def all_connections(urls, connections, queue, stats):
+async def all_connections(urls, connections, queue, stats, loads):
     """Runs every connection; a failed one is counted, not fatal to the others."""
-    tasks = [asyncio.create_task(connection(u, queue, stats)) for u in urls for _ in range(connections)]
+    tasks = [asyncio.create_task(connection(u, queue, stats, loads)) for u in urls for _ in range(connections)]
     for r in await asyncio.gather(*tasks, return_exceptions=True):
         if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
             stats["connection_errors"] += 1
-            print(f"ingest_baseline: connection failed: {type(r).__name__}: {r}", file=sys.stderr)
+            print(f"ingest_peer: connection failed: {type(r).__name__}: {r}", file=sys.stderr)
     await queue.put(None)
 
 
-async def main():
+def parse_args():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--stack", choices=STACKS, default="uvloop-orjson",
+                    help="event loop and JSON parser (default: uvloop-orjson)")
     ap.add_argument("--url", required=True, action="append", help="feed URL (repeatable)")
     ap.add_argument("--connections", type=int, default=1)
     ap.add_argument("--expect", type=int, default=0)
     ap.add_argument("--duration", type=float, default=60.0)
-    a = ap.parse_args()
+    return ap.parse_args()
+
+
+async def main(a, loads):
     queue = asyncio.Queue(maxsize=8192)
     stats = {"ticks": 0, "errors": 0, "connection_errors": 0, "price_sum": 0, "quantity_sum": 0,
              "start": None, "end": None}
     done = asyncio.Event()
     t0 = time.perf_counter()
-    conns = [asyncio.create_task(all_connections(a.url, a.connections, queue, stats))]
+    conns = [asyncio.create_task(all_connections(a.url, a.connections, queue, stats, loads))]
     s = asyncio.create_task(sink(queue, stats, a.expect, done))
     try:
         await asyncio.wait_for(done.wait(), a.duration)
@@ -115,7 +133,7 @@ async def main():
         c.cancel()
     elapsed = t1 - (stats["start"] or t0)
     ok = (not a.expect or stats["ticks"] == a.expect) and not stats["errors"] and not stats["connection_errors"]
-    print(json.dumps({"ticks": stats["ticks"], "errors": stats["errors"],
+    print(json.dumps({"stack": a.stack, "ticks": stats["ticks"], "errors": stats["errors"],
                       "connection_errors": stats["connection_errors"], "seconds": round(elapsed, 3),
                       "ticks_per_s": round(stats["ticks"] / elapsed if elapsed > 0 else 0, 1),
                       "price_sum": stats["price_sum"], "quantity_sum": stats["quantity_sum"], "ok": ok}),
@@ -123,5 +141,19 @@ async def main():
     return 0 if ok else 1
 
 
+STACKS = ("uvloop-orjson", "asyncio-json")
+
+
+def stack(name):
+    """(run, loads) of a stack: the event loop's entry point and the JSON parser."""
+    if name == "uvloop-orjson":
+        import orjson
+        import uvloop
+        return uvloop.run, orjson.loads
+    return asyncio.run, json.loads
+
+
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    args = parse_args()
+    run, loads = stack(args.stack)
+    sys.exit(run(main(args, loads)))
