@@ -2,7 +2,7 @@
 """Side-by-side benchmark driver: builds the implementations under bench/compare/, runs every
 workload on every runtime (interleaved round-robin), writes docs/benchmarks.{md,csv,svg}.
 
-Normally started through bench/compare/run.sh, which installs the Debian packages first.
+Normally started through bench/compare/run.sh, which runs scripts/setup.sh first (it installs what is missing).
 The protocol every implementation follows is in bench/compare/README.md.
 """
 
