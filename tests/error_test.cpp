@@ -26,6 +26,24 @@ TEST_CASE("polarway's own conditions have their own category") {
   CHECK(ec.message() == "closed");
 }
 
+TEST_CASE("polarway's conditions compare equal to the standard ones they stand for") {
+  CHECK(pw::error(pw::errc::timed_out).code() == std::errc::timed_out);
+  CHECK(pw::error(pw::errc::cancelled).code() == std::errc::operation_canceled);
+  CHECK(pw::error(pw::errc::invalid_input).code() == std::errc::invalid_argument);
+  CHECK(pw::error(pw::errc::timed_out) == std::errc::timed_out);
+  // A match by condition is not a match by code: the code keeps polarway's category.
+  CHECK_FALSE(pw::error(pw::errc::timed_out) == pw::error(std::errc::timed_out));
+  CHECK_FALSE(pw::error(pw::errc::timed_out).code() == std::errc::operation_canceled);
+  // Conditions with no standard counterpart match nothing standard.
+  for (const auto c : {pw::errc::closed, pw::errc::runtime_shut_down, pw::errc::unexpected_eof,
+                       pw::errc::write_zero}) {
+    const std::error_code code = c;
+    CHECK(code.default_error_condition().category() == pw::polarway_category());
+    CHECK_FALSE(code == std::errc::broken_pipe);
+    CHECK_FALSE(code == std::errc::operation_canceled);
+  }
+}
+
 TEST_CASE("an error without context prints the description alone") {
   const pw::error e(std::errc::no_space_on_device);
   CHECK(e.message() == std::make_error_code(std::errc::no_space_on_device).message());

@@ -12,7 +12,9 @@
 
 namespace polarway {
 
-// Conditions that are not errno values.
+// Conditions that are not errno values. Those with a standard counterpart compare equal to it
+// (`code == std::errc::timed_out`): timed_out, cancelled (operation_canceled) and invalid_input
+// (invalid_argument). The rest have none and compare equal only to themselves.
 enum class errc {
   timed_out = 1,      // a pw::timeout deadline passed first
   cancelled,          // the operation was cancelled (task aborted, token cancelled)
@@ -38,6 +40,16 @@ class polarway_category_impl final : public std::error_category {
       case errc::write_zero: return "the stream accepted no bytes";
     }
     return "unknown polarway error " + std::to_string(value);
+  }
+  // The standard condition a code stands for, where there is one, so that comparisons with
+  // std::errc, the idiom a C++ user writes first, hold.
+  std::error_condition default_error_condition(int value) const noexcept override {
+    switch (static_cast<errc>(value)) {
+      case errc::timed_out: return std::errc::timed_out;
+      case errc::cancelled: return std::errc::operation_canceled;
+      case errc::invalid_input: return std::errc::invalid_argument;
+      default: return {value, *this};
+    }
   }
 };
 }  // namespace detail
