@@ -78,6 +78,28 @@ TEST_CASE("a detached task still runs to completion") {
   CHECK(ran.load() == 100);
 }
 
+TEST_CASE("detach lets the task run on and empties the handle") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  counted_value::alive = 0;
+  std::atomic<int> ran{0};
+  rt.block_on([](std::atomic<int>& ran) -> pw::task<void> {
+    pw::notify release;
+    auto handle = pw::spawn([](std::atomic<int>& r, pw::notify& go) -> pw::task<counted_value> {
+      co_await go.notified();
+      r.fetch_add(1);
+      co_return counted_value{};
+    }(ran, release));
+    handle.detach();
+    CHECK_FALSE(handle.is_finished());  // empty: it no longer names the task
+    handle.abort();                     // and aborts nothing
+    release.notify_one();
+    while (ran.load() == 0) co_await pw::yield_now();
+  }(ran));
+  CHECK(ran.load() == 1);
+  rt.shutdown();
+  CHECK(counted_value::alive == 0);  // the value nobody took went with the task's cell
+}
+
 TEST_CASE("a moved handle keeps its state: awaiting it after a move-assignment works") {
   pw::runtime rt(pw::runtime_options{.workers = 1});
   const int sum = rt.block_on([]() -> pw::task<int> {

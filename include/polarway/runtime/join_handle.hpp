@@ -1,6 +1,6 @@
 // pw::join_handle<T>: the owner's view of a spawned task. Awaiting it gives the task's value,
-// or a join_error if the task was cancelled or panicked; abort() cancels the task; dropping the
-// handle detaches the task, which keeps running and frees itself when done (as in Tokio).
+// or a join_error if the task was cancelled or panicked; abort() cancels the task; detach(), or
+// dropping the handle, lets the task run on and free itself when done (as in Tokio).
 //
 // The task's frame is destroyed as soon as it finishes (releasing whatever it held, as in
 // Tokio); its value waits in the task's cell, which the handle and the runtime share.
@@ -71,6 +71,10 @@ class [[nodiscard]] join_handle {
   void abort() const noexcept {
     if (cell_) cell_->sched()->abort(cell_);
   }
+
+  /// Lets the task run on without an owner, as dropping the handle does: it frees itself when
+  /// done and its value, if any, is dropped. The handle is empty afterwards.
+  void detach() noexcept { release(); }
 
   /// Whether the task has finished (with a value, cancelled or panicked).
   bool is_finished() const noexcept { return cell_ && cell_->is_complete(); }
