@@ -1,14 +1,18 @@
-# Conan 2 recipe: polarway as a header-only library that requires liburing.
-#   conan create . --build=missing
+# Conan 2 recipe: polarway's headers as a header-only package.
+#   conan create . -s compiler.cppstd=20
+# liburing comes from the system and is declared as a system library, not as a Conan requirement,
+# so that creating and consuming the package needs no remote: ConanCenter is not assumed
+# reachable. The version is CMake's project(VERSION), read from CMakeLists.txt, so the two agree.
 from conan import ConanFile
-from conan.tools.files import copy
+from conan.errors import ConanException
 from conan.tools.build import check_min_cppstd
+from conan.tools.files import copy, load
 import os
+import re
 
 
 class PolarwayConan(ConanFile):
     name = "polarway"
-    version = "0.1.0"
     license = "MIT"
     description = "Header-only C++20 coroutine runtime for Linux: work stealing, io_uring, errors as values"
     topics = ("coroutines", "async", "io_uring", "runtime", "header-only")
@@ -17,8 +21,12 @@ class PolarwayConan(ConanFile):
     exports_sources = "include/*", "LICENSE"
     no_copy_source = True
 
-    def requirements(self):
-        self.requires("liburing/2.3")
+    def set_version(self):
+        cmakelists = load(self, os.path.join(self.recipe_folder, "CMakeLists.txt"))
+        match = re.search(r"project\(polarway\s+VERSION\s+([0-9.]+)", cmakelists)
+        if not match:
+            raise ConanException("CMakeLists.txt has no project(polarway VERSION ...)")
+        self.version = match.group(1)
 
     def validate(self):
         check_min_cppstd(self, 20)
@@ -34,8 +42,7 @@ class PolarwayConan(ConanFile):
     def package_info(self):
         self.cpp_info.bindirs = []
         self.cpp_info.libdirs = []
-        self.cpp_info.system_libs = ["pthread"]
-        self.cpp_info.requires = ["liburing::liburing"]
+        self.cpp_info.system_libs = ["uring", "pthread"]
         self.cpp_info.set_property("cmake_file_name", "polarway")
         self.cpp_info.set_property("cmake_target_name", "polarway::polarway")
         self.cpp_info.set_property("pkg_config_name", "polarway")
