@@ -10,7 +10,8 @@
 // min/max, distinct strings and byte totals, true counts, plus a sample of full rows (and, for
 // nanosecond timestamps, the sum at microsecond precision: DuckDB's TIMESTAMPTZ holds
 // microseconds, so that is all of a UTC nanosecond column it can show). The
-// node script verify.mjs compares DuckDB's and parquet-wasm's view of each file with it.
+// node script verify.mjs compares DuckDB's and parquet-wasm's view of each file with it, and
+// verify.py pyarrow's and Polars'.
 #include <cinttypes>
 #include <climits>
 #include <cstdio>

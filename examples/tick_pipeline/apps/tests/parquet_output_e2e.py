@@ -2,18 +2,22 @@
 """The programs writing Parquet, end to end (issue 8, the demo):
 - polarway-demo --out DIR for each codec (20,000 trades, 5 symbols, 2 connections): exit 0, the
   summary says the sink's totals EQUAL the feed's and every tick is in a committed file, the part
-  files on disk are the ones the summary counts (files, bytes), and DuckDB reads them back with
-  the same row count and exact sums as the feed sent (parquet_sink_verify.mjs summary, as
-  scripts/demo.sh runs it), while a summary with one unit changed in a sum is caught;
+  files on disk are the ones the summary counts (files, bytes), and DuckDB, pyarrow and Polars
+  read them back with the same row count and exact sums as the feed sent
+  (parquet_sink_verify.mjs summary and parquet_sink_verify.py summary, as scripts/demo.sh runs
+  them), while a summary with one unit changed in a sum is caught by both verifiers;
 - a second run into the same directory replaces the first run's files, a directory holding
   anything else is refused (status 2) and left untouched;
 - a Parquet sink failure (RLIMIT_FSIZE, so the writes get EFBIG) gives exit 1 and names the
   partition file in both summaries;
 - polarway-ingest --out, reading polarway-feed: exit 0, rows written == ticks in; a second run
   adds part files next to the first run's.
-The read-back needs DuckDB in <node-dir> (the tick_parquet_sink_npm_install fixture puts it
-there); without it, everything else is checked and the test exits 77 (CTest: skipped).
-Usage: parquet_output_e2e.py <polarway-demo> <polarway-feed> <polarway-ingest> <work-dir> <node-dir> <verify.mjs>"""
+The DuckDB read-back needs DuckDB in <node-dir> (the tick_parquet_sink_npm_install fixture puts
+it there); without it, everything else is checked and the test exits 77 (CTest: skipped). The
+pyarrow and Polars read-back runs with <python> (build/venv's interpreter, scripts/setup.sh);
+without pyarrow and Polars there, the test fails.
+Usage: parquet_output_e2e.py <polarway-demo> <polarway-feed> <polarway-ingest> <work-dir> <node-dir> <verify.mjs>
+                             <python> <verify.py>"""
 import json
 import os
 import re
@@ -23,7 +27,7 @@ import signal
 import subprocess
 import sys
 
-demo, feed_bin, ingest_bin, work, node_dir, verify = sys.argv[1:7]
+demo, feed_bin, ingest_bin, work, node_dir, verify, python, verify_py = sys.argv[1:9]
 failures = []
 
 
@@ -71,8 +75,16 @@ def read_back(summary_path):
                           capture_output=True, text=True, timeout=300)
 
 
+def read_back_python(summary_path):
+    return subprocess.run([python, verify_py, "summary", summary_path],
+                          capture_output=True, text=True, timeout=300)
+
+
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
+have_readers = check(os.access(python, os.X_OK) and
+                     subprocess.run([python, "-c", "import pyarrow, polars"], capture_output=True).returncode == 0,
+                     f"{python} imports pyarrow and polars (scripts/setup.sh builds build/venv)")
 
 # --- the demo, each codec ------------------------------------------------------------------------
 for codec, name in (("snappy", "snappy"), ("zstd", "zstd"), ("none", "uncompressed")):
@@ -96,20 +108,27 @@ for codec, name in (("snappy", "snappy"), ("zstd", "zstd"), ("none", "uncompress
     summary_path = os.path.join(work, f"summary-{codec}.json")
     with open(summary_path, "w") as f:
         f.write(p.stdout)
+    # One unit off in the quantity sum must be caught.
+    tampered = re.sub(r'("feed_sent":\{"count":\d+,"price_sum":\d+,"quantity_sum":)(\d+)',
+                      lambda m: m.group(1) + str(int(m.group(2)) + 1), p.stdout)
+    bad_path = os.path.join(work, f"summary-{codec}-tampered.json")
+    with open(bad_path, "w") as f:
+        f.write(tampered)
+    readers = []
     if have_duckdb:
-        r = read_back(summary_path)
-        check(r.returncode == 0 and f"read-back (DuckDB): 20000 rows in {len(files)} files, sums EQUAL" in r.stderr,
-              f"demo {codec}: DuckDB read-back: {r.stderr.strip()[-300:]}")
-        # One unit off in the quantity sum must be caught.
-        tampered = re.sub(r'("feed_sent":\{"count":\d+,"price_sum":\d+,"quantity_sum":)(\d+)',
-                          lambda m: m.group(1) + str(int(m.group(2)) + 1), p.stdout)
-        bad_path = os.path.join(work, f"summary-{codec}-tampered.json")
-        with open(bad_path, "w") as f:
-            f.write(tampered)
-        r = read_back(bad_path)
-        # The verifier's own words go into the message, so that a failure says what it saw.
-        check(tampered != p.stdout and r.returncode == 1 and "sum of quantity" in r.stderr,
-              f"demo {codec}: a wrong quantity sum is caught (exit {r.returncode}, tampered "
+        readers.append((read_back, ["DuckDB"]))
+    if have_readers:
+        readers.append((read_back_python, ["pyarrow", "Polars"]))
+    for run, names in readers:
+        r = run(summary_path)
+        check(r.returncode == 0 and all(f"read-back ({name}): 20000 rows in {len(files)} files, sums EQUAL" in r.stderr
+                                        for name in names),
+              f"demo {codec}: {' and '.join(names)} read-back: {r.stderr.strip()[-300:]}")
+        r = run(bad_path)
+        # Every reader must report it. The verifier's own words go into the message, so that a
+        # failure says what it saw.
+        check(tampered != p.stdout and r.returncode == 1 and r.stderr.count("sum of quantity") == len(names),
+              f"demo {codec}: {' and '.join(names)}: a wrong quantity sum is caught (exit {r.returncode}, tampered "
               f"{'differs' if tampered != p.stdout else 'UNCHANGED'}: {r.stderr.strip()[-300:]!r})")
 
 # --- a second run replaces the first's files; a foreign directory is refused ---------------------
