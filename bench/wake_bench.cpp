@@ -1,5 +1,5 @@
-// The cost of waking a worker that sleeps in its io_uring ring, by the two mechanisms
-// issue #4 asks to compare: an eventfd whose read is kept armed in the sleeper's ring (what any
+// The cost of waking a worker that sleeps in its io_uring ring, by the two mechanisms worth
+// comparing: an eventfd whose read is kept armed in the sleeper's ring (what any
 // thread can use), and IORING_OP_MSG_RING sent from the waker's own ring (only a worker has
 // one). Two threads, each owning a ring, take turns: one sets the turn counter and wakes the
 // other, which sleeps in its ring until it sees its turn, then does the same back. The figure

@@ -45,10 +45,10 @@ fi
 
 # The Parquet readers (DuckDB, with parquet-wasm and apache-arrow: the parquet example's
 # package.json, exact versions) in build/node, for scripts/demo.sh's read-back. Idempotent (a
-# stamp skips a repeated install). Not fatal: without the npm registry, the demo says its
+# stamp skips a repeated install). Not fatal: without the npm registry, the demo says its DuckDB
 # read-back was skipped; the tests install their own copy and do fail without it.
 if ! bash examples/parquet/interop/npm_install.sh examples/parquet/interop/package.json "$PWD/build/node"; then
-  echo "setup: DuckDB for Node.js is not installed (see above): the demo will skip its read-back" >&2
+  echo "setup: DuckDB for Node.js is not installed (see above): the demo will skip its DuckDB read-back" >&2
 fi
 
 # The Python environment: Debian's interpreter, PyPI's packages at the versions pinned in

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The I/O benchmarks of issue #4 that the side-by-side table does not cover (see
+# The I/O benchmarks that the side-by-side table does not cover (see
 # bench/io/README.md):
 #   bench/io/run.sh            # full sizes -> stdout and docs/benchmarks.md (its "io" section)
 #   bench/io/run.sh --quick    # smoke test, small sizes -> stdout and build/bench-io/quick.md

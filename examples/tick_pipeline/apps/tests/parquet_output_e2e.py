@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The programs writing Parquet, end to end (issue 8, the demo):
+"""The programs writing Parquet, end to end (the demo):
 - polarway-demo --out DIR for each codec (20,000 trades, 5 symbols, 2 connections): exit 0, the
   summary says the sink's totals EQUAL the feed's and every tick is in a committed file, the part
   files on disk are the ones the summary counts (files, bytes), and DuckDB, pyarrow and Polars
