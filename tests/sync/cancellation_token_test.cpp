@@ -105,3 +105,32 @@ TEST_CASE("a waiter aborted while waiting leaves; a later cancel still works") {
     }
   }(hs));
 }
+
+TEST_CASE("pw::timeout takes cancelled() directly; when it fires, the waiter leaves the token") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  rt.block_on([]() -> pw::task<void> {
+    pw::cancellation_token tok;
+    auto waited = co_await pw::timeout(std::chrono::milliseconds(5), tok.cancelled());
+    CHECK(waited.is_err());
+    CHECK(waited.error() == pw::errc::timed_out);
+    tok.cancel();  // with nobody left waiting
+    CHECK((co_await pw::timeout(std::chrono::seconds(10), tok.cancelled())).is_ok());
+  }());
+}
+
+TEST_CASE("cancelled() is movable before it is awaited; both awaiters complete on cancel") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  pw::cancellation_token tok;
+  auto h = rt.spawn([](pw::cancellation_token tok) -> pw::task<void> {
+    co_await pw::sleep(std::chrono::milliseconds(2));
+    tok.cancel();
+  }(tok));
+  rt.block_on([](pw::cancellation_token tok) -> pw::task<void> {
+    auto first = tok.cancelled();
+    auto second = std::move(first);
+    co_await second;
+    co_await first;  // the moved-from one holds the token too: already cancelled, at once
+  }(tok));
+  CHECK(tok.is_cancelled());
+  rt.block_on([](pw::join_handle<void> h) -> pw::task<void> { CHECK((co_await h).is_ok()); }(std::move(h)));
+}

@@ -166,6 +166,13 @@ class cancellation_token {
   class cancelled_awaiter {
    public:
     explicit cancelled_awaiter(detail::cancel_node* node) noexcept : node_(node) { node_->ref(); }
+    /// Movable until awaited, so that it can be handed to pw::timeout or kept in a variable; the
+    /// moved-from awaiter still holds its own reference and may be awaited too.
+    cancelled_awaiter(cancelled_awaiter&& other) noexcept : node_(other.node_) {
+      if (other.registered_) [[unlikely]]
+        detail::panic("cancellation_token::cancelled", "an awaiter was moved while it waited");
+      node_->ref();
+    }
     cancelled_awaiter(const cancelled_awaiter&) = delete;
     cancelled_awaiter& operator=(const cancelled_awaiter&) = delete;
     ~cancelled_awaiter() {
