@@ -13,7 +13,7 @@ packages=(
   liburing-dev doctest-dev libfmt-dev libbenchmark-dev
   libsimdjson-dev libwslay-dev libsnappy-dev libzstd-dev
   python3 python3-venv python3-websockets
-  libasio-dev python3-matplotlib
+  libasio-dev librust-tokio-dev python3-matplotlib
 )
 
 missing=()

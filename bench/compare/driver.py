@@ -82,7 +82,7 @@ class Runtime:
 
 
 def short_name(rt):
-    return rt.name.split()[0]  # versions are listed above the table
+    return rt.name  # versions are listed above the table; a name carries one only to tell two apart
 
 
 def config_label(rt, w):
@@ -91,7 +91,7 @@ def config_label(rt, w):
         return short
     if rt.key == "asio":
         return f"{short} {w} thread{'s' if w > 1 else ''}"
-    if rt.key == "tokio" and w == 1:
+    if rt.kind == "tokio" and w == 1:
         return f"{short} current_thread"
     return f"{short} {w} worker{'s' if w > 1 else ''}"
 
@@ -117,6 +117,9 @@ def make_runtimes():
     return [
         Runtime("polarway", "polarway", [2, 1], "polarway", peer=False),
         Runtime("tokio", "Tokio", [2, 1], "tokio", TOKIO_NOTES),
+        # The same program against Debian's Tokio 1.24, kept beside today's release because the
+        # two differ widely here (docs/benchmarks.md): "best peer" takes the faster of them.
+        Runtime("tokio_debian", "Tokio 1.24", [2, 1], "tokio", TOKIO_NOTES),
         Runtime("asio", "Asio", [2, 1], "asio", ASIO_NOTES),
         Runtime("asyncio", "asyncio", [1], "python", PY_NOTES),
         Runtime("uvloop", "uvloop", [1], "python", PY_NOTES),
@@ -179,13 +182,19 @@ def build_cmake(name, src, target, jobs, configure_args=()):
     return exe
 
 
-def build_tokio():
-    """Builds the Tokio implementation offline, at the crate versions of its Cargo.lock (fetched
-    from the Rust crate registry by scripts/setup.sh); returns the executable and Tokio's
+# Runtime key -> the cargo project under bench/compare/ that builds it. Both build tokio/src/main.rs:
+# tokio/ at the crate versions of its Cargo.lock (fetched from the Rust crate registry by
+# scripts/setup.sh), tokio-debian/ against Debian's packaged crate sources (librust-tokio-dev).
+TOKIO_PROJECTS = {"tokio": "tokio", "tokio_debian": "tokio-debian"}
+
+
+def build_tokio(key):
+    """Builds a Tokio implementation offline and locked; returns the executable and Tokio's
     version, or (None, "") after logging the failure."""
-    src = os.path.join(HERE, "tokio")
-    target = os.path.join(BUILD, "tokio")
-    logf = os.path.join(BUILD, "build-tokio.log")
+    project = TOKIO_PROJECTS[key]
+    src = os.path.join(HERE, project)
+    target = os.path.join(BUILD, project)
+    logf = os.path.join(BUILD, f"build-{project}.log")
     open(logf, "w").close()
     if shutil.which("cargo") is None:
         log("cargo not found (install a Rust toolchain: rustup, or Debian's cargo)")
@@ -194,7 +203,8 @@ def build_tokio():
     ok = run_build(["cargo", "build", "--release", "--offline", "--locked"], cwd=src, env=env, logfile=logf)
     exe = os.path.join(target, "release", "tokio_compare")
     if not ok or not os.path.exists(exe):
-        log(f"build of tokio failed (were its crates fetched? scripts/setup.sh runs cargo fetch); "
+        log(f"build of {project} failed (scripts/setup.sh fetches tokio/'s crates and installs "
+            f"librust-tokio-dev for tokio-debian/); "
             f"log: {logf}\n{tail(logf)}")
         return None, ""
     return exe, locked_version(os.path.join(src, "Cargo.lock"), "tokio")
@@ -226,13 +236,14 @@ def build_all(runtimes, args):
                 rt.cmd = [exe] if exe else None
             rev = sh(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
             rt.version = f"git {rev}" if rev else "working tree"
-        elif rt.key == "tokio":
+        elif rt.kind == "tokio":
             if args.no_build:
-                exe = os.path.join(BUILD, "tokio", "release", "tokio_compare")
+                project = TOKIO_PROJECTS[rt.key]
+                exe = os.path.join(BUILD, project, "release", "tokio_compare")
                 rt.cmd = [exe] if os.path.exists(exe) else None
-                rt.version = locked_version(os.path.join(HERE, "tokio", "Cargo.lock"), "tokio")
+                rt.version = locked_version(os.path.join(HERE, project, "Cargo.lock"), "tokio")
             else:
-                exe, rt.version = build_tokio()
+                exe, rt.version = build_tokio(rt.key)
                 rt.cmd = [exe] if exe else None
         elif rt.key == "asio":
             if args.no_build:
@@ -380,7 +391,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5, help="measured runs per cell (default 5)")
     ap.add_argument("--warmup", type=int, default=1, help="discarded warm-up runs (default 1)")
     ap.add_argument("--only", default="", help="comma-separated workloads (invocation names)")
-    ap.add_argument("--runtimes", default="polarway,tokio,asio,asyncio,uvloop",
+    ap.add_argument("--runtimes", default="polarway,tokio,tokio_debian,asio,asyncio,uvloop",
                     help="comma-separated runtimes (default: all; polarway only if built)")
     ap.add_argument("--workers", default="1,2", help="worker counts to run (default 1,2)")
     ap.add_argument("--slow", action="store_true", help="also run the opt-in skynet_100M")
@@ -679,6 +690,7 @@ def write_csv(rows, configs, cells, out_dir):
 COLORS = {
     ("polarway", 2): "#c0392b", ("polarway", 1): "#f1948a",
     ("tokio", 2): "#a0522d", ("tokio", 1): "#e0a070",
+    ("tokio_debian", 2): "#6b4226", ("tokio_debian", 1): "#c8a27a",
     ("asio", 2): "#1f5fa8", ("asio", 1): "#8ab8e6",
     ("asyncio", 1): "#2e8b57", ("uvloop", 1): "#8e44ad",
 }
@@ -838,6 +850,8 @@ def write_markdown(rows, configs, cells, raw, meta, out_dir, chart, failures, ch
     v, d = meta["versions"], meta["debs"]
     p(f"- Peers: Tokio {v.get('tokio') or '-'} (Rust crate registry, pinned in "
       f"bench/compare/tokio/Cargo.lock; cargo release, lto, codegen-units 1, opt-level 3); "
+      f"Tokio {v.get('tokio_debian') or '-'} (Debian librust-tokio-dev, the same program and "
+      f"profile); "
       f"Asio {d['libasio-dev'] or '-'} (Debian libasio-dev, g++ -O3 C++20 coroutines); "
       f"Python {v.get('asyncio') or '-'} asyncio; uvloop {v.get('uvloop') or '-'} "
       f"(PyPI, pinned in scripts/python-requirements.txt)")
