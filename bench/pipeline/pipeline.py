@@ -441,8 +441,8 @@ def render(args, res, errors, meta):
           f"{verdict(None if p99_med is None else p99_med < TARGET_P99_NS)} |")
     for rows, how, target in ((py, "uvloop + websockets + orjson, the strongest Python pipeline", TARGET_RATIO),
                               (pya, "asyncio + websockets + json, the seeds' baseline", None)):
-        if not rows and how.startswith("asyncio"):
-            continue  # not asked for (--only)
+        if not rows and target is None:
+            continue  # the reference row, not asked for (--only)
         py_med = med([r["ticks_per_s"] for r in rows])
         ratio = tp_med / py_med if tp_med and py_med else None
         p(f"| polarway ÷ Python peer ({how}: ingest_peer.py, {args.python_ticks:,} ticks per run, "
