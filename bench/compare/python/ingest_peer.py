@@ -11,7 +11,7 @@ typed fields (prices as exact integers of 1e-8 units, as the C++ decoder does), 
 ticks through a bounded asyncio.Queue to a counting sink task that keeps the same running totals
 as polarway's counting sink (count, price and quantity sums of 1e-8 units, modulo 2^64,
 bookTicker = bid + ask), so a run can be checked against the feed's own totals. Prints one JSON
-line: ticks, errors, seconds (from the first tick to the last), ticks/s, price_sum,
+line: stack, ticks, errors, seconds (from the first tick to the last), ticks/s, price_sum,
 quantity_sum, ok. Exit status 1 if --expect was not reached or a message did not decode.
 
   polarway-feed --listen 127.0.0.1:9443 --symbols 20 --count 500000 &
