@@ -14,6 +14,7 @@
 #include "polarway/runtime/join_all.hpp"
 #include "polarway/runtime/join_error.hpp"
 #include "polarway/runtime/join_handle.hpp"
+#include "polarway/runtime/race.hpp"
 #include "polarway/detail/reactor.hpp"
 #include "polarway/runtime/runtime.hpp"
 #include "polarway/runtime/yield_now.hpp"

@@ -22,6 +22,14 @@ namespace polarway::detail {
   std::abort();
 }
 
+// For an awaiter's move constructor. Awaiters are movable until awaited, so that pw::race and
+// pw::timeout can move them into a task of their own; once awaited they are linked into a
+// waiter list or the kernel's hands, and moving one is a bug.
+inline void check_awaiter_movable(bool awaited, const char* what) noexcept {
+  if (awaited) [[unlikely]]
+    panic(what, "an awaiter was moved after it was awaited");
+}
+
 // Best-effort text for an arbitrary error value, so that unwrap() can say what went wrong
 // whatever E is.
 template <class E>

@@ -31,7 +31,9 @@ namespace detail {
 
 // Counts a parent's unfinished children and wakes the parent when the last one finishes.
 // Children are created first (fork, which may fail to allocate), then queued all at once
-// (start), then given back (release_children) when the awaiter goes.
+// (start), then given back (release_children) when the awaiter goes. A group may also wait for
+// arrivals that are not children (pw::race's timers): they are counted at start and arrive
+// through arrive() like a child.
 class fork_group : public cancel_hook {
  public:
   fork_group() = default;
@@ -45,12 +47,21 @@ class fork_group : public cancel_hook {
     return parent_->sched()->fork_cell(t, &child_done, this, extra_state);
   }
 
+  // fork() with a completion callback of the caller's: `done(ctx)` runs once the child has
+  // finished, on the worker that finished it, and must end by calling arrive(1).
+  template <class T>
+  task_cell* fork(task<T>& t, void (*done)(void*), void* ctx, std::uint64_t extra_state) {
+    return parent_->sched()->fork_cell(t, done, ctx, extra_state);
+  }
+
   // Queues the children `cells` (all forked) and starts waiting: called by await_suspend.
+  // `other_arrivals`: how many arrivals that are not children the parent also waits for.
   // Returns whether the parent must suspend.
-  bool start(std::coroutine_handle<> caller, task_cell* const* cells, std::size_t n) noexcept {
+  bool start(std::coroutine_handle<> caller, task_cell* const* cells, std::size_t n,
+             std::size_t other_arrivals = 0) noexcept {
     children_ = cells;
     count_ = n;
-    remaining_.store(n + 1, std::memory_order_relaxed);  // +1: our own guard, dropped below
+    remaining_.store(n + other_arrivals + 1, std::memory_order_relaxed);  // +1: our own guard, dropped below
     parent_->resume_point = caller;
     parent_->ref();  // for whoever wakes the parent
     parent_->cancel_on = this;
@@ -89,6 +100,24 @@ class fork_group : public cancel_hook {
     return false;  // the last child to finish wakes the parent
   }
 
+  // Counts `n` arrivals (children's or others'); wakes the parent if they were the last.
+  // `parent` is read first, since once the count hits zero the group may be gone.
+  void arrive(std::size_t n) noexcept {
+    task_cell* parent = parent_;
+    if (remaining_.fetch_sub(n, std::memory_order_acq_rel) == n) {
+      wake(parent);
+      parent->unref();
+    }
+  }
+
+  // For request_cancel: one expected arrival that will never come is taken off the count. True
+  // if nothing is left to wait for (the parent's frame may go now, and nobody will wake it).
+  bool withdraw_arrival() noexcept {
+    if (remaining_.fetch_sub(1, std::memory_order_acq_rel) != 1) return false;
+    parent_->unref();  // the reference held for whoever would have woken the parent
+    return true;
+  }
+
   task_cell* parent_ = nullptr;
 
  private:
@@ -113,14 +142,6 @@ class fork_group : public cancel_hook {
   }
 
   static void apply_arrivals(void* self, std::size_t n) noexcept { static_cast<fork_group*>(self)->arrive(n); }
-
-  void arrive(std::size_t n) noexcept {
-    task_cell* parent = parent_;  // read first: once the count hits zero the group may be gone
-    if (remaining_.fetch_sub(n, std::memory_order_acq_rel) == n) {
-      wake(parent);
-      parent->unref();
-    }
-  }
 
   task_cell* const* children_ = nullptr;
   std::size_t count_ = 0;

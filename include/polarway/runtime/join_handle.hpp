@@ -81,13 +81,15 @@ class [[nodiscard]] join_handle {
 
   class awaiter {
    public:
-    explicit awaiter(detail::task_cell* cell) noexcept : cell_(cell) {}
+    awaiter(detail::task_cell* cell, bool& awaited) noexcept : cell_(cell), awaited_(awaited) {}
     awaiter(const awaiter&) = delete;
     awaiter& operator=(const awaiter&) = delete;
     ~awaiter() {
       // Destroyed while suspended (the awaiting task was cancelled): take the registration back
       // unless completion already consumed it, in which case it drops the reference itself.
       if (self_ && cell_->unset_join_waker()) self_->unref();
+      // Destroyed without taking the value (a lost pw::race): the handle may be awaited again.
+      if (!taken_) awaited_ = false;
     }
 
     bool await_ready() const noexcept { return cell_->is_complete() && detail::coop_consume(); }
@@ -106,6 +108,7 @@ class [[nodiscard]] join_handle {
 
     result<T, join_error> await_resume() {
       self_ = nullptr;
+      taken_ = true;
       return detail::take_outcome<T>(cell_);
     }
 
@@ -118,12 +121,14 @@ class [[nodiscard]] join_handle {
     }
 
     detail::task_cell* cell_;
+    bool& awaited_;  // the handle's flag; the handle outlives the co_await expression
     detail::task_cell* self_ = nullptr;
+    bool taken_ = false;
   };
 
   /// Waits for the task and gives its value, or why there is none. Await a handle once.
-  awaiter operator co_await() && noexcept { return awaiter(checked_take()); }
-  awaiter operator co_await() & noexcept { return awaiter(checked_take()); }
+  awaiter operator co_await() && noexcept { return awaiter(checked_take(), awaited_); }
+  awaiter operator co_await() & noexcept { return awaiter(checked_take(), awaited_); }
 
  private:
   template <class U>

@@ -169,8 +169,7 @@ class cancellation_token {
     /// Movable until awaited, so that it can be handed to pw::timeout or kept in a variable; the
     /// moved-from awaiter still holds its own reference and may be awaited too.
     cancelled_awaiter(cancelled_awaiter&& other) noexcept : node_(other.node_) {
-      if (other.registered_) [[unlikely]]
-        detail::panic("cancellation_token::cancelled", "an awaiter was moved while it waited");
+      detail::check_awaiter_movable(other.registered_, "cancellation_token::cancelled");
       node_->ref();
     }
     cancelled_awaiter(const cancelled_awaiter&) = delete;

@@ -149,6 +149,10 @@ class join_set {
   class join_next_awaiter {
    public:
     explicit join_next_awaiter(join_set& set) noexcept : set_(set) {}
+    /// Movable until awaited (see check_awaiter_movable).
+    join_next_awaiter(join_next_awaiter&& other) noexcept : set_(other.set_) {
+      detail::check_awaiter_movable(other.parked_ || other.yield_, "join_set::join_next");
+    }
     join_next_awaiter(const join_next_awaiter&) = delete;
     join_next_awaiter& operator=(const join_next_awaiter&) = delete;
     ~join_next_awaiter() {

@@ -414,6 +414,11 @@ class sender {
    public:
     send_awaiter(detail::chan<T>* ch, T value) noexcept(std::is_nothrow_move_constructible_v<T>)
         : ch_(ch), value_(std::move(value)) {}
+    /// Movable until awaited (see check_awaiter_movable).
+    send_awaiter(send_awaiter&& other) noexcept : ch_(other.ch_), value_(std::move(other.value_)) {
+      polarway::detail::check_awaiter_movable(other.registered_ || other.yield_ || other.node_.state != node_type::idle,
+                                              "mpsc::sender::send");
+    }
     send_awaiter(const send_awaiter&) = delete;
     send_awaiter& operator=(const send_awaiter&) = delete;
     ~send_awaiter() {
@@ -526,6 +531,10 @@ class receiver {
   class recv_awaiter {
    public:
     explicit recv_awaiter(detail::chan<T>* ch) noexcept : ch_(ch) {}
+    /// Movable until awaited (see check_awaiter_movable).
+    recv_awaiter(recv_awaiter&& other) noexcept : ch_(other.ch_) {
+      polarway::detail::check_awaiter_movable(other.parked_ || other.done_ || other.yield_, "mpsc::receiver::recv");
+    }
     recv_awaiter(const recv_awaiter&) = delete;
     recv_awaiter& operator=(const recv_awaiter&) = delete;
     ~recv_awaiter() {

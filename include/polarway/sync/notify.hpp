@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "polarway/detail/panic.hpp"
 #include "polarway/detail/scheduler.hpp"
 #include "polarway/detail/spin_lock.hpp"
 #include "polarway/sync/detail/wait_list.hpp"
@@ -42,6 +43,10 @@ class notify {
   class notified_awaiter {
    public:
     notified_awaiter(notify& n, std::uint64_t generation) noexcept : n_(n), generation_(generation) {}
+    /// Movable until awaited (see check_awaiter_movable).
+    notified_awaiter(notified_awaiter&& other) noexcept : n_(other.n_), generation_(other.generation_) {
+      detail::check_awaiter_movable(other.registered_ || other.node_.state != waiter::idle, "notify::notified");
+    }
     notified_awaiter(const notified_awaiter&) = delete;
     notified_awaiter& operator=(const notified_awaiter&) = delete;
     ~notified_awaiter() {

@@ -234,6 +234,11 @@ class semaphore {
 class semaphore::acquire_awaiter {
  public:
   acquire_awaiter(semaphore& sem, std::size_t n) noexcept : sem_(sem) { node_.needed = n; }
+  /// Movable until awaited (see check_awaiter_movable).
+  acquire_awaiter(acquire_awaiter&& other) noexcept : sem_(other.sem_) {
+    detail::check_awaiter_movable(other.registered_ || other.node_.state != waiter::idle, "semaphore::acquire");
+    node_.needed = other.node_.needed;
+  }
   acquire_awaiter(const acquire_awaiter&) = delete;
   acquire_awaiter& operator=(const acquire_awaiter&) = delete;
 

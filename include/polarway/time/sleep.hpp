@@ -19,6 +19,8 @@ namespace detail {
 class sleep_awaiter {
  public:
   explicit sleep_awaiter(clock::time_point deadline) noexcept : deadline_(deadline) {}
+  /// When the sleep ends (pw::race arms a timer of its own for a raced sleep).
+  clock::time_point deadline() const noexcept { return deadline_; }
   /// Movable until awaited (e.g. into pw::timeout); the timer is armed only in await_suspend.
   sleep_awaiter(sleep_awaiter&& other) noexcept : deadline_(other.deadline_) {}
   sleep_awaiter& operator=(sleep_awaiter&&) = delete;
