@@ -505,13 +505,15 @@ feed_totals feed_server::totals() const {
 pw::task<void> feed_server::run(pw::cancellation_token stop) {
   pw::join_set<void> conns;
   while (!stop.is_cancelled()) {
-    // accept() is cancel-safe, so a bounded wait lets the loop notice `stop`.
-    auto s = co_await pw::timeout(100ms, listener_->accept());
+    // A connection accepted as the stop came is still served (the accept is listed first): it
+    // sees the stop and closes properly.
+    auto r = co_await pw::race(listener_->accept(), stop.cancelled());
+    if (r.index() == 1) break;
+    auto& s = r.get<0>();
     while (auto done = conns.try_join_next()) {
     }
-    if (!s) continue;  // timed out
-    if (!*s) {
-      shared_->log("accept: " + s->error().message());
+    if (!s) {
+      shared_->log("accept: " + s.error().message());
       co_await pw::sleep(10ms);  // e.g. EMFILE: do not spin
       continue;
     }
@@ -519,7 +521,7 @@ pw::task<void> feed_server::run(pw::cancellation_token stop) {
       counters_.rejected.fetch_add(1, std::memory_order_relaxed);
       continue;  // dropping the stream closes it
     }
-    conns.spawn(serve_connection(std::move(s->value()), shared_, stop));
+    conns.spawn(serve_connection(std::move(*s), shared_, stop));
   }
   while (co_await conns.join_next()) {
   }

@@ -12,7 +12,6 @@
 
 #include <polarway/runtime.hpp>
 
-#include "cancel_wait.hpp"
 #include "process_stats.hpp"
 #include "ticks/decoder.hpp"
 #include "ticks/stream_monitor.hpp"
@@ -271,63 +270,33 @@ pw::task<pw::result<void>> write_out(pw::net::tcp_stream& s, ws::connection& con
   co_return pw::ok();
 }
 
-// Why a session's read returned end of stream early: its watcher shut the socket's reading
-// half down, because the run is stopping or the peer was silent too long.
-struct session_flags {
-  std::atomic<std::int64_t> read_since_ns{0};  // when the pending read started; 0: not reading
-  std::atomic<bool> stopped{false};
-  std::atomic<bool> idle{false};
+// How a session's wait for input ended: bytes (or an error), the run stopping, or the peer
+// silent for the idle timeout. Idle means waiting in read() that long: time spent waiting for
+// the channel (back-pressure) is not the peer's silence.
+enum class wait_end { read, stopped, idle };
+struct session_input {
+  wait_end end;
+  pw::result<std::size_t> n = pw::ok(std::size_t{0});
 };
 
-// Wakes a session blocked in read() without cancelling the read: this task shuts the socket's
-// reading half (shutdown(SHUT_RD)), and the read returns end of stream with nothing lost.
-// (pw::timeout around each read would also keep bytes that race the timer since the runtime
-// settles a soft cancellation before deciding; this way one watcher serves both the stop and
-// the idle timeout, and no read is ever abandoned.) Sending still works, so the session can
-// write its close frame. Aborted (safely: it only waits on the token or sleeps) when the
-// session ends.
-pw::task<void> watch_session(int fd, pw::cancellation_token stop, session_flags& flags, std::uint64_t idle_timeout_ms) {
+// One read, raced against the stop token and the idle timeout. The read is listed first, so
+// bytes it received as another arm fired are delivered, never dropped.
+pw::task<session_input> read_or_stop(pw::net::tcp_stream& s, std::span<std::byte> room,
+                                     const pw::cancellation_token& stop, std::uint64_t idle_timeout_ms) {
   if (idle_timeout_ms == 0) {
-    co_await stop.cancelled();
-    flags.stopped.store(true);
-  } else {
-    const auto period = std::chrono::milliseconds(std::max<std::uint64_t>(1, std::min<std::uint64_t>(100, idle_timeout_ms / 4)));
-    for (;;) {
-      if (co_await pw::timeout(period, wait_cancelled(stop))) {
-        flags.stopped.store(true);
-        break;
-      }
-      // Idle means waiting in read() that long: time spent waiting for the channel (back-pressure)
-      // is not the peer's silence.
-      const std::int64_t since = flags.read_since_ns.load();
-      if (since != 0 && monotonic_ns() - since >= static_cast<std::int64_t>(idle_timeout_ms) * 1'000'000) {
-        flags.idle.store(true);
-        break;
-      }
-    }
+    auto r = co_await pw::race(s.read(room), stop.cancelled());
+    if (r.index() == 0) co_return session_input{wait_end::read, std::move(r).get<0>()};
+    co_return session_input{wait_end::stopped};
   }
-  ::shutdown(fd, SHUT_RD);
+  auto r = co_await pw::race(s.read(room), stop.cancelled(), pw::sleep(std::chrono::milliseconds(idle_timeout_ms)));
+  if (r.index() == 0) co_return session_input{wait_end::read, std::move(r).get<0>()};
+  co_return session_input{r.index() == 1 ? wait_end::stopped : wait_end::idle};
 }
 
 // The message loop of one established WebSocket, either side.
-pw::task<session_end> message_loop(pw::net::tcp_stream& s, ws::connection& conn, decoder& dec,
-                                   stream_monitor& monitor, const std::string& label, session_ctx& ctx,
-                                   const std::string& peer, std::uint64_t& ticks, session_flags& flags);
-
 pw::task<session_end> run_messages(pw::net::tcp_stream& s, ws::connection& conn, decoder& dec,
                                    stream_monitor& monitor, const std::string& label, session_ctx& ctx,
                                    const std::string& peer, std::uint64_t& ticks) {
-  session_flags flags;
-  auto watcher = pw::spawn(watch_session(s.native_handle(), ctx.stop, flags, ctx.cfg->idle_timeout_ms));
-  auto end = co_await message_loop(s, conn, dec, monitor, label, ctx, peer, ticks, flags);
-  watcher.abort();
-  (void)co_await watcher;
-  co_return end;
-}
-
-pw::task<session_end> message_loop(pw::net::tcp_stream& s, ws::connection& conn, decoder& dec,
-                                   stream_monitor& monitor, const std::string& label, session_ctx& ctx,
-                                   const std::string& peer, std::uint64_t& ticks, session_flags& flags) {
   ingest_counters& c = *ctx.c;
   std::uint64_t local_in = 0;
   std::uint64_t local_messages = 0;
@@ -421,27 +390,24 @@ pw::task<session_end> message_loop(pw::net::tcp_stream& s, ws::connection& conn,
     }
     if (conn.is_closed()) co_return session_end::peer_closed;
     if (ctx.stop.is_cancelled()) co_return co_await close_and_go(ws::close_code::going_away, session_end::stopped);
-    // 3. More input (the watcher ends a read that should not wait any longer). Up to 256 KiB
-    // at a time: when the feed is ahead, each read then carries about a thousand messages, and
-    // the reads, wake-ups and loop turns per tick shrink. Against 64 KiB, 4-5 alternating runs
-    // of 5 M ticks (4 connections, feed flat out): 3.71-3.93 -> 3.89-4.19 M ticks/s; 1 MiB
-    // gained nothing more. A connection's input buffer stays within max_buffered_input.
-    const auto room = conn.read_buffer(256 * 1024);
-    if (ctx.cfg->idle_timeout_ms != 0) flags.read_since_ns.store(monotonic_ns(), std::memory_order_relaxed);
-    auto n = co_await s.read(room);
-    flags.read_since_ns.store(0, std::memory_order_relaxed);
+    // 3. More input, unless the run stops or the peer stays silent too long first. Up to
+    // 256 KiB at a time: when the feed is ahead, each read then carries about a thousand
+    // messages, and the reads, wake-ups and loop turns per tick shrink. A connection's input
+    // buffer stays within max_buffered_input.
+    auto in = co_await read_or_stop(s, conn.read_buffer(256 * 1024), ctx.stop, ctx.cfg->idle_timeout_ms);
+    if (in.end == wait_end::stopped) co_return co_await close_and_go(ws::close_code::going_away, session_end::stopped);
+    if (in.end == wait_end::idle) {
+      c.idle_timeouts.fetch_add(1, std::memory_order_relaxed);
+      ctx.e->log.line(peer + ": idle for " + std::to_string(ctx.cfg->idle_timeout_ms) + " ms, closing");
+      co_return co_await close_and_go(ws::close_code::going_away, session_end::idle);
+    }
+    auto& n = in.n;
     if (!n) {
       c.connection_errors.fetch_add(1, std::memory_order_relaxed);
       ctx.e->log.line(peer + ": read: " + n.error().message());
       co_return session_end::io_error;
     }
     if (*n == 0) {
-      if (flags.stopped.load()) co_return co_await close_and_go(ws::close_code::going_away, session_end::stopped);
-      if (flags.idle.load()) {
-        c.idle_timeouts.fetch_add(1, std::memory_order_relaxed);
-        ctx.e->log.line(peer + ": idle for " + std::to_string(ctx.cfg->idle_timeout_ms) + " ms, closing");
-        co_return co_await close_and_go(ws::close_code::going_away, session_end::idle);
-      }
       c.connection_errors.fetch_add(1, std::memory_order_relaxed);
       ctx.e->log.line(peer + ": connection closed without a WebSocket close");
       co_return session_end::eof;
@@ -453,7 +419,7 @@ pw::task<session_end> message_loop(pw::net::tcp_stream& s, ws::connection& conn,
   }
 }
 
-// Text messages are checked for UTF-8 by simdjson as part of decoding (see message_loop), not
+// Text messages are checked for UTF-8 by simdjson as part of decoding (see run_messages), not
 // a second time by the connection: that second pass was 4% of ingest's CPU.
 ws::connection_options session_options(const ingest_config& cfg) {
   return ws::connection_options{.max_message_size = cfg.max_message_size, .check_text_utf8 = false};
@@ -483,7 +449,7 @@ pw::task<void> client_loop(ws_url url, session_ctx ctx) {
       // Equal jitter: half the delay fixed, half random, so reconnecting clients spread out.
       const std::uint64_t half = backoff_ms / 2;
       const std::uint64_t delay = backoff_ms - half + (half ? splitmix(rng) % (half + 1) : 0);
-      (void)co_await pw::timeout(std::chrono::milliseconds(delay), wait_cancelled(ctx.stop));
+      (void)co_await pw::race(ctx.stop.cancelled(), pw::sleep(std::chrono::milliseconds(delay)));
       backoff_ms = std::min(cfg.backoff_max_ms, backoff_ms * 2);
       if (ctx.stop.is_cancelled()) break;
       c.reconnects.fetch_add(1, std::memory_order_relaxed);
@@ -564,12 +530,15 @@ pw::task<void> server_session(pw::net::tcp_stream s, session_ctx ctx) {
 pw::task<void> accept_loop(pw::net::tcp_listener& l, session_ctx ctx) {
   pw::join_set<void> sessions;
   while (!ctx.stop.is_cancelled()) {
-    auto s = co_await pw::timeout(100ms, l.accept());  // accept is cancel-safe
+    // A connection accepted as the stop came is still served (the accept is listed first): its
+    // session sees the stop and closes it properly.
+    auto r = co_await pw::race(l.accept(), ctx.stop.cancelled());
+    if (r.index() == 1) break;
+    auto& s = r.get<0>();
     while (sessions.try_join_next()) {
     }
-    if (!s) continue;
-    if (!*s) {
-      ctx.e->log.line("accept: " + s->error().message());
+    if (!s) {
+      ctx.e->log.line("accept: " + s.error().message());
       co_await pw::sleep(10ms);  // e.g. out of descriptors: do not spin
       continue;
     }
@@ -577,7 +546,7 @@ pw::task<void> accept_loop(pw::net::tcp_listener& l, session_ctx ctx) {
       ctx.c->rejected_connections.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    sessions.spawn(server_session(std::move(s->value()), ctx));
+    sessions.spawn(server_session(std::move(*s), ctx));
   }
   while (co_await sessions.join_next()) {
   }
@@ -604,7 +573,7 @@ pw::task<void> live_stats(const ingest_counters& c, const std::atomic<std::uint6
   std::int64_t prev_t = monotonic_ns();
   bool printed = false;
   while (!done.is_cancelled()) {
-    (void)co_await pw::timeout(std::chrono::milliseconds(interval_ms), wait_cancelled(done));
+    (void)co_await pw::race(done.cancelled(), pw::sleep(std::chrono::milliseconds(interval_ms)));
     const std::int64_t now = monotonic_ns();
     const std::uint64_t o = out.load(std::memory_order_relaxed);
     const double rate = static_cast<double>(o - prev) / (static_cast<double>(now - prev_t) * 1e-9);
@@ -659,7 +628,8 @@ pw::task<ingest_report> ingest_engine::run(pw::cancellation_token stop) {
   pw::option<pw::join_handle<void>> timer;
   if (config_.duration_ms != 0) {
     timer = pw::spawn([](pw::cancellation_token stop, std::uint64_t ms) -> pw::task<void> {
-      if (!(co_await pw::timeout(std::chrono::milliseconds(ms), wait_cancelled(stop)))) stop.cancel();
+      auto r = co_await pw::race(stop.cancelled(), pw::sleep(std::chrono::milliseconds(ms)));
+      if (r.index() == 1) stop.cancel();
     }(stop, config_.duration_ms));
   }
 

@@ -15,14 +15,14 @@
 // counted separately; if they are not JSON they become decode errors like any other.
 //
 // Stopping: `stop` (a cancellation token) is cancelled by a signal, --duration, --expect, or,
-// without --listen, when every client connection has finished for good. Connection tasks check
-// it after every read; a small watcher task per connection wakes a read that is blocked (it
-// shuts the socket's reading half, so the read returns end of stream: reads are never
-// cancelled, see ingest.cpp), and the connection closes its WebSocket with 1001 and ends. A
-// task waiting in tx.send() finishes that send first (the sink keeps draining). Nothing is
-// ever aborted in the middle of a send or a read, so every tick counted in was sent, and the
-// sink, which runs until every sender is gone, writes exactly the ticks that came in. Then the
-// sink is flushed.
+// without --listen, when every client connection has finished for good. Each read of a
+// connection task is a pw::race of the read, the token and the idle timeout, with the read
+// listed first: bytes that arrived as the stop came are still decoded and sent, and a read
+// that received nothing is cancelled safely. The connection then closes its WebSocket with
+// 1001 and ends. A task waiting in tx.send() finishes that send first (the sink keeps
+// draining): sends are never raced, so every tick counted in was sent, and the sink, which
+// runs until every sender is gone, writes exactly the ticks that came in. Then the sink is
+// flushed.
 #pragma once
 
 #include <array>

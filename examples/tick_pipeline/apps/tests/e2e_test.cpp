@@ -10,7 +10,6 @@
 
 #include <polarway/runtime.hpp>
 
-#include "cancel_wait.hpp"
 #include "counting_sink.hpp"
 #include "feed_server.hpp"
 #include "ingest.hpp"
