@@ -1,6 +1,8 @@
 // What the current thread is doing for polarway: the worker it is (if any), the task it is
 // running (if any), and that task's cooperative budget. Awaiters use it to find the task they
-// suspend; spawn uses it to find the runtime.
+// suspend; spawn uses it to find the runtime. With task_cell.hpp's wake() it is the whole
+// waker API of the sync primitives: they include this header, never the scheduler or the
+// reactor (tests/layering_test.cpp holds them to it).
 #pragma once
 
 #include "polarway/detail/panic.hpp"

@@ -14,15 +14,9 @@
 #include "polarway/detail/uring_driver.hpp"
 #include "polarway/error.hpp"
 #include "polarway/result.hpp"
+#include "polarway/runtime/backend_kind.hpp"
 
-namespace polarway {
-
-/// Which kernel interface a runtime's reactors use.
-enum class backend_kind { io_uring, epoll };
-
-inline const char* to_string(backend_kind k) noexcept { return k == backend_kind::io_uring ? "io_uring" : "epoll"; }
-
-namespace detail {
+namespace polarway::detail {
 
 /// Reads POLARWAY_BACKEND: unset or empty means "io_uring if the kernel allows it".
 inline result<option<backend_kind>> backend_from_env() {
@@ -92,5 +86,4 @@ class reactor {
   option<error> fallback_reason_;
 };
 
-}  // namespace detail
-}  // namespace polarway
+}  // namespace polarway::detail

@@ -17,6 +17,7 @@
 
 #include "polarway/detail/panic.hpp"
 #include "polarway/detail/scheduler.hpp"
+#include "polarway/runtime/backend_kind.hpp"
 #include "polarway/error.hpp"
 #include "polarway/result.hpp"
 #include "polarway/runtime/join_error.hpp"

@@ -29,6 +29,7 @@
 #include "polarway/runtime/join_handle.hpp"
 #include "polarway/runtime/runtime.hpp"
 #include "polarway/detail/spin_lock.hpp"
+#include "polarway/sync/detail/wait_list.hpp"
 #include "polarway/task.hpp"
 
 namespace polarway {
@@ -39,42 +40,16 @@ template <class T>
 struct join_set_core;
 
 template <class T>
-struct join_set_entry {
+struct join_set_entry : wait_link<join_set_entry<T>> {  // on the pending or ready list, under core->lock
   join_handle<T> handle;
   task_cell* cell;
   join_set_core<T>* core;
-  join_set_entry* prev = nullptr;  // pending or ready list, guarded by core->lock
-  join_set_entry* next = nullptr;
 };
 
 template <class T>
 struct join_set_core {
   using entry = join_set_entry<T>;
-
-  struct list {
-    entry* head = nullptr;
-    entry* tail = nullptr;
-    void push_back(entry* e) noexcept {
-      e->prev = tail;
-      e->next = nullptr;
-      if (tail)
-        tail->next = e;
-      else
-        head = e;
-      tail = e;
-    }
-    void remove(entry* e) noexcept {
-      if (e->prev)
-        e->prev->next = e->next;
-      else
-        head = e->next;
-      if (e->next)
-        e->next->prev = e->prev;
-      else
-        tail = e->prev;
-      e->prev = e->next = nullptr;
-    }
-  };
+  using list = wait_list<entry>;
 
   spin_lock lock;
   list pending;                 // running or waiting tasks, callback registered
@@ -143,7 +118,7 @@ class join_set {
   /// they finished first).
   void abort_all() noexcept {
     std::lock_guard lock(core()->lock);
-    for (entry* e = core_->pending.head; e; e = e->next) e->handle.abort();
+    for (entry* e = core_->pending.front(); e; e = e->next) e->handle.abort();
   }
 
   class join_next_awaiter {
@@ -165,7 +140,7 @@ class join_set {
     bool await_ready() noexcept {
       if (set_.len_ == 0) return true;
       std::lock_guard lock(set_.core()->lock);
-      if (!set_.core_->ready.head) return false;
+      if (!set_.core_->ready.front()) return false;
       if (detail::coop_consume()) return true;
       yield_ = true;
       return false;
@@ -179,7 +154,7 @@ class join_set {
         return true;
       }
       std::lock_guard lock(set_.core_->lock);
-      if (set_.core_->ready.head) return false;
+      if (set_.core_->ready.front()) return false;
       set_.core_->waiter = parked_ = self;
       return true;
     }
@@ -205,7 +180,7 @@ class join_set {
     if (len_ == 0) return none;
     {
       std::lock_guard lock(core()->lock);
-      if (!core_->ready.head) return none;
+      if (!core_->ready.front()) return none;
     }
     return take_ready();
   }
@@ -231,7 +206,7 @@ class join_set {
 
   void add(join_handle<T> handle) {
     detail::task_cell* cell = detail::join_handle_access::cell(handle);
-    auto* e = new entry{std::move(handle), cell, core(), nullptr, nullptr};
+    auto* e = new entry{{}, std::move(handle), cell, core()};
     ++len_;
     core_->refs.fetch_add(1, std::memory_order_relaxed);  // for the registration
     {
@@ -252,7 +227,7 @@ class join_set {
     entry* e;
     {
       std::lock_guard lock(core_->lock);
-      e = core_->ready.head;
+      e = core_->ready.front();
       if (!e) [[unlikely]]
         detail::panic("join_set", "internal: woken without a finished task");
       core_->ready.remove(e);
@@ -272,7 +247,7 @@ class join_set {
     {
       std::lock_guard lock(core_->lock);
       core_->closed = true;
-      for (entry* e = core_->pending.head; e;) {
+      for (entry* e = core_->pending.front(); e;) {
         entry* next = e->next;
         e->handle.abort();
         if (e->cell->unset_join_waker()) {
@@ -283,7 +258,7 @@ class join_set {
         }
         e = next;
       }
-      while (entry* e = core_->ready.head) {
+      while (entry* e = core_->ready.front()) {
         core_->ready.remove(e);
         e->next = doomed;
         doomed = e;

@@ -40,7 +40,7 @@
 #include <utility>
 
 #include "polarway/detail/panic.hpp"
-#include "polarway/detail/scheduler.hpp"
+#include "polarway/detail/context.hpp"
 #include "polarway/option.hpp"
 #include "polarway/result.hpp"
 #include "polarway/detail/spin_lock.hpp"

@@ -21,7 +21,7 @@
 #include <mutex>
 
 #include "polarway/detail/panic.hpp"
-#include "polarway/detail/scheduler.hpp"
+#include "polarway/detail/context.hpp"
 #include "polarway/detail/spin_lock.hpp"
 #include "polarway/sync/detail/wait_list.hpp"
 

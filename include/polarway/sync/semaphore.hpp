@@ -30,7 +30,7 @@
 #include <utility>
 
 #include "polarway/detail/panic.hpp"
-#include "polarway/detail/scheduler.hpp"
+#include "polarway/detail/context.hpp"
 #include "polarway/error.hpp"
 #include "polarway/option.hpp"
 #include "polarway/result.hpp"

@@ -1,6 +1,7 @@
-// detail::wait_list: the intrusive FIFO of suspended tasks that every sync primitive keeps.
+// detail::wait_list: the one intrusive FIFO of the library: every sync primitive keeps its
+// suspended tasks on one (and join_set its tasks, pending and finished).
 //
-// Nodes live inside awaiter objects, that is inside the waiting coroutine's frame, so waiting
+// Waiter nodes live inside awaiter objects, that is inside the waiting coroutine's frame, so waiting
 // allocates nothing. The list is guarded by its primitive's lock, and so is each node's state
 // while it is linked. The rule that makes cancellation safe (docs/design.md, "Cancellation
 // protocol"): a waker unlinks a node and wakes its task while holding that lock, and an
