@@ -289,3 +289,31 @@ TEST_CASE("semaphore acquires, mutex locks, sends and join_next race too, and lo
     CHECK(joined.get<0>()->unwrap() == 3);
   }());
 }
+
+TEST_CASE("an awaitable ready at once wins with no task: the first listed of the ready ones") {
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  rt.block_on([]() -> pw::task<void> {
+    static std::atomic<int> started{0};
+    started = 0;
+    auto counted = []() -> pw::task<int> {
+      ++started;
+      co_return 0;
+    };
+    auto [tx, rx] = pw::mpsc::channel<int>(4);
+    (void)tx.try_send(1);
+    (void)tx.try_send(2);
+    pw::cancellation_token stop;
+    stop.cancel();
+    // The task is listed first but cannot be ready before it runs; the receive is ready and
+    // listed before the (also ready) token: it wins, and the task never starts.
+    auto r = co_await pw::race(counted(), rx.recv(), stop.cancelled());
+    REQUIRE(r.index() == 1);
+    CHECK(*r.get<1>() == 1);
+    CHECK_FALSE(r.completed<2>());
+    CHECK(started.load() == 0);
+    // The token listed first wins now, and the message stays in the channel.
+    auto s = co_await pw::race(stop.cancelled(), rx.recv());
+    CHECK(s.index() == 0);
+    CHECK(*(co_await rx.recv()) == 2);
+  }());
+}

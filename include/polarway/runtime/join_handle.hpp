@@ -82,6 +82,11 @@ class [[nodiscard]] join_handle {
   class awaiter {
    public:
     awaiter(detail::task_cell* cell, bool& awaited) noexcept : cell_(cell), awaited_(awaited) {}
+    /// Movable until awaited (see check_awaiter_movable); the moved-from one takes nothing.
+    awaiter(awaiter&& other) noexcept : cell_(other.cell_), awaited_(other.awaited_) {
+      detail::check_awaiter_movable(other.self_ != nullptr || other.taken_, "co_await join_handle");
+      other.taken_ = true;  // its destruction must not give the handle back: this one has it
+    }
     awaiter(const awaiter&) = delete;
     awaiter& operator=(const awaiter&) = delete;
     ~awaiter() {

@@ -1,8 +1,11 @@
 // pw::race(a, b, ...): awaits several awaitables at once and resumes with the first to complete
 // (Tokio's select!); the others are cancelled, and the caller resumes only once they are gone.
 //
-// Each awaitable runs as a child task of a structured fan-out (join_all's fork_group), except a
-// pw::sleep / pw::sleep_until, which is a timer of the race itself and costs no task. The first
+// An awaitable that is ready at once (a message already queued, a token already cancelled, a
+// deadline already past) wins without any task: the race asks each awaiter in order, as a
+// co_await would, and the first ready one wins. Otherwise each awaitable runs as a child task of
+// a structured fan-out (join_all's fork_group), except a pw::sleep / pw::sleep_until, which is a
+// timer of the race itself and costs no task. The first
 // awaitable to complete decides the race: every other child is aborted through the normal
 // cancellation protocol, so an I/O operation in flight is cancelled in the kernel, its buffers
 // stay alive until the kernel has answered, and its frame goes only then (DESIGN.md rule 5).
@@ -17,6 +20,7 @@
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
+#include <optional>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -114,42 +118,132 @@ using awaitable_result_t = std::conditional_t<
     std::remove_cvref_t<decltype(std::declval<typename decltype(awaiter_of<A>())::type&>().await_resume())>,
     decltype(std::declval<typename decltype(awaiter_of<A>())::type&>().await_resume())>;
 
-// Runs an awaitable inside a task of its own, so that it can be aborted as a unit. A temporary
-// awaitable is moved into the task's frame (awaiters are movable until awaited); a named one
-// (a join handle, a oneshot receiver) is awaited where it is, since it outlives the race.
-template <class A>
-task<awaitable_result_t<A>> run_as_task(A awaitable) {
-  co_return co_await std::move(awaitable);
-}
-template <class A>
-task<awaitable_result_t<A&>> run_in_place(A& awaitable) {
-  co_return co_await awaitable;
-}
-
 class race_state;
 
-// One raced awaitable that runs as a child task.
+// What a raced awaitable that runs as a child task keeps: the child, and what its completion
+// callback needs.
 template <class T>
-struct race_task_arm {
+struct race_child {
   static_assert(!std::is_reference_v<T>, "pw::race: an awaitable that gives a reference is not supported");
   using value_type = value_or_monostate<T>;
   static constexpr bool is_timer = false;
 
-  explicit race_task_arm(task<T> t) noexcept : child(std::move(t)) {}
-  race_task_arm(race_task_arm&& other) noexcept : child(std::move(other.child)) {}
-
   task<T> child;
-  race_state* race = nullptr;  // for the completion callback
+  race_state* race = nullptr;
   task_cell* cell = nullptr;
+};
+
+// A raced task: it can only complete by running, so it always runs as a child.
+template <class T>
+struct race_task_arm : race_child<T> {
+  static constexpr bool can_be_ready = false;
+
+  explicit race_task_arm(task<T> t) noexcept { this->child = std::move(t); }
+  race_task_arm(race_task_arm&& other) noexcept { this->child = std::move(other.child); }
+
+  void make_child() noexcept {}
+  void release() noexcept {}
+};
+
+// An awaiter whose await_ready() was asked already (by the race): suspends straight away.
+template <class Aw>
+struct started_awaiter {
+  Aw& aw;
+  bool await_ready() const noexcept { return false; }
+  decltype(auto) await_suspend(std::coroutine_handle<> caller) { return aw.await_suspend(caller); }
+  decltype(auto) await_resume() { return aw.await_resume(); }
+};
+
+template <class T, class Aw>
+task<T> await_started(Aw& aw) {
+  co_return co_await started_awaiter<Aw>{aw};
+}
+
+// Any other awaitable (a channel receive, notified(), cancelled(), a join handle...). The race
+// first asks its awaiter whether it is ready; if so it wins with no task at all. If not, a
+// child task awaits that same awaiter, which lives here: a temporary awaitable is moved in
+// (awaiters are movable until awaited), a named one is awaited where it is and must outlive
+// the race. The awaiter outlives the child, so the race destroys it (which unlinks it from
+// whatever it waits on) before it frees the children's cells.
+template <class A>
+class race_await_arm : public race_child<awaitable_result_t<A>> {
+  static constexpr bool named = std::is_lvalue_reference_v<A>;
+  static constexpr bool has_co_await = requires { std::declval<A>().operator co_await(); };
+  using source_type = std::remove_cvref_t<A>;
+  using awaiter_type = typename decltype(awaiter_of<A>())::type;
+  using T = awaitable_result_t<A>;
+
+ public:
+  static constexpr bool can_be_ready = true;
+
+  explicit race_await_arm(A&& a) noexcept {
+    if constexpr (named)
+      named_ = &a;
+    else
+      owned_.emplace(std::move(a));
+  }
+  race_await_arm(race_await_arm&& other) noexcept : named_(other.named_) {
+    if constexpr (!named) owned_.emplace(std::move(*other.owned_));
+  }
+
+  bool try_ready() { return awaiter().await_ready(); }
+
+  value_or_monostate<T> take_ready() {
+    if constexpr (std::is_void_v<T>) {
+      awaiter().await_resume();
+      return std::monostate{};
+    } else {
+      return awaiter().await_resume();
+    }
+  }
+
+  void make_child() { this->child = await_started<T>(awaiter()); }
+
+  void release() noexcept {
+    awaiter_.reset();
+    owned_.reset();
+  }
+
+ private:
+  source_type& source() noexcept {
+    if constexpr (named)
+      return *named_;
+    else
+      return *owned_;
+  }
+
+  awaiter_type& awaiter() {
+    if constexpr (has_co_await) {
+      if (!awaiter_) {
+        if constexpr (named)
+          awaiter_.emplace(source().operator co_await());
+        else
+          awaiter_.emplace(std::move(source()).operator co_await());
+      }
+      return *awaiter_;
+    } else {
+      return source();
+    }
+  }
+
+  source_type* named_ = nullptr;
+  std::optional<source_type> owned_;
+  std::optional<awaiter_type> awaiter_;  // made from the source when it has operator co_await
 };
 
 // A raced pw::sleep: a timer entry of the race, firing into it.
 struct race_timer_arm : timer_entry {
   using value_type = std::monostate;
   static constexpr bool is_timer = true;
+  static constexpr bool can_be_ready = true;
 
   explicit race_timer_arm(clock::time_point d) noexcept : until(d) {}
   race_timer_arm(race_timer_arm&& other) noexcept : until(other.until) {}
+
+  // As pw::sleep: a deadline that has passed completes at once, budget permitting.
+  bool try_ready() const noexcept { return clock::now() >= until && coop_consume(); }
+  std::monostate take_ready() const noexcept { return {}; }
+  void release() noexcept {}  // disarmed apart, by disarm_timers
 
   clock::time_point until;
   race_state* race = nullptr;
@@ -173,7 +267,7 @@ class race_state : protected fork_group {
   // resume and destroy the race from then on.
   template <class T>
   static void child_done(void* ctx) noexcept {
-    auto* arm = static_cast<race_task_arm<T>*>(ctx);
+    auto* arm = static_cast<race_child<T>*>(ctx);
     race_state* race = arm->race;
     if (arm->cell->outcome() != task_outcome::cancelled && race->decide()) race->decided_by_completion();
     race->arrive(1);
@@ -213,7 +307,7 @@ class race_state : protected fork_group {
 };
 
 template <class... Arms>
-class race_awaiter : race_state {
+class race_awaiter final : race_state {
   static constexpr std::size_t count = sizeof...(Arms);
   static constexpr std::size_t tasks = ((Arms::is_timer ? 0 : 1) + ... + 0);
   static constexpr std::size_t timers = count - tasks;
@@ -236,10 +330,13 @@ class race_awaiter : race_state {
   race_awaiter& operator=(race_awaiter&&) = delete;
   ~race_awaiter() {
     disarm_timers(std::make_index_sequence<count>{});
+    std::apply([](auto&... arm) { (arm.release(), ...); }, arms_);  // before the cells they may name
     release_children(cell_storage_.data(), tasks);
   }
 
-  bool await_ready() const noexcept { return false; }
+  // An awaitable that is ready at once (a message already queued, a deadline already past)
+  // wins with no task at all: the first listed of them. Tasks are never ready before they run.
+  bool await_ready() { return try_ready(std::make_index_sequence<count>{}); }
 
   bool await_suspend(std::coroutine_handle<> caller) {
     bind_parent("pw::race");
@@ -251,9 +348,13 @@ class race_awaiter : race_state {
   }
 
   result_type await_resume() {
+    result_type out;
+    if (ready_ != count) {
+      take_ready(out, std::make_index_sequence<count>{});
+      return out;
+    }
     finish_wait();
     disarm_timers(std::make_index_sequence<count>{});
-    result_type out;
     collect(out, std::make_index_sequence<count>{});
     if (out.index_ == count) [[unlikely]]
       panic("pw::race", "resumed with no awaitable completed");
@@ -261,6 +362,35 @@ class race_awaiter : race_state {
   }
 
  private:
+  template <std::size_t... I>
+  bool try_ready(std::index_sequence<I...>) {
+    return (try_arm_ready<I>() || ...);  // in order, up to the first ready one
+  }
+  template <std::size_t I>
+  bool try_arm_ready() {
+    if constexpr (std::tuple_element_t<I, std::tuple<Arms...>>::can_be_ready) {
+      if (!std::get<I>(arms_).try_ready()) return false;
+      ready_ = I;
+      return true;
+    } else {
+      return false;
+    }
+  }
+  template <std::size_t... I>
+  void take_ready(result_type& out, std::index_sequence<I...>) {
+    out.index_ = ready_;
+    (take_arm_ready<I>(out), ...);
+  }
+  template <std::size_t I>
+  void take_arm_ready(result_type& out) {
+    using arm_type = std::tuple_element_t<I, std::tuple<Arms...>>;
+    if constexpr (arm_type::can_be_ready) {
+      if (I == ready_)
+        std::get<I>(out.values_) =
+            option<typename arm_type::value_type>(std::in_place, std::get<I>(arms_).take_ready());
+    }
+  }
+
   template <std::size_t... I>
   void fork_all(std::index_sequence<I...>) {
     (fork_arm<I>(), ...);
@@ -270,8 +400,9 @@ class race_awaiter : race_state {
     auto& arm = std::get<I>(arms_);
     if constexpr (!std::tuple_element_t<I, std::tuple<Arms...>>::is_timer) {
       using T = typename decltype(arm.child)::value_type;
+      arm.make_child();
       arm.race = this;
-      arm.cell = fork(arm.child, &race_state::child_done<T>, &arm, task_cell::soft_cancel);
+      arm.cell = fork(arm.child, &race_state::child_done<T>, static_cast<race_child<T>*>(&arm), task_cell::soft_cancel);
       cell_storage_[task_slot<I>()] = arm.cell;
     }
   }
@@ -360,6 +491,7 @@ class race_awaiter : race_state {
 
   std::tuple<Arms...> arms_;
   std::array<task_cell*, tasks> cell_storage_{};
+  std::size_t ready_ = count;  // the arm that was ready at once, if one was
 };
 
 template <class V>
@@ -375,10 +507,8 @@ auto make_race_arm(A&& a) {
     return race_timer_arm(a.deadline());
   else if constexpr (is_task_v<V> && !std::is_lvalue_reference_v<A>)
     return race_task_arm<typename V::value_type>(std::move(a));
-  else if constexpr (std::is_lvalue_reference_v<A>)
-    return race_task_arm<awaitable_result_t<A>>(run_in_place(a));
   else
-    return race_task_arm<awaitable_result_t<A>>(run_as_task(std::move(a)));
+    return race_await_arm<A>(std::forward<A>(a));
 }
 
 }  // namespace detail

@@ -130,6 +130,10 @@ class receiver {
   class awaiter {
    public:
     explicit awaiter(detail::state<T>* st) noexcept : st_(st) {}
+    /// Movable until awaited (see check_awaiter_movable).
+    awaiter(awaiter&& other) noexcept : st_(other.st_) {
+      polarway::detail::check_awaiter_movable(other.parked_ || other.yield_, "oneshot::receiver");
+    }
     awaiter(const awaiter&) = delete;
     awaiter& operator=(const awaiter&) = delete;
     ~awaiter() {

@@ -30,7 +30,7 @@ class timeout_awaiter {
   timeout_awaiter(timeout_awaiter&& other) noexcept : race_(std::move(other.race_)) {}
   timeout_awaiter& operator=(timeout_awaiter&&) = delete;
 
-  bool await_ready() const noexcept { return false; }
+  bool await_ready() { return race_.await_ready(); }
   bool await_suspend(std::coroutine_handle<> caller) { return race_.await_suspend(caller); }
 
   result<T, error> await_resume() {
