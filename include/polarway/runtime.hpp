@@ -9,6 +9,8 @@
 #include "polarway/net/socket_addr.hpp"
 #include "polarway/net/tcp_listener.hpp"
 #include "polarway/net/tcp_stream.hpp"
+#include "polarway/net/unix_listener.hpp"
+#include "polarway/net/unix_stream.hpp"
 #include "polarway/option.hpp"
 #include "polarway/result.hpp"
 #include "polarway/runtime/backend_kind.hpp"
