@@ -9,7 +9,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +19,7 @@
 
 #include "polarway/net/unix_listener.hpp"
 #include "polarway/runtime.hpp"
+#include "support/stream_echo.hpp"
 
 namespace pw = polarway;
 using namespace std::chrono_literals;
@@ -50,11 +50,6 @@ std::string abstract_name(std::string_view tag) {
   return std::string("\0polarway-test-", 15) + std::to_string(::getpid()) + "-" + std::string(tag);
 }
 
-std::uint64_t checksum(std::span<const std::byte> data, std::uint64_t h = 1469598103934665603ull) {
-  for (std::byte b : data) h = (h ^ static_cast<std::uint64_t>(b)) * 1099511628211ull;
-  return h;
-}
-
 // Binds `name` once the listener that held it is gone. On io_uring a listener that accepted
 // holds its socket in an accept operation until the cancellation that its destruction submits
 // has completed on its worker, just after the drop: the name comes free then, not at once.
@@ -66,53 +61,11 @@ pw::result<pw::net::unix_listener> bind_when_free(const std::string& name) {
   }
 }
 
-// Echoes until end of stream; returns the error if the connection broke.
-pw::task<pw::result<void>> echo(pw::net::unix_stream s) {
-  std::vector<std::byte> buf(16 * 1024);
-  for (;;) {
-    auto n = co_await s.read(buf);
-    if (!n) co_return pw::err(n.error());
-    if (*n == 0) co_return pw::ok();
-    auto w = co_await s.write_all(std::span(buf.data(), *n));
-    if (!w) co_return pw::err(w.error());
-  }
-}
 
-pw::task<int> serve(pw::net::unix_listener& l, int connections) {
-  int failures = 0;
-  std::vector<pw::join_handle<pw::result<void>>> conns;
-  for (int i = 0; i < connections; ++i) {
-    auto s = co_await l.accept();
-    if (!s) {
-      ++failures;
-      continue;
-    }
-    conns.push_back(pw::spawn(echo(std::move(*s))));
-  }
-  for (auto& c : conns) {
-    auto r = co_await c;
-    if (!r.is_ok() || !r->is_ok()) ++failures;
-  }
-  co_return failures;
-}
-
-// One client: sends `bytes` of a pattern while reading the echo back; true if every byte came
-// back, then end of stream.
 pw::task<bool> echo_client(std::string path, std::size_t bytes, int seed) {
   auto s = co_await pw::net::unix_stream::connect(path);
   if (!s) co_return false;
-  std::vector<std::byte> out(bytes);
-  for (std::size_t i = 0; i < bytes; ++i) out[i] = static_cast<std::byte>((i * 131 + static_cast<std::size_t>(seed)) & 0xff);
-  auto writer = pw::spawn([](pw::net::unix_stream& s, std::vector<std::byte>& out) -> pw::task<bool> {
-    auto w = co_await s.write_all(out);
-    co_return w.is_ok() && (co_await s.shutdown()).is_ok();
-  }(*s, out));
-  std::vector<std::byte> in(bytes);
-  auto r = co_await s->read_exact(in);
-  const bool wrote = (co_await writer).unwrap_or(false);
-  std::byte extra[1];
-  auto eof = co_await s->read(extra);
-  co_return r.is_ok() && wrote && eof.is_ok() && *eof == 0 && checksum(in) == checksum(out);
+  co_return co_await pw_test::echo_exchange(*s, bytes, seed);
 }
 
 // Echo round trips for `clients` concurrent connections to a listener bound at `path`.
@@ -121,7 +74,7 @@ int echo_round(pw::runtime& rt, const std::string& path, int clients, std::size_
     auto l = bind_when_free(path);
     REQUIRE(l.is_ok());
     CHECK(l->local_path().unwrap() == path);
-    auto server = pw::spawn(serve(*l, clients));
+    auto server = pw::spawn(pw_test::serve_echo(*l, clients));
     std::vector<pw::task<bool>> cs;
     for (int c = 0; c < clients; ++c) cs.push_back(echo_client(path, bytes, c));
     int good = 0;
@@ -330,17 +283,7 @@ TEST_CASE("reads raced against sleeps never lose bytes") {
     auto l = pw::net::unix_listener::bind(name).unwrap();
     auto client = (co_await pw::net::unix_stream::connect(name)).unwrap();
     auto server_side = (co_await l.accept()).unwrap();
-    auto writer = pw::spawn([](pw::net::unix_stream s, std::size_t total) -> pw::task<bool> {
-      std::vector<std::byte> chunk(97);
-      for (std::size_t sent = 0; sent < total;) {
-        const std::size_t n = std::min(chunk.size(), total - sent);
-        for (std::size_t i = 0; i < n; ++i) chunk[i] = static_cast<std::byte>((sent + i) % 251);
-        if (!(co_await s.write_all(std::span(chunk.data(), n)))) co_return false;
-        sent += n;
-        if (sent % 970 == 0) co_await pw::sleep(std::chrono::microseconds(200));
-      }
-      co_return true;
-    }(std::move(server_side), total));
+    auto writer = pw::spawn(pw_test::paced_write(std::move(server_side), total));
     std::vector<std::byte> buf(256);
     std::size_t received = 0;
     int sleeps_won = 0, out_of_order = 0;
@@ -349,7 +292,7 @@ TEST_CASE("reads raced against sleeps never lose bytes") {
       auto r = co_await pw::race(client.read(buf), pw::sleep(std::chrono::microseconds(300)));
       if (r.completed<0>() && r.get<0>().is_ok()) {
         for (std::size_t i = 0; i < *r.get<0>(); ++i)
-          out_of_order += buf[i] != static_cast<std::byte>((received + i) % 251);
+          out_of_order += buf[i] != pw_test::pattern_byte(received + i);
         received += *r.get<0>();
       }
       sleeps_won += r.index() == 1;

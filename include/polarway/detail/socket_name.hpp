@@ -1,5 +1,5 @@
-// detail::query_name: a socket's own address (getsockname) or its peer's (getpeername), as the
-// kernel writes it, for the public address types of each family to read.
+// detail::query_name: a socket's own address (getsockname) or its peer's (getpeername), read
+// into the public address type of its family.
 #pragma once
 
 #include <sys/socket.h>
@@ -11,19 +11,15 @@
 
 namespace polarway::detail {
 
-/// A socket address as the kernel wrote it, with its length.
-struct native_name {
+/// `fd`'s address, asked of the kernel with `query` (::getsockname or ::getpeername) and
+/// turned into a value by `convert(const sockaddr*, socklen_t)`.
+template <class Query, class Convert>
+auto query_name(int fd, Query query, Convert convert, const char* what)
+    -> result<decltype(convert(static_cast<const sockaddr*>(nullptr), socklen_t{}))> {
   sockaddr_storage storage{};
-  socklen_t len = sizeof(sockaddr_storage);
-  const sockaddr* get() const noexcept { return reinterpret_cast<const sockaddr*>(&storage); }
-};
-
-/// Asks the kernel for `fd`'s address with `query` (::getsockname or ::getpeername).
-template <class Query>
-result<native_name> query_name(int fd, Query query, const char* what) {
-  native_name n;
-  if (query(fd, reinterpret_cast<sockaddr*>(&n.storage), &n.len) < 0) return err(error::from_errno(errno, what));
-  return n;
+  socklen_t len = sizeof storage;
+  if (query(fd, reinterpret_cast<sockaddr*>(&storage), &len) < 0) return err(error::from_errno(errno, what));
+  return convert(reinterpret_cast<const sockaddr*>(&storage), len);
 }
 
 }  // namespace polarway::detail

@@ -37,8 +37,7 @@ class tcp_listener : public detail::stream_listener<tcp_listener, tcp_stream> {
 
   /// The address the listener is bound to (with the port the kernel chose for port 0).
   result<socket_addr> local_addr() const {
-    return detail::query_name(fd_.get(), ::getsockname, "tcp_listener::local_addr")
-        .map([](const detail::native_name& n) { return socket_addr::from_native(n.get(), n.len); });
+    return detail::query_name(fd_.get(), ::getsockname, socket_addr::from_native, "tcp_listener::local_addr");
   }
 
  private:

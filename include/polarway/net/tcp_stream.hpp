@@ -48,8 +48,12 @@ class tcp_stream : public detail::stream_socket<tcp_stream> {
     return ok();
   }
 
-  result<socket_addr> peer_addr() const { return name(::getpeername, "tcp_stream::peer_addr"); }
-  result<socket_addr> local_addr() const { return name(::getsockname, "tcp_stream::local_addr"); }
+  result<socket_addr> peer_addr() const {
+    return detail::query_name(fd_.get(), ::getpeername, socket_addr::from_native, "tcp_stream::peer_addr");
+  }
+  result<socket_addr> local_addr() const {
+    return detail::query_name(fd_.get(), ::getsockname, socket_addr::from_native, "tcp_stream::local_addr");
+  }
 
  private:
   friend class detail::stream_socket<tcp_stream>;
@@ -64,13 +68,6 @@ class tcp_stream : public detail::stream_socket<tcp_stream> {
   };
 
   explicit tcp_stream(detail::socket_fd fd) noexcept : stream_socket(std::move(fd)) {}
-
-  template <class Query>
-  result<socket_addr> name(Query query, const char* what) const {
-    return detail::query_name(fd_.get(), query, what).map([](const detail::native_name& n) {
-      return socket_addr::from_native(n.get(), n.len);
-    });
-  }
 };
 
 }  // namespace polarway::net

@@ -36,8 +36,7 @@ class unix_listener : public detail::stream_listener<unix_listener, unix_stream>
 
   /// The name the listener is bound to, as bind() took it (an abstract name with its '\0').
   result<std::string> local_path() const {
-    return detail::query_name(fd_.get(), ::getsockname, "unix_listener::local_path")
-        .map([](const detail::native_name& n) { return detail::unix_address::name_of(n.get(), n.len); });
+    return detail::query_name(fd_.get(), ::getsockname, detail::unix_address::name_of, "unix_listener::local_path");
   }
 
  private:

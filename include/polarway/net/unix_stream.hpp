@@ -37,9 +37,13 @@ class unix_stream : public detail::stream_socket<unix_stream> {
   }
 
   /// The peer's name: the listener's path or abstract name.
-  result<std::string> peer_path() const { return name(::getpeername, "unix_stream::peer_path"); }
+  result<std::string> peer_path() const {
+    return detail::query_name(fd_.get(), ::getpeername, detail::unix_address::name_of, "unix_stream::peer_path");
+  }
   /// This end's name; "" for a connecting socket, which is unnamed.
-  result<std::string> local_path() const { return name(::getsockname, "unix_stream::local_path"); }
+  result<std::string> local_path() const {
+    return detail::query_name(fd_.get(), ::getsockname, detail::unix_address::name_of, "unix_stream::local_path");
+  }
 
  private:
   friend class detail::stream_socket<unix_stream>;
@@ -54,13 +58,6 @@ class unix_stream : public detail::stream_socket<unix_stream> {
   };
 
   explicit unix_stream(detail::socket_fd fd) noexcept : stream_socket(std::move(fd)) {}
-
-  template <class Query>
-  result<std::string> name(Query query, const char* what) const {
-    return detail::query_name(fd_.get(), query, what).map([](const detail::native_name& n) {
-      return detail::unix_address::name_of(n.get(), n.len);
-    });
-  }
 };
 
 }  // namespace polarway::net
