@@ -53,6 +53,8 @@ std::string abstract_name(std::string_view tag) {
 // Binds `name` once the listener that held it is gone. On io_uring a listener that accepted
 // holds its socket in an accept operation until the cancellation that its destruction submits
 // has completed on its worker, just after the drop: the name comes free then, not at once.
+// It sleeps, so it runs outside the runtime (on a worker it could hold up that very
+// cancellation).
 pw::result<pw::net::unix_listener> bind_when_free(const std::string& name) {
   for (int i = 0;; ++i) {
     auto l = pw::net::unix_listener::bind(name);
@@ -70,18 +72,18 @@ pw::task<bool> echo_client(std::string path, std::size_t bytes, int seed) {
 
 // Echo round trips for `clients` concurrent connections to a listener bound at `path`.
 int echo_round(pw::runtime& rt, const std::string& path, int clients, std::size_t bytes) {
-  return rt.block_on([](std::string path, int clients, std::size_t bytes) -> pw::task<int> {
-    auto l = bind_when_free(path);
-    REQUIRE(l.is_ok());
-    CHECK(l->local_path().unwrap() == path);
-    auto server = pw::spawn(pw_test::serve_echo(*l, clients));
+  auto l = bind_when_free(path);
+  REQUIRE(l.is_ok());
+  CHECK(l->local_path().unwrap() == path);
+  return rt.block_on([](pw::net::unix_listener l, std::string path, int clients, std::size_t bytes) -> pw::task<int> {
+    auto server = pw::spawn(pw_test::serve_echo(l, clients));
     std::vector<pw::task<bool>> cs;
     for (int c = 0; c < clients; ++c) cs.push_back(echo_client(path, bytes, c));
     int good = 0;
     for (bool b : co_await pw::join_all(std::move(cs))) good += b;
     CHECK((co_await server).unwrap_or(-1) == 0);
     co_return good;
-  }(path, clients, bytes));
+  }(std::move(*l), path, clients, bytes));
 }
 
 }  // namespace
@@ -100,8 +102,7 @@ TEST_CASE("echo over an abstract name, which leaves no file") {
   pw::runtime rt(pw::runtime_options{.workers = 2});
   const std::string name = abstract_name("echo");
   CHECK(echo_round(rt, name, 20, 64u << 10) == 20);
-  rt.block_on([](std::string name) -> pw::task<void> {
-    auto l = bind_when_free(name).unwrap();
+  rt.block_on([](pw::net::unix_listener l, std::string name) -> pw::task<void> {
     const std::string bound = l.local_path().unwrap();
     CHECK(bound.size() == name.size());
     CHECK(bound == name);
@@ -114,7 +115,7 @@ TEST_CASE("echo over an abstract name, which leaves no file") {
     CHECK(c.peer_path().unwrap() == name);
     CHECK(c.local_path().unwrap().empty());  // a connecting socket is unnamed
     CHECK(s.local_path().unwrap() == name);
-  }(name));
+  }(bind_when_free(name).unwrap(), name));
   CHECK(!std::filesystem::exists(name.substr(1)));
   CHECK(!std::filesystem::exists("@" + name.substr(1)));
   CHECK(bind_when_free(name).is_ok());
