@@ -10,6 +10,7 @@
 #include "polarway/sync/notify.hpp"
 #include "polarway/sync/oneshot.hpp"
 #include "polarway/sync/semaphore.hpp"
+#include "polarway/sync/watch.hpp"
 
 #if defined(LIB_URING_H)
 #error "a sync header pulls in liburing (the reactor)"

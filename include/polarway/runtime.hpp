@@ -26,6 +26,7 @@
 #include "polarway/sync/notify.hpp"
 #include "polarway/sync/oneshot.hpp"
 #include "polarway/sync/semaphore.hpp"
+#include "polarway/sync/watch.hpp"
 #include "polarway/task.hpp"
 #include "polarway/time/interval.hpp"
 #include "polarway/time/sleep.hpp"
