@@ -25,6 +25,7 @@
 #include "polarway/sync/mutex.hpp"
 #include "polarway/sync/notify.hpp"
 #include "polarway/sync/oneshot.hpp"
+#include "polarway/sync/rw_lock.hpp"
 #include "polarway/sync/semaphore.hpp"
 #include "polarway/sync/watch.hpp"
 #include "polarway/task.hpp"
