@@ -3,6 +3,7 @@
 // reactor; the public backend_kind comes without either. A header that starts pulling them in
 // fails this file's build.
 #include "polarway/runtime/backend_kind.hpp"
+#include "polarway/sync/barrier.hpp"
 #include "polarway/sync/broadcast.hpp"
 #include "polarway/sync/cancellation_token.hpp"
 #include "polarway/sync/mpsc.hpp"

@@ -18,6 +18,7 @@
 #include "polarway/runtime/race.hpp"
 #include "polarway/runtime/runtime.hpp"
 #include "polarway/runtime/yield_now.hpp"
+#include "polarway/sync/barrier.hpp"
 #include "polarway/sync/broadcast.hpp"
 #include "polarway/sync/cancellation_token.hpp"
 #include "polarway/sync/join_set.hpp"
