@@ -11,27 +11,15 @@
 #include <vector>
 
 #include "polarway/runtime.hpp"
+#include "support/stress.hpp"
 
 namespace pw = polarway;
 using namespace std::chrono_literals;
 
 namespace {
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr int scale = 10;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-constexpr int scale = 10;
-#else
-constexpr int scale = 1;
-#endif
-#else
-constexpr int scale = 1;
-#endif
-
-pw::task<void> settle() {
-  for (int i = 0; i < 4; ++i) co_await pw::yield_now();
-}
+constexpr int scale = pw_test::stress_scale;
+using pw_test::settle;
 
 pw::task<bool> wait_on(pw::barrier& b) { co_return (co_await b.wait()).is_leader(); }
 

@@ -15,29 +15,15 @@
 
 #include "polarway/runtime.hpp"
 #include "support/death.hpp"
+#include "support/stress.hpp"
 
 namespace pw = polarway;
 using namespace std::chrono_literals;
 
 namespace {
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr int scale = 10;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-constexpr int scale = 10;
-#else
-constexpr int scale = 1;
-#endif
-#else
-constexpr int scale = 1;
-#endif
-
-// Lets every other runnable task on the worker run, so that with one worker the tasks spawned
-// before have reached their suspension points.
-pw::task<void> settle() {
-  for (int i = 0; i < 4; ++i) co_await pw::yield_now();
-}
+constexpr int scale = pw_test::stress_scale;
+using pw_test::settle;
 
 // Counts live instances and copies, to see what the channel keeps and copies.
 struct tracked {

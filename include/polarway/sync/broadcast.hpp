@@ -21,9 +21,10 @@
 // copied to receivers under the lock (one lock operation per recv); for a large T, send a
 // std::shared_ptr<const U>.
 //
-// Waiting: a receiver that has seen everything queues on the one waiter list of the library.
-// A send, or the last sender leaving, wakes every queued receiver; a woken receiver takes its
-// value when it runs, so the queue holds no grants and an aborted waiter simply leaves it.
+// Waiting: a receiver that has seen everything queues on the one waiter list of the library,
+// through the awaiter it shares with watch (sync/detail/change_channel.hpp). A send, or the
+// last sender leaving, wakes every queued receiver; a woken receiver takes its value when it
+// runs, so the queue holds no grants and an aborted waiter simply leaves it.
 //
 // Cancel safety: recv() is cancel-safe: a value is taken (and the receiver's position moved)
 // only when the receiving task runs, so an aborted or losing recv loses nothing.
@@ -42,10 +43,9 @@
 
 #include "polarway/detail/context.hpp"
 #include "polarway/detail/panic.hpp"
-#include "polarway/detail/spin_lock.hpp"
 #include "polarway/option.hpp"
 #include "polarway/result.hpp"
-#include "polarway/sync/detail/wait_list.hpp"
+#include "polarway/sync/detail/change_channel.hpp"
 
 namespace polarway::broadcast {
 
@@ -114,24 +114,15 @@ class receiver;
 
 namespace detail {
 
-using polarway::detail::spin_lock;
-using polarway::detail::task_cell;
-using polarway::detail::wait_link;
-using polarway::detail::wait_list;
-
-struct recv_waiter : wait_link<recv_waiter> {
-  task_cell* cell = nullptr;
-};
+using polarway::detail::change_waiter;
 
 // What a receiver finds at its next position.
 enum class take_status : std::uint8_t { value, lagged, closed, empty };
 
 template <class T>
-class chan {
+class chan : public polarway::detail::change_channel<chan<T>> {
  public:
   explicit chan(std::size_t capacity) : cap_(capacity), slots_(std::make_unique<slot[]>(capacity)) {}
-  chan(const chan&) = delete;
-  chan& operator=(const chan&) = delete;
   ~chan() = default;
 
   std::size_t capacity() const noexcept { return cap_; }
@@ -142,42 +133,22 @@ class chan {
   // waiting receiver. Returns the number of receivers that will see it; 0 means none exists,
   // and then the value is left in `value`.
   std::size_t send(T& value) noexcept {
-    std::lock_guard lock(lock_);
-    if (receivers_ == 0) return 0;
+    std::lock_guard lock(this->lock_);
+    const std::size_t receivers = this->receiver_count();
+    if (receivers == 0) return 0;
     const std::uint64_t pos = tail_.load(std::memory_order_relaxed);
     slot& s = slots_[pos % cap_];
     s.value.reset();  // the value at pos - capacity, if some receiver had not read it yet
     s.value.emplace(std::move(value));
-    s.unread = receivers_;
+    s.unread = receivers;
     tail_.store(pos + 1, std::memory_order_release);
-    while (recv_waiter* w = waiters_.pop_front()) polarway::detail::wake(w->cell);
-    return receivers_;
-  }
-
-  void add_sender() noexcept {
-    std::lock_guard lock(lock_);
-    ++senders_;
-  }
-
-  // The last sender leaving closes the channel: receivers drain what they have not seen, then
-  // get closed.
-  void drop_sender() noexcept {
-    std::unique_lock lock(lock_);
-    if (--senders_ == 0) {
-      closed_.store(true, std::memory_order_release);
-      while (recv_waiter* w = waiters_.pop_front()) polarway::detail::wake(w->cell);
-    }
-    leave(lock);
-  }
-
-  std::size_t receiver_count() const noexcept {
-    std::lock_guard lock(lock_);
-    return receivers_;
+    polarway::detail::wake_all(this->waiters_);
+    return receivers;
   }
 
   // Values some receiver has yet to see (and which are still kept).
   std::size_t queued() const noexcept {
-    std::lock_guard lock(lock_);
+    std::lock_guard lock(this->lock_);
     const std::uint64_t tail = tail_.load(std::memory_order_relaxed);
     std::size_t n = 0;
     for (std::uint64_t p = oldest_kept(tail); p != tail; ++p) n += slots_[p % cap_].unread != 0;
@@ -188,38 +159,39 @@ class chan {
 
   // A new receiver; its first value is the next one sent. Returns its next position.
   std::uint64_t subscribe() noexcept {
-    std::lock_guard lock(lock_);
-    ++receivers_;
+    std::lock_guard lock(this->lock_);
+    this->add_receiver_locked();
     return tail_.load(std::memory_order_relaxed);
   }
 
   // A receiver goes away: it gives up its share of every kept value it has not read.
   void unsubscribe(std::uint64_t next) noexcept {
-    std::unique_lock lock(lock_);
-    --receivers_;
+    std::unique_lock lock(this->lock_);
+    this->remove_receiver_locked();
     const std::uint64_t tail = tail_.load(std::memory_order_relaxed);
     std::uint64_t p = oldest_kept(tail);
     if (p < next) p = next;
     for (; p < tail; ++p) release_share(slots_[p % cap_]);
-    leave(lock);
+    this->leave(lock);
   }
 
   // Whether the receiver at `next` would find something (a value, a lag, or the end) now.
   // Both only grow, so once true it stays true for that position.
   bool ready(std::uint64_t next) const noexcept {
-    return tail_.load(std::memory_order_acquire) != next || closed_.load(std::memory_order_acquire);
+    return tail_.load(std::memory_order_acquire) != next || this->closed();
   }
 
-  bool ready_locked(std::uint64_t next) const noexcept {
-    return tail_.load(std::memory_order_relaxed) != next || closed_.load(std::memory_order_relaxed);
+  // Queues a receiver that found nothing; false if something arrived first (do not suspend).
+  bool enqueue(change_waiter* w, std::uint64_t next) noexcept {
+    return this->enqueue_unless(w, [&] { return tail_.load(std::memory_order_relaxed) != next; });
   }
 
   // What the receiver at `next` finds: a value (into `out`; next moves past it), a lag (next
   // moves to the oldest kept value; `missed` says how far it jumped), the end, or nothing yet.
   take_status take(std::uint64_t& next, option<T>& out, std::uint64_t& missed) {
-    std::lock_guard lock(lock_);
+    std::lock_guard lock(this->lock_);
     const std::uint64_t tail = tail_.load(std::memory_order_relaxed);
-    if (next == tail) return closed_.load(std::memory_order_relaxed) ? take_status::closed : take_status::empty;
+    if (next == tail) return this->closed_.load(std::memory_order_relaxed) ? take_status::closed : take_status::empty;
     const std::uint64_t oldest = oldest_kept(tail);
     if (next < oldest) {
       missed = oldest - next;
@@ -236,20 +208,6 @@ class chan {
     return take_status::value;
   }
 
-  // Queues a receiver that found nothing; false if something arrived first (do not suspend).
-  bool enqueue(recv_waiter* w, std::uint64_t next) noexcept {
-    std::lock_guard lock(lock_);
-    if (ready_locked(next)) return false;
-    waiters_.push_back(w);
-    return true;
-  }
-
-  // An awaiter destroyed while queued (its task was aborted, or it lost a race).
-  void cancel(recv_waiter* w) noexcept {
-    std::lock_guard lock(lock_);
-    if (w->linked) waiters_.remove(w);
-  }
-
   std::uint64_t tail() const noexcept { return tail_.load(std::memory_order_acquire); }
 
  private:
@@ -264,22 +222,9 @@ class chan {
     if (--s.unread == 0) s.value.reset();
   }
 
-  // The last handle (sender or receiver) frees the channel, after releasing the lock.
-  void leave(std::unique_lock<spin_lock>& held) noexcept {
-    const bool last = senders_ == 0 && receivers_ == 0;
-    held.unlock();
-    if (last) delete this;
-  }
-
   const std::size_t cap_;
   const std::unique_ptr<slot[]> slots_;
-  mutable spin_lock lock_;
-  // Written under lock_; read without it only as a hint (ready()).
-  std::atomic<std::uint64_t> tail_{0};
-  std::atomic<bool> closed_{false};
-  std::size_t senders_ = 1;
-  std::size_t receivers_ = 1;
-  wait_list<recv_waiter> waiters_;
+  std::atomic<std::uint64_t> tail_{0};  // written under the lock; read without it only by ready()
 };
 
 }  // namespace detail
@@ -353,65 +298,8 @@ class receiver {
     if (ch_) ch_->unsubscribe(next_);
   }
 
-  class recv_awaiter {
-   public:
-    explicit recv_awaiter(receiver& rx) noexcept : rx_(rx) {}
-    /// Movable until awaited (see check_awaiter_movable).
-    recv_awaiter(recv_awaiter&& other) noexcept : rx_(other.rx_) {
-      polarway::detail::check_awaiter_movable(other.registered_ || other.yield_, "broadcast::receiver::recv");
-    }
-    recv_awaiter(const recv_awaiter&) = delete;
-    recv_awaiter& operator=(const recv_awaiter&) = delete;
-    ~recv_awaiter() {
-      if (registered_) rx_.ch_->cancel(&node_);  // aborted, or lost a race, while queued
-    }
-
-    bool await_ready() noexcept {
-      if (!rx_.ch_->ready(rx_.next_)) return false;
-      if (polarway::detail::coop_consume()) return true;
-      yield_ = true;  // out of budget: yield first; nothing is taken until we run
-      return false;
-    }
-
-    bool await_suspend(std::coroutine_handle<> caller) noexcept {
-      polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("broadcast::receiver::recv");
-      self->resume_point = caller;
-      if (!yield_) {
-        node_.cell = self;
-        registered_ = rx_.ch_->enqueue(&node_, rx_.next_);
-        if (registered_) return true;
-        if (polarway::detail::coop_consume()) return false;  // something arrived meanwhile
-        yield_ = true;
-      }
-      self->transition_to_notified();
-      return true;
-    }
-
-    result<T, recv_error> await_resume() {
-      registered_ = false;  // whoever woke us unlinked the node
-      option<T> value;
-      std::uint64_t missed = 0;
-      switch (rx_.ch_->take(rx_.next_, value, missed)) {
-        case detail::take_status::value:
-          return std::move(*value);
-        case detail::take_status::lagged:
-          return err(recv_error::lagged(missed));
-        case detail::take_status::closed:
-          return err(recv_error::closed());
-        case detail::take_status::empty:
-          break;
-      }
-      // Only a send or the close wakes a queued receiver, and either makes take() find
-      // something; a yield happens only once something was there, which stays.
-      polarway::detail::panic("broadcast::receiver::recv", "resumed with nothing to receive");
-    }
-
-   private:
-    receiver& rx_;
-    detail::recv_waiter node_;
-    bool registered_ = false;  // queued and suspended; only this task writes it
-    bool yield_ = false;
-  };
+  /// The awaiter of recv(): movable until awaited, and cancel-safe (see the header comment).
+  using recv_awaiter = polarway::detail::change_awaiter<receiver>;
 
   /// `co_await rx.recv()` -> result<T, recv_error>: the next value this receiver has not seen
   /// (a copy), waiting for one; recv_error::lagged(n) if it fell behind by n values (the next
@@ -424,19 +312,8 @@ class receiver {
 
   /// As recv(), without waiting: try_recv_error::empty() if nothing new was sent yet.
   result<T, try_recv_error> try_recv() {
-    option<T> value;
-    std::uint64_t missed = 0;
-    switch (checked()->take(next_, value, missed)) {
-      case detail::take_status::value:
-        return std::move(*value);
-      case detail::take_status::lagged:
-        return err(try_recv_error::lagged(missed));
-      case detail::take_status::closed:
-        return err(try_recv_error::closed());
-      case detail::take_status::empty:
-        break;
-    }
-    return err(try_recv_error::empty());
+    (void)checked();
+    return take<try_recv_error>();
   }
 
   /// A new receiver of the same channel that sees the values sent from now on (not those
@@ -452,8 +329,42 @@ class receiver {
 
  private:
   friend class sender<T>;
+  friend class polarway::detail::change_awaiter<receiver>;
   template <class U>
   friend std::pair<sender<U>, receiver<U>> channel(std::size_t capacity);
+
+  // What recv's awaiter needs (sync/detail/change_channel.hpp).
+  static constexpr const char* change_operation = "broadcast::receiver::recv";
+  bool change_ready() const noexcept { return ch_->ready(next_); }
+  bool change_enqueue(detail::change_waiter* w) noexcept { return ch_->enqueue(w, next_); }
+  void change_cancel(detail::change_waiter* w) noexcept { ch_->cancel(w); }
+  result<T, recv_error> change_take() { return take<recv_error>(); }
+
+  // What is at this receiver's position: a value, or the error E for a lag, the end, or (for
+  // try_recv) nothing yet.
+  template <class E>
+  result<T, E> take() {
+    option<T> value;
+    std::uint64_t missed = 0;
+    switch (ch_->take(next_, value, missed)) {
+      case detail::take_status::value:
+        return std::move(*value);
+      case detail::take_status::lagged:
+        return err(E::lagged(missed));
+      case detail::take_status::closed:
+        return err(E::closed());
+      case detail::take_status::empty:
+        break;
+    }
+    if constexpr (requires { E::empty(); }) {
+      return err(E::empty());
+    } else {
+      // recv: only a send or the close wakes a queued receiver, and either makes take() find
+      // something; a yield happens only once something was there, which stays.
+      polarway::detail::panic(change_operation, "resumed with nothing to receive");
+    }
+  }
+
   // A fresh subscription to ch.
   explicit receiver(detail::chan<T>* ch) noexcept : ch_(ch), next_(ch->subscribe()) {}
   // The channel's first receiver, already counted.

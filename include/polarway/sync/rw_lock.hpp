@@ -29,22 +29,13 @@ namespace polarway {
 template <class T>
 class rw_lock;
 
-/// Shared (read) access to a pw::rw_lock's value, released when destroyed. Movable.
-template <class T>
-class [[nodiscard]] rw_lock_read_guard {
- public:
-  rw_lock_read_guard() noexcept = default;
-  rw_lock_read_guard(rw_lock_read_guard&& other) noexcept
-      : permit_(std::move(other.permit_)), value_(std::exchange(other.value_, nullptr)) {}
-  rw_lock_read_guard& operator=(rw_lock_read_guard&& other) noexcept {
-    permit_ = std::move(other.permit_);
-    value_ = std::exchange(other.value_, nullptr);
-    return *this;
-  }
-  ~rw_lock_read_guard() = default;
+namespace detail {
 
-  const T& operator*() const noexcept { return *checked(); }
-  const T* operator->() const noexcept { return checked(); }
+// What both guards hold and do: the permits taken from the lock's semaphore, and the value
+// (V is const T for a read guard). Empty once moved from or unlocked.
+template <class V>
+class rw_lock_guard_base {
+ public:
   /// Whether this guard holds the lock.
   bool owns_lock() const noexcept { return value_ != nullptr; }
   explicit operator bool() const noexcept { return owns_lock(); }
@@ -53,67 +44,70 @@ class [[nodiscard]] rw_lock_read_guard {
     permit_.reset();
     value_ = nullptr;
   }
+
+ protected:
+  rw_lock_guard_base() noexcept = default;
+  rw_lock_guard_base(semaphore_permit p, V* value) noexcept : permit_(std::move(p)), value_(value) {}
+  rw_lock_guard_base(rw_lock_guard_base&& other) noexcept
+      : permit_(std::move(other.permit_)), value_(std::exchange(other.value_, nullptr)) {}
+  rw_lock_guard_base& operator=(rw_lock_guard_base&& other) noexcept {
+    permit_ = std::move(other.permit_);
+    value_ = std::exchange(other.value_, nullptr);
+    return *this;
+  }
+  ~rw_lock_guard_base() = default;
+
+  V* checked(const char* what) const noexcept {
+    if (!value_) [[unlikely]]
+      panic(what, "used after it was moved from or unlocked");
+    return value_;
+  }
+
+  semaphore_permit permit_;
+  V* value_ = nullptr;
+};
+
+}  // namespace detail
+
+/// Shared (read) access to a pw::rw_lock's value, released when destroyed. Movable.
+template <class T>
+class [[nodiscard]] rw_lock_read_guard : public detail::rw_lock_guard_base<const T> {
+ public:
+  rw_lock_read_guard() noexcept = default;
+
+  const T& operator*() const noexcept { return *this->checked("rw_lock_read_guard"); }
+  const T* operator->() const noexcept { return this->checked("rw_lock_read_guard"); }
 
  private:
   friend class rw_lock<T>;
   template <class U>
   friend class rw_lock_write_guard;
-  rw_lock_read_guard(semaphore_permit p, const T* value) noexcept : permit_(std::move(p)), value_(value) {}
-  const T* checked() const noexcept {
-    if (!value_) [[unlikely]]
-      detail::panic("rw_lock_read_guard", "used after it was moved from or unlocked");
-    return value_;
-  }
-  semaphore_permit permit_;
-  const T* value_ = nullptr;
+  rw_lock_read_guard(semaphore_permit p, const T* value) noexcept
+      : detail::rw_lock_guard_base<const T>(std::move(p), value) {}
 };
 
 /// Exclusive (write) access to a pw::rw_lock's value, released when destroyed. Movable.
 template <class T>
-class [[nodiscard]] rw_lock_write_guard {
+class [[nodiscard]] rw_lock_write_guard : public detail::rw_lock_guard_base<T> {
  public:
   rw_lock_write_guard() noexcept = default;
-  rw_lock_write_guard(rw_lock_write_guard&& other) noexcept
-      : permit_(std::move(other.permit_)), value_(std::exchange(other.value_, nullptr)) {}
-  rw_lock_write_guard& operator=(rw_lock_write_guard&& other) noexcept {
-    permit_ = std::move(other.permit_);
-    value_ = std::exchange(other.value_, nullptr);
-    return *this;
-  }
-  ~rw_lock_write_guard() = default;
 
-  T& operator*() const noexcept { return *checked(); }
-  T* operator->() const noexcept { return checked(); }
-  /// Whether this guard holds the lock.
-  bool owns_lock() const noexcept { return value_ != nullptr; }
-  explicit operator bool() const noexcept { return owns_lock(); }
-  /// Releases the lock now (the guard becomes empty).
-  void unlock() noexcept {
-    permit_.reset();
-    value_ = nullptr;
-  }
+  T& operator*() const noexcept { return *this->checked("rw_lock_write_guard"); }
+  T* operator->() const noexcept { return this->checked("rw_lock_write_guard"); }
 
   /// Turns write access into read access without letting a writer in between: the permits
   /// beyond one go back to the lock (to the head of its queue first), and the read guard keeps
   /// the last one. This guard becomes empty.
   rw_lock_read_guard<T> downgrade() && noexcept {
-    T* value = checked();
-    option<semaphore_permit> kept = permit_.split(1);
-    permit_.reset();
-    value_ = nullptr;
+    T* value = this->checked("rw_lock_write_guard");
+    option<semaphore_permit> kept = this->permit_.split(1);
+    this->unlock();
     return rw_lock_read_guard<T>(std::move(*kept), value);
   }
 
  private:
   friend class rw_lock<T>;
-  rw_lock_write_guard(semaphore_permit p, T* value) noexcept : permit_(std::move(p)), value_(value) {}
-  T* checked() const noexcept {
-    if (!value_) [[unlikely]]
-      detail::panic("rw_lock_write_guard", "used after it was moved from or unlocked");
-    return value_;
-  }
-  semaphore_permit permit_;
-  T* value_ = nullptr;
+  rw_lock_write_guard(semaphore_permit p, T* value) noexcept : detail::rw_lock_guard_base<T>(std::move(p), value) {}
 };
 
 template <class T>

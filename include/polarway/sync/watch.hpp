@@ -20,8 +20,9 @@
 //
 // Versions: every publication bumps a version number; a receiver remembers the version it
 // saw last. changed() completes when the versions differ; waiting receivers queue on the one
-// waiter list of the library and every publication (and the last sender leaving) wakes them
-// all. A woken receiver marks the version seen only when it runs.
+// waiter list of the library, through the awaiter they share with broadcast
+// (sync/detail/change_channel.hpp), and every publication (and the last sender leaving) wakes
+// them all. A woken receiver marks the version seen only when it runs.
 //
 // Cancel safety: changed() is cancel-safe: nothing is marked seen until the waiting task runs,
 // so an aborted or losing changed() leaves the change for the next call.
@@ -43,7 +44,7 @@
 #include "polarway/detail/spin_lock.hpp"
 #include "polarway/error.hpp"
 #include "polarway/result.hpp"
-#include "polarway/sync/detail/wait_list.hpp"
+#include "polarway/sync/detail/change_channel.hpp"
 #include "polarway/task.hpp"
 
 namespace polarway::watch {
@@ -66,10 +67,8 @@ class ref;
 
 namespace detail {
 
+using polarway::detail::change_waiter;
 using polarway::detail::spin_lock;
-using polarway::detail::task_cell;
-using polarway::detail::wait_link;
-using polarway::detail::wait_list;
 
 // One published value, shared by the channel (while it is the current one) and every ref<T>
 // borrowed from it.
@@ -90,49 +89,32 @@ struct snapshot {
   std::atomic<std::size_t> refs{1};
 };
 
-struct change_waiter : wait_link<change_waiter> {
-  task_cell* cell = nullptr;
-};
-
 template <class T>
-class state {
+class state : public polarway::detail::change_channel<state<T>> {
  public:
-  template <class... Args>
-  explicit state(Args&&... initial) : current_(new snapshot<T>(std::forward<Args>(initial)...)) {}
-  state(const state&) = delete;
-  state& operator=(const state&) = delete;
+  explicit state(T initial) : current_(new snapshot<T>(std::move(initial))) {}
   ~state() { current_->release(); }
 
   // ---- reading ----
 
   // The current snapshot, with a reference for the caller, and its version.
   snapshot<T>* borrow(std::uint64_t& version) const noexcept {
-    std::lock_guard lock(lock_);
+    std::lock_guard lock(this->lock_);
     current_->acquire();
     version = version_.load(std::memory_order_relaxed);
     return current_;
   }
 
   std::uint64_t version() const noexcept { return version_.load(std::memory_order_acquire); }
-  bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
 
   // Whether a receiver that saw `seen` would complete changed() now. Versions only grow and
   // the close is final, so once true it stays true.
-  bool ready(std::uint64_t seen) const noexcept { return version() != seen || closed(); }
+  bool ready(std::uint64_t seen) const noexcept { return version() != seen || this->closed(); }
 
   // Queues a receiver that has seen the latest version; false if a change (or the close) came
   // first, and the caller should not suspend.
   bool enqueue(change_waiter* w, std::uint64_t seen) noexcept {
-    std::lock_guard lock(lock_);
-    if (version_.load(std::memory_order_relaxed) != seen || closed_.load(std::memory_order_relaxed)) return false;
-    waiters_.push_back(w);
-    return true;
-  }
-
-  // An awaiter destroyed while queued (its task was aborted, or it lost a race).
-  void cancel(change_waiter* w) noexcept {
-    std::lock_guard lock(lock_);
-    if (w->linked) waiters_.remove(w);
+    return this->enqueue_unless(w, [&] { return version_.load(std::memory_order_relaxed) != seen; });
   }
 
   // ---- writing (serialized by write_lock_) ----
@@ -143,7 +125,7 @@ class state {
   void replace(T& value, std::optional<T>* old) {
     std::lock_guard writer(write_lock_);
     {
-      std::lock_guard lock(lock_);
+      std::lock_guard lock(this->lock_);
       if (current_->unshared()) {
         if constexpr (KeepOld) old->emplace(std::move(current_->value));
         current_->value = std::move(value);
@@ -163,7 +145,7 @@ class state {
   bool modify(F& modify) {
     std::lock_guard writer(write_lock_);
     {
-      std::lock_guard lock(lock_);
+      std::lock_guard lock(this->lock_);
       if (current_->unshared()) {
         const bool changed = modify(current_->value);
         if (changed) publish_locked();
@@ -176,42 +158,25 @@ class state {
     return true;
   }
 
-  // ---- handles ----
-
-  void add_sender() noexcept {
-    std::lock_guard lock(lock_);
-    ++senders_;
-  }
-
-  // The last sender leaving closes the channel and wakes every waiting receiver.
-  void drop_sender() noexcept {
-    std::unique_lock lock(lock_);
-    if (--senders_ == 0) {
-      closed_.store(true, std::memory_order_release);
-      wake_all_locked();
-    }
-    leave(lock);
-  }
+  // ---- receivers ----
 
   // A new receiver (the version it has seen is the current one).
   std::uint64_t add_receiver() noexcept {
-    std::lock_guard lock(lock_);
-    receivers_.store(receivers_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    std::lock_guard lock(this->lock_);
+    this->add_receiver_locked();
     return version_.load(std::memory_order_relaxed);
   }
 
   void drop_receiver() noexcept {
-    std::unique_lock lock(lock_);
-    receivers_.store(receivers_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-    leave(lock);
+    std::unique_lock lock(this->lock_);
+    this->remove_receiver_locked();
+    this->leave(lock);
   }
-
-  std::size_t receiver_count() const noexcept { return receivers_.load(std::memory_order_relaxed); }
 
  private:
   void publish_locked() noexcept {
     version_.store(version_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    wake_all_locked();
+    polarway::detail::wake_all(this->waiters_);
   }
 
   // A snapshot not yet published: released if a copy or the user's function throws.
@@ -223,32 +188,16 @@ class state {
   void swap_in(owned next) noexcept {
     snapshot<T>* old;
     {
-      std::lock_guard lock(lock_);
+      std::lock_guard lock(this->lock_);
       old = std::exchange(current_, next.release());
       publish_locked();
     }
     old->release();  // its refs keep it alive; the last one frees it
   }
 
-  void wake_all_locked() noexcept {
-    while (change_waiter* w = waiters_.pop_front()) polarway::detail::wake(w->cell);
-  }
-
-  // The last handle (sender or receiver) frees the state, after releasing the lock.
-  void leave(std::unique_lock<spin_lock>& held) noexcept {
-    const bool last = senders_ == 0 && receivers_.load(std::memory_order_relaxed) == 0;
-    held.unlock();
-    if (last) delete this;
-  }
-
-  mutable spin_lock lock_;  // current_, the counts, the waiters; the version and close are written under it
-  spin_lock write_lock_;    // serializes writers
+  spin_lock write_lock_;  // serializes writers (current_, the counts and the waiters are under the base's lock)
   snapshot<T>* current_;
-  std::atomic<std::uint64_t> version_{0};
-  std::atomic<bool> closed_{false};
-  std::size_t senders_ = 1;
-  std::atomic<std::size_t> receivers_{1};  // read without the lock by send and receiver_count
-  wait_list<change_waiter> waiters_;
+  std::atomic<std::uint64_t> version_{0};  // written under the base's lock
 };
 
 }  // namespace detail
@@ -399,52 +348,8 @@ class receiver {
     if (st_) st_->drop_receiver();
   }
 
-  class changed_awaiter {
-   public:
-    explicit changed_awaiter(receiver& rx) noexcept : rx_(rx) {}
-    /// Movable until awaited (see check_awaiter_movable).
-    changed_awaiter(changed_awaiter&& other) noexcept : rx_(other.rx_) {
-      polarway::detail::check_awaiter_movable(other.registered_ || other.yield_, "watch::receiver::changed");
-    }
-    changed_awaiter(const changed_awaiter&) = delete;
-    changed_awaiter& operator=(const changed_awaiter&) = delete;
-    ~changed_awaiter() {
-      if (registered_) rx_.st_->cancel(&node_);  // aborted, or lost a race, while queued
-    }
-
-    bool await_ready() noexcept {
-      if (!rx_.st_->ready(rx_.seen_)) return false;
-      if (polarway::detail::coop_consume()) return true;
-      yield_ = true;  // out of budget: yield first; nothing is marked seen until we run
-      return false;
-    }
-
-    bool await_suspend(std::coroutine_handle<> caller) noexcept {
-      polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("watch::receiver::changed");
-      self->resume_point = caller;
-      if (!yield_) {
-        node_.cell = self;
-        registered_ = rx_.st_->enqueue(&node_, rx_.seen_);
-        if (registered_) return true;
-        if (polarway::detail::coop_consume()) return false;  // changed meanwhile
-        yield_ = true;
-      }
-      self->transition_to_notified();
-      return true;
-    }
-
-    result<void> await_resume() noexcept {
-      registered_ = false;  // whoever woke us unlinked the node
-      if (rx_.mark_latest_seen()) return ok();
-      return err(error(errc::closed, "watch::receiver::changed"));
-    }
-
-   private:
-    receiver& rx_;
-    detail::change_waiter node_;
-    bool registered_ = false;  // queued and suspended; only this task writes it
-    bool yield_ = false;
-  };
+  /// The awaiter of changed(): movable until awaited, and cancel-safe (see the header comment).
+  using changed_awaiter = polarway::detail::change_awaiter<receiver>;
 
   /// The latest value; does not mark it seen.
   ref<T> borrow() const noexcept {
@@ -501,23 +406,29 @@ class receiver {
 
  private:
   friend class sender<T>;
+  friend class polarway::detail::change_awaiter<receiver>;
   template <class U>
   friend std::pair<sender<U>, receiver<U>> channel(U initial);
   explicit receiver(detail::state<T>* st) noexcept : st_(st), seen_(st->add_receiver()) {}
   receiver(detail::state<T>* st, std::uint64_t seen) noexcept : st_(st), seen_(seen) {}
 
-  // Marks the latest version seen; false if it already was (then the channel is closed).
-  bool mark_latest_seen() noexcept {
+  // What changed's awaiter needs (sync/detail/change_channel.hpp).
+  static constexpr const char* change_operation = "watch::receiver::changed";
+  bool change_ready() const noexcept { return st_->ready(seen_); }
+  bool change_enqueue(detail::change_waiter* w) noexcept { return st_->enqueue(w, seen_); }
+  void change_cancel(detail::change_waiter* w) noexcept { st_->cancel(w); }
+  // Marks the latest version seen; errc::closed if it already was (then the channel is closed).
+  result<void> change_take() noexcept {
     const std::uint64_t version = st_->version();
     if (version == seen_) {
       // Only a publication or the close wakes a queued receiver, and a yield happens only
       // once one of them was there, which stays.
       if (!st_->closed()) [[unlikely]]
-        polarway::detail::panic("watch::receiver::changed", "resumed with no change and no close");
-      return false;
+        polarway::detail::panic(change_operation, "resumed with no change and no close");
+      return err(error(errc::closed, change_operation));
     }
     seen_ = version;
-    return true;
+    return ok();
   }
 
   detail::state<T>* checked() const noexcept {
