@@ -95,7 +95,9 @@ class barrier {
     }
 
     barrier_wait_result await_resume() noexcept {
-      if (phase_ == phase::arrived) node_.cell->cancel_on = nullptr;
+      // Suspended with the hook set (woken, or resumed by a soft cancellation that found the
+      // wait released): the task is no longer waiting here.
+      if (node_.cell) node_.cell->cancel_on = nullptr;
       phase_ = phase::released;  // whoever woke us released the whole generation
       return barrier_wait_result(leader_);
     }
