@@ -3,12 +3,16 @@
 // reactor; the public backend_kind comes without either. A header that starts pulling them in
 // fails this file's build.
 #include "polarway/runtime/backend_kind.hpp"
+#include "polarway/sync/barrier.hpp"
+#include "polarway/sync/broadcast.hpp"
 #include "polarway/sync/cancellation_token.hpp"
 #include "polarway/sync/mpsc.hpp"
 #include "polarway/sync/mutex.hpp"
 #include "polarway/sync/notify.hpp"
 #include "polarway/sync/oneshot.hpp"
+#include "polarway/sync/rw_lock.hpp"
 #include "polarway/sync/semaphore.hpp"
+#include "polarway/sync/watch.hpp"
 
 #if defined(LIB_URING_H)
 #error "a sync header pulls in liburing (the reactor)"
