@@ -17,6 +17,7 @@
 #include "polarway/runtime/join_handle.hpp"
 #include "polarway/runtime/race.hpp"
 #include "polarway/runtime/runtime.hpp"
+#include "polarway/runtime/spawn_blocking.hpp"
 #include "polarway/runtime/yield_now.hpp"
 #include "polarway/sync/cancellation_token.hpp"
 #include "polarway/sync/join_set.hpp"

@@ -4,7 +4,7 @@
 // created them; each has a `readiness` record counting readiness events per direction. An
 // operation tries its syscall, and on EAGAIN waits for the count to move past the value it saw
 // before trying, so an event that lands between the failed try and the wait is never lost.
-// File operations, which epoll cannot wait for, run on a small blocking thread pool.
+// File operations, which epoll cannot wait for, run on the runtime's blocking pool.
 #pragma once
 
 #include <sys/epoll.h>
