@@ -19,6 +19,10 @@
 // f runs on another thread: whatever it captures must be safe to use there. With exceptions on,
 // an exception escaping f panics its task (the handle reports join_error::panicked()); with
 // -fno-exceptions, f reports failure through its return value (a pw::result, say).
+//
+// With g++ 12, name the handle before awaiting it when f captures something that owns memory:
+// `co_await pw::spawn_blocking([s = std::move(s)] {...})` destroys the closure twice (a g++ 12
+// bug with temporaries in co_await expressions; docs/design.md, "Compiler bugs").
 #pragma once
 
 #include <type_traits>
