@@ -20,6 +20,7 @@
 #include "polarway/runtime/runtime.hpp"
 #include "polarway/runtime/spawn_blocking.hpp"
 #include "polarway/runtime/yield_now.hpp"
+#include "polarway/signal/signal.hpp"
 #include "polarway/sync/cancellation_token.hpp"
 #include "polarway/sync/join_set.hpp"
 #include "polarway/sync/mpsc.hpp"
