@@ -251,7 +251,8 @@ class listener {
   /// The signal number (SIGTERM, ...).
   int signum() const noexcept { return signum_; }
 
-  /// The next delivery not yet received (at once if one came since the last recv()).
+  /// The next delivery not yet received (at once if one came since the last recv()). The
+  /// listener must stay where it is (not be moved or destroyed) until the recv() completes.
   recv_awaiter recv() & noexcept { return recv_awaiter(signum_, seen_, &seen_, failure_); }
 
  private:
