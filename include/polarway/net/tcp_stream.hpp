@@ -1,4 +1,5 @@
-// pw::net::tcp_stream: a connected TCP socket. Reads and writes are awaited; read() returns 0
+// pw::net::tcp_stream: a connected TCP socket. connect() takes a host name too, and tries each
+// of its addresses in turn. Reads and writes are awaited; read() returns 0
 // at end of stream; read_exact()/write_all() loop over short transfers. Every kernel error is a
 // pw::error carrying its errno and the operation's name ("tcp_stream::read"). Reading, writing
 // and shutdown are the one stream implementation shared with unix_stream
@@ -13,12 +14,15 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "polarway/detail/socket_name.hpp"
 #include "polarway/detail/stream_listener.hpp"
 #include "polarway/detail/stream_socket.hpp"
 #include "polarway/error.hpp"
+#include "polarway/net/lookup_host.hpp"
 #include "polarway/net/socket_addr.hpp"
 #include "polarway/result.hpp"
 #include "polarway/task.hpp"
@@ -31,11 +35,18 @@ class tcp_stream : public detail::stream_socket<tcp_stream> {
  public:
   tcp_stream() noexcept = default;
 
-  /// Connects to `addr` ("127.0.0.1:9000", "[::1]:80", "localhost:9000").
-  static task<result<tcp_stream>> connect(std::string_view addr) {
-    auto parsed = socket_addr::parse(addr);
-    if (!parsed) co_return err(parsed.error());
-    co_return co_await connect(*parsed);
+  /// Connects to "host:port" ("127.0.0.1:9000", "[::1]:80", "localhost:9000",
+  /// "example.com:443"): resolves it with lookup_host, then tries each address in turn, as
+  /// Tokio does. The error is lookup_host's, or the last address's if none accepts. The text
+  /// is checked and copied when connect is called.
+  static task<result<tcp_stream>> connect(std::string_view host_and_port) {
+    return connect_resolved(lookup_host(host_and_port));
+  }
+
+  /// Tries each of `addrs` in order and keeps the first connection; the last error if all fail
+  /// (invalid_input if there are none). The addresses are copied when connect is called.
+  static task<result<tcp_stream>> connect(std::span<const socket_addr> addrs) {
+    return connect_each(std::vector<socket_addr>(addrs.begin(), addrs.end()));
   }
 
   static task<result<tcp_stream>> connect(socket_addr addr) { return connect_to(addr); }
@@ -68,6 +79,22 @@ class tcp_stream : public detail::stream_socket<tcp_stream> {
   };
 
   explicit tcp_stream(detail::socket_fd fd) noexcept : stream_socket(std::move(fd)) {}
+
+  static task<result<tcp_stream>> connect_resolved(task<result<std::vector<socket_addr>>> lookup) {
+    auto addrs = co_await std::move(lookup);
+    if (!addrs) co_return err(addrs.error());
+    co_return co_await connect_each(std::move(*addrs));
+  }
+
+  static task<result<tcp_stream>> connect_each(std::vector<socket_addr> addrs) {
+    error last(errc::invalid_input, "tcp_stream::connect: no address to connect to");
+    for (const socket_addr& addr : addrs) {
+      auto s = co_await connect_to(addr);
+      if (s) co_return std::move(*s);
+      last = s.error();
+    }
+    co_return err(last);
+  }
 };
 
 }  // namespace polarway::net
