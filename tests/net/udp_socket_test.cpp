@@ -48,7 +48,9 @@ std::int64_t check_payload(std::span<const std::byte> d) {
 std::size_t length_of(std::uint32_t seq) { return 4 + (seq * 37) % 700; }
 
 std::span<const std::byte> bytes(const char* s) { return std::as_bytes(std::span(s, std::strlen(s))); }
-std::string text(std::span<const std::byte> b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+std::string text(std::span<const std::byte> b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
 
 // Sends datagrams 0..count-1 (length_of(seq) bytes each) to `to`, one window permit each.
 pw::task<bool> send_numbered(pw::net::udp_socket& tx, pw::net::socket_addr to, std::uint32_t count,
@@ -235,9 +237,8 @@ TEST_CASE("hostile input: an oversized datagram is reported and the next one is 
       CAPTURE(waiting);
       // recv_from
       std::vector<std::byte> buf(100);
-      auto first = pw::spawn([](pw::net::udp_socket& rx, std::vector<std::byte>& buf) {
-        return rx.recv_from(buf);
-      }(rx, buf));
+      auto first =
+          pw::spawn([](pw::net::udp_socket& rx, std::vector<std::byte>& buf) { return rx.recv_from(buf); }(rx, buf));
       if (waiting) co_await pw::yield_now();
       REQUIRE((co_await tx.send(big)).unwrap_or(0) == big.size());
       REQUIRE((co_await tx.send(small)).is_ok());
@@ -251,9 +252,8 @@ TEST_CASE("hostile input: an oversized datagram is reported and the next one is 
       CHECK(next->size == small.size());
       CHECK(check_payload(std::span(buf.data(), next->size)) == 2);
       // recv (connected)
-      auto second = pw::spawn([](pw::net::udp_socket& rx, std::vector<std::byte>& buf) {
-        return rx.recv(buf);
-      }(rx, buf));
+      auto second =
+          pw::spawn([](pw::net::udp_socket& rx, std::vector<std::byte>& buf) { return rx.recv(buf); }(rx, buf));
       if (waiting) co_await pw::yield_now();
       REQUIRE((co_await tx.send(big)).is_ok());
       REQUIRE((co_await tx.send(small)).is_ok());
@@ -546,7 +546,9 @@ TEST_CASE("IPv4 multicast on loopback: join, receive, leave") {
     REQUIRE(member.leave_multicast_v4(group, "127.0.0.1").is_ok());
     CHECK(member.leave_multicast_v4(group, "127.0.0.1").is_err());  // not a member any more
     REQUIRE((co_await sender.send_to(bytes("to the group again"), group_addr)).is_ok());
-    REQUIRE((co_await sender.send_to(bytes("marker"), pw::net::socket_addr::parse("127.0.0.1:" + std::to_string(port)).unwrap())).is_ok());
+    REQUIRE((co_await sender.send_to(bytes("marker"),
+                                     pw::net::socket_addr::parse("127.0.0.1:" + std::to_string(port)).unwrap()))
+                .is_ok());
     auto next = co_await pw::timeout(5s, member.recv_from(buf));
     REQUIRE(next.is_ok());
     REQUIRE(next->is_ok());

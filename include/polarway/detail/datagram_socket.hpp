@@ -148,7 +148,8 @@ class datagram_socket {
         Names::recv_from);
     if (!n) co_return err(n.error());
     if (*n > buf.size()) co_return err(error::from_errno(EMSGSIZE, Names::recv_from));
-    co_return net::received_from<Addr>{*n, Addr::from_native(reinterpret_cast<const sockaddr*>(&m.name), m.hdr.msg_namelen)};
+    co_return net::received_from<Addr>{
+        *n, Addr::from_native(reinterpret_cast<const sockaddr*>(&m.name), m.hdr.msg_namelen)};
   }
 
   /// Receives at least one and at most out.size() datagrams, each into its record's buffer;
@@ -193,8 +194,10 @@ class datagram_socket {
         std::size_t total = 1;
         if (out.size() > 1) {
           const int more = receive_batch(fd, out.subspan(1));
-          if (more > 0) total += static_cast<std::size_t>(more);
-          else if (more != -EAGAIN && more != -EWOULDBLOCK && more != -EINTR) deferred_error_ = -more;
+          if (more > 0)
+            total += static_cast<std::size_t>(more);
+          else if (more != -EAGAIN && more != -EWOULDBLOCK && more != -EINTR)
+            deferred_error_ = -more;
         }
         co_return total;
       }
@@ -204,7 +207,8 @@ class datagram_socket {
 
   /// Connects to `addr`: send()/recv() then use it, and datagrams from anyone else are dropped.
   result<void> connect(const Addr& addr) {
-    if (::connect(fd_.get(), addr.native(), addr.native_len()) < 0) return err(error::from_errno(errno, Names::connect));
+    if (::connect(fd_.get(), addr.native(), addr.native_len()) < 0)
+      return err(error::from_errno(errno, Names::connect));
     return ok();
   }
 
@@ -241,7 +245,9 @@ class datagram_socket {
   static int syscall_result(ssize_t n) noexcept { return n >= 0 ? static_cast<int>(n) : -errno; }
 
   // An error met by recv_many after it had received a datagram: reported by the next receive.
-  error take_deferred_error(const char* what) noexcept { return error::from_errno(std::exchange(deferred_error_, 0), what); }
+  error take_deferred_error(const char* what) noexcept {
+    return error::from_errno(std::exchange(deferred_error_, 0), what);
+  }
 
   static void fill(record& rec, std::size_t full_length, const sockaddr_storage& name, socklen_t name_len) {
     rec.size = std::min(full_length, rec.buffer.size());
@@ -266,7 +272,8 @@ class datagram_socket {
       h.msg_iov = &s.iovs[i];
       h.msg_iovlen = 1;
     }
-    const int n = ::recvmmsg(fd, s.headers.data(), static_cast<unsigned>(out.size()), MSG_DONTWAIT | MSG_TRUNC, nullptr);
+    const int n =
+        ::recvmmsg(fd, s.headers.data(), static_cast<unsigned>(out.size()), MSG_DONTWAIT | MSG_TRUNC, nullptr);
     if (n < 0) return -errno;
     for (int i = 0; i < n; ++i) {
       const auto& h = s.headers[static_cast<std::size_t>(i)];
