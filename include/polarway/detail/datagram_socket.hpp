@@ -1,8 +1,9 @@
 // The one implementation of a datagram socket, shared by pw::net::udp_socket and
-// pw::net::unix_datagram: a template over the address type (socket_addr, unix_addr) and a
-// table of operation names for error contexts. Every operation follows the sockets' "try
-// first, then wait" rule (detail/socket.hpp): the syscall with MSG_DONTWAIT, and only if it
-// would block, the same operation in the worker's ring (POLL_FIRST) or a readiness wait.
+// pw::net::unix_datagram: a template over the public type's traits, which name the address a
+// receive reports (socket_addr; a Unix name as a std::string), the records it fills (from
+// net/datagram.hpp, which this layer does not include) and the operation names errors carry. Every operation follows
+// the sockets' "try first, then wait" rule (detail/socket.hpp): the syscall with MSG_DONTWAIT, and only if it would
+// block, the same operation in the worker's ring (POLL_FIRST) or a readiness wait.
 //
 // Receives pass MSG_TRUNC, with which UDP and Unix datagram sockets return a datagram's full
 // length even when the buffer was smaller: that is how truncation is detected, on both
@@ -40,7 +41,6 @@
 #include "polarway/detail/io_awaiters.hpp"
 #include "polarway/detail/socket.hpp"
 #include "polarway/error.hpp"
-#include "polarway/net/datagram.hpp"
 #include "polarway/result.hpp"
 #include "polarway/task.hpp"
 
@@ -85,11 +85,27 @@ struct single_msg {
   }
 };
 
-template <class Addr, class Names>
-class datagram_socket {
- public:
-  using record = net::basic_datagram<Addr>;
+/// The operation names a datagram socket's errors carry ("udp_socket::recv").
+struct datagram_op_names {
+  const char* send;
+  const char* recv;
+  const char* send_to;
+  const char* recv_from;
+  const char* recv_many;
+  const char* connect;
+};
 
+// Traits: `address` (what a receive reports the sender as), `record` (a basic_datagram of it),
+// `received` (a received_from of it), `static address address_of(const sockaddr*, socklen_t)`
+// and `static constexpr datagram_op_names names`.
+template <class Traits>
+class datagram_socket {
+  using address = typename Traits::address;
+  using record = typename Traits::record;
+  using received = typename Traits::received;
+  static constexpr const datagram_op_names& names = Traits::names;
+
+ public:
   datagram_socket() noexcept = default;
   explicit datagram_socket(socket_fd fd) noexcept : fd_(std::move(fd)) {}
 
@@ -100,38 +116,27 @@ class datagram_socket {
         fd_, io_direction::write,
         [fd, buf] { return syscall_result(::send(fd, buf.data(), buf.size(), MSG_DONTWAIT | MSG_NOSIGNAL)); },
         [fd, buf](io_uring_sqe* sqe) { io_uring_prep_send(sqe, fd, buf.data(), buf.size(), MSG_NOSIGNAL); },
-        Names::send);
+        names.send);
   }
 
   /// Receives one datagram from the connected peer into `buf`; returns its size (0 for an
   /// empty datagram). A datagram larger than `buf` is the error std::errc::message_size (its
   /// first buf.size() bytes are in `buf`, the rest is gone).
   task<result<std::size_t>> recv(std::span<std::byte> buf) {
-    if (deferred_error_ != 0) co_return err(take_deferred_error(Names::recv));
+    if (deferred_error_ != 0) co_return err(take_deferred_error(names.recv));
     const int fd = fd_.get();
     fd_.set_read_probably_empty(false);  // see the header comment
     auto n = co_await socket_call(
         fd_, io_direction::read,
         [fd, buf] { return syscall_result(::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT | MSG_TRUNC)); },
-        [fd, buf](io_uring_sqe* sqe) { io_uring_prep_recv(sqe, fd, buf.data(), buf.size(), MSG_TRUNC); }, Names::recv);
-    if (n && *n > buf.size()) co_return err(error::from_errno(EMSGSIZE, Names::recv));
+        [fd, buf](io_uring_sqe* sqe) { io_uring_prep_recv(sqe, fd, buf.data(), buf.size(), MSG_TRUNC); }, names.recv);
+    if (n && *n > buf.size()) co_return err(error::from_errno(EMSGSIZE, names.recv));
     co_return n;
   }
 
-  /// Sends one datagram to `to`; returns its size.
-  task<result<std::size_t>> send_to(std::span<const std::byte> buf, Addr to) {
-    const int fd = fd_.get();
-    single_msg m(const_cast<std::byte*>(buf.data()), buf.size());
-    m.set_name(to.native(), to.native_len());
-    co_return co_await socket_call(
-        fd_, io_direction::write,
-        [fd, &m] { return syscall_result(::sendmsg(fd, &m.hdr, MSG_DONTWAIT | MSG_NOSIGNAL)); },
-        [fd, &m](io_uring_sqe* sqe) { io_uring_prep_sendmsg(sqe, fd, &m.hdr, MSG_NOSIGNAL); }, Names::send_to);
-  }
-
   /// Receives one datagram and its sender. Truncation as for recv().
-  task<result<net::received_from<Addr>>> recv_from(std::span<std::byte> buf) {
-    if (deferred_error_ != 0) co_return err(take_deferred_error(Names::recv_from));
+  task<result<received>> recv_from(std::span<std::byte> buf) {
+    if (deferred_error_ != 0) co_return err(take_deferred_error(names.recv_from));
     const int fd = fd_.get();
     single_msg m(buf.data(), buf.size());
     fd_.set_read_probably_empty(false);
@@ -145,11 +150,10 @@ class datagram_socket {
           m.expect_name();
           io_uring_prep_recvmsg(sqe, fd, &m.hdr, MSG_TRUNC);
         },
-        Names::recv_from);
+        names.recv_from);
     if (!n) co_return err(n.error());
-    if (*n > buf.size()) co_return err(error::from_errno(EMSGSIZE, Names::recv_from));
-    co_return net::received_from<Addr>{
-        *n, Addr::from_native(reinterpret_cast<const sockaddr*>(&m.name), m.hdr.msg_namelen)};
+    if (*n > buf.size()) co_return err(error::from_errno(EMSGSIZE, names.recv_from));
+    co_return received{*n, Traits::address_of(reinterpret_cast<const sockaddr*>(&m.name), m.hdr.msg_namelen)};
   }
 
   /// Receives at least one and at most out.size() datagrams, each into its record's buffer;
@@ -158,11 +162,11 @@ class datagram_socket {
     const std::size_t want = std::min(out.size(), max_recv_batch);
     if (want == 0) co_return std::size_t{0};
     out = out.first(want);
-    if (deferred_error_ != 0) co_return err(take_deferred_error(Names::recv_many));
-    if (!coop_consume()) co_await yield_now();  // before any datagram is taken, as socket_call does
+    if (deferred_error_ != 0) co_return err(take_deferred_error(names.recv_many));
+    if (!coop_consume()) co_await yield_awaiter{};  // before any datagram is taken, as socket_call does
     const int fd = fd_.get();
     for (;;) {
-      reactor& io = current_reactor(Names::recv_many);
+      reactor& io = current_reactor(names.recv_many);
       const bool use_ring = io.kind() == backend_kind::io_uring;
       std::uint64_t seen = 0;
       readiness* r = nullptr;
@@ -175,7 +179,7 @@ class datagram_socket {
       const int got = receive_batch(fd, out);
       if (got >= 0) co_return static_cast<std::size_t>(got);
       if (got == -EINTR) continue;
-      if (got != -EAGAIN && got != -EWOULDBLOCK) co_return err(error::from_errno(-got, Names::recv_many));
+      if (got != -EAGAIN && got != -EWOULDBLOCK) co_return err(error::from_errno(-got, names.recv_many));
       if (use_ring) {
         // Nothing queued: the ring waits for the first datagram and receives it into out[0].
         single_msg m(out[0].buffer.data(), out[0].buffer.size());
@@ -187,7 +191,7 @@ class datagram_socket {
         });
         const int res = co_await op;
         if (res == -EINTR || res == -EAGAIN) continue;
-        if (res < 0) co_return err(error::from_errno(-res, Names::recv_many));
+        if (res < 0) co_return err(error::from_errno(-res, names.recv_many));
         fill(out[0], static_cast<std::size_t>(res), m.name, m.hdr.msg_namelen);
         // Take what queued behind it, without waiting. An error there (a pending ICMP error,
         // say) belongs to the next receive: this one has a datagram to give.
@@ -205,18 +209,6 @@ class datagram_socket {
     }
   }
 
-  /// Connects to `addr`: send()/recv() then use it, and datagrams from anyone else are dropped.
-  result<void> connect(const Addr& addr) {
-    if (::connect(fd_.get(), addr.native(), addr.native_len()) < 0)
-      return err(error::from_errno(errno, Names::connect));
-    return ok();
-  }
-
-  /// The address the socket is bound to (with the port the kernel chose for port 0).
-  result<Addr> local_addr() const { return name_of(::getsockname, Names::local_addr); }
-  /// The connected peer's address.
-  result<Addr> peer_addr() const { return name_of(::getpeername, Names::peer_addr); }
-
   /// The file descriptor (still owned by the socket).
   int native_handle() const noexcept { return fd_.get(); }
   bool is_open() const noexcept { return fd_.valid(); }
@@ -224,13 +216,49 @@ class datagram_socket {
   void close() noexcept { fd_.close(); }
 
  protected:
-  // Creates a non-blocking datagram socket of `family` bound to `addr` (when given).
-  static result<socket_fd> open(int family, const Addr* addr, const char* what) {
+  // Sends one datagram to `to` (anything with native() and native_len()); returns its size.
+  template <class Native>
+  task<result<std::size_t>> send_to(std::span<const std::byte> buf, Native to) {
+    const int fd = fd_.get();
+    single_msg m(const_cast<std::byte*>(buf.data()), buf.size());
+    m.set_name(to.native(), to.native_len());
+    co_return co_await socket_call(
+        fd_, io_direction::write,
+        [fd, &m] { return syscall_result(::sendmsg(fd, &m.hdr, MSG_DONTWAIT | MSG_NOSIGNAL)); },
+        [fd, &m](io_uring_sqe* sqe) { io_uring_prep_sendmsg(sqe, fd, &m.hdr, MSG_NOSIGNAL); }, names.send_to);
+  }
+
+  // One attempt at sending to `to`, without waiting: the size, or the error (EAGAIN included).
+  template <class Native>
+  result<std::size_t> try_send_to(std::span<const std::byte> buf, const Native& to) {
+    single_msg m(const_cast<std::byte*>(buf.data()), buf.size());
+    m.set_name(to.native(), to.native_len());
+    int n = 0;
+    do n = syscall_result(::sendmsg(fd_.get(), &m.hdr, MSG_DONTWAIT | MSG_NOSIGNAL));
+    while (n == -EINTR);
+    if (n < 0) return err(error::from_errno(-n, names.send_to));
+    return static_cast<std::size_t>(n);
+  }
+
+  // A non-blocking datagram socket of `family`, unbound.
+  static result<socket_fd> open(int family, const char* what) {
     const int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return err(error::from_errno(errno, what));
-    socket_fd s(fd);
-    if (addr && ::bind(fd, addr->native(), addr->native_len()) < 0) return err(error::from_errno(errno, what));
+    return socket_fd(fd);
+  }
+  // The same, bound to `addr`.
+  template <class Native>
+  static result<socket_fd> open_bound(const Native& addr, const char* what) {
+    auto s = open(addr.family(), what);
+    if (s && ::bind(s->get(), addr.native(), addr.native_len()) < 0) return err(error::from_errno(errno, what));
     return s;
+  }
+
+  // Sets the default peer: send() goes to it, recv() takes only its datagrams.
+  template <class Native>
+  result<void> connect_to(const Native& addr) {
+    if (::connect(fd_.get(), addr.native(), addr.native_len()) < 0) return err(error::from_errno(errno, names.connect));
+    return ok();
   }
 
   // setsockopt with an int value.
@@ -252,7 +280,7 @@ class datagram_socket {
   static void fill(record& rec, std::size_t full_length, const sockaddr_storage& name, socklen_t name_len) {
     rec.size = std::min(full_length, rec.buffer.size());
     rec.truncated = full_length > rec.buffer.size();
-    rec.from = Addr::from_native(reinterpret_cast<const sockaddr*>(&name), name_len);
+    rec.from = Traits::address_of(reinterpret_cast<const sockaddr*>(&name), name_len);
   }
 
   // recvmmsg(MSG_DONTWAIT | MSG_TRUNC) into `out`: how many datagrams (>= 1), or -errno.
@@ -280,14 +308,6 @@ class datagram_socket {
       fill(out[static_cast<std::size_t>(i)], h.msg_len, s.names[static_cast<std::size_t>(i)], h.msg_hdr.msg_namelen);
     }
     return n;
-  }
-
-  template <class Fn>
-  result<Addr> name_of(Fn fn, const char* what) const {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    if (fn(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len) < 0) return err(error::from_errno(errno, what));
-    return Addr::from_native(reinterpret_cast<sockaddr*>(&ss), len);
   }
 
   int deferred_error_ = 0;  // an errno met after a datagram was received, for the next receive

@@ -27,6 +27,7 @@
 #include <string_view>
 
 #include "polarway/detail/datagram_socket.hpp"
+#include "polarway/detail/socket_name.hpp"
 #include "polarway/error.hpp"
 #include "polarway/net/datagram.hpp"
 #include "polarway/net/socket_addr.hpp"
@@ -37,23 +38,27 @@ namespace polarway::net {
 
 namespace detail_udp {
 
-struct names {
-  static constexpr const char* send = "udp_socket::send";
-  static constexpr const char* recv = "udp_socket::recv";
-  static constexpr const char* send_to = "udp_socket::send_to";
-  static constexpr const char* recv_from = "udp_socket::recv_from";
-  static constexpr const char* recv_many = "udp_socket::recv_many";
-  static constexpr const char* connect = "udp_socket::connect";
-  static constexpr const char* local_addr = "udp_socket::local_addr";
-  static constexpr const char* peer_addr = "udp_socket::peer_addr";
+struct traits {
+  using address = socket_addr;
+  using record = datagram;
+  using received = received_from<socket_addr>;
+  static socket_addr address_of(const sockaddr* sa, socklen_t len) noexcept {
+    return socket_addr::from_native(sa, len);
+  }
+  static constexpr polarway::detail::datagram_op_names names{
+      .send = "udp_socket::send",
+      .recv = "udp_socket::recv",
+      .send_to = "udp_socket::send_to",
+      .recv_from = "udp_socket::recv_from",
+      .recv_many = "udp_socket::recv_many",
+      .connect = "udp_socket::connect",
+  };
 };
-
-using base = polarway::detail::datagram_socket<socket_addr, names>;
 
 }  // namespace detail_udp
 
-class udp_socket : private detail_udp::base {
-  using base = detail_udp::base;
+class udp_socket : private polarway::detail::datagram_socket<detail_udp::traits> {
+  using base = polarway::detail::datagram_socket<detail_udp::traits>;
 
  public:
   udp_socket() noexcept = default;
@@ -66,7 +71,7 @@ class udp_socket : private detail_udp::base {
     return bind(*parsed);
   }
   static result<udp_socket> bind(const socket_addr& addr) {
-    auto fd = open(addr.family(), &addr, "udp_socket::bind");
+    auto fd = open_bound(addr, "udp_socket::bind");
     if (!fd) return err(fd.error());
     return udp_socket(std::move(*fd));
   }
@@ -77,14 +82,16 @@ class udp_socket : private detail_udp::base {
     if (!parsed) return err(parsed.error());
     return connect(*parsed);
   }
-  using base::connect;
+  result<void> connect(const socket_addr& addr) { return connect_to(addr); }
 
   /// co_await u.send(buf) -> result<size_t>: one datagram to the connected peer.
   using base::send;
   /// co_await u.recv(buf) -> result<size_t>: one datagram from the connected peer.
   using base::recv;
   /// co_await u.send_to(buf, addr) -> result<size_t>: one datagram to `addr`.
-  using base::send_to;
+  task<result<std::size_t>> send_to(std::span<const std::byte> buf, const socket_addr& addr) {
+    return base::send_to(buf, addr);
+  }
   /// co_await u.recv_from(buf) -> result<received_from<socket_addr>>: one datagram, its sender.
   using base::recv_from;
   /// co_await u.recv_many(std::span<datagram>) -> result<size_t>: at least one datagram, at most
@@ -93,9 +100,18 @@ class udp_socket : private detail_udp::base {
 
   using base::close;
   using base::is_open;
-  using base::local_addr;
   using base::native_handle;
-  using base::peer_addr;
+
+  /// The address the socket is bound to (with the port the kernel chose for port 0).
+  result<socket_addr> local_addr() const {
+    return polarway::detail::query_name(native_handle(), ::getsockname, socket_addr::from_native,
+                                        "udp_socket::local_addr");
+  }
+  /// The connected peer's address.
+  result<socket_addr> peer_addr() const {
+    return polarway::detail::query_name(native_handle(), ::getpeername, socket_addr::from_native,
+                                        "udp_socket::peer_addr");
+  }
 
   /// Joins the IPv4 multicast `group` ("239.1.2.3") on the interface with address `iface`
   /// ("0.0.0.0": the kernel's choice).
