@@ -351,6 +351,43 @@ TEST_CASE("hostile input: a recv_many batch with truncated datagrams flags exact
   }());
 }
 
+TEST_CASE("recv_many: an error met after a datagram was taken is reported by the next receive") {
+  // A record whose buffer the kernel cannot write (EFAULT) stands for any error that comes
+  // after the batch's first datagram: the call returns what it has, the error comes next, and
+  // the socket then works as before. The receive waits first, so that on io_uring the first
+  // datagram comes through the ring and the error from the recvmmsg that follows it; on epoll
+  // the kernel keeps the error for the next call itself.
+  pw::runtime rt(pw::runtime_options{.workers = 1});
+  rt.block_on([]() -> pw::task<void> {
+    auto rx = bound("127.0.0.1:0");
+    auto tx = bound("127.0.0.1:0");
+    REQUIRE(tx.connect(rx.local_addr().unwrap()).is_ok());
+    std::vector<std::byte> good(64);
+    std::vector<pw::net::datagram> batch(2);
+    batch[0].buffer = good;
+    batch[1].buffer = std::span(reinterpret_cast<std::byte*>(8), 64);  // not writable
+    auto receiver = pw::spawn(
+        [](pw::net::udp_socket& rx, std::vector<pw::net::datagram>& batch) { return rx.recv_many(batch); }(rx, batch));
+    co_await pw::yield_now();
+    REQUIRE((co_await tx.send(payload(1, 20))).is_ok());
+    REQUIRE((co_await tx.send(payload(2, 20))).is_ok());
+    auto first = (co_await receiver).unwrap();
+    REQUIRE(first.is_ok());
+    CHECK(*first == 1);
+    CHECK(check_payload(batch[0].data()) == 1);
+    auto second = co_await pw::timeout(10s, rx.recv_many(std::span(batch).first(1)));
+    REQUIRE(second.is_ok());  // not timed out: the error was not lost
+    REQUIRE(second->is_err());
+    CHECK(second->error() == std::errc::bad_address);
+    CHECK(std::string(second->error().context()) == "udp_socket::recv_many");
+    REQUIRE((co_await tx.send(payload(3, 20))).is_ok());
+    auto third = co_await pw::timeout(10s, rx.recv_many(std::span(batch).first(1)));
+    REQUIRE(third.is_ok());
+    REQUIRE(third->is_ok());
+    CHECK(check_payload(batch[0].data()) == 3);  // the datagram the kernel could not copy is gone
+  }());
+}
+
 TEST_CASE("a vanished peer: ECONNREFUSED on a connected socket is a typed error, and the socket keeps working") {
   pw::runtime rt(pw::runtime_options{.workers = 2});
   rt.block_on([]() -> pw::task<void> {
