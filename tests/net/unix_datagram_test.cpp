@@ -76,8 +76,9 @@ TEST_CASE("ping-pong between named sockets: filesystem paths and abstract names,
       {dir.file("a.sock"), dir.file("b.sock")},
       {abstract_name("a"), abstract_name("b")},
   };
-  for (const auto& [a_name, b_name] : pairs) {
-    CAPTURE(a_name.size());
+  for (const auto& names : pairs) {
+    const bool abstract = names.first[0] == '\0';
+    CAPTURE(abstract);
     rt.block_on([](std::string a_name, std::string b_name) -> pw::task<void> {
       auto a = pw::net::unix_datagram::bind(a_name).unwrap();
       auto b = pw::net::unix_datagram::bind(b_name).unwrap();
@@ -107,7 +108,7 @@ TEST_CASE("ping-pong between named sockets: filesystem paths and abstract names,
         CHECK(text(std::span(buf, got->size)) == std::string(msg.rbegin(), msg.rend()));
       }
       CHECK((co_await pong).unwrap_or(0) == 100);
-    }(a_name, b_name));
+    }(names.first, names.second));
   }
 }
 
