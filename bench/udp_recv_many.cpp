@@ -100,6 +100,16 @@ struct records {
   explicit records(std::size_t n) : storage(n), list(n) {
     for (std::size_t i = 0; i < n; ++i) list[i].buffer = storage[i];
   }
+  // For the multishot receivers: copies each payload into the next record, round the list,
+  // as recv_many would have to.
+  auto filler() {
+    return [this, next = std::size_t{0}](const std::byte* data, std::size_t len) mutable {
+      auto& r = list[next];
+      r.size = std::min(len, r.buffer.size());
+      std::memcpy(r.buffer.data(), data, r.size);
+      if (++next == list.size()) next = 0;
+    };
+  }
 };
 
 // A recvmmsg(MSG_DONTWAIT) into `n` records: how many came, 0 if none.
@@ -247,13 +257,7 @@ void drain_uring_multishot(benchmark::State& state) {
   socket_pair p;
   multishot_receiver m(p.rx);
   records recs(static_cast<std::size_t>(state.range(0)));
-  std::size_t next = 0;
-  const auto copy = [&](const std::byte* data, std::size_t len) {
-    auto& r = recs.list[next];
-    r.size = std::min(len, r.buffer.size());
-    std::memcpy(r.buffer.data(), data, r.size);
-    if (++next == recs.list.size()) next = 0;
-  };
+  auto copy = recs.filler();
   for (auto _ : state) {
     p.send(per_round);
     const auto t0 = clock_type::now();
@@ -344,13 +348,7 @@ void wait_uring_multishot(benchmark::State& state) {
   socket_pair p;
   multishot_receiver m(p.rx);
   records recs(static_cast<std::size_t>(state.range(0)));
-  std::size_t next = 0;
-  const auto copy = [&](const std::byte* data, std::size_t len) {
-    auto& r = recs.list[next];
-    r.size = std::min(len, r.buffer.size());
-    std::memcpy(r.buffer.data(), data, r.size);
-    if (++next == recs.list.size()) next = 0;
-  };
+  auto copy = recs.filler();
   for (auto _ : state) {
     const auto t0 = clock_type::now();
     p.send(burst);

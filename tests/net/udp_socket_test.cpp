@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "polarway/runtime.hpp"
+#include "support/datagrams.hpp"
 
 namespace pw = polarway;
 using namespace std::chrono_literals;
@@ -28,29 +29,11 @@ constexpr int scale = 8;
 constexpr int scale = 1;
 #endif
 
-// Datagram `seq` of `len` bytes (len >= 4): the sequence number, then a pattern derived from it.
-std::vector<std::byte> payload(std::uint32_t seq, std::size_t len) {
-  std::vector<std::byte> p(len);
-  std::memcpy(p.data(), &seq, 4);
-  for (std::size_t i = 4; i < len; ++i) p[i] = static_cast<std::byte>((seq * 31 + i * 7) & 0xff);
-  return p;
-}
-
-// The sequence number of a datagram made by payload(), or -1 if its bytes do not match it.
-std::int64_t check_payload(std::span<const std::byte> d) {
-  if (d.size() < 4) return -1;
-  std::uint32_t seq = 0;
-  std::memcpy(&seq, d.data(), 4);
-  const auto expect = payload(seq, d.size());
-  return std::memcmp(expect.data(), d.data(), d.size()) == 0 ? std::int64_t{seq} : -1;
-}
-
-std::size_t length_of(std::uint32_t seq) { return 4 + (seq * 37) % 700; }
-
-std::span<const std::byte> bytes(const char* s) { return std::as_bytes(std::span(s, std::strlen(s))); }
-std::string text(std::span<const std::byte> b) {
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
+using pw_test::bytes;
+using pw_test::check_payload;
+using pw_test::length_of;
+using pw_test::payload;
+using pw_test::text;
 
 // Sends datagrams 0..count-1 (length_of(seq) bytes each) to `to`, one window permit each.
 pw::task<bool> send_numbered(pw::net::udp_socket& tx, pw::net::socket_addr to, std::uint32_t count,
@@ -159,9 +142,8 @@ TEST_CASE("recv_many: 1000 datagrams already queued, in batches, contents and se
     const auto rx_addr = rx.local_addr().unwrap();
     const auto tx_addr = tx.local_addr().unwrap();
     constexpr std::uint32_t total = 1000, window = 100;
-    std::vector<std::vector<std::byte>> storage(32, std::vector<std::byte>(1024));
-    std::vector<pw::net::datagram> batch(storage.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].buffer = storage[i];
+    pw_test::record_set<pw::net::datagram> records(32, 1024);
+    auto& batch = records.list;
     std::uint32_t next = 0;
     std::size_t calls = 0, biggest = 0;
     for (std::uint32_t sent = 0; sent < total; sent += window) {
@@ -198,9 +180,8 @@ TEST_CASE("recv_many: a sender on another worker, paced by a window; every datag
     const std::uint32_t total = 1000;
     pw::semaphore window(64);
     auto sender = pw::spawn(send_numbered(tx, rx.local_addr().unwrap(), total, window));
-    std::vector<std::vector<std::byte>> storage(16, std::vector<std::byte>(1024));
-    std::vector<pw::net::datagram> batch(storage.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].buffer = storage[i];
+    pw_test::record_set<pw::net::datagram> records(16, 1024);
+    auto& batch = records.list;
     std::vector<int> seen(total, 0);
     std::uint32_t received = 0;
     while (received < total) {
@@ -231,40 +212,12 @@ TEST_CASE("hostile input: an oversized datagram is reported and the next one is 
     const auto rx_addr = rx.local_addr().unwrap();
     REQUIRE(tx.connect(rx_addr).is_ok());
     REQUIRE(rx.connect(tx.local_addr().unwrap()).is_ok());
-    const auto big = payload(1, 2000);
-    const auto small = payload(2, 10);
     for (const bool waiting : {false, true}) {
       CAPTURE(waiting);
-      // recv_from
-      std::vector<std::byte> buf(100);
-      auto first =
-          pw::spawn([](pw::net::udp_socket& rx, std::vector<std::byte>& buf) { return rx.recv_from(buf); }(rx, buf));
-      if (waiting) co_await pw::yield_now();
-      REQUIRE((co_await tx.send(big)).unwrap_or(0) == big.size());
-      REQUIRE((co_await tx.send(small)).is_ok());
-      auto r = (co_await first).unwrap();
-      REQUIRE(r.is_err());
-      CHECK(r.error() == std::errc::message_size);
-      CHECK(std::string(r.error().context()) == "udp_socket::recv_from");
-      CHECK(std::memcmp(buf.data(), big.data(), buf.size()) == 0);  // the prefix is there
-      auto next = co_await rx.recv_from(buf);
-      REQUIRE(next.is_ok());
-      CHECK(next->size == small.size());
-      CHECK(check_payload(std::span(buf.data(), next->size)) == 2);
-      // recv (connected)
-      auto second =
-          pw::spawn([](pw::net::udp_socket& rx, std::vector<std::byte>& buf) { return rx.recv(buf); }(rx, buf));
-      if (waiting) co_await pw::yield_now();
-      REQUIRE((co_await tx.send(big)).is_ok());
-      REQUIRE((co_await tx.send(small)).is_ok());
-      auto r2 = (co_await second).unwrap();
-      REQUIRE(r2.is_err());
-      CHECK(r2.error() == std::errc::message_size);
-      CHECK(std::string(r2.error().context()) == "udp_socket::recv");
-      auto next2 = co_await rx.recv(buf);
-      REQUIRE(next2.is_ok());
-      CHECK(*next2 == small.size());
-      CHECK(check_payload(std::span(buf.data(), *next2)) == 2);
+      co_await pw_test::oversized_then_intact(tx, rx, pw_test::size_from_recv_from<pw::net::udp_socket>,
+                                              "udp_socket::recv_from", waiting);
+      co_await pw_test::oversized_then_intact(tx, rx, pw_test::size_from_recv<pw::net::udp_socket>, "udp_socket::recv",
+                                              waiting);
     }
   }());
 }
@@ -306,13 +259,12 @@ TEST_CASE("hostile input: a recv_many batch with truncated datagrams flags exact
     auto tx = bound("127.0.0.1:0");
     const auto rx_addr = rx.local_addr().unwrap();
     const std::size_t lengths[] = {10, 500, 10, 3000, 4, 100, 101};
-    std::vector<std::vector<std::byte>> storage(8, std::vector<std::byte>(100));
-    std::vector<pw::net::datagram> batch(storage.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].buffer = storage[i];
+    pw_test::record_set<pw::net::datagram> records(8, 100);
+    auto& batch = records.list;
     for (const bool waiting : {false, true}) {
       CAPTURE(waiting);
       for (std::size_t i = 0; i < batch.size(); ++i) {
-        std::fill(storage[i].begin(), storage[i].end(), std::byte{0});
+        std::fill(records.storage[i].begin(), records.storage[i].end(), std::byte{0});
         batch[i].size = 0;
         batch[i].truncated = false;
       }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "polarway/runtime.hpp"
+#include "support/datagrams.hpp"
 
 namespace pw = polarway;
 using namespace std::chrono_literals;
@@ -46,26 +47,11 @@ std::string abstract_name(std::string_view tag) {
   return std::string("\0polarway-dgram-test-", 21) + std::to_string(::getpid()) + "-" + std::string(tag);
 }
 
-std::span<const std::byte> bytes(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
-std::string text(std::span<const std::byte> b) {
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
-
-// Datagram `seq`: its number then a pattern, `len` bytes (len >= 4).
-std::vector<std::byte> payload(std::uint32_t seq, std::size_t len) {
-  std::vector<std::byte> p(len);
-  std::memcpy(p.data(), &seq, 4);
-  for (std::size_t i = 4; i < len; ++i) p[i] = static_cast<std::byte>((seq * 13 + i * 3) & 0xff);
-  return p;
-}
-std::int64_t check_payload(std::span<const std::byte> d) {
-  if (d.size() < 4) return -1;
-  std::uint32_t seq = 0;
-  std::memcpy(&seq, d.data(), 4);
-  const auto expect = payload(seq, d.size());
-  return std::memcmp(expect.data(), d.data(), d.size()) == 0 ? std::int64_t{seq} : -1;
-}
-std::size_t length_of(std::uint32_t seq) { return 4 + (seq * 53) % 900; }
+using pw_test::bytes;
+using pw_test::check_payload;
+using pw_test::length_of;
+using pw_test::payload;
+using pw_test::text;
 
 }  // namespace
 
@@ -187,25 +173,14 @@ TEST_CASE("hostile input: oversized and zero-length datagrams, a truncated recv_
   pw::runtime rt(pw::runtime_options{.workers = 1});
   rt.block_on([]() -> pw::task<void> {
     auto [tx, rx] = pw::net::unix_datagram::pair().unwrap();
-    std::vector<std::byte> buf(100);
-    const auto big = payload(1, 5000);
-    const auto small = payload(2, 10);
     for (const bool waiting : {false, true}) {
       CAPTURE(waiting);
-      auto first =
-          pw::spawn([](pw::net::unix_datagram& rx, std::vector<std::byte>& buf) { return rx.recv_from(buf); }(rx, buf));
-      if (waiting) co_await pw::yield_now();
-      REQUIRE((co_await tx.send(big)).unwrap_or(0) == big.size());
-      REQUIRE((co_await tx.send(small)).is_ok());
-      auto r = (co_await first).unwrap();
-      REQUIRE(r.is_err());
-      CHECK(r.error() == std::errc::message_size);
-      CHECK(std::string(r.error().context()) == "unix_datagram::recv_from");
-      CHECK(std::memcmp(buf.data(), big.data(), buf.size()) == 0);
-      auto n = co_await rx.recv(buf);
-      REQUIRE(n.is_ok());
-      CHECK(check_payload(std::span(buf.data(), *n)) == 2);
+      co_await pw_test::oversized_then_intact(tx, rx, pw_test::size_from_recv_from<pw::net::unix_datagram>,
+                                              "unix_datagram::recv_from", waiting);
+      co_await pw_test::oversized_then_intact(tx, rx, pw_test::size_from_recv<pw::net::unix_datagram>,
+                                              "unix_datagram::recv", waiting);
     }
+    std::vector<std::byte> buf(100);
     // Zero-length datagrams.
     CHECK((co_await tx.send({})).unwrap_or(99) == 0);
     CHECK((co_await rx.recv(buf)).unwrap_or(99) == 0);
@@ -217,9 +192,8 @@ TEST_CASE("hostile input: oversized and zero-length datagrams, a truncated recv_
       else
         REQUIRE((co_await tx.send(std::vector<std::byte>(lengths[i], std::byte{9}))).is_ok());
     }
-    std::vector<std::vector<std::byte>> storage(8, std::vector<std::byte>(100));
-    std::vector<pw::net::unix_datagram::datagram> batch(storage.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].buffer = storage[i];
+    pw_test::record_set<pw::net::unix_datagram::datagram> records(8, 100);
+    auto& batch = records.list;
     std::size_t got = 0;
     while (got < 6) got += (co_await rx.recv_many(std::span(batch).subspan(got))).unwrap();
     CHECK(got == 6);
@@ -246,9 +220,8 @@ TEST_CASE("recv_many: 1000 datagrams from a named sender on another worker, in o
         if ((co_await tx.send(payload(seq, length_of(seq)))).unwrap_or(0) != length_of(seq)) co_return false;
       co_return true;
     }(tx));
-    std::vector<std::vector<std::byte>> storage(16, std::vector<std::byte>(1024));
-    std::vector<pw::net::unix_datagram::datagram> batch(storage.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].buffer = storage[i];
+    pw_test::record_set<pw::net::unix_datagram::datagram> records(16, 1024);
+    auto& batch = records.list;
     std::uint32_t next = 0;
     while (next < total) {
       auto n = co_await pw::timeout(10s, rx.recv_many(batch));
