@@ -1,9 +1,11 @@
 // The one implementation of a datagram socket, shared by pw::net::udp_socket and
 // pw::net::unix_datagram: a template over the public type's traits, which name the address a
 // receive reports (socket_addr; a Unix name as a std::string), the records it fills (from
-// net/datagram.hpp, which this layer does not include) and the operation names errors carry. Every operation follows
-// the sockets' "try first, then wait" rule (detail/socket.hpp): the syscall with MSG_DONTWAIT, and only if it would
-// block, the same operation in the worker's ring (POLL_FIRST) or a readiness wait.
+// net/datagram.hpp, which this layer does not include) and the operation names errors carry.
+// Every operation follows the sockets' "try first, then wait" rule (detail/socket.hpp): the
+// syscall with MSG_DONTWAIT, and only if it would block, a wait. A receive waits with the same
+// operation in the worker's ring (POLL_FIRST) or for readiness; a send waits until the socket
+// is writable and tries again (send_call says why it never sends from the ring).
 //
 // Receives pass MSG_TRUNC, with which UDP and Unix datagram sockets return a datagram's full
 // length even when the buffer was smaller: that is how truncation is detected, on both
@@ -28,6 +30,7 @@
 #pragma once
 
 #include <liburing.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -112,10 +115,8 @@ class datagram_socket {
   /// Sends one datagram to the connected peer; returns its size.
   task<result<std::size_t>> send(std::span<const std::byte> buf) {
     const int fd = fd_.get();
-    return socket_call(
-        fd_, io_direction::write,
+    return send_call(
         [fd, buf] { return syscall_result(::send(fd, buf.data(), buf.size(), MSG_DONTWAIT | MSG_NOSIGNAL)); },
-        [fd, buf](io_uring_sqe* sqe) { io_uring_prep_send(sqe, fd, buf.data(), buf.size(), MSG_NOSIGNAL); },
         names.send);
   }
 
@@ -220,21 +221,14 @@ class datagram_socket {
   template <class Native>
   task<result<std::size_t>> send_to(std::span<const std::byte> buf, Native to) {
     const int fd = fd_.get();
-    single_msg m(const_cast<std::byte*>(buf.data()), buf.size());
-    m.set_name(to.native(), to.native_len());
-    co_return co_await socket_call(
-        fd_, io_direction::write,
-        [fd, &m] { return syscall_result(::sendmsg(fd, &m.hdr, MSG_DONTWAIT | MSG_NOSIGNAL)); },
-        [fd, &m](io_uring_sqe* sqe) { io_uring_prep_sendmsg(sqe, fd, &m.hdr, MSG_NOSIGNAL); }, names.send_to);
+    return send_call([fd, buf, to] { return send_to_now(fd, buf, to); }, names.send_to);
   }
 
   // One attempt at sending to `to`, without waiting: the size, or the error (EAGAIN included).
   template <class Native>
   result<std::size_t> try_send_to(std::span<const std::byte> buf, const Native& to) {
-    single_msg m(const_cast<std::byte*>(buf.data()), buf.size());
-    m.set_name(to.native(), to.native_len());
     int n = 0;
-    do n = syscall_result(::sendmsg(fd_.get(), &m.hdr, MSG_DONTWAIT | MSG_NOSIGNAL));
+    do n = send_to_now(fd_.get(), buf, to);
     while (n == -EINTR);
     if (n < 0) return err(error::from_errno(-n, names.send_to));
     return static_cast<std::size_t>(n);
@@ -271,6 +265,49 @@ class datagram_socket {
 
  private:
   static int syscall_result(ssize_t n) noexcept { return n >= 0 ? static_cast<int>(n) : -errno; }
+
+  // sendmsg(MSG_DONTWAIT) of one datagram to `to`: its size, or -errno.
+  template <class Native>
+  static int send_to_now(int fd, std::span<const std::byte> buf, const Native& to) noexcept {
+    single_msg m(const_cast<std::byte*>(buf.data()), buf.size());
+    m.set_name(to.native(), to.native_len());
+    return syscall_result(::sendmsg(fd, &m.hdr, MSG_DONTWAIT | MSG_NOSIGNAL));
+  }
+
+  // A send: `attempt()` (the syscall, >= 0 or -errno), and while it would block, a wait until
+  // the socket is writable (a poll in the ring, or epoll readiness), then the syscall again.
+  // Never the send itself in the ring: Linux's ring send on a Unix datagram socket whose
+  // receiver is full copies the datagram on a refused attempt, and its retry then sends an
+  // empty datagram and reports 0 (docs/design.md, "Datagram sockets"). A send cancelled after
+  // its poll completed goes on to its syscall (soft cancellation, as for any completed
+  // operation): it sends, or, if the socket is full again, waits once more.
+  template <class Attempt>
+  task<result<std::size_t>> send_call(Attempt attempt, const char* what) {
+    if (!coop_consume()) co_await yield_awaiter{};  // before anything is sent, as socket_call does
+    for (;;) {
+      reactor& io = current_reactor(what);
+      const bool use_ring = io.kind() == backend_kind::io_uring;
+      std::uint64_t seen = 0;
+      readiness* r = nullptr;
+      if (!use_ring) {
+        auto rr = fd_.readiness_record();
+        if (!rr) co_return err(rr.error());
+        r = *rr;
+        seen = r->seq(io_direction::write);
+      }
+      const int res = attempt();
+      if (res >= 0) co_return static_cast<std::size_t>(res);
+      if (res == -EINTR) continue;
+      if (res != -EAGAIN && res != -EWOULDBLOCK) co_return err(error::from_errno(-res, what));
+      if (use_ring) {
+        const int fd = fd_.get();
+        const int polled = co_await uring_op([fd](io_uring_sqe* sqe) { io_uring_prep_poll_add(sqe, fd, POLLOUT); });
+        if (polled < 0 && polled != -EINTR && polled != -EAGAIN) co_return err(error::from_errno(-polled, what));
+        continue;
+      }
+      co_await r->wait(io_direction::write, seen);
+    }
+  }
 
   // An error met by recv_many after it had received a datagram: reported by the next receive.
   error take_deferred_error(const char* what) noexcept {
