@@ -67,6 +67,16 @@ struct Sizes {
   int fib_n() const { return small ? 20 : 30; }
   std::uint64_t call_soon() const { return small ? 5'000 : 50'000; }
   std::uint64_t loop_overhead() const { return small ? 1'000 : 10'000; }
+  std::uint64_t udp_round_trips() const { return small ? 10'000 : 100'000; }
+  std::uint64_t udp_flood() const { return small ? 100'000 : 1'000'000; }
+  std::uint64_t udp_bytes() const { return 64; }
+  std::uint64_t udp_window() const { return 100; }  // udp_flood: datagrams in flight, acked each
+  std::uint64_t broadcast_values() const { return small ? 10'000 : 100'000; }
+  std::uint64_t broadcast_receivers() const { return 8; }
+  std::uint64_t broadcast_capacity() const { return 1'024; }
+  std::uint64_t watch_sends() const { return small ? 10'000 : 100'000; }
+  std::uint64_t watch_receivers() const { return 4; }
+  std::uint64_t races() const { return small ? 10'000 : 100'000; }
 };
 
 // Tasks in a skynet tree with `leaves` leaves (a power of 10): 1 + 10 + ... + leaves.
@@ -105,7 +115,12 @@ inline const std::vector<std::string>& all_workloads() {
       "skynet_100M",
       "fib_30",
       "call_soon_50k",
-      "loop_overhead_10k"};
+      "loop_overhead_10k",
+      "udp_pingpong_64B",
+      "udp_flood_64B",
+      "broadcast_1to8_100k",
+      "watch_100k",
+      "race_100k"};
   return names;
 }
 

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <fstream>
 #include <string>
@@ -293,6 +294,24 @@ pw::task<std::vector<Figure>> loop_overhead(u64 n) {
       per_unit("loop_overhead_10k", s, double(n), "ns/iter", sum == n * (n - 1) / 2, "sum " + std::to_string(sum))};
 }
 
+// A receive that is ready (its value queued just before) raced against a 1 s sleep: the cost of
+// a race whose winner is known at once, and of cancelling the loser.
+pw::task<std::vector<Figure>> race_ready(u64 n) {
+  auto [tx, rx] = pw::mpsc::channel<u64>(1);
+  u64 won = 0, sum = 0;
+  const auto t0 = Clock::now();
+  for (u64 i = 0; i < n; ++i) {
+    if (!tx.try_send(i)) break;
+    auto r = co_await pw::race(rx.recv(), pw::sleep(std::chrono::seconds(1)));
+    if (r.index() != 0 || !r.get<0>()) break;
+    sum += *r.get<0>();
+    ++won;
+  }
+  const double s = seconds_since(t0);
+  co_return std::vector{per_unit("race_100k", s, double(n), "ns/iter", won == n && sum == n * (n - 1) / 2,
+                                 "receive won " + std::to_string(won) + " races, sum " + std::to_string(sum))};
+}
+
 pw::task<std::vector<Figure>> run(const compare::Args& a) {
   const compare::Sizes z{a.small};
   const std::string& w = a.workload;
@@ -312,6 +331,7 @@ pw::task<std::vector<Figure>> run(const compare::Args& a) {
   if (w == "fib_30") co_return co_await fib_run(z.fib_n());
   if (w == "call_soon_50k") co_return co_await call_soon(z.call_soon());
   if (w == "loop_overhead_10k") co_return co_await loop_overhead(z.loop_overhead());
+  if (w == "race_100k") co_return co_await race_ready(z.races());
   co_return std::vector<Figure>{};
 }
 

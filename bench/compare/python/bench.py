@@ -33,12 +33,25 @@ WORKLOADS = [
     "fib_30",
     "call_soon_50k",
     "loop_overhead_10k",
+    "udp_pingpong_64B",
+    "udp_flood_64B",
+    "broadcast_1to8_100k",
+    "watch_100k",
+    "race_100k",
 ]
 
 # Not run on Python: would take many minutes per run (about 110 M tasks).
 UNSUPPORTED = {
     "skynet_100M": "111 M asyncio tasks: about 15 min per run, and the FIFO ready queue "
                    "expands the tree breadth-first (skynet_1M peaks at 1.1 GB, so ~100 GB)",
+}
+
+# Primitives asyncio does not have: these rows are n/a on Python, not emulated.
+NOT_IN_ASYNCIO = {
+    "broadcast_1to8_100k": "asyncio has no broadcast channel (a value delivered to every "
+                           "subscriber, with a bounded buffer and lag reporting)",
+    "watch_100k": "asyncio has no watch channel (a latest-value cell whose receivers await "
+                  "changed())",
 }
 
 
@@ -70,6 +83,11 @@ class Sizes:
         self.fib_n = p(30, 20)
         self.call_soon = p(50_000, 5_000)
         self.loop_overhead = p(10_000, 1_000)
+        self.udp_round_trips = p(100_000, 10_000)
+        self.udp_flood = p(1_000_000, 100_000)
+        self.udp_bytes = 64
+        self.udp_window = 100
+        self.races = p(100_000, 10_000)
 
 
 def fig(workload, value, unit, ok, detail):
@@ -381,6 +399,31 @@ async def loop_overhead(sz):
                 f"{n} sequential create_task+await")]
 
 
+async def race_ready(sz):
+    """A get() that is ready (its value queued just before) raced against a 1 s sleep:
+    asyncio.wait(FIRST_COMPLETED) over two tasks, the loser cancelled."""
+    n = sz.races
+    q = asyncio.Queue(maxsize=1)
+    won = acc = 0
+    t0 = now()
+    for i in range(n):
+        q.put_nowait(i)
+        get = asyncio.create_task(q.get())
+        nap = asyncio.create_task(asyncio.sleep(1))
+        done, pending = await asyncio.wait((get, nap), return_when=asyncio.FIRST_COMPLETED)
+        for t in pending:
+            t.cancel()
+        if get in done:
+            won += 1
+            acc += get.result()
+        else:
+            break
+    await asyncio.sleep(0)  # the last loser's cancellation runs
+    s = now() - t0
+    return [fig("race_100k", s * 1e9 / n, "ns/iter", won == n and acc == n * (n - 1) // 2,
+                f"receive won {won} races, sum {acc} (asyncio.wait FIRST_COMPLETED)")]
+
+
 async def run(workload, sz):
     table = {
         "spawn_many_100k": lambda: spawn_many(sz),
@@ -399,6 +442,7 @@ async def run(workload, sz):
         "fib_30": lambda: fib_run(sz),
         "call_soon_50k": lambda: call_soon(sz),
         "loop_overhead_10k": lambda: loop_overhead(sz),
+        "race_100k": lambda: race_ready(sz),
     }
     return await table[workload]()
 
@@ -433,6 +477,8 @@ def main():
         na = "asyncio runs one event loop on one thread: workers must be 1"
     elif a.workload in UNSUPPORTED and not small:
         na = UNSUPPORTED[a.workload]
+    elif a.workload in NOT_IN_ASYNCIO:
+        na = NOT_IN_ASYNCIO[a.workload]
     if na:
         emit(fig(a.workload, None, "", False, "not implemented: " + na), a.workers, small)
         return 2

@@ -54,6 +54,11 @@ impl Sizes {
     fn fib_n(&self) -> u64 { self.pick(30, 20) }
     fn call_soon(&self) -> u64 { self.pick(50_000, 5_000) }
     fn loop_overhead(&self) -> u64 { self.pick(10_000, 1_000) }
+    fn udp_round_trips(&self) -> u64 { self.pick(100_000, 10_000) }
+    fn udp_flood(&self) -> u64 { self.pick(1_000_000, 100_000) }
+    fn broadcast_values(&self) -> u64 { self.pick(100_000, 10_000) }
+    fn watch_sends(&self) -> u64 { self.pick(100_000, 10_000) }
+    fn races(&self) -> u64 { self.pick(100_000, 10_000) }
 }
 
 const YIELD_TASKS: u64 = 200;
@@ -63,6 +68,11 @@ const SEM_TASKS: u64 = 1_000;
 const SEM_PERMITS: usize = 10;
 const TCP_CONNS: u64 = 50;
 const TCP_BYTES: usize = 64;
+const UDP_BYTES: usize = 64;
+const UDP_WINDOW: u64 = 100;
+const BROADCAST_RECEIVERS: u64 = 8;
+const BROADCAST_CAP: usize = 1_024;
+const WATCH_RECEIVERS: u64 = 4;
 
 const WORKLOADS: &[&str] = &[
     "spawn_many_100k",
@@ -81,6 +91,7 @@ const WORKLOADS: &[&str] = &[
     "fib_30",
     "call_soon_50k",
     "loop_overhead_10k",
+    "race_100k",
 ];
 
 fn secs(t0: Instant) -> f64 {
@@ -422,6 +433,28 @@ async fn loop_overhead(sz: Sizes) -> Vec<Figure> {
              format!("{n} sequential spawn+await"))]
 }
 
+/// A receive that is ready (its value queued just before) raced against a 1 s sleep with
+/// `select!`: the cost of the race and of dropping the losing sleep.
+async fn race_ready(sz: Sizes) -> Vec<Figure> {
+    let n = sz.races();
+    let (tx, mut rx) = mpsc::channel::<u64>(1);
+    let (mut won, mut sum) = (0u64, 0u64);
+    let t0 = Instant::now();
+    for i in 0..n {
+        tx.try_send(i).unwrap();
+        tokio::select! {
+            v = rx.recv() => if let Some(v) = v {
+                won += 1;
+                sum += v;
+            },
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+    let s = secs(t0);
+    vec![fig("race_100k", s * 1e9 / n as f64, "ns/iter", won == n && sum == n * (n - 1) / 2,
+             format!("receive won {won} races, sum {sum} (select!)"))]
+}
+
 async fn run(workload: String, sz: Sizes) -> Vec<Figure> {
     match workload.as_str() {
         "spawn_many_100k" => spawn_many(sz).await,
@@ -440,6 +473,7 @@ async fn run(workload: String, sz: Sizes) -> Vec<Figure> {
         "fib_30" => fib_run(sz).await,
         "call_soon_50k" => call_soon(sz).await,
         "loop_overhead_10k" => loop_overhead(sz).await,
+        "race_100k" => race_ready(sz).await,
         _ => Vec::new(),
     }
 }
