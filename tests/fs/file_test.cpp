@@ -24,7 +24,7 @@ std::string scratch_dir() {
   REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
   return tmpl;
 }
-std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
+std::span<const std::byte> bytes_of(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
 }  // namespace
 
 TEST_CASE("write, fsync, read back, rename, remove") {
@@ -89,6 +89,96 @@ TEST_CASE("a file operation this kernel's io_uring lacks runs on the blocking po
   ::rmdir((dir + "/a/b").c_str());
   ::rmdir((dir + "/a").c_str());
   ::rmdir(dir.c_str());
+}
+
+namespace {
+// One script of file operations, successes and failures, written down as a transcript: what
+// each step gave (a value, or the error's code and context).
+pw::task<std::vector<std::string>> file_script(std::string dir) {
+  std::vector<std::string> out;
+  auto note = [&out](const char* step, const auto& r) {
+    if (r.is_ok()) out.push_back(std::string(step) + ": ok");
+    else out.push_back(std::string(step) + ": " + r.error().message());
+  };
+  note("mkdir -p a/b", co_await pw::fs::create_dir_all(dir + "/a/b"));
+  note("mkdir -p a/b again", co_await pw::fs::create_dir_all(dir + "/a/b"));
+  {
+    auto f = co_await pw::fs::file::open(dir + "/a/b/f.tmp", {.write = true, .truncate = true, .create = true});
+    note("open for writing", f);
+    if (f) {
+      note("write_all", co_await f->write_all(bytes_of("hello world")));
+      auto n = co_await f->write_at(bytes_of("HELLO"), 0);
+      out.push_back("write_at 0: " + (n ? std::to_string(*n) : n.error().message()));
+      note("sync_all", co_await f->sync_all());
+      note("close", co_await f->close());
+    }
+  }
+  {
+    auto f = co_await pw::fs::file::open(dir + "/a/b/f.tmp", {.write = true, .append = true});
+    note("open for appending", f);
+    if (f) {
+      note("append", co_await f->write_all(bytes_of("!")));
+      note("close", co_await f->close());
+    }
+  }
+  note("rename", co_await pw::fs::rename(dir + "/a/b/f.tmp", dir + "/a/b/f"));
+  note("rename a missing file", co_await pw::fs::rename(dir + "/a/b/missing", dir + "/a/b/x"));
+  {
+    auto f = co_await pw::fs::file::open(dir + "/a/b/f", {.read = true});
+    note("open for reading", f);
+    if (f) {
+      std::string buf(64, '\0');
+      auto n = co_await f->read_at(std::as_writable_bytes(std::span(buf.data(), buf.size())), 0);
+      out.push_back("read_at 0: " + (n ? buf.substr(0, *n) : n.error().message()));
+      auto past = co_await f->read_at(std::as_writable_bytes(std::span(buf.data(), buf.size())), 100);
+      out.push_back("read_at past the end: " + (past ? std::to_string(*past) : past.error().message()));
+      auto write_to_read_only = co_await f->write_at(bytes_of("x"), 0);
+      out.push_back("write to a read-only file: " +
+                    (write_to_read_only ? std::to_string(*write_to_read_only) : write_to_read_only.error().message()));
+    }
+  }
+  note("create_new over an existing file", co_await pw::fs::file::open(dir + "/a/b/f", {.write = true, .create_new = true}));
+  note("open in a missing directory", co_await pw::fs::file::open(dir + "/nope/x", {.read = true}));
+  note("open a directory for writing", co_await pw::fs::file::open(dir + "/a", {.write = true}));
+  note("mkdir -p through a file", co_await pw::fs::create_dir_all(dir + "/a/b/f/c"));
+  note("remove a directory", co_await pw::fs::remove(dir + "/a/b"));
+  note("remove", co_await pw::fs::remove(dir + "/a/b/f"));
+  note("remove again", co_await pw::fs::remove(dir + "/a/b/f"));
+  co_return out;
+}
+}  // namespace
+
+TEST_CASE("the blocking-pool fallback gives the same results as the ring") {
+  // Every file operation the ring offers, once on the ring and once with the ring told to
+  // forget them all (as on a kernel that lacks them), so that each runs on the blocking pool.
+  pw::runtime rt(pw::runtime_options{.workers = 1, .backend = pw::backend_kind::io_uring});
+  auto run = [&](bool forget) {
+    const std::string dir = scratch_dir();
+    auto [transcript, pool_calls] =
+        rt.block_on([](std::string dir, bool forget) -> pw::task<std::pair<std::vector<std::string>, std::uint64_t>> {
+          auto& ring = pw::detail::current_reactor("test").uring();
+          auto& pool = pw::detail::tls_context.current_worker->sched->pool();
+          if (forget)
+            for (auto op : {IORING_OP_OPENAT, IORING_OP_READ, IORING_OP_WRITE, IORING_OP_FSYNC, IORING_OP_CLOSE,
+                            IORING_OP_RENAMEAT, IORING_OP_UNLINKAT, IORING_OP_MKDIRAT})
+              ring.forget_op(op);
+          const std::uint64_t before = pool.calls_run();
+          auto transcript = co_await file_script(dir);
+          co_return std::pair{std::move(transcript), pool.calls_run() - before};
+        }(dir, forget));
+    std::system(("rm -rf " + dir).c_str());
+    // The ring's run used no thread; the fallback's ran every step there.
+    if (forget)
+      CHECK(pool_calls > 20);
+    else
+      CHECK(pool_calls == 0);
+    return transcript;
+  };
+  const auto on_ring = run(false);
+  const auto on_pool = run(true);  // last: the ring does not get the operations back
+  CHECK(on_ring.size() == 23);  // every step wrote its line
+  CHECK(on_ring == on_pool);
+  for (std::size_t i = 0; i < std::min(on_ring.size(), on_pool.size()); ++i) CHECK(on_ring[i] == on_pool[i]);
 }
 
 TEST_CASE("ENOENT, EISDIR, EEXIST and bad options are typed errors") {

@@ -14,6 +14,7 @@
 
 #include "polarway/net/tcp_listener.hpp"
 #include "polarway/runtime.hpp"
+#include "support/stream_echo.hpp"
 
 namespace pw = polarway;
 using namespace std::chrono_literals;
@@ -26,38 +27,7 @@ constexpr int scale = 8;
 constexpr int scale = 1;
 #endif
 
-std::uint64_t checksum(std::span<const std::byte> data, std::uint64_t h = 1469598103934665603ull) {
-  for (std::byte b : data) h = (h ^ static_cast<std::uint64_t>(b)) * 1099511628211ull;
-  return h;
-}
-
-// Echoes until end of stream; returns the error if the connection broke.
-pw::task<pw::result<void>> echo(pw::net::tcp_stream s) {
-  std::vector<std::byte> buf(16 * 1024);
-  for (;;) {
-    auto n = co_await s.read(buf);
-    if (!n) co_return pw::err(n.error());
-    if (*n == 0) co_return pw::ok();
-    auto w = co_await s.write_all(std::span(buf.data(), *n));
-    if (!w) co_return pw::err(w.error());
-  }
-}
-
-pw::task<void> serve(pw::net::tcp_listener& l, int connections, std::atomic<int>& failures) {
-  std::vector<pw::join_handle<pw::result<void>>> conns;
-  for (int i = 0; i < connections; ++i) {
-    auto s = co_await l.accept();
-    if (!s) {
-      failures.fetch_add(1);
-      continue;
-    }
-    conns.push_back(pw::spawn(echo(std::move(*s))));
-  }
-  for (auto& c : conns) {
-    auto r = co_await c;
-    if (!r.is_ok() || !r->is_ok()) failures.fetch_add(1);
-  }
-}
+using pw_test::echo;
 
 }  // namespace
 
@@ -65,37 +35,23 @@ TEST_CASE("echo: 200 concurrent connections, 1 MiB each, checksums match") {
   pw::runtime rt(pw::runtime_options{.workers = 2});
   constexpr int clients = 200;
   const std::size_t bytes = (1u << 20) / scale;
-  std::atomic<int> failures{0};
-  const int good = rt.block_on([](std::size_t bytes, std::atomic<int>& failures) -> pw::task<int> {
+  const int good = rt.block_on([](std::size_t bytes) -> pw::task<int> {
     auto l = pw::net::tcp_listener::bind("127.0.0.1:0");
     const auto addr = l->local_addr().unwrap();
-    auto server = pw::spawn(serve(*l, clients, failures));
+    auto server = pw::spawn(pw_test::serve_echo(*l, clients));
     std::vector<pw::task<bool>> cs;
     for (int c = 0; c < clients; ++c)
       cs.push_back([](pw::net::socket_addr addr, std::size_t bytes, int seed) -> pw::task<bool> {
         auto s = co_await pw::net::tcp_stream::connect(addr);
         if (!s) co_return false;
-        std::vector<std::byte> out(bytes);
-        for (std::size_t i = 0; i < bytes; ++i) out[i] = static_cast<std::byte>((i * 131 + static_cast<std::size_t>(seed)) & 0xff);
-        // Write and read concurrently, as a real client must (the echo fills the buffers).
-        auto writer = pw::spawn([](pw::net::tcp_stream& s, std::vector<std::byte>& out) -> pw::task<bool> {
-          auto w = co_await s.write_all(out);
-          co_return w.is_ok() && (co_await s.shutdown()).is_ok();
-        }(*s, out));
-        std::vector<std::byte> in(bytes);
-        auto r = co_await s->read_exact(in);
-        const bool wrote = (co_await writer).unwrap_or(false);
-        std::byte extra[1];
-        auto eof = co_await s->read(extra);
-        co_return r.is_ok() && wrote && eof.is_ok() && *eof == 0 && checksum(in) == checksum(out);
+        co_return co_await pw_test::echo_exchange(*s, bytes, seed);
       }(addr, bytes, c));
     int ok = 0;
     for (bool b : co_await pw::join_all(std::move(cs))) ok += b;
-    CHECK((co_await server).is_ok());
+    CHECK((co_await server).unwrap_or(-1) == 0);
     co_return ok;
-  }(bytes, failures));
+  }(bytes));
   CHECK(good == clients);
-  CHECK(failures.load() == 0);
 }
 
 TEST_CASE("io_uring without multishot accept: one single-shot accept per connection") {
@@ -224,16 +180,7 @@ TEST_CASE("reads raced by timeouts never lose bytes") {
     auto l = pw::net::tcp_listener::bind("127.0.0.1:0").unwrap();
     auto client = (co_await pw::net::tcp_stream::connect(l.local_addr().unwrap())).unwrap();
     auto server_side = (co_await l.accept()).unwrap();
-    auto writer = pw::spawn([](pw::net::tcp_stream s, std::size_t total) -> pw::task<bool> {
-      std::vector<std::byte> chunk(97, std::byte{1});
-      for (std::size_t sent = 0; sent < total;) {
-        const std::size_t n = std::min(chunk.size(), total - sent);
-        if (!(co_await s.write_all(std::span(chunk.data(), n)))) co_return false;
-        sent += n;
-        if (sent % 970 == 0) co_await pw::sleep(std::chrono::microseconds(200));
-      }
-      co_return true;
-    }(std::move(server_side), total));
+    auto writer = pw::spawn(pw_test::paced_write(std::move(server_side), total));
     std::vector<std::byte> buf(256);
     std::size_t received = 0;
     const auto deadline = pw::steady_clock::now() + 60s;

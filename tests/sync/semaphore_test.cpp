@@ -156,6 +156,23 @@ TEST_CASE("try_acquire, forget, add_permits, moves") {
   CHECK(sem.available_permits() == 5);
 }
 
+TEST_CASE("split moves permits into a new permit; each gives its own back") {
+  pw::semaphore sem(5);
+  auto all = sem.try_acquire_many(5);
+  REQUIRE(all.is_some());
+  CHECK(all->split(6).is_none());  // more than it holds: nothing moves
+  CHECK(all->num_permits() == 5);
+  auto part = all->split(2);
+  REQUIRE(part.is_some());
+  CHECK(part->num_permits() == 2);
+  CHECK(all->num_permits() == 3);
+  CHECK(sem.available_permits() == 0);
+  all.reset();
+  CHECK(sem.available_permits() == 3);
+  part.reset();
+  CHECK(sem.available_permits() == 5);
+}
+
 TEST_CASE("a waiter aborted while queued with a partial share passes it on") {
   pw::runtime rt(pw::runtime_options{.workers = 1});
   rt.block_on([]() -> pw::task<void> {

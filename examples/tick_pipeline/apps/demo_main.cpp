@@ -214,7 +214,7 @@ int main(int argc, char** argv) {
     }
     previous = std::move(*scan);
   }
-  app::block_stop_signals();
+  app::stop_signals signals;
   pw::runtime rt;
   pw::option<app::parquet_tick_sink> parquet;
   if (cfg->parquet) {
@@ -241,14 +241,9 @@ int main(int argc, char** argv) {
   std::atomic<bool> by_signal{false};
   pw::result<outcome, std::string> result = pw::err(std::string("not run"));
   {
-    app::signal_watcher signals([&](int) {
-      by_signal.store(true);
-      (void)rt.spawn([](pw::cancellation_token t) -> pw::task<void> {
-          t.cancel();
-          co_return;
-        }(stop));  // detached: dropping the handle
-    });
+    auto watcher = rt.spawn(signals.watch(stop, &by_signal));
     result = rt.block_on(run_demo(*cfg, sink, engine, stop));
+    watcher.abort();  // a signal from here on is ignored: the run is over
   }
   // Commits whatever is still open (nothing, after the pipeline's flush, unless it failed) and
   // releases the directory's lock; a failure stays in failure() for the summary.

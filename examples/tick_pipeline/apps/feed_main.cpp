@@ -22,17 +22,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "polarway-feed: %s\n(polarway-feed --help lists the options)\n", cfg.error().message.c_str());
     return 2;
   }
-  app::block_stop_signals();
+  app::stop_signals signals;
   pw::runtime rt;
   pw::cancellation_token stop;
   int status = 0;
   {
-    app::signal_watcher signals([&](int) {
-      (void)rt.spawn([](pw::cancellation_token t) -> pw::task<void> {
-          t.cancel();
-          co_return;
-        }(stop));  // detached: dropping the handle
-    });
+    auto watcher = rt.spawn(signals.watch(stop));
     status = rt.block_on([](app::feed_config cfg, pw::cancellation_token stop) -> pw::task<int> {
       auto server = app::feed_server::create(cfg);
       if (!server) {
@@ -51,6 +46,7 @@ int main(int argc, char** argv) {
                    static_cast<unsigned long long>(t.price_sum), static_cast<unsigned long long>(t.quantity_sum));
       co_return 0;
     }(*cfg, stop));
+    watcher.abort();
   }
   return status;
 }

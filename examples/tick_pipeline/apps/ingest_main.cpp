@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "polarway-ingest: %s\n(polarway-ingest --help lists the options)\n", cfg.error().message.c_str());
     return 2;
   }
-  app::block_stop_signals();
+  app::stop_signals signals;
   pw::runtime rt(pw::runtime_options{.workers = static_cast<std::size_t>(cfg->workers),
                                      .busy_poll = std::chrono::microseconds(cfg->busy_poll_us)});
   pw::option<app::parquet_tick_sink> parquet;
@@ -48,13 +48,7 @@ int main(int argc, char** argv) {
   std::atomic<bool> by_signal{false};
   pw::option<app::ingest_report> report;
   {
-    app::signal_watcher signals([&](int) {
-      by_signal.store(true);
-      (void)rt.spawn([](pw::cancellation_token t) -> pw::task<void> {
-          t.cancel();
-          co_return;
-        }(stop));  // detached: dropping the handle
-    });
+    auto watcher = rt.spawn(signals.watch(stop, &by_signal));
     report = rt.block_on([](app::ingest_engine& engine, pw::cancellation_token stop) -> pw::task<pw::option<app::ingest_report>> {
       auto bound = engine.bind();
       if (!bound) {
@@ -65,6 +59,7 @@ int main(int argc, char** argv) {
       if (*bound) std::fprintf(stderr, "polarway-ingest: listening on %s\n", (*bound)->to_string().c_str());
       co_return co_await engine.run(stop);
     }(engine, stop));
+    watcher.abort();  // a signal from here on is ignored: the run is over
   }
   // Commits whatever is still open (nothing, after the pipeline's flush, unless it failed) and
   // releases the directory's lock; a failure stays in failure() for the summary.

@@ -1,43 +1,30 @@
 #include "signals.hpp"
 
-#include <pthread.h>
-#include <signal.h>
-#include <unistd.h>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+namespace pw = polarway;
 
 namespace ticks::app {
 
-namespace {
-sigset_t stop_set() noexcept {
-  sigset_t s;
-  sigemptyset(&s);
-  sigaddset(&s, SIGINT);
-  sigaddset(&s, SIGTERM);
-  sigaddset(&s, SIGUSR2);
-  return s;
-}
-}  // namespace
+stop_signals::stop_signals()
+    : interrupt_(pw::signal::signal(SIGINT)),
+      terminate_(pw::signal::signal(SIGTERM)) {}
 
-void block_stop_signals() noexcept {
-  const sigset_t s = stop_set();
-  pthread_sigmask(SIG_BLOCK, &s, nullptr);
-}
-
-signal_watcher::signal_watcher(std::function<void(int)> on_signal)
-    : thread_([on_signal = std::move(on_signal)] {
-        const sigset_t s = stop_set();
-        int seen = 0;
-        for (;;) {
-          int sig = 0;
-          if (sigwait(&s, &sig) != 0) continue;
-          if (sig == SIGUSR2) return;  // the destructor: the program is ending on its own
-          if (++seen > 1) _exit(130);
-          on_signal(sig);
-        }
-      }) {}
-
-signal_watcher::~signal_watcher() {
-  pthread_kill(thread_.native_handle(), SIGUSR2);
-  thread_.join();
+pw::task<void> stop_signals::watch(pw::cancellation_token stop, std::atomic<bool>* by_signal) {
+  auto first = co_await pw::race(interrupt_.recv(), terminate_.recv());
+  const pw::result<void>& got = first.index() == 0 ? first.get<0>() : first.get<1>();
+  if (!got) {  // the listeners could not be set up: the signals keep their default action
+    std::fprintf(stderr, "cannot listen to SIGINT/SIGTERM: %s\n", got.error().message().c_str());
+    co_return;
+  }
+  if (by_signal) by_signal->store(true);
+  stop.cancel();
+  // Both arms completed: SIGINT and SIGTERM both came, and that is a second signal already.
+  if (!(first.completed<0>() && first.completed<1>())) (void)co_await pw::race(interrupt_.recv(), terminate_.recv());
+  std::_Exit(130);
 }
 
 }  // namespace ticks::app

@@ -1,29 +1,33 @@
-// SIGINT / SIGTERM without async-signal-unsafe handlers and without blocking a worker:
-// block_stop_signals() blocks them in the calling thread before the runtime starts (its
-// workers inherit the mask, so no worker is ever interrupted), and a plain std::thread waits in
-// sigwait() and calls `on_signal` on its own thread, where the application may use any
-// thread-safe call (the binaries spawn a task that cancels their stop token through
-// runtime::spawn). A second signal exits at once (status 130): the user insisted.
+// SIGINT / SIGTERM for the pipeline's programs, through pw::signal: construct stop_signals first
+// thing in main (from then on the two signals no longer end the process, whatever thread the
+// kernel hands them to), and spawn watch(): a task that races Ctrl-C (SIGINT) against SIGTERM
+// and, at the first of them, cancels the program's stop token. No thread of its own, nothing
+// blocked: the runtime's reactor delivers the signal. A second signal exits at once (status
+// 130): the user insisted. The listeners, unlike a pw::signal::ctrl_c() per wait, see a second
+// signal however soon it follows the first.
 #pragma once
 
-#include <functional>
-#include <thread>
+#include <atomic>
+
+#include <polarway/runtime.hpp>
 
 namespace ticks::app {
 
-/// Blocks SIGINT, SIGTERM (and SIGUSR2, used to stop the watcher) in this thread; call it
-/// first thing in main, before any other thread exists.
-void block_stop_signals() noexcept;
-
-class signal_watcher {
+class stop_signals {
  public:
-  explicit signal_watcher(std::function<void(int)> on_signal);
-  ~signal_watcher();
-  signal_watcher(const signal_watcher&) = delete;
-  signal_watcher& operator=(const signal_watcher&) = delete;
+  /// Starts listening to SIGINT and SIGTERM (no runtime needed yet).
+  stop_signals();
+  stop_signals(const stop_signals&) = delete;
+  stop_signals& operator=(const stop_signals&) = delete;
+
+  /// Cancels `stop` at the first SIGINT or SIGTERM since construction (setting `by_signal`,
+  /// if given), then exits the process with status 130 at the next one. Once only; the object
+  /// must outlive the task (the runtime cancels it when it shuts down).
+  polarway::task<void> watch(polarway::cancellation_token stop, std::atomic<bool>* by_signal = nullptr);
 
  private:
-  std::thread thread_;
+  polarway::signal::listener interrupt_;
+  polarway::signal::listener terminate_;
 };
 
 }  // namespace ticks::app

@@ -4,7 +4,7 @@
 // created them; each has a `readiness` record counting readiness events per direction. An
 // operation tries its syscall, and on EAGAIN waits for the count to move past the value it saw
 // before trying, so an event that lands between the failed try and the wait is never lost.
-// File operations, which epoll cannot wait for, run on a small blocking thread pool.
+// File operations, which epoll cannot wait for, run on the runtime's blocking pool.
 #pragma once
 
 #include <sys/epoll.h>
@@ -93,6 +93,12 @@ class readiness {
   std::array<task_cell*, 2> waiter_{};
 };
 
+/// Something an epoll event is delivered to other than a socket's readiness record: a
+/// watched fd (reactor::watch_readable). Its epoll data is its address with the low bit set.
+struct epoll_target {
+  void (*on_event)(epoll_target* self, std::uint32_t events) noexcept;
+};
+
 class epoll_driver {
  public:
   static result<std::unique_ptr<epoll_driver>> create() {
@@ -138,6 +144,17 @@ class epoll_driver {
     retired_.push_back(std::move(r));
   }
 
+  /// Registers `fd` level-triggered for reading; each epoll_wait that finds it readable calls
+  /// `target` (owner thread). It stays registered until this driver is destroyed.
+  result<void> watch_readable(int fd, epoll_target* target) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = reinterpret_cast<std::uint64_t>(target) | target_tag;
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) return err(error::from_errno(errno, "epoll_ctl"));
+    registered_.fetch_add(1, std::memory_order_relaxed);  // so that poll() looks at it
+    return ok();
+  }
+
   void flush() noexcept {}
 
   /// Hands out the readiness events that are there, without blocking. With no fd registered
@@ -169,7 +186,10 @@ class epoll_driver {
     ++epoll_waits_;
     const int n = ::epoll_wait(epfd_, events, 128, timeout_ms);
     for (int i = 0; i < n; ++i) {
-      if (auto* r = static_cast<readiness*>(events[i].data.ptr)) {
+      if (events[i].data.u64 & target_tag) {
+        auto* t = reinterpret_cast<epoll_target*>(events[i].data.u64 & ~target_tag);
+        t->on_event(t, events[i].events);
+      } else if (auto* r = static_cast<readiness*>(events[i].data.ptr)) {
         r->on_events(events[i].events);
       } else {
         std::uint64_t drained = 0;
@@ -186,6 +206,10 @@ class epoll_driver {
       batch.swap(retired_);
     }
   }
+
+  // Tags an epoll_target's address in epoll data (readiness records are 8-aligned, the
+  // wake-up eventfd is null).
+  static constexpr std::uint64_t target_tag = 1;
 
   int epfd_ = -1;
   int efd_ = -1;

@@ -1,12 +1,16 @@
 // The awaiters that put a task to sleep on a kernel operation:
 //   uring_op(prep)   submits one SQE on the current worker's ring; resumes with cqe->res
-//   blocking_call(f) runs f() on the runtime's blocking pool; resumes with its result
-// Both resume with a result >= 0 or -errno, and both are the task's cancel_hook while in
+//   blocking_call(f) runs f() on the runtime's blocking pool; resumes with what f returned
+// uring_op resumes with a result >= 0 or -errno. Both are the task's cancel_hook while in
 // flight, so an aborted task is destroyed only after the kernel (or the pool) has answered.
 #pragma once
 
 #include <coroutine>
+#include <exception>
+#include <optional>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "polarway/detail/blocking_pool.hpp"
 #include "polarway/detail/io_op.hpp"
@@ -45,10 +49,18 @@ class uring_op {
   task_cell* cell_ = nullptr;
 };
 
+/// Runs `f()` on the runtime's blocking pool and resumes with what it returned (void, a value,
+/// or, for file operations, a result >= 0 or -errno). The value waits in the awaiter, that is in
+/// the task's frame, which outlives the call (an aborted task is destroyed only once a running
+/// call has returned). With exceptions on, an exception escaping `f` is caught on the pool's
+/// thread and rethrown here, in the task, so that it panics the task rather than the process.
 template <class F>
 class blocking_call {
  public:
-  explicit blocking_call(F f) noexcept : f_(std::move(f)) {}
+  using value_type = std::invoke_result_t<F&>;
+  static_assert(!std::is_reference_v<value_type>, "a blocking call must return a value, not a reference");
+
+  explicit blocking_call(F f) noexcept(std::is_nothrow_move_constructible_v<F>) : f_(std::move(f)) {}
   blocking_call(const blocking_call&) = delete;
   blocking_call& operator=(const blocking_call&) = delete;
 
@@ -56,14 +68,44 @@ class blocking_call {
   void await_suspend(std::coroutine_handle<> caller) {
     cell_ = current_task_or_panic("blocking call");
     cell_->resume_point = caller;
-    job_.run = [](void* self) noexcept { return static_cast<blocking_call*>(self)->f_(); };
+    job_.run = &invoke;
     job_.ctx = this;
     cell_->sched()->pool().submit(&job_, cell_);
   }
-  int await_resume() noexcept { return job_.op.take_result(cell_); }
+  value_type await_resume() {
+    (void)job_.op.take_result(cell_);
+#if defined(__cpp_exceptions)
+    if (exception_) std::rethrow_exception(exception_);
+#endif
+    if constexpr (!std::is_void_v<value_type>) return std::move(*value_);
+  }
 
  private:
+  // On the pool's thread. Returns 0: a call that ran completed with a value, which a soft
+  // cancellation (pw::race) then keeps (io_op::completed_with_value).
+  static int invoke(void* self) noexcept {
+    auto* call = static_cast<blocking_call*>(self);
+#if defined(__cpp_exceptions)
+    try {
+      call->run();
+    } catch (...) {
+      call->exception_ = std::current_exception();
+    }
+#else
+    call->run();
+#endif
+    return 0;
+  }
+  void run() {
+    if constexpr (std::is_void_v<value_type>) f_();
+    else value_.emplace(f_());
+  }
+
   F f_;
+  [[no_unique_address]] std::conditional_t<std::is_void_v<value_type>, std::monostate, std::optional<value_type>> value_;
+#if defined(__cpp_exceptions)
+  std::exception_ptr exception_;
+#endif
   blocking_pool::job job_;
   task_cell* cell_ = nullptr;
 };

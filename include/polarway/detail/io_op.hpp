@@ -1,5 +1,5 @@
 // One kernel operation in flight on behalf of a suspended task: an io_uring submission, or a
-// blocking call run on the epoll backend's thread pool. It lives in the awaiter, that is in
+// call run on the runtime's blocking pool. It lives in the awaiter, that is in
 // the task's coroutine frame, and it is the frame's cancel_hook while in flight: the frame is
 // destroyed only once the operation has completed (rule 5: no buffer in a frame is written
 // after it is freed).

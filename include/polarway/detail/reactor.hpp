@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "polarway/detail/epoll_driver.hpp"
 #include "polarway/detail/uring_driver.hpp"
@@ -78,8 +79,64 @@ class reactor {
     else epoll_->unpark();
   }
 
+  /// Calls `on_readable(ctx)` on this worker whenever `fd` is readable, for as long as the
+  /// reactor lives (owner thread only). Level-triggered: `on_readable` must drain `fd`, or it
+  /// is called again at the next poll. Used for the signal pipe (signal/signal.hpp).
+  result<void> watch_readable(int fd, void (*on_readable)(void*) noexcept, void* ctx) {
+    auto w = std::make_unique<fd_watch>();
+    w->on_cqe = &fd_watch::from_ring;
+    w->on_event = &fd_watch::from_epoll;
+    w->fd = fd;
+    w->on_readable = on_readable;
+    w->ctx = ctx;
+    w->ring = uring_.get();
+    if (uring_) {
+      uring_->poll_target(w.get(), fd);
+    } else {
+      auto r = epoll_->watch_readable(fd, w.get());
+      if (!r) return r;
+    }
+    w->armed = true;
+    watches_.push_back(std::move(w));
+    return ok();
+  }
+
+  /// Whether this reactor watches `fd` (owner thread only).
+  bool watches(int fd) const noexcept {
+    for (const auto& w : watches_)
+      if (w->fd == fd && w->armed) return true;
+    return false;
+  }
+
  private:
   reactor() = default;
+
+  // One watch_readable registration: a one-shot poll re-armed after each completion on
+  // io_uring, a level-triggered registration on epoll.
+  struct fd_watch : uring_target, epoll_target {
+    int fd = -1;
+    void (*on_readable)(void*) noexcept = nullptr;
+    void* ctx = nullptr;
+    uring_driver* ring = nullptr;
+    bool armed = false;
+
+    static void from_ring(uring_target* t, int res, std::uint32_t) noexcept {
+      auto* w = static_cast<fd_watch*>(t);
+      if (res < 0) {  // cancelled as the worker exits (quiesce), or the fd is unusable
+        w->armed = false;
+        return;
+      }
+      w->on_readable(w->ctx);
+      w->ring->poll_target(w, w->fd);
+    }
+    static void from_epoll(epoll_target* t, std::uint32_t) noexcept {
+      auto* w = static_cast<fd_watch*>(t);
+      w->on_readable(w->ctx);
+    }
+  };
+
+  // Destroyed after the drivers (declared before them): a ring's last CQEs may still name them.
+  std::vector<std::unique_ptr<fd_watch>> watches_;
   backend_kind kind_ = backend_kind::epoll;
   std::unique_ptr<uring_driver> uring_;
   std::unique_ptr<epoll_driver> epoll_;

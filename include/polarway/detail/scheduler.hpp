@@ -114,9 +114,16 @@ class scheduler {
 
   /// Starts `workers` threads, each creating its reactor on its own thread; returns once all
   /// are ready. Panics if a worker cannot create any reactor (not even epoll).
+  /// The blocking pool starts up to `max_blocking_threads`, each exiting after
+  /// `blocking_keep_alive` idle.
   scheduler(std::size_t workers, backend_kind preferred, bool demanded,
-            std::chrono::nanoseconds busy_poll = std::chrono::nanoseconds::zero())
-      : idle_(workers), registry_(workers * 4), busy_poll_(busy_poll), pool_(2) {
+            std::chrono::nanoseconds busy_poll = std::chrono::nanoseconds::zero(),
+            std::size_t max_blocking_threads = 512,
+            std::chrono::nanoseconds blocking_keep_alive = std::chrono::seconds(10))
+      : idle_(workers),
+        registry_(workers * 4),
+        busy_poll_(busy_poll),
+        pool_(max_blocking_threads, blocking_keep_alive) {
     workers_.reserve(workers);
     for (std::size_t i = 0; i < workers; ++i) {
       workers_.push_back(
@@ -168,7 +175,8 @@ class scheduler {
   std::size_t worker_count() const noexcept { return workers_.size(); }
   /// io_uring if every worker got a ring, else epoll.
   backend_kind backend() const noexcept { return backend_; }
-  /// The pool for calls that would block a worker (file I/O on the epoll backend).
+  /// The pool for calls that would block a worker: spawn_blocking, and file operations the
+  /// reactor cannot wait for.
   blocking_pool& pool() noexcept { return pool_; }
 
   /// Whether the calling thread is one of this scheduler's workers.

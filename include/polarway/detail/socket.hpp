@@ -20,9 +20,9 @@
 
 #include "polarway/detail/epoll_driver.hpp"
 #include "polarway/detail/io_awaiters.hpp"
+#include "polarway/detail/yield.hpp"
 #include "polarway/error.hpp"
 #include "polarway/result.hpp"
-#include "polarway/runtime/yield_now.hpp"
 #include "polarway/task.hpp"
 
 namespace polarway::detail {
@@ -79,7 +79,7 @@ template <class Attempt, class Prep>
 task<result<std::size_t>> socket_call(socket_fd& s, io_direction dir, Attempt attempt, Prep prep, const char* what) {
   // Charge the budget before the attempt, never after it: a task aborted while yielding here
   // has consumed nothing (a yield after a successful recv would lose the bytes on abort).
-  if (!coop_consume()) co_await yield_now();
+  if (!coop_consume()) co_await yield_awaiter{};
   for (;;) {
     reactor& io = current_reactor(what);
     const bool use_ring = io.kind() == backend_kind::io_uring;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <liburing.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -135,6 +136,12 @@ class uring_driver {
     io_uring_sqe_set_data(s, target);
     ++targets_;
     ++targets_submitted_;
+  }
+
+  /// Arms a one-shot readiness poll of `fd` (POLLIN) whose CQE goes to `target`; the target
+  /// re-arms it to keep watching (reactor::watch_readable).
+  void poll_target(uring_target* target, int fd) noexcept {
+    submit_target(target, [fd](io_uring_sqe* s) { io_uring_prep_poll_add(s, fd, POLLIN); });
   }
 
   /// How many submit_target() calls this ring has had (for tests and diagnostics).

@@ -1,6 +1,7 @@
 // pw::net::socket_addr: an IPv4 or IPv6 address with a port. parse() accepts "1.2.3.4:80",
 // "[::1]:80" and "localhost:80" (as 127.0.0.1); anything else is an invalid_input error that
-// says what was wrong. Name resolution beyond localhost is not done here (it would block).
+// says what was wrong. Name resolution beyond localhost is not done here (it would block):
+// pw::net::lookup_host does it.
 #pragma once
 
 #include <arpa/inet.h>
@@ -14,7 +15,48 @@
 #include <string_view>
 
 #include "polarway/error.hpp"
+#include "polarway/option.hpp"
 #include "polarway/result.hpp"
+
+namespace polarway::detail {
+
+/// What is wrong with a "host:port" text (each caller words its own message).
+enum class host_port_fault { unclosed_bracket, missing_port, unbracketed_ipv6, bad_port };
+
+struct host_port {
+  std::string_view host;  // without the brackets
+  std::uint16_t port = 0;
+  bool bracketed = false;  // "[host]:port", the form IPv6 literals take
+};
+
+/// Splits "host:port" or "[host]:port" (the port a decimal from 0 to 65535, nothing else). The
+/// host may be empty; a host with a ':' must be bracketed.
+inline result<host_port, host_port_fault> split_host_port(std::string_view text) noexcept {
+  host_port out;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return err(host_port_fault::unclosed_bracket);
+    if (close + 1 >= text.size() || text[close + 1] != ':') return err(host_port_fault::missing_port);
+    out.host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+    out.bracketed = true;
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return err(host_port_fault::missing_port);
+    out.host = text.substr(0, colon);
+    if (out.host.find(':') != std::string_view::npos) return err(host_port_fault::unbracketed_ipv6);
+    port_text = text.substr(colon + 1);
+  }
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535)
+    return err(host_port_fault::bad_port);
+  out.port = static_cast<std::uint16_t>(port);
+  return out;
+}
+
+}  // namespace polarway::detail
 
 namespace polarway::net {
 
@@ -24,45 +66,46 @@ class socket_addr {
 
   /// Parses "a.b.c.d:port", "[v6]:port" or "localhost:port".
   static result<socket_addr> parse(std::string_view text) {
-    constexpr const char* ctx = "socket_addr::parse";
-    auto bad = [&](const char* why) { return err(error(errc::invalid_input, why ? why : ctx)); };
-    std::string_view host, port_text;
-    bool v6 = false;
-    if (!text.empty() && text.front() == '[') {
-      const auto close = text.find(']');
-      if (close == std::string_view::npos) return bad("socket_addr::parse: '[' without ']'");
-      host = text.substr(1, close - 1);
-      if (close + 1 >= text.size() || text[close + 1] != ':') return bad("socket_addr::parse: missing ':port'");
-      port_text = text.substr(close + 2);
-      v6 = true;
-    } else {
-      const auto colon = text.rfind(':');
-      if (colon == std::string_view::npos) return bad("socket_addr::parse: missing ':port'");
-      host = text.substr(0, colon);
-      if (host.find(':') != std::string_view::npos) return bad("socket_addr::parse: IPv6 addresses need [brackets]");
-      port_text = text.substr(colon + 1);
+    auto bad = [](const char* why) { return err(error(errc::invalid_input, why)); };
+    auto split = detail::split_host_port(text);
+    if (!split) {
+      switch (split.error()) {
+        case detail::host_port_fault::unclosed_bracket: return bad("socket_addr::parse: '[' without ']'");
+        case detail::host_port_fault::missing_port: return bad("socket_addr::parse: missing ':port'");
+        case detail::host_port_fault::unbracketed_ipv6: return bad("socket_addr::parse: IPv6 addresses need [brackets]");
+        case detail::host_port_fault::bad_port:
+          return bad("socket_addr::parse: the port must be a number from 0 to 65535");
+      }
+      return bad("socket_addr::parse");
     }
-    unsigned port = 0;
-    const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535)
-      return bad("socket_addr::parse: the port must be a number from 0 to 65535");
+    std::string_view host = split->host;
     if (host.empty() || host.size() >= INET6_ADDRSTRLEN) return bad("socket_addr::parse: missing or overlong host");
-    if (!v6 && host == "localhost") host = "127.0.0.1";
+    if (!split->bracketed && host == "localhost") host = "127.0.0.1";
+    auto a = numeric(host, split->bracketed, split->port);
+    if (a) return *a;
+    return bad(split->bracketed ? "socket_addr::parse: not an IPv6 address"
+                                : "socket_addr::parse: not an IPv4 address (host names other than localhost are not resolved)");
+  }
+
+  /// The address for a numeric host (an IPv4 literal, or an IPv6 one if `ipv6`) and a port;
+  /// none if `host` is not one. Never resolves a name.
+  static option<socket_addr> numeric(std::string_view host, bool ipv6, std::uint16_t port) noexcept {
     char buf[INET6_ADDRSTRLEN] = {};
+    if (host.size() >= sizeof buf) return none;
     std::memcpy(buf, host.data(), host.size());
+    if (std::memchr(buf, '\0', host.size())) return none;
     socket_addr a;
-    if (v6) {
+    if (ipv6) {
       auto* sa = reinterpret_cast<sockaddr_in6*>(&a.ss_);
-      if (::inet_pton(AF_INET6, buf, &sa->sin6_addr) != 1) return bad("socket_addr::parse: not an IPv6 address");
+      if (::inet_pton(AF_INET6, buf, &sa->sin6_addr) != 1) return none;
       sa->sin6_family = AF_INET6;
-      sa->sin6_port = htons(static_cast<std::uint16_t>(port));
+      sa->sin6_port = htons(port);
       a.len_ = sizeof(sockaddr_in6);
     } else {
       auto* sa = reinterpret_cast<sockaddr_in*>(&a.ss_);
-      if (::inet_pton(AF_INET, buf, &sa->sin_addr) != 1)
-        return bad("socket_addr::parse: not an IPv4 address (host names other than localhost are not resolved)");
+      if (::inet_pton(AF_INET, buf, &sa->sin_addr) != 1) return none;
       sa->sin_family = AF_INET;
-      sa->sin_port = htons(static_cast<std::uint16_t>(port));
+      sa->sin_port = htons(port);
       a.len_ = sizeof(sockaddr_in);
     }
     return a;

@@ -22,6 +22,7 @@
 #include "polarway/result.hpp"
 #include "polarway/runtime/join_error.hpp"
 #include "polarway/runtime/join_handle.hpp"
+#include "polarway/runtime/spawn_blocking.hpp"
 #include "polarway/task.hpp"
 
 namespace polarway {
@@ -38,11 +39,22 @@ struct runtime_options {
   /// poll, but it keeps a core busy while there is nothing to do. At most half the workers (at
   /// least one) poll at once. From zero to max_busy_poll.
   std::chrono::microseconds busy_poll{0};
+  /// The most threads the blocking pool (spawn_blocking, file operations the reactor cannot
+  /// wait for) runs at once; they start on demand, and jobs beyond this many wait their turn.
+  /// From 1 to max_max_blocking_threads.
+  std::size_t max_blocking_threads = 512;
+  /// How long a blocking-pool thread waits idle for another job before it exits. From zero to
+  /// max_thread_keep_alive.
+  std::chrono::milliseconds thread_keep_alive{10'000};
 
   /// The most workers a runtime accepts (a typo such as POLARWAY_WORKERS=20000 is an error).
   static constexpr std::size_t max_workers = 1024;
   /// The longest busy_poll accepted.
   static constexpr std::chrono::microseconds max_busy_poll{1'000'000};
+  /// The largest max_blocking_threads accepted.
+  static constexpr std::size_t max_max_blocking_threads = 65'536;
+  /// The longest thread_keep_alive accepted (a day).
+  static constexpr std::chrono::milliseconds max_thread_keep_alive{86'400'000};
 
   /// These options with `workers` and `backend` resolved: the explicit value, else the
   /// environment (POLARWAY_WORKERS, POLARWAY_BACKEND), else the defaults. A malformed
@@ -57,6 +69,10 @@ struct runtime_options {
     if (out.workers > max_workers) return err(error(errc::invalid_input, "runtime_options: workers above 1024"));
     if (out.busy_poll < std::chrono::microseconds::zero() || out.busy_poll > max_busy_poll)
       return err(error(errc::invalid_input, "runtime_options: busy_poll outside 0 to 1 s"));
+    if (out.max_blocking_threads < 1 || out.max_blocking_threads > max_max_blocking_threads)
+      return err(error(errc::invalid_input, "runtime_options: max_blocking_threads outside 1 to 65536"));
+    if (out.thread_keep_alive < std::chrono::milliseconds::zero() || out.thread_keep_alive > max_thread_keep_alive)
+      return err(error(errc::invalid_input, "runtime_options: thread_keep_alive outside 0 to 24 h"));
     if (out.workers == 0) {
       if (const char* env = std::getenv("POLARWAY_WORKERS"); env && *env) {
         auto parsed = parse_workers(env);
@@ -121,6 +137,14 @@ class runtime {
         sched_->spawn_cell(std::move(t), detail::task_cell::join_interest, 1));
   }
 
+  /// Runs `f()` on the runtime's blocking pool, from any thread (see spawn_blocking.hpp). After
+  /// shutdown f never runs and the handle reports join_error::cancelled().
+  template <class F>
+    requires std::is_invocable_v<std::decay_t<F>&> && std::is_move_constructible_v<std::decay_t<F>>
+  join_handle<detail::blocking_result_t<F>> spawn_blocking(F&& f) {
+    return detail::spawn_blocking_on(*sched_, std::decay_t<F>(std::forward<F>(f)));
+  }
+
   /// Stops accepting tasks, cancels the remaining ones and joins the workers (idempotent).
   /// Must not be called from inside one of the runtime's tasks.
   void shutdown() { sched_->shutdown(); }
@@ -133,7 +157,8 @@ class runtime {
  private:
   runtime(const runtime_options& resolved, int)
       : sched_(std::make_unique<detail::scheduler>(resolved.workers, resolved.backend.value_or(backend_kind::io_uring),
-                                                   resolved.backend.is_some(), resolved.busy_poll)) {}
+                                                   resolved.backend.is_some(), resolved.busy_poll,
+                                                   resolved.max_blocking_threads, resolved.thread_keep_alive)) {}
 
   static runtime_options checked(const runtime_options& options) {
     auto resolved = options.resolved();

@@ -69,6 +69,13 @@ class [[nodiscard]] semaphore_permit {
   }
   /// How many permits this object holds.
   std::size_t num_permits() const noexcept { return count_; }
+  /// Moves `n` of the permits held here into a new permit; none (and nothing moves) if this
+  /// one holds fewer than n.
+  option<semaphore_permit> split(std::size_t n) noexcept {
+    if (n > count_) return none;
+    count_ -= n;
+    return semaphore_permit(sem_, n);
+  }
   /// Gives the permits back now (the permit becomes empty).
   inline void reset() noexcept;
 
