@@ -294,6 +294,107 @@ pw::task<std::vector<Figure>> loop_overhead(u64 n) {
       per_unit("loop_overhead_10k", s, double(n), "ns/iter", sum == n * (n - 1) / 2, "sum " + std::to_string(sum))};
 }
 
+// 1 sender, `receivers` receivers, capacity `capacity`. Every receiver must get every value, and
+// the channel overwrites rather than make the sender wait, so values go in chunks of half the
+// capacity: each receiver counts the chunks it has finished, and before chunk k the sender waits
+// until all have finished chunk k-2 (then at most `capacity` values are unread).
+pw::task<std::vector<Figure>> broadcast_run(u64 n, u64 receivers, u64 capacity) {
+  const u64 chunk = capacity / 2;
+  auto [tx, first_rx] = pw::broadcast::channel<u64>(capacity);
+  std::array<std::atomic<u64>, 4> finished{};  // per chunk mod 4: receivers done with it
+  pw::notify progress;
+  struct tally {
+    u64 got = 0, sum = 0, lagged = 0;
+    bool in_order = true;
+  };
+  std::vector<pw::join_handle<tally>> hs;
+  for (u64 r = 0; r < receivers; ++r) {
+    auto rx = r == 0 ? std::move(first_rx) : tx.subscribe();
+    hs.push_back(pw::spawn([](pw::broadcast::receiver<u64> rx, u64 chunk, u64 receivers,
+                              std::array<std::atomic<u64>, 4>& finished, pw::notify& progress) -> pw::task<tally> {
+      tally t;
+      for (;;) {
+        auto v = co_await rx.recv();
+        if (!v) {
+          if (!v.error().is_lagged()) break;  // closed: every value was received
+          t.lagged += v.error().missed();
+          continue;
+        }
+        t.in_order = t.in_order && *v == t.got;
+        ++t.got;
+        t.sum += *v;
+        if ((*v + 1) % chunk == 0 && finished[(*v / chunk) % 4].fetch_add(1) + 1 == receivers) progress.notify_one();
+      }
+      co_return t;
+    }(std::move(rx), chunk, receivers, finished, progress)));
+  }
+  const auto t0 = Clock::now();
+  bool sent_all = true;
+  for (u64 i = 0; i < n && sent_all; ++i) {
+    if (i % chunk == 0 && i >= 2 * chunk) {
+      auto& done = finished[(i / chunk - 2) % 4];
+      while (done.load() < receivers) co_await progress.notified();
+      done.store(0);
+    }
+    sent_all = tx.send(i).is_ok();
+  }
+  { auto closing = std::move(tx); }  // the receivers see the channel closed once drained
+  u64 complete = 0, lagged = 0;
+  for (auto& h : hs) {
+    const tally t = (co_await h).unwrap_or(tally{.in_order = false});
+    complete += t.got == n && t.sum == n * (n - 1) / 2 && t.in_order;
+    lagged += t.lagged;
+  }
+  const double s = seconds_since(t0);
+  co_return std::vector{rate("broadcast_1to8_100k", s, double(receivers * n), "msg/s",
+                             sent_all && complete == receivers && lagged == 0,
+                             std::to_string(complete) + " of " + std::to_string(receivers) + " receivers got all " +
+                                 std::to_string(n) + " values in order, " + std::to_string(lagged) + " lagged")};
+}
+
+// `receivers` receivers await changed() and borrow the value until they see the last one; what
+// each sees must never decrease. The sends start once every receiver has started waiting.
+pw::task<std::vector<Figure>> watch_run(u64 n, u64 receivers) {
+  auto [tx, rx] = pw::watch::channel<u64>(0);
+  struct tally {
+    u64 last = 0, seen = 0;
+    bool in_order = true;
+  };
+  std::atomic<u64> started{0};
+  pw::notify all_started;
+  std::vector<pw::join_handle<tally>> hs;
+  for (u64 r = 0; r < receivers; ++r)
+    hs.push_back(pw::spawn([](pw::watch::receiver<u64> rx, u64 n, u64 receivers, std::atomic<u64>& started,
+                              pw::notify& all_started) -> pw::task<tally> {
+      if (started.fetch_add(1) + 1 == receivers) all_started.notify_one();
+      tally t;
+      while (t.last != n) {
+        if (!(co_await rx.changed())) break;  // closed
+        const u64 v = *rx.borrow_and_update();
+        t.in_order = t.in_order && v >= t.last;
+        t.last = v;
+        ++t.seen;
+      }
+      co_return t;
+    }(rx, n, receivers, started, all_started)));
+  { auto drop = std::move(rx); }  // only the receiver tasks hold receivers now
+  while (started.load() < receivers) co_await all_started.notified();
+  const auto t0 = Clock::now();
+  bool sent_all = true;
+  for (u64 i = 1; i <= n && sent_all; ++i) sent_all = tx.send(i).is_ok();
+  u64 complete = 0, seen = 0;
+  for (auto& h : hs) {
+    const tally t = (co_await h).unwrap_or(tally{.in_order = false});
+    complete += t.last == n && t.in_order;
+    seen += t.seen;
+  }
+  const double s = seconds_since(t0);
+  co_return std::vector{rate("watch_100k", s, double(n), "ops/s", sent_all && complete == receivers,
+                             std::to_string(complete) + " of " + std::to_string(receivers) +
+                                 " receivers saw non-decreasing values ending at " + std::to_string(n) + "; " +
+                                 std::to_string(seen) + " values seen in all")};
+}
+
 // A receive that is ready (its value queued just before) raced against a 1 s sleep: the cost of
 // a race whose winner is known at once, and of cancelling the loser.
 pw::task<std::vector<Figure>> race_ready(u64 n) {
@@ -331,6 +432,9 @@ pw::task<std::vector<Figure>> run(const compare::Args& a) {
   if (w == "fib_30") co_return co_await fib_run(z.fib_n());
   if (w == "call_soon_50k") co_return co_await call_soon(z.call_soon());
   if (w == "loop_overhead_10k") co_return co_await loop_overhead(z.loop_overhead());
+  if (w == "broadcast_1to8_100k")
+    co_return co_await broadcast_run(z.broadcast_values(), z.broadcast_receivers(), z.broadcast_capacity());
+  if (w == "watch_100k") co_return co_await watch_run(z.watch_sends(), z.watch_receivers());
   if (w == "race_100k") co_return co_await race_ready(z.races());
   co_return std::vector<Figure>{};
 }
