@@ -49,6 +49,11 @@ WORKLOADS = [
     ("fib_30", ["fib_30"]),
     ("call_soon_50k", ["call_soon_50k"]),
     ("loop_overhead_10k", ["loop_overhead_10k"]),
+    ("udp_pingpong_64B", ["udp_pingpong_64B"]),
+    ("udp_flood_64B", ["udp_flood_64B"]),
+    ("broadcast_1to8_100k", ["broadcast_1to8_100k"]),
+    ("watch_100k", ["watch_100k"]),
+    ("race_100k", ["race_100k"]),
 ]
 # Not run unless named in --only or --slow is given (about 25 s per run on Tokio).
 OPT_IN = {"skynet_100M"}
@@ -103,13 +108,27 @@ ASIO_NOTES = {
     "spawn_many_100k": "the spawner waits on a one-shot event built with async_initiate "
     "(Asio has no task-join primitive)",
     "call_soon_50k": "asio::post of no-op handlers",
+    "udp_flood_64B": "no batched receive in Asio: async_wait(wait_read), then non-blocking "
+    "receive() until would_block; acknowledgement timeouts by a parallel_group with a timer",
+    "race_100k": "experimental::make_parallel_group(receive, timer wait)"
+    ".async_wait(wait_for_one()) over deferred operations",
 }
 TOKIO_NOTES = {
     "call_soon_50k": "Tokio has no callback queue: 50,000 no-op tasks spawned, then joined",
+    "udp_flood_64B": "no batched receive (recvmmsg) in Tokio: after each readiness, try_recv "
+    "until the socket is drained",
+    "race_100k": "tokio::select! (unbiased: the branches are polled in random order)",
 }
 PY_NOTES = {
     "tcp_echo_50c_x2000_64B": "asyncio streams (StreamReader.readexactly / write + drain)",
     "yield_many_200x1000": "yield = asyncio.sleep(0)",
+    "udp_pingpong_64B": "datagram protocols (create_datagram_endpoint): the echo answers in "
+    "datagram_received, the other side awaits a future per echo; asyncio's selector transport "
+    "receives each datagram into a fresh 256 KiB buffer",
+    "udp_flood_64B": "datagram protocol callbacks, one datagram per callback (asyncio has no "
+    "batched receive); acknowledgements awaited with asyncio.wait_for",
+    "race_100k": "asyncio.wait(FIRST_COMPLETED) over a Queue.get() task and a sleep task; the "
+    "loser is cancelled",
 }
 
 

@@ -14,11 +14,20 @@
 //  * semaphore: no primitive in 1.22; a channel of capacity 10 holding 10 tokens
 //    (acquire = async_receive, release = try_send).
 //  * yield: co_await asio::post(executor, use_awaitable).
+//  * UDP: no batched receive (recvmmsg) in Asio; udp_flood's receiver waits for readability
+//    (async_wait) and then reads with non-blocking receive() until would_block.
+//  * broadcast and watch channels: none in Asio; those rows are not implemented (n/a).
+//  * race (Tokio's select!): experimental::make_parallel_group(...).async_wait(wait_for_one())
+//    over deferred operations; the group cancels the losers through their cancellation slots.
 #include <asio.hpp>
 #include <asio/experimental/channel.hpp>
 #include <asio/experimental/concurrent_channel.hpp>
+#include <asio/experimental/deferred.hpp>
+#include <asio/experimental/parallel_group.hpp>
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <exception>
@@ -470,6 +479,141 @@ awaitable<std::vector<Figure>> loop_overhead(const compare::Sizes& sz) {
                                  fmt("%llu sequential co_spawn+await", (unsigned long long)n)}};
 }
 
+// udp_pingpong_64B / udp_flood_64B
+using asio::ip::udp;
+
+// Two UDP sockets on loopback, each connected to the other.
+std::pair<udp::socket, udp::socket> udp_pair(const asio::any_io_executor& ex) {
+  udp::socket a(ex, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  udp::socket b(ex, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  a.connect(b.local_endpoint());
+  b.connect(a.local_endpoint());
+  return {std::move(a), std::move(b)};
+}
+
+awaitable<void> udp_echo(udp::socket* s, u64 n, Join* j) {
+  std::array<unsigned char, 2048> buf;
+  for (u64 i = 0; i < n; ++i) {
+    const std::size_t len = co_await s->async_receive(asio::buffer(buf), use_awaitable);
+    co_await s->async_send(asio::buffer(buf.data(), len), use_awaitable);
+  }
+  j->arrive();
+}
+
+awaitable<std::vector<Figure>> udp_pingpong(const compare::Sizes& sz) {
+  auto ex = co_await asio::this_coro::executor;
+  const u64 n = sz.udp_round_trips(), bytes = sz.udp_bytes();
+  auto [a, b] = udp_pair(ex);
+  Join j(1);
+  auto t0 = Clock::now();
+  co_spawn(ex, udp_echo(&b, n, &j), detached);
+  std::vector<unsigned char> out(bytes), back(2048);
+  u64 good = 0;
+  for (u64 m = 0; m < n; ++m) {
+    compare::fill_datagram(out.data(), bytes, m);
+    co_await a.async_send(asio::buffer(out), use_awaitable);
+    const std::size_t len = co_await a.async_receive(asio::buffer(back), use_awaitable);
+    good += len == bytes && std::memcmp(out.data(), back.data(), bytes) == 0;
+  }
+  double s = seconds_since(t0);
+  co_await j.done.wait();
+  co_return std::vector<Figure>{{"udp_pingpong_64B", s * 1e9 / double(n), "ns/round_trip", good == n,
+                                 fmt("%llu of %llu echoes matched", (unsigned long long)good, (unsigned long long)n)}};
+}
+
+// The receiver owns its socket and tally, so that a sender giving up cannot leave it dangling.
+awaitable<void> flood_receiver(udp::socket s, std::shared_ptr<compare::FloodTally> tally, u64 bytes, Join* j) {
+  std::array<unsigned char, 2048> buf;
+  unsigned char ack[8];
+  s.non_blocking(true);  // for the synchronous receive() below; async operations are unaffected
+  while (!tally->ended) {
+    co_await s.async_wait(udp::socket::wait_read, use_awaitable);
+    while (!tally->ended) {
+      asio::error_code ec;
+      const std::size_t len = s.receive(asio::buffer(buf), 0, ec);
+      if (ec == asio::error::would_block) break;
+      if (ec) throw asio::system_error(ec);
+      if (auto seq = tally->record(buf.data(), len, bytes)) {
+        compare::put_u64le(ack, *seq);
+        co_await s.async_send(asio::buffer(ack), use_awaitable);
+      }
+    }
+  }
+  j->arrive();
+}
+
+// Waits for the acknowledgement of `want` (older ones are skipped); false after 200 ms.
+awaitable<bool> await_ack(udp::socket& s, asio::steady_timer& timer, u64 want) {
+  std::array<unsigned char, 64> ack;
+  for (;;) {
+    timer.expires_after(std::chrono::milliseconds(200));
+    auto [order, recv_ec, len, timer_ec] =
+        co_await asio::experimental::make_parallel_group(s.async_receive(asio::buffer(ack), asio::experimental::deferred),
+                                                         timer.async_wait(asio::experimental::deferred))
+            .async_wait(asio::experimental::wait_for_one(), use_awaitable);
+    if (order[0] != 0 || recv_ec) co_return false;
+    if (len == 8 && compare::get_u64le(ack.data()) == want) co_return true;
+  }
+}
+
+awaitable<std::vector<Figure>> udp_flood(const compare::Sizes& sz) {
+  auto ex = co_await asio::this_coro::executor;
+  const u64 n = sz.udp_flood(), bytes = sz.udp_bytes(), window = sz.udp_window();
+  auto [tx, rx] = udp_pair(ex);
+  auto tally = std::make_shared<compare::FloodTally>(n, window);
+  asio::steady_timer timer(ex);
+  Join j(1);
+  auto t0 = Clock::now();
+  co_spawn(ex, flood_receiver(std::move(rx), tally, bytes, &j), detached);
+  std::vector<unsigned char> out(bytes);
+  u64 stalls = 0;
+  for (u64 seq = 0; seq < n;) {
+    const u64 end = std::min(seq + window, n);
+    for (; seq < end; ++seq) {
+      compare::fill_datagram(out.data(), bytes, seq);
+      co_await tx.async_send(asio::buffer(out), use_awaitable);
+    }
+    if (!co_await await_ack(tx, timer, end - 1)) ++stalls;
+  }
+  compare::fill_datagram(out.data(), bytes, compare::flood_end);
+  bool ended = false;
+  for (int attempt = 0; attempt < 10 && !ended; ++attempt) {
+    co_await tx.async_send(asio::buffer(out), use_awaitable);
+    ended = co_await await_ack(tx, timer, compare::flood_end);
+  }
+  double s = seconds_since(t0);
+  if (!ended)  // the receiver may still be running: report nothing of its tally
+    co_return std::vector<Figure>{compare::FloodTally(n, window).figure(s, stalls, false, "async_wait + receive loop")};
+  co_await j.done.wait();
+  co_return std::vector<Figure>{tally->figure(s, stalls, true, "async_wait + receive loop")};
+}
+
+// race_100k: a receive that is ready (its value queued just before) raced against a 1 s timer.
+template <class Chan>
+awaitable<std::vector<Figure>> race_ready(const compare::Sizes& sz) {
+  auto ex = co_await asio::this_coro::executor;
+  const u64 n = sz.races();
+  Chan ch(ex, 1);
+  asio::steady_timer timer(ex);
+  u64 won = 0, sum = 0;
+  auto t0 = Clock::now();
+  for (u64 i = 0; i < n; ++i) {
+    if (!ch.try_send(asio::error_code{}, i)) break;
+    timer.expires_after(std::chrono::seconds(1));
+    auto [order, recv_ec, v, timer_ec] =
+        co_await asio::experimental::make_parallel_group(ch.async_receive(asio::experimental::deferred),
+                                                         timer.async_wait(asio::experimental::deferred))
+            .async_wait(asio::experimental::wait_for_one(), use_awaitable);
+    if (order[0] != 0 || recv_ec) break;
+    ++won;
+    sum += v;
+  }
+  double s = seconds_since(t0);
+  co_return std::vector<Figure>{{"race_100k", s * 1e9 / double(n), "ns/iter", won == n && sum == n * (n - 1) / 2,
+                                 fmt("receive won %llu races, sum %llu (parallel_group wait_for_one)",
+                                     (unsigned long long)won, (unsigned long long)sum)}};
+}
+
 awaitable<std::vector<Figure>> run_workload(compare::Args a) {
   const compare::Sizes sz{a.small};
   const std::string& w = a.workload;
@@ -510,6 +654,12 @@ awaitable<std::vector<Figure>> run_workload(compare::Args a) {
   if (w == "fib_30") co_return co_await fib_run(sz);
   if (w == "call_soon_50k") co_return co_await call_soon(sz);
   if (w == "loop_overhead_10k") co_return co_await loop_overhead(sz);
+  if (w == "udp_pingpong_64B") co_return co_await udp_pingpong(sz);
+  if (w == "udp_flood_64B") co_return co_await udp_flood(sz);
+  if (w == "race_100k") {
+    if (mt) co_return co_await race_ready<chan_mt>(sz);
+    co_return co_await race_ready<chan_st>(sz);
+  }
   co_return std::vector<Figure>{};
 }
 
@@ -520,6 +670,9 @@ int main(int argc, char** argv) {
   bool known = false;
   for (auto& n : compare::all_workloads()) known = known || n == args.workload;
   if (!known) return compare::not_implemented(args, "unknown workload");
+  if (args.workload == "broadcast_1to8_100k")
+    return compare::not_implemented(args, "Asio has no broadcast channel");
+  if (args.workload == "watch_100k") return compare::not_implemented(args, "Asio has no watch channel");
 
   asio::io_context ctx(args.workers);
   auto guard = asio::make_work_guard(ctx);

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,16 @@ struct Sizes {
   int fib_n() const { return small ? 20 : 30; }
   std::uint64_t call_soon() const { return small ? 5'000 : 50'000; }
   std::uint64_t loop_overhead() const { return small ? 1'000 : 10'000; }
+  std::uint64_t udp_round_trips() const { return small ? 10'000 : 100'000; }
+  std::uint64_t udp_flood() const { return small ? 100'000 : 1'000'000; }
+  std::uint64_t udp_bytes() const { return 64; }
+  std::uint64_t udp_window() const { return 100; }  // udp_flood: datagrams in flight, acked each
+  std::uint64_t broadcast_values() const { return small ? 10'000 : 100'000; }
+  std::uint64_t broadcast_receivers() const { return 8; }
+  std::uint64_t broadcast_capacity() const { return 1'024; }
+  std::uint64_t watch_sends() const { return small ? 10'000 : 100'000; }
+  std::uint64_t watch_receivers() const { return 4; }
+  std::uint64_t races() const { return small ? 10'000 : 100'000; }
 };
 
 // Tasks in a skynet tree with `leaves` leaves (a power of 10): 1 + 10 + ... + leaves.
@@ -88,6 +99,74 @@ inline std::uint64_t fib_value(int n) {
 }
 inline std::uint64_t fib_calls(int n) { return 2 * fib_value(n + 1) - 1; }
 
+// The UDP rows' datagrams: a sequence number (u64, little-endian) followed by a pattern derived
+// from it, so that the receiver checks every byte; acknowledgements are the 8-byte number alone.
+inline void put_u64le(unsigned char* p, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+inline std::uint64_t get_u64le(const unsigned char* p) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= std::uint64_t(p[i]) << (8 * i);
+  return v;
+}
+inline void fill_datagram(unsigned char* buf, std::size_t bytes, std::uint64_t seq) {
+  put_u64le(buf, seq);
+  for (std::size_t i = 8; i < bytes; ++i) buf[i] = static_cast<unsigned char>((seq * 7 + i) & 0xff);
+}
+// The sequence number of a datagram of exactly `bytes` bytes carrying the right pattern; none for
+// any other size or content.
+inline std::optional<std::uint64_t> datagram_seq(const unsigned char* buf, std::size_t len, std::size_t bytes) {
+  if (len != bytes || len < 8) return std::nullopt;
+  const std::uint64_t seq = get_u64le(buf);
+  for (std::size_t i = 8; i < len; ++i)
+    if (buf[i] != static_cast<unsigned char>((seq * 7 + i) & 0xff)) return std::nullopt;
+  return seq;
+}
+// udp_flood's last datagram: the receiver acknowledges it and stops.
+inline constexpr std::uint64_t flood_end = ~std::uint64_t{0};
+
+// udp_flood's receiving side: what arrived, checked and counted once per sequence number.
+struct FloodTally {
+  FloodTally(std::uint64_t n, std::uint64_t window) : n(n), window(window), seen(n) {}
+  std::uint64_t n, window;
+  std::uint64_t received = 0, duplicates = 0, malformed = 0;
+  bool ended = false;  // the end marker arrived
+  std::vector<bool> seen;
+
+  // Counts one datagram; returns the acknowledgement it calls for, if any: the number of the
+  // last datagram of a window (or of the flood), or the end marker.
+  std::optional<std::uint64_t> record(const unsigned char* buf, std::size_t len, std::size_t bytes) {
+    const auto seq = datagram_seq(buf, len, bytes);
+    if (seq == flood_end) {
+      ended = true;
+      return seq;
+    }
+    if (!seq || *seq >= n) {
+      ++malformed;
+      return std::nullopt;
+    }
+    if (seen[*seq]) {
+      ++duplicates;
+    } else {
+      seen[*seq] = true;
+      ++received;
+    }
+    if ((*seq + 1) % window == 0 || *seq + 1 == n) return seq;
+    return std::nullopt;
+  }
+
+  // The figure: datagrams received per second. Losses are reported, not failed (the rate counts
+  // what arrived); a duplicate, a malformed datagram or an unacknowledged end fails the check.
+  Figure figure(double seconds, std::uint64_t ack_timeouts, bool end_acked, const std::string& how) const {
+    return Figure{"udp_flood_64B", double(received) / seconds, "msg/s",
+                  end_acked && received > 0 && duplicates == 0 && malformed == 0,
+                  "received " + std::to_string(received) + " of " + std::to_string(n) + " (lost " +
+                      std::to_string(n - received) + "), " + std::to_string(duplicates) + " duplicate, " +
+                      std::to_string(malformed) + " malformed, " + std::to_string(ack_timeouts) +
+                      " ack timeouts, end acknowledged: " + (end_acked ? "true" : "false") + " (" + how + ")"};
+  }
+};
+
 inline const std::vector<std::string>& all_workloads() {
   static const std::vector<std::string> names = {
       "spawn_many_100k",
@@ -105,7 +184,12 @@ inline const std::vector<std::string>& all_workloads() {
       "skynet_100M",
       "fib_30",
       "call_soon_50k",
-      "loop_overhead_10k"};
+      "loop_overhead_10k",
+      "udp_pingpong_64B",
+      "udp_flood_64B",
+      "broadcast_1to8_100k",
+      "watch_100k",
+      "race_100k"};
   return names;
 }
 

@@ -7,8 +7,11 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -293,6 +296,232 @@ pw::task<std::vector<Figure>> loop_overhead(u64 n) {
       per_unit("loop_overhead_10k", s, double(n), "ns/iter", sum == n * (n - 1) / 2, "sum " + std::to_string(sum))};
 }
 
+// UDP rows: two sockets on loopback, each connected to the other.
+pw::result<std::pair<pw::net::udp_socket, pw::net::udp_socket>> udp_pair() {
+  auto a = pw::net::udp_socket::bind("127.0.0.1:0");
+  if (!a) return pw::err(a.error());
+  auto b = pw::net::udp_socket::bind("127.0.0.1:0");
+  if (!b) return pw::err(b.error());
+  auto a_addr = a->local_addr();
+  if (!a_addr) return pw::err(a_addr.error());
+  auto b_addr = b->local_addr();
+  if (!b_addr) return pw::err(b_addr.error());
+  if (auto r = a->connect(*b_addr); !r) return pw::err(r.error());
+  if (auto r = b->connect(*a_addr); !r) return pw::err(r.error());
+  return std::pair{std::move(*a), std::move(*b)};
+}
+
+const unsigned char* bytes_of(std::span<const std::byte> s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+pw::task<std::vector<Figure>> udp_pingpong(u64 n, u64 bytes) {
+  auto pair = udp_pair();
+  if (!pair) co_return std::vector{Figure{"udp_pingpong_64B", -1, "ns/round_trip", false, pair.error().message()}};
+  auto& [a, b] = *pair;
+  const auto t0 = Clock::now();
+  auto echo = pw::spawn([](pw::net::udp_socket& b, u64 n) -> pw::task<bool> {
+    std::array<std::byte, 2048> buf;
+    for (u64 i = 0; i < n; ++i) {
+      auto len = co_await b.recv(buf);
+      if (!len || !(co_await b.send(std::span(buf).first(*len)))) co_return false;
+    }
+    co_return true;
+  }(b, n));
+  std::vector<std::byte> out(bytes), back(2048);
+  u64 good = 0;
+  for (u64 m = 0; m < n; ++m) {
+    compare::fill_datagram(reinterpret_cast<unsigned char*>(out.data()), bytes, m);
+    if (!(co_await a.send(out))) break;
+    auto len = co_await a.recv(back);
+    if (!len) break;
+    good += *len == bytes && std::equal(out.begin(), out.end(), back.begin());
+  }
+  const double s = seconds_since(t0);
+  if (good != n) echo.abort();  // it may wait for a datagram that never comes
+  const bool echoed = (co_await echo).unwrap_or(false);
+  co_return std::vector{per_unit("udp_pingpong_64B", s, double(n), "ns/round_trip", good == n && echoed,
+                                 std::to_string(good) + " of " + std::to_string(n) + " echoes matched")};
+}
+
+// Receives the flood in batches (recv_many) until the end marker, acknowledging the last
+// datagram of every window and the end marker.
+pw::task<bool> flood_receiver(pw::net::udp_socket& s, compare::FloodTally& tally, u64 bytes) {
+  constexpr std::size_t batch = 128, room = 2048;
+  std::vector<std::byte> storage(batch * room);
+  std::vector<pw::net::datagram> records(batch);
+  for (std::size_t i = 0; i < batch; ++i) records[i].buffer = std::span(storage).subspan(i * room, room);
+  std::array<unsigned char, 8> ack;
+  while (!tally.ended) {
+    auto got = co_await s.recv_many(records);
+    if (!got) co_return false;
+    for (std::size_t i = 0; i < *got && !tally.ended; ++i) {
+      const auto seq = tally.record(bytes_of(records[i].data()), records[i].size, bytes);
+      if (!seq) continue;
+      compare::put_u64le(ack.data(), *seq);
+      if (!(co_await s.send(std::as_bytes(std::span(ack))))) co_return false;
+    }
+  }
+  co_return true;
+}
+
+// Waits for the acknowledgement of `want` (older ones are skipped); false after 200 ms.
+pw::task<bool> await_ack(pw::net::udp_socket& s, u64 want) {
+  std::array<std::byte, 64> ack;
+  for (;;) {
+    auto got = co_await pw::timeout(std::chrono::milliseconds(200), s.recv(ack));
+    if (!got || !*got) co_return false;
+    if (**got == 8 && compare::get_u64le(bytes_of(ack)) == want) co_return true;
+  }
+}
+
+pw::task<std::vector<Figure>> udp_flood(u64 n, u64 bytes, u64 window) {
+  auto pair = udp_pair();
+  if (!pair) co_return std::vector{Figure{"udp_flood_64B", -1, "msg/s", false, pair.error().message()}};
+  auto& [tx, rx] = *pair;
+  compare::FloodTally tally(n, window);
+  const auto t0 = Clock::now();
+  auto receiver = pw::spawn(flood_receiver(rx, tally, bytes));
+  std::vector<std::byte> out(bytes);
+  u64 stalls = 0;
+  bool sent = true;
+  for (u64 seq = 0; seq < n && sent;) {
+    const u64 end = std::min(seq + window, n);
+    for (; seq < end && sent; ++seq) {
+      compare::fill_datagram(reinterpret_cast<unsigned char*>(out.data()), bytes, seq);
+      sent = (co_await tx.send(out)).is_ok();
+    }
+    if (!co_await await_ack(tx, end - 1)) ++stalls;
+  }
+  compare::fill_datagram(reinterpret_cast<unsigned char*>(out.data()), bytes, compare::flood_end);
+  bool ended = false;
+  for (int attempt = 0; attempt < 10 && sent && !ended; ++attempt) {
+    sent = (co_await tx.send(out)).is_ok();
+    ended = sent && co_await await_ack(tx, compare::flood_end);
+  }
+  const double s = seconds_since(t0);
+  if (!ended) receiver.abort();
+  const bool received = (co_await receiver).unwrap_or(false);
+  co_return std::vector{tally.figure(s, stalls, ended && received && sent, "recv_many")};
+}
+
+// 1 sender, `receivers` receivers, capacity `capacity`. Every receiver must get every value, and
+// the channel overwrites rather than make the sender wait, so values go in chunks of half the
+// capacity: each receiver counts the chunks it has finished, and before chunk k the sender waits
+// until all have finished chunk k-2 (then at most `capacity` values are unread).
+pw::task<std::vector<Figure>> broadcast_run(u64 n, u64 receivers, u64 capacity) {
+  const u64 chunk = capacity / 2;
+  auto [tx, first_rx] = pw::broadcast::channel<u64>(capacity);
+  std::array<std::atomic<u64>, 4> finished{};  // per chunk mod 4: receivers done with it
+  pw::notify progress;
+  struct tally {
+    u64 got = 0, sum = 0, lagged = 0;
+    bool in_order = true;
+  };
+  std::vector<pw::join_handle<tally>> hs;
+  for (u64 r = 0; r < receivers; ++r) {
+    auto rx = r == 0 ? std::move(first_rx) : tx.subscribe();
+    hs.push_back(pw::spawn([](pw::broadcast::receiver<u64> rx, u64 chunk, u64 receivers,
+                              std::array<std::atomic<u64>, 4>& finished, pw::notify& progress) -> pw::task<tally> {
+      tally t;
+      for (;;) {
+        auto v = co_await rx.recv();
+        if (!v) {
+          if (!v.error().is_lagged()) break;  // closed: every value was received
+          t.lagged += v.error().missed();
+          continue;
+        }
+        t.in_order = t.in_order && *v == t.got;
+        ++t.got;
+        t.sum += *v;
+        if ((*v + 1) % chunk == 0 && finished[(*v / chunk) % 4].fetch_add(1) + 1 == receivers) progress.notify_one();
+      }
+      co_return t;
+    }(std::move(rx), chunk, receivers, finished, progress)));
+  }
+  const auto t0 = Clock::now();
+  bool sent_all = true;
+  for (u64 i = 0; i < n && sent_all; ++i) {
+    if (i % chunk == 0 && i >= 2 * chunk) {
+      auto& done = finished[(i / chunk - 2) % 4];
+      while (done.load() < receivers) co_await progress.notified();
+      done.store(0);
+    }
+    sent_all = tx.send(i).is_ok();
+  }
+  { auto closing = std::move(tx); }  // the receivers see the channel closed once drained
+  u64 complete = 0, lagged = 0;
+  for (auto& h : hs) {
+    const tally t = (co_await h).unwrap_or(tally{.in_order = false});
+    complete += t.got == n && t.sum == n * (n - 1) / 2 && t.in_order;
+    lagged += t.lagged;
+  }
+  const double s = seconds_since(t0);
+  co_return std::vector{rate("broadcast_1to8_100k", s, double(receivers * n), "msg/s",
+                             sent_all && complete == receivers && lagged == 0,
+                             std::to_string(complete) + " of " + std::to_string(receivers) + " receivers got all " +
+                                 std::to_string(n) + " values in order, " + std::to_string(lagged) + " lagged")};
+}
+
+// `receivers` receivers await changed() and borrow the value until they see the last one; what
+// each sees must never decrease. The sends start once every receiver has started waiting.
+pw::task<std::vector<Figure>> watch_run(u64 n, u64 receivers) {
+  auto [tx, rx] = pw::watch::channel<u64>(0);
+  struct tally {
+    u64 last = 0, seen = 0;
+    bool in_order = true;
+  };
+  std::atomic<u64> started{0};
+  pw::notify all_started;
+  std::vector<pw::join_handle<tally>> hs;
+  for (u64 r = 0; r < receivers; ++r)
+    hs.push_back(pw::spawn([](pw::watch::receiver<u64> rx, u64 n, u64 receivers, std::atomic<u64>& started,
+                              pw::notify& all_started) -> pw::task<tally> {
+      if (started.fetch_add(1) + 1 == receivers) all_started.notify_one();
+      tally t;
+      while (t.last != n) {
+        if (!(co_await rx.changed())) break;  // closed
+        const u64 v = *rx.borrow_and_update();
+        t.in_order = t.in_order && v >= t.last;
+        t.last = v;
+        ++t.seen;
+      }
+      co_return t;
+    }(rx, n, receivers, started, all_started)));
+  { auto drop = std::move(rx); }  // only the receiver tasks hold receivers now
+  while (started.load() < receivers) co_await all_started.notified();
+  const auto t0 = Clock::now();
+  bool sent_all = true;
+  for (u64 i = 1; i <= n && sent_all; ++i) sent_all = tx.send(i).is_ok();
+  u64 complete = 0, seen = 0;
+  for (auto& h : hs) {
+    const tally t = (co_await h).unwrap_or(tally{.in_order = false});
+    complete += t.last == n && t.in_order;
+    seen += t.seen;
+  }
+  const double s = seconds_since(t0);
+  co_return std::vector{rate("watch_100k", s, double(n), "ops/s", sent_all && complete == receivers,
+                             std::to_string(complete) + " of " + std::to_string(receivers) +
+                                 " receivers saw non-decreasing values ending at " + std::to_string(n) + "; " +
+                                 std::to_string(seen) + " values seen in all")};
+}
+
+// A receive that is ready (its value queued just before) raced against a 1 s sleep: the cost of
+// a race whose winner is known at once, and of cancelling the loser.
+pw::task<std::vector<Figure>> race_ready(u64 n) {
+  auto [tx, rx] = pw::mpsc::channel<u64>(1);
+  u64 won = 0, sum = 0;
+  const auto t0 = Clock::now();
+  for (u64 i = 0; i < n; ++i) {
+    if (!tx.try_send(i)) break;
+    auto r = co_await pw::race(rx.recv(), pw::sleep(std::chrono::seconds(1)));
+    if (r.index() != 0 || !r.get<0>()) break;
+    sum += *r.get<0>();
+    ++won;
+  }
+  const double s = seconds_since(t0);
+  co_return std::vector{per_unit("race_100k", s, double(n), "ns/iter", won == n && sum == n * (n - 1) / 2,
+                                 "receive won " + std::to_string(won) + " races, sum " + std::to_string(sum))};
+}
+
 pw::task<std::vector<Figure>> run(const compare::Args& a) {
   const compare::Sizes z{a.small};
   const std::string& w = a.workload;
@@ -312,6 +541,12 @@ pw::task<std::vector<Figure>> run(const compare::Args& a) {
   if (w == "fib_30") co_return co_await fib_run(z.fib_n());
   if (w == "call_soon_50k") co_return co_await call_soon(z.call_soon());
   if (w == "loop_overhead_10k") co_return co_await loop_overhead(z.loop_overhead());
+  if (w == "udp_pingpong_64B") co_return co_await udp_pingpong(z.udp_round_trips(), z.udp_bytes());
+  if (w == "udp_flood_64B") co_return co_await udp_flood(z.udp_flood(), z.udp_bytes(), z.udp_window());
+  if (w == "broadcast_1to8_100k")
+    co_return co_await broadcast_run(z.broadcast_values(), z.broadcast_receivers(), z.broadcast_capacity());
+  if (w == "watch_100k") co_return co_await watch_run(z.watch_sends(), z.watch_receivers());
+  if (w == "race_100k") co_return co_await race_ready(z.races());
   co_return std::vector<Figure>{};
 }
 

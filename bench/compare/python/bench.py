@@ -33,12 +33,25 @@ WORKLOADS = [
     "fib_30",
     "call_soon_50k",
     "loop_overhead_10k",
+    "udp_pingpong_64B",
+    "udp_flood_64B",
+    "broadcast_1to8_100k",
+    "watch_100k",
+    "race_100k",
 ]
 
 # Not run on Python: would take many minutes per run (about 110 M tasks).
 UNSUPPORTED = {
     "skynet_100M": "111 M asyncio tasks: about 15 min per run, and the FIFO ready queue "
                    "expands the tree breadth-first (skynet_1M peaks at 1.1 GB, so ~100 GB)",
+}
+
+# Primitives asyncio does not have: these rows are n/a on Python, not emulated.
+NOT_IN_ASYNCIO = {
+    "broadcast_1to8_100k": "asyncio has no broadcast channel (a value delivered to every "
+                           "subscriber, with a bounded buffer and lag reporting)",
+    "watch_100k": "asyncio has no watch channel (a latest-value cell whose receivers await "
+                  "changed())",
 }
 
 
@@ -70,6 +83,11 @@ class Sizes:
         self.fib_n = p(30, 20)
         self.call_soon = p(50_000, 5_000)
         self.loop_overhead = p(10_000, 1_000)
+        self.udp_round_trips = p(100_000, 10_000)
+        self.udp_flood = p(1_000_000, 100_000)
+        self.udp_bytes = 64
+        self.udp_window = 100
+        self.races = p(100_000, 10_000)
 
 
 def fig(workload, value, unit, ok, detail):
@@ -381,6 +399,172 @@ async def loop_overhead(sz):
                 f"{n} sequential create_task+await")]
 
 
+# UDP rows. A datagram is udp_bytes long: its sequence number (8 bytes, little-endian), then a
+# pattern derived from it (byte i is (seq*7 + i) mod 256), so that the receiver checks every
+# byte. The pattern depends on seq*7 mod 256 only: TAILS holds the 256 possible tails.
+UDP_BYTES = 64
+TAILS = [bytes(((k + i) & 0xFF) for i in range(8, UDP_BYTES)) for k in range(256)]
+FLOOD_END = 2**64 - 1  # udp_flood's last datagram: acknowledged, then the receiver stops
+ACK_WAIT = 0.2  # seconds the flood's sender waits for an acknowledgement before going on
+
+
+def datagram(seq):
+    return seq.to_bytes(8, "little") + TAILS[(seq * 7) & 0xFF]
+
+
+def datagram_seq(data):
+    """The sequence number of a well-formed datagram, None for any other size or content."""
+    if len(data) != UDP_BYTES:
+        return None
+    seq = int.from_bytes(data[:8], "little")
+    return seq if data[8:] == TAILS[(seq * 7) & 0xFF] else None
+
+
+class _Echo(asyncio.DatagramProtocol):
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, addr):
+        self.transport.sendto(data, addr)
+
+
+class _Awaiting(asyncio.DatagramProtocol):
+    """Hands the next datagram (that `accept` takes) to the future in `waiter`; drops others."""
+
+    def __init__(self, accept=lambda data: True):
+        self.waiter = None
+        self.accept = accept
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, addr):
+        w = self.waiter
+        if w is not None and not w.done() and self.accept(data):
+            w.set_result(data)
+
+
+async def udp_pingpong(sz):
+    """The echo side is a datagram protocol answering in its callback (asyncio's UDP API);
+    the other side awaits each echo in the workload's task."""
+    n = sz.udp_round_trips
+    loop = asyncio.get_running_loop()
+    echo_t, _ = await loop.create_datagram_endpoint(_Echo, local_addr=("127.0.0.1", 0))
+    a_t, a = await loop.create_datagram_endpoint(
+        _Awaiting, local_addr=("127.0.0.1", 0), remote_addr=echo_t.get_extra_info("sockname"))
+    good = 0
+    t0 = now()
+    for m in range(n):
+        out = datagram(m)
+        a.waiter = loop.create_future()
+        a_t.sendto(out)
+        good += (await a.waiter) == out
+    s = now() - t0
+    a_t.close()
+    echo_t.close()
+    return [fig("udp_pingpong_64B", s * 1e9 / n, "ns/round_trip", good == n,
+                f"{good} of {n} echoes matched (datagram protocols)")]
+
+
+class _FloodReceiver(asyncio.DatagramProtocol):
+    """Counts the flood, acknowledges the last datagram of every window and the end marker."""
+
+    def __init__(self, n, window):
+        self.n, self.window = n, window
+        self.seen = bytearray(n)
+        self.received = self.duplicates = self.malformed = 0
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, addr):
+        seq = datagram_seq(data)
+        if seq == FLOOD_END:
+            self.transport.sendto(data[:8], addr)
+        elif seq is None or seq >= self.n:
+            self.malformed += 1
+        else:
+            if self.seen[seq]:
+                self.duplicates += 1
+            else:
+                self.seen[seq] = 1
+                self.received += 1
+            if (seq + 1) % self.window == 0 or seq + 1 == self.n:
+                self.transport.sendto(data[:8], addr)
+
+
+async def udp_flood(sz):
+    n, window = sz.udp_flood, sz.udp_window
+    loop = asyncio.get_running_loop()
+    rx_t, rx = await loop.create_datagram_endpoint(lambda: _FloodReceiver(n, window),
+                                                   local_addr=("127.0.0.1", 0))
+    want = [0]
+    tx_t, tx = await loop.create_datagram_endpoint(
+        lambda: _Awaiting(lambda data: data == want[0].to_bytes(8, "little")),
+        local_addr=("127.0.0.1", 0), remote_addr=rx_t.get_extra_info("sockname"))
+
+    async def acked(seq):
+        want[0] = seq
+        tx.waiter = loop.create_future()
+        try:
+            await asyncio.wait_for(tx.waiter, ACK_WAIT)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    stalls = 0
+    t0 = now()
+    seq = 0
+    while seq < n:
+        end = min(seq + window, n)
+        for s in range(seq, end):
+            tx_t.sendto(datagram(s))
+        seq = end
+        # No acknowledgement can arrive between the sends and acked()'s future: the protocol's
+        # callbacks run only while this task is suspended.
+        if not await acked(end - 1):
+            stalls += 1
+    ended = False
+    for _ in range(10):
+        tx_t.sendto(datagram(FLOOD_END))
+        if await acked(FLOOD_END):
+            ended = True
+            break
+    s = now() - t0
+    tx_t.close()
+    rx_t.close()
+    ok = ended and rx.received > 0 and rx.duplicates == 0 and rx.malformed == 0
+    return [fig("udp_flood_64B", rx.received / s, "msg/s", ok,
+                f"received {rx.received} of {n} (lost {n - rx.received}), {rx.duplicates} "
+                f"duplicate, {rx.malformed} malformed, {stalls} ack timeouts, end acknowledged: "
+                f"{ended} (datagram protocol callbacks)")]
+
+
+async def race_ready(sz):
+    """A get() that is ready (its value queued just before) raced against a 1 s sleep:
+    asyncio.wait(FIRST_COMPLETED) over two tasks, the loser cancelled."""
+    n = sz.races
+    q = asyncio.Queue(maxsize=1)
+    won = acc = 0
+    t0 = now()
+    for i in range(n):
+        q.put_nowait(i)
+        get = asyncio.create_task(q.get())
+        nap = asyncio.create_task(asyncio.sleep(1))
+        done, pending = await asyncio.wait((get, nap), return_when=asyncio.FIRST_COMPLETED)
+        for t in pending:
+            t.cancel()
+        if get in done:
+            won += 1
+            acc += get.result()
+        else:
+            break
+    await asyncio.sleep(0)  # the last loser's cancellation runs
+    s = now() - t0
+    return [fig("race_100k", s * 1e9 / n, "ns/iter", won == n and acc == n * (n - 1) // 2,
+                f"receive won {won} races, sum {acc} (asyncio.wait FIRST_COMPLETED)")]
+
+
 async def run(workload, sz):
     table = {
         "spawn_many_100k": lambda: spawn_many(sz),
@@ -399,6 +583,9 @@ async def run(workload, sz):
         "fib_30": lambda: fib_run(sz),
         "call_soon_50k": lambda: call_soon(sz),
         "loop_overhead_10k": lambda: loop_overhead(sz),
+        "udp_pingpong_64B": lambda: udp_pingpong(sz),
+        "udp_flood_64B": lambda: udp_flood(sz),
+        "race_100k": lambda: race_ready(sz),
     }
     return await table[workload]()
 
@@ -433,6 +620,8 @@ def main():
         na = "asyncio runs one event loop on one thread: workers must be 1"
     elif a.workload in UNSUPPORTED and not small:
         na = UNSUPPORTED[a.workload]
+    elif a.workload in NOT_IN_ASYNCIO:
+        na = NOT_IN_ASYNCIO[a.workload]
     if na:
         emit(fig(a.workload, None, "", False, "not implemented: " + na), a.workers, small)
         return 2

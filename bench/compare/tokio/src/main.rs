@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{broadcast, mpsc, watch, Notify, Semaphore};
 
 struct Figure {
     workload: String,
@@ -54,6 +54,11 @@ impl Sizes {
     fn fib_n(&self) -> u64 { self.pick(30, 20) }
     fn call_soon(&self) -> u64 { self.pick(50_000, 5_000) }
     fn loop_overhead(&self) -> u64 { self.pick(10_000, 1_000) }
+    fn udp_round_trips(&self) -> u64 { self.pick(100_000, 10_000) }
+    fn udp_flood(&self) -> u64 { self.pick(1_000_000, 100_000) }
+    fn broadcast_values(&self) -> u64 { self.pick(100_000, 10_000) }
+    fn watch_sends(&self) -> u64 { self.pick(100_000, 10_000) }
+    fn races(&self) -> u64 { self.pick(100_000, 10_000) }
 }
 
 const YIELD_TASKS: u64 = 200;
@@ -63,6 +68,11 @@ const SEM_TASKS: u64 = 1_000;
 const SEM_PERMITS: usize = 10;
 const TCP_CONNS: u64 = 50;
 const TCP_BYTES: usize = 64;
+const UDP_BYTES: usize = 64;
+const UDP_WINDOW: u64 = 100;
+const BROADCAST_RECEIVERS: u64 = 8;
+const BROADCAST_CAP: usize = 1_024;
+const WATCH_RECEIVERS: u64 = 4;
 
 const WORKLOADS: &[&str] = &[
     "spawn_many_100k",
@@ -81,6 +91,11 @@ const WORKLOADS: &[&str] = &[
     "fib_30",
     "call_soon_50k",
     "loop_overhead_10k",
+    "udp_pingpong_64B",
+    "udp_flood_64B",
+    "broadcast_1to8_100k",
+    "watch_100k",
+    "race_100k",
 ];
 
 fn secs(t0: Instant) -> f64 {
@@ -422,6 +437,301 @@ async fn loop_overhead(sz: Sizes) -> Vec<Figure> {
              format!("{n} sequential spawn+await"))]
 }
 
+// ------------------------------------------------------------------------------------------
+// UDP rows. A datagram is UDP_BYTES long: its sequence number (u64, little-endian), then a
+// pattern derived from it, so that the receiver can check every byte.
+
+fn fill_datagram(buf: &mut [u8; UDP_BYTES], seq: u64) {
+    buf[..8].copy_from_slice(&seq.to_le_bytes());
+    for (i, b) in buf.iter_mut().enumerate().skip(8) {
+        *b = (seq.wrapping_mul(7).wrapping_add(i as u64) & 0xff) as u8;
+    }
+}
+
+/// The sequence number of a well-formed datagram, None for any other size or content.
+fn datagram_seq(buf: &[u8]) -> Option<u64> {
+    if buf.len() != UDP_BYTES {
+        return None;
+    }
+    let seq = u64::from_le_bytes(buf[..8].try_into().unwrap());
+    let mut want = [0u8; UDP_BYTES];
+    fill_datagram(&mut want, seq);
+    (want[..] == buf[..]).then_some(seq)
+}
+
+/// Two UDP sockets on loopback, each connected to the other.
+async fn udp_pair() -> std::io::Result<(UdpSocket, UdpSocket)> {
+    let a = UdpSocket::bind("127.0.0.1:0").await?;
+    let b = UdpSocket::bind("127.0.0.1:0").await?;
+    a.connect(b.local_addr()?).await?;
+    b.connect(a.local_addr()?).await?;
+    Ok((a, b))
+}
+
+async fn udp_pingpong(sz: Sizes) -> Vec<Figure> {
+    let n = sz.udp_round_trips();
+    let (a, b) = udp_pair().await.unwrap();
+    let t0 = Instant::now();
+    let echo = tokio::spawn(async move {
+        let mut buf = [0u8; 2048];
+        for _ in 0..n {
+            let len = b.recv(&mut buf).await.unwrap();
+            b.send(&buf[..len]).await.unwrap();
+        }
+    });
+    let mut out = [0u8; UDP_BYTES];
+    let mut back = [0u8; 2048];
+    let mut good = 0u64;
+    for m in 0..n {
+        fill_datagram(&mut out, m);
+        a.send(&out).await.unwrap();
+        let len = a.recv(&mut back).await.unwrap();
+        if back[..len] == out[..] {
+            good += 1;
+        }
+    }
+    let s = secs(t0);
+    echo.await.unwrap();
+    vec![fig("udp_pingpong_64B", s * 1e9 / n as f64, "ns/round_trip", good == n,
+             format!("{good} of {n} echoes matched"))]
+}
+
+/// The flood's last datagram: the receiver acknowledges it and stops.
+const FLOOD_END: u64 = u64::MAX;
+/// How long the sender waits for an acknowledgement before it counts a stall and goes on.
+const ACK_WAIT: Duration = Duration::from_millis(200);
+
+#[derive(Default)]
+struct FloodTally {
+    received: u64,
+    duplicates: u64,
+    malformed: u64,
+}
+
+/// Receives the flood in batches (Tokio has no recvmmsg: after each readiness, try_recv until
+/// the socket is drained), acknowledges the last datagram of every window and the end marker.
+async fn flood_receiver(sock: UdpSocket, n: u64) -> std::io::Result<FloodTally> {
+    let mut tally = FloodTally::default();
+    let mut seen = vec![false; n as usize];
+    let mut buf = [0u8; 2048];
+    loop {
+        sock.readable().await?;
+        loop {
+            let len = match sock.try_recv(&mut buf) {
+                Ok(len) => len,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            };
+            match datagram_seq(&buf[..len]) {
+                Some(FLOOD_END) => {
+                    sock.send(&FLOOD_END.to_le_bytes()).await?;
+                    return Ok(tally);
+                }
+                Some(seq) if seq < n => {
+                    if std::mem::replace(&mut seen[seq as usize], true) {
+                        tally.duplicates += 1;
+                    } else {
+                        tally.received += 1;
+                    }
+                    if (seq + 1) % UDP_WINDOW == 0 || seq + 1 == n {
+                        sock.send(&seq.to_le_bytes()).await?;
+                    }
+                }
+                _ => tally.malformed += 1,
+            }
+        }
+    }
+}
+
+/// Waits for the acknowledgement of `want` (older ones are skipped); false after ACK_WAIT.
+async fn await_ack(sock: &UdpSocket, want: u64) -> bool {
+    let mut ack = [0u8; 64];
+    loop {
+        match tokio::time::timeout(ACK_WAIT, sock.recv(&mut ack)).await {
+            Ok(Ok(8)) if u64::from_le_bytes(ack[..8].try_into().unwrap()) == want => return true,
+            Ok(Ok(_)) => continue,
+            _ => return false,
+        }
+    }
+}
+
+async fn udp_flood(sz: Sizes) -> Vec<Figure> {
+    let n = sz.udp_flood();
+    let (tx, rx) = udp_pair().await.unwrap();
+    let t0 = Instant::now();
+    let receiver = tokio::spawn(flood_receiver(rx, n));
+    let mut out = [0u8; UDP_BYTES];
+    let mut stalls = 0u64;
+    let mut seq = 0u64;
+    while seq < n {
+        let end = (seq + UDP_WINDOW).min(n);
+        for s in seq..end {
+            fill_datagram(&mut out, s);
+            tx.send(&out).await.unwrap();
+        }
+        seq = end;
+        if !await_ack(&tx, end - 1).await {
+            stalls += 1;
+        }
+    }
+    fill_datagram(&mut out, FLOOD_END);
+    let mut ended = false;
+    for _ in 0..10 {
+        tx.send(&out).await.unwrap();
+        if await_ack(&tx, FLOOD_END).await {
+            ended = true;
+            break;
+        }
+    }
+    let s = secs(t0);
+    let tally = if ended {
+        receiver.await.unwrap().unwrap_or_default()
+    } else {
+        receiver.abort();
+        FloodTally::default()
+    };
+    let lost = n - tally.received;
+    vec![fig("udp_flood_64B", tally.received as f64 / s, "msg/s",
+             ended && tally.received > 0 && tally.duplicates == 0 && tally.malformed == 0,
+             format!("received {} of {n} (lost {lost}), {} duplicate, {} malformed, {stalls} \
+                      ack timeouts, end acknowledged: {ended} (readable + try_recv loop)",
+                     tally.received, tally.duplicates, tally.malformed))]
+}
+
+// ------------------------------------------------------------------------------------------
+/// 1 sender, BROADCAST_RECEIVERS receivers, capacity BROADCAST_CAP. Every receiver must get
+/// every value, so the sender may not overwrite one that a receiver has not read: values go in
+/// chunks of half the capacity, each receiver counts the chunks it has finished, and before
+/// chunk k the sender waits until all have finished chunk k-2.
+async fn broadcast_run(sz: Sizes) -> Vec<Figure> {
+    let n = sz.broadcast_values();
+    let chunk = (BROADCAST_CAP / 2) as u64;
+    let (tx, _) = broadcast::channel::<u64>(BROADCAST_CAP);
+    let finished: Arc<[AtomicU64; 4]> = Arc::new(Default::default());
+    let progress = Arc::new(Notify::new());
+    let receivers: Vec<_> = (0..BROADCAST_RECEIVERS)
+        .map(|_| {
+            let mut rx = tx.subscribe();
+            let (finished, progress) = (finished.clone(), progress.clone());
+            tokio::spawn(async move {
+                let (mut got, mut sum, mut lagged, mut in_order) = (0u64, 0u64, 0u64, true);
+                loop {
+                    match rx.recv().await {
+                        Ok(v) => {
+                            in_order &= v == got;
+                            got += 1;
+                            sum += v;
+                            if (v + 1) % chunk == 0
+                                && finished[((v / chunk) % 4) as usize].fetch_add(1, Ordering::AcqRel) + 1
+                                    == BROADCAST_RECEIVERS
+                            {
+                                progress.notify_one();
+                            }
+                        }
+                        Err(broadcast::error::RecvError::Lagged(k)) => lagged += k,
+                        Err(broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+                (got, sum, lagged, in_order)
+            })
+        })
+        .collect();
+    let t0 = Instant::now();
+    for i in 0..n {
+        if i % chunk == 0 && i >= 2 * chunk {
+            let slot = &finished[((i / chunk - 2) % 4) as usize];
+            while slot.load(Ordering::Acquire) < BROADCAST_RECEIVERS {
+                progress.notified().await;
+            }
+            slot.store(0, Ordering::Relaxed);
+        }
+        tx.send(i).unwrap();
+    }
+    drop(tx);
+    let (mut complete, mut lagged_total) = (0u64, 0u64);
+    for r in receivers {
+        let (got, sum, lagged, in_order) = r.await.unwrap();
+        complete += (got == n && sum == n * (n - 1) / 2 && in_order) as u64;
+        lagged_total += lagged;
+    }
+    let s = secs(t0);
+    vec![fig("broadcast_1to8_100k", (BROADCAST_RECEIVERS * n) as f64 / s, "msg/s",
+             complete == BROADCAST_RECEIVERS && lagged_total == 0,
+             format!("{complete} of {BROADCAST_RECEIVERS} receivers got all {n} values in order, \
+                      {lagged_total} lagged"))]
+}
+
+/// WATCH_RECEIVERS receivers await changed() and borrow the value until they see the last one;
+/// what each sees must never decrease. The sends start once every receiver has started waiting.
+async fn watch_run(sz: Sizes) -> Vec<Figure> {
+    let n = sz.watch_sends();
+    let (tx, rx) = watch::channel(0u64);
+    let started = Arc::new(AtomicU64::new(0));
+    let all_started = Arc::new(Notify::new());
+    let receivers: Vec<_> = (0..WATCH_RECEIVERS)
+        .map(|_| {
+            let mut rx = rx.clone();
+            let (started, all_started) = (started.clone(), all_started.clone());
+            tokio::spawn(async move {
+                if started.fetch_add(1, Ordering::AcqRel) + 1 == WATCH_RECEIVERS {
+                    all_started.notify_one();
+                }
+                let (mut last, mut seen, mut increasing) = (0u64, 0u64, true);
+                while last != n {
+                    if rx.changed().await.is_err() {
+                        break;
+                    }
+                    let v = *rx.borrow_and_update();
+                    increasing &= v >= last;
+                    last = v;
+                    seen += 1;
+                }
+                (last, seen, increasing)
+            })
+        })
+        .collect();
+    drop(rx);
+    while started.load(Ordering::Acquire) < WATCH_RECEIVERS {
+        all_started.notified().await;
+    }
+    let t0 = Instant::now();
+    for i in 1..=n {
+        tx.send(i).unwrap();
+    }
+    let (mut complete, mut seen_total) = (0u64, 0u64);
+    for r in receivers {
+        let (last, seen, increasing) = r.await.unwrap();
+        complete += (last == n && increasing) as u64;
+        seen_total += seen;
+    }
+    let s = secs(t0);
+    vec![fig("watch_100k", n as f64 / s, "ops/s", complete == WATCH_RECEIVERS,
+             format!("{complete} of {WATCH_RECEIVERS} receivers saw non-decreasing values ending at {n}; \
+                      {seen_total} values seen in all"))]
+}
+
+/// A receive that is ready (its value queued just before) raced against a 1 s sleep with
+/// `select!`: the cost of the race and of dropping the losing sleep.
+async fn race_ready(sz: Sizes) -> Vec<Figure> {
+    let n = sz.races();
+    let (tx, mut rx) = mpsc::channel::<u64>(1);
+    let (mut won, mut sum) = (0u64, 0u64);
+    let t0 = Instant::now();
+    for i in 0..n {
+        tx.try_send(i).unwrap();
+        tokio::select! {
+            v = rx.recv() => if let Some(v) = v {
+                won += 1;
+                sum += v;
+            },
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+    let s = secs(t0);
+    vec![fig("race_100k", s * 1e9 / n as f64, "ns/iter", won == n && sum == n * (n - 1) / 2,
+             format!("receive won {won} races, sum {sum} (select!)"))]
+}
+
 async fn run(workload: String, sz: Sizes) -> Vec<Figure> {
     match workload.as_str() {
         "spawn_many_100k" => spawn_many(sz).await,
@@ -440,6 +750,11 @@ async fn run(workload: String, sz: Sizes) -> Vec<Figure> {
         "fib_30" => fib_run(sz).await,
         "call_soon_50k" => call_soon(sz).await,
         "loop_overhead_10k" => loop_overhead(sz).await,
+        "udp_pingpong_64B" => udp_pingpong(sz).await,
+        "udp_flood_64B" => udp_flood(sz).await,
+        "broadcast_1to8_100k" => broadcast_run(sz).await,
+        "watch_100k" => watch_run(sz).await,
+        "race_100k" => race_ready(sz).await,
         _ => Vec::new(),
     }
 }
