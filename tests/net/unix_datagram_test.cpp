@@ -18,6 +18,7 @@
 
 #include "polarway/runtime.hpp"
 #include "support/datagrams.hpp"
+#include "support/unix_names.hpp"
 
 namespace pw = polarway;
 using namespace std::chrono_literals;
@@ -30,22 +31,10 @@ constexpr int scale = 8;
 constexpr int scale = 1;
 #endif
 
-// A fresh directory under /tmp for socket files, removed with everything in it.
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/pw-unix-dgram-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-  std::string file(std::string_view name) const { return path + "/" + std::string(name); }
-};
+using pw_test::temp_dir;
 
 // An abstract name (leading NUL) no other test run uses.
-std::string abstract_name(std::string_view tag) {
-  return std::string("\0polarway-dgram-test-", 21) + std::to_string(::getpid()) + "-" + std::string(tag);
-}
+std::string abstract_name(std::string_view tag) { return pw_test::abstract_name("dgram", tag); }
 
 using pw_test::bytes;
 using pw_test::check_payload;

@@ -20,6 +20,7 @@
 #include "polarway/net/unix_listener.hpp"
 #include "polarway/runtime.hpp"
 #include "support/stream_echo.hpp"
+#include "support/unix_names.hpp"
 
 namespace pw = polarway;
 using namespace std::chrono_literals;
@@ -33,22 +34,10 @@ constexpr int scale = 8;
 constexpr int scale = 1;
 #endif
 
-// A fresh directory under /tmp for socket files, removed with everything in it.
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/pw-unix-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-  std::string file(std::string_view name) const { return path + "/" + std::string(name); }
-};
+using pw_test::temp_dir;
 
-// An abstract name no other test run uses.
-std::string abstract_name(std::string_view tag) {
-  return std::string("\0polarway-test-", 15) + std::to_string(::getpid()) + "-" + std::string(tag);
-}
+// An abstract name (leading NUL) no other test run uses.
+std::string abstract_name(std::string_view tag) { return pw_test::abstract_name("stream", tag); }
 
 // Binds `name` once the listener that held it is gone. On io_uring a listener that accepted
 // holds its socket in an accept operation until the cancellation that its destruction submits
