@@ -176,6 +176,27 @@ TEST_CASE("aborting the parent aborts the children, and none outlives it") {
   CHECK(alive_counter::alive.load() == 0);
 }
 
+TEST_CASE("a runtime shut down while fan-outs are starting never resumes a parent with a cancelled child") {
+  // A worker cancels every child it takes from a queue once shutdown has begun; a parent whose
+  // children all went that way before it could suspend must end, not read their values.
+  for (int round = 0; round < 200; ++round) {
+    pw::runtime rt(pw::runtime_options{.workers = 2});
+    alive_counter::alive = 0;
+    for (int i = 0; i < 16; ++i)
+      (void)rt.spawn([]() -> pw::task<void> {
+        std::vector<pw::task<void>> kids;
+        for (int k = 0; k < 2; ++k)
+          kids.push_back([]() -> pw::task<void> {
+            alive_counter c;
+            co_await pw_test::suspend_forever{};
+          }());
+        co_await pw::join_all(std::move(kids));
+      }());
+    rt.shutdown();
+    REQUIRE(alive_counter::alive.load() == 0);
+  }
+}
+
 #if defined(__cpp_exceptions)
 TEST_CASE("a child's exception reaches the parent after all children finished") {
   pw::runtime rt(pw::runtime_options{.workers = 2});

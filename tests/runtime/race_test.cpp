@@ -178,6 +178,19 @@ TEST_CASE("a runtime shut down while races wait ends them all") {
   CHECK(alive_counter::alive.load() == 0);
 }
 
+TEST_CASE("a runtime shut down while races are starting never resumes one without a winner") {
+  // A worker cancels every child it takes from a queue once shutdown has begun; a race whose
+  // children all went that way before it could suspend must end with its task, not resume.
+  alive_counter::alive = 0;
+  for (int round = 0; round < 2000 / scale; ++round) {
+    pw::runtime rt(pw::runtime_options{.workers = 2});
+    for (int i = 0; i < 16; ++i)
+      (void)rt.spawn([]() -> pw::task<void> { (void)co_await pw::race(forever_counted(), forever_counted()); }());
+    rt.shutdown();
+  }
+  CHECK(alive_counter::alive.load() == 0);
+}
+
 TEST_CASE("children that complete together: each value is kept and the first listed wins") {
   // Both events are set before the race runs its children, so whichever child runs first
   // decides; the other may or may not finish before its abort lands. Whatever happened, the

@@ -67,8 +67,14 @@ class fork_group : public cancel_hook {
     parent_->cancel_on = this;
     parent_->sched()->start_children(cells, n);
     if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      parent_->cancel_on = nullptr;
       parent_->unref();
+      // Once shutdown has begun a worker cancels every child it takes from a queue, so children
+      // that finished this early may have no value. The parent suspends instead of reading them;
+      // shutdown cancels it (it is listed, or is a child of a task that is), and request_cancel
+      // then finds nothing left to wait for.
+      if (parent_->sched()->is_shut_down()) [[unlikely]]
+        return true;
+      parent_->cancel_on = nullptr;
       return false;  // every child is done: continue without suspending
     }
     return true;
