@@ -283,30 +283,7 @@ class datagram_socket {
   // operation): it sends, or, if the socket is full again, waits once more.
   template <class Attempt>
   task<result<std::size_t>> send_call(Attempt attempt, const char* what) {
-    if (!coop_consume()) co_await yield_awaiter{};  // before anything is sent, as socket_call does
-    for (;;) {
-      reactor& io = current_reactor(what);
-      const bool use_ring = io.kind() == backend_kind::io_uring;
-      std::uint64_t seen = 0;
-      readiness* r = nullptr;
-      if (!use_ring) {
-        auto rr = fd_.readiness_record();
-        if (!rr) co_return err(rr.error());
-        r = *rr;
-        seen = r->seq(io_direction::write);
-      }
-      const int res = attempt();
-      if (res >= 0) co_return static_cast<std::size_t>(res);
-      if (res == -EINTR) continue;
-      if (res != -EAGAIN && res != -EWOULDBLOCK) co_return err(error::from_errno(-res, what));
-      if (use_ring) {
-        const int fd = fd_.get();
-        const int polled = co_await uring_op([fd](io_uring_sqe* sqe) { io_uring_prep_poll_add(sqe, fd, POLLOUT); });
-        if (polled < 0 && polled != -EINTR && polled != -EAGAIN) co_return err(error::from_errno(-polled, what));
-        continue;
-      }
-      co_await r->wait(io_direction::write, seen);
-    }
+    return socket_call(fd_, io_direction::write, std::move(attempt), poll_then_retry{}, what);
   }
 
   // An error met by recv_many after it had received a datagram: reported by the next receive.

@@ -11,11 +11,13 @@
 // starve the other tasks on the worker.
 #pragma once
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <memory>
+#include <type_traits>
 #include <utility>
 
 #include "polarway/detail/epoll_driver.hpp"
@@ -72,9 +74,13 @@ class socket_fd {
   std::unique_ptr<readiness> reg_;
 };
 
+// socket_call's `prep` for a call that must never run in the ring: on io_uring it waits with a
+// poll for readiness, then makes the syscall again (as on epoll).
+struct poll_then_retry {};
+
 // One syscall on a socket, retried until it does not block. `attempt()` returns >= 0 or -errno
 // (without blocking); `prep(sqe)` prepares the same call for io_uring, a recv or send (whose
-// ioprio takes IORING_RECVSEND_POLL_FIRST).
+// ioprio takes IORING_RECVSEND_POLL_FIRST), or is poll_then_retry.
 template <class Attempt, class Prep>
 task<result<std::size_t>> socket_call(socket_fd& s, io_direction dir, Attempt attempt, Prep prep, const char* what) {
   // Charge the budget before the attempt, never after it: a task aborted while yielding here
@@ -92,7 +98,8 @@ task<result<std::size_t>> socket_call(socket_fd& s, io_direction dir, Attempt at
       seen = r->seq(dir);
     }
     const bool reading = dir == io_direction::read;
-    if (!(use_ring && reading && s.read_probably_empty())) {
+    constexpr bool call_in_ring = !std::is_same_v<Prep, poll_then_retry>;
+    if (!(call_in_ring && use_ring && reading && s.read_probably_empty())) {
       const int res = attempt();
       if (res >= 0) {
         if (reading) s.set_read_probably_empty(false);
@@ -101,7 +108,15 @@ task<result<std::size_t>> socket_call(socket_fd& s, io_direction dir, Attempt at
       if (res == -EINTR) continue;
       if (res != -EAGAIN && res != -EWOULDBLOCK) co_return err(error::from_errno(-res, what));
     }
-    if (use_ring) {
+    if constexpr (!call_in_ring) {
+      if (use_ring) {
+        const int fd = s.get();
+        const auto events = reading ? POLLIN : POLLOUT;
+        const int polled = co_await uring_op([fd, events](io_uring_sqe* sqe) { io_uring_prep_poll_add(sqe, fd, events); });
+        if (polled < 0 && polled != -EINTR && polled != -EAGAIN) co_return err(error::from_errno(-polled, what));
+        continue;
+      }
+    } else if (use_ring) {
       // We only get here when the call would block: have the kernel wait for readiness instead
       // of failing the same call once more.
       const bool poll_first = io.uring().has_poll_first();
