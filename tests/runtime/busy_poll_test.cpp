@@ -1,7 +1,10 @@
 // runtime_options::busy_poll: idle workers poll instead of parking. These tests run with the
 // longest poll allowed (1 s), so a worker that polled without seeing some kind of event would
 // hold it up to a second per round: the hundreds of rounds below would then run far past the
-// test's CTest timeout (60 s) instead of finishing in well under a second.
+// test's CTest timeout (60 s) instead of finishing in well under a second. The last test is of
+// the default (no busy_poll): the brief spin before parking must end once the runtime is idle.
+#include <sys/resource.h>
+
 #include <doctest/doctest.h>
 
 #include <array>
@@ -108,4 +111,32 @@ TEST_CASE("busy-polling workers see I/O, timers, remote spawns and each other's 
     for (auto& t : threads) t.join();
     CHECK(done.load() == 400);
   }  // shutdown with every worker idle and polling
+}
+
+namespace {
+double process_cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+}  // namespace
+
+TEST_CASE("by default, workers that spun through a hand-off park once the runtime is idle") {
+  // Hand-offs through the kernel and short timers end idle spells soon, with work of the
+  // worker's own, which is what makes a default-configured worker spin before parking. Once
+  // nothing comes any more, a spin ends within its window and the workers park: a second of
+  // idleness then costs next to no CPU (a worker left spinning would cost a whole second of it).
+  for (std::size_t workers : {1u, 2u}) {
+    CAPTURE(workers);
+    pw::runtime rt(pw::runtime_options{.workers = workers});
+    CHECK(rt.block_on(ping_pong(2000)) == 2000);
+    rt.block_on([]() -> pw::task<void> {
+      for (int i = 0; i < 500; ++i) co_await pw::sleep(20us);
+    }());
+    const double before = process_cpu_seconds();
+    rt.block_on([]() -> pw::task<void> { co_await pw::sleep(1s); }());
+    const double used = process_cpu_seconds() - before;
+    CHECK(used < 0.25);
+  }
 }

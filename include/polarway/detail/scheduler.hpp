@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -85,6 +86,10 @@ struct worker {
   std::int64_t oldest_index = -1;
   clock::time_point oldest_since{};
   bool searching = false;
+  // How long this worker's idle spells have lasted lately (from running out of work to finding
+  // some of its own; see note_idle_spell), an average weighted to the latest; starts long, so
+  // that a fresh worker parks.
+  std::int64_t idle_spell_ns = std::numeric_limits<std::int32_t>::max();
   pending_arrivals arrivals;
   std::unique_ptr<reactor> io;  // created on the worker's own thread
   timer_queue timers;
@@ -111,6 +116,9 @@ class scheduler {
   static constexpr std::size_t deque_capacity = 4096;
   static constexpr std::size_t solo_deque_max_capacity = std::size_t{1} << 20;
   static constexpr std::chrono::milliseconds starvation_limit{10};
+  // How long an idle worker spins before parking when its recent idle spells were shorter
+  // (spin_while_work_is_near): longer than waking a parked thread takes on a VM.
+  static constexpr std::chrono::microseconds spin_window{50};
 
   /// Starts `workers` threads, each creating its reactor on its own thread; returns once all
   /// are ready. Panics if a worker cannot create any reactor (not even epoll).
@@ -534,31 +542,64 @@ class scheduler {
       pollers_.fetch_sub(1, std::memory_order_relaxed);
       return false;
     }
-    bool found = false;
-    const clock::time_point deadline = clock::now() + busy_poll_;
+    const bool found = poll_until(w, clock::now() + busy_poll_);
+    pollers_.fetch_sub(1, std::memory_order_relaxed);
+    return found;
+  }
+
+  // The default idle policy (busy_poll zero): a worker whose recent idle spells ended soon, and
+  // by events of its own (an I/O completion in its reactor, a timer of its own), spins, polling
+  // as busy_poll does, for up to spin_window before it parks: that work is likely to come back
+  // sooner than a parked thread could be woken. It is the case of a dependent hand-off through
+  // the kernel (a datagram answered by a task on the other worker, whose reply completes here):
+  // each step otherwise pays the wake-up of a parked thread, tens of microseconds, more than
+  // the step. A spell that ends with work found elsewhere (another worker's deque, the inject
+  // queue) counts as long: stealing gains nothing from spinning, and a worker spinning to
+  // steal from a busy one moves tasks between cores that one worker alone ran faster. A
+  // worker whose spells are long parks at once, so an idle runtime burns nothing. Every worker
+  // may spin; each yields its core between polls to whatever else is runnable there.
+  bool spin_while_work_is_near(worker& w, clock::time_point idle_since, bool& found_own) noexcept {
+    if (busy_poll_.count() != 0 || w.idle_spell_ns >= std::chrono::nanoseconds(spin_window).count()) return false;
+    if (!poll_until(w, idle_since + spin_window)) return false;
+    found_own = w.lifo || !w.deque.looks_empty();
+    return true;
+  }
+
+  // A spell that ended with work of the worker's own counts as it lasted; any other as long.
+  static void note_idle_spell(worker& w, clock::duration spell, bool own) noexcept {
+    constexpr std::int64_t long_spell = std::numeric_limits<std::int32_t>::max();
+    const std::int64_t ns =
+        own ? std::min<std::int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(spell).count(), long_spell)
+            : long_spell;
+    w.idle_spell_ns = (3 * w.idle_spell_ns + ns) / 4;
+  }
+
+  // Polls I/O and timers and looks at every queue until there is something to run or
+  // `deadline`; true if there is (or shutdown began).
+  bool poll_until(worker& w, clock::time_point deadline) noexcept {
     for (clock::time_point now = clock::now(); now < deadline; now = clock::now()) {
       poll_events(w, now);
-      if (w.lifo || work_anywhere() || stopping_.load(std::memory_order_acquire)) {
-        found = true;
-        break;
-      }
+      if (w.lifo || work_anywhere() || stopping_.load(std::memory_order_acquire)) return true;
       // Let a thread that shares this core run now rather than when the poller's time slice
       // ends: on a 2-core machine shared with the feed, a poller that did not yield raised the
       // tick pipeline's p99 at 100k ticks/s from under 100 us to over 1 ms.
       ::sched_yield();
     }
-    pollers_.fetch_sub(1, std::memory_order_relaxed);
-    return found;
+    return false;
   }
 
-  void park_worker(worker& w) {
+  // Parks until woken; true if the worker woke on its own (I/O or a timer), false if a
+  // notifier woke it to look for work.
+  bool park_worker(worker& w) {
     const bool was_searching = std::exchange(w.searching, false);
     if (idle_.transition_to_parked(w.index, was_searching) && work_anywhere()) notify_parked();
     w.io->wait(w.timers.ns_until_next(clock::now()));
     w.timers.fire_due(clock::now());
     // Woken by a notifier: it counted us as a searcher. Woken by I/O or a timer: we have
     // local work, and take ourselves off the sleeper list.
-    if (!idle_.unpark_self(w.index)) w.searching = true;
+    if (idle_.unpark_self(w.index)) return true;
+    w.searching = true;
+    return false;
   }
 
   void run_worker(worker& w) {
@@ -584,8 +625,10 @@ class scheduler {
         if (park_at_shutdown(w)) break;
         continue;
       }
-      if (busy_poll(w)) continue;
-      park_worker(w);
+      const clock::time_point idle_since = clock::now();
+      bool own = false;
+      if (!busy_poll(w) && !spin_while_work_is_near(w, idle_since, own)) own = park_worker(w);
+      note_idle_spell(w, clock::now() - idle_since, own);
     }
     w.io->quiesce();
     tls_context.current_worker = nullptr;

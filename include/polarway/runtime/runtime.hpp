@@ -34,7 +34,9 @@ struct runtime_options {
   /// allows it and epoll otherwise. Asking for io_uring explicitly makes its absence an error.
   option<backend_kind> backend = none;
   /// How long an idle worker keeps polling for I/O, timers and work before it parks; zero (the
-  /// default) parks at once. It trades CPU for latency: a parked worker takes tens of
+  /// default) leaves it to the worker, which spins briefly only while its own I/O and timers
+  /// have been bringing work back sooner than a parked thread wakes (docs/design.md, "Spinning
+  /// before parking"), and otherwise parks at once. It trades CPU for latency: a parked worker takes tens of
   /// microseconds to wake (over a hundred on a busy VM), a polling one sees an event at its next
   /// poll, but it keeps a core busy while there is nothing to do. At most half the workers (at
   /// least one) poll at once. From zero to max_busy_poll.
