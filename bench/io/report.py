@@ -1,6 +1,7 @@
 """Writes the I/O section of docs/benchmarks.md from bench/io/run.sh's output: the JSON lines of
-file_write_bench (one per backend) and wake_bench (one), and the log of
-bench/io/echo_ceiling/run.sh ("round N variant: {JSON}" per run)."""
+file_write_bench (one per backend) and wake_bench (one), the log of
+bench/io/echo_ceiling/run.sh ("round N variant: {JSON}" per run) and the Google Benchmark JSON
+of udp_recv_many (--benchmark_out)."""
 
 import argparse
 import datetime
@@ -29,6 +30,25 @@ ECHO_ROWS = [
 ]
 
 
+# bench/udp_recv_many: the batch sizes of its drain_* benchmarks, and the columns of the drain
+# table (benchmark names without the batch); its wait_* benchmarks all receive bursts of 32.
+UDP_BATCHES = (1, 32, 256)
+UDP_LOOP = "drain_recvmmsg_loop"
+UDP_RECV_MANY = [("drain_polarway/uring", "io_uring"), ("drain_polarway/epoll", "epoll")]
+UDP_MULTISHOT = "drain_uring_multishot"
+UDP_BURST = 32
+UDP_WAIT_ROWS = [
+    ("wait_epoll_recvmmsg", "hand-written epoll, then recvmmsg"),
+    ("wait_uring/recvmsg_first", "hand-written io_uring recvmsg (POLL_FIRST) for the first datagram, "
+     "then recvmmsg (`recv_many`'s design)"),
+    ("wait_uring/poll_recvmmsg", "hand-written io_uring poll, then recvmmsg"),
+    ("wait_uring_multishot", "hand-written io_uring multishot recvmsg, already armed, each payload copied"),
+    ("wait_polarway/uring", "polarway `recv_many`, io_uring"),
+    ("wait_polarway/epoll", "polarway `recv_many`, epoll"),
+]
+UDP_TARGET = 0.9
+
+
 def mb(v):
     return f"{v:,.0f} MB/s"
 
@@ -54,14 +74,93 @@ def echo_runs(log_lines):
     return runs
 
 
-def render(lines, log_lines, args, meta):
+def udp_runs(path):
+    """benchmark ("drain_polarway/uring/32") -> datagrams/s of each of its rounds, from
+    udp_recv_many's JSON, in the order the tables show them. Exits with the reason when the file
+    is missing or unreadable, a benchmark failed, one the tables show is absent, or one lacks
+    some of its rounds: the section never shows an empty or partial table."""
+    def fail(why):
+        sys.exit(f"bench/io/report.py: {path}: {why}")
+
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        fail(f"cannot read udp_recv_many's JSON ({e})")
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
+        fail("not Google Benchmark JSON (no \"benchmarks\" list)")
+    runs, rounds = {}, {}
+    for b in doc["benchmarks"]:
+        if not isinstance(b, dict) or b.get("run_type") != "iteration":
+            continue
+        name = str(b.get("run_name", "")).removesuffix("/manual_time")
+        if b.get("error_occurred"):
+            fail(f"{name} failed: {b.get('error_message', 'no message')}")
+        rate = b.get("items_per_second")
+        if not isinstance(rate, (int, float)) or rate <= 0:
+            fail(f"{name} has no items_per_second")
+        runs.setdefault(name, []).append(rate)
+        rounds[name] = b.get("repetitions", 1)
+    wanted = [f"{n}/{batch}" for batch in UDP_BATCHES
+              for n in (UDP_LOOP, *(n for n, _ in UDP_RECV_MANY), UDP_MULTISHOT)]
+    wanted += [f"{n}/{UDP_BURST}" for n, _ in UDP_WAIT_ROWS]
+    missing = [n for n in wanted if n not in runs]
+    if missing:
+        fail(f"no result for {', '.join(missing)}")
+    short = [n for n in wanted if len(runs[n]) != rounds[n]]
+    if short:
+        fail(f"not every round of {', '.join(short)} is there")
+    return {n: runs[n] for n in wanted}
+
+
+def render_udp(udp, p):
+    """The "UDP batched receive" part: the drain table, the wait table."""
+    med = {name: statistics.median(r) for name, r in udp.items()}
+    n = len(udp[f"{UDP_LOOP}/{UDP_BATCHES[0]}"])
+    p("**UDP batched receive.** [bench/udp_recv_many](../bench/udp_recv_many.cpp): 64-byte datagrams "
+      "over loopback to one socket, received by one thread. With 512 datagrams queued (sent "
+      "beforehand, not timed), the time to receive all of them in batches of 1, 32 or 256 records: "
+      "`udp_socket::recv_many` in a task on one worker, against the kernel's limit, a hand-written "
+      "recvmmsg(MSG_DONTWAIT) loop, and against a hand-written multishot recvmsg into a ring of "
+      "provided buffers that copies each payload into a record, as `recv_many` would have to (what a "
+      f"multishot design could reach at best). Datagrams/s, medians of {n} round(s); every benchmark "
+      "runs once per round, the rounds in random order (Google Benchmark's random interleaving).")
+    p("")
+    ours_cols = [f"`recv_many`, {backend}" for _, backend in UDP_RECV_MANY]
+    ratio_cols = [f"`recv_many` / loop, {backend}" for _, backend in UDP_RECV_MANY]
+    p(f"| batch | recvmmsg loop | {' | '.join(ours_cols)} | multishot recvmsg + copy | "
+      f"{' | '.join(ratio_cols)} | target | verdict |")
+    p("|---:|---:|" + "---:|" * len(ours_cols) + "---:|" + "---:|" * len(ratio_cols) + "---|---|")
+    for batch in UDP_BATCHES:
+        loop = med[f"{UDP_LOOP}/{batch}"]
+        ours = [med[f"{name}/{batch}"] for name, _ in UDP_RECV_MANY]
+        ok = all(v / loop >= UDP_TARGET for v in ours)
+        p(f"| {batch} | {loop:,.0f} | {' | '.join(f'{v:,.0f}' for v in ours)} | "
+          f"{med[f'{UDP_MULTISHOT}/{batch}']:,.0f} | {' | '.join(f'{v / loop:.2f}×' for v in ours)} | "
+          f"≥ {UDP_TARGET:.2f}× | {verdict(ok)} |")
+    p("")
+    p(f"With nothing queued, the receive waits; the same thread then sends a burst of {UDP_BURST} "
+      f"(one sendmmsg), and the time until all {UDP_BURST} are received is measured, so every round "
+      "pays the wait path once (and no cross-thread wake-up):")
+    p("")
+    base = med[f"{UDP_WAIT_ROWS[0][0]}/{UDP_BURST}"]
+    p("| wait design | datagrams/s (median) | runs | vs the first row |")
+    p("|---|---:|---|---:|")
+    for key, what in UDP_WAIT_ROWS:
+        runs = udp[f"{key}/{UDP_BURST}"]
+        m = med[f"{key}/{UDP_BURST}"]
+        p(f"| {what} | {m:,.0f} | {', '.join(f'{r:,.0f}' for r in runs)} | {m / base:.2f}× |")
+    p("")
+
+
+def render(lines, log_lines, udp, args, meta):
     files = [d for d in lines if d.get("bench", "").startswith("file_write_")]
     wake = next((d for d in lines if d.get("bench", "").startswith("wake_")), None)
     echo = echo_runs(log_lines)
     o = []
     p = o.append
     p(BEGIN)
-    p("## I/O: file writes, worker wake-ups, the TCP echo floor")
+    p("## I/O: file writes, worker wake-ups, the TCP echo floor, UDP batched receive")
     p("")
     p("<!-- Generated by bench/io/run.sh; do not edit by hand. -->")
     p("")
@@ -120,6 +219,7 @@ def render(lines, log_lines, args, meta):
         p("The kernel's TCP send path (with the loopback receive it runs) is most of each message's cost; "
           "the best hand-written io_uring program sets the ceiling a runtime can reach on this machine.")
         p("")
+    render_udp(udp, p)
     p("<details><summary>Raw output</summary>")
     p("")
     p("```")
@@ -128,6 +228,8 @@ def render(lines, log_lines, args, meta):
     for line in log_lines:
         if ROUND_LINE.match(line):
             p(line)
+    for name, runs in udp.items():
+        p(json.dumps({"bench": "udp_recv_many", "name": name, "datagrams_per_s": [round(r) for r in runs]}))
     p("```")
     p("")
     p("</details>")
@@ -139,6 +241,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--raw", required=True)
     ap.add_argument("--echo-log", required=True)
+    ap.add_argument("--udp-json", required=True, help="udp_recv_many's --benchmark_out file")
     ap.add_argument("--out", required=True)
     ap.add_argument("--docs")
     ap.add_argument("--command", required=True)
@@ -150,7 +253,8 @@ def main():
         lines = [json.loads(line) for line in f if line.startswith("{")]
     with open(args.echo_log) as f:
         log_lines = [line.rstrip("\n") for line in f]
-    section = render(lines, log_lines, args, report_common.machine(REPO))
+    udp = udp_runs(args.udp_json)
+    section = render(lines, log_lines, udp, args, report_common.machine(REPO))
     with open(args.out, "w") as f:
         f.write(section)
     print(section)

@@ -7,7 +7,11 @@
 #    io_uring and on the epoll backend (blocking pool);
 # 2. wake_bench: waking a worker asleep in its ring, eventfd against IORING_OP_MSG_RING;
 # 3. echo_ceiling/run.sh: the loopback TCP echo written by hand on epoll and io_uring, with
-#    Tokio and polarway run in the same rounds when their harness binaries are built.
+#    Tokio and polarway run in the same rounds when their harness binaries are built;
+# 4. udp_recv_many: udp_socket::recv_many against a hand-written recvmmsg loop and multishot
+#    recvmsg (datagrams queued, batches of 1, 32 and 256), and the designs of the wait for a
+#    burst; Google Benchmark repeats each one once per round, in random order, into
+#    build/bench-io/udp_recv_many.json.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,7 +26,7 @@ while (($#)); do
     --docs) docs="$(realpath -m "${2:?--docs needs a file}")"; shift ;;
     --runs) runs="${2:?--runs needs a number}"; shift ;;
     -h|--help)
-      sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'
       echo "options: --quick, --runs N (rounds of each measurement), --no-build, --no-docs, --docs FILE"
       exit 0 ;;
     *) echo "bench/io/run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
@@ -35,14 +39,14 @@ if [ -n "$runs" ] && ! [[ "$runs" =~ ^[1-9][0-9]*$ ]]; then
 fi
 
 if ((quick)); then
-  mib=64 wakes=20000 runs=${runs:-1} out="$repo/build/bench-io/quick.md"
+  mib=64 wakes=20000 runs=${runs:-1} udp_min_time=0.05 out="$repo/build/bench-io/quick.md"
   [ "$docs" = "$repo/docs/benchmarks.md" ] && docs=""
 else
-  mib=1024 wakes=100000 runs=${runs:-7} out="$repo/build/bench-io/full.md"
+  mib=1024 wakes=100000 runs=${runs:-7} udp_min_time=0.5 out="$repo/build/bench-io/full.md"
 fi
 bin="$repo/build/bench/bench"
 if ((build)); then
-  (cd "$repo" && cmake --preset bench >/dev/null && nice -n 10 cmake --build --preset bench --target file_write_bench wake_bench >/dev/null)
+  (cd "$repo" && cmake --preset bench >/dev/null && nice -n 10 cmake --build --preset bench --target file_write_bench wake_bench udp_recv_many >/dev/null)
 fi
 mkdir -p "$repo/build/bench-io"
 raw="$repo/build/bench-io/raw.jsonl"
@@ -68,5 +72,12 @@ pw="$repo/build/bench-compare/polarway/pw_compare"
 echo_log="$repo/build/bench-io/echo.log"
 bash "$here/echo_ceiling/run.sh" --runs "$runs" "${peers[@]}" | tee "$echo_log"
 
-/usr/bin/python3 "$here/report.py" --raw "$raw" --echo-log "$echo_log" --out "$out" ${docs:+--docs "$docs"} \
+echo "== UDP batched receive: $runs round(s), ${udp_min_time} s of receiving per benchmark and round" >&2
+udp_json="$repo/build/bench-io/udp_recv_many.json"
+rm -f "$udp_json"
+"$bin/udp_recv_many" --benchmark_repetitions="$runs" --benchmark_enable_random_interleaving=true \
+  --benchmark_min_time="$udp_min_time" --benchmark_display_aggregates_only=true \
+  --benchmark_out="$udp_json" --benchmark_out_format=json
+
+/usr/bin/python3 "$here/report.py" --raw "$raw" --echo-log "$echo_log" --udp-json "$udp_json" --out "$out" ${docs:+--docs "$docs"} \
   --command "$cmd" --load-start "$load_start" --seconds $(($(date +%s) - start)) --file-mib "$mib"
