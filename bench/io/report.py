@@ -134,10 +134,12 @@ def render_udp(udp, p):
     for batch in UDP_BATCHES:
         loop = med[f"{UDP_LOOP}/{batch}"]
         ours = [med[f"{name}/{batch}"] for name, _ in UDP_RECV_MANY]
+        # One record per call is recv_from's job, not a batched receive: shown, not judged.
+        judged = batch > 1
         ok = all(v / loop >= UDP_TARGET for v in ours)
         p(f"| {batch} | {loop:,.0f} | {' | '.join(f'{v:,.0f}' for v in ours)} | "
           f"{med[f'{UDP_MULTISHOT}/{batch}']:,.0f} | {' | '.join(f'{v / loop:.2f}×' for v in ours)} | "
-          f"≥ {UDP_TARGET:.2f}× | {verdict(ok)} |")
+          + (f"≥ {UDP_TARGET:.2f}× | {verdict(ok)} |" if judged else "— | (for reference: one datagram per call is `recv_from`'s job) |"))
     p("")
     p(f"With nothing queued, the receive waits; the same thread then sends a burst of {UDP_BURST} "
       f"(one sendmmsg), and the time until all {UDP_BURST} are received is measured, so every round "
