@@ -786,15 +786,15 @@ def write_chart(rows, configs, out_dir):
 
 # Sections of benchmarks.md that other scripts own: kept verbatim (markers included) when this
 # driver rewrites the file. bench/pipeline/run.sh writes the tick pipeline's section,
-# bench/io/run.sh the I/O one, bench/compare/skynet_100m.py polarway's skynet_100M.
+# bench/io/run.sh the I/O one, bench/compare/tmc_side_by_side.py the TooManyCooks one.
 KEPT_SECTIONS = [
     ("<!-- pipeline:begin -->", "<!-- pipeline:end -->",
      "_The tick pipeline benchmark (`bench/pipeline/run.sh`) has not written its figures here "
      "yet._"),
     ("<!-- io:begin -->", "<!-- io:end -->",
      "_The I/O benchmarks (`bench/io/run.sh`) have not written their figures here yet._"),
-    ("<!-- skynet100m:begin -->", "<!-- skynet100m:end -->",
-     "_`bench/compare/skynet_100m.py` has not written polarway's skynet_100M figures here yet._"),
+    ("<!-- tmc:begin -->", "<!-- tmc:end -->",
+     "_`bench/compare/tmc_side_by_side.py` has not written its figures here yet._"),
 ]
 
 
@@ -963,8 +963,8 @@ def write_markdown(rows, configs, cells, raw, meta, out_dir, chart, failures, ch
         p("- `skynet_100M` is not in this table: it is opt-in (`--slow` or `--only skynet_100M`), "
           "as one run takes minutes per runtime (see bench/compare/README.md); single-threaded "
           "runtimes that expand the tree breadth-first exceed the memory limit (60% of RAM); "
-          "not run on Python. polarway's own figures against TooManyCooks are in the "
-          "skynet_100M section below (`bench/compare/skynet_100m.py`).")
+          "not run on Python. skynet at 10⁸ leaves against TooManyCooks is in the "
+          "\"TooManyCooks, side by side\" section below (`bench/compare/tmc_side_by_side.py`).")
     p()
     try:
         with open(os.path.join(out_dir, "benchmarks.md")) as f:

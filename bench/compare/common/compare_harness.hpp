@@ -31,6 +31,7 @@ struct Args {
   std::string workload;
   int workers = 1;
   bool small = false;  // --scale small: the CI sizes from the README
+  bool warm = false;   // --warm: the workload runs once untimed first, in the same process
 };
 
 // One figure of one workload, i.e. one JSON line.
@@ -66,6 +67,7 @@ struct Sizes {
   std::uint64_t skynet_1m() const { return small ? 10'000 : 1'000'000; }
   std::uint64_t skynet_100m() const { return small ? 100'000 : 100'000'000; }
   int fib_n() const { return small ? 20 : 30; }
+  int nqueens_n() const { return small ? 10 : 14; }
   std::uint64_t call_soon() const { return small ? 5'000 : 50'000; }
   std::uint64_t loop_overhead() const { return small ? 1'000 : 10'000; }
   std::uint64_t udp_round_trips() const { return small ? 10'000 : 100'000; }
@@ -98,6 +100,13 @@ inline std::uint64_t fib_value(int n) {
   return a;
 }
 inline std::uint64_t fib_calls(int n) { return 2 * fib_value(n + 1) - 1; }
+
+// The number of ways to place n queens on an n x n board (OEIS A000170), for n up to 16.
+inline std::uint64_t nqueens_solutions(int n) {
+  static constexpr std::uint64_t known[] = {1, 1, 0, 0, 2, 10, 4, 40, 92, 352, 724, 2'680, 14'200, 73'712, 365'596,
+                                            2'279'184, 14'772'512};
+  return n >= 0 && n <= 16 ? known[n] : 0;
+}
 
 // The UDP rows' datagrams: a sequence number (u64, little-endian) followed by a pattern derived
 // from it, so that the receiver checks every byte; acknowledgements are the 8-byte number alone.
@@ -183,6 +192,7 @@ inline const std::vector<std::string>& all_workloads() {
       "skynet_1M",
       "skynet_100M",
       "fib_30",
+      "nqueens_14",
       "call_soon_50k",
       "loop_overhead_10k",
       "udp_pingpong_64B",
@@ -231,7 +241,7 @@ inline void emit(const Args& a, const Figure& f) {
 }
 
 [[noreturn]] inline void usage(const char* argv0, const char* why) {
-  std::fprintf(stderr, "%s: %s\nusage: %s <workload> <workers> [--scale small|full]\n", argv0, why,
+  std::fprintf(stderr, "%s: %s\nusage: %s <workload> <workers> [--scale small|full] [--warm]\n", argv0, why,
                argv0);
   std::exit(2);
 }
@@ -249,6 +259,8 @@ inline Args parse_args(int argc, char** argv) {
       a.small = true;
     } else if (s == "--scale=full") {
       a.small = false;
+    } else if (s == "--warm") {
+      a.warm = true;
     } else if (s == "--list") {
       for (auto& n : all_workloads()) std::printf("%s\n", n.c_str());
       std::exit(0);
