@@ -78,6 +78,11 @@ struct worker {
   chase_lev_deque<task_cell*> deque;
   task_cell* lifo = nullptr;
   int lifo_runs = 0;
+  // The last child of the fork this worker just started: it runs next, before the LIFO slot and
+  // the deque, as if the parent had called it, and no other worker can take it (they can take
+  // its siblings). Filled only by start_children, whose caller suspends at once, so it is empty
+  // whenever the worker looks for work elsewhere or goes idle.
+  task_cell* next_child = nullptr;
   task_cell* deferred_head = nullptr;
   task_cell* deferred_tail = nullptr;
   std::uint32_t tick = 0;
@@ -236,14 +241,18 @@ class scheduler {
     return cell;
   }
 
-  /// Queues a fork's children (from fork_cell). On a worker they go onto its deque with one
-  /// publication of `bottom` and at most one wake-up for the lot, not one of each per child.
+  /// Queues a fork's children (from fork_cell). On a worker the last one goes to its
+  /// next_child slot, to run next without a trip through the deque, and the others onto the
+  /// deque with one publication of `bottom` and at most one wake-up for the lot.
   void start_children(task_cell* const* cells, std::size_t n) noexcept {
     worker* w = tls_context.current_worker;
     if (w && w->sched == this) {
+      if (n == 0) return;
+      if (w->next_child) push_local(*w, w->next_child);  // a task forks again before it suspends
+      w->next_child = cells[--n];
       const bool was_empty = w->deque.looks_empty();
       if (w->deque.push_all(cells, n)) {
-        if (was_empty) notify_peers();
+        if (was_empty && n > 0) notify_peers();
       } else {  // more than the ring has room for: one by one, growing it or overflowing
         for (std::size_t i = 0; i < n; ++i) push_local(*w, cells[i]);
       }
@@ -454,8 +463,9 @@ class scheduler {
     return next_queued(w);
   }
 
-  // The LIFO slot (capped), then the worker's own deque.
+  // The fork's next child, the LIFO slot (capped), then the worker's own deque.
   task_cell* next_queued(worker& w) noexcept {
+    if (w.next_child) return std::exchange(w.next_child, nullptr);
     if (w.lifo) {
       if (w.lifo_runs < lifo_cap) {
         ++w.lifo_runs;
