@@ -20,7 +20,6 @@
 // kind::closed. read_exact and write_all are not cancel-safe (a prefix may be consumed or sent).
 #pragma once
 
-#include <arpa/inet.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
@@ -35,6 +34,7 @@
 
 #include "polarway/detail/tls_openssl.hpp"
 #include "polarway/net/detail/tls_session.hpp"
+#include "polarway/net/socket_addr.hpp"
 #include "polarway/net/tcp_stream.hpp"
 #include "polarway/net/tls_config.hpp"
 #include "polarway/net/tls_error.hpp"
@@ -169,17 +169,9 @@ class tls_stream {
     return tls_error(tls_error::kind::io, s_->peer(), e.message(), e);
   }
 
-  // "example.com:443" -> "example.com", "[::1]:443" -> "::1".
-  static std::string host_of(std::string_view host_and_port) {
-    if (host_and_port.starts_with('[')) {
-      const auto end = host_and_port.find(']');
-      return end == std::string_view::npos ? std::string() : std::string(host_and_port.substr(1, end - 1));
-    }
-    return std::string(host_and_port.substr(0, host_and_port.rfind(':')));
-  }
+  // An IPv4 or IPv6 literal: checked against the certificate's IP addresses, never sent as SNI.
   static bool is_ip_literal(const std::string& host) {
-    unsigned char addr[16];
-    return ::inet_pton(AF_INET, host.c_str(), addr) == 1 || ::inet_pton(AF_INET6, host.c_str(), addr) == 1;
+    return socket_addr::numeric(host, host.find(':') != std::string::npos, 0).is_some();
   }
 
   static task<result<tls_stream, tls_error>> connect_owned(std::string host_and_port, tls_config cfg) {
@@ -188,7 +180,9 @@ class tls_stream {
     };
     if (auto st = cfg.status(); !st) co_return err(config_error(st.error().reason()));
     if (cfg.is_server()) co_return err(config_error("connect needs a client configuration"));
-    const std::string name = cfg.server_name_.empty() ? host_of(host_and_port) : cfg.server_name_;
+    const auto split = polarway::detail::split_host_port(host_and_port);
+    if (!split) co_return err(config_error("not a host:port address"));
+    const std::string name = cfg.server_name_.empty() ? std::string(split->host) : cfg.server_name_;
     if (name.empty()) co_return err(config_error("no host name to verify"));
     ERR_clear_error();
     polarway::detail::ssl_handle ssl(SSL_new(cfg.ctx_.get()));
