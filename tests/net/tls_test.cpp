@@ -352,6 +352,22 @@ TEST_CASE("a plaintext client fails our server's handshake") {
   CHECK(!reason_of(e).empty());
 }
 
+TEST_CASE("a client that connects and says nothing: the server's handshake deadline fires") {
+  REQUIRE(pki().ok());
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  const auto e = rt.block_on([]() -> pw::task<pw::result<tls_stream, tls_error>> {
+    listener l;
+    auto cfg = leaf_server();
+    cfg.handshake_timeout(200ms);
+    auto server = pw::spawn(accept_tls(l.tcp, cfg));
+    auto silent = co_await pw::net::tcp_stream::connect("127.0.0.1:" + l.port);
+    CHECK(silent.is_ok());
+    co_return (co_await server).unwrap();
+  }());
+  CHECK(kind_of(e) == kind::timeout);
+  CHECK(peer_of(e).find("127.0.0.1:") == 0);
+}
+
 namespace {
 
 /// A fake server: accepts one connection, reads the ClientHello, sends `answer`, then either
@@ -446,6 +462,33 @@ TEST_CASE("hostile servers end their own connection only; a good one on the same
     }
     CHECK((co_await good).unwrap_or("lost") == "still fine\neof / eof");
   }());
+}
+
+TEST_CASE("a record over the size limit after the handshake fails that stream only") {
+  REQUIRE(pki().ok());
+  pw_test::child_process peer({PW_TEST_PYTHON3, PW_TEST_TLS_PEER, "oversized", pki().leaf(), pki().leaf_key()});
+  REQUIRE(peer.started());
+  const std::string port_line = peer.read_line_with("PORT ");
+  REQUIRE(!port_line.empty());
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  rt.block_on([](std::string port) -> pw::task<void> {
+    auto good = pw::spawn(good_exchange());
+    auto s = co_await tls_stream::connect("localhost:" + port, client_trusting_test_ca());
+    if (!s) {
+      FAIL_CHECK(s.error().message());
+      co_return;
+    }
+    CHECK(co_await read_line(*s) == "before\n");
+    std::vector<std::byte> buf(1024);
+    auto r = co_await s->read(buf);
+    CHECK(kind_of(r) == kind::protocol);
+    CHECK(!reason_of(r).empty());
+    CHECK(peer_of(r) == "localhost:" + port);
+    s->close();
+    CHECK((co_await good).unwrap_or("lost") == "still fine\neof / eof");
+  }(port_line.substr(5)));
+  CHECK(peer.read_line_with("HUNG UP") == "HUNG UP");
+  CHECK(peer.wait() == 0);
 }
 
 TEST_CASE("a peer that closes TCP without close_notify: read reports truncation") {

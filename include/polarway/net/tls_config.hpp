@@ -54,6 +54,7 @@ class tls_config {
       c.fail("cannot load private key " + key);
     else if (SSL_CTX_check_private_key(c.ctx_.get()) != 1)
       c.fail("private key " + key + " does not match certificate " + cert);
+    ERR_clear_error();
     return c;
   }
 
@@ -69,6 +70,7 @@ class tls_config {
       return *this;
     }
     SSL_CTX_set_cert_store(ctx_.get(), store);  // the context takes the store and frees the old one
+    ERR_clear_error();
     return *this;
   }
 

@@ -162,6 +162,7 @@ class tls_stream {
   explicit tls_stream(std::unique_ptr<detail::tls_session> s) noexcept : s_(std::move(s)) {}
 
   tls_error closed() const {
+    if (s_ && s_->broken()) return s_->closed_error();
     return tls_error(tls_error::kind::closed, s_ ? s_->peer() : std::string(), "the stream is closed");
   }
   tls_error end_of_stream(errc code, const char* what) const {
@@ -195,6 +196,7 @@ class tls_stream {
     }
     if (!named) co_return err(config_error(polarway::detail::take_openssl_error("cannot set the name to verify")));
     SSL_set_connect_state(ssl.get());
+    ERR_clear_error();
 
     auto tcp = co_await tcp_stream::connect(host_and_port);
     if (!tcp) co_return err(tls_error(tls_error::kind::io, host_and_port, tcp.error().message(), tcp.error()));
@@ -211,6 +213,7 @@ class tls_stream {
       co_return err(tls_error(tls_error::kind::config, peer,
                               polarway::detail::take_openssl_error("cannot create a TLS session")));
     SSL_set_accept_state(ssl.get());
+    ERR_clear_error();
     co_return co_await handshake(std::move(tcp), std::move(ssl), std::move(peer), cfg.handshake_timeout_);
   }
 
