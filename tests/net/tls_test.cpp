@@ -103,6 +103,19 @@ pw::task<std::string> read_to_end(tls_stream& s) {
   }
 }
 
+/// Connects to localhost:`port` trusting the test CA, sends `line`, reads one line back; with
+/// `close`, then sends close_notify and appends how the stream ended ("eof" after the peer's
+/// close_notify). An error's message instead, where one happens.
+pw::task<std::string> client_exchange(std::string port, std::string line, bool close) {
+  auto s = co_await tls_stream::connect("localhost:" + port, client_trusting_test_ca());
+  if (!s) co_return s.error().message();
+  if (auto w = co_await s->write_all(bytes_of(line)); !w) co_return w.error().message();
+  std::string answer = co_await read_line(*s);
+  if (!close) co_return answer;
+  if (auto r = co_await s->shutdown(); !r) co_return r.error().message();
+  co_return answer + co_await read_to_end(*s);
+}
+
 /// Sends `bytes` bytes of the pattern for `seed`, then close_notify.
 pw::task<bool> send_pattern(tls_stream& s, std::size_t bytes, std::size_t seed) {
   std::vector<std::byte> chunk(256 * 1024);
@@ -206,12 +219,8 @@ TEST_CASE("interop: our client against openssl s_server, TLS 1.2 and TLS 1.3 eac
     const std::string accepting = server.read_line_with("ACCEPT");
     REQUIRE(!accepting.empty());
     pw::runtime rt(pw::runtime_options{.workers = 2});
-    const std::string got = rt.block_on([](std::string port) -> pw::task<std::string> {
-      auto s = co_await tls_stream::connect("localhost:" + port, client_trusting_test_ca());
-      if (!s) co_return s.error().message();
-      if (auto w = co_await s->write_all(bytes_of("hello tls\n")); !w) co_return w.error().message();
-      co_return co_await read_line(*s);
-    }(accepting.substr(accepting.rfind(':') + 1)));
+    const std::string got =
+        rt.block_on(client_exchange(accepting.substr(accepting.rfind(':') + 1), "hello tls\n", false));
     CHECK(got == "slt olleh\n");  // s_server -rev answers each line reversed
   }
 }
@@ -253,14 +262,7 @@ TEST_CASE("interop: Python's ssl as server and as client") {
     const std::string port_line = server.read_line_with("PORT ");
     REQUIRE(!port_line.empty());
     pw::runtime rt(pw::runtime_options{.workers = 2});
-    const std::string got = rt.block_on([](std::string port) -> pw::task<std::string> {
-      auto s = co_await tls_stream::connect("localhost:" + port, client_trusting_test_ca());
-      if (!s) co_return s.error().message();
-      if (auto w = co_await s->write_all(bytes_of("over python\n")); !w) co_return w.error().message();
-      std::string line = co_await read_line(*s);
-      if (auto r = co_await s->shutdown(); !r) co_return r.error().message();
-      co_return line + co_await read_to_end(*s);
-    }(port_line.substr(5)));
+    const std::string got = rt.block_on(client_exchange(port_line.substr(5), "over python\n", true));
     CHECK(got == "over python\neof");
     CHECK(server.read_line_with("SERVED") == "SERVED 12");
     CHECK(server.wait() == 0);
@@ -417,12 +419,7 @@ pw::task<std::string> good_exchange() {
     CHECK((co_await s->shutdown()).is_ok());
     co_return co_await read_to_end(*s);
   }(l.tcp));
-  auto c = co_await tls_stream::connect("localhost:" + l.port, client_trusting_test_ca());
-  if (!c) co_return c.error().message();
-  if (auto w = co_await c->write_all(bytes_of("still fine\n")); !w) co_return w.error().message();
-  std::string line = co_await read_line(*c);
-  CHECK((co_await c->shutdown()).is_ok());
-  line += co_await read_to_end(*c);
+  std::string line = co_await client_exchange(l.port, "still fine\n", true);
   co_return line + " / " + (co_await server).unwrap_or("server task lost");
 }
 
