@@ -95,8 +95,8 @@ class tls_stream {
     }
   }
 
-  /// Encrypts and sends up to buf.size() bytes; returns how many were taken (all of them, or
-  /// write_chunk at most per call).
+  /// Encrypts and sends the first 64 KiB of `buf` at most: how many bytes were taken, all
+  /// handed to TCP by the time it returns.
   task<result<std::size_t, tls_error>> write(std::span<const std::byte> buf) {
     if (!is_open()) co_return err(closed());
     detail::tls_session& s = *s_;

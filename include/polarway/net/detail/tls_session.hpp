@@ -62,7 +62,7 @@ struct ssl_step {
 
 class tls_session {
  public:
-  // One TCP read's worth of ciphertext; the size of the largest TLS record.
+  // Ciphertext taken from TCP per read: about one full TLS record (16 KiB of plaintext).
   static constexpr std::size_t read_chunk = 16 * 1024 + 512;
   // Ciphertext sent per TCP write when draining `out_`.
   static constexpr std::size_t write_chunk = 64 * 1024;
