@@ -103,11 +103,11 @@ pw::task<std::string> read_to_end(tls_stream& s) {
   }
 }
 
-/// Connects to localhost:`port` trusting the test CA, sends `line`, reads one line back; with
+/// Connects to `address` trusting the test CA, sends `line`, reads one line back; with
 /// `close`, then sends close_notify and appends how the stream ended ("eof" after the peer's
 /// close_notify). An error's message instead, where one happens.
-pw::task<std::string> client_exchange(std::string port, std::string line, bool close) {
-  auto s = co_await tls_stream::connect("localhost:" + port, client_trusting_test_ca());
+pw::task<std::string> client_exchange(std::string address, std::string line, bool close) {
+  auto s = co_await tls_stream::connect(address, client_trusting_test_ca());
   if (!s) co_return s.error().message();
   if (auto w = co_await s->write_all(bytes_of(line)); !w) co_return w.error().message();
   std::string answer = co_await read_line(*s);
@@ -220,9 +220,29 @@ TEST_CASE("interop: our client against openssl s_server, TLS 1.2 and TLS 1.3 eac
     REQUIRE(!accepting.empty());
     pw::runtime rt(pw::runtime_options{.workers = 2});
     const std::string got =
-        rt.block_on(client_exchange(accepting.substr(accepting.rfind(':') + 1), "hello tls\n", false));
+        rt.block_on(client_exchange("localhost:" + accepting.substr(accepting.rfind(':') + 1), "hello tls\n", false));
     CHECK(got == "slt olleh\n");  // s_server -rev answers each line reversed
   }
+}
+
+TEST_CASE("SNI: the host name is sent, an IP literal sends none") {
+  REQUIRE(pki().ok());
+  // s_server with -servername_fatal refuses a ClientHello naming another host than `expected`
+  // (alert unrecognized_name) and serves one that names it or names none.
+  const auto exchange_with = [](const char* expected, const char* host) -> std::string {
+    pw_test::child_process server({PW_TEST_OPENSSL, "s_server", "-accept", "127.0.0.1:0", "-cert", pki().leaf(), "-key",
+                                   pki().leaf_key(), "-cert2", pki().leaf(), "-key2", pki().leaf_key(), "-servername",
+                                   expected, "-servername_fatal", "-rev", "-naccept", "1"});
+    const std::string accepting = server.read_line_with("ACCEPT");
+    if (accepting.empty()) return std::string("s_server did not start");
+    pw::runtime rt(pw::runtime_options{.workers = 2});
+    return rt.block_on(
+        client_exchange(std::string(host) + ":" + accepting.substr(accepting.rfind(':') + 1), "sni\n", false));
+  };
+  CHECK(exchange_with("localhost", "localhost") == "ins\n");
+  CHECK(exchange_with("other.test", "localhost").find("TLS handshake failed: tlsv1 unrecognized name") !=
+        std::string::npos);
+  CHECK(exchange_with("other.test", "127.0.0.1") == "ins\n");
 }
 
 TEST_CASE("interop: openssl s_client against our server, TLS 1.2 and TLS 1.3 each forced") {
@@ -262,7 +282,7 @@ TEST_CASE("interop: Python's ssl as server and as client") {
     const std::string port_line = server.read_line_with("PORT ");
     REQUIRE(!port_line.empty());
     pw::runtime rt(pw::runtime_options{.workers = 2});
-    const std::string got = rt.block_on(client_exchange(port_line.substr(5), "over python\n", true));
+    const std::string got = rt.block_on(client_exchange("localhost:" + port_line.substr(5), "over python\n", true));
     CHECK(got == "over python\neof");
     CHECK(server.read_line_with("SERVED") == "SERVED 12");
     CHECK(server.wait() == 0);
@@ -419,7 +439,7 @@ pw::task<std::string> good_exchange() {
     CHECK((co_await s->shutdown()).is_ok());
     co_return co_await read_to_end(*s);
   }(l.tcp));
-  std::string line = co_await client_exchange(l.port, "still fine\n", true);
+  std::string line = co_await client_exchange("localhost:" + l.port, "still fine\n", true);
   co_return line + " / " + (co_await server).unwrap_or("server task lost");
 }
 
