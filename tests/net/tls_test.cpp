@@ -245,6 +245,33 @@ TEST_CASE("SNI: the host name is sent, an IP literal sends none") {
   CHECK(exchange_with("other.test", "127.0.0.1") == "ins\n");
 }
 
+TEST_CASE("a TLS 1.3 KeyUpdate requested by the peer is taken in and answered in order") {
+  REQUIRE(pki().ok());
+  // Interactive s_server: a line "K" on its input sends a KeyUpdate that requests ours (it
+  // prints "SSL_do_handshake -> 1" once sent); other lines go to the client; what the client
+  // sends is printed. Were our answering KeyUpdate lost or sent after our next record, s_server
+  // could not decrypt that record. stdbuf makes s_server's printf output reach us line by line.
+  pw_test::child_process server({"stdbuf", "-oL", PW_TEST_OPENSSL, "s_server", "-accept", "127.0.0.1:0", "-cert",
+                                 pki().leaf(), "-key", pki().leaf_key(), "-tls1_3", "-naccept", "1"});
+  REQUIRE(server.started());
+  const std::string accepting = server.read_line_with("ACCEPT");
+  REQUIRE(!accepting.empty());
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  auto s = rt.block_on(
+      tls_stream::connect("localhost:" + accepting.substr(accepting.rfind(':') + 1), client_trusting_test_ca()));
+  REQUIRE(s.is_ok());
+  server.write_stdin("K\n");  // alone: s_server looks at the first byte of each read only
+  CHECK(server.read_line_with("SSL_do_handshake -> ") == "SSL_do_handshake -> 1");
+  server.write_stdin("from server\n");
+  const std::string got = rt.block_on([](tls_stream& s) -> pw::task<std::string> {
+    std::string line = co_await read_line(s);
+    if (auto w = co_await s.write_all(bytes_of("after the update\n")); !w) co_return w.error().message();
+    co_return line;
+  }(*s));
+  CHECK(got == "from server\n");
+  CHECK(server.read_line_with("after the update") == "after the update");
+}
+
 TEST_CASE("interop: openssl s_client against our server, TLS 1.2 and TLS 1.3 each forced") {
   REQUIRE(pki().ok());
   for (const char* version : {"-tls1_2", "-tls1_3"}) {
