@@ -3,6 +3,8 @@
 # liburing comes from the system and is declared as a system library, not as a Conan requirement,
 # so that creating and consuming the package needs no remote: ConanCenter is not assumed
 # reachable. The version is CMake's project(VERSION), read from CMakeLists.txt, so the two agree.
+# The option with_tls (off by default) adds the component polarway::tls (net/tls.hpp), which
+# requires Conan's openssl 3; the core component never depends on it.
 from conan import ConanFile
 from conan.errors import ConanException
 from conan.tools.build import check_min_cppstd
@@ -18,6 +20,8 @@ class PolarwayConan(ConanFile):
     topics = ("coroutines", "async", "io_uring", "runtime", "header-only")
     settings = "os", "arch", "compiler", "build_type"
     package_type = "header-library"
+    options = {"with_tls": [True, False]}
+    default_options = {"with_tls": False}
     exports_sources = "include/*", "LICENSE"
     no_copy_source = True
 
@@ -27,6 +31,10 @@ class PolarwayConan(ConanFile):
         if not match:
             raise ConanException("CMakeLists.txt has no project(polarway VERSION ...)")
         self.version = match.group(1)
+
+    def requirements(self):
+        if self.options.with_tls:
+            self.requires("openssl/[>=3 <4]")
 
     def validate(self):
         check_min_cppstd(self, 20)
@@ -40,9 +48,21 @@ class PolarwayConan(ConanFile):
              os.path.join(self.package_folder, "include"))
 
     def package_info(self):
-        self.cpp_info.bindirs = []
-        self.cpp_info.libdirs = []
-        self.cpp_info.system_libs = ["uring", "pthread"]
         self.cpp_info.set_property("cmake_file_name", "polarway")
-        self.cpp_info.set_property("cmake_target_name", "polarway::polarway")
         self.cpp_info.set_property("pkg_config_name", "polarway")
+        if not self.options.with_tls:
+            self.cpp_info.bindirs = []
+            self.cpp_info.libdirs = []
+            self.cpp_info.system_libs = ["uring", "pthread"]
+            self.cpp_info.set_property("cmake_target_name", "polarway::polarway")
+            return
+        core = self.cpp_info.components["core"]
+        core.bindirs = []
+        core.libdirs = []
+        core.system_libs = ["uring", "pthread"]
+        core.set_property("cmake_target_name", "polarway::polarway")
+        tls = self.cpp_info.components["tls"]
+        tls.bindirs = []
+        tls.libdirs = []
+        tls.requires = ["core", "openssl::ssl", "openssl::crypto"]
+        tls.set_property("cmake_target_name", "polarway::tls")

@@ -66,3 +66,29 @@ TEST_CASE("detail headers include nothing from the layers above them") {
   }
   CHECK(headers > 10);
 }
+
+// OpenSSL stays behind net/tls.hpp (target polarway::tls): only the TLS headers include
+// OpenSSL or each other, so runtime.hpp and the core target never need it.
+TEST_CASE("only the TLS headers reach OpenSSL") {
+  const auto is_tls_header = [](const std::string& name) { return name.rfind("tls", 0) == 0; };
+  const std::filesystem::path root = std::filesystem::path(POLARWAY_SOURCE_DIR) / "include/polarway";
+  int tls_headers = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string name = entry.path().filename().string();
+    if (is_tls_header(name)) {
+      ++tls_headers;
+      continue;
+    }
+    std::ifstream in(entry.path());
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("#include", 0) != 0) continue;
+      CAPTURE(entry.path().string());
+      CAPTURE(line);
+      CHECK(line.find("openssl/") == std::string::npos);
+      CHECK(line.find("/tls") == std::string::npos);
+    }
+  }
+  CHECK(tls_headers >= 5);  // tls.hpp, tls_config, tls_error, tls_stream, the session, the OpenSSL glue
+}
