@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 
 #include <sys/prctl.h>
 
@@ -11,6 +13,7 @@
 #include <polarway/runtime.hpp>
 
 #include "process_stats.hpp"
+#include "serve.hpp"
 #include "ticks/utf8.hpp"
 #include "ticks/ws_connection.hpp"
 #include "ticks/ws_handshake.hpp"
@@ -120,6 +123,11 @@ struct feed_server::shared {
   std::mutex totals_mu;
   feed_totals totals;
   pw::notify pace;  // with a rate: the pacing thread's tick, for every connection
+  // Connections waiting on `pace`. The pacing thread ticks only while there is one: an idle
+  // feed sleeps in `subscribed` instead of waking every pace_us for nobody.
+  std::mutex pace_mu;
+  std::condition_variable_any subscribed;
+  std::size_t subscribers = 0;  // guarded by pace_mu
 
   void log(const std::string& line) const {
     if (!config.quiet) std::fprintf(stderr, "polarway-feed: %s\n", line.c_str());
@@ -127,6 +135,27 @@ struct feed_server::shared {
 };
 
 namespace {
+
+// Counts a paced connection as subscribed to the pacing thread for its lifetime.
+class pace_subscription {
+ public:
+  explicit pace_subscription(feed_server::shared& sh) : sh_(sh) {
+    {
+      std::lock_guard lock(sh_.pace_mu);
+      ++sh_.subscribers;
+    }
+    sh_.subscribed.notify_all();
+  }
+  ~pace_subscription() {
+    std::lock_guard lock(sh_.pace_mu);
+    --sh_.subscribers;
+  }
+  pace_subscription(const pace_subscription&) = delete;
+  pace_subscription& operator=(const pace_subscription&) = delete;
+
+ private:
+  feed_server::shared& sh_;
+};
 
 void merge(feed_totals& into, const feed_totals& t) noexcept {
   into.count += t.count;
@@ -328,6 +357,8 @@ pw::task<void> stream_messages(pw::net::tcp_stream& s, ws::connection& conn, mes
   const std::int64_t start = monotonic_ns();
   bool peer_left = false;
   std::uint16_t close_with = ws::close_code::normal;
+  pw::option<pace_subscription> paced;
+  if (c.rate != 0) paced.emplace(sh);
 
   while (limit == 0 || sent < limit) {
     if (stop.is_cancelled()) {
@@ -482,10 +513,18 @@ pw::result<std::unique_ptr<feed_server>, std::string> feed_server::create(feed_c
   if (config.rate != 0) {
     // A plain thread: it only sleeps to absolute deadlines (no drift) and wakes the connections
     // that wait for the next tick. If it falls behind, it ticks at once rather than in a burst.
+    // With no connection subscribed it sleeps until one is (or until it is stopped).
     fs->pacer_ = std::jthread([sh = fs->shared_, step = std::chrono::microseconds(config.pace_us)](std::stop_token st) {
       ::prctl(PR_SET_TIMERSLACK, 1UL);  // the default 50 us of slack would stretch a 100 us step by half
       auto next = std::chrono::steady_clock::now();
       while (!st.stop_requested()) {
+        {
+          std::unique_lock lock(sh->pace_mu);
+          if (sh->subscribers == 0) {
+            if (!sh->subscribed.wait(lock, st, [&] { return sh->subscribers != 0; })) break;
+            next = std::chrono::steady_clock::now();
+          }
+        }
         next = std::max(next + step, std::chrono::steady_clock::now());
         std::this_thread::sleep_until(next);
         sh->pace.notify_waiters();
@@ -503,28 +542,15 @@ feed_totals feed_server::totals() const {
 }
 
 pw::task<void> feed_server::run(pw::cancellation_token stop) {
-  pw::join_set<void> conns;
-  while (!stop.is_cancelled()) {
-    // A connection accepted as the stop came is still served (the accept is listed first): it
-    // sees the stop and closes properly.
-    auto r = co_await pw::race(listener_->accept(), stop.cancelled());
-    if (r.index() == 1) break;
-    auto& s = r.get<0>();
-    while (auto done = conns.try_join_next()) {
-    }
-    if (!s) {
-      shared_->log("accept: " + s.error().message());
-      co_await pw::sleep(10ms);  // e.g. EMFILE: do not spin
-      continue;
-    }
-    if (conns.len() >= config_.max_connections) {
-      counters_.rejected.fetch_add(1, std::memory_order_relaxed);
-      continue;  // dropping the stream closes it
-    }
-    conns.spawn(serve_connection(std::move(*s), shared_, stop));
-  }
-  while (co_await conns.join_next()) {
-  }
+  std::shared_ptr<shared> sh = shared_;
+  // Named locals, not temporaries in the co_await: g++ 12 destroys temporaries with
+  // non-trivial destructors twice when they appear in a co_await expression.
+  auto handler = [sh, stop](pw::net::tcp_stream s) { return serve_connection(std::move(s), sh, stop); };
+  serve_events events;
+  events.on_accept_error = [sh](const pw::error& e) { sh->log("accept: " + e.message()); };
+  events.on_refused = [sh] { sh->counters->rejected.fetch_add(1, std::memory_order_relaxed); };
+  auto loop = serve(*listener_, stop, config_.max_connections, std::move(handler), std::move(events));
+  co_await loop;
 }
 
 }  // namespace ticks::app

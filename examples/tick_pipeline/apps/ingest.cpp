@@ -13,6 +13,7 @@
 #include <polarway/runtime.hpp>
 
 #include "process_stats.hpp"
+#include "serve.hpp"
 #include "ticks/decoder.hpp"
 #include "ticks/stream_monitor.hpp"
 #include "ticks/utf8.hpp"
@@ -527,29 +528,17 @@ pw::task<void> server_session(pw::net::tcp_stream s, session_ctx ctx) {
   monitor.flush(monotonic_ns());
 }
 
-pw::task<void> accept_loop(pw::net::tcp_listener& l, session_ctx ctx) {
-  pw::join_set<void> sessions;
-  while (!ctx.stop.is_cancelled()) {
-    // A connection accepted as the stop came is still served (the accept is listed first): its
-    // session sees the stop and closes it properly.
-    auto r = co_await pw::race(l.accept(), ctx.stop.cancelled());
-    if (r.index() == 1) break;
-    auto& s = r.get<0>();
-    while (sessions.try_join_next()) {
-    }
-    if (!s) {
-      ctx.e->log.line("accept: " + s.error().message());
-      co_await pw::sleep(10ms);  // e.g. out of descriptors: do not spin
-      continue;
-    }
-    if (sessions.len() >= ctx.cfg->max_connections) {
-      ctx.c->rejected_connections.fetch_add(1, std::memory_order_relaxed);
-      continue;
-    }
-    sessions.spawn(server_session(std::move(*s), ctx));
-  }
-  while (co_await sessions.join_next()) {
-  }
+pw::task<void> accept_feeds(pw::net::tcp_listener& l, session_ctx ctx) {
+  ingest_engine::impl* e = ctx.e;
+  ingest_counters* c = ctx.c;
+  const std::size_t limit = ctx.cfg->max_connections;
+  // Named locals, not temporaries in the co_await (see feed_server::run).
+  auto handler = [ctx](pw::net::tcp_stream s) { return server_session(std::move(s), ctx); };
+  serve_events events;
+  events.on_accept_error = [e](const pw::error& err) { e->log.line("accept: " + err.message()); };
+  events.on_refused = [c] { c->rejected_connections.fetch_add(1, std::memory_order_relaxed); };
+  auto loop = serve(l, ctx.stop, limit, std::move(handler), std::move(events));
+  co_await loop;
 }
 
 // The sink task: writes each batch as it comes until every sender is gone, then flushes.
@@ -640,7 +629,7 @@ pw::task<ingest_report> ingest_engine::run(pw::cancellation_token stop) {
       // end of the channel exactly when the last of them is gone.
       session_ctx ctx{impl_.get(), &counters_, &config_, std::move(tx), batch_max, stop};
       for (const ws_url& u : config_.connect) feeds.spawn(client_loop(u, ctx));
-      if (impl_->listener) feeds.spawn(accept_loop(*impl_->listener, ctx));
+      if (impl_->listener) feeds.spawn(accept_feeds(*impl_->listener, ctx));
     }
     while (co_await feeds.join_next()) {
     }
