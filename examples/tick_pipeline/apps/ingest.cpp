@@ -18,7 +18,7 @@
 #include "ticks/stream_monitor.hpp"
 #include "ticks/utf8.hpp"
 #include "ticks/ws_handshake.hpp"
-#include "ws_io.hpp"
+#include "ws_session.hpp"
 
 namespace ticks::app {
 
@@ -262,42 +262,13 @@ void count_close(ingest_counters& c, std::uint16_t code) {
   c.close_codes_received[i].fetch_add(1, std::memory_order_relaxed);
 }
 
-pw::task<pw::result<void>> write_out(pw::net::tcp_stream& s, ws::connection& conn) {
-  const byte_view out = conn.output();
-  if (out.empty()) co_return pw::ok();
-  auto w = co_await s.write_all(out);
-  if (!w) co_return pw::err(w.error());
-  conn.consume_output(out.size());
-  co_return pw::ok();
-}
-
-// How a session's wait for input ended: bytes (or an error), the run stopping, or the peer
-// silent for the idle timeout. Idle means waiting in read() that long: time spent waiting for
-// the channel (back-pressure) is not the peer's silence.
-enum class wait_end { read, stopped, idle };
-struct session_input {
-  wait_end end;
-  pw::result<std::size_t> n = pw::ok(std::size_t{0});
-};
-
-// One read, raced against the stop token and the idle timeout. The read is listed first, so
-// bytes it received as another arm fired are delivered, never dropped.
-pw::task<session_input> read_or_stop(pw::net::tcp_stream& s, std::span<std::byte> room,
-                                     const pw::cancellation_token& stop, std::uint64_t idle_timeout_ms) {
-  if (idle_timeout_ms == 0) {
-    auto r = co_await pw::race(s.read(room), stop.cancelled());
-    if (r.index() == 0) co_return session_input{wait_end::read, std::move(r).get<0>()};
-    co_return session_input{wait_end::stopped};
-  }
-  auto r = co_await pw::race(s.read(room), stop.cancelled(), pw::sleep(std::chrono::milliseconds(idle_timeout_ms)));
-  if (r.index() == 0) co_return session_input{wait_end::read, std::move(r).get<0>()};
-  co_return session_input{r.index() == 1 ? wait_end::stopped : wait_end::idle};
-}
+using ingest_session = ws_session<pw::net::tcp_stream>;
 
 // The message loop of one established WebSocket, either side.
-pw::task<session_end> run_messages(pw::net::tcp_stream& s, ws::connection& conn, decoder& dec,
-                                   stream_monitor& monitor, const std::string& label, session_ctx& ctx,
-                                   const std::string& peer, std::uint64_t& ticks) {
+pw::task<session_end> run_messages(ingest_session& session, decoder& dec, stream_monitor& monitor,
+                                   const std::string& label, session_ctx& ctx, const std::string& peer,
+                                   std::uint64_t& ticks) {
+  ws::connection& conn = session.connection();
   ingest_counters& c = *ctx.c;
   std::uint64_t local_in = 0;
   std::uint64_t local_messages = 0;
@@ -310,8 +281,7 @@ pw::task<session_end> run_messages(pw::net::tcp_stream& s, ws::connection& conn,
     local_in = local_messages = 0;
   };
   const auto close_and_go = [&](std::uint16_t code, session_end why) -> pw::task<session_end> {
-    (void)conn.close(code);
-    (void)co_await write_out(s, conn);
+    (void)co_await session.close(code);
     co_return why;
   };
 
@@ -319,14 +289,14 @@ pw::task<session_end> run_messages(pw::net::tcp_stream& s, ws::connection& conn,
     // 1. Every complete message in the buffer, decoded into batches. Sending may wait: that is
     // the back-pressure.
     for (;;) {
-      auto ev = conn.poll_ref();
+      auto ev = session.next_event();
       if (!ev) {
         // What came before the bad frame is delivered.
         (void)co_await send_pending(ctx, pending, local_in);
         publish();
         count_ws_error(c, ev.error());
         ctx.e->log.line(peer + ": " + ev.error().message());
-        (void)co_await write_out(s, conn);  // the close frame with the matching code
+        (void)co_await session.flush();  // the close frame with the matching code
         co_return session_end::protocol_error;
       }
       if (!*ev) break;
@@ -381,41 +351,35 @@ pw::task<session_end> run_messages(pw::net::tcp_stream& s, ws::connection& conn,
       co_return co_await close_and_go(ws::close_code::going_away, session_end::channel_closed);
     }
     publish();
-    // 2. Pongs and close echoes go out before we wait for more input.
-    if (conn.wants_write()) {
-      if (auto w = co_await write_out(s, conn); !w) {
+    // 2. Pongs and close echoes go out, then more input, unless the connection is closed or
+    // the run stops or the peer stays silent too long first. Up to 256 KiB at a time: when the
+    // feed is ahead, each read then carries about a thousand messages, and the reads, wake-ups
+    // and loop turns per tick shrink. A connection's input buffer stays within
+    // max_buffered_input.
+    const input_wait in = co_await session.read_more(ctx.stop, ctx.cfg->idle_timeout_ms, 256 * 1024);
+    switch (in.end) {
+      case input_end::data:
+        break;
+      case input_end::closed:
+        co_return session_end::peer_closed;
+      case input_end::stopped:
+        co_return co_await close_and_go(ws::close_code::going_away, session_end::stopped);
+      case input_end::idle:
+        c.idle_timeouts.fetch_add(1, std::memory_order_relaxed);
+        ctx.e->log.line(peer + ": idle for " + std::to_string(ctx.cfg->idle_timeout_ms) + " ms, closing");
+        co_return co_await close_and_go(ws::close_code::going_away, session_end::idle);
+      case input_end::write_error:
+      case input_end::read_error:
         c.connection_errors.fetch_add(1, std::memory_order_relaxed);
-        ctx.e->log.line(peer + ": write: " + w.error().message());
+        ctx.e->log.line(peer + (in.end == input_end::read_error ? ": read: " : ": write: ") + in.io->message());
         co_return session_end::io_error;
-      }
-    }
-    if (conn.is_closed()) co_return session_end::peer_closed;
-    if (ctx.stop.is_cancelled()) co_return co_await close_and_go(ws::close_code::going_away, session_end::stopped);
-    // 3. More input, unless the run stops or the peer stays silent too long first. Up to
-    // 256 KiB at a time: when the feed is ahead, each read then carries about a thousand
-    // messages, and the reads, wake-ups and loop turns per tick shrink. A connection's input
-    // buffer stays within max_buffered_input.
-    auto in = co_await read_or_stop(s, conn.read_buffer(256 * 1024), ctx.stop, ctx.cfg->idle_timeout_ms);
-    if (in.end == wait_end::stopped) co_return co_await close_and_go(ws::close_code::going_away, session_end::stopped);
-    if (in.end == wait_end::idle) {
-      c.idle_timeouts.fetch_add(1, std::memory_order_relaxed);
-      ctx.e->log.line(peer + ": idle for " + std::to_string(ctx.cfg->idle_timeout_ms) + " ms, closing");
-      co_return co_await close_and_go(ws::close_code::going_away, session_end::idle);
-    }
-    auto& n = in.n;
-    if (!n) {
-      c.connection_errors.fetch_add(1, std::memory_order_relaxed);
-      ctx.e->log.line(peer + ": read: " + n.error().message());
-      co_return session_end::io_error;
-    }
-    if (*n == 0) {
-      c.connection_errors.fetch_add(1, std::memory_order_relaxed);
-      ctx.e->log.line(peer + ": connection closed without a WebSocket close");
-      co_return session_end::eof;
-    }
-    if (auto fed = conn.commit_read(*n); !fed) {
-      count_ws_error(c, fed.error());
-      co_return session_end::protocol_error;
+      case input_end::eof:
+        c.connection_errors.fetch_add(1, std::memory_order_relaxed);
+        ctx.e->log.line(peer + ": connection closed without a WebSocket close");
+        co_return session_end::eof;
+      case input_end::overflow:
+        count_ws_error(c, *in.ws);
+        co_return session_end::protocol_error;
     }
   }
 }
@@ -465,7 +429,7 @@ pw::task<void> client_loop(ws_url url, session_ctx ctx) {
                       std::to_string(backoff_ms) + " ms");
       continue;
     }
-    pw::net::tcp_stream& sock = s->value();
+    pw::net::tcp_stream sock = std::move(s->value());
     (void)sock.set_nodelay(true);
     auto hs = ws::client_handshake::create(url.host_header, url.target);
     if (!hs) {
@@ -473,19 +437,20 @@ pw::task<void> client_loop(ws_url url, session_ctx ctx) {
       ctx.e->log.line(peer + ": " + hs.error().message());
       break;  // our own request is invalid: retrying cannot help
     }
-    auto head = co_await pw::timeout(std::chrono::milliseconds(cfg.handshake_timeout_ms), client_upgrade(sock, *hs));
-    if (!head || !*head) {
-      (head ? c.handshake_failures : c.handshake_timeouts).fetch_add(1, std::memory_order_relaxed);
-      ctx.e->log.line(peer + ": handshake: " + (head ? head->error().message() : std::string("timed out")));
+    // Created outside the co_await: g++ 12 mishandles temporaries in a co_await expression.
+    auto connecting = connect_ws(std::move(sock), std::move(*hs), std::chrono::milliseconds(cfg.handshake_timeout_ms),
+                                 session_options(cfg));
+    auto session = co_await std::move(connecting);
+    if (!session) {
+      (session.error().what == handshake_failure::kind::timed_out ? c.handshake_timeouts : c.handshake_failures)
+          .fetch_add(1, std::memory_order_relaxed);
+      ctx.e->log.line(peer + ": handshake: " + session.error().message());
       continue;
     }
-    auto conn = ws::connection::create(ws::role::client, session_options(cfg));
-    if (!conn) break;
     c.sessions.fetch_add(1, std::memory_order_relaxed);
     std::uint64_t ticks = 0;
-    if (!head->value().empty() && !conn->feed(head->value())) continue;
-    const session_end end = co_await run_messages(sock, *conn, dec, monitor, label, ctx, peer, ticks);
-    (void)co_await sock.shutdown();
+    const session_end end = co_await run_messages(*session, dec, monitor, label, ctx, peer, ticks);
+    (void)co_await session->transport().shutdown();
     if (ticks > 0) backoff_ms = cfg.backoff_initial_ms;  // it worked for a while: start over
     if (end == session_end::channel_closed || end == session_end::stopped) break;
     if (cfg.once) break;
@@ -499,32 +464,26 @@ pw::task<void> server_session(pw::net::tcp_stream s, session_ctx ctx) {
   const ingest_config& cfg = *ctx.cfg;
   std::string peer = "feed " + (s.peer_addr() ? s.peer_addr()->to_string() : std::string("?"));
   (void)s.set_nodelay(true);
-  ws::server_handshake hs;
-  auto head = co_await pw::timeout(std::chrono::milliseconds(cfg.handshake_timeout_ms), read_upgrade_request(s, hs));
-  if (!head) {
-    c.handshake_timeouts.fetch_add(1, std::memory_order_relaxed);
-    ctx.e->log.line(peer + ": handshake timed out");
-    (void)co_await s.write_all(as_bytes(http_error_response(408, "Request Timeout", "handshake took too long")));
+  // Any target is accepted: it only selects how messages are decoded.
+  auto admit = [](std::string_view) -> pw::result<bool, ws_refusal> { return true; };
+  // Created outside the co_await: g++ 12 mishandles temporaries in a co_await expression.
+  auto accepting = accept_ws(std::move(s), std::chrono::milliseconds(cfg.handshake_timeout_ms), session_options(cfg), admit);
+  auto accepted = co_await std::move(accepting);
+  if (!accepted) {
+    const bool timed_out = accepted.error().what == handshake_failure::kind::timed_out;
+    (timed_out ? c.handshake_timeouts : c.handshake_failures).fetch_add(1, std::memory_order_relaxed);
+    ctx.e->log.line(peer + ": handshake" + (timed_out ? std::string(" timed out") : ": " + accepted.error().message()));
     co_return;
   }
-  if (!*head) {
-    c.handshake_failures.fetch_add(1, std::memory_order_relaxed);
-    ctx.e->log.line(peer + ": handshake: " + head->error().message());
-    if (!hs.response().empty()) (void)co_await s.write_all(as_bytes(hs.response()));
-    co_return;
-  }
-  if (!(co_await s.write_all(as_bytes(hs.response())))) co_return;
-  auto conn = ws::connection::create(ws::role::server, session_options(cfg));
-  if (!conn) co_return;
+  ingest_session& session = accepted->session;
   c.sessions.fetch_add(1, std::memory_order_relaxed);
-  decoder dec(decoder_for(hs.target(), cfg.max_message_size));
+  decoder dec(decoder_for(accepted->target, cfg.max_message_size));
   stream_monitor monitor = make_monitor(ctx);
-  const std::string label = label_for(hs.target());
-  peer += std::string(hs.target());
+  const std::string label = label_for(accepted->target);
+  peer += accepted->target;
   std::uint64_t ticks = 0;
-  if (!head->value().empty() && !conn->feed(head->value())) co_return;
-  (void)co_await run_messages(s, *conn, dec, monitor, label, ctx, peer, ticks);
-  (void)co_await s.shutdown();
+  (void)co_await run_messages(session, dec, monitor, label, ctx, peer, ticks);
+  (void)co_await session.transport().shutdown();
   monitor.flush(monotonic_ns());
 }
 
