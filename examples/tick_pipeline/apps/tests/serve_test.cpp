@@ -46,6 +46,17 @@ pw::task<bool> eventually(auto pred) {
   co_return pred();
 }
 
+// Runs serve() with `limit` holding handlers on `l` until `stop`; a plain function, so the
+// handler and the events are not temporaries of a coroutine's co_await (which g++ 12 destroys
+// twice).
+pw::join_handle<void> start_serving(pw::net::tcp_listener& l, pw::cancellation_token stop, std::size_t limit,
+                                    std::shared_ptr<tally> t) {
+  auto handler = [t](pw::net::tcp_stream s) { return holding_handler(t, std::move(s)); };
+  app::serve_events events;
+  events.on_refused = [t] { t->refused.fetch_add(1); };
+  return pw::spawn(app::serve(l, stop, limit, std::move(handler), std::move(events)));
+}
+
 }  // namespace
 
 TEST_CASE("serve refuses connections beyond the limit and waits for its handlers when stopped") {
@@ -56,11 +67,7 @@ TEST_CASE("serve refuses connections beyond the limit and waits for its handlers
     const auto addr = l->local_addr().value();
     auto t = std::make_shared<tally>();
     pw::cancellation_token stop;
-    // Named, not temporaries: g++ 12 destroys temporaries in a coroutine's full expression twice.
-    auto handler = [t](pw::net::tcp_stream s) { return holding_handler(t, std::move(s)); };
-    app::serve_events events;
-    events.on_refused = [t] { t->refused.fetch_add(1); };
-    auto loop = pw::spawn(app::serve(*l, stop, 2, std::move(handler), std::move(events)));
+    auto loop = start_serving(*l, stop, 2, t);
 
     auto a = co_await pw::net::tcp_stream::connect(addr);
     auto b = co_await pw::net::tcp_stream::connect(addr);
@@ -100,11 +107,7 @@ TEST_CASE("serve frees a connection's slot when its handler ends") {
     auto t = std::make_shared<tally>();
     t->release.cancel();  // handlers answer and end at once
     pw::cancellation_token stop;
-    // Named, not temporaries: g++ 12 destroys temporaries in a coroutine's full expression twice.
-    auto handler = [t](pw::net::tcp_stream s) { return holding_handler(t, std::move(s)); };
-    app::serve_events events;
-    events.on_refused = [t] { t->refused.fetch_add(1); };
-    auto loop = pw::spawn(app::serve(*l, stop, 1, std::move(handler), std::move(events)));
+    auto loop = start_serving(*l, stop, 1, t);
     // One at a time: with a limit of 1, each is served only if the previous handler's slot came
     // back. The slot returns just after the client sees its answer, so a connection that races
     // ahead of it may be refused and is retried; without the release every retry would fail.
