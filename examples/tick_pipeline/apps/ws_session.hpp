@@ -130,7 +130,9 @@ class ws_session {
 
   /// Starts the close handshake with `code` (if not started yet) and writes the close frame.
   polarway::task<polarway::result<std::size_t>> close(std::uint16_t code) {
-    (void)conn_.close(code);  // refused only once closing has started: the frame is out already
+    // Refused once the close handshake has started or the connection failed: then the close
+    // frame is already queued or sent, and only the queued output is left to write.
+    (void)conn_.close(code);
     co_return co_await flush();
   }
 
