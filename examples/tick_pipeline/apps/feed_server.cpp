@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 
 #include <sys/prctl.h>
 
@@ -11,10 +13,11 @@
 #include <polarway/runtime.hpp>
 
 #include "process_stats.hpp"
+#include "serve.hpp"
 #include "ticks/utf8.hpp"
 #include "ticks/ws_connection.hpp"
 #include "ticks/ws_handshake.hpp"
-#include "ws_io.hpp"
+#include "ws_session.hpp"
 
 namespace ticks::app {
 
@@ -120,6 +123,11 @@ struct feed_server::shared {
   std::mutex totals_mu;
   feed_totals totals;
   pw::notify pace;  // with a rate: the pacing thread's tick, for every connection
+  // Connections waiting on `pace`. The pacing thread ticks only while there is one: an idle
+  // feed sleeps in `subscribed` instead of waking every pace_us for nobody.
+  std::mutex pace_mu;
+  std::condition_variable_any subscribed;
+  std::size_t subscribers = 0;  // guarded by pace_mu
 
   void log(const std::string& line) const {
     if (!config.quiet) std::fprintf(stderr, "polarway-feed: %s\n", line.c_str());
@@ -127,6 +135,27 @@ struct feed_server::shared {
 };
 
 namespace {
+
+// Counts a paced connection as subscribed to the pacing thread for its lifetime.
+class pace_subscription {
+ public:
+  explicit pace_subscription(feed_server::shared& sh) : sh_(sh) {
+    {
+      std::lock_guard lock(sh_.pace_mu);
+      ++sh_.subscribers;
+    }
+    sh_.subscribed.notify_all();
+  }
+  ~pace_subscription() {
+    std::lock_guard lock(sh_.pace_mu);
+    --sh_.subscribers;
+  }
+  pace_subscription(const pace_subscription&) = delete;
+  pace_subscription& operator=(const pace_subscription&) = delete;
+
+ private:
+  feed_server::shared& sh_;
+};
 
 void merge(feed_totals& into, const feed_totals& t) noexcept {
   into.count += t.count;
@@ -197,13 +226,8 @@ class message_source {
   std::string scratch_;
 };
 
-struct plan_error {
-  int status;
-  std::string reason;
-};
-
 // Turns a request target into the connection's message source.
-pw::result<message_source, plan_error> plan_for(const feed_server::shared& sh, std::string_view target) {
+pw::result<message_source, ws_refusal> plan_for(const feed_server::shared& sh, std::string_view target) {
   const feed_config& c = sh.config;
   if (!sh.replay_lines.empty()) return message_source::replay(sh.replay_lines, c.with_send_time);
 
@@ -213,13 +237,13 @@ pw::result<message_source, plan_error> plan_for(const feed_server::shared& sh, s
     combined = false;  // raw: a client that asked for no stream gets no wrapper either
   } else if (target.starts_with("/stream?streams=")) {
     list = target.substr(16);
-    if (list.empty()) return pw::err(plan_error{400, "empty streams= list"});
+    if (list.empty()) return pw::err(ws_refusal{400, "empty streams= list"});
   } else if (target.starts_with("/ws/")) {
     combined = false;
     list = target.substr(4);
-    if (list.empty()) return pw::err(plan_error{400, "no stream after /ws/"});
+    if (list.empty()) return pw::err(ws_refusal{400, "no stream after /ws/"});
   } else {
-    return pw::err(plan_error{404, "unknown path (use /stream?streams=a@trade/b@trade or /ws/a@trade)"});
+    return pw::err(ws_refusal{404, "unknown path (use /stream?streams=a@trade/b@trade or /ws/a@trade)"});
   }
 
   // Requested symbol indices per kind (in order of first appearance of the kind).
@@ -237,14 +261,14 @@ pw::result<message_source, plan_error> plan_for(const feed_server::shared& sh, s
       const auto slash = list.find('/');
       const std::string_view one = list.substr(0, slash);
       list = slash == std::string_view::npos ? std::string_view() : list.substr(slash + 1);
-      if (++streams > 1024) return pw::err(plan_error{400, "more than 1024 streams"});
+      if (++streams > 1024) return pw::err(ws_refusal{400, "more than 1024 streams"});
       const auto at = one.find('@');
-      if (at == std::string_view::npos) return pw::err(plan_error{400, "stream '" + std::string(one) + "' has no @kind"});
+      if (at == std::string_view::npos) return pw::err(ws_refusal{400, "stream '" + std::string(one) + "' has no @kind"});
       const auto kind = parse_message_kind(one.substr(at + 1));
-      if (!kind) return pw::err(plan_error{404, "unknown stream kind in '" + std::string(one) + "'"});
+      if (!kind) return pw::err(ws_refusal{404, "unknown stream kind in '" + std::string(one) + "'"});
       const auto it = sh.symbol_index.find(one.substr(0, at));
       if (it == sh.symbol_index.end())
-        return pw::err(plan_error{404, "unknown symbol in '" + std::string(one) + "' (the feed simulates " +
+        return pw::err(ws_refusal{404, "unknown symbol in '" + std::string(one) + "' (the feed simulates " +
                                            std::to_string(c.symbols) + " symbols)"});
       add(*kind, it->second);
     }
@@ -255,7 +279,7 @@ pw::result<message_source, plan_error> plan_for(const feed_server::shared& sh, s
     const std::size_t n = *std::max_element(indices.begin(), indices.end()) + 1;
     auto gen = feed_generator::create(feed_options{
         .seed = c.seed, .symbols = n, .kind = kind, .combined = combined, .with_sent_ns = c.with_send_time});
-    if (!gen) return pw::err(plan_error{500, "generator: " + gen.error().message()});
+    if (!gen) return pw::err(ws_refusal{500, "generator: " + gen.error().message()});
     message_source::kind_stream ks{std::move(*gen), {}};
     if (indices.size() != n)
       for (std::size_t i : indices) ks.wanted.push_back(ks.gen.symbols()[i]);
@@ -263,6 +287,8 @@ pw::result<message_source, plan_error> plan_for(const feed_server::shared& sh, s
   }
   return message_source::generated(std::move(streams));
 }
+
+using feed_session = ws_session<pw::net::tcp_stream>;
 
 // Reads client bytes and passes them on, so that the sending task can look at them between
 // batches without ever blocking on a read. Ends at end of stream or error (dropping `tx`).
@@ -276,49 +302,35 @@ pw::task<void> pump_input(pw::net::tcp_stream& s, pw::mpsc::sender<std::vector<s
   }
 }
 
-enum class peer_state : std::uint8_t { open, closed, gone };
-
-// Feeds whatever the client sent into the codec; pongs and close echoes land in output().
-peer_state absorb_input(ws::connection& conn, pw::mpsc::receiver<std::vector<std::byte>>& rx) {
+// Hands whatever the client sent so far to the session; pongs and close echoes land in its output.
+peer_state absorb_input(feed_session& session, pw::mpsc::receiver<std::vector<std::byte>>& rx) {
   for (;;) {
     auto chunk = rx.try_recv();
     if (!chunk) return chunk.error() == pw::mpsc::try_recv_error::disconnected ? peer_state::gone : peer_state::open;
-    if (!conn.feed(*chunk)) return peer_state::gone;
-    for (;;) {
-      auto ev = conn.poll();
-      if (!ev) return peer_state::closed;  // protocol error: the close frame is queued
-      if (!*ev) break;
-      if ((*ev)->kind == ws::event_kind::close) return peer_state::closed;
-    }
+    if (const peer_state st = session.absorb(*chunk); st != peer_state::open) return st;
   }
 }
 
-pw::task<pw::result<void>> write_output(pw::net::tcp_stream& s, ws::connection& conn, feed_counters& counters) {
-  const byte_view out = conn.output();
-  if (out.empty()) co_return pw::ok();
-  auto w = co_await s.write_all(out);
-  if (!w) co_return pw::err(w.error());
-  counters.bytes.fetch_add(out.size(), std::memory_order_relaxed);
-  conn.consume_output(out.size());
+pw::task<pw::result<void>> write_output(feed_session& session, feed_counters& counters) {
+  auto n = co_await session.flush();
+  if (!n) co_return pw::err(n.error());
+  counters.bytes.fetch_add(*n, std::memory_order_relaxed);
   co_return pw::ok();
 }
 
 // After our close frame: wait for the client's, so that it reads everything before we go.
-pw::task<void> await_close(ws::connection& conn, pw::mpsc::receiver<std::vector<std::byte>>& rx) {
+pw::task<void> await_close(feed_session& session, pw::mpsc::receiver<std::vector<std::byte>>& rx) {
+  const ws::connection& conn = session.connection();
   while (!conn.close_received() && !conn.is_closed()) {
     auto chunk = co_await rx.recv();
-    if (!chunk) co_return;
-    if (!conn.feed(*chunk)) co_return;
-    for (;;) {
-      auto ev = conn.poll();
-      if (!ev || !*ev) break;
-    }
+    if (!chunk || session.absorb(*chunk) == peer_state::gone) co_return;
   }
 }
 
-pw::task<void> stream_messages(pw::net::tcp_stream& s, ws::connection& conn, message_source& src,
+pw::task<void> stream_messages(feed_session& session, message_source& src,
                                pw::mpsc::receiver<std::vector<std::byte>>& rx, feed_server::shared& sh,
                                pw::cancellation_token stop) {
+  ws::connection& conn = session.connection();
   const feed_config& c = sh.config;
   feed_counters& counters = *sh.counters;
   feed_totals totals;
@@ -328,16 +340,18 @@ pw::task<void> stream_messages(pw::net::tcp_stream& s, ws::connection& conn, mes
   const std::int64_t start = monotonic_ns();
   bool peer_left = false;
   std::uint16_t close_with = ws::close_code::normal;
+  pw::option<pace_subscription> paced;
+  if (c.rate != 0) paced.emplace(sh);
 
   while (limit == 0 || sent < limit) {
     if (stop.is_cancelled()) {
       close_with = ws::close_code::going_away;
       break;
     }
-    const peer_state ps = absorb_input(conn, rx);
+    const peer_state ps = absorb_input(session, rx);
     if (ps != peer_state::open) {
       peer_left = ps == peer_state::gone;
-      if (!peer_left) (void)co_await write_output(s, conn, counters);  // our close echo
+      if (!peer_left) (void)co_await write_output(session, counters);  // our close echo
       break;
     }
     std::uint64_t due = UINT64_MAX;
@@ -346,7 +360,7 @@ pw::task<void> stream_messages(pw::net::tcp_stream& s, ws::connection& conn, mes
       const std::uint64_t target = static_cast<std::uint64_t>(static_cast<double>(c.rate) * 1e-9 * static_cast<double>(elapsed));
       due = target > sent ? target - sent : 0;
       if (due == 0) {
-        if (conn.wants_write() && !(co_await write_output(s, conn, counters))) {
+        if (conn.wants_write() && !(co_await write_output(session, counters))) {
           peer_left = true;
           break;
         }
@@ -364,7 +378,7 @@ pw::task<void> stream_messages(pw::net::tcp_stream& s, ws::connection& conn, mes
       ++n;
     }
     sent += n;
-    if (!(co_await write_output(s, conn, counters))) {
+    if (!(co_await write_output(session, counters))) {
       peer_left = true;
       break;
     }
@@ -373,10 +387,10 @@ pw::task<void> stream_messages(pw::net::tcp_stream& s, ws::connection& conn, mes
 
   if (!peer_left && !conn.close_sent()) {
     (void)conn.close(close_with);
-    if (co_await write_output(s, conn, counters)) {
+    if (co_await write_output(session, counters)) {
       // Bounded: a client that never answers our close does not keep the connection.
-      (void)co_await pw::timeout(2s, await_close(conn, rx));
-      (void)co_await write_output(s, conn, counters);
+      (void)co_await pw::timeout(2s, await_close(session, rx));
+      (void)co_await write_output(session, counters);
       if (close_with == ws::close_code::normal && limit != 0 && sent == limit)
         counters.completed.fetch_add(1, std::memory_order_relaxed);
     }
@@ -391,38 +405,30 @@ pw::task<void> serve_connection(pw::net::tcp_stream s, std::shared_ptr<feed_serv
                                 pw::cancellation_token stop) {
   feed_counters& counters = *sh->counters;
   (void)s.set_nodelay(true);
-  ws::server_handshake hs;
-  auto head = co_await pw::timeout(std::chrono::milliseconds(sh->config.handshake_timeout_ms), read_upgrade_request(s, hs));
-  if (!head) {
-    counters.handshake_timeouts.fetch_add(1, std::memory_order_relaxed);
-    (void)co_await s.write_all(as_bytes(http_error_response(408, "Request Timeout", "handshake took too long")));
-    co_return;
-  }
-  if (!*head) {
-    counters.rejected.fetch_add(1, std::memory_order_relaxed);
-    if (!hs.response().empty()) (void)co_await s.write_all(as_bytes(hs.response()));
-    co_return;
-  }
-  auto src = plan_for(*sh, hs.target());
-  if (!src) {
-    counters.rejected.fetch_add(1, std::memory_order_relaxed);
-    sh->log("refused " + std::string(hs.target()) + ": " + src.error().reason);
-    (void)co_await s.write_all(as_bytes(
-        http_error_response(src.error().status, src.error().status == 404 ? "Not Found" : "Bad Request", src.error().reason)));
-    co_return;
-  }
-  if (!(co_await s.write_all(as_bytes(hs.response())))) co_return;
+  // The request's target becomes the connection's message source, or its refusal.
+  auto admit = [&sh](std::string_view target) -> pw::result<message_source, ws_refusal> {
+    auto src = plan_for(*sh, target);
+    if (!src) sh->log("refused " + std::string(target) + ": " + src.error().reason);
+    return src;
+  };
   // Every message is valid UTF-8 already: generated ASCII, or replay lines checked at load.
   // Checking each again cost 7% of the feed's CPU, which the benchmark's ingest shares cores with.
-  auto conn = ws::connection::create(ws::role::server, ws::connection_options{.check_sent_utf8 = false});
-  if (!conn) co_return;
-  if (!head->value().empty()) (void)conn->feed(head->value());
+  const ws::connection_options options{.check_sent_utf8 = false};
+  // Created outside the co_await: g++ 12 mishandles temporaries in a co_await expression.
+  auto accepting = accept_ws(std::move(s), std::chrono::milliseconds(sh->config.handshake_timeout_ms), options, admit);
+  auto accepted = co_await std::move(accepting);
+  if (!accepted) {
+    (accepted.error().what == handshake_failure::kind::timed_out ? counters.handshake_timeouts : counters.rejected)
+        .fetch_add(1, std::memory_order_relaxed);
+    co_return;
+  }
+  feed_session& session = accepted->session;
   counters.connections.fetch_add(1, std::memory_order_relaxed);
 
   auto [tx, rx] = pw::mpsc::channel<std::vector<std::byte>>(8);
-  auto reader = pw::spawn(pump_input(s, std::move(tx)));
-  co_await stream_messages(s, *conn, *src, rx, *sh, stop);
-  (void)co_await s.shutdown();
+  auto reader = pw::spawn(pump_input(session.transport(), std::move(tx)));
+  co_await stream_messages(session, accepted->admission, rx, *sh, stop);
+  (void)co_await session.transport().shutdown();
   // The reader borrows the stream: it must be gone before the stream is.
   reader.abort();
   (void)co_await reader;
@@ -482,10 +488,18 @@ pw::result<std::unique_ptr<feed_server>, std::string> feed_server::create(feed_c
   if (config.rate != 0) {
     // A plain thread: it only sleeps to absolute deadlines (no drift) and wakes the connections
     // that wait for the next tick. If it falls behind, it ticks at once rather than in a burst.
+    // With no connection subscribed it sleeps until one is (or until it is stopped).
     fs->pacer_ = std::jthread([sh = fs->shared_, step = std::chrono::microseconds(config.pace_us)](std::stop_token st) {
       ::prctl(PR_SET_TIMERSLACK, 1UL);  // the default 50 us of slack would stretch a 100 us step by half
       auto next = std::chrono::steady_clock::now();
       while (!st.stop_requested()) {
+        {
+          std::unique_lock lock(sh->pace_mu);
+          if (sh->subscribers == 0) {
+            if (!sh->subscribed.wait(lock, st, [&] { return sh->subscribers != 0; })) break;
+            next = std::chrono::steady_clock::now();
+          }
+        }
         next = std::max(next + step, std::chrono::steady_clock::now());
         std::this_thread::sleep_until(next);
         sh->pace.notify_waiters();
@@ -503,28 +517,15 @@ feed_totals feed_server::totals() const {
 }
 
 pw::task<void> feed_server::run(pw::cancellation_token stop) {
-  pw::join_set<void> conns;
-  while (!stop.is_cancelled()) {
-    // A connection accepted as the stop came is still served (the accept is listed first): it
-    // sees the stop and closes properly.
-    auto r = co_await pw::race(listener_->accept(), stop.cancelled());
-    if (r.index() == 1) break;
-    auto& s = r.get<0>();
-    while (auto done = conns.try_join_next()) {
-    }
-    if (!s) {
-      shared_->log("accept: " + s.error().message());
-      co_await pw::sleep(10ms);  // e.g. EMFILE: do not spin
-      continue;
-    }
-    if (conns.len() >= config_.max_connections) {
-      counters_.rejected.fetch_add(1, std::memory_order_relaxed);
-      continue;  // dropping the stream closes it
-    }
-    conns.spawn(serve_connection(std::move(*s), shared_, stop));
-  }
-  while (co_await conns.join_next()) {
-  }
+  std::shared_ptr<shared> sh = shared_;
+  // Named locals, not temporaries in the co_await: g++ 12 destroys temporaries with
+  // non-trivial destructors twice when they appear in a co_await expression.
+  auto handler = [sh, stop](pw::net::tcp_stream s) { return serve_connection(std::move(s), sh, stop); };
+  serve_events events;
+  events.on_accept_error = [sh](const pw::error& e) { sh->log("accept: " + e.message()); };
+  events.on_refused = [sh] { sh->counters->rejected.fetch_add(1, std::memory_order_relaxed); };
+  auto loop = serve(*listener_, stop, config_.max_connections, std::move(handler), std::move(events));
+  co_await loop;
 }
 
 }  // namespace ticks::app

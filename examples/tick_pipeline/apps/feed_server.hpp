@@ -14,12 +14,14 @@
 // write_all, so flat out costs one syscall per few hundred messages. With a rate, each
 // connection sends what is due at every tick of a pacing thread (every pace_us, 100 µs by
 // default): the runtime's timers have millisecond resolution, and a millisecond's worth of
-// messages in one write is a burst that an exchange's stream does not have.
+// messages in one write is a burst that an exchange's stream does not have. The thread ticks
+// only while a paced connection is open; with none it sleeps until one subscribes.
 //
 // The totals of every tick sent (feed_totals, over all connections) are kept so that a test or
 // the demo can compare them with what the ingest side received. Client input is read by a
 // small reader task per connection and fed to the codec between batches: pings get their
-// pong, a client close ends the stream.
+// pong, a client close ends the stream. Connections are accepted by serve() (serve.hpp), which
+// refuses those beyond max_connections.
 #pragma once
 
 #include <atomic>
@@ -96,7 +98,8 @@ class feed_server {
   polarway::option<polarway::net::tcp_listener> listener_;
   std::shared_ptr<shared> shared_;
   feed_counters counters_;
-  std::jthread pacer_;  // with a rate: ticks shared_->pace every pace_us; stopped and joined first
+  std::jthread pacer_;  // with a rate: ticks shared_->pace every pace_us while a connection
+                        // is paced; stopped and joined first
 };
 
 }  // namespace ticks::app

@@ -1,11 +1,13 @@
 // ticks::app::ingest_engine: the ingest side of the tick pipeline (polarway-ingest, the demo).
 //
-//   connection tasks (one per --connect URL, each reconnecting with capped, jittered exponential
-//   back-off; plus one per accepted feed with --listen)
-//     socket -> ws::connection (pongs written back at once) -> ticks::decoder -> stream_monitor
-//     -> co_await tx.send(tick)            bounded mpsc: back-pressure reaches the sockets
+//   connection tasks (ingest_sessions.hpp: one per --connect URL, each reconnecting with
+//   capped, jittered exponential back-off; plus one per accepted feed with --listen, accepted
+//   by serve())
+//     socket -> ws_session (pongs and close echoes written before the next read)
+//     -> ticks::decoder -> stream_monitor -> batch of up to batch_max ticks
+//     -> co_await tx.send(batch)           bounded mpsc: back-pressure reaches the sockets
 //   sink task
-//     rx.recv() + try_recv() batches -> tick_sink::write(); at the end tick_sink::flush()
+//     rx.recv() -> tick_sink::write(batch); at the end tick_sink::flush()
 //
 // Decoder: one per connection task (each owns one reusable simdjson parser, so decoding
 // allocates nothing in the steady state; a task may run on any worker, so "one per worker"
@@ -16,10 +18,10 @@
 //
 // Stopping: `stop` (a cancellation token) is cancelled by a signal, --duration, --expect, or,
 // without --listen, when every client connection has finished for good. Each read of a
-// connection task is a pw::race of the read, the token and the idle timeout, with the read
-// listed first: bytes that arrived as the stop came are still decoded and sent, and a read
-// that received nothing is cancelled safely. The connection then closes its WebSocket with
-// 1001 and ends. A task waiting in tx.send() finishes that send first (the sink keeps
+// connection task (ws_session::read_more) is a pw::race of the read, the token and the idle
+// timeout, with the read listed first: bytes that arrived as the stop came are still decoded
+// and sent, and a read that received nothing is cancelled safely. The connection then closes
+// its WebSocket with 1001 and ends; the --listen accept loop waits for its sessions to end. A task waiting in tx.send() finishes that send first (the sink keeps
 // draining): sends are never raced, so every tick counted in was sent, and the sink, which
 // runs until every sender is gone, writes exactly the ticks that came in. Then the sink is
 // flushed.

@@ -1,12 +1,13 @@
-// ticks::app::tick_sink: where the ingest pipeline's single sink task puts decoded ticks. The
-// counting sink below is the first implementation; the Parquet sink (examples/parquet) plugs in
-// behind the same interface.
+// ticks::app::tick_sink: where the ingest pipeline's single sink task puts decoded ticks.
+// Implementations: the counting sink (counting_sink.hpp) and the Parquet sink's adapter
+// (sink/parquet_tick_sink.hpp), which the counting sink can pass each batch on to.
 //
 // Contract: one task calls write() and flush(), never concurrently. write() receives ticks in
-// channel order, in batches (the sink task drains whatever is buffered, up to a bound, so a
-// sink pays its per-call costs once per batch, not once per tick); a write that suspends is
-// the back-pressure: while it waits, the channel fills and the connection tasks stop reading.
-// An error from either call is final: the pipeline closes the channel and reports it.
+// channel order, one channel message at a time: a batch a connection task decoded from one
+// read (up to ingest_config::batch_max ticks), so a sink pays its per-call costs once per
+// batch, not once per tick; a write that suspends is the back-pressure: while it waits, the
+// channel fills and the connection tasks stop reading. An error from write() is final: the
+// sink task closes the channel and the run reports it; flush() is called once, at the end.
 #pragma once
 
 #include <span>

@@ -1,12 +1,14 @@
 #include "ticks/ws_handshake.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <span>
+
+#include <openssl/evp.h>
 
 #include "http_head.hpp"
 #include "random_bytes.hpp"
-#include "ticks/base64.hpp"
-#include "ticks/sha1.hpp"
 
 namespace ticks::ws {
 
@@ -36,6 +38,30 @@ scan_result scan_head(std::string& head, byte_view in, std::size_t limit) {
   const std::size_t end = pos + 4;
   head.resize(end);
   return {end - old, end};
+}
+
+// Padded base64 (RFC 4648) of `bytes`, through libcrypto.
+std::string base64_encode(std::span<const std::uint8_t> bytes) {
+  // EVP_EncodeBlock NUL-terminates: one byte of room past the text, dropped afterwards.
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(), static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+bool is_base64_char(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+// Whether `key` is padded base64 of exactly 16 bytes (RFC 6455 4.2.1): 22 characters of the
+// alphabet and "==". The shape is checked here because EVP_DecodeBlock is lenient where the
+// handshake must not be: it trims surrounding whitespace, decodes '=' anywhere as zero bits and
+// counts the padding in its result (24 characters always decode to 18 bytes).
+bool is_key_of_16_bytes(std::string_view key) noexcept {
+  if (key.size() != 24 || key.substr(22) != "==") return false;
+  if (!std::all_of(key.begin(), key.begin() + 22, is_base64_char)) return false;
+  std::array<unsigned char, 18> decoded;
+  return EVP_DecodeBlock(decoded.data(), reinterpret_cast<const unsigned char*>(key.data()), 24) == 18;
 }
 
 // Non-empty, and no space or control character that could end the line or forge a header.
@@ -98,10 +124,16 @@ std::string handshake_error::message() const {
 }
 
 std::string websocket_accept(std::string_view key) {
-  sha1 h;
-  h.update(key);
-  h.update(guid);
-  const auto digest = h.finish();
+  // SHA-1 here is RFC 6455's fixed transform of the key, not a security measure.
+  std::string input;
+  input.reserve(key.size() + guid.size());
+  input += key;
+  input += guid;
+  std::array<std::uint8_t, 20> digest{};
+  unsigned int size = 0;
+  // Cannot fail for SHA-1 short of libcrypto failing to allocate; then the accept value is
+  // wrong and the peer refuses the handshake, which is the right outcome.
+  (void)EVP_Digest(input.data(), input.size(), digest.data(), &size, EVP_sha1(), nullptr);
   return base64_encode(digest);
 }
 
@@ -252,8 +284,7 @@ pw::result<handshake_progress, handshake_error> server_handshake::feed(byte_view
   if (!head.has_token("Connection", "upgrade")) return fail(handshake_errc::missing_connection, "request");
   const auto key = head.single("Sec-WebSocket-Key");
   if (!key) return fail(handshake_errc::bad_key, "absent or repeated");
-  const auto decoded = base64_decode(*key);
-  if (!decoded || decoded->size() != 16) return fail(handshake_errc::bad_key, "must be base64 of 16 bytes");
+  if (!is_key_of_16_bytes(*key)) return fail(handshake_errc::bad_key, "must be base64 of 16 bytes");
   const auto ver = head.single("Sec-WebSocket-Version");
   if (!ver || *ver != "13") return fail(handshake_errc::bad_version, "only version 13");
 

@@ -174,6 +174,12 @@ TEST_CASE("the server rejects bad requests with a typed error and an HTTP error 
         handshake_errc::missing_connection);
   CHECK(server_rejects(replace(rfc_key, "dGhlIHNhbXBsZQ==")).code == handshake_errc::bad_key);  // 10 bytes
   CHECK(server_rejects(replace(rfc_key, "not base64!")).code == handshake_errc::bad_key);
+  // The key must be exactly 22 base64 characters and "==" (libcrypto alone would take some).
+  CHECK(server_rejects(replace(rfc_key, "dGhlIHNhbXBsZSBub25jZQ")).code == handshake_errc::bad_key);  // no padding
+  CHECK(server_rejects(replace(rfc_key, "dGhlIHNhbXBsZSBub25jZ=Q=")).code == handshake_errc::bad_key);  // misplaced
+  CHECK(server_rejects(replace(rfc_key, "dGhlIHNhbXBsZSBub25j ZQ==")).code == handshake_errc::bad_key);  // space
+  CHECK(server_rejects(replace(rfc_key, "dGhlIHNhbXBsZSBub25jZQ==dGhl")).code == handshake_errc::bad_key);  // 19 bytes
+  CHECK(server_rejects(replace(rfc_key, "dGhlIHNhbXBsZSBub25j-_==")).code == handshake_errc::bad_key);  // base64url
   CHECK(server_rejects(request_with(good_headers + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")).code ==
         handshake_errc::bad_key);  // repeated
   CHECK(server_rejects(request_with(good_headers + "Host: other\r\n")).code == handshake_errc::missing_host);

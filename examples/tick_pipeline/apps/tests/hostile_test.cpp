@@ -139,8 +139,8 @@ TEST_CASE("hostile feeds are closed one by one; a good feed carries on") {
     }
     co_await send_some(100);
     // The good feed says goodbye; the engine echoes after everything before it was decoded and sent.
-    CHECK(good->conn.close(ws::close_code::normal));
-    CHECK((co_await good->flush()).is_ok());
+    CHECK(good->conn().close(ws::close_code::normal));
+    CHECK((co_await good->session.flush()).is_ok());
     auto echo = co_await pw::timeout(10s, good->read_close());
     o.good_close = echo.is_ok() ? *echo : 0;
     stop.cancel();

@@ -1,5 +1,5 @@
-// A small WebSocket client for the socket tests, built from the codec and polarway's TCP
-// stream: connect + handshake, send text (masked, as a client must), send raw bytes (for
+// A small WebSocket client for the socket tests, a ws_session over polarway's TCP stream:
+// connect + handshake, send text (masked, as a client must), send raw bytes (for
 // hostile frames), and read until the peer closes, returning the close code it sent.
 #pragma once
 
@@ -12,46 +12,41 @@
 
 #include "ticks/ws_connection.hpp"
 #include "ticks/ws_handshake.hpp"
-#include "ws_io.hpp"
+#include "ws_session.hpp"
 
 namespace ticks::app::test {
 
 namespace pw = polarway;
 
 struct ws_client {
-  pw::net::tcp_stream sock;
-  ws::connection conn;
+  ws_session<pw::net::tcp_stream> session;
 
-  pw::task<pw::result<void>> flush() {
-    const auto out = conn.output();
-    if (out.empty()) co_return pw::ok();
-    auto w = co_await sock.write_all(out);
+  ws::connection& conn() noexcept { return session.connection(); }
+  pw::task<pw::result<void>> send_text(std::string_view text) {
+    if (!conn().send_text(text)) co_return pw::err(pw::error(pw::errc::closed, "send_text"));
+    auto w = co_await session.flush();
     if (!w) co_return pw::err(w.error());
-    conn.consume_output(out.size());
     co_return pw::ok();
   }
-  pw::task<pw::result<void>> send_text(std::string_view text) {
-    if (!conn.send_text(text)) co_return pw::err(pw::error(pw::errc::closed, "send_text"));
-    co_return co_await flush();
+  pw::task<pw::result<void>> send_raw(std::span<const std::byte> bytes) {
+    co_return co_await session.transport().write_all(bytes);
   }
-  pw::task<pw::result<void>> send_raw(std::span<const std::byte> bytes) { co_return co_await sock.write_all(bytes); }
 
   /// Reads until the peer's close frame (or end of stream) and returns its code; 0 if the
   /// stream ended without one. Echoes the close as a client should.
   pw::task<std::uint16_t> read_close() {
+    const pw::cancellation_token never;
     for (;;) {
       for (;;) {
-        auto ev = conn.poll();
+        auto ev = session.next_event();
         if (!ev || !*ev) break;
         if ((*ev)->kind == ws::event_kind::close) {
-          (void)co_await flush();
+          (void)co_await session.flush();
           co_return (*ev)->code;
         }
       }
-      auto room = conn.read_buffer(4096);
-      auto n = co_await sock.read(room);
-      if (!n || *n == 0) co_return 0;
-      if (!conn.commit_read(*n)) co_return 0;
+      const input_wait in = co_await session.read_more(never, 0, 4096);
+      if (in.end != input_end::data) co_return 0;
     }
   }
 };
@@ -61,12 +56,11 @@ inline pw::task<pw::result<ws_client, std::string>> ws_connect(pw::net::socket_a
   if (!s) co_return pw::err("connect: " + s.error().message());
   auto hs = ws::client_handshake::create(addr.to_string(), target);
   if (!hs) co_return pw::err(hs.error().message());
-  auto rest = co_await client_upgrade(*s, *hs);
-  if (!rest) co_return pw::err(rest.error().message());
-  auto conn = ws::connection::create(ws::role::client);
-  if (!conn) co_return pw::err(conn.error().message());
-  if (!rest->empty()) (void)conn->feed(*rest);
-  co_return ws_client{std::move(*s), std::move(*conn)};
+  // Created outside the co_await: g++ 12 mishandles temporaries in a co_await expression.
+  auto connecting = connect_ws(std::move(*s), std::move(*hs), std::chrono::seconds(10), ws::connection_options{});
+  auto session = co_await std::move(connecting);
+  if (!session) co_return pw::err(session.error().message());
+  co_return ws_client{std::move(*session)};
 }
 
 /// Everything the peer sends until it closes (bounded by `limit` bytes).

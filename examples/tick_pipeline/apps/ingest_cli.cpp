@@ -1,0 +1,127 @@
+// polarway-ingest's flags: parse_ingest_args() and the usage text (declared in ingest.hpp).
+#include <string>
+
+#include <polarway/runtime.hpp>
+
+#include "ingest.hpp"
+
+namespace ticks::app {
+
+namespace pw = polarway;
+
+std::string ingest_usage() {
+  return "usage: polarway-ingest (--connect URL ... | --listen ADDR) [options]\n"
+         "  --connect URL            a feed to read, ws://host:port/stream?streams=... (repeatable)\n"
+         "  --listen ADDR            also accept feeds that connect to us (e.g. 127.0.0.1:9500)\n"
+         "  --channel-capacity N     ticks buffered between connections and sink, in batches of up\n"
+         "                           to 256 (rounded up to whole batches; default 8192)\n"
+         "  --duration S             stop after S seconds (decimals allowed; default: no limit)\n"
+         "  --expect N               stop once N ticks have been written\n"
+         "  --once                   one session per --connect URL (no reconnect once it ends);\n"
+         "                           the run ends when all have ended (unless --listen)\n"
+         "  --json-summary FILE      also write the JSON summary to FILE\n"
+         "  --out DIR                write the ticks as Parquet under DIR\n"
+         "                           (DIR/<stream>/symbol=<S>/date=<YYYY-MM-DD>/part-<n>.parquet; new\n"
+         "                           part files are added to what DIR holds); without it the ticks\n"
+         "                           are only counted\n" +
+         parquet_flags_usage(27, std::to_string(ingest_default_max_open_files)) +
+         "  --sink-delay-us N        make the sink slow: N microseconds per tick\n"
+         "  --max-message-size N     largest WebSocket message accepted, bytes (default 1048576)\n"
+         "  --handshake-timeout S    deadline for a WebSocket handshake (default 5)\n"
+         "  --idle-timeout S         close a connection silent for S seconds (default: never)\n"
+         "  --connect-timeout S      deadline for a TCP connect (default 5)\n"
+         "  --backoff-initial S      first reconnect delay (default 0.1)\n"
+         "  --backoff-max S          reconnect delay cap (default 5)\n"
+         "  --stats-interval S       live stats period (default 0.25 on a terminal, else 5)\n"
+         "  --quiet                  no live stats\n"
+         "  --seed N                 seed for the back-off jitter (default: from the clock)\n"
+         "  --max-connections N      accepted feeds at once (default 1024)\n"
+         "  --workers N              runtime worker threads (default: POLARWAY_WORKERS, else one\n"
+         "                           per core)\n"
+         "  --busy-poll-us N         an idle worker polls N microseconds before it sleeps: lower\n"
+         "                           latency for a busy core (default 0; at most 1000000)\n";
+}
+
+pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* const> args) {
+  ingest_config c;
+  arg_reader r(args);
+  for (;;) {
+    auto f = r.next_flag();
+    if (!f) return pw::err(f.error());
+    if (!*f) break;
+    const std::string_view flag = **f;
+    pw::result<void, cli_error> step = pw::ok();
+    if (flag == "--connect") {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        auto u = ws_url::parse(v);
+        if (!u) return pw::err(cli_error{"--connect: '" + std::string(v) + "': " + u.error()});
+        if (c.connect.size() >= 1024) return pw::err(cli_error{"--connect: at most 1024 feeds"});
+        c.connect.push_back(std::move(*u));
+        return pw::ok();
+      });
+    } else if (flag == "--listen") {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (auto a = pw::net::socket_addr::parse(v); !a)
+          return pw::err(cli_error{"--listen: '" + std::string(v) + "' is not an address like 127.0.0.1:9500 (" +
+                                   a.error().message() + ")"});
+        c.listen = std::string(v);
+        return pw::ok();
+      });
+    } else if (flag == "--channel-capacity") {
+      step = r.uint_into(c.channel_capacity, 1, 1u << 24);
+    } else if (flag == "--duration") {
+      step = r.seconds_into(c.duration_ms, 7 * 24 * 3600, false);
+    } else if (flag == "--expect") {
+      step = r.uint_into(c.expect, 1, std::uint64_t{1} << 62);
+    } else if (flag == "--once") {
+      step = r.no_value();
+      c.once = true;
+    } else if (flag == "--quiet") {
+      step = r.no_value();
+      c.quiet = true;
+    } else if (flag == "--json-summary") {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (v.empty()) return pw::err(cli_error{"--json-summary: needs a file name"});
+        c.json_summary = std::string(v);
+        return pw::ok();
+      });
+    } else if (flag == "--sink-delay-us") {
+      step = r.uint_into(c.sink_delay_us, 0, 10'000'000);
+    } else if (flag == "--max-message-size") {
+      step = r.uint_into(c.max_message_size, 64, 64u << 20);
+    } else if (flag == "--handshake-timeout") {
+      step = r.seconds_into(c.handshake_timeout_ms, 3600, false);
+    } else if (flag == "--idle-timeout") {
+      step = r.seconds_into(c.idle_timeout_ms, 24 * 3600, false);
+    } else if (flag == "--connect-timeout") {
+      step = r.seconds_into(c.connect_timeout_ms, 3600, false);
+    } else if (flag == "--backoff-initial") {
+      step = r.seconds_into(c.backoff_initial_ms, 3600, false);
+    } else if (flag == "--backoff-max") {
+      step = r.seconds_into(c.backoff_max_ms, 24 * 3600, false);
+    } else if (flag == "--stats-interval") {
+      step = r.seconds_into(c.stats_interval_ms, 3600, false);
+    } else if (flag == "--seed") {
+      step = r.uint_into(c.seed, 0, UINT64_MAX);
+    } else if (flag == "--max-connections") {
+      step = r.uint_into(c.max_connections, 1, 100000);
+    } else if (flag == "--workers") {
+      step = r.uint_into(c.workers, 1, pw::runtime_options::max_workers);
+    } else if (flag == "--busy-poll-us") {
+      step = r.uint_into(c.busy_poll_us, 0, static_cast<std::uint64_t>(pw::runtime_options::max_busy_poll.count()));
+    } else if (auto p = parse_parquet_flag(flag, r, c.parquet); !p) {
+      return pw::err(p.error());
+    } else if (!*p) {
+      return pw::err(unknown_flag(flag));
+    }
+    if (!step) return pw::err(step.error());
+  }
+  if (c.connect.empty() && c.listen.empty()) return pw::err(cli_error{"give at least one --connect URL or --listen ADDR"});
+  if (c.parquet.dir.empty() && !c.parquet.first_flag.empty())
+    return pw::err(cli_error{c.parquet.first_flag + ": only with --out DIR (Parquet output)"});
+  if (c.backoff_initial_ms > c.backoff_max_ms)
+    return pw::err(cli_error{"--backoff-initial: larger than --backoff-max"});
+  return c;
+}
+
+}  // namespace ticks::app

@@ -1,0 +1,329 @@
+#include "ingest_sessions.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include <polarway/runtime.hpp>
+
+#include "process_stats.hpp"
+#include "serve.hpp"
+#include "ticks/decoder.hpp"
+#include "ticks/stream_monitor.hpp"
+#include "ticks/utf8.hpp"
+#include "ticks/ws_handshake.hpp"
+#include "ws_session.hpp"
+
+namespace ticks::app {
+
+namespace pw = polarway;
+
+namespace {
+
+std::uint64_t splitmix(std::uint64_t& s) noexcept {
+  std::uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// How the messages of a request target are framed: /stream... is combined; /ws/<one stream>
+// is raw of that stream's kind; anything else raw, kind inferred per message.
+decoder_options decoder_for(std::string_view target, std::size_t max_message_size) {
+  decoder_options o;
+  o.max_message_size = max_message_size;
+  if (target.starts_with("/stream")) {
+    o.format = stream_format::combined;
+  } else if (target.starts_with("/ws/") && target.find('/', 4) == std::string_view::npos) {
+    const auto at = target.rfind('@');
+    if (at != std::string_view::npos) o.kind = parse_message_kind(target.substr(at + 1));
+  }
+  return o;
+}
+
+std::string label_for(std::string_view target) {
+  if (target.starts_with("/ws/")) return std::string(target.substr(4));
+  return std::string(target);
+}
+
+// The ticks a session decoded and has not sent yet.
+struct pending_ticks {
+  explicit pending_ticks(std::size_t batch_max) : max(batch_max) { fresh(); }
+  void fresh() {
+    ticks = tick_batch();
+    ticks.reserve(max);
+  }
+  bool full() const noexcept { return ticks.size() >= max; }
+  std::size_t max;
+  tick_batch ticks;
+};
+
+// Sends the pending ticks as one message; it waits while the channel is full (back-pressure).
+// False if the sink closed the channel: those ticks can no longer be delivered, and are
+// counted as dropped.
+pw::task<bool> send_pending(session_ctx& ctx, pending_ticks& p, std::uint64_t& sent) {
+  const std::size_t n = p.ticks.size();
+  if (n == 0) co_return true;
+  const bool delivered = (co_await ctx.tx.send(std::move(p.ticks))).is_ok();
+  p.fresh();
+  if (delivered) sent += n;
+  else ctx.c->dropped_at_stop.fetch_add(n, std::memory_order_relaxed);
+  co_return delivered;
+}
+
+enum class session_end : std::uint8_t { peer_closed, protocol_error, eof, io_error, stopped, idle, channel_closed };
+
+void count_ws_error(ingest_counters& c, const ws::ws_error& e) {
+  c.ws_errors[static_cast<std::size_t>(e.what)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void count_close(ingest_counters& c, std::uint16_t code) {
+  const std::size_t i = code == ws::close_code::normal ? 0 : code == ws::close_code::going_away ? 1 : code == ws::close_code::no_status ? 3 : 2;
+  c.close_codes_received[i].fetch_add(1, std::memory_order_relaxed);
+}
+
+using ingest_session = ws_session<pw::net::tcp_stream>;
+
+// The message loop of one established WebSocket, either side.
+pw::task<session_end> run_messages(ingest_session& session, decoder& dec, stream_monitor& monitor,
+                                   const std::string& label, session_ctx& ctx, const std::string& peer,
+                                   std::uint64_t& ticks) {
+  ws::connection& conn = session.connection();
+  ingest_counters& c = *ctx.c;
+  std::uint64_t local_in = 0;
+  std::uint64_t local_messages = 0;
+  pending_ticks pending(ctx.batch_max);
+  decoded msg;  // reused: decode_into spares a fresh one per message
+  const auto publish = [&] {
+    if (local_in) c.ticks_in.fetch_add(local_in, std::memory_order_relaxed);
+    if (local_messages) c.messages.fetch_add(local_messages, std::memory_order_relaxed);
+    ticks += local_in;
+    local_in = local_messages = 0;
+  };
+  const auto close_and_go = [&](std::uint16_t code, session_end why) -> pw::task<session_end> {
+    (void)co_await session.close(code);
+    co_return why;
+  };
+
+  for (;;) {
+    // 1. Every complete message in the buffer, decoded into batches. Sending may wait: that is
+    // the back-pressure.
+    for (;;) {
+      auto ev = session.next_event();
+      if (!ev) {
+        // What came before the bad frame is delivered.
+        (void)co_await send_pending(ctx, pending, local_in);
+        publish();
+        count_ws_error(c, ev.error());
+        ctx.log->line(peer + ": " + ev.error().message());
+        (void)co_await session.flush();  // the close frame with the matching code
+        co_return session_end::protocol_error;
+      }
+      if (!*ev) break;
+      const ws::event& e = **ev;
+      switch (e.kind) {
+        case ws::event_kind::binary:
+          c.binary_messages.fetch_add(1, std::memory_order_relaxed);
+          [[fallthrough]];
+        case ws::event_kind::text: {
+          ++local_messages;
+          auto r = dec.decode_into(e.text(), e.padding, msg);
+          if (!r && e.kind == ws::event_kind::text && r.error().code != decode_errc::schema_error &&
+              !is_valid_utf8(e.text())) {
+            // The connection leaves UTF-8 to simdjson (check_text_utf8 off), which checks every
+            // byte before it parses: a message that got as far as a schema error is valid. Any
+            // other failure may be bad UTF-8, which must end the connection (RFC 6455, 1007);
+            // the next poll() reports it.
+            conn.fail_invalid_utf8();
+            break;
+          }
+          if (!r) {
+            switch (r.error().code) {
+              case decode_errc::malformed_json: c.malformed_json.fetch_add(1, std::memory_order_relaxed); break;
+              case decode_errc::schema_error: c.schema_errors.fetch_add(1, std::memory_order_relaxed); break;
+              case decode_errc::too_large: c.too_large.fetch_add(1, std::memory_order_relaxed); break;
+            }
+            monitor.record_error(r.error().stream.empty() ? std::string_view(label) : r.error().stream.view(), r.error(),
+                                 monotonic_ns());
+            break;
+          }
+          monitor.record_ok(msg.stream.empty() ? std::string_view(label) : msg.stream.view());
+          pending.ticks.push_back(msg.tick);
+          if (pending.full() && !(co_await send_pending(ctx, pending, local_in))) {
+            // The sink failed and closed the channel: nothing more can be delivered.
+            publish();
+            co_return co_await close_and_go(ws::close_code::going_away, session_end::channel_closed);
+          }
+          break;
+        }
+        case ws::event_kind::ping:
+          c.pings.fetch_add(1, std::memory_order_relaxed);  // the pong is already in output()
+          break;
+        case ws::event_kind::pong:
+          break;
+        case ws::event_kind::close:
+          count_close(c, e.code);
+          break;
+      }
+    }
+    if (!(co_await send_pending(ctx, pending, local_in))) {
+      publish();
+      co_return co_await close_and_go(ws::close_code::going_away, session_end::channel_closed);
+    }
+    publish();
+    // 2. Pongs and close echoes go out, then more input, unless the connection is closed or
+    // the run stops or the peer stays silent too long first. Up to 256 KiB at a time: when the
+    // feed is ahead, each read then carries about a thousand messages, and the reads, wake-ups
+    // and loop turns per tick shrink. A connection's input buffer stays within
+    // max_buffered_input.
+    const input_wait in = co_await session.read_more(ctx.stop, ctx.cfg->idle_timeout_ms, 256 * 1024);
+    switch (in.end) {
+      case input_end::data:
+        break;
+      case input_end::closed:
+        co_return session_end::peer_closed;
+      case input_end::stopped:
+        co_return co_await close_and_go(ws::close_code::going_away, session_end::stopped);
+      case input_end::idle:
+        c.idle_timeouts.fetch_add(1, std::memory_order_relaxed);
+        ctx.log->line(peer + ": idle for " + std::to_string(ctx.cfg->idle_timeout_ms) + " ms, closing");
+        co_return co_await close_and_go(ws::close_code::going_away, session_end::idle);
+      case input_end::write_error:
+      case input_end::read_error:
+        c.connection_errors.fetch_add(1, std::memory_order_relaxed);
+        ctx.log->line(peer + (in.end == input_end::read_error ? ": read: " : ": write: ") + in.io->message());
+        co_return session_end::io_error;
+      case input_end::eof:
+        c.connection_errors.fetch_add(1, std::memory_order_relaxed);
+        ctx.log->line(peer + ": connection closed without a WebSocket close");
+        co_return session_end::eof;
+      case input_end::overflow:
+        count_ws_error(c, *in.ws);
+        co_return session_end::protocol_error;
+    }
+  }
+}
+
+// Text messages are checked for UTF-8 by simdjson as part of decoding (see run_messages), not
+// a second time by the connection: that second pass was 4% of ingest's CPU.
+ws::connection_options session_options(const ingest_config& cfg) {
+  return ws::connection_options{.max_message_size = cfg.max_message_size, .check_text_utf8 = false};
+}
+
+stream_monitor make_monitor(session_ctx& ctx) {
+  log_limiter* log = ctx.log;
+  return stream_monitor({}, [log](std::string_view line) { log->line(std::string(line)); });
+}
+
+}  // namespace
+
+// One feed we connect to, for the whole run: connect, handshake, messages; on failure or loss,
+// back off (exponential, capped, equal jitter) and reconnect, until stopped (or, with --once,
+// until one session has ended).
+pw::task<void> client_loop(ws_url url, session_ctx ctx) {
+  ingest_counters& c = *ctx.c;
+  const ingest_config& cfg = *ctx.cfg;
+  std::uint64_t rng = ctx.seed->fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed);
+  std::uint64_t backoff_ms = cfg.backoff_initial_ms;
+  decoder dec(decoder_for(url.target, cfg.max_message_size));
+  stream_monitor monitor = make_monitor(ctx);
+  const std::string label = label_for(url.target);
+  const std::string peer = "ws://" + url.host_header + url.target;
+  bool first_attempt = true;
+
+  while (!ctx.stop.is_cancelled()) {
+    if (!first_attempt) {
+      // Equal jitter: half the delay fixed, half random, so reconnecting clients spread out.
+      const std::uint64_t half = backoff_ms / 2;
+      const std::uint64_t delay = backoff_ms - half + (half ? splitmix(rng) % (half + 1) : 0);
+      (void)co_await pw::race(ctx.stop.cancelled(), pw::sleep(std::chrono::milliseconds(delay)));
+      backoff_ms = std::min(cfg.backoff_max_ms, backoff_ms * 2);
+      if (ctx.stop.is_cancelled()) break;
+      c.reconnects.fetch_add(1, std::memory_order_relaxed);
+    }
+    first_attempt = false;
+
+    auto s = co_await pw::timeout(std::chrono::milliseconds(cfg.connect_timeout_ms),
+                                  pw::net::tcp_stream::connect(url.connect_addr));
+    if (!s || !*s) {
+      c.connect_failures.fetch_add(1, std::memory_order_relaxed);
+      ctx.log->line(peer + ": connect: " + (s ? s->error().message() : std::string("timed out")) + "; retrying in about " +
+                      std::to_string(backoff_ms) + " ms");
+      continue;
+    }
+    pw::net::tcp_stream sock = std::move(s->value());
+    (void)sock.set_nodelay(true);
+    auto hs = ws::client_handshake::create(url.host_header, url.target);
+    if (!hs) {
+      c.handshake_failures.fetch_add(1, std::memory_order_relaxed);
+      ctx.log->line(peer + ": " + hs.error().message());
+      break;  // our own request is invalid: retrying cannot help
+    }
+    // Created outside the co_await: g++ 12 mishandles temporaries in a co_await expression.
+    auto connecting = connect_ws(std::move(sock), std::move(*hs), std::chrono::milliseconds(cfg.handshake_timeout_ms),
+                                 session_options(cfg));
+    auto session = co_await std::move(connecting);
+    if (!session) {
+      (session.error().what == handshake_failure::kind::timed_out ? c.handshake_timeouts : c.handshake_failures)
+          .fetch_add(1, std::memory_order_relaxed);
+      ctx.log->line(peer + ": handshake: " + session.error().message());
+      continue;
+    }
+    c.sessions.fetch_add(1, std::memory_order_relaxed);
+    std::uint64_t ticks = 0;
+    const session_end end = co_await run_messages(*session, dec, monitor, label, ctx, peer, ticks);
+    (void)co_await session->transport().shutdown();
+    if (ticks > 0) backoff_ms = cfg.backoff_initial_ms;  // it worked for a while: start over
+    if (end == session_end::channel_closed || end == session_end::stopped) break;
+    if (cfg.once) break;
+  }
+  monitor.flush(monotonic_ns());
+}
+
+namespace {
+
+// A feed that connected to us (--listen).
+pw::task<void> server_session(pw::net::tcp_stream s, session_ctx ctx) {
+  ingest_counters& c = *ctx.c;
+  const ingest_config& cfg = *ctx.cfg;
+  std::string peer = "feed " + (s.peer_addr() ? s.peer_addr()->to_string() : std::string("?"));
+  (void)s.set_nodelay(true);
+  // Any target is accepted: it only selects how messages are decoded.
+  auto admit = [](std::string_view) -> pw::result<bool, ws_refusal> { return true; };
+  // Created outside the co_await: g++ 12 mishandles temporaries in a co_await expression.
+  auto accepting = accept_ws(std::move(s), std::chrono::milliseconds(cfg.handshake_timeout_ms), session_options(cfg), admit);
+  auto accepted = co_await std::move(accepting);
+  if (!accepted) {
+    const bool timed_out = accepted.error().what == handshake_failure::kind::timed_out;
+    (timed_out ? c.handshake_timeouts : c.handshake_failures).fetch_add(1, std::memory_order_relaxed);
+    ctx.log->line(peer + ": handshake" + (timed_out ? std::string(" timed out") : ": " + accepted.error().message()));
+    co_return;
+  }
+  ingest_session& session = accepted->session;
+  c.sessions.fetch_add(1, std::memory_order_relaxed);
+  decoder dec(decoder_for(accepted->target, cfg.max_message_size));
+  stream_monitor monitor = make_monitor(ctx);
+  const std::string label = label_for(accepted->target);
+  peer += accepted->target;
+  std::uint64_t ticks = 0;
+  (void)co_await run_messages(session, dec, monitor, label, ctx, peer, ticks);
+  (void)co_await session.transport().shutdown();
+  monitor.flush(monotonic_ns());
+}
+
+}  // namespace
+
+pw::task<void> accept_feeds(pw::net::tcp_listener& l, session_ctx ctx) {
+  log_limiter* log = ctx.log;
+  ingest_counters* c = ctx.c;
+  const std::size_t limit = ctx.cfg->max_connections;
+  // Named locals, not temporaries in the co_await (see feed_server::run).
+  auto handler = [ctx](pw::net::tcp_stream s) { return server_session(std::move(s), ctx); };
+  serve_events events;
+  events.on_accept_error = [log](const pw::error& err) { log->line("accept: " + err.message()); };
+  events.on_refused = [c] { c->rejected_connections.fetch_add(1, std::memory_order_relaxed); };
+  auto loop = serve(l, ctx.stop, limit, std::move(handler), std::move(events));
+  co_await loop;
+}
+
+}  // namespace ticks::app
