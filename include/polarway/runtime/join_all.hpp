@@ -61,11 +61,16 @@ class fork_group : public cancel_hook {
              std::size_t other_arrivals = 0) noexcept {
     children_ = cells;
     count_ = n;
-    remaining_.store(n + other_arrivals + 1, std::memory_order_relaxed);  // +1: our own guard, dropped below
+    // On a worker the last child runs only after the parent has suspended, so the count cannot
+    // reach zero before: it needs no guard. Elsewhere a guard (+1), dropped below, keeps every
+    // child from waking a parent that has not suspended yet.
+    const bool guarded = !parent_->sched()->keeps_last_child(n);
+    remaining_.store(n + other_arrivals + (guarded ? 1 : 0), std::memory_order_relaxed);
     parent_->resume_point = caller;
     parent_->ref();  // for whoever wakes the parent
     parent_->cancel_on = this;
     parent_->sched()->start_children(cells, n);
+    if (!guarded) return true;
     if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       parent_->unref();
       // Once shutdown has begun a worker cancels every child it takes from a queue, so children
