@@ -34,6 +34,7 @@
 #include <vector>
 
 #include <polarway/net/socket_addr.hpp>
+#include <polarway/net/tls_config.hpp>
 #include <polarway/net/tcp_listener.hpp>
 #include <polarway/result.hpp>
 #include <polarway/sync/cancellation_token.hpp>
@@ -59,11 +60,19 @@ struct feed_config {
   std::size_t batch_bytes = 64 * 1024;
   std::uint64_t max_connections = 1024;
   bool quiet = false;
+  // wss://: both set, or neither. Every accepted connection then runs the TLS handshake
+  // (within handshake_timeout_ms) before the WebSocket one.
+  std::string tls_cert;  // PEM certificate chain, leaf first
+  std::string tls_key;   // PEM private key
 };
 
 /// Parses polarway-feed's flags (argv without argv[0]).
 polarway::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> args);
 std::string feed_usage();
+
+/// The TLS server configuration of --tls-cert / --tls-key (none without them), or why the files
+/// cannot be used, naming the file. polarway-feed checks this before starting (status 2).
+polarway::result<polarway::option<polarway::net::tls_config>, std::string> load_feed_tls(const feed_config& c);
 
 struct feed_counters {
   std::atomic<std::uint64_t> connections{0};
@@ -72,6 +81,7 @@ struct feed_counters {
   std::atomic<std::uint64_t> rejected{0};  // bad handshakes, unknown streams, too many connections
   std::atomic<std::uint64_t> handshake_timeouts{0};
   std::atomic<std::uint64_t> completed{0};  // connections that sent `count` and closed with 1000
+  std::atomic<std::uint64_t> tls_handshake_failures{0};  // with TLS: clients that failed or stalled it
 };
 
 class feed_server {
