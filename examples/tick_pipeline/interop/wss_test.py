@@ -130,6 +130,7 @@ async def pipeline(d):
     garbage.sendall(b"GET /stream?streams=btcusdt@trade HTTP/1.1\r\nHost: localhost\r\n\r\n" + os.urandom(512))
     stalled = socket.create_connection(("127.0.0.1", port))
     stalled.sendall(client_hello_prefix())
+    socket.create_connection(("127.0.0.1", port)).close()  # a client that vanishes at once
     started = time.monotonic()
     urls = [f"wss://localhost:{port}/stream?streams=btcusdt@trade/ethusdt@aggTrade",
             f"wss://localhost:{port}/ws/bnbusdt@bookTicker", f"wss://localhost:{port}/stream?streams=btcusdt@trade"]
@@ -154,7 +155,7 @@ async def pipeline(d):
     check(bool(m) and [int(x) for x in m.groups()] == [t.get("count"), t.get("price_sum"), t.get("quantity_sum")],
           f"ingest's totals {t} equal the feed's ({m.groups() if m else ferr[-200:]})")
     m = re.search(r"(\d+) TLS handshakes failed", ferr)
-    check(bool(m) and int(m.group(1)) == 2, f"the feed counted the 2 failed TLS handshakes ({m.group(0) if m else ''})")
+    check(bool(m) and int(m.group(1)) == 3, f"the feed counted the 3 failed TLS handshakes ({m.group(0) if m else ''})")
     check("3 connections" in ferr, "the feed served the 3 good connections")
 
 
@@ -176,6 +177,27 @@ async def refused(d, cert, host, reason, with_ca):
           f"{what}: the text summary reports the TLS failures")
 
 
+async def hostile_server(reply, name):
+    """A TCP server on 127.0.0.1 that answers a ClientHello with `reply` and closes: ingest must
+    report a TLS failure (not a connect failure) and accept nothing."""
+    async def handler(reader, writer):
+        await reader.read(1)
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        status, s, err = await run_ingest("--connect", f"wss://localhost:{port}/ws/btcusdt@trade", "--duration", "1",
+                                          "--backoff-initial", "0.2")
+    last = s.get("last_tls_error") or ""
+    check(s.get("ticks_in") == 0 and s.get("sessions") == 0, f"{name}: no tick accepted, no session")
+    check(s.get("errors", {}).get("tls_failures", 0) >= 1 and s["errors"].get("connect_failures") == 0,
+          f"{name}: counted as TLS failures ({s.get('errors')})")
+    check(f"localhost:{port}: TLS" in last, f"{name}: the summary names host and reason ({last!r})")
+
+
 async def verify_failures(d):
     print("-- certificate verification failures")
     await refused(d, "self", "localhost", "self-signed certificate", with_ca=False)
@@ -183,6 +205,10 @@ async def verify_failures(d):
     await refused(d, "other", "localhost", "hostname mismatch", with_ca=True)
     await refused(d, "leaf", "127.0.0.1", "IP address mismatch", with_ca=True)
     await refused(d, "expired", "localhost", "certificate has expired", with_ca=True)
+    print("-- servers that do not speak TLS")
+    await hostile_server(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", "a plaintext HTTP answer")
+    await hostile_server(b"\x16\x03\x03\xff\xff" + os.urandom(64), "a truncated oversized TLS record")
+    await hostile_server(b"", "a server that hangs up")
 
 
 def trade(sym, i):
