@@ -460,6 +460,15 @@ def render(args, res, errors, meta):
       f"{args.ticks:,} ticks per run) | ≥ {TARGET_TPS:,} ticks/s | {rate_text(tp_med)} ticks/s | "
       f"{', '.join(rate_text(r['ticks_per_s']) for r in tp) or '—'} | "
       f"{verdict(None if tp_med is None else tp_med >= TARGET_TPS)} |")
+    tw, pyw = res["throughput_wss"], res["python_wss"]
+    tw_med = med([r["ticks_per_s"] for r in tw])
+    if tw or pyw:
+        wss_ratio = tw_med / tp_med if tw_med and tp_med else None
+        p(f"| ingest throughput over wss:// (TLS, feed `--tls-cert`, ingest `--tls-ca`), same feed and "
+          f"connections; ratio to ws:// | ≥ {TARGET_WSS_RATIO:.1f}× of ws:// | {rate_text(tw_med)} ticks/s, "
+          f"{'—' if wss_ratio is None else f'{wss_ratio:.2f}×'} | "
+          f"{', '.join(rate_text(r['ticks_per_s']) for r in tw) or '—'} | "
+          f"{verdict(None if wss_ratio is None else wss_ratio >= TARGET_WSS_RATIO)} |")
     for rows, how in ((lt, "idle workers sleep (default)"),
                       (lb, f"`--workers {args.busy_poll_workers} --busy-poll-us {args.busy_poll_us}`: "
                            f"an idle worker polls")):
@@ -470,33 +479,22 @@ def render(args, res, errors, meta):
           f"{args.latency_seconds} s); {how} | < {TARGET_P99_NS / 1e3:.0f} µs | {us(p99_med)} | "
           f"{', '.join(us(r['p99_ns']) for r in rows) or '—'} | "
           f"{verdict(None if p99_med is None else p99_med < TARGET_P99_NS)} |")
-    for rows, how, target in ((py, "uvloop + websockets + orjson, the strongest Python pipeline", TARGET_RATIO),
-                              (pya, "asyncio + websockets + json, the seeds' baseline", None)):
-        if not rows and target is None:
-            continue  # the reference row, not asked for (--only)
+    # polarway's median over the Python peer's, each over ws:// or each over wss://.
+    for rows, how, polarway_med, target, shown in (
+            (py, "polarway ÷ Python peer (uvloop + websockets + orjson, the strongest Python pipeline",
+             tp_med, TARGET_RATIO, True),
+            (pya, "polarway ÷ Python peer (asyncio + websockets + json, the seeds' baseline", tp_med, None, bool(pya)),
+            (pyw, "polarway over wss:// ÷ Python peer over wss:// (uvloop + websockets + orjson, Python's ssl",
+             tw_med, TARGET_RATIO, bool(tw or pyw))):
+        if not shown:
+            continue  # not asked for (--only)
         py_med = med([r["ticks_per_s"] for r in rows])
-        ratio = tp_med / py_med if tp_med and py_med else None
-        p(f"| polarway ÷ Python peer ({how}: ingest_peer.py, {args.python_ticks:,} ticks per run, "
+        ratio = polarway_med / py_med if polarway_med and py_med else None
+        p(f"| {how}: ingest_peer.py, {args.python_ticks:,} ticks per run, "
           f"{rate_text(py_med)} ticks/s) | {'—' if target is None else f'≥ {target:.0f}×'} | "
           f"{'—' if ratio is None else f'{ratio:.1f}×'} | Python: "
           f"{', '.join(rate_text(r['ticks_per_s']) for r in rows) or '—'} | "
           f"{'(for reference)' if target is None else verdict(None if ratio is None else ratio >= target)} |")
-    tw, pyw = res["throughput_wss"], res["python_wss"]
-    if tw or pyw:
-        tw_med = med([r["ticks_per_s"] for r in tw])
-        pyw_med = med([r["ticks_per_s"] for r in pyw])
-        wss_ratio = tw_med / tp_med if tw_med and tp_med else None
-        p(f"| ingest throughput over wss:// (TLS, feed `--tls-cert`, ingest `--tls-ca`), same feed and "
-          f"connections; ratio to ws:// | ≥ {TARGET_WSS_RATIO:.1f}× of ws:// | {rate_text(tw_med)} ticks/s, "
-          f"{'—' if wss_ratio is None else f'{wss_ratio:.2f}×'} | "
-          f"{', '.join(rate_text(r['ticks_per_s']) for r in tw) or '—'} | "
-          f"{verdict(None if wss_ratio is None else wss_ratio >= TARGET_WSS_RATIO)} |")
-        py_ratio = tw_med / pyw_med if tw_med and pyw_med else None
-        p(f"| polarway over wss:// ÷ Python peer over wss:// (uvloop + websockets + orjson, Python's ssl; "
-          f"{args.python_ticks:,} ticks per run, {rate_text(pyw_med)} ticks/s) | ≥ {TARGET_RATIO:.0f}× | "
-          f"{'—' if py_ratio is None else f'{py_ratio:.1f}×'} | Python: "
-          f"{', '.join(rate_text(r['ticks_per_s']) for r in pyw) or '—'} | "
-          f"{verdict(None if py_ratio is None else py_ratio >= TARGET_RATIO)} |")
     pq, pq20 = res["parquet"], res.get("parquet_x20", [])
     if pq or pq20:
         pq_med = med([r["ticks_per_s"] for r in pq])
