@@ -80,10 +80,26 @@ async def start_feed(d, cert, *extra):
     return proc, int(m.group(1)) if m else 0
 
 
+FEED_LOG = {}  # feed process -> the stderr lines read so far
+
+
+async def await_feed_lines(proc, needle, count, timeout=20):
+    """Reads the feed's log until `count` lines containing `needle` have appeared: the feed has
+    handled what the test did before the test goes on (no sleeping and hoping)."""
+    lines = FEED_LOG.setdefault(proc, [])
+    deadline = time.monotonic() + timeout
+    while sum(needle in x for x in lines) < count:
+        line = await asyncio.wait_for(proc.stderr.readline(), max(0.1, deadline - time.monotonic()))
+        if not line:
+            break
+        lines.append(line.decode())
+    return sum(needle in x for x in lines) >= count
+
+
 async def stop_feed(proc):
     proc.send_signal(signal.SIGINT)
     _, err = await asyncio.wait_for(proc.communicate(), 15)
-    return proc.returncode, err.decode()
+    return proc.returncode, "".join(FEED_LOG.pop(proc, [])) + err.decode()
 
 
 async def run_ingest(*args):
@@ -131,6 +147,7 @@ async def pipeline(d):
     stalled = socket.create_connection(("127.0.0.1", port))
     stalled.sendall(client_hello_prefix())
     socket.create_connection(("127.0.0.1", port)).close()  # a client that vanishes at once
+    check(await await_feed_lines(feed, "TLS: 127.0.0.1:", 2), "the feed logged the garbage and the vanished client")
     started = time.monotonic()
     urls = [f"wss://localhost:{port}/stream?streams=btcusdt@trade/ethusdt@aggTrade",
             f"wss://localhost:{port}/ws/bnbusdt@bookTicker", f"wss://localhost:{port}/stream?streams=btcusdt@trade"]
@@ -146,6 +163,7 @@ async def pipeline(d):
     check(closed_by_peer(garbage, 5), "the feed closed the connection that sent garbage instead of a ClientHello")
     check(closed_by_peer(stalled, 10), "the feed closed the connection that stopped mid-handshake")
     check(time.monotonic() - started >= 0.9, "... at the handshake deadline, not before")
+    check(await await_feed_lines(feed, "TLS: 127.0.0.1:", 3), "the feed logged the stalled client")
     garbage.close()
     stalled.close()
     status, ferr = await stop_feed(feed)
@@ -270,6 +288,7 @@ async def python_client(d):
             check(False, "an unverified feed is refused by Python")
     except ssl.SSLCertVerificationError:
         check(True, "an unverified feed is refused by Python")
+    check(await await_feed_lines(feed, "TLS: 127.0.0.1:", 1), "the feed logged Python's refusal")
     status, ferr = await stop_feed(feed)
     check(status == 0 and "1 TLS handshakes failed" in ferr, f"the feed counted Python's refusal ({ferr[-120:]!r})")
 
