@@ -21,7 +21,9 @@
 // the demo can compare them with what the ingest side received. Client input is read by a
 // small reader task per connection and fed to the codec between batches: pings get their
 // pong, a client close ends the stream. Connections are accepted by serve() (serve.hpp), which
-// refuses those beyond max_connections.
+// refuses those beyond max_connections. With --tls-cert / --tls-key the feed serves wss://:
+// every accepted connection first completes a TLS handshake (pw::net::tls_stream::accept,
+// within handshake_timeout_ms), then runs the same WebSocket session code over the TLS stream.
 #pragma once
 
 #include <atomic>
