@@ -183,9 +183,10 @@ async def refused(d, cert, host, reason, with_ca):
     if with_ca:
         args += ["--tls-ca", os.path.join(d, "ca.pem")]
     status, s, err = await run_ingest(*args)
-    await stop_feed(feed)
+    feed_status, _ = await stop_feed(feed)
     last = s.get("last_tls_error") or ""
     what = f"{cert}.pem via {host}"
+    check(status == 0 and feed_status == 0, f"{what}: ingest and feed exit 0 (got {status}, {feed_status})")
     check(s.get("ticks_in") == 0 and s.get("messages") == 0 and s.get("sessions") == 0, f"{what}: no tick accepted")
     check(s.get("errors", {}).get("tls_failures", 0) >= 1, f"{what}: TLS failures counted ({s.get('errors')})")
     check(f"{host}:{port}" in last and reason in last, f"{what}: summary names host and reason ({last!r})")
@@ -210,6 +211,7 @@ async def hostile_server(reply, name):
         status, s, err = await run_ingest("--connect", f"wss://localhost:{port}/ws/btcusdt@trade", "--duration", "1",
                                           "--backoff-initial", "0.2")
     last = s.get("last_tls_error") or ""
+    check(status == 0, f"{name}: ingest exit 0 (got {status})")
     check(s.get("ticks_in") == 0 and s.get("sessions") == 0, f"{name}: no tick accepted, no session")
     check(s.get("errors", {}).get("tls_failures", 0) >= 1 and s["errors"].get("connect_failures") == 0,
           f"{name}: counted as TLS failures ({s.get('errors')})")
