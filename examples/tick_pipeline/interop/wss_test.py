@@ -144,11 +144,12 @@ async def pipeline(d):
                                   "--with-send-time")
     garbage = socket.create_connection(("127.0.0.1", port))
     garbage.sendall(b"GET /stream?streams=btcusdt@trade HTTP/1.1\r\nHost: localhost\r\n\r\n" + os.urandom(512))
+    hello_prefix = client_hello_prefix()
+    started = time.monotonic()  # before the connect: the feed's deadline runs from its accept
     stalled = socket.create_connection(("127.0.0.1", port))
-    stalled.sendall(client_hello_prefix())
+    stalled.sendall(hello_prefix)
     socket.create_connection(("127.0.0.1", port)).close()  # a client that vanishes at once
     check(await await_feed_lines(feed, "TLS: 127.0.0.1:", 2), "the feed logged the garbage and the vanished client")
-    started = time.monotonic()
     urls = [f"wss://localhost:{port}/stream?streams=btcusdt@trade/ethusdt@aggTrade",
             f"wss://localhost:{port}/ws/bnbusdt@bookTicker", f"wss://localhost:{port}/stream?streams=btcusdt@trade"]
     args = []
