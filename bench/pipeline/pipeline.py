@@ -47,16 +47,22 @@ import report_common  # noqa: E402  (bench/report_common.py)
 # orjson, pinned), in one of its two stacks per measurement.
 PEER_PY = report_common.peer_python(REPO)
 PEER = os.path.join(REPO, "bench", "compare", "python", "ingest_peer.py")
-PEER_STACKS = {"python": "uvloop-orjson", "python_asyncio": "asyncio-json"}
+PEER_STACKS = {"python": "uvloop-orjson", "python_asyncio": "asyncio-json", "python_wss": "uvloop-orjson"}
 PEER_PACKAGES = ("uvloop", "websockets", "orjson")
-MEASUREMENTS = ("throughput", "latency", "latency_busy", "python", "python_asyncio", "parquet")
+MEASUREMENTS = ("throughput", "latency", "latency_busy", "python", "python_asyncio", "parquet", "throughput_wss",
+                "python_wss")
+# The wss:// rows: the same feed with --tls-cert, read over TLS (TLS 1.3, OpenSSL's default
+# suite) by polarway-ingest (--tls-ca) and by the strongest Python stack (its default SSL
+# context, trusting the run's CA through SSL_CERT_FILE).
+TLS_KINDS = ("throughput_wss", "python_wss")
 
 BEGIN, END = "<!-- pipeline:begin -->", "<!-- pipeline:end -->"
 
 # The targets the pipeline is held to.
 TARGET_TPS = 2_000_000  # ticks/s, flat out
 TARGET_P99_NS = 100_000  # p99 < 100 us at 100,000 ticks/s offered
-TARGET_RATIO = 30.0  # polarway / Python peer
+TARGET_RATIO = 30.0  # polarway / Python peer (also polarway over wss:// / Python over wss://)
+TARGET_WSS_RATIO = 0.7  # polarway over wss:// / polarway over ws://
 TARGET_PARQUET_TPS = 1_000_000  # end to end, feed flat out to Parquet files
 TARGET_PARQUET_RSS_MIB = 64
 
@@ -83,10 +89,10 @@ def note_pids():
             f.write("".join(f"{p.pid}\n" for p in LIVE if p.poll() is None))
 
 
-def spawn(argv, stdout, stderr):
+def spawn(argv, stdout, stderr, env=None):
     try:
         p = subprocess.Popen(argv, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL,
-                             start_new_session=True)
+                             start_new_session=True, env=env)
     except OSError as e:
         raise RunError(f"cannot start {argv[0]}: {e}")
     LIVE.append(p)
@@ -155,12 +161,14 @@ def target_path(symbols):
 class Feed:
     """One polarway-feed process on 127.0.0.1, port chosen by the kernel (port 0)."""
 
-    def __init__(self, args, per_connection, rate, logdir, tag):
+    def __init__(self, args, per_connection, rate, logdir, tag, tls=None):
         self.err_path = os.path.join(logdir, f"{tag}.feed.stderr")
         argv = [args.feed, "--listen", "127.0.0.1:0", "--symbols", str(args.symbols), "--count",
                 str(per_connection), "--with-send-time", "--quiet"]
         if rate:
             argv += ["--rate", str(rate)]
+        if tls:
+            argv += ["--tls-cert", tls["cert"], "--tls-key", tls["key"]]
         self.argv = argv
         self.err = open(self.err_path, "w")
         self.proc = spawn(argv, subprocess.DEVNULL, self.err)
@@ -196,11 +204,11 @@ class Feed:
         return dict(zip(keys, map(int, m.groups())))
 
 
-def run_reader(argv, timeout, tag, logdir, what):
+def run_reader(argv, timeout, tag, logdir, what, env=None):
     """Runs a reader to completion; returns its last JSON line on stdout (a dict) and exit code."""
     err_path = os.path.join(logdir, f"{tag}.{what}.stderr")
     with open(err_path, "w") as err:
-        p = spawn(argv, subprocess.PIPE, err)
+        p = spawn(argv, subprocess.PIPE, err, env)
         try:
             out, _ = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -235,12 +243,31 @@ def check(problems, cond, text):
         problems.append(text)
 
 
-def against_feed(args, per, rate, logdir, tag, read):
-    """Starts a fresh feed, returns (read(url), the feed's totals once stopped). A feed that fails
-    to stop cleanly fails the run (unless the reader already failed: its error comes first)."""
-    feed = Feed(args, per, rate, logdir, tag)
+def make_tls(dirname):
+    """A CA and a certificate for DNS:localhost signed by it (openssl CLI), for the wss:// rows."""
+    os.makedirs(dirname, exist_ok=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"]
+    for argv in (["req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=bench-ca",
+                  "-addext", "basicConstraints=critical,CA:TRUE"],
+                 ["req", "-x509", *ec, "-keyout", "feed.key", "-out", "feed.pem", "-subj", "/CN=localhost",
+                  "-addext", "subjectAltName=DNS:localhost", "-CA", "ca.pem", "-CAkey", "ca.key"]):
+        r = subprocess.run(["openssl", *argv], cwd=dirname, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RunError(f"openssl {argv[0]} failed: {r.stderr.strip()[-300:]}")
+    return {"ca": os.path.join(dirname, "ca.pem"), "cert": os.path.join(dirname, "feed.pem"),
+            "key": os.path.join(dirname, "feed.key")}
+
+
+def against_feed(args, per, rate, logdir, tag, read, tls=None):
+    """Starts a fresh feed (serving wss:// with `tls`), returns (read(url), the feed's totals once
+    stopped). A feed that fails to stop cleanly fails the run (unless the reader already failed:
+    its error comes first)."""
+    feed = Feed(args, per, rate, logdir, tag, tls)
     try:
-        out = read(f"ws://{feed.addr}{target_path(args.symbols)}")
+        # wss:// dials the name the certificate is for; the feed listens on 127.0.0.1.
+        port = feed.addr.rsplit(":", 1)[1]
+        out = read(f"wss://localhost:{port}{target_path(args.symbols)}" if tls else
+                   f"ws://{feed.addr}{target_path(args.symbols)}")
     finally:
         try:
             feed_totals = feed.stop()
@@ -253,11 +280,11 @@ def against_feed(args, per, rate, logdir, tag, read):
     return out, feed_totals
 
 
-def polarway_run(args, kind, tag, logdir):
-    """kind: "throughput" (flat out), "latency" (fixed offered rate) or "latency_busy" (the same,
-    ingest busy-polling). Returns a result dict."""
+def polarway_run(args, kind, tag, logdir, tls=None):
+    """kind: "throughput" (flat out), "throughput_wss" (the same over TLS), "latency" (fixed
+    offered rate) or "latency_busy" (the same, ingest busy-polling). Returns a result dict."""
     c = args.connections
-    if kind == "throughput":
+    if kind in ("throughput", "throughput_wss"):
         per, rate, timeout = args.ticks // c, 0, args.timeout
     else:
         rate = args.rate // c
@@ -269,11 +296,13 @@ def polarway_run(args, kind, tag, logdir):
         argv = [args.ingest, "--once", "--quiet"]
         if kind == "latency_busy":
             argv += ["--workers", str(args.busy_poll_workers), "--busy-poll-us", str(args.busy_poll_us)]
+        if tls:
+            argv += ["--tls-ca", tls["ca"]]
         for _ in range(c):
             argv += ["--connect", url]
         return run_reader(argv, timeout, tag, logdir, "ingest")
 
-    (s, rc, err_path), feed_totals = against_feed(args, per, rate, logdir, tag, read)
+    (s, rc, err_path), feed_totals = against_feed(args, per, rate, logdir, tag, read, tls)
     problems = []
     check(problems, rc == 0, f"polarway-ingest exit status {rc}")
     check(problems, s.get("ticks_in") == expected and s.get("ticks_out") == expected,
@@ -301,17 +330,19 @@ def polarway_run(args, kind, tag, logdir):
             "per_connection": per}
 
 
-def python_run(args, kind, tag, logdir):
+def python_run(args, kind, tag, logdir, tls=None):
     c = args.connections
     per = args.python_ticks // c
     expected = per * c
+    # Over wss://, the peer's default SSL context verifies the feed against the run's CA.
+    env = dict(os.environ, SSL_CERT_FILE=tls["ca"]) if tls else None
 
     def read(url):
         argv = [PEER_PY, PEER, "--stack", PEER_STACKS[kind], "--url", url, "--connections", str(c),
                 "--expect", str(expected), "--duration", str(args.timeout)]
-        return run_reader(argv, args.timeout + 30, tag, logdir, kind)
+        return run_reader(argv, args.timeout + 30, tag, logdir, kind, env)
 
-    (s, rc, err_path), feed_totals = against_feed(args, per, 0, logdir, tag, read)
+    (s, rc, err_path), feed_totals = against_feed(args, per, 0, logdir, tag, read, tls)
     problems = []
     check(problems, rc == 0 and s.get("ok") is True, f"ingest_peer.py exit {rc}, ok {s.get('ok')}")
     check(problems, s.get("ticks") == expected, f"ticks {s.get('ticks')}, expected {expected}")
@@ -429,6 +460,15 @@ def render(args, res, errors, meta):
       f"{args.ticks:,} ticks per run) | ≥ {TARGET_TPS:,} ticks/s | {rate_text(tp_med)} ticks/s | "
       f"{', '.join(rate_text(r['ticks_per_s']) for r in tp) or '—'} | "
       f"{verdict(None if tp_med is None else tp_med >= TARGET_TPS)} |")
+    tw, pyw = res["throughput_wss"], res["python_wss"]
+    tw_med = med([r["ticks_per_s"] for r in tw])
+    if tw or pyw:
+        wss_ratio = tw_med / tp_med if tw_med and tp_med else None
+        p(f"| ingest throughput over wss:// (TLS, feed `--tls-cert`, ingest `--tls-ca`), same feed and "
+          f"connections; ratio to ws:// | ≥ {TARGET_WSS_RATIO:.1f}× of ws:// | {rate_text(tw_med)} ticks/s, "
+          f"{'—' if wss_ratio is None else f'{wss_ratio:.2f}×'} | "
+          f"{', '.join(rate_text(r['ticks_per_s']) for r in tw) or '—'} | "
+          f"{verdict(None if wss_ratio is None else wss_ratio >= TARGET_WSS_RATIO)} |")
     for rows, how in ((lt, "idle workers sleep (default)"),
                       (lb, f"`--workers {args.busy_poll_workers} --busy-poll-us {args.busy_poll_us}`: "
                            f"an idle worker polls")):
@@ -439,13 +479,18 @@ def render(args, res, errors, meta):
           f"{args.latency_seconds} s); {how} | < {TARGET_P99_NS / 1e3:.0f} µs | {us(p99_med)} | "
           f"{', '.join(us(r['p99_ns']) for r in rows) or '—'} | "
           f"{verdict(None if p99_med is None else p99_med < TARGET_P99_NS)} |")
-    for rows, how, target in ((py, "uvloop + websockets + orjson, the strongest Python pipeline", TARGET_RATIO),
-                              (pya, "asyncio + websockets + json, the seeds' baseline", None)):
-        if not rows and target is None:
-            continue  # the reference row, not asked for (--only)
+    # polarway's median over the Python peer's, each over ws:// or each over wss://.
+    for rows, how, polarway_med, target, shown in (
+            (py, "polarway ÷ Python peer (uvloop + websockets + orjson, the strongest Python pipeline",
+             tp_med, TARGET_RATIO, True),
+            (pya, "polarway ÷ Python peer (asyncio + websockets + json, the seeds' baseline", tp_med, None, bool(pya)),
+            (pyw, "polarway over wss:// ÷ Python peer over wss:// (uvloop + websockets + orjson, Python's ssl",
+             tw_med, TARGET_RATIO, bool(tw or pyw))):
+        if not shown:
+            continue  # not asked for (--only)
         py_med = med([r["ticks_per_s"] for r in rows])
-        ratio = tp_med / py_med if tp_med and py_med else None
-        p(f"| polarway ÷ Python peer ({how}: ingest_peer.py, {args.python_ticks:,} ticks per run, "
+        ratio = polarway_med / py_med if polarway_med and py_med else None
+        p(f"| {how}: ingest_peer.py, {args.python_ticks:,} ticks per run, "
           f"{rate_text(py_med)} ticks/s) | {'—' if target is None else f'≥ {target:.0f}×'} | "
           f"{'—' if ratio is None else f'{ratio:.1f}×'} | Python: "
           f"{', '.join(rate_text(r['ticks_per_s']) for r in rows) or '—'} | "
@@ -492,7 +537,8 @@ def render(args, res, errors, meta):
     p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, rows in (("throughput", tp), ("latency", lt), ("latency, busy poll", lb), ("python (uvloop + orjson)", py),
                        ("python (asyncio + json)", pya), ("parquet", res["parquet"]),
-                       ("parquet ×20", res.get("parquet_x20", []))):
+                       ("parquet ×20", res.get("parquet_x20", [])), ("throughput over wss://", res["throughput_wss"]),
+                       ("python over wss:// (uvloop + orjson)", res["python_wss"])):
         for r in rows:
             lat = "p50_ns" in r
             p(f"| {name} | {r['run']} | {r['ticks']:,} | {r['elapsed_s']:.3f} | "
@@ -631,8 +677,9 @@ def main():
                 tag = f"{kind}-{r}"
                 t = time.time()
                 try:
+                    tls = make_tls(os.path.join(out_dir, "tls")) if kind in TLS_KINDS else None
                     if kind in PEER_STACKS:
-                        out = python_run(args, kind, tag, logdir)
+                        out = python_run(args, kind, tag, logdir, tls)
                     elif kind == "parquet":
                         # The volume run: 20x the ticks, for the peak-RSS comparison.
                         big = parquet_run(args, tag + "-x20", logdir, args.parquet_ticks * 20)
@@ -641,7 +688,7 @@ def main():
                         raw.append(dict(big, measurement="parquet_x20"))
                         out = parquet_run(args, tag, logdir, args.parquet_ticks)
                     else:
-                        out = polarway_run(args, kind, tag, logdir)
+                        out = polarway_run(args, kind, tag, logdir, tls)
                 except RunError as e:
                     errors.append(str(e))
                     log(f"[{tag}] FAILED: {e}")

@@ -1,6 +1,7 @@
 // polarway-feed: a Binance-format WebSocket feed simulator (see feed_server.hpp). Serves until
 // SIGINT/SIGTERM, then closes every connection with 1001 and prints what it sent.
-// Exit status: 0, 1 if it cannot start (bind, replay file), 2 for bad flags.
+// Exit status: 0, 1 if it cannot start (bind, replay file), 2 for bad flags (and a --tls-cert /
+// --tls-key that cannot be loaded).
 #include <cstdio>
 #include <span>
 
@@ -22,6 +23,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "polarway-feed: %s\n(polarway-feed --help lists the options)\n", cfg.error().message.c_str());
     return 2;
   }
+  if (auto tls = app::load_feed_tls(*cfg); !tls) {
+    std::fprintf(stderr, "polarway-feed: %s\n", tls.error().c_str());
+    return 2;
+  }
   app::stop_signals signals;
   pw::runtime rt;
   pw::cancellation_token stop;
@@ -34,7 +39,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "polarway-feed: %s\n", server.error().c_str());
         co_return 1;
       }
-      std::fprintf(stderr, "polarway-feed: listening on %s\n", (*server)->local_addr().to_string().c_str());
+      std::fprintf(stderr, "polarway-feed: listening on %s (%s)\n", (*server)->local_addr().to_string().c_str(),
+                   cfg.tls_cert.empty() ? "ws://" : "wss://");
       co_await (*server)->run(stop);
       const auto& c = (*server)->counters();
       const auto t = (*server)->totals();
@@ -44,6 +50,9 @@ int main(int argc, char** argv) {
                    static_cast<unsigned long long>(c.connections.load()), static_cast<unsigned long long>(c.messages.load()),
                    static_cast<unsigned long long>(c.bytes.load()), static_cast<unsigned long long>(t.count),
                    static_cast<unsigned long long>(t.price_sum), static_cast<unsigned long long>(t.quantity_sum));
+      if (!cfg.tls_cert.empty())
+        std::fprintf(stderr, "polarway-feed: %llu TLS handshakes failed\n",
+                     static_cast<unsigned long long>(c.tls_handshake_failures.load()));
       co_return 0;
     }(*cfg, stop));
     watcher.abort();

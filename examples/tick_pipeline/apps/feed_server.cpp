@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 
 #include <polarway/fs/file.hpp>
+#include <polarway/net/tls_stream.hpp>
 #include <polarway/runtime.hpp>
 
 #include "process_stats.hpp"
@@ -44,6 +45,9 @@ std::string feed_usage() {
          "  --batch-bytes N          bytes of frames per write, 1024..16777216 (default 65536)\n"
          "  --max-connections N      concurrent connections, 1..100000 (default 1024)\n"
          "  --quiet                  no log lines\n"
+         "  --tls-cert FILE          serve wss://: PEM certificate chain (leaf first); needs --tls-key\n"
+         "  --tls-key FILE           the certificate's PEM private key; the TLS handshake shares\n"
+         "                           --handshake-timeout with the WebSocket one\n"
          "paths: /stream?streams=btcusdt@trade/ethusdt@aggTrade, /ws/btcusdt@trade, or / for all\n";
 }
 
@@ -104,12 +108,29 @@ pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> 
       step = r.uint_into(c.batch_bytes, 1024, 16u << 20);
     } else if (flag == "--max-connections") {
       step = r.uint_into(c.max_connections, 1, 100000);
+    } else if (flag == "--tls-cert" || flag == "--tls-key") {
+      std::string& into = flag == "--tls-cert" ? c.tls_cert : c.tls_key;
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (v.empty()) return pw::err(cli_error{std::string(flag) + ": needs a file name"});
+        into = std::string(v);
+        return pw::ok();
+      });
     } else {
       return pw::err(unknown_flag(flag));
     }
     if (!step) return pw::err(step.error());
   }
+  if (c.tls_cert.empty() != c.tls_key.empty())
+    return pw::err(cli_error{c.tls_cert.empty() ? "--tls-key: needs --tls-cert" : "--tls-cert: needs --tls-key"});
   return c;
+}
+
+pw::result<pw::option<pw::net::tls_config>, std::string> load_feed_tls(const feed_config& c) {
+  if (c.tls_cert.empty()) return pw::option<pw::net::tls_config>(pw::none);
+  auto tls = pw::net::tls_config::server(c.tls_cert, c.tls_key);
+  tls.handshake_timeout(std::chrono::milliseconds(c.handshake_timeout_ms));
+  if (auto st = tls.status(); !st) return pw::err("--tls-cert / --tls-key: " + st.error().message());
+  return pw::option<pw::net::tls_config>(std::move(tls));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,6 +149,7 @@ struct feed_server::shared {
   std::mutex pace_mu;
   std::condition_variable_any subscribed;
   std::size_t subscribers = 0;  // guarded by pace_mu
+  pw::option<pw::net::tls_config> tls;  // --tls-cert: every connection is TLS first
 
   void log(const std::string& line) const {
     if (!config.quiet) std::fprintf(stderr, "polarway-feed: %s\n", line.c_str());
@@ -288,11 +310,11 @@ pw::result<message_source, ws_refusal> plan_for(const feed_server::shared& sh, s
   return message_source::generated(std::move(streams));
 }
 
-using feed_session = ws_session<pw::net::tcp_stream>;
-
 // Reads client bytes and passes them on, so that the sending task can look at them between
 // batches without ever blocking on a read. Ends at end of stream or error (dropping `tx`).
-pw::task<void> pump_input(pw::net::tcp_stream& s, pw::mpsc::sender<std::vector<std::byte>> tx) {
+// Over TLS this is the stream's one reading task beside the one writing task.
+template <class Transport>
+pw::task<void> pump_input(Transport& s, pw::mpsc::sender<std::vector<std::byte>> tx) {
   for (;;) {
     std::vector<std::byte> buf(4096);
     auto n = co_await s.read(buf);
@@ -303,7 +325,8 @@ pw::task<void> pump_input(pw::net::tcp_stream& s, pw::mpsc::sender<std::vector<s
 }
 
 // Hands whatever the client sent so far to the session; pongs and close echoes land in its output.
-peer_state absorb_input(feed_session& session, pw::mpsc::receiver<std::vector<std::byte>>& rx) {
+template <class Transport>
+peer_state absorb_input(ws_session<Transport>& session, pw::mpsc::receiver<std::vector<std::byte>>& rx) {
   for (;;) {
     auto chunk = rx.try_recv();
     if (!chunk) return chunk.error() == pw::mpsc::try_recv_error::disconnected ? peer_state::gone : peer_state::open;
@@ -311,7 +334,8 @@ peer_state absorb_input(feed_session& session, pw::mpsc::receiver<std::vector<st
   }
 }
 
-pw::task<pw::result<void>> write_output(feed_session& session, feed_counters& counters) {
+template <class Transport>
+pw::task<pw::result<void, transport_failure>> write_output(ws_session<Transport>& session, feed_counters& counters) {
   auto n = co_await session.flush();
   if (!n) co_return pw::err(n.error());
   counters.bytes.fetch_add(*n, std::memory_order_relaxed);
@@ -319,7 +343,8 @@ pw::task<pw::result<void>> write_output(feed_session& session, feed_counters& co
 }
 
 // After our close frame: wait for the client's, so that it reads everything before we go.
-pw::task<void> await_close(feed_session& session, pw::mpsc::receiver<std::vector<std::byte>>& rx) {
+template <class Transport>
+pw::task<void> await_close(ws_session<Transport>& session, pw::mpsc::receiver<std::vector<std::byte>>& rx) {
   const ws::connection& conn = session.connection();
   while (!conn.close_received() && !conn.is_closed()) {
     auto chunk = co_await rx.recv();
@@ -327,7 +352,8 @@ pw::task<void> await_close(feed_session& session, pw::mpsc::receiver<std::vector
   }
 }
 
-pw::task<void> stream_messages(feed_session& session, message_source& src,
+template <class Transport>
+pw::task<void> stream_messages(ws_session<Transport>& session, message_source& src,
                                pw::mpsc::receiver<std::vector<std::byte>>& rx, feed_server::shared& sh,
                                pw::cancellation_token stop) {
   ws::connection& conn = session.connection();
@@ -401,10 +427,9 @@ pw::task<void> stream_messages(feed_session& session, message_source& src,
   }
 }
 
-pw::task<void> serve_connection(pw::net::tcp_stream s, std::shared_ptr<feed_server::shared> sh,
-                                pw::cancellation_token stop) {
+template <class Transport>
+pw::task<void> serve_ws(Transport s, std::shared_ptr<feed_server::shared> sh, pw::cancellation_token stop) {
   feed_counters& counters = *sh->counters;
-  (void)s.set_nodelay(true);
   // The request's target becomes the connection's message source, or its refusal.
   auto admit = [&sh](std::string_view target) -> pw::result<message_source, ws_refusal> {
     auto src = plan_for(*sh, target);
@@ -422,7 +447,7 @@ pw::task<void> serve_connection(pw::net::tcp_stream s, std::shared_ptr<feed_serv
         .fetch_add(1, std::memory_order_relaxed);
     co_return;
   }
-  feed_session& session = accepted->session;
+  ws_session<Transport>& session = accepted->session;
   counters.connections.fetch_add(1, std::memory_order_relaxed);
 
   auto [tx, rx] = pw::mpsc::channel<std::vector<std::byte>>(8);
@@ -432,6 +457,29 @@ pw::task<void> serve_connection(pw::net::tcp_stream s, std::shared_ptr<feed_serv
   // The reader borrows the stream: it must be gone before the stream is.
   reader.abort();
   (void)co_await reader;
+}
+
+// One accepted TCP connection: the WebSocket session on it, or, with TLS, on the TLS stream
+// its handshake (bounded by the config's deadline) made. A client that fails or stalls the TLS
+// handshake ends only its own connection and is counted; nothing is sent to it in the clear.
+pw::task<void> serve_connection(pw::net::tcp_stream s, std::shared_ptr<feed_server::shared> sh,
+                                pw::cancellation_token stop) {
+  (void)s.set_nodelay(true);
+  if (!sh->tls) {
+    co_await serve_ws(std::move(s), std::move(sh), std::move(stop));
+    co_return;
+  }
+  // Raced against the stop, so that a stalled handshake does not hold up the end of the run.
+  auto handshake = pw::net::tls_stream::accept(std::move(s), *sh->tls);
+  auto r = co_await pw::race(std::move(handshake), stop.cancelled());
+  if (r.index() != 0) co_return;
+  auto& tls = r.template get<0>();
+  if (!tls) {
+    sh->counters->tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    sh->log("TLS: " + tls.error().message());
+    co_return;
+  }
+  co_await serve_ws(std::move(*tls), std::move(sh), std::move(stop));
 }
 
 }  // namespace
@@ -451,6 +499,9 @@ pw::result<std::unique_ptr<feed_server>, std::string> feed_server::create(feed_c
     std::string n = names->stream_name(i);
     sh.symbol_index.emplace(n.substr(0, n.find('@')), i);
   }
+  auto tls = load_feed_tls(config);
+  if (!tls) return pw::err(tls.error());
+  sh.tls = *tls;
   if (!config.replay.empty()) {
     // Read once at startup (before serving), bounded: a replay file lives in memory.
     constexpr std::size_t max_replay_bytes = std::size_t{1} << 30;

@@ -21,7 +21,9 @@
 // the demo can compare them with what the ingest side received. Client input is read by a
 // small reader task per connection and fed to the codec between batches: pings get their
 // pong, a client close ends the stream. Connections are accepted by serve() (serve.hpp), which
-// refuses those beyond max_connections.
+// refuses those beyond max_connections. With --tls-cert / --tls-key the feed serves wss://:
+// every accepted connection first completes a TLS handshake (pw::net::tls_stream::accept,
+// within handshake_timeout_ms), then runs the same WebSocket session code over the TLS stream.
 #pragma once
 
 #include <atomic>
@@ -34,6 +36,7 @@
 #include <vector>
 
 #include <polarway/net/socket_addr.hpp>
+#include <polarway/net/tls_config.hpp>
 #include <polarway/net/tcp_listener.hpp>
 #include <polarway/result.hpp>
 #include <polarway/sync/cancellation_token.hpp>
@@ -59,11 +62,19 @@ struct feed_config {
   std::size_t batch_bytes = 64 * 1024;
   std::uint64_t max_connections = 1024;
   bool quiet = false;
+  // wss://: both set, or neither. Every accepted connection then runs the TLS handshake
+  // (within handshake_timeout_ms) before the WebSocket one.
+  std::string tls_cert;  // PEM certificate chain, leaf first
+  std::string tls_key;   // PEM private key
 };
 
 /// Parses polarway-feed's flags (argv without argv[0]).
 polarway::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> args);
 std::string feed_usage();
+
+/// The TLS server configuration of --tls-cert / --tls-key (none without them), or why the files
+/// cannot be used, naming the file. polarway-feed checks this before starting (status 2).
+polarway::result<polarway::option<polarway::net::tls_config>, std::string> load_feed_tls(const feed_config& c);
 
 struct feed_counters {
   std::atomic<std::uint64_t> connections{0};
@@ -72,6 +83,7 @@ struct feed_counters {
   std::atomic<std::uint64_t> rejected{0};  // bad handshakes, unknown streams, too many connections
   std::atomic<std::uint64_t> handshake_timeouts{0};
   std::atomic<std::uint64_t> completed{0};  // connections that sent `count` and closed with 1000
+  std::atomic<std::uint64_t> tls_handshake_failures{0};  // with TLS: clients that failed or stalled it
 };
 
 class feed_server {

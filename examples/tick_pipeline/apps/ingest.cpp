@@ -109,11 +109,17 @@ pw::task<ingest_report> ingest_engine::run(pw::cancellation_token stop) {
   }
 
   {
+    // Loaded once per run: every wss:// connection shares its context (trust store, CA file).
+    // Declared before the join_set, so it outlives every connection task.
+    auto tls = load_ingest_tls(config_);
+    if (!tls) impl_->log.line(tls.error());
+    pw::option<pw::net::tls_config> client_tls = tls ? std::move(*tls) : pw::option<pw::net::tls_config>(pw::none);
     pw::join_set<void> feeds;
     {
       // The connection tasks hold the only senders once this scope ends, so the sink sees the
       // end of the channel exactly when the last of them is gone.
-      session_ctx ctx{&impl_->log, &impl_->seed, &counters_, &config_, std::move(tx), batch_max, stop};
+      session_ctx ctx{&impl_->log, &impl_->seed, &counters_, &config_, std::move(tx), batch_max, stop,
+                      client_tls ? &*client_tls : nullptr};
       for (const ws_url& u : config_.connect) feeds.spawn(client_loop(u, ctx));
       if (impl_->listener) feeds.spawn(accept_feeds(*impl_->listener, ctx));
     }

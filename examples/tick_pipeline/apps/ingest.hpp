@@ -31,11 +31,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
 
 #include <polarway/net/socket_addr.hpp>
+#include <polarway/net/tls_config.hpp>
 #include <polarway/result.hpp>
 #include <polarway/sync/cancellation_token.hpp>
 #include <polarway/task.hpp>
@@ -76,6 +78,7 @@ struct ingest_config {
   std::uint64_t workers = 0;       // runtime_options::workers (0: POLARWAY_WORKERS, else one per core)
   std::uint64_t busy_poll_us = 0;  // runtime_options::busy_poll
   parquet_output_config parquet;         // --out and its knobs: for the program, not the engine
+  std::string tls_ca;  // wss://: trust exactly this PEM file's CAs; empty: the system trust store
 };
 
 /// polarway-ingest's --max-open-files default: it cannot know how many partitions a feed
@@ -84,6 +87,28 @@ inline constexpr std::size_t ingest_default_max_open_files = 64;
 
 polarway::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* const> args);
 std::string ingest_usage();
+
+/// The TLS client configuration for the wss:// URLs (none if there are none): the system
+/// trust store or --tls-ca, with the handshake deadline of --handshake-timeout; or why the CA
+/// file cannot be used, naming it. polarway-ingest checks it before starting (status 2).
+polarway::result<polarway::option<polarway::net::tls_config>, std::string> load_ingest_tls(const ingest_config& c);
+
+/// The most recent TLS failure's message, for the summary (any thread).
+class last_error_text {
+ public:
+  void set(std::string text) {
+    std::lock_guard lock(mu_);
+    text_ = std::move(text);
+  }
+  std::string get() const {
+    std::lock_guard lock(mu_);
+    return text_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::string text_;
+};
 
 /// Every counter the summary reports; updated by the connection tasks (relaxed atomics).
 struct ingest_counters {
@@ -97,6 +122,10 @@ struct ingest_counters {
   std::atomic<std::uint64_t> connect_failures{0};
   std::atomic<std::uint64_t> handshake_failures{0};
   std::atomic<std::uint64_t> handshake_timeouts{0};
+  // wss:// connections whose TLS handshake failed (certificate verify, protocol, deadline):
+  // retried with the usual back-off, never in the clear. The last one's message is kept.
+  std::atomic<std::uint64_t> tls_failures{0};
+  last_error_text last_tls_error;
   std::atomic<std::uint64_t> idle_timeouts{0};
   std::atomic<std::uint64_t> connection_errors{0};  // read/write errors, end of stream without close
   std::atomic<std::uint64_t> rejected_connections{0};

@@ -1,4 +1,5 @@
 // polarway-ingest's flags: parse_ingest_args() and the usage text (declared in ingest.hpp).
+#include <algorithm>
 #include <string>
 
 #include <polarway/runtime.hpp>
@@ -11,7 +12,10 @@ namespace pw = polarway;
 
 std::string ingest_usage() {
   return "usage: polarway-ingest (--connect URL ... | --listen ADDR) [options]\n"
-         "  --connect URL            a feed to read, ws://host:port/stream?streams=... (repeatable)\n"
+         "  --connect URL            a feed to read, ws://host:port/stream?streams=... or wss://...\n"
+         "                           (repeatable; host name or IP; default port 80 / 443)\n"
+         "  --tls-ca FILE            wss://: trust the CA certificates in this PEM file instead of\n"
+         "                           the system trust store\n"
          "  --listen ADDR            also accept feeds that connect to us (e.g. 127.0.0.1:9500)\n"
          "  --channel-capacity N     ticks buffered between connections and sink, in batches of up\n"
          "                           to 256 (rounded up to whole batches; default 8192)\n"
@@ -54,7 +58,7 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
     if (flag == "--connect") {
       step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
         auto u = ws_url::parse(v);
-        if (!u) return pw::err(cli_error{"--connect: '" + std::string(v) + "': " + u.error()});
+        if (!u) return pw::err(cli_error{"--connect: '" + std::string(v) + "': " + u.error().message()});
         if (c.connect.size() >= 1024) return pw::err(cli_error{"--connect: at most 1024 feeds"});
         c.connect.push_back(std::move(*u));
         return pw::ok();
@@ -105,6 +109,12 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
       step = r.uint_into(c.seed, 0, UINT64_MAX);
     } else if (flag == "--max-connections") {
       step = r.uint_into(c.max_connections, 1, 100000);
+    } else if (flag == "--tls-ca") {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (v.empty()) return pw::err(cli_error{"--tls-ca: needs a file name"});
+        c.tls_ca = std::string(v);
+        return pw::ok();
+      });
     } else if (flag == "--workers") {
       step = r.uint_into(c.workers, 1, pw::runtime_options::max_workers);
     } else if (flag == "--busy-poll-us") {
@@ -121,7 +131,19 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
     return pw::err(cli_error{c.parquet.first_flag + ": only with --out DIR (Parquet output)"});
   if (c.backoff_initial_ms > c.backoff_max_ms)
     return pw::err(cli_error{"--backoff-initial: larger than --backoff-max"});
+  if (!c.tls_ca.empty() && std::none_of(c.connect.begin(), c.connect.end(), [](const ws_url& u) { return u.tls; }))
+    return pw::err(cli_error{"--tls-ca: only with a wss:// --connect URL"});
   return c;
+}
+
+pw::result<pw::option<pw::net::tls_config>, std::string> load_ingest_tls(const ingest_config& c) {
+  if (std::none_of(c.connect.begin(), c.connect.end(), [](const ws_url& u) { return u.tls; }))
+    return pw::option<pw::net::tls_config>(pw::none);
+  auto tls = pw::net::tls_config::client();
+  if (!c.tls_ca.empty()) tls.ca_file(c.tls_ca);
+  tls.handshake_timeout(std::chrono::milliseconds(c.handshake_timeout_ms));
+  if (auto st = tls.status(); !st) return pw::err((c.tls_ca.empty() ? "" : "--tls-ca: ") + st.error().message());
+  return pw::option<pw::net::tls_config>(std::move(tls));
 }
 
 }  // namespace ticks::app

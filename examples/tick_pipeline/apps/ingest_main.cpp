@@ -30,6 +30,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "polarway-ingest: %s\n(polarway-ingest --help lists the options)\n", cfg.error().message.c_str());
     return 2;
   }
+  if (auto tls = app::load_ingest_tls(*cfg); !tls) {
+    std::fprintf(stderr, "polarway-ingest: %s\n", tls.error().c_str());
+    return 2;
+  }
   app::stop_signals signals;
   pw::runtime rt(pw::runtime_options{.workers = static_cast<std::size_t>(cfg->workers),
                                      .busy_poll = std::chrono::microseconds(cfg->busy_poll_us)});

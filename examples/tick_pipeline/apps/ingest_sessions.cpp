@@ -4,6 +4,7 @@
 #include <chrono>
 #include <string>
 
+#include <polarway/net/tls_stream.hpp>
 #include <polarway/runtime.hpp>
 
 #include "process_stats.hpp"
@@ -82,10 +83,9 @@ void count_close(ingest_counters& c, std::uint16_t code) {
   c.close_codes_received[i].fetch_add(1, std::memory_order_relaxed);
 }
 
-using ingest_session = ws_session<pw::net::tcp_stream>;
-
-// The message loop of one established WebSocket, either side.
-pw::task<session_end> run_messages(ingest_session& session, decoder& dec, stream_monitor& monitor,
+// The message loop of one established WebSocket, either side, over TCP or TLS.
+template <class Transport>
+pw::task<session_end> run_messages(ws_session<Transport>& session, decoder& dec, stream_monitor& monitor,
                                    const std::string& label, session_ctx& ctx, const std::string& peer,
                                    std::uint64_t& ticks) {
   ws::connection& conn = session.connection();
@@ -220,6 +220,94 @@ stream_monitor make_monitor(session_ctx& ctx) {
 // One feed we connect to, for the whole run: connect, handshake, messages; on failure or loss,
 // back off (exponential, capped, equal jitter) and reconnect, until stopped (or, with --once,
 // until one session has ended).
+namespace {
+
+// How one connection attempt of a client loop ended.
+struct attempt {
+  enum class outcome : std::uint8_t { retry, ended, give_up } what;  // give_up: our request is invalid
+  session_end end = session_end::eof;
+  std::uint64_t ticks = 0;
+};
+
+// The WebSocket handshake and the message loop over an established transport.
+template <class Transport>
+pw::task<attempt> run_client_session(Transport stream, const ws_url& url, session_ctx& ctx, decoder& dec,
+                                     stream_monitor& monitor, const std::string& label, const std::string& peer) {
+  ingest_counters& c = *ctx.c;
+  const ingest_config& cfg = *ctx.cfg;
+  auto hs = ws::client_handshake::create(url.host_header, url.target);
+  if (!hs) {
+    c.handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    ctx.log->line(peer + ": " + hs.error().message());
+    co_return attempt{attempt::outcome::give_up};
+  }
+  // Created outside the co_await: g++ 12 mishandles temporaries in a co_await expression.
+  auto connecting = connect_ws(std::move(stream), std::move(*hs), std::chrono::milliseconds(cfg.handshake_timeout_ms),
+                               session_options(cfg));
+  auto session = co_await std::move(connecting);
+  if (!session) {
+    (session.error().what == handshake_failure::kind::timed_out ? c.handshake_timeouts : c.handshake_failures)
+        .fetch_add(1, std::memory_order_relaxed);
+    ctx.log->line(peer + ": handshake: " + session.error().message());
+    co_return attempt{attempt::outcome::retry};
+  }
+  c.sessions.fetch_add(1, std::memory_order_relaxed);
+  attempt a{attempt::outcome::ended};
+  a.end = co_await run_messages(*session, dec, monitor, label, ctx, peer, a.ticks);
+  (void)co_await session->transport().shutdown();
+  co_return a;
+}
+
+std::string retrying_in(std::uint64_t backoff_ms) { return "; retrying in about " + std::to_string(backoff_ms) + " ms"; }
+
+// One attempt over TCP (ws://).
+pw::task<attempt> attempt_plain(const ws_url& url, session_ctx& ctx, decoder& dec, stream_monitor& monitor,
+                                const std::string& label, const std::string& peer, std::uint64_t backoff_ms) {
+  auto s = co_await pw::timeout(std::chrono::milliseconds(ctx.cfg->connect_timeout_ms),
+                                pw::net::tcp_stream::connect(url.connect_addr));
+  if (!s || !*s) {
+    ctx.c->connect_failures.fetch_add(1, std::memory_order_relaxed);
+    ctx.log->line(peer + ": connect: " + (s ? s->error().message() : std::string("timed out")) + retrying_in(backoff_ms));
+    co_return attempt{attempt::outcome::retry};
+  }
+  pw::net::tcp_stream sock = std::move(s->value());
+  (void)sock.set_nodelay(true);
+  co_return co_await run_client_session(std::move(sock), url, ctx, dec, monitor, label, peer);
+}
+
+// One attempt over TLS (wss://): TCP connect, then the TLS handshake, whose deadline is the
+// config's (--handshake-timeout), then the WebSocket handshake inside TLS. A TCP failure counts
+// as a connect failure; anything the TLS layer refused counts as a TLS failure.
+pw::task<attempt> attempt_tls(const ws_url& url, session_ctx& ctx, decoder& dec, stream_monitor& monitor,
+                              const std::string& label, const std::string& peer, std::uint64_t backoff_ms) {
+  ingest_counters& c = *ctx.c;
+  const std::uint64_t deadline_ms = ctx.cfg->connect_timeout_ms + ctx.cfg->handshake_timeout_ms;
+  auto s = co_await pw::timeout(std::chrono::milliseconds(deadline_ms), pw::net::tls_stream::connect(url.connect_addr, *ctx.tls));
+  if (!s) {
+    c.connect_failures.fetch_add(1, std::memory_order_relaxed);
+    ctx.log->line(peer + ": connect: timed out" + retrying_in(backoff_ms));
+    co_return attempt{attempt::outcome::retry};
+  }
+  if (!*s) {
+    const pw::net::tls_error& e = s->error();
+    if (e.which() == pw::net::tls_error::kind::io) {
+      c.connect_failures.fetch_add(1, std::memory_order_relaxed);
+      ctx.log->line(peer + ": connect: " + e.message() + retrying_in(backoff_ms));
+    } else {
+      c.tls_failures.fetch_add(1, std::memory_order_relaxed);
+      c.last_tls_error.set(peer + ": " + e.message());
+      ctx.log->line(peer + ": TLS: " + e.message() + retrying_in(backoff_ms) + " (never without TLS)");
+    }
+    co_return attempt{attempt::outcome::retry};
+  }
+  co_return co_await run_client_session(std::move(s->value()), url, ctx, dec, monitor, label, peer);
+}
+
+}  // namespace
+
+// One feed we connect to, for the whole run: connect, handshake, messages; on failure or loss,
+// back off (exponential, capped, equal jitter) and reconnect, until stopped (or, with --once,
+// until one session has ended).
 pw::task<void> client_loop(ws_url url, session_ctx ctx) {
   ingest_counters& c = *ctx.c;
   const ingest_config& cfg = *ctx.cfg;
@@ -228,7 +316,13 @@ pw::task<void> client_loop(ws_url url, session_ctx ctx) {
   decoder dec(decoder_for(url.target, cfg.max_message_size));
   stream_monitor monitor = make_monitor(ctx);
   const std::string label = label_for(url.target);
-  const std::string peer = "ws://" + url.host_header + url.target;
+  const std::string peer = url.to_string();
+  if (url.tls && ctx.tls == nullptr) {
+    c.tls_failures.fetch_add(1, std::memory_order_relaxed);
+    c.last_tls_error.set(peer + ": no TLS configuration");
+    ctx.log->line(peer + ": no TLS configuration (the CA file could not be loaded)");
+    co_return;
+  }
   bool first_attempt = true;
 
   while (!ctx.stop.is_cancelled()) {
@@ -243,38 +337,14 @@ pw::task<void> client_loop(ws_url url, session_ctx ctx) {
     }
     first_attempt = false;
 
-    auto s = co_await pw::timeout(std::chrono::milliseconds(cfg.connect_timeout_ms),
-                                  pw::net::tcp_stream::connect(url.connect_addr));
-    if (!s || !*s) {
-      c.connect_failures.fetch_add(1, std::memory_order_relaxed);
-      ctx.log->line(peer + ": connect: " + (s ? s->error().message() : std::string("timed out")) + "; retrying in about " +
-                      std::to_string(backoff_ms) + " ms");
-      continue;
-    }
-    pw::net::tcp_stream sock = std::move(s->value());
-    (void)sock.set_nodelay(true);
-    auto hs = ws::client_handshake::create(url.host_header, url.target);
-    if (!hs) {
-      c.handshake_failures.fetch_add(1, std::memory_order_relaxed);
-      ctx.log->line(peer + ": " + hs.error().message());
-      break;  // our own request is invalid: retrying cannot help
-    }
-    // Created outside the co_await: g++ 12 mishandles temporaries in a co_await expression.
-    auto connecting = connect_ws(std::move(sock), std::move(*hs), std::chrono::milliseconds(cfg.handshake_timeout_ms),
-                                 session_options(cfg));
-    auto session = co_await std::move(connecting);
-    if (!session) {
-      (session.error().what == handshake_failure::kind::timed_out ? c.handshake_timeouts : c.handshake_failures)
-          .fetch_add(1, std::memory_order_relaxed);
-      ctx.log->line(peer + ": handshake: " + session.error().message());
-      continue;
-    }
-    c.sessions.fetch_add(1, std::memory_order_relaxed);
-    std::uint64_t ticks = 0;
-    const session_end end = co_await run_messages(*session, dec, monitor, label, ctx, peer, ticks);
-    (void)co_await session->transport().shutdown();
-    if (ticks > 0) backoff_ms = cfg.backoff_initial_ms;  // it worked for a while: start over
-    if (end == session_end::channel_closed || end == session_end::stopped) break;
+    // Named locals, not temporaries in the co_await (g++ 12, see above).
+    auto trying = url.tls ? attempt_tls(url, ctx, dec, monitor, label, peer, backoff_ms)
+                          : attempt_plain(url, ctx, dec, monitor, label, peer, backoff_ms);
+    const attempt a = co_await std::move(trying);
+    if (a.what == attempt::outcome::give_up) break;
+    if (a.what == attempt::outcome::retry) continue;
+    if (a.ticks > 0) backoff_ms = cfg.backoff_initial_ms;  // it worked for a while: start over
+    if (a.end == session_end::channel_closed || a.end == session_end::stopped) break;
     if (cfg.once) break;
   }
   monitor.flush(monotonic_ns());
@@ -299,7 +369,7 @@ pw::task<void> server_session(pw::net::tcp_stream s, session_ctx ctx) {
     ctx.log->line(peer + ": handshake" + (timed_out ? std::string(" timed out") : ": " + accepted.error().message()));
     co_return;
   }
-  ingest_session& session = accepted->session;
+  ws_session<pw::net::tcp_stream>& session = accepted->session;
   c.sessions.fetch_add(1, std::memory_order_relaxed);
   decoder dec(decoder_for(accepted->target, cfg.max_message_size));
   stream_monitor monitor = make_monitor(ctx);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <polarway/net/tcp_listener.hpp>
+#include <polarway/net/tls_config.hpp>
 #include <polarway/sync/cancellation_token.hpp>
 #include <polarway/sync/mpsc.hpp>
 #include <polarway/task.hpp>
@@ -32,10 +33,15 @@ struct session_ctx {
   polarway::mpsc::sender<tick_batch> tx;
   std::size_t batch_max;  // ticks per channel message
   polarway::cancellation_token stop;
+  const polarway::net::tls_config* tls;  // for wss:// URLs; null when there are none
 };
 
 /// One feed we connect to, for the whole run: until stopped, or with --once until one session
-/// has ended, or until our own request proves invalid.
+/// has ended, or until our own request proves invalid. A wss:// URL connects over TLS; a
+/// failed TLS handshake (certificate verify, hostname mismatch, protocol, deadline) is
+/// counted and logged with the host and the reason, delivers no tick, and is retried with the
+/// same back-off as a failed connect (the certificate may be renewed meanwhile). There is no
+/// fallback to plain ws://.
 polarway::task<void> client_loop(ws_url url, session_ctx ctx);
 
 /// Accepts feeds on `l` (--listen) until stopped, at most cfg->max_connections at once.

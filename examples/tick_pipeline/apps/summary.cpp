@@ -135,6 +135,7 @@ std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r
       .raw("websocket", ws.done())
       .num("handshake_failures", c.handshake_failures.load())
       .num("handshake_timeouts", c.handshake_timeouts.load())
+      .num("tls_failures", c.tls_failures.load())
       .num("idle_timeouts", c.idle_timeouts.load())
       .num("connect_failures", c.connect_failures.load())
       .num("connection_errors", c.connection_errors.load())
@@ -168,6 +169,8 @@ std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r
       .num("sessions", c.sessions.load())
       .num("reconnects", c.reconnects.load())
       .boolean("stopped_by_signal", r.stopped_by_signal);
+  if (const std::string tls = c.last_tls_error.get(); !tls.empty()) o.str("last_tls_error", tls);
+  else o.raw("last_tls_error", "null");
   if (r.sink_error) o.str("sink_error", r.sink_error->message());
   else o.raw("sink_error", "null");
   if (extras.feed_sent) o.raw("feed_sent", totals_json(*extras.feed_sent));
@@ -197,6 +200,9 @@ std::string ingest_summary_text(const ingest_counters& c, const ingest_report& r
                       static_cast<double>(h.percentile(0.999)) / 1e3, static_cast<double>(h.max()) / 1e3);
     s.append(b, static_cast<std::size_t>(n));
   }
+  if (const auto tls = c.tls_failures.load(); tls != 0)
+    s += "TLS: " + std::to_string(tls) + " failed handshakes (no tick accepted from them), the last: " +
+         c.last_tls_error.get() + "\n";
   if (extras.parquet) s += parquet_text(*extras.parquet, r.ticks_out);
   return s;
 }

@@ -3,7 +3,9 @@
 // ingest client and the ingest server side.
 //
 // A transport is anything with tcp_stream's member shapes (read, write_all, shutdown, awaited,
-// errors as values): pw::net::tcp_stream today, a TLS stream with the same members later.
+// errors as values): pw::net::tcp_stream, or pw::net::tls_stream for wss://. Their error types
+// differ (pw::error, pw::net::tls_error); a session keeps a transport's failure as
+// transport_failure, the error's message, which for TLS names the peer and OpenSSL's reason.
 //
 //   accept_ws(stream, deadline, options, admit)  server: upgrade request within the deadline,
 //                                                the application's admission of its target,
@@ -56,6 +58,18 @@ concept ws_transport = requires(T& t, std::span<std::byte> in, std::span<const s
   { t.shutdown() };
 };
 
+/// A transport's error as the session reports it: its message() ("read: Connection reset by
+/// peer", "localhost:9443: TLS protocol error: ..."), whatever the transport's error type.
+struct transport_failure {
+  std::string text;
+  const std::string& message() const noexcept { return text; }
+};
+
+template <class E>
+transport_failure failure_of(const E& e) {
+  return transport_failure{e.message()};
+}
+
 /// Why a handshake did not complete.
 struct handshake_failure {
   enum class kind : std::uint8_t {
@@ -66,7 +80,7 @@ struct handshake_failure {
     refused,    // server: the application refused the request's target
   } what;
   polarway::option<ws::handshake_error> protocol;  // for kind::protocol
-  polarway::option<polarway::error> io;            // for kind::io
+  polarway::option<transport_failure> io;          // for kind::io
   std::string refusal;                             // for kind::refused: the reason sent
 
   std::string message() const;
@@ -95,7 +109,7 @@ enum class input_end : std::uint8_t {
 
 struct input_wait {
   input_end end;
-  polarway::option<polarway::error> io;
+  polarway::option<transport_failure> io;
   polarway::option<ws::ws_error> ws;
 };
 
@@ -119,17 +133,17 @@ class ws_session {
   polarway::result<const ws::event*, ws::ws_error> next_event() { return conn_.poll_ref(); }
 
   /// Writes everything the codec has queued; the bytes written.
-  polarway::task<polarway::result<std::size_t>> flush() {
+  polarway::task<polarway::result<std::size_t, transport_failure>> flush() {
     const byte_view out = conn_.output();
     if (out.empty()) co_return std::size_t{0};
     auto w = co_await stream_.write_all(out);
-    if (!w) co_return polarway::err(w.error());
+    if (!w) co_return polarway::err(failure_of(w.error()));
     conn_.consume_output(out.size());
     co_return out.size();
   }
 
   /// Starts the close handshake with `code` (if not started yet) and writes the close frame.
-  polarway::task<polarway::result<std::size_t>> close(std::uint16_t code) {
+  polarway::task<polarway::result<std::size_t, transport_failure>> close(std::uint16_t code) {
     // Refused once the close handshake has started or the connection failed: then the close
     // frame is already queued or sent, and only the queued output is left to write.
     (void)conn_.close(code);
@@ -148,7 +162,9 @@ class ws_session {
     if (conn_.is_closed()) co_return input_wait{input_end::closed, polarway::none, polarway::none};
     if (stop.is_cancelled()) co_return input_wait{input_end::stopped, polarway::none, polarway::none};
     const std::span<std::byte> room = conn_.read_buffer(read_size);
-    polarway::result<std::size_t> n = polarway::ok(std::size_t{0});
+    // The transport's own result type: result<size_t, pw::error> or result<size_t, tls_error>.
+    using read_result = typename decltype(stream_.read(room))::value_type;
+    read_result n = polarway::ok(std::size_t{0});
     if (idle_timeout_ms == 0) {
       auto r = co_await polarway::race(stream_.read(room), stop.cancelled());
       if (r.index() != 0) co_return input_wait{input_end::stopped, polarway::none, polarway::none};
@@ -160,7 +176,7 @@ class ws_session {
       if (r.index() == 2) co_return input_wait{input_end::idle, polarway::none, polarway::none};
       n = std::move(r).template get<0>();
     }
-    if (!n) co_return input_wait{input_end::read_error, n.error(), polarway::none};
+    if (!n) co_return input_wait{input_end::read_error, failure_of(n.error()), polarway::none};
     if (*n == 0) co_return input_wait{input_end::eof, polarway::none, polarway::none};
     if (auto fed = conn_.commit_read(*n); !fed)
       co_return input_wait{input_end::overflow, polarway::none, fed.error()};
@@ -194,7 +210,8 @@ polarway::task<polarway::result<std::vector<std::byte>, handshake_failure>> read
   std::array<std::byte, 4096> buf;
   for (;;) {
     auto n = co_await s.read(buf);
-    if (!n) co_return polarway::err(handshake_failure{handshake_failure::kind::io, polarway::none, n.error(), {}});
+    if (!n)
+      co_return polarway::err(handshake_failure{handshake_failure::kind::io, polarway::none, failure_of(n.error()), {}});
     if (*n == 0) co_return polarway::err(handshake_failure{handshake_failure::kind::eof, polarway::none, polarway::none, {}});
     const byte_view got(buf.data(), *n);
     auto p = hs.feed(got);
@@ -210,7 +227,7 @@ template <class Transport>
 polarway::task<polarway::result<std::vector<std::byte>, handshake_failure>> client_upgrade(Transport& s,
                                                                                            ws::client_handshake& hs) {
   auto w = co_await s.write_all(as_bytes(hs.request()));
-  if (!w) co_return polarway::err(handshake_failure{handshake_failure::kind::io, polarway::none, w.error(), {}});
+  if (!w) co_return polarway::err(handshake_failure{handshake_failure::kind::io, polarway::none, failure_of(w.error()), {}});
   co_return co_await read_handshake_head(s, hs);
 }
 
@@ -221,7 +238,7 @@ polarway::result<ws_session<Transport>, handshake_failure> open_session(Transpor
   auto conn = ws::connection::create(side, options);
   if (!conn || (!first_frames.empty() && !conn->feed(first_frames)))
     return polarway::err(handshake_failure{handshake_failure::kind::io, polarway::none,
-                                           polarway::error(polarway::errc::invalid_input, "websocket session"), {}});
+                                           failure_of(polarway::error(polarway::errc::invalid_input, "websocket session")), {}});
   return ws_session<Transport>(std::move(stream), std::move(*conn));
 }
 
@@ -267,7 +284,7 @@ auto accept_ws(Transport stream, std::chrono::milliseconds deadline, ws::connect
     co_return polarway::err(handshake_failure{handshake_failure::kind::refused, polarway::none, polarway::none, no.reason});
   }
   if (auto w = co_await stream.write_all(as_bytes(hs.response())); !w)
-    co_return polarway::err(handshake_failure{handshake_failure::kind::io, polarway::none, w.error(), {}});
+    co_return polarway::err(handshake_failure{handshake_failure::kind::io, polarway::none, failure_of(w.error()), {}});
   const std::vector<std::byte>& first = head->value();
   auto s = detail::open_session(std::move(stream), ws::role::server, options, first);
   if (!s) co_return polarway::err(std::move(s).error());

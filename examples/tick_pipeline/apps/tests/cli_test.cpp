@@ -4,6 +4,7 @@
 
 #include <initializer_list>
 #include <iterator>
+#include <optional>
 #include <vector>
 
 #include "feed_server.hpp"
@@ -95,8 +96,10 @@ TEST_CASE("ingest flags: valid and hostile") {
   CHECK(c->once);
   CHECK(ingest_error({}).find("--connect") != std::string::npos);  // nothing to read from
   CHECK(!ingest_error({"--connect", "http://x:1/"}).empty());
-  CHECK(!ingest_error({"--connect", "wss://127.0.0.1:1/"}).empty());
-  CHECK(!ingest_error({"--connect", "ws://example.com:1/"}).empty());  // no resolver
+  CHECK(!ingest_error({"--connect", "wss//127.0.0.1:1/"}).empty());
+  CHECK(!ingest_error({"--connect", "ws://exa mple.com:1/"}).empty());
+  CHECK(ingest_error({"--connect", "ws://127.0.0.1:1/", "--tls-ca", "ca.pem"}).find("--tls-ca") != std::string::npos);
+  CHECK(ingest_error({"--connect", "wss://127.0.0.1:1/", "--tls-ca", ""}).find("--tls-ca") != std::string::npos);
   CHECK(!ingest_error({"--connect", "ws://127.0.0.1:1/a b"}).empty());
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--channel-capacity", "0"}).empty());
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--duration", "-1"}).empty());
@@ -162,15 +165,79 @@ TEST_CASE("ingest flags: Parquet output") {
   CHECK(err({"--file-rows", "10", "--codec", "zstd"}).find("--file-rows: only with --out") != std::string::npos);
 }
 
-TEST_CASE("ws_url") {
+TEST_CASE("ws_url: schemes, hosts, default ports, targets") {
   auto u = app::ws_url::parse("ws://localhost:9000");
   REQUIRE(u);
+  CHECK(!u->tls);
   CHECK(u->target == "/");
+  CHECK(u->host == "localhost");
+  CHECK(u->port == 9000);
   CHECK(u->host_header == "localhost:9000");
   auto q = app::ws_url::parse("ws://127.0.0.1?x");
   REQUIRE(q);
   CHECK(q->connect_addr == "127.0.0.1:80");
   CHECK(q->target == "/?x");
-  CHECK(!app::ws_url::parse("ws://"));
-  CHECK(!app::ws_url::parse("ws://:80/"));
+  auto s = app::ws_url::parse("wss://stream.binance.com/stream?streams=btcusdt@trade/ethusdt@trade");
+  REQUIRE(s);
+  CHECK(s->tls);
+  CHECK(s->host == "stream.binance.com");
+  CHECK(s->port == 443);
+  CHECK(s->connect_addr == "stream.binance.com:443");
+  CHECK(s->host_header == "stream.binance.com");
+  CHECK(s->target == "/stream?streams=btcusdt@trade/ethusdt@trade");
+  CHECK(s->to_string() == "wss://stream.binance.com:443/stream?streams=btcusdt@trade/ethusdt@trade");
+  auto v6 = app::ws_url::parse("WSS://[::1]:9443/ws/btcusdt@trade");
+  REQUIRE(v6);
+  CHECK(v6->tls);
+  CHECK(v6->host == "::1");
+  CHECK(v6->connect_addr == "[::1]:9443");
+  auto v6d = app::ws_url::parse("ws://[::1]");
+  REQUIRE(v6d);
+  CHECK(v6d->connect_addr == "[::1]:80");
+  auto named = app::ws_url::parse("wss://feed-1.example.org.:65535");
+  REQUIRE(named);
+  CHECK(named->port == 65535);
+}
+
+TEST_CASE("ws_url: hostile input gets a typed error") {
+  const auto code = [](std::string_view text) -> std::optional<app::ws_url_errc> {
+    auto u = app::ws_url::parse(text);
+    if (u) return std::nullopt;
+    CHECK(!u.error().message().empty());
+    return u.error().code;
+  };
+  using e = app::ws_url_errc;
+  CHECK(code("http://127.0.0.1/") == e::unknown_scheme);
+  CHECK(code("wss:/127.0.0.1/") == e::unknown_scheme);
+  CHECK(code("") == e::unknown_scheme);
+  CHECK(code("://host") == e::unknown_scheme);
+  CHECK(code("ws://") == e::empty_host);
+  CHECK(code("ws://:80/") == e::empty_host);
+  CHECK(code("wss://[]:80/") == e::empty_host);
+  CHECK(code("ws://user:pw@host/") == e::user_info);
+  CHECK(code("ws://host:/") == e::bad_port);
+  CHECK(code("ws://host:0/") == e::bad_port);
+  CHECK(code("ws://host:65536/") == e::bad_port);
+  CHECK(code("ws://host:99999999999999999999/") == e::bad_port);
+  CHECK(code("ws://host:-1/") == e::bad_port);
+  CHECK(code("ws://host:8o/") == e::bad_port);
+  CHECK(code("ws://host:80:81/") == e::bad_port);
+  CHECK(code("ws://ex ample.com/") == e::bad_host);
+  CHECK(code("ws://-bad.com/") == e::bad_host);
+  CHECK(code("ws://bad-.com/") == e::bad_host);
+  CHECK(code("ws://a..b/") == e::bad_host);
+  CHECK(code("ws://caf\xc3\xa9.example/") == e::bad_host);
+  CHECK(code(std::string_view("ws://a\0b/", 9)) == e::bad_host);
+  CHECK(code("ws://" + std::string(64, 'a') + ".com/") == e::bad_host);  // a label over 63
+  CHECK(code("ws://1.2.3.999/") == e::bad_host);
+  CHECK(code("ws://1.2.3/") == e::bad_host);
+  CHECK(code("ws://[::1/") == e::bad_host);
+  CHECK(code("ws://[127.0.0.1]/") == e::bad_host);
+  CHECK(code("ws://[::1]x/") == e::bad_host);
+  CHECK(code("ws://host%2e.com/") == e::bad_host);
+  CHECK(code("ws://host/a b") == e::bad_target);
+  CHECK(code("ws://host/a\r\nX: y") == e::bad_target);
+  CHECK(code("ws://host/#frag") == e::bad_target);
+  CHECK(code("ws://host#frag") == e::bad_target);
+  CHECK(code("ws://host/" + std::string(5000, 'a')) == e::too_long);
 }

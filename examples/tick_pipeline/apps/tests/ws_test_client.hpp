@@ -25,7 +25,7 @@ struct ws_client {
   pw::task<pw::result<void>> send_text(std::string_view text) {
     if (!conn().send_text(text)) co_return pw::err(pw::error(pw::errc::closed, "send_text"));
     auto w = co_await session.flush();
-    if (!w) co_return pw::err(w.error());
+    if (!w) co_return pw::err(pw::error(pw::errc::closed, "flush"));
     co_return pw::ok();
   }
   pw::task<pw::result<void>> send_raw(std::span<const std::byte> bytes) {
