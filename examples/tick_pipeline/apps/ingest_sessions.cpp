@@ -217,9 +217,6 @@ stream_monitor make_monitor(session_ctx& ctx) {
 
 }  // namespace
 
-// One feed we connect to, for the whole run: connect, handshake, messages; on failure or loss,
-// back off (exponential, capped, equal jitter) and reconnect, until stopped (or, with --once,
-// until one session has ended).
 namespace {
 
 // How one connection attempt of a client loop ended.
