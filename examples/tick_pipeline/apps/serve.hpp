@@ -31,11 +31,15 @@ namespace ticks::app {
 
 /// What serve() reports besides running handlers. Either may be empty.
 struct serve_events {
-  /// accept() failed (e.g. out of descriptors); serve() pauses 10 ms and goes on.
+  /// accept() failed (e.g. out of descriptors); serve() pauses for accept_error_pause and goes on.
   std::function<void(const polarway::error&)> on_accept_error;
   /// A connection was refused because `limit` handlers were running.
   std::function<void()> on_refused;
 };
+
+/// How long serve() waits after a failed accept before the next one, so that a persistent error
+/// (no descriptors left) does not make it spin.
+inline constexpr std::chrono::milliseconds accept_error_pause{10};
 
 namespace detail {
 
@@ -65,7 +69,7 @@ polarway::task<void> serve(Listener& listener, polarway::cancellation_token stop
     }
     if (!s) {
       if (events.on_accept_error) events.on_accept_error(s.error());
-      co_await polarway::sleep(std::chrono::milliseconds(10));  // do not spin on a persistent error
+      co_await polarway::sleep(accept_error_pause);
       continue;
     }
     auto permit = slots.try_acquire();

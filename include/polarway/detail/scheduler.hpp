@@ -241,20 +241,19 @@ class scheduler {
     return cell;
   }
 
-  /// Whether start_children(cells, n), called now, keeps the last child for this worker to run
-  /// next: then no child can finish its run, nor its group's count reach zero, before the
-  /// caller's task has suspended.
-  bool keeps_last_child(std::size_t n) const noexcept {
-    const worker* w = tls_context.current_worker;
-    return n > 0 && w && w->sched == this;
+  /// The worker of this runtime that the calling thread is, or null: for a fork, whether
+  /// start_children will keep the last child on it (see there). Then no child can finish its
+  /// run, nor its group's count reach zero, before the forking task has suspended.
+  worker* own_worker() const noexcept {
+    worker* w = tls_context.current_worker;
+    return w && w->sched == this ? w : nullptr;
   }
 
-  /// Queues a fork's children (from fork_cell). On a worker the last one goes to its
-  /// next_child slot, to run next without a trip through the deque, and the others onto the
-  /// deque with one publication of `bottom` and at most one wake-up for the lot.
-  void start_children(task_cell* const* cells, std::size_t n) noexcept {
-    worker* w = tls_context.current_worker;
-    if (keeps_last_child(n)) {
+  /// Queues a fork's children (from fork_cell); `w` is own_worker(). On a worker the last one
+  /// goes to its next_child slot, to run next without a trip through the deque, and the others
+  /// onto the deque with one publication of `bottom` and at most one wake-up for the lot.
+  void start_children(worker* w, task_cell* const* cells, std::size_t n) noexcept {
+    if (w && n > 0) {
       if (w->next_child) push_local(*w, w->next_child);  // a task forks again before it suspends
       w->next_child = cells[--n];
       const bool was_empty = w->deque.looks_empty();

@@ -22,6 +22,7 @@
 
 #include "polarway/detail/io_awaiters.hpp"
 #include "polarway/detail/socket.hpp"
+#include "polarway/detail/transfer_all.hpp"
 #include "polarway/error.hpp"
 #include "polarway/result.hpp"
 #include "polarway/task.hpp"
@@ -68,12 +69,12 @@ class stream_socket {
 
   /// Fills `buf` completely; unexpected_eof if the stream ends first.
   task<result<void>> read_exact(std::span<std::byte> buf) {
-    return transfer_all(&stream_socket::read, buf, errc::unexpected_eof, names().read_exact);
+    return transfer_all(this, &stream_socket::read, buf, [] { return error(errc::unexpected_eof, names().read_exact); });
   }
 
   /// Sends all of `buf`; write_zero if the socket accepts no bytes.
   task<result<void>> write_all(std::span<const std::byte> buf) {
-    return transfer_all(&stream_socket::write, buf, errc::write_zero, names().write_all);
+    return transfer_all(this, &stream_socket::write, buf, [] { return error(errc::write_zero, names().write_all); });
   }
 
   /// Shuts down the writing half (the peer reads end of stream); reading still works.
@@ -127,20 +128,6 @@ class stream_socket {
 
  private:
   static constexpr const stream_op_names& names() noexcept { return Stream::op_names; }
-
-  // read_exact and write_all: `step` (read or write) until `buf` is done; a step that moves no
-  // byte ends the loop with `on_zero`.
-  template <class Byte>
-  task<result<void>> transfer_all(task<result<std::size_t>> (stream_socket::*step)(std::span<Byte>),
-                                  std::span<Byte> buf, errc on_zero, const char* what) {
-    while (!buf.empty()) {
-      auto n = co_await (this->*step)(buf);
-      if (!n) co_return err(n.error());
-      if (*n == 0) co_return err(error(on_zero, what));
-      buf = buf.subspan(*n);
-    }
-    co_return ok();
-  }
 };
 
 }  // namespace polarway::detail

@@ -33,6 +33,7 @@
 #include <utility>
 
 #include "polarway/detail/tls_openssl.hpp"
+#include "polarway/detail/transfer_all.hpp"
 #include "polarway/net/detail/tls_session.hpp"
 #include "polarway/net/socket_addr.hpp"
 #include "polarway/net/tcp_stream.hpp"
@@ -115,12 +116,14 @@ class tls_stream {
   /// Fills `buf` completely; a kind::io error with code pw::errc::unexpected_eof if the
   /// stream ends first.
   task<result<void, tls_error>> read_exact(std::span<std::byte> buf) {
-    return transfer_all(&tls_stream::read, buf, errc::unexpected_eof, "tls_stream::read_exact");
+    return detail::transfer_all(this, &tls_stream::read, buf,
+                                [this] { return end_of_stream(errc::unexpected_eof, "tls_stream::read_exact"); });
   }
 
   /// Sends all of `buf`.
   task<result<void, tls_error>> write_all(std::span<const std::byte> buf) {
-    return transfer_all(&tls_stream::write, buf, errc::write_zero, "tls_stream::write_all");
+    return detail::transfer_all(this, &tls_stream::write, buf,
+                                [this] { return end_of_stream(errc::write_zero, "tls_stream::write_all"); });
   }
 
   /// Sends close_notify, then shuts down the TCP write side; reading still works.
@@ -152,19 +155,6 @@ class tls_stream {
   tls_error closed() const {
     if (s_ && s_->broken()) return s_->closed_error();
     return tls_error(tls_error::kind::closed, s_ ? s_->peer() : std::string(), "the stream is closed");
-  }
-  // read_exact and write_all: `step` (read or write) until `buf` is done; a step that moves no
-  // byte ends the loop with a kind::io error carrying `on_zero`.
-  template <class Byte>
-  task<result<void, tls_error>> transfer_all(task<result<std::size_t, tls_error>> (tls_stream::*step)(std::span<Byte>),
-                                             std::span<Byte> buf, errc on_zero, const char* what) {
-    while (!buf.empty()) {
-      auto n = co_await (this->*step)(buf);
-      if (!n) co_return err(n.error());
-      if (*n == 0) co_return err(end_of_stream(on_zero, what));
-      buf = buf.subspan(*n);
-    }
-    co_return ok();
   }
   tls_error end_of_stream(errc code, const char* what) const {
     const error e(code, what);

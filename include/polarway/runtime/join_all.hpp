@@ -64,12 +64,13 @@ class fork_group : public cancel_hook {
     // On a worker the last child runs only after the parent has suspended, so the count cannot
     // reach zero before: it needs no guard. Elsewhere a guard (+1), dropped below, keeps every
     // child from waking a parent that has not suspended yet.
-    const bool guarded = !parent_->sched()->keeps_last_child(n);
+    worker* const w = parent_->sched()->own_worker();
+    const bool guarded = !w || n == 0;
     remaining_.store(n + other_arrivals + (guarded ? 1 : 0), std::memory_order_relaxed);
     parent_->resume_point = caller;
     parent_->ref();  // for whoever wakes the parent
     parent_->cancel_on = this;
-    parent_->sched()->start_children(cells, n);
+    parent_->sched()->start_children(w, cells, n);
     if (!guarded) return true;
     if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       parent_->unref();
