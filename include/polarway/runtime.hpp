@@ -24,6 +24,7 @@
 #include "polarway/runtime/join_handle.hpp"
 #include "polarway/runtime/race.hpp"
 #include "polarway/runtime/runtime.hpp"
+#include "polarway/runtime/runtime_metrics.hpp"
 #include "polarway/runtime/spawn_blocking.hpp"
 #include "polarway/runtime/yield_now.hpp"
 #include "polarway/signal/signal.hpp"

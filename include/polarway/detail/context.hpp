@@ -5,6 +5,7 @@
 // reactor (tests/layering_test.cpp holds them to it).
 #pragma once
 
+#include "polarway/detail/owned_counter.hpp"
 #include "polarway/detail/panic.hpp"
 #include "polarway/detail/task_cell.hpp"
 
@@ -21,6 +22,8 @@ struct thread_context {
   // The current run began without the notified -> running transition (scheduler::run_task),
   // which current_task_or_panic() makes the first time it is called in the run.
   bool run_unmarked = false;
+  // The worker's count of runs cut short by the budget (worker_counters::forced_yields).
+  owned_counter* forced_yields = nullptr;
 };
 inline thread_local thread_context tls_context;
 
@@ -50,7 +53,10 @@ inline constexpr int coop_budget = 128;
 inline bool coop_consume() noexcept {
   thread_context& ctx = tls_context;
   if (!ctx.current_task) return true;
-  return --ctx.budget > 0;
+  if (--ctx.budget > 0) [[likely]]
+    return true;
+  if (ctx.forced_yields) ctx.forced_yields->add();
+  return false;
 }
 
 }  // namespace polarway::detail

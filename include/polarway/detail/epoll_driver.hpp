@@ -23,6 +23,7 @@
 
 #include "polarway/detail/panic.hpp"
 #include "polarway/detail/context.hpp"
+#include "polarway/detail/io_counts.hpp"
 #include "polarway/error.hpp"
 #include "polarway/result.hpp"
 
@@ -132,6 +133,7 @@ class epoll_driver {
     ev.data.ptr = r.get();
     if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) return err(error::from_errno(errno, "epoll_ctl"));
     registered_.fetch_add(1, std::memory_order_relaxed);
+    registrations_.add();
     return r;
   }
 
@@ -152,6 +154,7 @@ class epoll_driver {
     ev.data.u64 = reinterpret_cast<std::uint64_t>(target) | target_tag;
     if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) return err(error::from_errno(errno, "epoll_ctl"));
     registered_.fetch_add(1, std::memory_order_relaxed);  // so that poll() looks at it
+    registrations_.add();
     return ok();
   }
 
@@ -178,13 +181,19 @@ class epoll_driver {
   /// How many times this driver has called epoll_wait (for tests).
   std::uint64_t epoll_waits() const noexcept { return epoll_waits_; }
 
+  /// Descriptors registered, readiness events handed out, and epoll_wait calls so far (any
+  /// thread; see owned_counter). An event may be an internal wake-up's.
+  io_counts counts() const noexcept { return {registrations_.get(), events_.get(), epoll_waits_counter_.get()}; }
+
  private:
   epoll_driver() = default;
 
   void run(int timeout_ms) noexcept {
     epoll_event events[128];
     ++epoll_waits_;
+    epoll_waits_counter_.add();
     const int n = ::epoll_wait(epfd_, events, 128, timeout_ms);
+    if (n > 0) events_.add(static_cast<std::uint64_t>(n));
     for (int i = 0; i < n; ++i) {
       if (events[i].data.u64 & target_tag) {
         auto* t = reinterpret_cast<epoll_target*>(events[i].data.u64 & ~target_tag);
@@ -215,6 +224,9 @@ class epoll_driver {
   int efd_ = -1;
   std::atomic<std::size_t> registered_{0};  // fds registered and not yet deregistered (any thread)
   std::uint64_t epoll_waits_ = 0;
+  owned_counter registrations_;
+  owned_counter events_;
+  owned_counter epoll_waits_counter_;
   std::thread::id owner_;
   std::mutex retired_mu_;
   std::vector<std::unique_ptr<readiness>> retired_;

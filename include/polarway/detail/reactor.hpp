@@ -78,6 +78,8 @@ class reactor {
     if (uring_) uring_->unpark();
     else epoll_->unpark();
   }
+  /// What the backend has done so far (any thread; see io_counts.hpp).
+  io_counts counts() const noexcept { return uring_ ? uring_->counts() : epoll_->counts(); }
 
   /// Calls `on_readable(ctx)` on this worker whenever `fd` is readable, for as long as the
   /// reactor lives (owner thread only). Level-triggered: `on_readable` must drain `fd`, or it

@@ -43,6 +43,7 @@
 #include "polarway/detail/task_cell.hpp"
 #include "polarway/detail/task_registry.hpp"
 #include "polarway/detail/timer_queue.hpp"
+#include "polarway/detail/worker_counters.hpp"
 
 namespace polarway::detail {
 
@@ -70,8 +71,8 @@ struct pending_arrivals {
 };
 
 struct worker {
-  worker(scheduler* s, std::size_t i, std::size_t deque_capacity, std::size_t deque_max_capacity)
-      : sched(s), index(i), deque(deque_capacity, deque_max_capacity) {}
+  worker(scheduler* s, std::size_t i, std::size_t workers, std::size_t deque_capacity, std::size_t deque_max_capacity)
+      : sched(s), index(i), deque(deque_capacity, deque_max_capacity), counters(workers) {}
 
   scheduler* const sched;
   const std::size_t index;
@@ -98,6 +99,7 @@ struct worker {
   pending_arrivals arrivals;
   std::unique_ptr<reactor> io;  // created on the worker's own thread
   timer_queue timers;
+  worker_counters counters;
   std::thread thread;
 
   std::uint32_t next_random() noexcept {  // xorshift32: victim selection only
@@ -140,7 +142,7 @@ class scheduler {
     workers_.reserve(workers);
     for (std::size_t i = 0; i < workers; ++i) {
       workers_.push_back(
-          std::make_unique<worker>(this, i, deque_capacity, workers == 1 ? solo_deque_max_capacity : deque_capacity));
+          std::make_unique<worker>(this, i, workers, deque_capacity, workers == 1 ? solo_deque_max_capacity : deque_capacity));
       workers_.back()->rng = static_cast<std::uint32_t>(0x9e3779b9u * (i + 1));
     }
     std::vector<result<void>> started(workers);
@@ -192,6 +194,14 @@ class scheduler {
   /// reactor cannot wait for.
   blocking_pool& pool() noexcept { return pool_; }
 
+  /// Worker `i`, for metrics (its counters, deque, timers and reactor may be read from any
+  /// thread).
+  worker& worker_at(std::size_t i) noexcept { return *workers_[i]; }
+  std::size_t inject_len() const noexcept { return inject_.len(); }
+  /// Tasks created, and of those refused at shutdown without running, from outside the workers.
+  std::uint64_t external_spawned() const noexcept { return external_spawned_.load(std::memory_order_relaxed); }
+  std::uint64_t external_completed() const noexcept { return external_completed_.load(std::memory_order_relaxed); }
+
   /// Whether the calling thread is one of this scheduler's workers.
   bool on_worker_thread() const noexcept {
     const worker* w = tls_context.current_worker;
@@ -208,10 +218,12 @@ class scheduler {
   task_cell* spawn_cell(task<T> t, std::uint64_t extra_state, std::uint32_t extra_refs) {
     task_cell* cell = new_cell(t, task_cell::notified | extra_state | (1 + extra_refs) * task_cell::ref_one);
     worker* w = tls_context.current_worker;
-    if (w && w->sched == this) [[likely]]
+    if (w && w->sched == this) [[likely]] {
+      w->counters.spawned.add();
       push_local(*w, cell);  // listed if it ever suspends (go_idle)
-    else
+    } else {
       spawn_external(cell);
+    }
     return cell;
   }
 
@@ -219,11 +231,13 @@ class scheduler {
   /// now, so that shutdown finds it. Out of line, so that the spawn from a task (the common
   /// one) does not save the registers this path needs.
   [[gnu::noinline]] void spawn_external(task_cell* cell) {
+    external_spawned_.fetch_add(1, std::memory_order_relaxed);
     if (!registry_.insert(cell, next_external_shard_++)) {
       // Shutting down: the task never runs. Its cell completes as cancelled so that a join
       // handle reports it, and the runtime's reference goes, as at the end of a run that never
       // marked the task running. The caller's references (at least one) keep the cell.
       cell->destroy_root();
+      external_completed_.fetch_add(1, std::memory_order_relaxed);
       cell->complete_and_release(task_outcome::cancelled, false);
       return;
     }
@@ -253,7 +267,10 @@ class scheduler {
   /// goes to its next_child slot, to run next without a trip through the deque, and the others
   /// onto the deque with one publication of `bottom` and at most one wake-up for the lot.
   void start_children(worker* w, task_cell* const* cells, std::size_t n) noexcept {
+    // Children count as spawned once queued (a fork that failed to create them all releases
+    // the ones it made, which never run).
     if (w && n > 0) {
+      w->counters.spawned.add(n);
       if (w->next_child) push_local(*w, w->next_child);  // a task forks again before it suspends
       w->next_child = cells[--n];
       const bool was_empty = w->deque.looks_empty();
@@ -264,6 +281,7 @@ class scheduler {
       }
       return;
     }
+    external_spawned_.fetch_add(n, std::memory_order_relaxed);
     for (std::size_t i = 0; i < n; ++i) push_remote(cells[i]);
   }
 
@@ -376,7 +394,10 @@ class scheduler {
         first = c;
       last = c;
     });
-    if (n) inject_.push_batch(first, last, n);
+    if (n) {
+      inject_.push_batch(first, last, n);
+      w.counters.overflowed.add(n);
+    }
   }
 
   void push_deferred(worker& w, task_cell* cell) noexcept {
@@ -475,6 +496,7 @@ class scheduler {
     if (w.lifo) {
       if (w.lifo_runs < lifo_cap) {
         ++w.lifo_runs;
+        w.counters.lifo_hits.add();
         return std::exchange(w.lifo, nullptr);
       }
       push_deferred(w, std::exchange(w.lifo, nullptr));
@@ -521,8 +543,13 @@ class scheduler {
       worker& victim = *workers_[(start + i) % n];
       if (&victim == &w) continue;
       for (;;) {
+        w.counters.steal_attempts.add();
         auto [c, status] = victim.deque.steal();
-        if (status == chase_lev_deque<task_cell*>::steal_status::success) found = c;
+        if (status == chase_lev_deque<task_cell*>::steal_status::success) {
+          found = c;
+          w.counters.steals.add();
+          w.counters.tasks_stolen_from[victim.index].add();
+        }
         if (status != chase_lev_deque<task_cell*>::steal_status::lost_race) break;
       }
     }
@@ -581,6 +608,12 @@ class scheduler {
     return true;
   }
 
+  // A steady-clock time as nanoseconds since the clock's epoch (boot): never 0 in practice, so
+  // worker_counters can use 0 for "not parked".
+  static std::int64_t clock_ns(clock::time_point t) noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  }
+
   // A spell that ended with work of the worker's own counts as it lasted; any other as long.
   static void note_idle_spell(worker& w, clock::duration spell, bool own) noexcept {
     constexpr std::int64_t long_spell = std::numeric_limits<std::int32_t>::max();
@@ -609,17 +642,26 @@ class scheduler {
   bool park_worker(worker& w) {
     const bool was_searching = std::exchange(w.searching, false);
     if (idle_.transition_to_parked(w.index, was_searching) && work_anywhere()) notify_parked();
-    w.io->wait(w.timers.ns_until_next(clock::now()));
-    w.timers.fire_due(clock::now());
+    const clock::time_point parked_at = clock::now();
+    w.counters.parks.add();
+    w.counters.parked_since_ns.store(clock_ns(parked_at), std::memory_order_relaxed);
+    w.io->wait(w.timers.ns_until_next(parked_at));
+    const clock::time_point woke_at = clock::now();
+    w.counters.parked_ns.add(static_cast<std::uint64_t>(clock_ns(woke_at) - clock_ns(parked_at)));
+    w.counters.parked_since_ns.store(0, std::memory_order_relaxed);
+    w.timers.fire_due(woke_at);
     // Woken by a notifier: it counted us as a searcher. Woken by I/O or a timer: we have
     // local work, and take ourselves off the sleeper list.
     if (idle_.unpark_self(w.index)) return true;
+    w.counters.notified_wakeups.add();
     w.searching = true;
     return false;
   }
 
   void run_worker(worker& w) {
     tls_context.current_worker = &w;
+    tls_context.forced_yields = &w.counters.forced_yields;
+    w.counters.started_ns.store(clock_ns(clock::now()), std::memory_order_relaxed);
     tls_root_completion.capture = &task_cell::capture_at_final;
     for (;;) {
       task_cell* c = next_local(w);
@@ -634,6 +676,7 @@ class scheduler {
       if (!c) c = steal_work(w);
       if (c) {
         end_search(w);
+        w.counters.polls.add();
         run_task(c);
         continue;
       }
@@ -648,6 +691,7 @@ class scheduler {
     }
     w.io->quiesce();
     tls_context.current_worker = nullptr;
+    tls_context.forced_yields = nullptr;
   }
 
   // The worker is about to run `next` (null: it has nothing local left): the fork-join arrivals
@@ -756,7 +800,10 @@ class scheduler {
   // The frame is gone by now (freed as the coroutine ended, or destroyed by capture_result or
   // on cancellation). A fork-join child's cell may be freed by its group as soon as the
   // callback has run.
+  // Counted as completed before the join handle can see it, so a snapshot taken by whoever
+  // joined it no longer counts it as live.
   void finish(task_cell* cell, task_outcome outcome, bool marked) noexcept {
+    tls_context.current_worker->counters.completed.add();
     registry_.remove(cell);
     cell->complete_and_release(outcome, marked);
   }
@@ -766,6 +813,8 @@ class scheduler {
   idle_state idle_;
   task_registry registry_;
   std::atomic<std::size_t> next_external_shard_{0};
+  std::atomic<std::uint64_t> external_spawned_{0};    // tasks created outside the workers
+  std::atomic<std::uint64_t> external_completed_{0};  // of which refused at shutdown, never run
   std::atomic<bool> shut_down_{false};  // set first: every task taken from a queue is cancelled
   std::atomic<bool> stopping_{false};   // set once every listed task was aborted: workers may exit
   const std::chrono::nanoseconds busy_poll_;

@@ -47,6 +47,12 @@ class timer_queue {
     return wheel_.insert(e);
   }
 
+  /// Timers waiting to fire (any thread).
+  std::size_t pending() {
+    std::lock_guard lock(mu_);
+    return wheel_.size();
+  }
+
   /// Removes a timer that has not fired (no-op otherwise).
   void remove(timer_entry* e) {
     std::lock_guard lock(mu_);

@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "polarway/detail/io_counts.hpp"
 #include "polarway/detail/io_op.hpp"
 #include "polarway/error.hpp"
 #include "polarway/result.hpp"
@@ -111,10 +112,12 @@ class uring_driver {
   io_uring_sqe* sqe() noexcept {
     io_uring_sqe* s = io_uring_get_sqe(&ring_);
     while (!s) {
+      kernel_entries_.add();
       io_uring_submit(&ring_);
       s = io_uring_get_sqe(&ring_);
     }
     ++pending_;
+    submissions_.add();
     return s;
   }
 
@@ -164,6 +167,7 @@ class uring_driver {
   void flush() noexcept {
     if (pending_) {
       pending_ = 0;
+      kernel_entries_.add();
       io_uring_submit(&ring_);
     }
   }
@@ -188,6 +192,7 @@ class uring_driver {
     }
     pending_ = 0;
     ++poll_entries_;
+    kernel_entries_.add();
     io_uring_submit_and_get_events(&ring_);
     entered_and_drained();
   }
@@ -195,11 +200,16 @@ class uring_driver {
   /// How many times poll() has entered the kernel (for tests).
   std::uint64_t poll_entries() const noexcept { return poll_entries_; }
 
+  /// SQEs queued, CQEs handed out, and io_uring_enter calls so far (any thread; see
+  /// owned_counter). A CQE may be an internal wake-up rather than an operation's.
+  io_counts counts() const noexcept { return {submissions_.get(), completions_.get(), kernel_entries_.get()}; }
+
   /// Blocks until a completion, an unpark(), or `timeout_ns` (negative: no limit).
   void wait(std::int64_t timeout_ns) noexcept {
     take_remote_cancels();
     pending_ = 0;
     io_uring_cqe* cqe = nullptr;
+    kernel_entries_.add();
     if (timeout_ns < 0) {
       io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, nullptr, nullptr);
     } else {
@@ -359,6 +369,7 @@ class uring_driver {
       }
     }
     io_uring_cq_advance(&ring_, seen);
+    completions_.add(seen);
   }
 
   io_uring ring_{};
@@ -373,6 +384,9 @@ class uring_driver {
   unsigned pending_ = 0;
   unsigned polls_without_entry_ = 0;
   std::uint64_t poll_entries_ = 0;
+  owned_counter submissions_;
+  owned_counter completions_;
+  owned_counter kernel_entries_;
   int targets_ = 0;
   std::thread::id owner_;
   std::mutex remote_mu_;

@@ -22,6 +22,7 @@
 #include "polarway/result.hpp"
 #include "polarway/runtime/join_error.hpp"
 #include "polarway/runtime/join_handle.hpp"
+#include "polarway/runtime/runtime_metrics.hpp"
 #include "polarway/runtime/spawn_blocking.hpp"
 #include "polarway/task.hpp"
 
@@ -155,6 +156,10 @@ class runtime {
 
   /// The reactor backend in use: io_uring if every worker got a ring, else epoll.
   backend_kind backend() const noexcept { return sched_->backend(); }
+
+  /// A snapshot of the workers' counters and the runtime's queues, from any thread, at any
+  /// time (see runtime_metrics.hpp for what it promises).
+  runtime_metrics metrics() const { return detail::snapshot_metrics(*sched_); }
 
  private:
   runtime(const runtime_options& resolved, int)
