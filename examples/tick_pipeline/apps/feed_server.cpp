@@ -13,6 +13,7 @@
 #include <polarway/net/tls_stream.hpp>
 #include <polarway/runtime.hpp>
 
+#include "market.hpp"
 #include "process_stats.hpp"
 #include "serve.hpp"
 #include "ticks/utf8.hpp"
@@ -33,10 +34,18 @@ std::string feed_usage() {
          "  --listen ADDR            address to serve on (default 127.0.0.1:9443)\n"
          "  --symbols N              symbols to simulate, 1..10000 (default 10)\n"
          "  --kind K                 trade | aggTrade | bookTicker: kind served at / (default trade)\n"
-         "  --rate N[/s]             messages per second per connection, 0 = flat out (default 0)\n"
+         "  --rate N[/s]             the market's messages per second of each kind, 0 = flat out (default 0).\n"
+         "                           With a rate the feed is a market: its clock starts when the first\n"
+         "                           WebSocket client is admitted, message i of a kind is due at i/N s and\n"
+         "                           is the same for everybody; a connection joins at the current message\n"
+         "                           and sees what is due from then on (a reconnect misses what came\n"
+         "                           meanwhile). Flat out, every connection gets its own replay from 0.\n"
+         "                           (--replay with a rate: each connection paced from its own start.)\n"
          "  --pace-us N              with --rate, send what is due every N microseconds,\n"
          "                           10..100000 (default 100)\n"
-         "  --count N                messages per connection, then close 1000; 0 = unlimited (default 0)\n"
+         "  --count N                flat out: messages per connection; with --rate: the market's length\n"
+         "                           per kind. Connections that reach it close with 1000; 0 = unlimited\n"
+         "                           (default 0)\n"
          "  --seed N                 generator seed (default 1)\n"
          "  --replay FILE            serve the lines of a JSON-lines file instead (verbatim, in a loop\n"
          "                           up to --count, else once); every line must be UTF-8\n"
@@ -150,6 +159,7 @@ struct feed_server::shared {
   std::condition_variable_any subscribed;
   std::size_t subscribers = 0;  // guarded by pace_mu
   pw::option<pw::net::tls_config> tls;  // --tls-cert: every connection is TLS first
+  std::unique_ptr<app::market> market;  // --rate with generated data: the market connections join
 
   void log(const std::string& line) const {
     if (!config.quiet) std::fprintf(stderr, "polarway-feed: %s\n", line.c_str());
@@ -228,6 +238,36 @@ class message_source {
     }
   }
 
+  /// On a market: the next message of a kind whose generator is behind `head` (round robin
+  /// over the kinds, skipping symbols not asked for), adding its tick to `totals`; none once
+  /// every kind has reached `head`.
+  pw::option<std::string_view> next_due(std::uint64_t head, feed_totals& totals, std::int64_t now_ns) {
+    for (std::size_t tried = 0; tried < streams_.size(); ++tried) {
+      kind_stream& k = streams_[rr_];
+      rr_ = (rr_ + 1) % streams_.size();
+      while (k.gen.produced() < head) {
+        const std::string_view msg = k.gen.next(now_ns);
+        if (!k.wanted.empty() &&
+            std::find(k.wanted.begin(), k.wanted.end(), symbol_of(k.gen.last())) == k.wanted.end())
+          continue;
+        totals.add(k.gen.last());
+        return msg;
+      }
+    }
+    return pw::none;
+  }
+  /// On a market: the index every kind has reached.
+  std::uint64_t market_position() const noexcept {
+    std::uint64_t at = UINT64_MAX;
+    for (const auto& k : streams_) at = std::min(at, k.gen.produced());
+    return at;
+  }
+  /// On a market: moves every kind on to message `index` (what came meanwhile is not sent).
+  void jump_to(app::market& m, std::uint64_t index) {
+    for (auto& k : streams_)
+      if (k.gen.produced() < index) m.seek(k.gen, index);
+  }
+
  private:
   // A recorded message with ,"pw_ts":N added to the innermost object (the "data" object of a
   // combined message, whose closing brace is the second to last).
@@ -297,6 +337,19 @@ pw::result<message_source, ws_refusal> plan_for(const feed_server::shared& sh, s
   }
 
   std::vector<message_source::kind_stream> streams;
+  if (sh.market) {
+    // Every kind's market has every symbol; the connection joins each at the current head.
+    const std::int64_t now = monotonic_ns();
+    sh.market->start(now);
+    const std::uint64_t head = sh.market->head(now);
+    for (auto& [kind, indices] : by_kind) {
+      message_source::kind_stream ks{sh.market->generator_at(kind, head, combined, c.with_send_time), {}};
+      if (indices.size() != c.symbols)
+        for (std::size_t i : indices) ks.wanted.push_back(ks.gen.symbols()[i]);
+      streams.push_back(std::move(ks));
+    }
+    return message_source::generated(std::move(streams));
+  }
   for (auto& [kind, indices] : by_kind) {
     const std::size_t n = *std::max_element(indices.begin(), indices.end()) + 1;
     auto gen = feed_generator::create(feed_options{
@@ -359,12 +412,14 @@ pw::task<void> stream_messages(ws_session<Transport>& session, message_source& s
   ws::connection& conn = session.connection();
   const feed_config& c = sh.config;
   feed_counters& counters = *sh.counters;
+  app::market* const on_market = src.is_replay() ? nullptr : sh.market.get();
   feed_totals totals;
-  std::uint64_t limit = c.count;
+  std::uint64_t limit = on_market ? 0 : c.count;
   if (limit == 0 && src.is_replay()) limit = src.replay_size();
   std::uint64_t sent = 0;
   const std::int64_t start = monotonic_ns();
   bool peer_left = false;
+  bool reached_end = false;
   std::uint16_t close_with = ws::close_code::normal;
   pw::option<pace_subscription> paced;
   if (c.rate != 0) paced.emplace(sh);
@@ -381,27 +436,43 @@ pw::task<void> stream_messages(ws_session<Transport>& session, message_source& s
       break;
     }
     std::uint64_t due = UINT64_MAX;
-    if (c.rate != 0) {
+    std::uint64_t head = 0;
+    if (on_market) {
+      if (on_market->ended(src.market_position())) {
+        reached_end = true;
+        break;
+      }
+      head = on_market->head(monotonic_ns());
+      due = src.market_position() < head ? UINT64_MAX : 0;
+    } else if (c.rate != 0) {
       const auto elapsed = static_cast<std::uint64_t>(monotonic_ns() - start);
       const std::uint64_t target = static_cast<std::uint64_t>(static_cast<double>(c.rate) * 1e-9 * static_cast<double>(elapsed));
       due = target > sent ? target - sent : 0;
-      if (due == 0) {
-        if (conn.wants_write() && !(co_await write_output(session, counters))) {
-          peer_left = true;
-          break;
-        }
-        co_await sh.pace.notified();
-        continue;
+    }
+    if (due == 0) {
+      if (conn.wants_write() && !(co_await write_output(session, counters))) {
+        peer_left = true;
+        break;
       }
+      co_await sh.pace.notified();
+      continue;
     }
     if (limit != 0) due = std::min(due, limit - sent);
     std::uint64_t n = 0;
     // One clock read per batch: its messages go out in the same write (a read per message cost
     // more than formatting the timestamp).
     const std::int64_t now = c.with_send_time ? realtime_ns() : 0;
-    while (n < due && conn.output().size() < c.batch_bytes) {
-      if (!conn.send_text(src.next(totals, now))) break;
-      ++n;
+    if (on_market) {
+      while (conn.output().size() < c.batch_bytes) {
+        const auto msg = src.next_due(head, totals, now);
+        if (!msg || !conn.send_text(*msg)) break;
+        ++n;
+      }
+    } else {
+      while (n < due && conn.output().size() < c.batch_bytes) {
+        if (!conn.send_text(src.next(totals, now))) break;
+        ++n;
+      }
     }
     sent += n;
     if (!(co_await write_output(session, counters))) {
@@ -410,6 +481,7 @@ pw::task<void> stream_messages(ws_session<Transport>& session, message_source& s
     }
     counters.messages.fetch_add(n, std::memory_order_relaxed);
   }
+  if (limit != 0 && sent == limit) reached_end = true;
 
   if (!peer_left && !conn.close_sent()) {
     (void)conn.close(close_with);
@@ -417,7 +489,7 @@ pw::task<void> stream_messages(ws_session<Transport>& session, message_source& s
       // Bounded: a client that never answers our close does not keep the connection.
       (void)co_await pw::timeout(2s, await_close(session, rx));
       (void)co_await write_output(session, counters);
-      if (close_with == ws::close_code::normal && limit != 0 && sent == limit)
+      if (close_with == ws::close_code::normal && reached_end)
         counters.completed.fetch_add(1, std::memory_order_relaxed);
     }
   }
@@ -533,6 +605,8 @@ pw::result<std::unique_ptr<feed_server>, std::string> feed_server::create(feed_c
     }
     if (sh.replay_lines.empty()) return pw::err("--replay " + config.replay + ": no lines");
   }
+  if (config.rate != 0 && config.replay.empty())
+    sh.market = std::make_unique<app::market>(config.seed, config.symbols, config.rate, config.count);
   auto l = pw::net::tcp_listener::bind(config.listen);
   if (!l) return pw::err("cannot listen on " + config.listen + ": " + l.error().message());
   fs->listener_ = std::move(*l);
@@ -577,6 +651,12 @@ pw::task<void> feed_server::run(pw::cancellation_token stop) {
   events.on_refused = [sh] { sh->counters->rejected.fetch_add(1, std::memory_order_relaxed); };
   auto loop = serve(*listener_, stop, config_.max_connections, std::move(handler), std::move(events));
   co_await loop;
+  if (sh->market) sh->market->stop(monotonic_ns());
+}
+
+std::vector<market_report> feed_server::market_totals() const {
+  if (!shared_->market) return {};
+  return shared_->market->report(monotonic_ns());
 }
 
 }  // namespace ticks::app
