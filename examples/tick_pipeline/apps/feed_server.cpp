@@ -15,7 +15,9 @@
 
 #include "market.hpp"
 #include "process_stats.hpp"
+#include "rest_history.hpp"
 #include "serve.hpp"
+#include "ticks/rest_request.hpp"
 #include "ticks/utf8.hpp"
 #include "ticks/ws_connection.hpp"
 #include "ticks/ws_handshake.hpp"
@@ -57,7 +59,14 @@ std::string feed_usage() {
          "  --tls-cert FILE          serve wss://: PEM certificate chain (leaf first); needs --tls-key\n"
          "  --tls-key FILE           the certificate's PEM private key; the TLS handshake shares\n"
          "                           --handshake-timeout with the WebSocket one\n"
-         "paths: /stream?streams=btcusdt@trade/ethusdt@aggTrade, /ws/btcusdt@trade, or / for all\n";
+         "  --api-key K              the X-MBX-APIKEY that historicalTrades requires (default: any\n"
+         "                           non-empty key)\n"
+         "paths: /stream?streams=btcusdt@trade/ethusdt@aggTrade, /ws/btcusdt@trade, or / for all\n"
+         "REST (same listener, with --rate; plain GET requests, keep-alive, Binance's format and errors):\n"
+         "  /api/v3/aggTrades?symbol=BTCUSDT&fromId=N[&limit=1..1000]         the aggTrade market's history\n"
+         "  /api/v3/historicalTrades?symbol=BTCUSDT&fromId=N[&limit=1..1000]  the trade market's; needs\n"
+         "                                                                    X-MBX-APIKEY\n"
+         "  only messages the market has produced; values identical to the stream's\n";
 }
 
 pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> args) {
@@ -117,6 +126,15 @@ pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> 
       step = r.uint_into(c.batch_bytes, 1024, 16u << 20);
     } else if (flag == "--max-connections") {
       step = r.uint_into(c.max_connections, 1, 100000);
+    } else if (flag == "--api-key") {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (v.empty()) return pw::err(cli_error{"--api-key: needs a key"});
+        for (const char ch : v)
+          if (static_cast<unsigned char>(ch) <= 0x20 || static_cast<unsigned char>(ch) >= 0x7F)
+            return pw::err(cli_error{"--api-key: only visible ASCII characters"});
+        c.api_key = std::string(v);
+        return pw::ok();
+      });
     } else if (flag == "--tls-cert" || flag == "--tls-key") {
       std::string& into = flag == "--tls-cert" ? c.tls_cert : c.tls_key;
       step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
@@ -159,6 +177,7 @@ struct feed_server::shared {
   std::condition_variable_any subscribed;
   std::size_t subscribers = 0;  // guarded by pace_mu
   pw::option<pw::net::tls_config> tls;  // --tls-cert: every connection is TLS first
+  pw::option<rest_history> rest;       // the REST history (of the market, if any)
   std::unique_ptr<app::market> market;  // --rate with generated data: the market connections join
 
   void log(const std::string& line) const {
@@ -499,6 +518,53 @@ pw::task<void> stream_messages(ws_session<Transport>& session, message_source& s
   }
 }
 
+// The next request head on a kept-alive REST connection, from the bytes already read
+// (`pending`) and then the stream: the head and the bytes past it, or none when the stream
+// ends, fails, or sends anything but a plain request (hs then holds the error response, if any).
+template <class Transport>
+pw::task<pw::option<std::pair<std::string, std::vector<std::byte>>>> next_plain_request(
+    Transport& s, std::vector<std::byte> pending, ws::server_handshake& hs) {
+  using found = std::pair<std::string, std::vector<std::byte>>;
+  if (!pending.empty()) {
+    const byte_view got(pending.data(), pending.size());
+    auto p = hs.feed(got);
+    if (!p && !hs.plain_request().empty()) {
+      const auto rest = got.subspan(hs.plain_request_consumed());
+      co_return found{std::string(hs.plain_request()), std::vector<std::byte>(rest.begin(), rest.end())};
+    }
+    if (!p || p->done) co_return pw::none;
+  }
+  auto r = co_await detail::read_handshake_head(s, hs);
+  if (!r && r.error().what == handshake_failure::kind::plain)
+    co_return found{std::string(hs.plain_request()), std::move(r.error().after_plain)};
+  co_return pw::none;
+}
+
+// A plain HTTP connection: REST history requests answered in order (pipelined ones too) while
+// the client keeps the connection alive, each next head within the handshake deadline.
+template <class Transport>
+pw::task<void> serve_rest(Transport s, std::string head, std::vector<std::byte> pending,
+                          std::shared_ptr<feed_server::shared> sh) {
+  const auto deadline = std::chrono::milliseconds(sh->config.handshake_timeout_ms);
+  for (;;) {
+    auto request = parse_rest_request(head);
+    const rest_reply reply = request ? sh->rest->answer(*request, monotonic_ns()) : rest_history::reject(request.error());
+    const bool keep_alive = request && request->keep_alive;
+    sh->counters->rest_requests.fetch_add(1, std::memory_order_relaxed);
+    const std::string response = http_json_response(reply, keep_alive);
+    if (!(co_await s.write_all(as_bytes(response))) || !keep_alive) break;
+    ws::server_handshake hs;
+    auto next = co_await pw::timeout(deadline, next_plain_request(s, std::move(pending), hs));
+    if (!next || !*next) {
+      if (next && !hs.done() && !hs.response().empty()) (void)co_await s.write_all(as_bytes(hs.response()));
+      break;
+    }
+    head = std::move((*next)->first);
+    pending = std::move((*next)->second);
+  }
+  (void)co_await s.shutdown();
+}
+
 template <class Transport>
 pw::task<void> serve_ws(Transport s, std::shared_ptr<feed_server::shared> sh, pw::cancellation_token stop) {
   feed_counters& counters = *sh->counters;
@@ -512,8 +578,14 @@ pw::task<void> serve_ws(Transport s, std::shared_ptr<feed_server::shared> sh, pw
   // Checking each again cost 7% of the feed's CPU, which the benchmark's ingest shares cores with.
   const ws::connection_options options{.check_sent_utf8 = false};
   // Created outside the co_await: g++ 12 mishandles temporaries in a co_await expression.
-  auto accepting = accept_ws(std::move(s), std::chrono::milliseconds(sh->config.handshake_timeout_ms), options, admit);
+  // A request without an Upgrade field is a REST request: the same listener serves both.
+  auto plain = [sh](Transport t, std::string head, std::vector<std::byte> after) {
+    return serve_rest(std::move(t), std::move(head), std::move(after), sh);
+  };
+  auto accepting =
+      accept_ws(std::move(s), std::chrono::milliseconds(sh->config.handshake_timeout_ms), options, admit, plain);
   auto accepted = co_await std::move(accepting);
+  if (!accepted && accepted.error().what == handshake_failure::kind::plain) co_return;
   if (!accepted) {
     (accepted.error().what == handshake_failure::kind::timed_out ? counters.handshake_timeouts : counters.rejected)
         .fetch_add(1, std::memory_order_relaxed);
@@ -607,6 +679,7 @@ pw::result<std::unique_ptr<feed_server>, std::string> feed_server::create(feed_c
   }
   if (config.rate != 0 && config.replay.empty())
     sh.market = std::make_unique<app::market>(config.seed, config.symbols, config.rate, config.count);
+  sh.rest.emplace(sh.market.get(), names->symbols(), config.api_key);
   auto l = pw::net::tcp_listener::bind(config.listen);
   if (!l) return pw::err("cannot listen on " + config.listen + ": " + l.error().message());
   fs->listener_ = std::move(*l);

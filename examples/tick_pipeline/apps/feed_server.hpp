@@ -27,6 +27,10 @@
 // have. The thread ticks only while a paced connection is open; with none it sleeps until one
 // subscribes.
 //
+// The same listener serves the REST history (rest_history.hpp): a request whose head has no
+// Upgrade field goes to it instead of the WebSocket handshake (one accept loop, one head read),
+// over TLS too with --tls-cert; requests on a kept-alive connection are answered in order.
+//
 // The totals of every tick sent (feed_totals, over all connections) are kept so that a test or
 // the demo can compare them with what the ingest side received; on a market, market_totals()
 // adds what the market produced of each kind used, so that a test can compare an ingest's
@@ -80,6 +84,7 @@ struct feed_config {
   // (within handshake_timeout_ms) before the WebSocket one.
   std::string tls_cert;  // PEM certificate chain, leaf first
   std::string tls_key;   // PEM private key
+  std::string api_key;   // REST historicalTrades: the X-MBX-APIKEY required; empty: any non-empty
 };
 
 /// Parses polarway-feed's flags (argv without argv[0]).
@@ -98,6 +103,7 @@ struct feed_counters {
   std::atomic<std::uint64_t> handshake_timeouts{0};
   std::atomic<std::uint64_t> completed{0};  // connections that sent `count` and closed with 1000
   std::atomic<std::uint64_t> tls_handshake_failures{0};  // with TLS: clients that failed or stalled it
+  std::atomic<std::uint64_t> rest_requests{0};  // REST requests answered (errors included)
 };
 
 class feed_server {
