@@ -74,12 +74,8 @@ void check_sequential_ids(const received& r) {
 TEST_CASE("market: the first client sees the whole market, ids per symbol in order, market totals match") {
   const std::uint64_t count = 3000;
   pw::runtime rt(pw::runtime_options{.workers = 2});
-  rt.block_on([]() -> pw::task<void> {
-    auto feed = app::feed_server::create(market_config(30'000, count));
-    REQUIRE(feed);
-    pw::cancellation_token stop;
-    auto serving = pw::spawn((*feed)->run(stop));
-    const auto addr = (*feed)->local_addr();
+  rt.block_on(app::test::with_feed(market_config(30'000, count), [](app::feed_server& feed) -> pw::task<void> {
+    const auto addr = feed.local_addr();
     auto all = co_await app::test::read_stream(addr, "/stream?streams=btcusdt@trade/ethusdt@trade/bnbusdt@trade/"
                                                      "solusdt@trade/xrpusdt@trade/btcusdt@aggTrade/ethusdt@aggTrade/"
                                                      "bnbusdt@aggTrade/solusdt@aggTrade/xrpusdt@aggTrade");
@@ -88,17 +84,14 @@ TEST_CASE("market: the first client sees the whole market, ids per symbol in ord
     CHECK(all->ticks.size() == 2 * count);  // it started the market: it sees every message
     check_against_market(*all);
     check_sequential_ids(*all);
-    stop.cancel();
-    CHECK((co_await serving).is_ok());
-    const auto m = (*feed)->market_totals();
+    const auto m = feed.market_totals();
     REQUIRE(m.size() == 2);
     for (const auto& k : m) {
       auto g = ticks::feed_generator::create({.seed = seed, .symbols = symbols, .kind = k.kind}).value();
       for (std::uint64_t i = 0; i < count; ++i) g.skip();
       CHECK(k.totals == g.totals());
     }
-    CHECK((*feed)->counters().completed.load() == 1);
-  }());
+  }, [](app::feed_server& feed) { CHECK(feed.counters().completed.load() == 1); }));
 }
 
 TEST_CASE("market: a later connection joins in progress and agrees on every message it shares") {
@@ -106,15 +99,11 @@ TEST_CASE("market: a later connection joins in progress and agrees on every mess
   // fast-forwards from one; 2 s of market left for it then.
   const std::uint64_t count = 400'000;
   pw::runtime rt(pw::runtime_options{.workers = 2});
-  rt.block_on([]() -> pw::task<void> {
-    auto feed = app::feed_server::create(market_config(200'000, count));
-    REQUIRE(feed);
-    pw::cancellation_token stop;
-    auto serving = pw::spawn((*feed)->run(stop));
-    const auto addr = (*feed)->local_addr();
+  rt.block_on(app::test::with_feed(market_config(200'000, count), [](app::feed_server& feed) -> pw::task<void> {
+    const auto addr = feed.local_addr();
     auto first_reading = pw::spawn(app::test::read_stream(addr, "/ws/btcusdt@aggTrade"));
     // The market starts with the first connection; 0.4 s later it is past message 70,000.
-    while ((*feed)->counters().connections.load() == 0) co_await pw::sleep(1ms);
+    while (feed.counters().connections.load() == 0) co_await pw::sleep(1ms);
     co_await pw::sleep(400ms);
     auto later = co_await app::test::read_stream(addr, "/ws/btcusdt@aggTrade");
     auto first = co_await std::move(first_reading);
@@ -136,19 +125,13 @@ TEST_CASE("market: a later connection joins in progress and agrees on every mess
     check_sequential_ids(**first);
     check_sequential_ids(*later);
     check_against_market(*later);
-    stop.cancel();
-    CHECK((co_await serving).is_ok());
-  }());
+  }));
 }
 
 TEST_CASE("market: a client that reconnects after a pause misses what the market produced meanwhile") {
   pw::runtime rt(pw::runtime_options{.workers = 2});
-  rt.block_on([]() -> pw::task<void> {
-    auto feed = app::feed_server::create(market_config(2'000, 0));
-    REQUIRE(feed);
-    pw::cancellation_token stop;
-    auto serving = pw::spawn((*feed)->run(stop));
-    const auto addr = (*feed)->local_addr();
+  rt.block_on(app::test::with_feed(market_config(2'000, 0), [](app::feed_server& feed) -> pw::task<void> {
+    const auto addr = feed.local_addr();
     auto a = co_await app::test::read_some(addr, "/ws/ethusdt@trade", 5);
     REQUIRE(a);
     REQUIRE(a->ticks.size() == 5);
@@ -161,7 +144,5 @@ TEST_CASE("market: a client that reconnects after a pause misses what the market
     const std::uint64_t first_again = app::test::market_index(b->ticks.front());
     CHECK(first_again >= last_seen + 200);
     CHECK(app::test::id_of(b->ticks.front()) > app::test::id_of(a->ticks.back()) + 1);
-    stop.cancel();
-    CHECK((co_await serving).is_ok());
-  }());
+  }));
 }

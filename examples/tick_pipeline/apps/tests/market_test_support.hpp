@@ -1,6 +1,6 @@
 // Reading a market feed in the socket tests: a WebSocket client (ws_test_client.hpp) that
 // decodes every message it receives, and how its connection ended (the close code, or an
-// abrupt reset). A message's market index comes from its event time: the generator stamps
+// abrupt reset), and a feed served for the length of a test body. A message's market index comes from its event time: the generator stamps
 // message i with start_time_ms + i.
 #pragma once
 
@@ -11,6 +11,7 @@
 
 #include <polarway/runtime.hpp>
 
+#include "feed_server.hpp"
 #include "ticks/decoder.hpp"
 #include "ticks/feed_generator.hpp"
 #include "ws_test_client.hpp"
@@ -89,6 +90,26 @@ inline pw::task<pw::result<received, std::string>> read_stream(pw::net::socket_a
 inline pw::task<pw::result<received, std::string>> read_some(pw::net::socket_addr addr, std::string target,
                                                               std::size_t n) {
   co_return co_await read_messages(addr, std::move(target), n);
+}
+
+/// Serves `fc` while `body(feed_server&)` (-> pw::task<void>) runs, then stops the feed, waits
+/// for it and calls `after(feed_server&)` (what holds once every connection has ended).
+template <class Body, class After>
+pw::task<void> with_feed(feed_config fc, Body body, After after) {
+  auto feed = feed_server::create(fc);
+  REQUIRE(feed);
+  pw::cancellation_token stop;
+  auto serving = pw::spawn((*feed)->run(stop));
+  co_await body(**feed);
+  stop.cancel();
+  auto joined = co_await std::move(serving);
+  CHECK(joined.is_ok());
+  after(**feed);
+}
+
+template <class Body>
+pw::task<void> with_feed(feed_config fc, Body body) {
+  co_await with_feed(std::move(fc), std::move(body), [](feed_server&) {});
 }
 
 }  // namespace ticks::app::test

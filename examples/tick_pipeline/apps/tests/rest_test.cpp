@@ -123,12 +123,8 @@ app::feed_config rest_config() {
 
 TEST_CASE("rest: history is the stream's messages, byte for byte; limit and the head respected") {
   pw::runtime rt(pw::runtime_options{.workers = 2});
-  rt.block_on([]() -> pw::task<void> {
-    auto feed = app::feed_server::create(rest_config());
-    REQUIRE(feed);
-    pw::cancellation_token stop;
-    auto serving = pw::spawn((*feed)->run(stop));
-    const auto addr = (*feed)->local_addr();
+  rt.block_on(app::test::with_feed(rest_config(), [](app::feed_server& feed) -> pw::task<void> {
+    const auto addr = feed.local_addr();
     // Before any WebSocket client the market has not started: nothing to answer yet.
     CHECK((co_await fetch(addr, get("/api/v3/aggTrades?symbol=BTCUSDT&fromId=0"))).body == "[]");
     auto all = co_await app::test::read_stream(addr, "/stream?streams=btcusdt@aggTrade/btcusdt@trade");
@@ -176,19 +172,13 @@ TEST_CASE("rest: history is the stream's messages, byte for byte; limit and the 
                                             "X-MBX-APIKEY: k3y\r\n"));
     CHECK(h.status == 200);
     CHECK(h.body == expected_array(trades, from_trade, 300));
-    stop.cancel();
-    CHECK((co_await serving).is_ok());
-  }());
+  }));
 }
 
 TEST_CASE("rest: errors are Binance's replies") {
   pw::runtime rt(pw::runtime_options{.workers = 2});
-  rt.block_on([]() -> pw::task<void> {
-    auto feed = app::feed_server::create(rest_config());
-    REQUIRE(feed);
-    pw::cancellation_token stop;
-    auto serving = pw::spawn((*feed)->run(stop));
-    const auto addr = (*feed)->local_addr();
+  rt.block_on(app::test::with_feed(rest_config(), [](app::feed_server& feed) -> pw::task<void> {
+    const auto addr = feed.local_addr();
     struct expect {
       std::string request;
       int status;
@@ -219,19 +209,13 @@ TEST_CASE("rest: errors are Binance's replies") {
       CHECK(r.status == c.status);
       CHECK(r.body.starts_with(c.body_starts));
     }
-    stop.cancel();
-    CHECK((co_await serving).is_ok());
-  }());
+  }));
 }
 
 TEST_CASE("rest: keep-alive, pipelining, Connection: close, and hostile requests") {
   pw::runtime rt(pw::runtime_options{.workers = 2});
-  rt.block_on([]() -> pw::task<void> {
-    auto feed = app::feed_server::create(rest_config());
-    REQUIRE(feed);
-    pw::cancellation_token stop;
-    auto serving = pw::spawn((*feed)->run(stop));
-    const auto addr = (*feed)->local_addr();
+  rt.block_on(app::test::with_feed(rest_config(), [](app::feed_server& feed) -> pw::task<void> {
+    const auto addr = feed.local_addr();
     const std::string bad_symbol = get("/api/v3/aggTrades?symbol=NOPE&fromId=1");
     const std::string unknown = get("/nope");
 
@@ -276,8 +260,6 @@ TEST_CASE("rest: keep-alive, pipelining, Connection: close, and hostile requests
     // The listener still serves.
     const auto after = co_await fetch(addr, bad_symbol);
     CHECK(after.status == 400);
-    CHECK((*feed)->counters().rest_requests.load() >= 5);
-    stop.cancel();
-    CHECK((co_await serving).is_ok());
-  }());
+    CHECK(feed.counters().rest_requests.load() >= 5);
+  }));
 }
