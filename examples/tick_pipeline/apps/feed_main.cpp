@@ -4,6 +4,7 @@
 // --tls-key that cannot be loaded).
 #include <cstdio>
 #include <span>
+#include <string>
 
 #include <polarway/runtime.hpp>
 
@@ -50,6 +51,11 @@ int main(int argc, char** argv) {
                    static_cast<unsigned long long>(c.connections.load()), static_cast<unsigned long long>(c.messages.load()),
                    static_cast<unsigned long long>(c.bytes.load()), static_cast<unsigned long long>(t.count),
                    static_cast<unsigned long long>(t.price_sum), static_cast<unsigned long long>(t.quantity_sum));
+      for (const auto& m : (*server)->market_totals())
+        std::fprintf(stderr, "polarway-feed: market %s produced %llu messages; totals price_sum %llu quantity_sum %llu\n",
+                     std::string(ticks::to_string(m.kind)).c_str(), static_cast<unsigned long long>(m.totals.count),
+                     static_cast<unsigned long long>(m.totals.price_sum),
+                     static_cast<unsigned long long>(m.totals.quantity_sum));
       if (!cfg.tls_cert.empty())
         std::fprintf(stderr, "polarway-feed: %llu TLS handshakes failed\n",
                      static_cast<unsigned long long>(c.tls_handshake_failures.load()));

@@ -13,8 +13,11 @@
 #include <polarway/net/tls_stream.hpp>
 #include <polarway/runtime.hpp>
 
+#include "market.hpp"
 #include "process_stats.hpp"
+#include "rest_history.hpp"
 #include "serve.hpp"
+#include "ticks/rest_request.hpp"
 #include "ticks/utf8.hpp"
 #include "ticks/ws_connection.hpp"
 #include "ticks/ws_handshake.hpp"
@@ -33,10 +36,18 @@ std::string feed_usage() {
          "  --listen ADDR            address to serve on (default 127.0.0.1:9443)\n"
          "  --symbols N              symbols to simulate, 1..10000 (default 10)\n"
          "  --kind K                 trade | aggTrade | bookTicker: kind served at / (default trade)\n"
-         "  --rate N[/s]             messages per second per connection, 0 = flat out (default 0)\n"
+         "  --rate N[/s]             the market's messages per second of each kind, 0 = flat out (default 0).\n"
+         "                           With a rate the feed is a market: its clock starts when the first\n"
+         "                           WebSocket client is admitted, message i of a kind is due at i/N s and\n"
+         "                           is the same for everybody; a connection joins at the current message\n"
+         "                           and sees what is due from then on (a reconnect misses what came\n"
+         "                           meanwhile). Flat out, every connection gets its own replay from 0.\n"
+         "                           (--replay with a rate: each connection paced from its own start.)\n"
          "  --pace-us N              with --rate, send what is due every N microseconds,\n"
          "                           10..100000 (default 100)\n"
-         "  --count N                messages per connection, then close 1000; 0 = unlimited (default 0)\n"
+         "  --count N                flat out: messages per connection; with --rate: the market's length\n"
+         "                           per kind. Connections that reach it close with 1000; 0 = unlimited\n"
+         "                           (default 0)\n"
          "  --seed N                 generator seed (default 1)\n"
          "  --replay FILE            serve the lines of a JSON-lines file instead (verbatim, in a loop\n"
          "                           up to --count, else once); every line must be UTF-8\n"
@@ -48,7 +59,14 @@ std::string feed_usage() {
          "  --tls-cert FILE          serve wss://: PEM certificate chain (leaf first); needs --tls-key\n"
          "  --tls-key FILE           the certificate's PEM private key; the TLS handshake shares\n"
          "                           --handshake-timeout with the WebSocket one\n"
-         "paths: /stream?streams=btcusdt@trade/ethusdt@aggTrade, /ws/btcusdt@trade, or / for all\n";
+         "  --api-key K              the X-MBX-APIKEY that historicalTrades requires (default: any\n"
+         "                           non-empty key)\n"
+         "paths: /stream?streams=btcusdt@trade/ethusdt@aggTrade, /ws/btcusdt@trade, or / for all\n"
+         "REST (same listener, with --rate; plain GET requests, keep-alive, Binance's format and errors):\n"
+         "  /api/v3/aggTrades?symbol=BTCUSDT&fromId=N[&limit=1..1000]         the aggTrade market's history\n"
+         "  /api/v3/historicalTrades?symbol=BTCUSDT&fromId=N[&limit=1..1000]  the trade market's; needs\n"
+         "                                                                    X-MBX-APIKEY\n"
+         "  only messages the market has produced; values identical to the stream's\n";
 }
 
 pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> args) {
@@ -108,6 +126,15 @@ pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> 
       step = r.uint_into(c.batch_bytes, 1024, 16u << 20);
     } else if (flag == "--max-connections") {
       step = r.uint_into(c.max_connections, 1, 100000);
+    } else if (flag == "--api-key") {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (v.empty()) return pw::err(cli_error{"--api-key: needs a key"});
+        for (const char ch : v)
+          if (static_cast<unsigned char>(ch) <= 0x20 || static_cast<unsigned char>(ch) >= 0x7F)
+            return pw::err(cli_error{"--api-key: only visible ASCII characters"});
+        c.api_key = std::string(v);
+        return pw::ok();
+      });
     } else if (flag == "--tls-cert" || flag == "--tls-key") {
       std::string& into = flag == "--tls-cert" ? c.tls_cert : c.tls_key;
       step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
@@ -150,6 +177,8 @@ struct feed_server::shared {
   std::condition_variable_any subscribed;
   std::size_t subscribers = 0;  // guarded by pace_mu
   pw::option<pw::net::tls_config> tls;  // --tls-cert: every connection is TLS first
+  pw::option<rest_history> rest;       // the REST history (of the market, if any)
+  std::unique_ptr<app::market> market;  // --rate with generated data: the market connections join
 
   void log(const std::string& line) const {
     if (!config.quiet) std::fprintf(stderr, "polarway-feed: %s\n", line.c_str());
@@ -228,6 +257,36 @@ class message_source {
     }
   }
 
+  /// On a market: the next message of a kind whose generator is behind `head` (round robin
+  /// over the kinds, skipping symbols not asked for), adding its tick to `totals`; none once
+  /// every kind has reached `head`.
+  pw::option<std::string_view> next_due(std::uint64_t head, feed_totals& totals, std::int64_t now_ns) {
+    for (std::size_t tried = 0; tried < streams_.size(); ++tried) {
+      kind_stream& k = streams_[rr_];
+      rr_ = (rr_ + 1) % streams_.size();
+      while (k.gen.produced() < head) {
+        const std::string_view msg = k.gen.next(now_ns);
+        if (!k.wanted.empty() &&
+            std::find(k.wanted.begin(), k.wanted.end(), symbol_of(k.gen.last())) == k.wanted.end())
+          continue;
+        totals.add(k.gen.last());
+        return msg;
+      }
+    }
+    return pw::none;
+  }
+  /// On a market: the index every kind has reached.
+  std::uint64_t market_position() const noexcept {
+    std::uint64_t at = UINT64_MAX;
+    for (const auto& k : streams_) at = std::min(at, k.gen.produced());
+    return at;
+  }
+  /// On a market: moves every kind on to message `index` (what came meanwhile is not sent).
+  void jump_to(app::market& m, std::uint64_t index) {
+    for (auto& k : streams_)
+      if (k.gen.produced() < index) m.seek(k.gen, index);
+  }
+
  private:
   // A recorded message with ,"pw_ts":N added to the innermost object (the "data" object of a
   // combined message, whose closing brace is the second to last).
@@ -297,6 +356,19 @@ pw::result<message_source, ws_refusal> plan_for(const feed_server::shared& sh, s
   }
 
   std::vector<message_source::kind_stream> streams;
+  if (sh.market) {
+    // Every kind's market has every symbol; the connection joins each at the current head.
+    const std::int64_t now = monotonic_ns();
+    sh.market->start(now);
+    const std::uint64_t head = sh.market->head(now);
+    for (auto& [kind, indices] : by_kind) {
+      message_source::kind_stream ks{sh.market->generator_at(kind, head, combined, c.with_send_time), {}};
+      if (indices.size() != c.symbols)
+        for (std::size_t i : indices) ks.wanted.push_back(ks.gen.symbols()[i]);
+      streams.push_back(std::move(ks));
+    }
+    return message_source::generated(std::move(streams));
+  }
   for (auto& [kind, indices] : by_kind) {
     const std::size_t n = *std::max_element(indices.begin(), indices.end()) + 1;
     auto gen = feed_generator::create(feed_options{
@@ -359,12 +431,14 @@ pw::task<void> stream_messages(ws_session<Transport>& session, message_source& s
   ws::connection& conn = session.connection();
   const feed_config& c = sh.config;
   feed_counters& counters = *sh.counters;
+  app::market* const on_market = src.is_replay() ? nullptr : sh.market.get();
   feed_totals totals;
-  std::uint64_t limit = c.count;
+  std::uint64_t limit = on_market ? 0 : c.count;
   if (limit == 0 && src.is_replay()) limit = src.replay_size();
   std::uint64_t sent = 0;
   const std::int64_t start = monotonic_ns();
   bool peer_left = false;
+  bool reached_end = false;
   std::uint16_t close_with = ws::close_code::normal;
   pw::option<pace_subscription> paced;
   if (c.rate != 0) paced.emplace(sh);
@@ -381,27 +455,43 @@ pw::task<void> stream_messages(ws_session<Transport>& session, message_source& s
       break;
     }
     std::uint64_t due = UINT64_MAX;
-    if (c.rate != 0) {
+    std::uint64_t head = 0;
+    if (on_market) {
+      if (on_market->ended(src.market_position())) {
+        reached_end = true;
+        break;
+      }
+      head = on_market->head(monotonic_ns());
+      due = src.market_position() < head ? UINT64_MAX : 0;
+    } else if (c.rate != 0) {
       const auto elapsed = static_cast<std::uint64_t>(monotonic_ns() - start);
       const std::uint64_t target = static_cast<std::uint64_t>(static_cast<double>(c.rate) * 1e-9 * static_cast<double>(elapsed));
       due = target > sent ? target - sent : 0;
-      if (due == 0) {
-        if (conn.wants_write() && !(co_await write_output(session, counters))) {
-          peer_left = true;
-          break;
-        }
-        co_await sh.pace.notified();
-        continue;
+    }
+    if (due == 0) {
+      if (conn.wants_write() && !(co_await write_output(session, counters))) {
+        peer_left = true;
+        break;
       }
+      co_await sh.pace.notified();
+      continue;
     }
     if (limit != 0) due = std::min(due, limit - sent);
     std::uint64_t n = 0;
     // One clock read per batch: its messages go out in the same write (a read per message cost
     // more than formatting the timestamp).
     const std::int64_t now = c.with_send_time ? realtime_ns() : 0;
-    while (n < due && conn.output().size() < c.batch_bytes) {
-      if (!conn.send_text(src.next(totals, now))) break;
-      ++n;
+    if (on_market) {
+      while (conn.output().size() < c.batch_bytes) {
+        const auto msg = src.next_due(head, totals, now);
+        if (!msg || !conn.send_text(*msg)) break;
+        ++n;
+      }
+    } else {
+      while (n < due && conn.output().size() < c.batch_bytes) {
+        if (!conn.send_text(src.next(totals, now))) break;
+        ++n;
+      }
     }
     sent += n;
     if (!(co_await write_output(session, counters))) {
@@ -410,6 +500,7 @@ pw::task<void> stream_messages(ws_session<Transport>& session, message_source& s
     }
     counters.messages.fetch_add(n, std::memory_order_relaxed);
   }
+  if (limit != 0 && sent == limit) reached_end = true;
 
   if (!peer_left && !conn.close_sent()) {
     (void)conn.close(close_with);
@@ -417,7 +508,7 @@ pw::task<void> stream_messages(ws_session<Transport>& session, message_source& s
       // Bounded: a client that never answers our close does not keep the connection.
       (void)co_await pw::timeout(2s, await_close(session, rx));
       (void)co_await write_output(session, counters);
-      if (close_with == ws::close_code::normal && limit != 0 && sent == limit)
+      if (close_with == ws::close_code::normal && reached_end)
         counters.completed.fetch_add(1, std::memory_order_relaxed);
     }
   }
@@ -425,6 +516,53 @@ pw::task<void> stream_messages(ws_session<Transport>& session, message_source& s
     std::lock_guard lock(sh.totals_mu);
     merge(sh.totals, totals);
   }
+}
+
+// The next request head on a kept-alive REST connection, from the bytes already read
+// (`pending`) and then the stream: the head and the bytes past it, or none when the stream
+// ends, fails, or sends anything but a plain request (hs then holds the error response, if any).
+template <class Transport>
+pw::task<pw::option<std::pair<std::string, std::vector<std::byte>>>> next_plain_request(
+    Transport& s, std::vector<std::byte> pending, ws::server_handshake& hs) {
+  using found = std::pair<std::string, std::vector<std::byte>>;
+  if (!pending.empty()) {
+    const byte_view got(pending.data(), pending.size());
+    auto p = hs.feed(got);
+    if (!p && !hs.plain_request().empty()) {
+      const auto rest = got.subspan(hs.plain_request_consumed());
+      co_return found{std::string(hs.plain_request()), std::vector<std::byte>(rest.begin(), rest.end())};
+    }
+    if (!p || p->done) co_return pw::none;
+  }
+  auto r = co_await detail::read_handshake_head(s, hs);
+  if (!r && r.error().what == handshake_failure::kind::plain)
+    co_return found{std::string(hs.plain_request()), std::move(r.error().after_plain)};
+  co_return pw::none;
+}
+
+// A plain HTTP connection: REST history requests answered in order (pipelined ones too) while
+// the client keeps the connection alive, each next head within the handshake deadline.
+template <class Transport>
+pw::task<void> serve_rest(Transport s, std::string head, std::vector<std::byte> pending,
+                          std::shared_ptr<feed_server::shared> sh) {
+  const auto deadline = std::chrono::milliseconds(sh->config.handshake_timeout_ms);
+  for (;;) {
+    auto request = parse_rest_request(head);
+    const rest_reply reply = request ? sh->rest->answer(*request, monotonic_ns()) : rest_history::reject(request.error());
+    const bool keep_alive = request && request->keep_alive;
+    sh->counters->rest_requests.fetch_add(1, std::memory_order_relaxed);
+    const std::string response = http_json_response(reply, keep_alive);
+    if (!(co_await s.write_all(as_bytes(response))) || !keep_alive) break;
+    ws::server_handshake hs;
+    auto next = co_await pw::timeout(deadline, next_plain_request(s, std::move(pending), hs));
+    if (!next || !*next) {
+      if (next && !hs.done() && !hs.response().empty()) (void)co_await s.write_all(as_bytes(hs.response()));
+      break;
+    }
+    head = std::move((*next)->first);
+    pending = std::move((*next)->second);
+  }
+  (void)co_await s.shutdown();
 }
 
 template <class Transport>
@@ -440,8 +578,14 @@ pw::task<void> serve_ws(Transport s, std::shared_ptr<feed_server::shared> sh, pw
   // Checking each again cost 7% of the feed's CPU, which the benchmark's ingest shares cores with.
   const ws::connection_options options{.check_sent_utf8 = false};
   // Created outside the co_await: g++ 12 mishandles temporaries in a co_await expression.
-  auto accepting = accept_ws(std::move(s), std::chrono::milliseconds(sh->config.handshake_timeout_ms), options, admit);
+  // A request without an Upgrade field is a REST request: the same listener serves both.
+  auto plain = [sh](Transport t, std::string head, std::vector<std::byte> after) {
+    return serve_rest(std::move(t), std::move(head), std::move(after), sh);
+  };
+  auto accepting =
+      accept_ws(std::move(s), std::chrono::milliseconds(sh->config.handshake_timeout_ms), options, admit, plain);
   auto accepted = co_await std::move(accepting);
+  if (!accepted && accepted.error().what == handshake_failure::kind::plain) co_return;
   if (!accepted) {
     (accepted.error().what == handshake_failure::kind::timed_out ? counters.handshake_timeouts : counters.rejected)
         .fetch_add(1, std::memory_order_relaxed);
@@ -533,6 +677,9 @@ pw::result<std::unique_ptr<feed_server>, std::string> feed_server::create(feed_c
     }
     if (sh.replay_lines.empty()) return pw::err("--replay " + config.replay + ": no lines");
   }
+  if (config.rate != 0 && config.replay.empty())
+    sh.market = std::make_unique<app::market>(config.seed, config.symbols, config.rate, config.count);
+  sh.rest.emplace(sh.market.get(), names->symbols(), config.api_key);
   auto l = pw::net::tcp_listener::bind(config.listen);
   if (!l) return pw::err("cannot listen on " + config.listen + ": " + l.error().message());
   fs->listener_ = std::move(*l);
@@ -577,6 +724,12 @@ pw::task<void> feed_server::run(pw::cancellation_token stop) {
   events.on_refused = [sh] { sh->counters->rejected.fetch_add(1, std::memory_order_relaxed); };
   auto loop = serve(*listener_, stop, config_.max_connections, std::move(handler), std::move(events));
   co_await loop;
+  if (sh->market) sh->market->stop(monotonic_ns());
+}
+
+std::vector<market_report> feed_server::market_totals() const {
+  if (!shared_->market) return {};
+  return shared_->market->report(monotonic_ns());
 }
 
 }  // namespace ticks::app

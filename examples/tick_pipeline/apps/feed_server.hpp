@@ -5,20 +5,36 @@
 //   /ws/btcusdt@trade                                  a raw stream (several: /ws/a@trade/b@trade)
 //   /                                                  every configured symbol, --kind, raw
 //
-// Each connection gets its own deterministic generators (ticks::feed_generator, one per kind
-// requested, all seeded with --seed, interleaved round robin; a stream subset of a kind is
-// filtered out of that kind's generator), or the lines of a recorded JSON-lines file
-// (--replay, served verbatim whatever the path asks for). It sends `count` messages (0: until
-// stopped or the client leaves), then closes with 1000 and waits (bounded) for the client's
-// close. Messages are framed by the codec and written in batches of up to batch_bytes per
-// write_all, so flat out costs one syscall per few hundred messages. With a rate, each
-// connection sends what is due at every tick of a pacing thread (every pace_us, 100 µs by
-// default): the runtime's timers have millisecond resolution, and a millisecond's worth of
-// messages in one write is a burst that an exchange's stream does not have. The thread ticks
-// only while a paced connection is open; with none it sleeps until one subscribes.
+// Flat out (no rate), each connection gets its own deterministic generators
+// (ticks::feed_generator, one per kind requested, all seeded with --seed, interleaved round
+// robin; a stream subset of a kind is filtered out of that kind's generator), replayed from
+// message 0, or the lines of a recorded JSON-lines file (--replay, served verbatim whatever
+// the path asks for). It sends `count` messages (0: until stopped or the client leaves), then
+// closes with 1000 and waits (bounded) for the client's close. Messages are framed by the codec
+// and written in batches of up to batch_bytes per write_all, so flat out costs one syscall per
+// few hundred messages.
+//
+// With a rate and generated data the feed is a market (market.hpp): each kind's sequence
+// advances at `rate` messages per second from the moment the first WebSocket client is
+// admitted, and is the same for everybody. A connection joins every kind it asks for at the
+// current market index and is sent each message as it falls due (a subset of a kind's symbols
+// sees those symbols' messages of that kind's market); `count` is the market's length, and a
+// connection that has sent everything up to it closes with 1000. A client that reconnects
+// misses what the market produced meanwhile, as on the exchange. (A replay with a rate is paced
+// per connection from its own start.) What is due is sent at every tick of a pacing thread
+// (every pace_us, 100 µs by default): the runtime's timers have millisecond resolution, and a
+// millisecond's worth of messages in one write is a burst that an exchange's stream does not
+// have. The thread ticks only while a paced connection is open; with none it sleeps until one
+// subscribes.
+//
+// The same listener serves the REST history (rest_history.hpp): a request whose head has no
+// Upgrade field goes to it instead of the WebSocket handshake (one accept loop, one head read),
+// over TLS too with --tls-cert; requests on a kept-alive connection are answered in order.
 //
 // The totals of every tick sent (feed_totals, over all connections) are kept so that a test or
-// the demo can compare them with what the ingest side received. Client input is read by a
+// the demo can compare them with what the ingest side received; on a market, market_totals()
+// adds what the market produced of each kind used, so that a test can compare an ingest's
+// output with the whole market. Client input is read by a
 // small reader task per connection and fed to the codec between batches: pings get their
 // pong, a client close ends the stream. Connections are accepted by serve() (serve.hpp), which
 // refuses those beyond max_connections. With --tls-cert / --tls-key the feed serves wss://:
@@ -43,6 +59,7 @@
 #include <polarway/task.hpp>
 
 #include "cli.hpp"
+#include "market.hpp"
 #include "ticks/feed_generator.hpp"
 #include "ticks/tick.hpp"
 
@@ -52,9 +69,10 @@ struct feed_config {
   std::string listen = "127.0.0.1:9443";
   std::size_t symbols = 10;
   message_kind kind = message_kind::trade;
-  std::uint64_t rate = 0;       // messages per second per connection; 0 = flat out
+  std::uint64_t rate = 0;       // the market's messages per second of each kind; 0 = flat out
   std::uint64_t pace_us = 100;  // with a rate: how often what is due is sent
-  std::uint64_t count = 0;      // messages per connection, then close 1000; 0 = unlimited
+  std::uint64_t count = 0;      // flat out: messages per connection; with a rate: the market's
+                                // length; then close 1000. 0 = unlimited
   std::uint64_t seed = 1;
   std::string replay;  // a JSON-lines file to serve instead of generated data
   bool with_send_time = false;
@@ -66,6 +84,7 @@ struct feed_config {
   // (within handshake_timeout_ms) before the WebSocket one.
   std::string tls_cert;  // PEM certificate chain, leaf first
   std::string tls_key;   // PEM private key
+  std::string api_key;   // REST historicalTrades: the X-MBX-APIKEY required; empty: any non-empty
 };
 
 /// Parses polarway-feed's flags (argv without argv[0]).
@@ -84,6 +103,7 @@ struct feed_counters {
   std::atomic<std::uint64_t> handshake_timeouts{0};
   std::atomic<std::uint64_t> completed{0};  // connections that sent `count` and closed with 1000
   std::atomic<std::uint64_t> tls_handshake_failures{0};  // with TLS: clients that failed or stalled it
+  std::atomic<std::uint64_t> rest_requests{0};  // REST requests answered (errors included)
 };
 
 class feed_server {
@@ -101,6 +121,9 @@ class feed_server {
   /// What every connection sent so far, summed (generated data only; replay has no totals).
   feed_totals totals() const;
   const feed_config& config() const noexcept { return config_; }
+  /// With a rate (generated data): what the market produced of each kind a client used, up to
+  /// now or to the end of run(); empty otherwise.
+  std::vector<market_report> market_totals() const;
 
   struct shared;
 

@@ -14,6 +14,8 @@ std::string handshake_failure::message() const {
       return protocol ? protocol->message() : std::string("handshake error");
     case kind::refused:
       return "refused: " + refusal;
+    case kind::plain:
+      return "a plain HTTP request";
   }
   return "handshake failure";
 }

@@ -78,10 +78,12 @@ struct handshake_failure {
     eof,        // the peer closed the connection mid-handshake
     protocol,   // the peer's head is not a valid handshake
     refused,    // server: the application refused the request's target
+    plain,      // server: a plain HTTP request (no Upgrade field), handed to the plain handler
   } what;
   polarway::option<ws::handshake_error> protocol;  // for kind::protocol
   polarway::option<transport_failure> io;          // for kind::io
   std::string refusal;                             // for kind::refused: the reason sent
+  std::vector<std::byte> after_plain;              // for kind::plain: bytes read past its head
 
   std::string message() const;
 };
@@ -211,11 +213,18 @@ polarway::task<polarway::result<std::vector<std::byte>, handshake_failure>> read
   for (;;) {
     auto n = co_await s.read(buf);
     if (!n)
-      co_return polarway::err(handshake_failure{handshake_failure::kind::io, polarway::none, failure_of(n.error()), {}});
-    if (*n == 0) co_return polarway::err(handshake_failure{handshake_failure::kind::eof, polarway::none, polarway::none, {}});
+      co_return polarway::err(handshake_failure{handshake_failure::kind::io, polarway::none, failure_of(n.error()), {}, {}});
+    if (*n == 0) co_return polarway::err(handshake_failure{handshake_failure::kind::eof, polarway::none, polarway::none, {}, {}});
     const byte_view got(buf.data(), *n);
     auto p = hs.feed(got);
-    if (!p) co_return polarway::err(handshake_failure{handshake_failure::kind::protocol, p.error(), polarway::none, {}});
+    if constexpr (requires { hs.plain_request(); }) {
+      if (!p && !hs.plain_request().empty()) {
+        const auto rest = got.subspan(hs.plain_request_consumed());
+        co_return polarway::err(handshake_failure{handshake_failure::kind::plain, polarway::none, polarway::none, {},
+                                                  std::vector<std::byte>(rest.begin(), rest.end())});
+      }
+    }
+    if (!p) co_return polarway::err(handshake_failure{handshake_failure::kind::protocol, p.error(), polarway::none, {}, {}});
     if (p->done) {
       const auto rest = got.subspan(p->consumed);
       co_return std::vector<std::byte>(rest.begin(), rest.end());
@@ -227,7 +236,7 @@ template <class Transport>
 polarway::task<polarway::result<std::vector<std::byte>, handshake_failure>> client_upgrade(Transport& s,
                                                                                            ws::client_handshake& hs) {
   auto w = co_await s.write_all(as_bytes(hs.request()));
-  if (!w) co_return polarway::err(handshake_failure{handshake_failure::kind::io, polarway::none, failure_of(w.error()), {}});
+  if (!w) co_return polarway::err(handshake_failure{handshake_failure::kind::io, polarway::none, failure_of(w.error()), {}, {}});
   co_return co_await read_handshake_head(s, hs);
 }
 
@@ -238,12 +247,12 @@ polarway::result<ws_session<Transport>, handshake_failure> open_session(Transpor
   auto conn = ws::connection::create(side, options);
   if (!conn || (!first_frames.empty() && !conn->feed(first_frames)))
     return polarway::err(handshake_failure{handshake_failure::kind::io, polarway::none,
-                                           failure_of(polarway::error(polarway::errc::invalid_input, "websocket session")), {}});
+                                           failure_of(polarway::error(polarway::errc::invalid_input, "websocket session")), {}, {}});
   return ws_session<Transport>(std::move(stream), std::move(*conn));
 }
 
 inline handshake_failure timed_out() {
-  return handshake_failure{handshake_failure::kind::timed_out, polarway::none, polarway::none, {}};
+  return handshake_failure{handshake_failure::kind::timed_out, polarway::none, polarway::none, {}, {}};
 }
 
 }  // namespace detail
@@ -260,8 +269,14 @@ struct accepted_ws {
 /// invalid request the handshake's error response. Then `admit(target)` ->
 /// result<Admission, ws_refusal> decides: a refusal is written as that HTTP status; otherwise
 /// the 101 goes out and the session starts.
-template <ws_transport Transport, class Admit>
-auto accept_ws(Transport stream, std::chrono::milliseconds deadline, ws::connection_options options, Admit admit)
+///
+/// With a `plain` handler, a valid GET without any Upgrade field is not refused: the stream,
+/// the request head and the bytes read past it go to `plain(Transport, std::string head,
+/// std::vector<std::byte> after)` -> polarway::task<void>, which serves the connection from
+/// there; accept_ws then returns kind::plain. Without one (nullptr) it gets the handshake's 400.
+template <ws_transport Transport, class Admit, class Plain = std::nullptr_t>
+auto accept_ws(Transport stream, std::chrono::milliseconds deadline, ws::connection_options options, Admit admit,
+               Plain plain = nullptr)
     -> polarway::task<polarway::result<
         accepted_ws<Transport, typename std::invoke_result_t<Admit&, std::string_view>::value_type>, handshake_failure>> {
   using admission = typename std::invoke_result_t<Admit&, std::string_view>::value_type;
@@ -272,6 +287,18 @@ auto accept_ws(Transport stream, std::chrono::milliseconds deadline, ws::connect
     (void)co_await stream.write_all(as_bytes(http_error_response(408, "Request Timeout", "handshake took too long")));
     co_return polarway::err(detail::timed_out());
   }
+  if constexpr (!std::is_same_v<Plain, std::nullptr_t>) {
+    if (!*head && head->error().what == handshake_failure::kind::plain) {
+      handshake_failure served = std::move(*head).error();
+      // Named, not a temporary in the co_await: g++ 12 mishandles those.
+      auto serving = plain(std::move(stream), std::string(hs.plain_request()), std::move(served.after_plain));
+      co_await std::move(serving);
+      served.after_plain.clear();
+      co_return polarway::err(std::move(served));
+    }
+  }
+  if (!*head && head->error().what == handshake_failure::kind::plain)  // no plain handler: refused
+    *head = polarway::err(handshake_failure{handshake_failure::kind::protocol, hs.feed({}).error(), polarway::none, {}, {}});
   if (!*head) {
     if (!hs.response().empty()) (void)co_await stream.write_all(as_bytes(hs.response()));
     co_return polarway::err(std::move(*head).error());
@@ -281,10 +308,10 @@ auto accept_ws(Transport stream, std::chrono::milliseconds deadline, ws::connect
     const ws_refusal& no = admitted.error();
     (void)co_await stream.write_all(
         as_bytes(http_error_response(no.status, no.status == 404 ? "Not Found" : "Bad Request", no.reason)));
-    co_return polarway::err(handshake_failure{handshake_failure::kind::refused, polarway::none, polarway::none, no.reason});
+    co_return polarway::err(handshake_failure{handshake_failure::kind::refused, polarway::none, polarway::none, no.reason, {}});
   }
   if (auto w = co_await stream.write_all(as_bytes(hs.response())); !w)
-    co_return polarway::err(handshake_failure{handshake_failure::kind::io, polarway::none, failure_of(w.error()), {}});
+    co_return polarway::err(handshake_failure{handshake_failure::kind::io, polarway::none, failure_of(w.error()), {}, {}});
   const std::vector<std::byte>& first = head->value();
   auto s = detail::open_session(std::move(stream), ws::role::server, options, first);
   if (!s) co_return polarway::err(std::move(s).error());

@@ -94,7 +94,9 @@ class json_writer {
 
 }  // namespace
 
-feed_generator::feed_generator(feed_options options) : options_(options), rng_state_(options.seed) {
+feed_generator::feed_generator(feed_options options) : options_(options) {
+  state_.rng = options.seed;
+  state_.next_update_id = 400900217;
   switch (options.kind) {
     case message_kind::trade:
       last_.emplace<trade>();
@@ -115,7 +117,7 @@ pw::result<feed_generator> feed_generator::create(feed_options options) {
     return pw::err(pw::error(pw::errc::invalid_input, "feed_generator: negative start time"));
   feed_generator g(options);
   g.symbols_.reserve(options.symbols);
-  g.state_.reserve(options.symbols);
+  g.state_.symbols.reserve(options.symbols);
   for (std::size_t i = 0; i < options.symbols; ++i) {
     g.symbols_.push_back(make_symbol(i));
     std::string name(g.symbols_.back().view());
@@ -123,14 +125,18 @@ pw::result<feed_generator> feed_generator::create(feed_options options) {
       if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     g.stream_names_.push_back(name + '@' + std::string(to_string(options.kind)));
     // Prices from 0.01 to 100000 with 8 decimals, so the feed covers the whole digit range.
-    g.state_.push_back({g.uniform(1'000'000, 10'000'000'000'000), g.uniform(1, 1'000'000'000)});
+    // A symbol's aggTrade ids start at its first trade id: no extra draw, so a seed keeps
+    // giving the prices and trade ids it always gave.
+    const std::int64_t price = g.uniform(1'000'000, 10'000'000'000'000);
+    const std::int64_t first_trade = g.uniform(1, 1'000'000'000);
+    g.state_.symbols.push_back({price, first_trade, first_trade});
   }
   return pw::ok(std::move(g));
 }
 
 // splitmix64 (Steele, Lea, Flood 2014): tiny, fast, and the same sequence everywhere.
 std::uint64_t feed_generator::random() noexcept {
-  std::uint64_t z = (rng_state_ += 0x9E3779B97F4A7C15ull);
+  std::uint64_t z = (state_.rng += 0x9E3779B97F4A7C15ull);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
@@ -199,27 +205,20 @@ void write_fields(json_writer& w, const book_ticker& b) {
 
 }  // namespace
 
-std::string_view feed_generator::next(std::int64_t now_ns) {
+void feed_generator::advance(std::int64_t now_ns) {
   const auto i = static_cast<std::size_t>(uniform(0, static_cast<std::int64_t>(symbols_.size()) - 1));
-  auto& st = state_[i];
+  last_index_ = i;
+  auto& st = state_.symbols[i];
   // A random walk of up to +-0.1% per message, never below one unit.
   const std::int64_t step = std::max<std::int64_t>(1, st.price_raw / 1000);
   st.price_raw = std::max<std::int64_t>(1, st.price_raw + uniform(-step, step));
-  const std::int64_t event_ms = options_.start_time_ms + static_cast<std::int64_t>(totals_.count);
+  const std::int64_t event_ms = options_.start_time_ms + static_cast<std::int64_t>(state_.totals.count);
   const auto qty = [&] { return price::from_raw(uniform(1, 10'000'000'000)); };  // up to 100.0
   const pw::option<std::int64_t> sent = options_.with_sent_ns ? pw::option<std::int64_t>(now_ns) : pw::none;
 
-  // Each tick is built where it stays (last_) and written from there: building it in a local
-  // and copying it into the variant made the copy's wide loads wait on the narrow stores just
-  // made (store-forwarding stalls, a fifth of this function's time).
-  json_writer w(buffer_.data());
-  if (options_.combined) {
-    w.raw("{");
-    w.str("stream", stream_name(i));
-    w.key("data");
-  }
-  w.raw("{");
-  w.reset_first();
+  // Each tick is built where it stays (last_): building it in a local and copying it into the
+  // variant made the copy's wide loads wait on the narrow stores just made (store-forwarding
+  // stalls, a fifth of this function's time).
   switch (options_.kind) {
     case message_kind::trade: {
       trade& t = held<trade>(last_);
@@ -231,7 +230,6 @@ std::string_view feed_generator::next(std::int64_t now_ns) {
       t.trade_time_ms = event_ms - uniform(0, 2);
       t.buyer_is_maker = (random() & 1) != 0;
       t.sent_ns = sent;
-      write_fields(w, t);
       break;
     }
     case message_kind::agg_trade: {
@@ -243,30 +241,43 @@ std::string_view feed_generator::next(std::int64_t now_ns) {
       st.next_trade_id = a.last_trade_id + 1;
       a.symbol = symbols_[i];
       a.event_time_ms = event_ms;
-      a.agg_trade_id = next_agg_id_++;
+      a.agg_trade_id = st.next_agg_id++;
       a.price = price::from_raw(st.price_raw);
       a.quantity = qty();
       a.trade_time_ms = event_ms - uniform(0, 2);
       a.buyer_is_maker = (random() & 1) != 0;
       a.sent_ns = sent;
-      write_fields(w, a);
       break;
     }
     case message_kind::book_ticker: {
       book_ticker& b = held<book_ticker>(last_);
       b.symbol = symbols_[i];
-      b.update_id = next_update_id_++;
+      b.update_id = state_.next_update_id++;
       b.bid_price = price::from_raw(st.price_raw);
       b.ask_price = price::from_raw(st.price_raw + uniform(1, 1000));  // drawn before the sizes
       b.bid_quantity = qty();
       b.ask_quantity = qty();
       b.sent_ns = sent;
-      write_fields(w, b);
       break;
     }
   }
-  totals_.add(last_);
-  if (sent) w.integer("pw_ts", *sent);
+  state_.totals.add(last_);
+}
+
+void feed_generator::skip() { advance(0); }
+
+std::string_view feed_generator::next(std::int64_t now_ns) {
+  advance(now_ns);
+  json_writer w(buffer_.data());
+  if (options_.combined) {
+    w.raw("{");
+    w.str("stream", stream_name(last_index_));
+    w.key("data");
+  }
+  w.raw("{");
+  w.reset_first();
+  std::visit([&](const auto& t) { write_fields(w, t); }, last_);
+  if (options_.with_sent_ns) w.integer("pw_ts", now_ns);
   w.raw("}");
   if (options_.combined) w.raw("}");
   return std::string_view(buffer_.data(), static_cast<std::size_t>(w.end() - buffer_.data()));

@@ -280,6 +280,13 @@ pw::result<handshake_progress, handshake_error> server_handshake::feed(byte_view
 
   const auto host = head.single("Host");
   if (!host || host->empty()) return fail(handshake_errc::missing_host, "absent, empty or repeated");
+  if (!head.has("Upgrade")) {
+    // A valid request that asks for no upgrade at all: the caller may serve it as plain HTTP.
+    plain_consumed_ = scan.taken;
+    auto refused = fail(handshake_errc::missing_upgrade, "request");
+    plain_request_ = std::move(head_);
+    return refused;
+  }
   if (!head.has_token("Upgrade", "websocket")) return fail(handshake_errc::missing_upgrade, "request");
   if (!head.has_token("Connection", "upgrade")) return fail(handshake_errc::missing_connection, "request");
   const auto key = head.single("Sec-WebSocket-Key");

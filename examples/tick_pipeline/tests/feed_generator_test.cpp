@@ -38,7 +38,7 @@ TEST_CASE("a seed gives the same messages from one version to the next") {
        R"("T":1672515782136,"m":false,"M":true})",
        {20000, 109329383766781970u, 99706996635778u}},
       {message_kind::agg_trade,
-       R"({"e":"aggTrade","E":1672515782136,"s":"X13USDT","a":26129,"p":"52797.06994264","q":"33.18595583",)"
+       R"({"e":"aggTrade","E":1672515782136,"s":"X13USDT","a":708383280,"p":"52797.06994264","q":"33.18595583",)"
        R"("f":708383280,"l":708383280,"T":1672515782134,"m":false,"M":true})",
        {20000, 109670527200730555u, 99603324889957u}},
       {message_kind::book_ticker,
@@ -87,6 +87,56 @@ TEST_CASE("every generated message decodes back to the tick it encodes, and the 
         CHECK(seen.count == 2000);
       }
     }
+  }
+}
+
+TEST_CASE("trade and aggTrade ids count up by one per message of their symbol") {
+  for (auto kind : {message_kind::trade, message_kind::agg_trade}) {
+    CAPTURE(to_string(kind));
+    auto g = feed_generator::create({.seed = 3, .symbols = 6, .kind = kind}).value();
+    std::vector<std::int64_t> next_id(6, -1);
+    std::vector<std::int64_t> next_trade(6, -1);
+    for (int i = 0; i < 5000; ++i) {
+      (void)g.next();
+      const std::size_t s = g.last_symbol_index();
+      CHECK(symbol_of(g.last()) == g.symbols()[s]);
+      std::int64_t id = 0;
+      if (const auto* t = std::get_if<trade>(&g.last())) {
+        id = t->trade_id;
+      } else {
+        const auto& a = std::get<agg_trade>(g.last());
+        id = a.agg_trade_id;
+        if (next_trade[s] != -1) CHECK(a.first_trade_id == next_trade[s]);
+        CHECK(a.last_trade_id >= a.first_trade_id);
+        next_trade[s] = a.last_trade_id + 1;
+      }
+      if (next_id[s] != -1) CHECK(id == next_id[s]);
+      next_id[s] = id + 1;
+    }
+  }
+}
+
+TEST_CASE("skip() and restore() continue the same sequence, whatever the format options") {
+  for (auto kind : {message_kind::trade, message_kind::agg_trade, message_kind::book_ticker}) {
+    CAPTURE(to_string(kind));
+    auto written = feed_generator::create({.seed = 9, .symbols = 7, .kind = kind}).value();
+    auto skipped = feed_generator::create({.seed = 9, .symbols = 7, .kind = kind}).value();
+    for (int i = 0; i < 1000; ++i) {
+      (void)written.next();
+      skipped.skip();
+      CHECK(skipped.last() == written.last());
+    }
+    CHECK(skipped.produced() == 1000);
+    CHECK(skipped.totals() == written.totals());
+    auto combined = feed_generator::create({.seed = 9, .symbols = 7, .kind = kind, .combined = true}).value();
+    combined.restore(skipped.state());
+    for (int i = 0; i < 100; ++i) {
+      const std::string raw(written.next());
+      const std::string wrapped(combined.next());
+      CHECK(wrapped.find(raw) != std::string::npos);
+      CHECK(combined.last() == written.last());
+    }
+    CHECK(combined.produced() == 1100);
   }
 }
 

@@ -138,9 +138,11 @@ TEST_CASE("e2e: back-pressure: channel of 4, a slow sink, nothing lost") {
 }
 
 TEST_CASE("e2e: a paced feed keeps to its rate and delivers every tick") {
-  // 2 connections x 600 ticks at 2,000/s each, sent every 200 us: 0.3 s at that rate. The feed
-  // may fall behind its schedule (a slow machine), never ahead of it, so the lower bound on the
-  // time cannot fail for a feed that paces, and does fail for one that sends flat out.
+  // A market of 600 ticks at 2,000/s, sent every 200 us: 0.3 s at that rate. The feed may fall
+  // behind its schedule (a slow machine), never ahead of it, so the lower bound on the time
+  // cannot fail for a feed that paces, and does fail for one that sends flat out. Of the 2
+  // connections, the first starts the market and gets all of it; the second joins it in
+  // progress, so it may miss its first few ticks; both get every tick from there to the end.
   const std::uint64_t per = 600;
   app::feed_config fc;
   fc.symbols = 4;
@@ -155,10 +157,11 @@ TEST_CASE("e2e: a paced feed keeps to its rate and delivers every tick") {
   const auto start = std::chrono::steady_clock::now();
   const run_result r = run_pipeline(fc, ic, {t, t}, sink);
   const auto took = std::chrono::steady_clock::now() - start;
-  CHECK(r.report.ticks_out == 2 * per);
+  CHECK(r.report.ticks_out >= per);
+  CHECK(r.report.ticks_out <= 2 * per);
   CHECK(sink.totals() == r.sent);
   CHECK(r.completed == 2);
-  // The last tick is due at (per - 1) / rate = 0.2995 s after the connection's start.
+  // The last tick is due at (per - 1) / rate = 0.2995 s after the market's start.
   CHECK(took >= 299ms);
 }
 

@@ -3,6 +3,15 @@
 // own splitmix64, not from <random>'s implementation-defined distributions), for the feed
 // simulator binary and for end-to-end tests.
 //
+// Ids are per symbol and sequential, as the exchange's: trade ids "t" (and the "f".."l" trade
+// ranges of aggTrades) and aggTrade ids "a" each count up by one per message of their symbol,
+// from a per-symbol start drawn at creation; bookTicker "u" counts up across all symbols.
+//
+// A generator's mutable part (random state, per-symbol prices and ids, totals) can be taken as
+// a generator_state and restored into another generator made with the same seed, symbols and
+// kind (its format options may differ); skip() advances without writing JSON. Together they let
+// a server keep snapshots of a long sequence and position a generator at message i cheaply.
+//
 // Alongside the JSON it keeps running totals (feed_totals) of what it sent, computed from the
 // tick values themselves; a sink that adds up the ticks it received with the same
 // feed_totals::add must arrive at the same totals, which proves that nothing was lost,
@@ -43,6 +52,19 @@ struct feed_options {
   std::int64_t start_time_ms = 1672515782136;
 };
 
+/// The mutable part of a feed_generator: enough to continue its sequence elsewhere.
+struct generator_state {
+  struct per_symbol {
+    std::int64_t price_raw;
+    std::int64_t next_trade_id;
+    std::int64_t next_agg_id;
+  };
+  std::uint64_t rng = 0;
+  std::vector<per_symbol> symbols;
+  std::int64_t next_update_id = 0;
+  feed_totals totals;  // totals.count is the index of the next message
+};
+
 class feed_generator {
  public:
   static constexpr std::size_t max_symbols = 10000;
@@ -51,9 +73,20 @@ class feed_generator {
 
   /// The next message; valid until the next call. `now_ns` becomes "pw_ts" when enabled.
   std::string_view next(std::int64_t now_ns = 0);
+  /// Advances by one message without writing it: last() and totals() are as after next().
+  void skip();
+  /// Messages produced so far: the index of the next one.
+  std::uint64_t produced() const noexcept { return state_.totals.count; }
+
+  const generator_state& state() const noexcept { return state_; }
+  /// Continues from `s`, taken from a generator with the same seed, symbols and kind.
+  void restore(const generator_state& s) { state_ = s; }
+  /// The index (into symbols()) of the last message's symbol.
+  std::size_t last_symbol_index() const noexcept { return last_index_; }
+
   /// The tick the last message encodes.
   const ticks::tick& last() const noexcept { return last_; }
-  const feed_totals& totals() const noexcept { return totals_; }
+  const feed_totals& totals() const noexcept { return state_.totals; }
 
   std::span<const symbol> symbols() const noexcept { return symbols_; }
   /// "btcusdt@trade": the Binance stream name for symbol i.
@@ -64,24 +97,17 @@ class feed_generator {
   const feed_options& options() const noexcept { return options_; }
 
  private:
-  struct symbol_state {
-    std::int64_t price_raw;
-    std::int64_t next_trade_id;
-  };
-
   explicit feed_generator(feed_options options);
   std::uint64_t random() noexcept;
+  void advance(std::int64_t now_ns);  // the next tick into last_ and the totals
   std::int64_t uniform(std::int64_t lo, std::int64_t hi) noexcept;  // inclusive
 
   feed_options options_;
-  std::uint64_t rng_state_;
   std::vector<symbol> symbols_;
   std::vector<std::string> stream_names_;  // "btcusdt@trade": made once, written per message
-  std::vector<symbol_state> state_;
-  std::int64_t next_update_id_ = 400900217;
-  std::int64_t next_agg_id_ = 26129;
+  generator_state state_;
+  std::size_t last_index_ = 0;
   ticks::tick last_;
-  feed_totals totals_;
   // The longest message: the combined wrapper with a stream name of the longest symbol, and
   // an aggTrade (the most fields: 12 keys of at most 5 characters, each value an integer, a
   // price or a boolean of at most 22 characters with quotes, and the punctuation) with pw_ts;

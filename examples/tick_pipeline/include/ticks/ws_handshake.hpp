@@ -4,7 +4,9 @@
 // - client_handshake builds the upgrade request (with a fresh random Sec-WebSocket-Key) and
 //   validates the server's 101 response, including Sec-WebSocket-Accept.
 // - server_handshake parses an upgrade request and prepares either the 101 response or an error
-//   response (400 with a reason, 426 for an unsupported version, 431 for an oversized head).
+//   response (400 with a reason, 426 for an unsupported version, 431 for an oversized head). A
+//   valid GET without any Upgrade field is kept whole (plain_request()), so that one listener
+//   can serve plain HTTP requests and WebSocket upgrades from the same head read.
 //
 // Bytes may arrive in any split. feed() reports how many bytes it took: the response or request
 // head ends at "\r\n\r\n", and whatever follows in the same read (the peer's first frames) is NOT
@@ -120,6 +122,14 @@ class server_handshake {
   /// The Host header, once done.
   std::string_view host() const noexcept { return host_; }
 
+  /// After feed() failed with missing_upgrade on a valid GET request that has no Upgrade field
+  /// at all: the complete request head (through its blank line), which a server may answer as
+  /// plain HTTP instead of with response(); empty otherwise.
+  std::string_view plain_request() const noexcept { return plain_request_; }
+  /// The bytes of the last feed() call's input that belong to plain_request(); the rest are
+  /// the client's next (pipelined) request.
+  std::size_t plain_request_consumed() const noexcept { return plain_consumed_; }
+
  private:
   enum class state : std::uint8_t { reading, done, failed };
   polarway::result<handshake_progress, handshake_error> fail(handshake_errc code, const char* detail);
@@ -129,6 +139,8 @@ class server_handshake {
   std::string response_;
   std::string target_;
   std::string host_;
+  std::string plain_request_;
+  std::size_t plain_consumed_ = 0;
   state state_ = state::reading;
   handshake_error error_{handshake_errc::malformed};
 };
