@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 packages=(
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config git
   liburing-dev doctest-dev libfmt-dev libbenchmark-dev libssl-dev openssl
-  libsimdjson-dev libwslay-dev libsnappy-dev libzstd-dev
+  libsimdjson-dev libwslay-dev libsnappy-dev libzstd-dev libcurl4-openssl-dev
   python3 python3-venv python3-websockets
   libasio-dev librust-tokio-dev python3-matplotlib
 )

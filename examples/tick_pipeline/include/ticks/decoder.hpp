@@ -56,6 +56,7 @@ enum class schema_problem : std::uint8_t {
   unknown_kind,     // "e" or the stream suffix names no kind we decode
   kind_mismatch,    // "e" disagrees with the kind the stream promised
   stream_mismatch,  // the combined stream's symbol is not the message's "s"
+  not_an_array,     // a REST answer (rest_decoder.hpp) that is not a JSON array
 };
 
 std::string_view to_string(decode_errc e) noexcept;
