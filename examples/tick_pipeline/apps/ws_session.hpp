@@ -16,8 +16,9 @@
 //   session.read_more(stop, idle)                 writes what the codec queued (pongs, close
 //                                                echoes, messages), then one read raced against
 //                                                the stop token and the idle timeout
-//   session.absorb(bytes)                         input read elsewhere (the feed reads in a
-//                                                separate task): pings answered, close noticed
+//   session.absorb(bytes[, on_event])             input read elsewhere (the feed reads in a
+//                                                separate task): pings answered, close noticed,
+//                                                the other events handed to on_event
 //   session.flush() / session.close(code)         the write side and the close handshake
 //
 // The bytes that follow a handshake head are the peer's first frames: they are fed to the
@@ -118,6 +119,7 @@ enum class peer_state : std::uint8_t {
   open,    // nothing ended
   closed,  // the peer's close frame came, or it broke the protocol (our close frame is queued)
   gone,    // the codec could not take the bytes
+  refused,  // the caller's handler refused an event (see absorb): nothing more was read
 };
 
 template <ws_transport Transport>
@@ -184,16 +186,23 @@ class ws_session {
   }
 
   /// Feeds bytes read elsewhere and handles every event they complete: pongs and a close
-  /// echo are queued in output(); data messages are not the caller's concern here (the feed
-  /// reads nothing from its clients but control frames).
-  peer_state absorb(byte_view bytes) {
+  /// echo are queued in output(); every other event goes to on_event(const ws::event&), which
+  /// returns false to refuse it (the peer broke a rule of the application's): absorb() then
+  /// reads no further and returns peer_state::refused.
+  template <class OnEvent>
+  peer_state absorb(byte_view bytes, OnEvent&& on_event) {
     if (!conn_.feed(bytes)) return peer_state::gone;
     for (;;) {
       auto ev = conn_.poll_ref();
       if (!ev) return peer_state::closed;
       if (!*ev) return peer_state::open;
       if ((*ev)->kind == ws::event_kind::close) return peer_state::closed;
+      if (!on_event(**ev)) return peer_state::refused;
     }
+  }
+  /// absorb() for a caller that reads nothing from the peer but control frames.
+  peer_state absorb(byte_view bytes) {
+    return absorb(bytes, [](const ws::event&) { return true; });
   }
 
  private:
