@@ -50,6 +50,13 @@ int main(int argc, char** argv) {
                    static_cast<unsigned long long>(c.connections.load()), static_cast<unsigned long long>(c.messages.load()),
                    static_cast<unsigned long long>(c.bytes.load()), static_cast<unsigned long long>(t.count),
                    static_cast<unsigned long long>(t.price_sum), static_cast<unsigned long long>(t.quantity_sum));
+      std::fprintf(stderr,
+                   "polarway-feed: %llu control requests (%llu errors); %llu clients closed for more than 5 messages/s, "
+                   "%llu for a missed pong\n",
+                   static_cast<unsigned long long>(c.control_requests.load()),
+                   static_cast<unsigned long long>(c.control_errors.load()),
+                   static_cast<unsigned long long>(c.rate_limited.load()),
+                   static_cast<unsigned long long>(c.pong_timeouts.load()));
       if (!cfg.tls_cert.empty())
         std::fprintf(stderr, "polarway-feed: %llu TLS handshakes failed\n",
                      static_cast<unsigned long long>(c.tls_handshake_failures.load()));
