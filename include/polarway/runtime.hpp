@@ -6,6 +6,7 @@
 #include "polarway/error.hpp"
 #include "polarway/fs/file.hpp"
 #include "polarway/fs/path_ops.hpp"
+#include "polarway/io/async_fd.hpp"
 #include "polarway/net/lookup_host.hpp"
 #include "polarway/net/socket_addr.hpp"
 #include "polarway/net/datagram.hpp"

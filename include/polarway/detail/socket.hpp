@@ -58,6 +58,14 @@ class socket_fd {
     fd_ = -1;
   }
 
+  /// Gives the descriptor back without closing it: unregistered from epoll, still open, no
+  /// longer this object's (for a descriptor someone else owns, as io::async_fd watches).
+  int release() noexcept {
+    if (fd_ < 0) return -1;
+    if (reg_) reg_->owner->deregister(fd_, std::move(reg_));
+    return std::exchange(fd_, -1);
+  }
+
   /// The readiness record, registering the fd with the current worker's epoll on first use.
   result<readiness*> readiness_record() {
     if (!reg_) {
