@@ -56,6 +56,13 @@ int main(int argc, char** argv) {
                      std::string(ticks::to_string(m.kind)).c_str(), static_cast<unsigned long long>(m.totals.count),
                      static_cast<unsigned long long>(m.totals.price_sum),
                      static_cast<unsigned long long>(m.totals.quantity_sum));
+      std::fprintf(stderr,
+                   "polarway-feed: %llu control requests (%llu errors); %llu clients closed for more than 5 messages/s, "
+                   "%llu for a missed pong\n",
+                   static_cast<unsigned long long>(c.control_requests.load()),
+                   static_cast<unsigned long long>(c.control_errors.load()),
+                   static_cast<unsigned long long>(c.rate_limited.load()),
+                   static_cast<unsigned long long>(c.pong_timeouts.load()));
       if (!cfg.tls_cert.empty())
         std::fprintf(stderr, "polarway-feed: %llu TLS handshakes failed\n",
                      static_cast<unsigned long long>(c.tls_handshake_failures.load()));

@@ -6,6 +6,8 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <utility>
 
 #include <sys/prctl.h>
 
@@ -15,9 +17,13 @@
 
 #include "market.hpp"
 #include "process_stats.hpp"
+#include "rate_limited_log.hpp"
 #include "rest_history.hpp"
 #include "serve.hpp"
+#include "ticks/control_message.hpp"
+#include "ticks/rate_limiter.hpp"
 #include "ticks/rest_request.hpp"
+#include "ticks/stream_set.hpp"
 #include "ticks/utf8.hpp"
 #include "ticks/ws_connection.hpp"
 #include "ticks/ws_handshake.hpp"
@@ -55,13 +61,20 @@ std::string feed_usage() {
          "  --handshake-timeout S    seconds a client has to finish its upgrade request (default 5)\n"
          "  --batch-bytes N          bytes of frames per write, 1024..16777216 (default 65536)\n"
          "  --max-connections N      concurrent connections, 1..100000 (default 1024)\n"
+         "  --ping-every S           ping every client every S seconds, 0 = never (default 20, as\n"
+         "                           Binance)\n"
+         "  --pong-timeout S         close a client that has not answered a ping within S seconds\n"
+         "                           (default 60, as Binance)\n"
          "  --quiet                  no log lines\n"
          "  --tls-cert FILE          serve wss://: PEM certificate chain (leaf first); needs --tls-key\n"
          "  --tls-key FILE           the certificate's PEM private key; the TLS handshake shares\n"
          "                           --handshake-timeout with the WebSocket one\n"
          "  --api-key K              the X-MBX-APIKEY that historicalTrades requires (default: any\n"
          "                           non-empty key)\n"
-         "paths: /stream?streams=btcusdt@trade/ethusdt@aggTrade, /ws/btcusdt@trade, or / for all\n"
+         "paths: /stream?streams=btcusdt@trade/ethusdt@aggTrade, /ws/btcusdt@trade, / for all, or\n"
+         "       /stream, /ws for none yet; at most 1024 streams per connection\n"
+         "control messages: SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS (Binance's JSON); a client\n"
+         "sending more than 5 messages a second (pongs and control messages included) is closed\n"
          "REST (same listener, with --rate; plain GET requests, keep-alive, Binance's format and errors):\n"
          "  /api/v3/aggTrades?symbol=BTCUSDT&fromId=N[&limit=1..1000]         the aggTrade market's history\n"
          "  /api/v3/historicalTrades?symbol=BTCUSDT&fromId=N[&limit=1..1000]  the trade market's; needs\n"
@@ -135,6 +148,10 @@ pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> 
         c.api_key = std::string(v);
         return pw::ok();
       });
+    } else if (flag == "--ping-every") {
+      step = r.seconds_into(c.ping_every_ms, 3600, true);
+    } else if (flag == "--pong-timeout") {
+      step = r.seconds_into(c.pong_timeout_ms, 3600, false);
     } else if (flag == "--tls-cert" || flag == "--tls-key") {
       std::string& into = flag == "--tls-cert" ? c.tls_cert : c.tls_key;
       step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
@@ -179,6 +196,7 @@ struct feed_server::shared {
   pw::option<pw::net::tls_config> tls;  // --tls-cert: every connection is TLS first
   pw::option<rest_history> rest;       // the REST history (of the market, if any)
   std::unique_ptr<app::market> market;  // --rate with generated data: the market connections join
+  log_limiter rules_log{"polarway-feed"};  // clients breaking the session rules
 
   void log(const std::string& line) const {
     if (!config.quiet) std::fprintf(stderr, "polarway-feed: %s\n", line.c_str());
@@ -228,13 +246,28 @@ class message_source {
     m.with_send_time_ = with_send_time;
     return m;
   }
-  static message_source generated(std::vector<kind_stream> streams) {
+  static message_source generated(std::vector<kind_stream> streams, std::vector<std::string> names, bool combined) {
     message_source m;
     m.streams_ = std::move(streams);
+    m.names_ = std::move(names);
+    m.combined_ = combined;
     return m;
   }
 
   bool is_replay() const noexcept { return replay_ != nullptr; }
+  /// Generated, but subscribed to nothing: there is nothing to send until a SUBSCRIBE.
+  bool idle() const noexcept { return replay_ == nullptr && streams_.empty(); }
+  bool combined() const noexcept { return combined_; }
+  /// The connection's streams (sorted), as LIST_SUBSCRIPTIONS reports them.
+  const std::vector<std::string>& names() const noexcept { return names_; }
+  /// Serves `names` from now on (a replay keeps serving its file; only the set changes).
+  void replace(std::vector<kind_stream> streams, std::vector<std::string> names) {
+    if (!replay_) {
+      streams_ = std::move(streams);
+      rr_ = 0;
+    }
+    names_ = std::move(names);
+  }
   std::size_t replay_size() const noexcept { return replay_ ? replay_->size() : 0; }
 
   /// The next message (valid until the next call), adding its tick to `totals` if generated.
@@ -304,57 +337,39 @@ class message_source {
   std::size_t pos_ = 0;
   std::vector<kind_stream> streams_;
   std::size_t rr_ = 0;
+  std::vector<std::string> names_;
+  bool combined_ = false;
   std::string scratch_;
 };
 
-// Turns a request target into the connection's message source.
-pw::result<message_source, ws_refusal> plan_for(const feed_server::shared& sh, std::string_view target) {
+// Why a stream cannot be served: none if it can, else the reason, for a 404 or an error reply.
+pw::option<std::string> unknown_stream(const feed_server::shared& sh, std::string_view one) {
+  const auto at = one.find('@');
+  if (at == std::string_view::npos) return "stream '" + std::string(one) + "' has no @kind";
+  if (!parse_message_kind(one.substr(at + 1))) return "unknown stream kind in '" + std::string(one) + "'";
+  if (sh.symbol_index.find(one.substr(0, at)) == sh.symbol_index.end())
+    return "unknown symbol in '" + std::string(one) + "' (the feed simulates " + std::to_string(sh.config.symbols) +
+           " symbols)";
+  return pw::none;
+}
+
+// The generators for `names` (each servable: see unknown_stream), one per kind in order of
+// first appearance, each filtering the symbols asked for. With a market they join it at its
+// current head (a subscription made later starts later, as on the exchange); without one each
+// starts the seed's sequence from the beginning.
+pw::result<std::vector<message_source::kind_stream>, std::string> generators_for(const feed_server::shared& sh,
+                                                                                const std::vector<std::string>& names,
+                                                                                bool combined) {
   const feed_config& c = sh.config;
-  if (!sh.replay_lines.empty()) return message_source::replay(sh.replay_lines, c.with_send_time);
-
-  bool combined = true;
-  std::string_view list;
-  if (target == "/" || target.empty()) {
-    combined = false;  // raw: a client that asked for no stream gets no wrapper either
-  } else if (target.starts_with("/stream?streams=")) {
-    list = target.substr(16);
-    if (list.empty()) return pw::err(ws_refusal{400, "empty streams= list"});
-  } else if (target.starts_with("/ws/")) {
-    combined = false;
-    list = target.substr(4);
-    if (list.empty()) return pw::err(ws_refusal{400, "no stream after /ws/"});
-  } else {
-    return pw::err(ws_refusal{404, "unknown path (use /stream?streams=a@trade/b@trade or /ws/a@trade)"});
-  }
-
-  // Requested symbol indices per kind (in order of first appearance of the kind).
   std::vector<std::pair<message_kind, std::vector<std::size_t>>> by_kind;
-  const auto add = [&](message_kind k, std::size_t i) {
+  for (const std::string& one : names) {
+    const auto at = one.find('@');
+    const message_kind k = *parse_message_kind(std::string_view(one).substr(at + 1));
+    const std::size_t i = sh.symbol_index.find(std::string_view(one).substr(0, at))->second;
     auto it = std::find_if(by_kind.begin(), by_kind.end(), [&](const auto& p) { return p.first == k; });
     if (it == by_kind.end()) it = by_kind.insert(by_kind.end(), {k, {}});
     if (std::find(it->second.begin(), it->second.end(), i) == it->second.end()) it->second.push_back(i);
-  };
-  if (list.empty()) {
-    for (std::size_t i = 0; i < c.symbols; ++i) add(c.kind, i);
-  } else {
-    std::size_t streams = 0;
-    while (!list.empty()) {
-      const auto slash = list.find('/');
-      const std::string_view one = list.substr(0, slash);
-      list = slash == std::string_view::npos ? std::string_view() : list.substr(slash + 1);
-      if (++streams > 1024) return pw::err(ws_refusal{400, "more than 1024 streams"});
-      const auto at = one.find('@');
-      if (at == std::string_view::npos) return pw::err(ws_refusal{400, "stream '" + std::string(one) + "' has no @kind"});
-      const auto kind = parse_message_kind(one.substr(at + 1));
-      if (!kind) return pw::err(ws_refusal{404, "unknown stream kind in '" + std::string(one) + "'"});
-      const auto it = sh.symbol_index.find(one.substr(0, at));
-      if (it == sh.symbol_index.end())
-        return pw::err(ws_refusal{404, "unknown symbol in '" + std::string(one) + "' (the feed simulates " +
-                                           std::to_string(c.symbols) + " symbols)"});
-      add(*kind, it->second);
-    }
   }
-
   std::vector<message_source::kind_stream> streams;
   if (sh.market) {
     // Every kind's market has every symbol; the connection joins each at the current head.
@@ -367,42 +382,214 @@ pw::result<message_source, ws_refusal> plan_for(const feed_server::shared& sh, s
         for (std::size_t i : indices) ks.wanted.push_back(ks.gen.symbols()[i]);
       streams.push_back(std::move(ks));
     }
-    return message_source::generated(std::move(streams));
+    return streams;
   }
   for (auto& [kind, indices] : by_kind) {
     const std::size_t n = *std::max_element(indices.begin(), indices.end()) + 1;
     auto gen = feed_generator::create(feed_options{
         .seed = c.seed, .symbols = n, .kind = kind, .combined = combined, .with_sent_ns = c.with_send_time});
-    if (!gen) return pw::err(ws_refusal{500, "generator: " + gen.error().message()});
+    if (!gen) return pw::err("generator: " + gen.error().message());
     message_source::kind_stream ks{std::move(*gen), {}};
     if (indices.size() != n)
       for (std::size_t i : indices) ks.wanted.push_back(ks.gen.symbols()[i]);
     streams.push_back(std::move(ks));
   }
-  return message_source::generated(std::move(streams));
+  return streams;
 }
+
+// Turns a request target into the connection's message source.
+pw::result<message_source, ws_refusal> plan_for(const feed_server::shared& sh, std::string_view target) {
+  const feed_config& c = sh.config;
+  // A replay serves its file whatever the path asks for; control messages still change its set.
+  if (!sh.replay_lines.empty()) return message_source::replay(sh.replay_lines, c.with_send_time);
+  bool combined = true;
+  bool all = false;
+  std::string_view list;
+  if (target == "/" || target.empty()) {
+    combined = false;  // raw: a client that asked for no stream gets no wrapper either
+    all = true;
+  } else if (target == "/stream" || target == "/ws") {
+    combined = target == "/stream";  // nothing yet: the client subscribes
+  } else if (target.starts_with("/stream?streams=")) {
+    list = target.substr(16);
+    if (list.empty()) return pw::err(ws_refusal{400, "empty streams= list"});
+  } else if (target.starts_with("/ws/")) {
+    combined = false;
+    list = target.substr(4);
+    if (list.empty()) return pw::err(ws_refusal{400, "no stream after /ws/"});
+  } else {
+    return pw::err(ws_refusal{404, "unknown path (use /stream?streams=a@trade/b@trade, /ws/a@trade, /stream or /ws)"});
+  }
+
+  // The streams asked for, in the order asked (the kinds' round robin follows it).
+  std::vector<std::string> ordered;
+  if (all) {
+    for (const auto& [name, index] : sh.symbol_index) ordered.push_back(name + "@" + std::string(to_string(c.kind)));
+  }
+  while (!list.empty()) {
+    const auto slash = list.find('/');
+    const std::string_view one = list.substr(0, slash);
+    list = slash == std::string_view::npos ? std::string_view() : list.substr(slash + 1);
+    if (ordered.size() == max_streams_per_connection)
+      return pw::err(ws_refusal{400, "more than " + std::to_string(max_streams_per_connection) + " streams"});
+    if (auto why = unknown_stream(sh, one)) return pw::err(ws_refusal{one.find('@') == std::string_view::npos ? 400 : 404, *why});
+    ordered.emplace_back(one);
+  }
+  std::vector<std::string> names = make_stream_set(ordered);
+  auto gens = generators_for(sh, ordered, combined);
+  if (!gens) return pw::err(ws_refusal{500, gens.error()});
+  return message_source::generated(std::move(*gens), std::move(names), combined);
+}
+
+// Client input as read, with the time it was read: the message rate is judged by arrival, not
+// by when the sending task got round to looking.
+struct input_chunk {
+  std::int64_t read_ns = 0;
+  std::vector<std::byte> bytes;
+};
 
 // Reads client bytes and passes them on, so that the sending task can look at them between
 // batches without ever blocking on a read. Ends at end of stream or error (dropping `tx`).
 // Over TLS this is the stream's one reading task beside the one writing task.
 template <class Transport>
-pw::task<void> pump_input(Transport& s, pw::mpsc::sender<std::vector<std::byte>> tx) {
+pw::task<void> pump_input(Transport& s, pw::mpsc::sender<input_chunk> tx) {
   for (;;) {
     std::vector<std::byte> buf(4096);
     auto n = co_await s.read(buf);
     if (!n || *n == 0) co_return;
     buf.resize(*n);
-    if (!(co_await tx.send(std::move(buf)))) co_return;
+    // A named local, not a temporary in the co_await: g++ 12 destroys those twice.
+    input_chunk chunk{monotonic_ns(), std::move(buf)};
+    auto sending = tx.send(std::move(chunk));
+    if (!(co_await std::move(sending))) co_return;
   }
 }
 
-// Hands whatever the client sent so far to the session; pongs and close echoes land in its output.
+// One connection's session rules: the incoming message budget, the ping / pong deadline, and
+// the answers to control messages, which change the connection's streams.
+class session_rules {
+ public:
+  enum class verdict : std::uint8_t { ok, too_fast };
+
+  session_rules(feed_server::shared& sh, message_source& src, const std::string& peer, std::int64_t now)
+      : sh_(sh), src_(src), peer_(peer), incoming_(max_incoming_per_second, max_incoming_per_second) {
+    if (sh.config.ping_every_ms) next_ping_ns_ = now + ms(sh.config.ping_every_ms);
+  }
+
+  /// One event from the client, read at `read_ns`; replies are queued on `conn`. False when
+  /// the client broke the message rate (it is counted and logged).
+  bool on_event(ws::connection& conn, const ws::event& ev, std::int64_t read_ns) {
+    if (!incoming_.try_acquire(read_ns)) {
+      sh_.counters->rate_limited.fetch_add(1, std::memory_order_relaxed);
+      if (!sh_.config.quiet)
+        sh_.rules_log.line(peer_ + ": more than " + std::to_string(max_incoming_per_second) +
+                           " messages in a second, closing (1008)");
+      return false;
+    }
+    if (ev.kind == ws::event_kind::pong) ping_sent_ns_.reset();
+    if (ev.kind == ws::event_kind::text || ev.kind == ws::event_kind::binary) answer(conn, ev.text());
+    return true;
+  }
+
+  /// Pings when one is due. False when the last ping went unanswered past the deadline (the
+  /// client is counted and logged).
+  bool keepalive(ws::connection& conn, std::int64_t now) {
+    const feed_config& c = sh_.config;
+    if (ping_sent_ns_ && now - *ping_sent_ns_ >= ms(c.pong_timeout_ms)) {
+      sh_.counters->pong_timeouts.fetch_add(1, std::memory_order_relaxed);
+      if (!c.quiet)
+        sh_.rules_log.line(peer_ + ": no pong within " + std::to_string(c.pong_timeout_ms) + " ms, closing (1008)");
+      return false;
+    }
+    if (c.ping_every_ms && now >= next_ping_ns_) {
+      if (conn.send_ping() && !ping_sent_ns_) ping_sent_ns_ = now;
+      next_ping_ns_ = now + ms(c.ping_every_ms);
+    }
+    return true;
+  }
+
+  /// When keepalive() next has something to do (INT64_MAX: never).
+  std::int64_t next_deadline_ns() const noexcept {
+    std::int64_t t = sh_.config.ping_every_ms ? next_ping_ns_ : INT64_MAX;
+    if (ping_sent_ns_) t = std::min(t, *ping_sent_ns_ + ms(sh_.config.pong_timeout_ms));
+    return t;
+  }
+
+  /// Whether the streams changed since the last call (the pacing starts over then).
+  bool take_changed() noexcept { return std::exchange(changed_, false); }
+
+ private:
+  static std::int64_t ms(std::uint64_t v) noexcept { return static_cast<std::int64_t>(v) * 1'000'000; }
+
+  void answer(ws::connection& conn, std::string_view text) {
+    feed_counters& counters = *sh_.counters;
+    counters.control_requests.fetch_add(1, std::memory_order_relaxed);
+    auto req = control::parse_request(text);
+    std::string reply;
+    if (!req) {
+      reply = control::encode_error(req.error());
+    } else if (req->what == control::method::list_subscriptions) {
+      reply = control::encode_list(src_.names(), req->id);
+    } else {
+      auto changed = change(*req);
+      reply = changed ? control::encode_done(req->id) : control::encode_error(changed.error());
+    }
+    if (reply.starts_with("{\"error\"")) counters.control_errors.fetch_add(1, std::memory_order_relaxed);
+    (void)conn.send_text(reply);
+  }
+
+  pw::result<void, control::control_error> change(const control::request& req) {
+    const auto refuse = [&](std::string why) {
+      return pw::err(control::control_error{control::error_code::invalid_request, "Invalid request: " + why, req.id});
+    };
+    std::vector<std::string> names = src_.names();
+    if (req.what == control::method::subscribe) {
+      for (const std::string& one : req.params)
+        if (auto why = unknown_stream(sh_, one)) return refuse(*why);
+      names.insert(names.end(), req.params.begin(), req.params.end());
+      names = make_stream_set(std::move(names));
+      if (names.size() > max_streams_per_connection)
+        return refuse("a connection carries at most " + std::to_string(max_streams_per_connection) + " streams");
+    } else {
+      std::erase_if(names, [&](const std::string& n) {
+        return std::find(req.params.begin(), req.params.end(), n) != req.params.end();
+      });
+    }
+    if (names == src_.names()) return pw::ok();
+    std::vector<message_source::kind_stream> gens;
+    if (!src_.is_replay()) {
+      auto g = generators_for(sh_, names, src_.combined());
+      if (!g) return refuse(g.error());
+      gens = std::move(*g);
+    }
+    src_.replace(std::move(gens), std::move(names));
+    changed_ = true;
+    return pw::ok();
+  }
+
+  feed_server::shared& sh_;
+  message_source& src_;
+  const std::string& peer_;
+  rate_limiter incoming_;
+  std::int64_t next_ping_ns_ = 0;
+  std::optional<std::int64_t> ping_sent_ns_;  // the oldest unanswered ping
+  bool changed_ = false;
+};
+
 template <class Transport>
-peer_state absorb_input(ws_session<Transport>& session, pw::mpsc::receiver<std::vector<std::byte>>& rx) {
+peer_state absorb_chunk(ws_session<Transport>& session, const input_chunk& chunk, session_rules& rules) {
+  ws::connection& conn = session.connection();
+  return session.absorb(chunk.bytes, [&](const ws::event& ev) { return rules.on_event(conn, ev, chunk.read_ns); });
+}
+
+// Hands whatever the client sent so far to the session; pongs and close echoes land in its
+// output, the other events go to the session's rules.
+template <class Transport>
+peer_state absorb_input(ws_session<Transport>& session, pw::mpsc::receiver<input_chunk>& rx, session_rules& rules) {
   for (;;) {
     auto chunk = rx.try_recv();
     if (!chunk) return chunk.error() == pw::mpsc::try_recv_error::disconnected ? peer_state::gone : peer_state::open;
-    if (const peer_state st = session.absorb(*chunk); st != peer_state::open) return st;
+    if (const peer_state st = absorb_chunk(session, *chunk, rules); st != peer_state::open) return st;
   }
 }
 
@@ -416,18 +603,33 @@ pw::task<pw::result<void, transport_failure>> write_output(ws_session<Transport>
 
 // After our close frame: wait for the client's, so that it reads everything before we go.
 template <class Transport>
-pw::task<void> await_close(ws_session<Transport>& session, pw::mpsc::receiver<std::vector<std::byte>>& rx) {
+pw::task<void> await_close(ws_session<Transport>& session, pw::mpsc::receiver<input_chunk>& rx) {
   const ws::connection& conn = session.connection();
   while (!conn.close_received() && !conn.is_closed()) {
     auto chunk = co_await rx.recv();
-    if (!chunk || session.absorb(*chunk) == peer_state::gone) co_return;
+    if (!chunk || session.absorb(chunk->bytes) == peer_state::gone) co_return;
   }
+}
+
+// Nothing to send (no stream subscribed): waits for client input, the next ping or pong
+// deadline, or the stop, and absorbs what came.
+template <class Transport>
+pw::task<peer_state> await_input(ws_session<Transport>& session, pw::mpsc::receiver<input_chunk>& rx,
+                                 session_rules& rules, const pw::cancellation_token& stop) {
+  const std::int64_t deadline = rules.next_deadline_ns();
+  const std::int64_t wait_ns = deadline == INT64_MAX ? std::int64_t{3600} * 1'000'000'000 : deadline - monotonic_ns();
+  auto waiting = pw::race(rx.recv(), stop.cancelled(), pw::sleep(std::chrono::nanoseconds(std::max<std::int64_t>(wait_ns, 0))));
+  auto r = co_await std::move(waiting);
+  if (r.index() != 0) co_return peer_state::open;
+  auto& chunk = r.template get<0>();
+  if (!chunk) co_return peer_state::gone;
+  co_return absorb_chunk(session, *chunk, rules);
 }
 
 template <class Transport>
 pw::task<void> stream_messages(ws_session<Transport>& session, message_source& src,
-                               pw::mpsc::receiver<std::vector<std::byte>>& rx, feed_server::shared& sh,
-                               pw::cancellation_token stop) {
+                               pw::mpsc::receiver<input_chunk>& rx, feed_server::shared& sh,
+                               pw::cancellation_token stop, const std::string& peer) {
   ws::connection& conn = session.connection();
   const feed_config& c = sh.config;
   feed_counters& counters = *sh.counters;
@@ -436,23 +638,50 @@ pw::task<void> stream_messages(ws_session<Transport>& session, message_source& s
   std::uint64_t limit = on_market ? 0 : c.count;
   if (limit == 0 && src.is_replay()) limit = src.replay_size();
   std::uint64_t sent = 0;
-  const std::int64_t start = monotonic_ns();
+  std::int64_t start = monotonic_ns();
+  std::uint64_t paced = 0;  // sent since `start`, for the rate
+  session_rules rules(sh, src, peer, start);
   bool peer_left = false;
   bool reached_end = false;
   std::uint16_t close_with = ws::close_code::normal;
-  pw::option<pace_subscription> paced;
-  if (c.rate != 0) paced.emplace(sh);
+  pw::option<pace_subscription> paced_by;
+  if (c.rate != 0) paced_by.emplace(sh);
 
   while (limit == 0 || sent < limit) {
     if (stop.is_cancelled()) {
       close_with = ws::close_code::going_away;
       break;
     }
-    const peer_state ps = absorb_input(session, rx);
+    const peer_state ps = absorb_input(session, rx, rules);
+    if (ps == peer_state::refused || !rules.keepalive(conn, monotonic_ns())) {
+      close_with = ws::close_code::policy_violation;
+      break;
+    }
     if (ps != peer_state::open) {
       peer_left = ps == peer_state::gone;
       if (!peer_left) (void)co_await write_output(session, counters);  // our close echo
       break;
+    }
+    if (rules.take_changed() || src.idle()) {
+      start = monotonic_ns();  // a new set of streams: the rate counts from now
+      paced = 0;
+    }
+    if (src.idle()) {
+      if (conn.wants_write() && !(co_await write_output(session, counters))) {
+        peer_left = true;
+        break;
+      }
+      const peer_state st = co_await await_input(session, rx, rules, stop);
+      if (st == peer_state::refused) {
+        close_with = ws::close_code::policy_violation;
+        break;
+      }
+      if (st != peer_state::open) {
+        peer_left = st == peer_state::gone;
+        if (!peer_left) (void)co_await write_output(session, counters);
+        break;
+      }
+      continue;
     }
     std::uint64_t due = UINT64_MAX;
     std::uint64_t head = 0;
@@ -466,7 +695,7 @@ pw::task<void> stream_messages(ws_session<Transport>& session, message_source& s
     } else if (c.rate != 0) {
       const auto elapsed = static_cast<std::uint64_t>(monotonic_ns() - start);
       const std::uint64_t target = static_cast<std::uint64_t>(static_cast<double>(c.rate) * 1e-9 * static_cast<double>(elapsed));
-      due = target > sent ? target - sent : 0;
+      due = target > paced ? target - paced : 0;
     }
     if (due == 0) {
       if (conn.wants_write() && !(co_await write_output(session, counters))) {
@@ -494,6 +723,7 @@ pw::task<void> stream_messages(ws_session<Transport>& session, message_source& s
       }
     }
     sent += n;
+    paced += n;
     if (!(co_await write_output(session, counters))) {
       peer_left = true;
       break;
@@ -594,9 +824,10 @@ pw::task<void> serve_ws(Transport s, std::shared_ptr<feed_server::shared> sh, pw
   ws_session<Transport>& session = accepted->session;
   counters.connections.fetch_add(1, std::memory_order_relaxed);
 
-  auto [tx, rx] = pw::mpsc::channel<std::vector<std::byte>>(8);
+  auto [tx, rx] = pw::mpsc::channel<input_chunk>(8);
   auto reader = pw::spawn(pump_input(session.transport(), std::move(tx)));
-  co_await stream_messages(session, accepted->admission, rx, *sh, stop);
+  const std::string peer = "client " + accepted->target;
+  co_await stream_messages(session, accepted->admission, rx, *sh, stop, peer);
   (void)co_await session.transport().shutdown();
   // The reader borrows the stream: it must be gone before the stream is.
   reader.abort();

@@ -4,6 +4,21 @@
 //   /stream?streams=btcusdt@trade/ethusdt@aggTrade   combined streams ({"stream":..,"data":..})
 //   /ws/btcusdt@trade                                  a raw stream (several: /ws/a@trade/b@trade)
 //   /                                                  every configured symbol, --kind, raw
+//   /stream, /ws                                       no stream yet (combined, raw): the client
+//                                                      subscribes with control messages
+//
+// Binance's session rules hold on every connection. The client may change its streams live
+// with control messages (ticks/control_message.hpp): SUBSCRIBE and UNSUBSCRIBE are answered
+// {"result":null,"id":..} and LIST_SUBSCRIPTIONS with the connection's streams; a stream of an
+// unknown symbol or kind, a malformed request, or a change that would take the connection past
+// 1024 streams gets an error reply and changes nothing (a URL naming more than 1024 streams is
+// refused with 400). A client may send at most 5 messages a second (pings, pongs, control
+// messages, anything: ticks::rate_limiter, burst 5, timed when the bytes were read); one that
+// sends more is counted (rate_limited), logged (at most ten lines a second) and closed with
+// 1008. With ping_every_ms the feed pings each client at that period; a client that has not
+// answered a ping with a pong within pong_timeout_ms is counted (pong_timeouts) and closed
+// with 1008. A replayed feed answers control messages and keeps the set, but serves its file
+// whatever the set.
 //
 // Flat out (no rate), each connection gets its own deterministic generators
 // (ticks::feed_generator, one per kind requested, all seeded with --seed, interleaved round
@@ -79,6 +94,8 @@ struct feed_config {
   std::uint64_t handshake_timeout_ms = 5000;
   std::size_t batch_bytes = 64 * 1024;
   std::uint64_t max_connections = 1024;
+  std::uint64_t ping_every_ms = 20'000;    // 0: never ping
+  std::uint64_t pong_timeout_ms = 60'000;  // a ping unanswered this long drops the client
   bool quiet = false;
   // wss://: both set, or neither. Every accepted connection then runs the TLS handshake
   // (within handshake_timeout_ms) before the WebSocket one.
@@ -104,7 +121,15 @@ struct feed_counters {
   std::atomic<std::uint64_t> completed{0};  // connections that sent `count` and closed with 1000
   std::atomic<std::uint64_t> tls_handshake_failures{0};  // with TLS: clients that failed or stalled it
   std::atomic<std::uint64_t> rest_requests{0};  // REST requests answered (errors included)
+  std::atomic<std::uint64_t> control_requests{0};  // control messages answered (errors included)
+  std::atomic<std::uint64_t> control_errors{0};    // of which answered with an error
+  std::atomic<std::uint64_t> rate_limited{0};      // clients closed for sending more than 5 messages/s
+  std::atomic<std::uint64_t> pong_timeouts{0};     // clients closed for not answering a ping in time
 };
+
+/// Binance's session rules, as the feed enforces them.
+inline constexpr std::uint64_t max_incoming_per_second = 5;
+inline constexpr std::size_t max_streams_per_connection = 1024;
 
 class feed_server {
  public:

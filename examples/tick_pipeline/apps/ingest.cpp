@@ -2,6 +2,8 @@
 // (ingest_sessions.hpp), live stats, and the stop that ends them (see ingest.hpp).
 #include "ingest.hpp"
 
+#include <csignal>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +25,7 @@ struct ingest_engine::impl {
   pw::option<pw::net::tcp_listener> listener;
   log_limiter log;
   std::atomic<std::uint64_t> seed{0};
+  pw::option<pw::signal::listener> hup;  // --streams-file: SIGHUP re-reads it
 };
 
 namespace {
@@ -70,7 +73,9 @@ pw::task<void> live_stats(const ingest_counters& c, const std::atomic<std::uint6
 }  // namespace
 
 ingest_engine::ingest_engine(ingest_config config, tick_sink& sink)
-    : config_(std::move(config)), sink_(sink), impl_(new impl{pw::none, {}, {}}) {
+    : config_(std::move(config)), sink_(sink), impl_(new impl{pw::none, {}, {}, pw::none}) {
+  // Listening from construction on: a SIGHUP from then on re-reads the file, never kills us.
+  if (!config_.streams_file.empty()) impl_->hup.emplace(pw::signal::signal(SIGHUP));
   impl_->seed.store(config_.seed != 0 ? config_.seed : static_cast<std::uint64_t>(monotonic_ns()));
 }
 
@@ -119,8 +124,15 @@ pw::task<ingest_report> ingest_engine::run(pw::cancellation_token stop) {
       // The connection tasks hold the only senders once this scope ends, so the sink sees the
       // end of the channel exactly when the last of them is gone.
       session_ctx ctx{&impl_->log, &impl_->seed, &counters_, &config_, std::move(tx), batch_max, stop,
-                      client_tls ? &*client_tls : nullptr};
-      for (const ws_url& u : config_.connect) feeds.spawn(client_loop(u, ctx));
+                      client_tls ? &*client_tls : nullptr, nullptr};
+      if (!config_.streams_file.empty()) {
+        auto set = read_streams_file(config_.streams_file);
+        if (!set) impl_->log.line(set.error());
+        feeds.spawn(streams_file_loop(config_.connect.front(), set ? std::move(*set) : std::vector<std::string>(),
+                                      *impl_->hup, ctx));
+      } else {
+        for (const ws_url& u : config_.connect) feeds.spawn(client_loop(u, ctx));
+      }
       if (impl_->listener) feeds.spawn(accept_feeds(*impl_->listener, ctx));
     }
     while (co_await feeds.join_next()) {

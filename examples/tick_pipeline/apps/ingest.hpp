@@ -79,7 +79,14 @@ struct ingest_config {
   std::uint64_t busy_poll_us = 0;  // runtime_options::busy_poll
   parquet_output_config parquet;         // --out and its knobs: for the program, not the engine
   std::string tls_ca;  // wss://: trust exactly this PEM file's CAs; empty: the system trust store
+  // With a streams file, the one --connect URL is a base (/stream or /ws, no streams): the
+  // file's streams are sharded over connections of at most 1024 to it and subscribed with
+  // SUBSCRIBE; SIGHUP re-reads the file (see ingest_sessions.hpp).
+  std::string streams_file;
 };
+
+/// The streams a --streams-file names, or why it cannot be used (naming the file and line).
+polarway::result<std::vector<std::string>, std::string> read_streams_file(const std::string& path);
 
 /// polarway-ingest's --max-open-files default: it cannot know how many partitions a feed
 /// interleaves (a few dozen subscriptions is typical); the flag raises it.
@@ -133,6 +140,16 @@ struct ingest_counters {
   std::atomic<std::uint64_t> schema_errors{0};
   std::atomic<std::uint64_t> too_large{0};
   std::atomic<std::uint64_t> dropped_at_stop{0};  // decoded, but the channel was closed (sink failed)
+  // --streams-file: control messages sent, their replies (not decode errors), error replies,
+  // LIST_SUBSCRIPTIONS answers that matched what we subscribed and those that did not, and
+  // SIGHUP reloads done or refused (a bad file keeps the old set).
+  std::atomic<std::uint64_t> control_requests{0};
+  std::atomic<std::uint64_t> control_replies{0};
+  std::atomic<std::uint64_t> control_errors{0};
+  std::atomic<std::uint64_t> lists_verified{0};
+  std::atomic<std::uint64_t> lists_mismatched{0};
+  std::atomic<std::uint64_t> reloads{0};
+  std::atomic<std::uint64_t> reload_failures{0};
   std::array<std::atomic<std::uint64_t>, violations> ws_errors{};
   std::array<std::atomic<std::uint64_t>, 4> close_codes_received{};  // 1000, 1001, other, none
 

@@ -6,6 +6,10 @@
 
 #include "ingest.hpp"
 
+#include <cstdio>
+
+#include "ticks/stream_set.hpp"
+
 namespace ticks::app {
 
 namespace pw = polarway;
@@ -14,6 +18,11 @@ std::string ingest_usage() {
   return "usage: polarway-ingest (--connect URL ... | --listen ADDR) [options]\n"
          "  --connect URL            a feed to read, ws://host:port/stream?streams=... or wss://...\n"
          "                           (repeatable; host name or IP; default port 80 / 443)\n"
+         "  --streams-file FILE      subscribe to the streams FILE names (one <symbol>@<kind> per line,\n"
+         "                           '#' comments) over the one --connect URL, a base ending in\n"
+         "                           /stream or /ws: connections of at most 1024 streams, SUBSCRIBE\n"
+         "                           paced under 5 messages/s; SIGHUP re-reads FILE and changes the\n"
+         "                           subscriptions without reconnecting (a bad file keeps the old set)\n"
          "  --tls-ca FILE            wss://: trust the CA certificates in this PEM file instead of\n"
          "                           the system trust store\n"
          "  --listen ADDR            also accept feeds that connect to us (e.g. 127.0.0.1:9500)\n"
@@ -109,6 +118,12 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
       step = r.uint_into(c.seed, 0, UINT64_MAX);
     } else if (flag == "--max-connections") {
       step = r.uint_into(c.max_connections, 1, 100000);
+    } else if (flag == "--streams-file") {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (v.empty()) return pw::err(cli_error{"--streams-file: needs a file name"});
+        c.streams_file = std::string(v);
+        return pw::ok();
+      });
     } else if (flag == "--tls-ca") {
       step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
         if (v.empty()) return pw::err(cli_error{"--tls-ca: needs a file name"});
@@ -129,11 +144,40 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
   if (c.connect.empty() && c.listen.empty()) return pw::err(cli_error{"give at least one --connect URL or --listen ADDR"});
   if (c.parquet.dir.empty() && !c.parquet.first_flag.empty())
     return pw::err(cli_error{c.parquet.first_flag + ": only with --out DIR (Parquet output)"});
+  if (!c.streams_file.empty()) {
+    if (c.connect.size() != 1)
+      return pw::err(cli_error{"--streams-file: needs exactly one --connect URL, the base (ws://host:port/stream)"});
+    const std::string& t = c.connect[0].target;
+    if (t != "/stream" && t != "/ws")
+      return pw::err(cli_error{"--streams-file: the --connect URL must end in /stream or /ws (no streams of its own)"});
+  }
   if (c.backoff_initial_ms > c.backoff_max_ms)
     return pw::err(cli_error{"--backoff-initial: larger than --backoff-max"});
   if (!c.tls_ca.empty() && std::none_of(c.connect.begin(), c.connect.end(), [](const ws_url& u) { return u.tls; }))
     return pw::err(cli_error{"--tls-ca: only with a wss:// --connect URL"});
   return c;
+}
+
+pw::result<std::vector<std::string>, std::string> read_streams_file(const std::string& path) {
+  constexpr std::size_t max_bytes = std::size_t{16} << 20;
+  std::FILE* f = std::fopen(path.c_str(), "rbe");
+  if (!f) return pw::err("--streams-file " + path + ": cannot open");
+  std::string data;
+  char buf[65536];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+    data.append(buf, n);
+    if (data.size() > max_bytes) {
+      std::fclose(f);
+      return pw::err("--streams-file " + path + ": larger than 16 MiB");
+    }
+  }
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) return pw::err("--streams-file " + path + ": read error");
+  auto set = parse_streams_file(data);
+  if (!set) return pw::err("--streams-file " + path + ": " + set.error().message());
+  return std::move(*set);
 }
 
 pw::result<pw::option<pw::net::tls_config>, std::string> load_ingest_tls(const ingest_config& c) {

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
+#include <map>
+#include <optional>
 #include <string>
 
 #include <polarway/net/tls_stream.hpp>
@@ -9,7 +12,11 @@
 
 #include "process_stats.hpp"
 #include "serve.hpp"
+#include "ticks/control_message.hpp"
 #include "ticks/decoder.hpp"
+#include "ticks/rate_limiter.hpp"
+#include "ticks/stream_set.hpp"
+#include "ticks/stream_shards.hpp"
 #include "ticks/stream_monitor.hpp"
 #include "ticks/utf8.hpp"
 #include "ticks/ws_handshake.hpp"
@@ -72,6 +79,115 @@ pw::task<bool> send_pending(session_ctx& ctx, pending_ticks& p, std::uint64_t& s
   co_return delivered;
 }
 
+// One session's side of the control protocol, for a client loop with a subscription (see
+// ingest_sessions.hpp): what the server has confirmed, the one request in flight, the pacing.
+class control_session {
+ public:
+  control_session(subscription& sub, session_ctx& ctx, const std::string& peer) : sub_(sub), ctx_(ctx), peer_(peer) {}
+
+  /// Queues the next request if one is due and the pacing allows it. Returns how long until
+  /// it may be sent when it has to wait, else zero (nothing to send, or a reply awaited).
+  std::chrono::nanoseconds step(ws::connection& conn, std::int64_t now) {
+    std::uint64_t generation;
+    {
+      std::lock_guard lock(sub_.mu);
+      generation = sub_.generation;
+    }
+    if (generation != generation_) {
+      generation_ = generation;
+      refused_.clear();
+      work_ = true;
+    }
+    if (pending_ || !work_) return std::chrono::nanoseconds(0);
+    control::request req;
+    {
+      std::lock_guard lock(sub_.mu);
+      stream_diff d = diff_streams(confirmed_, sub_.wanted);
+      std::erase_if(d.added, [&](const std::string& s) { return std::binary_search(refused_.begin(), refused_.end(), s); });
+      if (!d.removed.empty()) req = {control::method::unsubscribe, std::move(d.removed), {}};
+      else if (!d.added.empty()) req = {control::method::subscribe, std::move(d.added), {}};
+      else if (verify_) req = {control::method::list_subscriptions, {}, {}};
+      else {
+        work_ = false;
+        return std::chrono::nanoseconds(0);
+      }
+    }
+    if (req.params.size() > control::max_params) req.params.resize(control::max_params);
+    const std::int64_t at = limiter_.next_free_ns(now);
+    if (at > now) return std::chrono::nanoseconds(at - now);
+    limiter_.charge(now);
+    req.id = control::request_id::of(next_id_++);
+    if (!conn.send_text(control::encode(req))) return std::chrono::nanoseconds(0);
+    ctx_.c->control_requests.fetch_add(1, std::memory_order_relaxed);
+    if (req.what == control::method::list_subscriptions) verify_ = false;
+    pending_ = std::move(req);
+    return std::chrono::nanoseconds(0);
+  }
+
+  /// The codec answered a ping: the pong counts against the server's limit too.
+  void on_ping(std::int64_t now) noexcept { limiter_.charge(now); }
+
+  void on_reply(const control::reply& r) {
+    ingest_counters& c = *ctx_.c;
+    c.control_replies.fetch_add(1, std::memory_order_relaxed);
+    if (!pending_ || !(r.id == pending_->id)) {
+      ctx_.log->line(peer_ + ": a control reply that answers no request of ours");
+      return;
+    }
+    control::request req = std::move(*pending_);
+    pending_.reset();
+    work_ = true;
+    switch (r.what) {
+      case control::reply::kind::error:
+        c.control_errors.fetch_add(1, std::memory_order_relaxed);
+        ctx_.log->line(peer_ + ": " + std::string(control::to_string(req.what)) + " refused: code " +
+                       std::to_string(r.error_code) + ", " + r.error_msg);
+        if (req.what == control::method::subscribe) {
+          refused_.insert(refused_.end(), req.params.begin(), req.params.end());
+          refused_ = make_stream_set(std::move(refused_));
+        }
+        break;
+      case control::reply::kind::done:
+        if (req.what == control::method::subscribe) {
+          confirmed_.insert(confirmed_.end(), req.params.begin(), req.params.end());
+          confirmed_ = make_stream_set(std::move(confirmed_));
+        } else {
+          std::erase_if(confirmed_, [&](const std::string& s) {
+            return std::binary_search(req.params.begin(), req.params.end(), s);
+          });
+        }
+        verify_ = true;
+        break;
+      case control::reply::kind::list: {
+        std::vector<std::string> server = make_stream_set(r.streams);
+        if (server == confirmed_) {
+          c.lists_verified.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          // The server's view wins: the next step subscribes or unsubscribes the difference.
+          c.lists_mismatched.fetch_add(1, std::memory_order_relaxed);
+          ctx_.log->line(peer_ + ": LIST_SUBSCRIPTIONS: the server has " + std::to_string(server.size()) +
+                         " streams, " + std::to_string(confirmed_.size()) + " expected");
+          confirmed_ = std::move(server);
+        }
+        break;
+      }
+    }
+  }
+
+ private:
+  subscription& sub_;
+  session_ctx& ctx_;
+  const std::string& peer_;
+  std::vector<std::string> confirmed_;  // what the server said yes to, on this connection
+  std::vector<std::string> refused_;    // what it said no to, since the wanted set last changed
+  std::optional<control::request> pending_;
+  std::uint64_t generation_ = UINT64_MAX;
+  std::uint64_t next_id_ = 1;
+  bool work_ = true;     // something may be due: the wanted set changed or a reply came
+  bool verify_ = false;  // a change was confirmed since the last LIST_SUBSCRIPTIONS
+  rate_limiter limiter_{4, 1};
+};
+
 enum class session_end : std::uint8_t { peer_closed, protocol_error, eof, io_error, stopped, idle, channel_closed };
 
 void count_ws_error(ingest_counters& c, const ws::ws_error& e) {
@@ -87,7 +203,7 @@ void count_close(ingest_counters& c, std::uint16_t code) {
 template <class Transport>
 pw::task<session_end> run_messages(ws_session<Transport>& session, decoder& dec, stream_monitor& monitor,
                                    const std::string& label, session_ctx& ctx, const std::string& peer,
-                                   std::uint64_t& ticks) {
+                                   std::uint64_t& ticks, control_session* control = nullptr) {
   ws::connection& conn = session.connection();
   ingest_counters& c = *ctx.c;
   std::uint64_t local_in = 0;
@@ -137,6 +253,13 @@ pw::task<session_end> run_messages(ws_session<Transport>& session, decoder& dec,
             conn.fail_invalid_utf8();
             break;
           }
+          if (!r && control && r.error().is_schema_error()) {
+            // Not a tick: perhaps the answer to one of our control messages.
+            if (auto reply = control::parse_reply(e.text())) {
+              control->on_reply(*reply);
+              break;
+            }
+          }
           if (!r) {
             switch (r.error().code) {
               case decode_errc::malformed_json: c.malformed_json.fetch_add(1, std::memory_order_relaxed); break;
@@ -158,6 +281,7 @@ pw::task<session_end> run_messages(ws_session<Transport>& session, decoder& dec,
         }
         case ws::event_kind::ping:
           c.pings.fetch_add(1, std::memory_order_relaxed);  // the pong is already in output()
+          if (control) control->on_ping(monotonic_ns());
           break;
         case ws::event_kind::pong:
           break;
@@ -176,9 +300,16 @@ pw::task<session_end> run_messages(ws_session<Transport>& session, decoder& dec,
     // feed is ahead, each read then carries about a thousand messages, and the reads, wake-ups
     // and loop turns per tick shrink. A connection's input buffer stays within
     // max_buffered_input.
-    const input_wait in = co_await session.read_more(ctx.stop, ctx.cfg->idle_timeout_ms, 256 * 1024);
+    input_wait in{input_end::data, pw::none, pw::none};
+    if (control) {
+      const auto wait = control->step(conn, monotonic_ns());
+      in = co_await session.read_more_or_wake(ctx.stop, ctx.cfg->idle_timeout_ms, 256 * 1024, ctx.sub->changed, wait);
+    } else {
+      in = co_await session.read_more(ctx.stop, ctx.cfg->idle_timeout_ms, 256 * 1024);
+    }
     switch (in.end) {
       case input_end::data:
+      case input_end::woken:
         break;
       case input_end::closed:
         co_return session_end::peer_closed;
@@ -250,7 +381,9 @@ pw::task<attempt> run_client_session(Transport stream, const ws_url& url, sessio
   }
   c.sessions.fetch_add(1, std::memory_order_relaxed);
   attempt a{attempt::outcome::ended};
-  a.end = co_await run_messages(*session, dec, monitor, label, ctx, peer, a.ticks);
+  std::optional<control_session> control;
+  if (ctx.sub) control.emplace(*ctx.sub, ctx, peer);
+  a.end = co_await run_messages(*session, dec, monitor, label, ctx, peer, a.ticks, control ? &*control : nullptr);
   (void)co_await session->transport().shutdown();
   co_return a;
 }
@@ -345,6 +478,55 @@ pw::task<void> client_loop(ws_url url, session_ctx ctx) {
     if (cfg.once) break;
   }
   monitor.flush(monotonic_ns());
+}
+
+pw::task<void> streams_file_loop(ws_url base, std::vector<std::string> initial, pw::signal::listener& hup,
+                                 session_ctx ctx) {
+  stream_shards shards;
+  std::map<std::uint64_t, std::shared_ptr<subscription>> subs;
+  pw::join_set<void> loops;
+  const auto apply = [&](const std::vector<std::string>& wanted) {
+    for (const shard_change& change : shards.assign(wanted)) {
+      if (change.closed) {
+        subs[change.id]->stop.cancel();
+        subs.erase(change.id);
+        continue;
+      }
+      const auto& all = shards.shards();
+      const auto it = std::find_if(all.begin(), all.end(), [&](const stream_shard& s) { return s.id == change.id; });
+      if (change.opened) {
+        auto sub = std::make_shared<subscription>();
+        sub->stop = ctx.stop.child_token();
+        sub->set(it->streams);
+        session_ctx shard_ctx = ctx;
+        shard_ctx.stop = sub->stop;
+        shard_ctx.sub = sub;
+        subs.emplace(change.id, sub);
+        loops.spawn(client_loop(base, std::move(shard_ctx)));
+      } else {
+        subs[change.id]->set(it->streams);
+      }
+    }
+    ctx.log->line(std::to_string(wanted.size()) + " streams over " + std::to_string(shards.shards().size()) +
+                  " connections from " + ctx.cfg->streams_file);
+  };
+  apply(initial);
+  for (;;) {
+    auto waiting = pw::race(ctx.stop.cancelled(), hup.recv());
+    auto r = co_await std::move(waiting);
+    if (r.index() == 0) break;
+    auto set = read_streams_file(ctx.cfg->streams_file);
+    if (!set) {
+      ctx.c->reload_failures.fetch_add(1, std::memory_order_relaxed);
+      ctx.log->line("SIGHUP: " + set.error() + "; keeping the " + std::to_string(initial.size()) + " streams");
+      continue;
+    }
+    ctx.c->reloads.fetch_add(1, std::memory_order_relaxed);
+    initial = std::move(*set);
+    apply(initial);
+  }
+  while (co_await loops.join_next()) {
+  }
 }
 
 namespace {

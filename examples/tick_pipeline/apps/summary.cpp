@@ -168,6 +168,15 @@ std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r
       .num("pings_answered", c.pings.load())
       .num("sessions", c.sessions.load())
       .num("reconnects", c.reconnects.load())
+      .raw("control", json_object()
+                          .num("requests", c.control_requests.load())
+                          .num("replies", c.control_replies.load())
+                          .num("errors", c.control_errors.load())
+                          .num("lists_verified", c.lists_verified.load())
+                          .num("lists_mismatched", c.lists_mismatched.load())
+                          .num("reloads", c.reloads.load())
+                          .num("reload_failures", c.reload_failures.load())
+                          .done())
       .boolean("stopped_by_signal", r.stopped_by_signal);
   if (const std::string tls = c.last_tls_error.get(); !tls.empty()) o.str("last_tls_error", tls);
   else o.raw("last_tls_error", "null");

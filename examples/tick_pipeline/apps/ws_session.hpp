@@ -16,8 +16,10 @@
 //   session.read_more(stop, idle)                 writes what the codec queued (pongs, close
 //                                                echoes, messages), then one read raced against
 //                                                the stop token and the idle timeout
-//   session.absorb(bytes)                         input read elsewhere (the feed reads in a
-//                                                separate task): pings answered, close noticed
+//   session.read_more_or_wake(..., wake, after)  the same, also ended by a notify or a delay
+//   session.absorb(bytes[, on_event])             input read elsewhere (the feed reads in a
+//                                                separate task): pings answered, close noticed,
+//                                                the other events handed to on_event
 //   session.flush() / session.close(code)         the write side and the close handshake
 //
 // The bytes that follow a handshake head are the peer's first frames: they are fed to the
@@ -40,6 +42,7 @@
 #include <polarway/result.hpp>
 #include <polarway/runtime/race.hpp>
 #include <polarway/sync/cancellation_token.hpp>
+#include <polarway/sync/notify.hpp>
 #include <polarway/task.hpp>
 #include <polarway/time/sleep.hpp>
 #include <polarway/time/timeout.hpp>
@@ -107,6 +110,7 @@ enum class input_end : std::uint8_t {
   read_error,   // see `io`
   write_error,  // writing the queued output failed; see `io`
   overflow,     // the codec refused more input (see `ws`): the caller stopped polling
+  woken,        // read_more_or_wake: the wake-up came first (nothing was read)
 };
 
 struct input_wait {
@@ -120,6 +124,7 @@ enum class peer_state : std::uint8_t {
   open,    // nothing ended
   closed,  // the peer's close frame came, or it broke the protocol (our close frame is queued)
   gone,    // the codec could not take the bytes
+  refused,  // the caller's handler refused an event (see absorb): nothing more was read
 };
 
 template <ws_transport Transport>
@@ -185,17 +190,63 @@ class ws_session {
     co_return input_wait{input_end::data, polarway::none, polarway::none};
   }
 
+  /// read_more(), also ended (input_end::woken) by `wake` being notified or, unless it is
+  /// zero, `wake_after` passing: for a session that has something of its own to send at a
+  /// time of its choosing (the ingest's paced control messages). The read is still listed first.
+  polarway::task<input_wait> read_more_or_wake(const polarway::cancellation_token& stop, std::uint64_t idle_timeout_ms,
+                                               std::size_t read_size, polarway::notify& wake,
+                                               std::chrono::nanoseconds wake_after) {
+    if (conn_.wants_write()) {
+      if (auto w = co_await flush(); !w) co_return input_wait{input_end::write_error, w.error(), polarway::none};
+    }
+    if (conn_.is_closed()) co_return input_wait{input_end::closed, polarway::none, polarway::none};
+    if (stop.is_cancelled()) co_return input_wait{input_end::stopped, polarway::none, polarway::none};
+    const std::span<std::byte> room = conn_.read_buffer(read_size);
+    using read_result = typename decltype(stream_.read(room))::value_type;
+    read_result n = polarway::ok(std::size_t{0});
+    // One timer for both deadlines: whichever comes first says what its firing means.
+    const auto idle = std::chrono::nanoseconds(std::chrono::milliseconds(idle_timeout_ms));
+    const bool timed = idle_timeout_ms != 0 || wake_after.count() != 0;
+    const bool idle_first = idle_timeout_ms != 0 && (wake_after.count() == 0 || idle <= wake_after);
+    if (!timed) {
+      auto r = co_await polarway::race(stream_.read(room), stop.cancelled(), wake.notified());
+      if (r.index() == 1) co_return input_wait{input_end::stopped, polarway::none, polarway::none};
+      if (r.index() == 2) co_return input_wait{input_end::woken, polarway::none, polarway::none};
+      n = std::move(r).template get<0>();
+    } else {
+      auto r = co_await polarway::race(stream_.read(room), stop.cancelled(), wake.notified(),
+                                       polarway::sleep(idle_first ? idle : wake_after));
+      if (r.index() == 1) co_return input_wait{input_end::stopped, polarway::none, polarway::none};
+      if (r.index() == 2) co_return input_wait{input_end::woken, polarway::none, polarway::none};
+      if (r.index() == 3)
+        co_return input_wait{idle_first ? input_end::idle : input_end::woken, polarway::none, polarway::none};
+      n = std::move(r).template get<0>();
+    }
+    if (!n) co_return input_wait{input_end::read_error, failure_of(n.error()), polarway::none};
+    if (*n == 0) co_return input_wait{input_end::eof, polarway::none, polarway::none};
+    if (auto fed = conn_.commit_read(*n); !fed)
+      co_return input_wait{input_end::overflow, polarway::none, fed.error()};
+    co_return input_wait{input_end::data, polarway::none, polarway::none};
+  }
+
   /// Feeds bytes read elsewhere and handles every event they complete: pongs and a close
-  /// echo are queued in output(); data messages are not the caller's concern here (the feed
-  /// reads nothing from its clients but control frames).
-  peer_state absorb(byte_view bytes) {
+  /// echo are queued in output(); every other event goes to on_event(const ws::event&), which
+  /// returns false to refuse it (the peer broke a rule of the application's): absorb() then
+  /// reads no further and returns peer_state::refused.
+  template <class OnEvent>
+  peer_state absorb(byte_view bytes, OnEvent&& on_event) {
     if (!conn_.feed(bytes)) return peer_state::gone;
     for (;;) {
       auto ev = conn_.poll_ref();
       if (!ev) return peer_state::closed;
       if (!*ev) return peer_state::open;
       if ((*ev)->kind == ws::event_kind::close) return peer_state::closed;
+      if (!on_event(**ev)) return peer_state::refused;
     }
+  }
+  /// absorb() for a caller that reads nothing from the peer but control frames.
+  peer_state absorb(byte_view bytes) {
+    return absorb(bytes, [](const ws::event&) { return true; });
   }
 
  private:
