@@ -86,13 +86,15 @@ for extra in (["--kind", "trade", "--disconnect-every", "1000"],
     finally:
         feed.terminate()
         _, err = feed.communicate(timeout=20)
+    check(feed.returncode == 0, f"{extra}: the feed exits 0, got {feed.returncode}: {err}")
     check("2 connections reset after 1000 messages" in err, f"{extra}: the summary counts the resets: {err}")
 
 # Without the flag a connection ends with a close frame after --count.
 feed, addr = start_feed(["--count", "500"])
 got = count_until_end(addr, "/")
 feed.terminate()
-feed.communicate(timeout=20)
+_, err = feed.communicate(timeout=20)
+check(feed.returncode == 0, f"no --disconnect-every: the feed exits 0, got {feed.returncode}: {err}")
 check(got == (500, "close frame"), f"no --disconnect-every: 500 messages then a close frame, got {got}")
 
 for bad in (["--disconnect-every", "x"], ["--disconnect-every", "-1"],
