@@ -63,6 +63,10 @@ int main(int argc, char** argv) {
                    static_cast<unsigned long long>(c.control_errors.load()),
                    static_cast<unsigned long long>(c.rate_limited.load()),
                    static_cast<unsigned long long>(c.pong_timeouts.load()));
+      if (cfg.disconnect_every != 0)
+        std::fprintf(stderr, "polarway-feed: %llu connections reset after %llu messages\n",
+                     static_cast<unsigned long long>(c.resets.load()),
+                     static_cast<unsigned long long>(cfg.disconnect_every));
       if (!cfg.tls_cert.empty())
         std::fprintf(stderr, "polarway-feed: %llu TLS handshakes failed\n",
                      static_cast<unsigned long long>(c.tls_handshake_failures.load()));

@@ -7,9 +7,13 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include <polarway/fs/file.hpp>
 #include <polarway/net/tls_stream.hpp>
@@ -71,6 +75,8 @@ std::string feed_usage() {
          "                           --handshake-timeout with the WebSocket one\n"
          "  --api-key K              the X-MBX-APIKEY that historicalTrades requires (default: any\n"
          "                           non-empty key)\n"
+         "  --disconnect-every N     reset each connection (TCP RST, no close frame) once it has sent N\n"
+         "                           messages and the client has them all; 0 = never (default 0; ws:// only)\n"
          "paths: /stream?streams=btcusdt@trade/ethusdt@aggTrade, /ws/btcusdt@trade, / for all, or\n"
          "       /stream, /ws for none yet; at most 1024 streams per connection\n"
          "control messages: SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS (Binance's JSON); a client\n"
@@ -148,6 +154,8 @@ pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> 
         c.api_key = std::string(v);
         return pw::ok();
       });
+    } else if (flag == "--disconnect-every") {
+      step = r.uint_into(c.disconnect_every, 0, std::uint64_t{1} << 62);
     } else if (flag == "--ping-every") {
       step = r.seconds_into(c.ping_every_ms, 3600, true);
     } else if (flag == "--pong-timeout") {
@@ -166,6 +174,8 @@ pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> 
   }
   if (c.tls_cert.empty() != c.tls_key.empty())
     return pw::err(cli_error{c.tls_cert.empty() ? "--tls-key: needs --tls-cert" : "--tls-cert: needs --tls-key"});
+  if (c.disconnect_every != 0 && !c.tls_cert.empty())
+    return pw::err(cli_error{"--disconnect-every: resets plain ws:// connections only, not with --tls-cert"});
   return c;
 }
 
@@ -626,8 +636,14 @@ pw::task<peer_state> await_input(ws_session<Transport>& session, pw::mpsc::recei
   co_return absorb_chunk(session, *chunk, rules);
 }
 
+// What ended a connection's stream of messages.
+enum class stream_end : std::uint8_t {
+  closed,  // closed (or left): nothing more to do
+  reset,   // sent --disconnect-every messages: the caller resets the connection
+};
+
 template <class Transport>
-pw::task<void> stream_messages(ws_session<Transport>& session, message_source& src,
+pw::task<stream_end> stream_messages(ws_session<Transport>& session, message_source& src,
                                pw::mpsc::receiver<input_chunk>& rx, feed_server::shared& sh,
                                pw::cancellation_token stop, const std::string& peer) {
   ws::connection& conn = session.connection();
@@ -646,6 +662,8 @@ pw::task<void> stream_messages(ws_session<Transport>& session, message_source& s
   std::uint16_t close_with = ws::close_code::normal;
   pw::option<pace_subscription> paced_by;
   if (c.rate != 0) paced_by.emplace(sh);
+  const std::uint64_t reset_at = c.disconnect_every;  // 0: never
+  bool reset_due = false;
 
   while (limit == 0 || sent < limit) {
     if (stop.is_cancelled()) {
@@ -706,12 +724,13 @@ pw::task<void> stream_messages(ws_session<Transport>& session, message_source& s
       continue;
     }
     if (limit != 0) due = std::min(due, limit - sent);
+    if (reset_at != 0) due = std::min(due, reset_at - sent);
     std::uint64_t n = 0;
     // One clock read per batch: its messages go out in the same write (a read per message cost
     // more than formatting the timestamp).
     const std::int64_t now = c.with_send_time ? realtime_ns() : 0;
     if (on_market) {
-      while (conn.output().size() < c.batch_bytes) {
+      while (n < due && conn.output().size() < c.batch_bytes) {
         const auto msg = src.next_due(head, totals, now);
         if (!msg || !conn.send_text(*msg)) break;
         ++n;
@@ -729,10 +748,14 @@ pw::task<void> stream_messages(ws_session<Transport>& session, message_source& s
       break;
     }
     counters.messages.fetch_add(n, std::memory_order_relaxed);
+    if (reset_at != 0 && sent == reset_at) {
+      reset_due = true;
+      break;
+    }
   }
   if (limit != 0 && sent == limit) reached_end = true;
 
-  if (!peer_left && !conn.close_sent()) {
+  if (!reset_due && !peer_left && !conn.close_sent()) {
     (void)conn.close(close_with);
     if (co_await write_output(session, counters)) {
       // Bounded: a client that never answers our close does not keep the connection.
@@ -746,6 +769,26 @@ pw::task<void> stream_messages(ws_session<Transport>& session, message_source& s
     std::lock_guard lock(sh.totals_mu);
     merge(sh.totals, totals);
   }
+  co_return reset_due ? stream_end::reset : stream_end::closed;
+}
+
+// Waits (bounded, or until `stop`) until the peer has acknowledged every byte written on `fd`:
+// a reset discards what is still queued, and the client is to read everything sent first.
+pw::task<void> await_acknowledged(int fd, pw::cancellation_token stop) {
+  constexpr int polls = 2000;  // 1 ms apart
+  for (int i = 0; i < polls && !stop.is_cancelled(); ++i) {
+    int queued = 0;
+    if (::ioctl(fd, SIOCOUTQ, &queued) < 0 || queued == 0) co_return;
+    co_await pw::sleep(1ms);
+  }
+}
+
+// An abrupt end: SO_LINGER {1, 0} makes close() send RST instead of FIN (the peer's next read
+// fails with ECONNRESET) and drop anything unsent.
+void reset_connection(pw::net::tcp_stream& s) {
+  const ::linger abort_on_close{.l_onoff = 1, .l_linger = 0};
+  (void)::setsockopt(s.native_handle(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+  s.close();
 }
 
 // The next request head on a kept-alive REST connection, from the bytes already read
@@ -827,7 +870,18 @@ pw::task<void> serve_ws(Transport s, std::shared_ptr<feed_server::shared> sh, pw
   auto [tx, rx] = pw::mpsc::channel<input_chunk>(8);
   auto reader = pw::spawn(pump_input(session.transport(), std::move(tx)));
   const std::string peer = "client " + accepted->target;
-  co_await stream_messages(session, accepted->admission, rx, *sh, stop, peer);
+  const stream_end end = co_await stream_messages(session, accepted->admission, rx, *sh, stop, peer);
+  if constexpr (std::is_same_v<Transport, pw::net::tcp_stream>) {
+    if (end == stream_end::reset) {
+      co_await await_acknowledged(session.transport().native_handle(), stop);
+      // The reader borrows the stream: it must be gone before the stream is closed.
+      reader.abort();
+      (void)co_await reader;
+      reset_connection(session.transport());
+      counters.resets.fetch_add(1, std::memory_order_relaxed);
+      co_return;
+    }
+  }
   (void)co_await session.transport().shutdown();
   // The reader borrows the stream: it must be gone before the stream is.
   reader.abort();

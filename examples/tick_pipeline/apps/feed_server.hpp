@@ -46,6 +46,11 @@
 // Upgrade field goes to it instead of the WebSocket handshake (one accept loop, one head read),
 // over TLS too with --tls-cert; requests on a kept-alive connection are answered in order.
 //
+// With disconnect_every N (--disconnect-every), a connection that has sent N messages waits
+// (bounded) until the peer has acknowledged every byte, then is reset: SO_LINGER {1, 0} and
+// close, so the client reads all N messages and then ECONNRESET, with no close frame, as when a
+// network path breaks. Such a client misses what the market produces until it reconnects.
+//
 // The totals of every tick sent (feed_totals, over all connections) are kept so that a test or
 // the demo can compare them with what the ingest side received; on a market, market_totals()
 // adds what the market produced of each kind used, so that a test can compare an ingest's
@@ -102,6 +107,9 @@ struct feed_config {
   std::string tls_cert;  // PEM certificate chain, leaf first
   std::string tls_key;   // PEM private key
   std::string api_key;   // REST historicalTrades: the X-MBX-APIKEY required; empty: any non-empty
+  // Resets every connection (TCP RST, no close frame) once it has sent this many messages, after
+  // the peer has acknowledged them; 0: never. Plain ws:// only.
+  std::uint64_t disconnect_every = 0;
 };
 
 /// Parses polarway-feed's flags (argv without argv[0]).
@@ -125,6 +133,7 @@ struct feed_counters {
   std::atomic<std::uint64_t> control_errors{0};    // of which answered with an error
   std::atomic<std::uint64_t> rate_limited{0};      // clients closed for sending more than 5 messages/s
   std::atomic<std::uint64_t> pong_timeouts{0};     // clients closed for not answering a ping in time
+  std::atomic<std::uint64_t> resets{0};            // connections reset after --disconnect-every messages
 };
 
 /// Binance's session rules, as the feed enforces them.

@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""polarway-feed --disconnect-every, a real process on loopback: a raw-socket WebSocket client
+reads exactly N messages from each connection and then gets ECONNRESET (no close frame), for a
+flat-out feed and for a market (--rate); the feed's summary counts the resets; the flag is
+refused with --tls-cert and with a bad value."""
+import base64
+import os
+import re
+import socket
+import subprocess
+import sys
+
+feed_bin = sys.argv[1]
+failures = []
+
+
+def check(ok, what):
+    if not ok:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def start_feed(extra):
+    feed = subprocess.Popen([feed_bin, "--listen", "127.0.0.1:0", "--symbols", "3", *extra],
+                            stderr=subprocess.PIPE, text=True)
+    line = feed.stderr.readline()
+    m = re.search(r"listening on (\S+)", line)
+    if not m:
+        feed.kill()
+        sys.exit("feed did not start: " + line)
+    host, port = m.group(1).rsplit(":", 1)
+    return feed, (host, int(port))
+
+
+def read_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+
+def count_until_end(addr, path):
+    """Messages read on one connection until it ends: (count, how it ended)."""
+    sock = socket.create_connection(addr, timeout=20)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += read_exact(sock, 1)
+    if b" 101 " not in head.split(b"\r\n")[0]:
+        return 0, "refused"
+    count = 0
+    try:
+        while True:
+            b0, b1 = read_exact(sock, 2)
+            size = b1 & 0x7F
+            if size == 126:
+                size = int.from_bytes(read_exact(sock, 2), "big")
+            elif size == 127:
+                size = int.from_bytes(read_exact(sock, 8), "big")
+            read_exact(sock, size)
+            opcode = b0 & 0x0F
+            if opcode == 1:
+                count += 1
+            elif opcode == 8:
+                return count, "close frame"
+    except ConnectionResetError:
+        return count, "reset"
+    except EOFError:
+        return count, "end of stream"
+    finally:
+        sock.close()
+
+
+for extra in (["--kind", "trade", "--disconnect-every", "1000"],
+              ["--rate", "50000", "--kind", "aggTrade", "--disconnect-every", "1000"]):
+    feed, addr = start_feed(extra)
+    try:
+        for i in range(2):
+            got = count_until_end(addr, "/")
+            check(got == (1000, "reset"), f"{extra}: connection {i}: 1000 messages then a reset, got {got}")
+    finally:
+        feed.terminate()
+        _, err = feed.communicate(timeout=20)
+    check(feed.returncode == 0, f"{extra}: the feed exits 0, got {feed.returncode}: {err}")
+    check("2 connections reset after 1000 messages" in err, f"{extra}: the summary counts the resets: {err}")
+
+# Without the flag a connection ends with a close frame after --count.
+feed, addr = start_feed(["--count", "500"])
+got = count_until_end(addr, "/")
+feed.terminate()
+_, err = feed.communicate(timeout=20)
+check(feed.returncode == 0, f"no --disconnect-every: the feed exits 0, got {feed.returncode}: {err}")
+check(got == (500, "close frame"), f"no --disconnect-every: 500 messages then a close frame, got {got}")
+
+for bad in (["--disconnect-every", "x"], ["--disconnect-every", "-1"],
+            ["--disconnect-every", "10", "--tls-cert", "a.pem", "--tls-key", "a.key"]):
+    r = subprocess.run([feed_bin, *bad], capture_output=True, text=True, timeout=20)
+    check(r.returncode == 2 and "--disconnect-every" in r.stderr, f"{bad} refused with status 2: {r.returncode} {r.stderr}")
+
+if failures:
+    sys.exit(f"{len(failures)} failure(s)")
+print("ok")
