@@ -45,6 +45,29 @@ pw::task<pw::result<void>> sink_loop(pw::mpsc::receiver<tick_batch> rx, tick_sin
   co_return co_await sink.flush();
 }
 
+// --api-key-file's key: its first line without the line end; none (and a log line) if the file
+// cannot be read or the key is not visible ASCII.
+std::string read_api_key(const std::string& path, log_limiter& log) {
+  std::FILE* f = std::fopen(path.c_str(), "rbe");
+  if (!f) {
+    log.line("--api-key-file " + path + ": cannot open; trade gaps will not be backfilled");
+    return {};
+  }
+  char line[256] = {};
+  const bool got = std::fgets(line, sizeof line, f) != nullptr;
+  std::fclose(f);
+  std::string key = got ? std::string(line) : std::string();
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  const bool visible = !key.empty() && std::all_of(key.begin(), key.end(), [](char ch) {
+    return static_cast<unsigned char>(ch) > 0x20 && static_cast<unsigned char>(ch) < 0x7F;
+  });
+  if (!visible) {
+    log.line("--api-key-file " + path + ": no key on its first line; trade gaps will not be backfilled");
+    return {};
+  }
+  return key;
+}
+
 pw::task<void> live_stats(const ingest_counters& c, const std::atomic<std::uint64_t>& out, pw::cancellation_token done,
                           std::uint64_t interval_ms, bool tty) {
   std::uint64_t prev = 0;
@@ -95,8 +118,25 @@ pw::task<ingest_report> ingest_engine::run(pw::cancellation_token stop) {
   const std::int64_t start = monotonic_ns();
   // channel_capacity counts ticks; the channel holds batches of up to batch_max of them.
   const std::size_t batch_max = std::max<std::size_t>(1, std::min(config_.batch_max, config_.channel_capacity));
-  auto [tx, rx] = pw::mpsc::channel<tick_batch>((config_.channel_capacity + batch_max - 1) / batch_max);
-  auto sink = pw::spawn(sink_loop(std::move(rx), sink_, ticks_out_, config_.expect, stop));
+  const std::size_t capacity = (config_.channel_capacity + batch_max - 1) / batch_max;
+  auto [tx, rx] = pw::mpsc::channel<tick_batch>(capacity);
+  pw::option<pw::join_handle<void>> sequencing;
+  pw::option<pw::join_handle<pw::result<void>>> sink_task;
+  if (config_.backfill) {
+    // connections -> tx/rx -> sequencing stage -> sink channel -> sink
+    auto [stx, srx] = pw::mpsc::channel<tick_batch>(capacity);
+    const ws_url& first = config_.connect.front();
+    backfill_options bo{.rest_url = config_.rest_url.empty() ? default_rest_url(first.tls, first.host, first.host_header)
+                                                             : config_.rest_url,
+                        .api_key = config_.api_key_file.empty() ? std::string() : read_api_key(config_.api_key_file, impl_->log),
+                        .ca_file = config_.tls_ca,
+                        .batch_max = batch_max};
+    sink_task = pw::spawn(sink_loop(std::move(srx), sink_, ticks_out_, config_.expect, stop));
+    sequencing = pw::spawn(run_sequencing_stage(std::move(rx), std::move(stx), std::move(bo), counters_.backfill, impl_->log));
+  } else {
+    sink_task = pw::spawn(sink_loop(std::move(rx), sink_, ticks_out_, config_.expect, stop));
+  }
+  auto& sink = *sink_task;
 
   pw::cancellation_token done;
   pw::option<pw::join_handle<void>> stats;
@@ -141,6 +181,7 @@ pw::task<ingest_report> ingest_engine::run(pw::cancellation_token stop) {
   if (!stop.is_cancelled()) stop.cancel();  // every --once feed is done
 
   ingest_report report;
+  if (sequencing) (void)co_await *sequencing;  // it ends the sink's channel when it is done
   auto sunk = co_await sink;
   if (sunk.is_ok() && !sunk->is_ok()) report.sink_error = sunk->error();
   done.cancel();

@@ -44,6 +44,7 @@
 
 #include "cli.hpp"
 #include "parquet_output.hpp"
+#include "sequencing_stage.hpp"
 #include "tick_sink.hpp"
 #include "ticks/ws_connection.hpp"
 #include "ws_url.hpp"
@@ -83,6 +84,12 @@ struct ingest_config {
   // file's streams are sharded over connections of at most 1024 to it and subscribed with
   // SUBSCRIBE; SIGHUP re-reads the file (see ingest_sessions.hpp).
   std::string streams_file;
+  // --backfill: trade and aggTrade streams are put in id order and their gaps fetched over REST
+  // (sequencing_stage.hpp); off, ticks go to the sink as they come.
+  bool backfill = false;
+  std::string rest_url;      // empty: default_rest_url() of the first --connect URL
+  std::string api_key_file;  // its first line is the X-MBX-APIKEY for historicalTrades
+  bool allow_gaps = false;   // exit 0 even when gaps were left unfilled
 };
 
 /// The streams a --streams-file names, or why it cannot be used (naming the file and line).
@@ -120,6 +127,7 @@ class last_error_text {
 /// Every counter the summary reports; updated by the connection tasks (relaxed atomics).
 struct ingest_counters {
   static constexpr std::size_t violations = static_cast<std::size_t>(ws::violation::other) + 1;
+  backfill_counters backfill;  // --backfill
   std::atomic<std::uint64_t> ticks_in{0};
   std::atomic<std::uint64_t> messages{0};
   std::atomic<std::uint64_t> binary_messages{0};
@@ -170,6 +178,12 @@ struct ingest_report {
   bool stopped_by_signal = false;
   polarway::option<polarway::error> sink_error;
 };
+
+/// What the sink must have written: every tick received, plus those backfilled, minus the
+/// duplicates the sequencing stage dropped (both zero without --backfill).
+inline std::uint64_t expected_ticks_out(const ingest_counters& c, const ingest_report& r) noexcept {
+  return r.ticks_in + c.backfill.ticks_backfilled.load() - c.backfill.duplicates_dropped.load();
+}
 
 class ingest_engine {
  public:

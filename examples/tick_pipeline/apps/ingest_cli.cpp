@@ -25,6 +25,14 @@ std::string ingest_usage() {
          "                           subscriptions without reconnecting (a bad file keeps the old set)\n"
          "  --tls-ca FILE            wss://: trust the CA certificates in this PEM file instead of\n"
          "                           the system trust store\n"
+         "  --backfill               put each trade / aggTrade stream in id order, once each, and fetch\n"
+         "                           the ids a disconnect or stall lost from the REST API (Binance's\n"
+         "                           aggTrades, historicalTrades) before later ticks of that stream\n"
+         "  --rest-url URL           the REST base for --backfill (default: https://api.binance.com\n"
+         "                           for Binance's stream hosts, else the stream's host over http(s))\n"
+         "  --api-key-file FILE      its first line is the API key historicalTrades needs (trade gaps\n"
+         "                           are unfilled without one)\n"
+         "  --allow-gaps             exit 0 even if gaps were left unfilled (default: exit 1)\n"
          "  --listen ADDR            also accept feeds that connect to us (e.g. 127.0.0.1:9500)\n"
          "  --channel-capacity N     ticks buffered between connections and sink, in batches of up\n"
          "                           to 256 (rounded up to whole batches; default 8192)\n"
@@ -124,6 +132,26 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
         c.streams_file = std::string(v);
         return pw::ok();
       });
+    } else if (flag == "--backfill") {
+      step = r.no_value();
+      c.backfill = true;
+    } else if (flag == "--allow-gaps") {
+      step = r.no_value();
+      c.allow_gaps = true;
+    } else if (flag == "--rest-url") {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (!v.starts_with("http://") && !v.starts_with("https://"))
+          return pw::err(cli_error{"--rest-url: expected http://host[:port] or https://host[:port]"});
+        c.rest_url = std::string(v);
+        while (c.rest_url.ends_with('/')) c.rest_url.pop_back();
+        return pw::ok();
+      });
+    } else if (flag == "--api-key-file") {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (v.empty()) return pw::err(cli_error{"--api-key-file: needs a file name"});
+        c.api_key_file = std::string(v);
+        return pw::ok();
+      });
     } else if (flag == "--tls-ca") {
       step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
         if (v.empty()) return pw::err(cli_error{"--tls-ca: needs a file name"});
@@ -151,6 +179,10 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
     if (t != "/stream" && t != "/ws")
       return pw::err(cli_error{"--streams-file: the --connect URL must end in /stream or /ws (no streams of its own)"});
   }
+  if (!c.backfill && (!c.rest_url.empty() || !c.api_key_file.empty() || c.allow_gaps))
+    return pw::err(cli_error{"--rest-url, --api-key-file and --allow-gaps: only with --backfill"});
+  if (c.backfill && c.connect.empty())
+    return pw::err(cli_error{"--backfill: needs a --connect URL (the REST API is the exchange's)"});
   if (c.backoff_initial_ms > c.backoff_max_ms)
     return pw::err(cli_error{"--backoff-initial: larger than --backoff-max"});
   if (!c.tls_ca.empty() && std::none_of(c.connect.begin(), c.connect.end(), [](const ws_url& u) { return u.tls; }))

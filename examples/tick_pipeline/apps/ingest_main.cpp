@@ -2,8 +2,9 @@
 // server with --listen), decodes them and pushes the ticks through a bounded channel into the
 // counting sink, which with --out DIR passes each batch on to the Parquet sink first; prints
 // live stats and, at exit, a JSON summary (stdout) and a short text one (stderr). Exit status:
-// 0 if every tick received was written (with --out: is in a committed Parquet file), 1
-// otherwise or on a sink or bind failure, 2 for bad flags.
+// 0 if every tick received was written (with --out: is in a committed Parquet file; with
+// --backfill: plus those backfilled, minus duplicates, and no gap left unfilled unless
+// --allow-gaps), 1 otherwise or on a sink or bind failure, 2 for bad flags.
 #include <atomic>
 #include <cstdio>
 #include <span>
@@ -85,5 +86,9 @@ int main(int argc, char** argv) {
   }
   std::fputs(app::ingest_summary_text(engine.counters(), *report, sink, extras).c_str(), stderr);
   const bool written = !parquet || app::parquet_output_complete(parquet->sink(), report->ticks_out);
-  return report->ticks_in == report->ticks_out && !report->sink_error && written ? 0 : 1;
+  const bool gaps_ok = cfg->allow_gaps || engine.counters().backfill.gaps_unfilled.load() == 0;
+  return app::expected_ticks_out(engine.counters(), *report) == report->ticks_out && !report->sink_error && written &&
+                 gaps_ok
+             ? 0
+             : 1;
 }

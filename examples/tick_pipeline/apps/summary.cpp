@@ -168,6 +168,16 @@ std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r
       .num("pings_answered", c.pings.load())
       .num("sessions", c.sessions.load())
       .num("reconnects", c.reconnects.load())
+      .raw("backfill", json_object()
+                           .num("gaps_found", c.backfill.gaps_found.load())
+                           .num("ids_missing", c.backfill.ids_missing.load())
+                           .num("ticks_backfilled", c.backfill.ticks_backfilled.load())
+                           .num("gaps_unfilled", c.backfill.gaps_unfilled.load())
+                           .num("ids_unfilled", c.backfill.ids_unfilled.load())
+                           .num("duplicates_dropped", c.backfill.duplicates_dropped.load())
+                           .num("requests", c.backfill.requests.load())
+                           .num("request_failures", c.backfill.request_failures.load())
+                           .done())
       .raw("control", json_object()
                           .num("requests", c.control_requests.load())
                           .num("replies", c.control_replies.load())
@@ -196,7 +206,7 @@ std::string ingest_summary_text(const ingest_counters& c, const ingest_report& r
                         "received %llu ticks, written %llu (%s) in %.2f s: %.2f M ticks/s\n"
                         "errors: %llu decode, %llu websocket, %llu handshake; peak RSS %llu MiB\n",
                         static_cast<unsigned long long>(r.ticks_in), static_cast<unsigned long long>(r.ticks_out),
-                        r.ticks_in == r.ticks_out ? "equal" : "MISMATCH", r.elapsed_s,
+                        expected_ticks_out(c, r) == r.ticks_out ? "as expected" : "MISMATCH", r.elapsed_s,
                         r.elapsed_s > 0 ? static_cast<double>(r.ticks_out) / r.elapsed_s / 1e6 : 0.0,
                         static_cast<unsigned long long>(c.decode_errors()),
                         static_cast<unsigned long long>(c.ws_error_total()),
@@ -209,6 +219,11 @@ std::string ingest_summary_text(const ingest_counters& c, const ingest_report& r
                       static_cast<double>(h.percentile(0.999)) / 1e3, static_cast<double>(h.max()) / 1e3);
     s.append(b, static_cast<std::size_t>(n));
   }
+  if (const auto gaps = c.backfill.gaps_found.load(); gaps != 0 || c.backfill.duplicates_dropped.load() != 0)
+    s += "backfill: " + std::to_string(gaps) + " gaps found, " + std::to_string(c.backfill.ticks_backfilled.load()) +
+         " ticks backfilled, " + std::to_string(c.backfill.gaps_unfilled.load()) + " gaps unfilled (" +
+         std::to_string(c.backfill.ids_unfilled.load()) + " ids), " +
+         std::to_string(c.backfill.duplicates_dropped.load()) + " duplicates dropped\n";
   if (const auto tls = c.tls_failures.load(); tls != 0)
     s += "TLS: " + std::to_string(tls) + " failed handshakes (no tick accepted from them), the last: " +
          c.last_tls_error.get() + "\n";

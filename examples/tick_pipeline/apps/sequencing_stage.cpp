@@ -1,0 +1,245 @@
+#include "sequencing_stage.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <map>
+#include <set>
+#include <utility>
+
+#include <polarway/runtime.hpp>
+
+#include "http_client.hpp"
+#include "ticks/rest_decoder.hpp"
+
+namespace ticks::app {
+
+namespace pw = polarway;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t page_rows = 1000;  // Binance's largest page
+
+struct stream_key_less {
+  bool operator()(const stream_key& a, const stream_key& b) const noexcept {
+    if (a.kind != b.kind) return a.kind < b.kind;
+    return a.symbol.view() < b.symbol.view();
+  }
+};
+
+// One page of a backfill, as it came back.
+struct page {
+  stream_key key;
+  pw::result<std::vector<tick>, std::string> rows;
+  bool retryable = false;
+};
+
+std::string upper(std::string_view s) {
+  std::string u(s);
+  for (char& ch : u) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return u;
+}
+
+// Fetches one page of `key`'s gap from `first` and hands it to the stage.
+pw::task<void> fetch_page(http_client& http, const backfill_options& o, stream_key key, id_range gap,
+                          pw::mpsc::sender<page> tx) {
+  const bool trades = key.kind == message_kind::trade;
+  const auto limit = static_cast<std::int64_t>(std::min<std::uint64_t>(gap.count(), page_rows));
+  http_request req;
+  req.url = o.rest_url + (trades ? "/api/v3/historicalTrades" : "/api/v3/aggTrades") +
+            "?symbol=" + upper(key.symbol.view()) + "&fromId=" + std::to_string(gap.first) +
+            "&limit=" + std::to_string(limit);
+  if (trades) req.headers.push_back("X-MBX-APIKEY: " + o.api_key);
+  auto answer = co_await http.get(std::move(req));
+  page p{key, pw::err(std::string()), false};
+  if (!answer) {
+    p.rows = pw::err(answer.error().message());
+    p.retryable = answer.error().retryable();
+  } else if (answer->status != 200) {
+    p.rows = pw::err("HTTP " + std::to_string(answer->status) + " for " + std::string(key.symbol.view()));
+    p.retryable = answer->status >= 500 || answer->status == 429 || answer->status == 418;
+  } else {
+    rest_decoder decoder;
+    std::vector<tick> rows;
+    auto decoded = decoder.decode(answer->body, key.kind, key.symbol, static_cast<std::size_t>(page_rows), rows);
+    if (decoded) p.rows = std::move(rows);
+    else p.rows = pw::err(decoded.error().message());
+  }
+  auto sending = tx.send(std::move(p));
+  (void)co_await std::move(sending);
+}
+
+class stage {
+ public:
+  stage(pw::mpsc::sender<tick_batch> out, backfill_options o, backfill_counters& c, log_limiter& log, http_client http)
+      : out_(std::move(out)), o_(std::move(o)), c_(c), log_(log), http_(std::move(http)) {}
+
+  pw::task<void> run(pw::mpsc::receiver<tick_batch> in) {
+    auto [page_tx, page_rx] = pw::mpsc::channel<page>(o_.max_in_flight + 1);
+    pw::join_set<void> fetches;
+    bool input_open = true;
+    tick_batch pending;            // a batch the hold had no room for all of
+    std::size_t pending_at = 0;
+    for (;;) {
+      if (input_open && pending_at == pending.size()) {
+        // Pages and batches, whichever comes; both receives keep a value that arrived as the
+        // other won (race's soft cancellation), so nothing is dropped.
+        auto r = co_await pw::race(page_rx.recv(), in.recv());
+        if (r.template completed<0>()) {
+          auto& p = r.template get<0>();
+          if (p) on_page(std::move(*p));
+        }
+        if (r.template completed<1>()) {
+          auto& batch = r.template get<1>();
+          if (!batch) {
+            input_open = false;
+          } else {
+            pending = std::move(*batch);
+            pending_at = 0;
+          }
+        }
+      } else if (in_flight_ > 0) {
+        auto p = co_await page_rx.recv();
+        if (p) on_page(std::move(*p));
+      } else if (pending_at < pending.size()) {
+        // The hold is full and nothing is being fetched to empty it: give up the first gap
+        // rather than stop for good.
+        const auto gaps = seq_.streams_with_gaps();
+        if (!gaps.empty()) give_up(gaps.front(), "hold full");
+      } else if (!input_open) {
+        break;  // input ended, nothing pending or in flight: every gap was settled
+      }
+      pending_at = offer_from(pending, pending_at);
+      if (pending_at == pending.size()) {
+        pending.clear();
+        pending_at = 0;
+      }
+      start_fetches(fetches, page_tx);
+      co_await flush();
+      publish();
+    }
+    while (co_await fetches.join_next()) {
+    }
+    co_await flush();
+    publish();
+    co_await http_.shutdown();
+  }
+
+ private:
+  // Offers ticks from `b[at]` on; returns where it stopped (b.size(), or the first the hold
+  // had no room for).
+  std::size_t offer_from(const tick_batch& b, std::size_t at) {
+    for (; at < b.size(); ++at)
+      if (seq_.offer(b[at], released_) == offer_result::full) break;
+    return at;
+  }
+
+  void on_page(page p) {
+    --in_flight_;
+    fetching_.erase(p.key);
+    unsigned& failures = attempts_[p.key];
+    std::size_t accepted = 0;
+    if (p.rows) {
+      accepted = seq_.fill(p.key, *p.rows, released_);
+    } else {
+      c_.request_failures.fetch_add(1, std::memory_order_relaxed);
+      log_.line("backfill " + std::string(p.key.symbol.view()) + "@" + std::string(to_string(p.key.kind)) + ": " +
+                p.rows.error());
+    }
+    if (accepted > 0) {
+      failures = 0;
+    } else if (++failures >= o_.max_attempts || (!p.rows && !p.retryable)) {
+      give_up(p.key, p.rows ? "no new ids in " + std::to_string(failures) + " pages" : p.rows.error());
+      failures = 0;
+    }
+  }
+
+  void give_up(const stream_key& key, const std::string& why) {
+    if (auto g = seq_.gap(key))
+      log_.line("gap unfilled: " + std::string(key.symbol.view()) + "@" + std::string(to_string(key.kind)) + " ids " +
+                std::to_string(g->first) + ".." + std::to_string(g->last) + " (" + why + ")");
+    seq_.give_up(key, released_);
+  }
+
+  // Starts a page for every stream with a gap and none in flight, up to the cap (the rest come
+  // round as pages answer). Trade gaps without an API key are given up at once.
+  void start_fetches(pw::join_set<void>& fetches, const pw::mpsc::sender<page>& tx) {
+    for (const stream_key& key : seq_.streams_with_gaps()) {
+      if (fetching_.count(key)) continue;
+      if (key.kind == message_kind::trade && o_.api_key.empty()) {
+        if (!warned_no_key_) log_.line("trade gaps cannot be backfilled without --api-key-file (historicalTrades needs a key)");
+        warned_no_key_ = true;
+        give_up(key, "no API key");
+        continue;
+      }
+      if (in_flight_ >= o_.max_in_flight) break;
+      auto g = seq_.gap(key);
+      if (!g) continue;
+      ++in_flight_;
+      fetching_.insert(key);
+      c_.requests.fetch_add(1, std::memory_order_relaxed);
+      fetches.spawn(fetch_page(http_, o_, key, *g, tx));
+    }
+  }
+
+  pw::task<void> flush() {
+    while (!released_.empty()) {
+      const std::size_t n = std::min(released_.size(), o_.batch_max);
+      tick_batch b(std::make_move_iterator(released_.begin()), std::make_move_iterator(released_.begin() + static_cast<std::ptrdiff_t>(n)));
+      released_.erase(released_.begin(), released_.begin() + static_cast<std::ptrdiff_t>(n));
+      auto sending = out_.send(std::move(b));
+      if (!(co_await std::move(sending))) {
+        released_.clear();  // the sink has failed and closed its channel: it reports that
+        co_return;
+      }
+    }
+  }
+
+  void publish() {
+    const sequencer_stats& s = seq_.stats();
+    c_.gaps_found.store(s.gaps_found, std::memory_order_relaxed);
+    c_.ids_missing.store(s.ids_missing, std::memory_order_relaxed);
+    c_.ticks_backfilled.store(s.ticks_backfilled, std::memory_order_relaxed);
+    c_.gaps_unfilled.store(s.gaps_unfilled, std::memory_order_relaxed);
+    c_.ids_unfilled.store(s.ids_unfilled, std::memory_order_relaxed);
+    c_.duplicates_dropped.store(s.duplicates_dropped, std::memory_order_relaxed);
+  }
+
+  pw::mpsc::sender<tick_batch> out_;
+  backfill_options o_;
+  backfill_counters& c_;
+  log_limiter& log_;
+  http_client http_;
+  sequencer seq_;
+  std::vector<tick> released_;
+  std::size_t in_flight_ = 0;
+  std::set<stream_key, stream_key_less> fetching_;
+  std::map<stream_key, unsigned, stream_key_less> attempts_;
+  bool warned_no_key_ = false;
+};
+
+}  // namespace
+
+pw::task<void> run_sequencing_stage(pw::mpsc::receiver<tick_batch> in, pw::mpsc::sender<tick_batch> out,
+                                    backfill_options options, backfill_counters& counters, log_limiter& log) {
+  auto http = http_client::start(http_client_options{.ca_file = options.ca_file, .total_timeout_ms = 10000});
+  if (!http) {
+    log.line("backfill disabled: " + http.error().message());
+    // Pass everything through in order of arrival: nothing is lost, nothing is sequenced.
+    while (auto batch = co_await in.recv()) {
+      auto sending = out.send(std::move(*batch));
+      if (!(co_await std::move(sending))) co_return;
+    }
+    co_return;
+  }
+  stage s(std::move(out), std::move(options), counters, log, std::move(*http));
+  co_await s.run(std::move(in));
+}
+
+std::string default_rest_url(bool tls, const std::string& host, const std::string& host_header) {
+  if (host == "binance.com" || (host.size() > 12 && host.ends_with(".binance.com"))) return "https://api.binance.com";
+  return std::string(tls ? "https://" : "http://") + host_header;
+}
+
+}  // namespace ticks::app

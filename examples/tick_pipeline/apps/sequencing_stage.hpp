@@ -1,0 +1,65 @@
+// ticks::app::sequencing_stage: with --backfill, the ingest stage between the connection tasks
+// and the sink that makes each trade and aggTrade stream arrive in id order, exactly once, with
+// the ids a disconnect or a stall lost fetched from the exchange's REST API.
+//
+//   connections --batches--> stage (owns a ticks::sequencer) --ordered batches--> sink
+//                              |  a gap: one GET of up to 1000 ids from its first id
+//                              +--> backfill tasks (http_client, at most max_in_flight) --rows--+
+//                              ^-----------------------------------------------------------------+
+//
+// The sequencer lives in this one task, so it needs no lock. A page that brings no new id of
+// its gap (an error, or ids the exchange no longer has) counts as a failed attempt; after
+// max_attempts in a row the gap is given up (counted unfilled) and the ticks held behind it
+// go on. A trade gap needs an API key (historicalTrades); without one it is given up at once,
+// said once in the log. When the sequencer's hold is full the stage stops reading batches
+// until a backfill answers: that back-pressure reaches the sockets through the bounded
+// channel. When the input ends (the connections are done), the stage finishes the backfills
+// it can, gives up the rest, and only then ends the sink's channel: nothing held is lost.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <polarway/sync/mpsc.hpp>
+#include <polarway/task.hpp>
+
+#include "rate_limited_log.hpp"
+#include "ticks/sequencer.hpp"
+#include "ticks/tick.hpp"
+
+namespace ticks::app {
+
+using tick_batch = std::vector<ticks::tick>;
+
+struct backfill_options {
+  std::string rest_url;  // "https://api.binance.com", "http://127.0.0.1:9443": no trailing slash
+  std::string api_key;   // empty: trade gaps cannot be filled
+  std::string ca_file;   // https: trust exactly these CAs; empty: the system store
+  std::size_t max_in_flight = 4;
+  unsigned max_attempts = 3;
+  std::size_t batch_max = 256;  // ticks per batch sent on to the sink
+};
+
+/// What the stage did, for the summary (relaxed atomics, read at any time).
+struct backfill_counters {
+  std::atomic<std::uint64_t> gaps_found{0};
+  std::atomic<std::uint64_t> ids_missing{0};
+  std::atomic<std::uint64_t> ticks_backfilled{0};
+  std::atomic<std::uint64_t> gaps_unfilled{0};
+  std::atomic<std::uint64_t> ids_unfilled{0};
+  std::atomic<std::uint64_t> duplicates_dropped{0};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> request_failures{0};
+};
+
+/// Runs until `in` ends and every gap is filled or given up; `out` is dropped at the end.
+polarway::task<void> run_sequencing_stage(polarway::mpsc::receiver<tick_batch> in, polarway::mpsc::sender<tick_batch> out,
+                                          backfill_options options, backfill_counters& counters, log_limiter& log);
+
+/// --rest-url's default for a stream URL: Binance's REST host for its stream hosts, else the
+/// stream's own host and port over http (ws://) or https (wss://).
+std::string default_rest_url(bool tls, const std::string& host, const std::string& host_header);
+
+}  // namespace ticks::app
