@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -356,6 +358,48 @@ TEST_CASE("read_footer: an empty file has a schema and no row groups") {
   CHECK(m->num_rows == 0);
   CHECK(m->row_groups.empty());
   CHECK(m->columns.size() == pq::ticks::book_ticker_column_count);
+}
+
+TEST_CASE("read_footer reads pyarrow's and Polars' footers (the fuzz seeds, fuzz/make_corpus.py)") {
+  for (const char* name : {"pyarrow_default", "pyarrow_zstd_v1_pages", "pyarrow_v2_pages", "polars_default"}) {
+    CAPTURE(name);
+    std::ifstream in(std::string(PQ_FOOTER_SEED_DIR) + "/" + name + ".parquet", std::ios::binary);
+    PQ_REQUIRE(in.good());
+    const std::vector<char> chars{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    pq::byte_vector file(chars.size());
+    std::memcpy(file.data(), chars.data(), chars.size());
+    auto m = pq::read_footer(file);
+    PQ_REQUIRE_OK(m);
+    CHECK(m->num_rows == 3);
+    PQ_REQUIRE(m->columns.size() == 9);
+    const auto& c = m->columns;
+    CHECK(c[0].name == "event_time");
+    CHECK(c[0].logical == pq::logical_kind::timestamp);
+    CHECK(c[0].unit == pq::time_unit::millis);
+    CHECK(c[0].adjusted_to_utc);
+    CHECK(c[0].rep == pq::repetition::optional);
+    CHECK(c[1].logical == pq::logical_kind::string);
+    CHECK(c[1].physical == f::physical_type::byte_array);
+    CHECK(c[2].physical == f::physical_type::int64);
+    CHECK(c[2].logical == pq::logical_kind::none);
+    CHECK(c[3].logical == pq::logical_kind::decimal);
+    CHECK(c[3].precision == 18);
+    CHECK(c[3].scale == 8);
+    CHECK(c[4].physical == f::physical_type::int32);
+    CHECK(c[5].physical == f::physical_type::double_);
+    CHECK(c[6].physical == f::physical_type::boolean);
+    CHECK(c[7].physical == f::physical_type::byte_array);
+    CHECK(c[7].logical == pq::logical_kind::none);
+    CHECK(c[8].logical == pq::logical_kind::decimal);
+    CHECK(c[8].physical == f::physical_type::fixed_len_byte_array);
+    CHECK(c[8].precision == 30);
+    CHECK(c[8].scale == 2);
+    PQ_REQUIRE(m->row_groups.size() == 1);
+    const auto& price = m->row_groups[0].columns[3];
+    PQ_REQUIRE(price.statistics.null_count.is_some());
+    CHECK(*price.statistics.null_count == 1);
+    CHECK(price.statistics.min_value.is_some());
+  }
 }
 
 TEST_CASE("read_footer: the hand-built footer the hostile cases start from is valid") {
