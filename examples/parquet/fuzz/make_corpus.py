@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus of parquet_fuzz_footer: small real Parquet files, so that the fuzzer
-starts from footers that other writers produce (pyarrow's and Polars' defaults: statistics,
-dictionary pages, column orders, schema annotations) as well as ours. Re-run it only to change
+"""Writes the seed corpora of the reader's fuzzers. parquet_fuzz_footer (corpus_footer): small
+real Parquet files, so that the fuzzer starts from footers that other writers produce (pyarrow's
+and Polars' defaults: statistics, dictionary pages, column orders, schema annotations) as well
+as ours. parquet_fuzz_page_parts (corpus_page_parts): a mode header (see fuzz_page_parts.cpp)
+and a hybrid-encoded stream or a compressed block. Re-run it only to change
 the seeds; the files it writes are committed. Needs pyarrow and polars (build/venv of
 scripts/setup.sh); our writer's seeds come from parquet_interop_writer's output directory.
-usage: make_corpus.py OUT_DIR INTEROP_WRITER_OUT_DIR"""
+usage: make_corpus.py FOOTER_DIR PAGE_PARTS_DIR INTEROP_WRITER_OUT_DIR"""
 import datetime
 import decimal
 import shutil
@@ -31,8 +33,24 @@ def trades_table():
     })
 
 
+def write_page_parts(out):
+    def seed(name, header, body):
+        with open(f"{out}/{name}", "wb") as fh:
+            fh.write(bytes(header) + body)
+    # Hybrid streams: an RLE run of 8 threes at width 2; a bit-packed group 0..7 at width 3.
+    seed("rle_run", [0, 2, 1, 255], bytes([16, 3]))
+    seed("bit_packed", [0, 3, 1, 7], bytes([3, 0x88, 0xC6, 0xFA]))
+    seed("mixed_width_1", [0, 1, 2, 1], bytes([16, 1, 3, 0xA5]))
+    page = b"".join(i.to_bytes(8, "little") for i in range(64))
+    n = len(page)
+    seed("plain", [1, n & 255, n >> 8, 0], page)
+    seed("snappy", [2, n & 255, n >> 8, 0], pa.compress(page, codec="snappy", asbytes=True))
+    seed("zstd", [3, n & 255, n >> 8, 0], pa.compress(page, codec="zstd", asbytes=True))
+
+
 def main():
-    out, ours = sys.argv[1], sys.argv[2]
+    out, parts, ours = sys.argv[1], sys.argv[2], sys.argv[3]
+    write_page_parts(parts)
     t = trades_table()
     pq.write_table(t, f"{out}/pyarrow_default.parquet")
     pq.write_table(t, f"{out}/pyarrow_zstd_v1_pages.parquet", compression="zstd", data_page_version="1.0",

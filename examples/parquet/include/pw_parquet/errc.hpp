@@ -30,6 +30,7 @@ enum class errc {
   malformed_metadata,      // Thrift that breaks the protocol or parquet.thrift (bad type, missing field)
   limit_exceeded,          // a size, count or nesting depth beyond the reader's limits
   unsupported,             // valid Parquet this reader does not handle (nested or repeated columns)
+  corrupt_page,            // page data that does not decode (compression, levels, values)
 };
 
 namespace detail {
@@ -55,6 +56,7 @@ class parquet_category_impl final : public std::error_category {
       case errc::malformed_metadata: return "malformed Parquet metadata";
       case errc::limit_exceeded: return "Parquet data exceeds the reader's limits";
       case errc::unsupported: return "Parquet feature not supported by this reader";
+      case errc::corrupt_page: return "corrupt Parquet page data";
     }
     return "unknown parquet error " + std::to_string(value);
   }
