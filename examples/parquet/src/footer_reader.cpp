@@ -1,11 +1,10 @@
-// Decoding and checking of FileMetaData. The Thrift walk keeps the first error in a latch and
-// returns neutral values after it, so each struct reader is a plain loop over its fields; every
+// Decoding and checking of FileMetaData. The Thrift walk (latched_reader) keeps the
+// first error and returns neutral values after it, so each struct reader is a plain loop over its fields; every
 // loop also stops at the first error, and the checks that need the whole footer (flat schema,
 // one chunk per leaf, byte ranges, row counts) run once the walk has succeeded.
 #include "pw_parquet/footer_reader.hpp"
 
 #include <cstring>
-#include <type_traits>
 #include <utility>
 
 #include <polarway/error.hpp>
@@ -20,85 +19,13 @@ namespace f = format;
 using polarway::error;
 using polarway::err;
 using thrift::field_header;
+using thrift::latched_reader;
 using thrift::type;
 
 constexpr std::size_t magic_size = 4;
 constexpr std::size_t tail_size = 8;  // the FileMetaData length and the trailing magic
 
 bool is_magic(std::span<const std::byte> four) { return four.size() == 4 && std::memcmp(four.data(), "PAR1", 4) == 0; }
-
-// The compact reader with a latch: the first error sticks, later reads return zeros, and
-// next_field() says "no more fields" so that every loop ends.
-class footer_walker {
- public:
-  footer_walker(std::span<const std::byte> in, std::size_t max_depth) : r_(in, max_depth) {}
-
-  bool ok() const noexcept { return !failed_; }
-  const error& failure() const noexcept { return *failed_; }
-  void fail(errc code, const char* what) { latch(error(code, what)); }
-
-  bool begin_struct() { return take(r_.begin_struct()); }
-  /// The next field, or false at the struct's end or after an error.
-  bool next_field(field_header& h) {
-    if (!ok()) return false;
-    auto n = r_.next_field();
-    if (!n) return latch(n.error());
-    h = *n;
-    return !h.stop;
-  }
-  void skip(const field_header& h) { take(r_.skip(h.value_type)); }
-
-  std::int32_t i32(const field_header& h) { return expect(h, type::i32) ? value_or(r_.read_i32(), 0) : 0; }
-  std::int64_t i64(const field_header& h) { return expect(h, type::i64) ? value_or(r_.read_i64(), 0) : 0; }
-  bool boolean(const field_header& h) {
-    if (h.value_type != type::bool_true && h.value_type != type::bool_false) return wrong_type();
-    return h.value_type == type::bool_true;
-  }
-  std::span<const std::byte> binary(const field_header& h) {
-    return expect(h, type::binary) ? value_or(r_.read_binary(), std::span<const std::byte>{}) : std::span<const std::byte>{};
-  }
-  std::string string(const field_header& h) { return std::string(as_string_view(binary(h))); }
-  /// Opens a struct-valued field.
-  bool struct_field(const field_header& h) { return expect(h, type::struct_) && begin_struct(); }
-  /// A list field whose elements must be of type `element`; its element count (0 after an error).
-  std::size_t list(const field_header& h, type element) {
-    if (!expect(h, type::list)) return 0;
-    auto l = r_.read_list_header();
-    if (!l) {
-      latch(l.error());
-      return 0;
-    }
-    if (l->element != element && l->size != 0) {
-      wrong_type();
-      return 0;
-    }
-    return l->size;
-  }
-  std::int32_t i32_element() { return ok() ? value_or(r_.read_i32(), 0) : 0; }
-  std::span<const std::byte> binary_element() {
-    return ok() ? value_or(r_.read_binary(), std::span<const std::byte>{}) : std::span<const std::byte>{};
-  }
-
- private:
-  bool latch(const error& e) {
-    if (!failed_) failed_ = e;
-    return false;
-  }
-  bool take(const polarway::result<void>& r) { return r ? true : latch(r.error()); }
-  template <class T>
-  T value_or(polarway::result<T> r, std::type_identity_t<T> fallback) {
-    if (!r) {
-      latch(r.error());
-      return fallback;
-    }
-    return *r;
-  }
-  bool wrong_type() { return latch(error(errc::malformed_metadata, "footer: a field has the wrong Thrift type")); }
-  bool expect(const field_header& h, type t) { return ok() && (h.value_type == t || wrong_type()); }
-
-  thrift::compact_reader r_;
-  polarway::option<error> failed_;
-};
 
 // A SchemaElement as written, before the schema's shape is checked.
 struct schema_element {
@@ -113,7 +40,7 @@ struct schema_element {
   column_descriptor logical;              // logical, precision, scale, unit, adjusted_to_utc
 };
 
-void read_time_unit(footer_walker& w, column_descriptor& c) {
+void read_time_unit(latched_reader& w, column_descriptor& c) {
   field_header h;
   while (w.next_field(h)) {
     namespace id = f::time_unit_field;
@@ -124,7 +51,7 @@ void read_time_unit(footer_walker& w, column_descriptor& c) {
   }
 }
 
-void read_logical_type(footer_walker& w, column_descriptor& c) {
+void read_logical_type(latched_reader& w, column_descriptor& c) {
   field_header h;
   while (w.next_field(h)) {
     namespace lt = f::logical_type_field;
@@ -154,7 +81,7 @@ void read_logical_type(footer_walker& w, column_descriptor& c) {
   }
 }
 
-schema_element read_schema_element(footer_walker& w) {
+schema_element read_schema_element(latched_reader& w) {
   namespace id = f::schema_element_field;
   schema_element e;
   if (!w.begin_struct()) return e;
@@ -183,7 +110,7 @@ schema_element read_schema_element(footer_walker& w) {
   return e;
 }
 
-void read_statistics(footer_walker& w, chunk_statistics_read& s) {
+void read_statistics(latched_reader& w, chunk_statistics_read& s) {
   namespace id = f::statistics_field;
   field_header h;
   while (w.next_field(h)) {
@@ -198,7 +125,7 @@ void read_statistics(footer_walker& w, chunk_statistics_read& s) {
   }
 }
 
-void read_column_meta(footer_walker& w, column_chunk_info& c) {
+void read_column_meta(latched_reader& w, column_chunk_info& c) {
   namespace id = f::column_meta_data_field;
   unsigned seen = 0;
   field_header h;
@@ -235,7 +162,7 @@ void read_column_meta(footer_walker& w, column_chunk_info& c) {
   if (w.ok() && seen != 255u) w.fail(errc::malformed_metadata, "footer: column metadata misses a required field");
 }
 
-column_chunk_info read_column_chunk(footer_walker& w) {
+column_chunk_info read_column_chunk(latched_reader& w) {
   namespace id = f::column_chunk_field;
   column_chunk_info c;
   if (!w.begin_struct()) return c;
@@ -255,7 +182,7 @@ column_chunk_info read_column_chunk(footer_walker& w) {
   return c;
 }
 
-row_group_info read_row_group(footer_walker& w) {
+row_group_info read_row_group(latched_reader& w) {
   namespace id = f::row_group_field;
   row_group_info rg;
   if (!w.begin_struct()) return rg;
@@ -277,7 +204,7 @@ row_group_info read_row_group(footer_walker& w) {
   return rg;
 }
 
-key_value read_key_value(footer_walker& w) {
+key_value read_key_value(latched_reader& w) {
   key_value kv;
   if (!w.begin_struct()) return kv;
   bool has_key = false;
@@ -383,7 +310,7 @@ polarway::result<std::uint32_t> footer_length(std::span<const std::byte> last8, 
 polarway::result<file_metadata> decode_file_metadata(std::span<const std::byte> metadata, std::uint64_t data_end,
                                                      const footer_limits& limits) {
   namespace id = f::file_meta_data_field;
-  footer_walker w(metadata, limits.max_depth);
+  latched_reader w(metadata, limits.max_depth);
   file_metadata m;
   std::vector<schema_element> elements;
   unsigned seen = 0;

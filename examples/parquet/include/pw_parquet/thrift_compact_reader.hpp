@@ -14,13 +14,18 @@
 // - a varint longer than its type allows, an integer outside its type's range, a field id
 //   outside i16 or an unknown type nibble is errc::malformed_metadata.
 // After an error the reader's position is unspecified; callers stop at the first error.
+// latched_reader wraps it for code that walks a known struct as plain loops.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <string>
+#include <type_traits>
 #include <vector>
+
+#include <polarway/option.hpp>
 
 #include <polarway/error.hpp>
 #include <polarway/result.hpp>
@@ -250,6 +255,81 @@ class compact_reader {
   std::size_t max_depth_;
   std::int16_t last_id_ = 0;
   std::vector<std::int16_t> stack_;  // the enclosing structs' last field ids
+};
+
+/// The compact reader with a latch, for walking a known struct (a footer, a page header) as
+/// plain loops: the first error sticks, later reads return zeros or empty spans, and
+/// next_field() says "no more fields" so that every loop ends. The typed reads check the
+/// field's wire type (errc::malformed_metadata otherwise). Spans point into the input.
+class latched_reader {
+ public:
+  latched_reader(std::span<const std::byte> in, std::size_t max_depth) : r_(in, max_depth) {}
+
+  bool ok() const noexcept { return !failed_; }
+  const polarway::error& failure() const noexcept { return *failed_; }
+  void fail(errc code, const char* what) { latch(polarway::error(code, what)); }
+
+  bool begin_struct() { return take(r_.begin_struct()); }
+  /// The next field, or false at the struct's end or after an error.
+  bool next_field(field_header& h) {
+    if (!ok()) return false;
+    auto n = r_.next_field();
+    if (!n) return latch(n.error());
+    h = *n;
+    return !h.stop;
+  }
+  void skip(const field_header& h) { take(r_.skip(h.value_type)); }
+
+  std::int32_t i32(const field_header& h) { return expect(h, type::i32) ? value_or(r_.read_i32(), 0) : 0; }
+  std::int64_t i64(const field_header& h) { return expect(h, type::i64) ? value_or(r_.read_i64(), 0) : 0; }
+  bool boolean(const field_header& h) {
+    if (h.value_type != type::bool_true && h.value_type != type::bool_false) return wrong_type();
+    return h.value_type == type::bool_true;
+  }
+  std::span<const std::byte> binary(const field_header& h) {
+    return expect(h, type::binary) ? value_or(r_.read_binary(), std::span<const std::byte>{}) : std::span<const std::byte>{};
+  }
+  std::string string(const field_header& h) { return std::string(as_string_view(binary(h))); }
+  /// Opens a struct-valued field.
+  bool struct_field(const field_header& h) { return expect(h, type::struct_) && begin_struct(); }
+  /// A list field whose elements must be of type `element`; its element count (0 after an error).
+  std::size_t list(const field_header& h, type element) {
+    if (!expect(h, type::list)) return 0;
+    auto l = r_.read_list_header();
+    if (!l) {
+      latch(l.error());
+      return 0;
+    }
+    if (l->element != element && l->size != 0) {
+      wrong_type();
+      return 0;
+    }
+    return l->size;
+  }
+  std::int32_t i32_element() { return ok() ? value_or(r_.read_i32(), 0) : 0; }
+  std::span<const std::byte> binary_element() {
+    return ok() ? value_or(r_.read_binary(), std::span<const std::byte>{}) : std::span<const std::byte>{};
+  }
+
+ private:
+  bool latch(const polarway::error& e) {
+    if (!failed_) failed_ = e;
+    return false;
+  }
+  bool take(const polarway::result<void>& r) { return r ? true : latch(r.error()); }
+  template <class T>
+  T value_or(polarway::result<T> r, std::type_identity_t<T> fallback) {
+    if (!r) {
+      latch(r.error());
+      return fallback;
+    }
+    return *r;
+  }
+  bool wrong_type() { return latch(polarway::error(errc::malformed_metadata, "thrift: a field has the wrong type")); }
+  bool expect(const field_header& h, type t) { return ok() && (h.value_type == t || wrong_type()); }
+
+  thrift::compact_reader r_;
+  polarway::option<polarway::error> failed_;
 };
 
 }  // namespace pw_parquet::thrift
