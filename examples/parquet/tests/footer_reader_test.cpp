@@ -489,7 +489,7 @@ TEST_CASE("read_footer: hostile files are typed errors naming the problem") {
     w.begin_struct();
     w.field_string(f::file_meta_data_field::version, "one");
     w.end_struct();
-    CHECK(fails(pq::read_footer(wrap(meta)), pq::errc::malformed_metadata, "wrong Thrift type"));
+    CHECK(fails(pq::read_footer(wrap(meta)), pq::errc::malformed_metadata, "wrong type"));
   }
   SUBCASE("a nested schema") {
     footer_spec s;
