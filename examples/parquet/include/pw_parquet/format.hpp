@@ -64,7 +64,12 @@ inline constexpr std::int16_t num_values = 1, encoding = 2, is_sorted = 3;
 }
 namespace page_header_field {
 inline constexpr std::int16_t type = 1, uncompressed_page_size = 2, compressed_page_size = 3,
-                              data_page_header = 5, dictionary_page_header = 7;
+                              data_page_header = 5, dictionary_page_header = 7, data_page_header_v2 = 8;
+}
+namespace data_page_header_v2_field {
+inline constexpr std::int16_t num_values = 1, num_nulls = 2, num_rows = 3, encoding = 4,
+                              definition_levels_byte_length = 5, repetition_levels_byte_length = 6,
+                              is_compressed = 7;
 }
 namespace key_value_field {
 inline constexpr std::int16_t key = 1, value = 2;

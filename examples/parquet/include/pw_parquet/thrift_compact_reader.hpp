@@ -266,6 +266,8 @@ class latched_reader {
   latched_reader(std::span<const std::byte> in, std::size_t max_depth) : r_(in, max_depth) {}
 
   bool ok() const noexcept { return !failed_; }
+  /// Bytes consumed so far.
+  std::size_t position() const noexcept { return r_.position(); }
   const polarway::error& failure() const noexcept { return *failed_; }
   void fail(errc code, const char* what) { latch(polarway::error(code, what)); }
 
