@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of the reader's fuzzers. parquet_fuzz_footer (corpus_footer): small
+"""Writes the seed corpora of the reader's fuzzers. parquet_fuzz_reader (corpus_reader): small
 real Parquet files, so that the fuzzer starts from footers that other writers produce (pyarrow's
 and Polars' defaults: statistics, dictionary pages, column orders, schema annotations) as well
 as ours. parquet_fuzz_page_parts (corpus_page_parts): a mode header (see fuzz_page_parts.cpp)
