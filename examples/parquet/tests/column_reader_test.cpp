@@ -7,8 +7,6 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -23,15 +21,6 @@ using pq::value;
 namespace {
 
 using rows_t = std::vector<std::vector<value>>;
-
-pq::byte_vector write_file(const pq::schema& s, const rows_t& rows, pq::writer_options o) {
-  auto w = pq::file_writer::create(s, std::move(o));
-  PQ_REQUIRE_OK(w);
-  pq::byte_vector out;
-  for (const auto& r : rows) PQ_REQUIRE_OK(w->append_row(r, out));
-  PQ_REQUIRE_OK(w->finish(out));
-  return out;
-}
 
 // Whether row `row` of `col` holds `expected` (the rows are written at the column's own scale
 // and unit, so the stored integers are the values' own).
@@ -116,16 +105,6 @@ rows_t mixed(const std::vector<std::string>& strings) {
   return rows;
 }
 
-template <class T>
-bool fails(const polarway::result<T>& r, pq::errc code, std::string_view context_part) {
-  if (r) {
-    FAIL_CHECK("expected an error containing '" << context_part << "', got a value");
-    return false;
-  }
-  const bool ok = r.error().code() == code && std::string_view(r.error().context()).find(context_part) != std::string_view::npos;
-  if (!ok) FAIL_CHECK("expected '" << context_part << "', got " << r.error().message());
-  return ok;
-}
 
 }  // namespace
 
@@ -139,7 +118,7 @@ TEST_CASE("every tick schema and a mixed schema round-trip through read_row_grou
     o.data_page_bytes = 512;  // several pages per chunk
     o.max_dictionary_entries = 30;  // the mixed "dict" column falls back to PLAIN in some chunks
     const rows_t t = trades(700);
-    check_round_trip(write_file(pq::ticks::trades_schema(), t, o), pq::ticks::trades_schema(), t);
+    check_round_trip(pq_test::write_whole_file(pq::ticks::trades_schema(), t, o), pq::ticks::trades_schema(), t);
 
     rows_t agg;
     rows_t book;
@@ -152,17 +131,17 @@ TEST_CASE("every tick schema and a mixed schema round-trip through read_row_grou
                       value::decimal(200 + i, 8), value::decimal(300 + i, 8), value::decimal(400 + i, 8),
                       value::timestamp_millis(1700000000000 + i)});
     }
-    check_round_trip(write_file(pq::ticks::agg_trades_schema(), agg, o), pq::ticks::agg_trades_schema(), agg);
-    check_round_trip(write_file(pq::ticks::book_ticker_schema(), book, o), pq::ticks::book_ticker_schema(), book);
+    check_round_trip(pq_test::write_whole_file(pq::ticks::agg_trades_schema(), agg, o), pq::ticks::agg_trades_schema(), agg);
+    check_round_trip(pq_test::write_whole_file(pq::ticks::book_ticker_schema(), book, o), pq::ticks::book_ticker_schema(), book);
 
     const rows_t m = mixed(strings);
-    check_round_trip(write_file(mixed_schema(), m, o), mixed_schema(), m);
+    check_round_trip(pq_test::write_whole_file(mixed_schema(), m, o), mixed_schema(), m);
   }
 }
 
 TEST_CASE("read_row_group decodes only the columns asked for, in the order asked") {
   const rows_t t = trades(50);
-  const auto file = write_file(pq::ticks::trades_schema(), t, {});
+  const auto file = pq_test::write_whole_file(pq::ticks::trades_schema(), t, {});
   auto meta = pq::read_footer(file);
   PQ_REQUIRE_OK(meta);
   const std::size_t want[] = {pq::ticks::trades_price, pq::ticks::trades_symbol};
@@ -176,15 +155,15 @@ TEST_CASE("read_row_group decodes only the columns asked for, in the order asked
   CHECK((*cols)[1].storage == pq::value_storage::bytes);
   CHECK(pq::as_string_view((*cols)[1].bytes_at(1)) == "BTCUSDT");
   const std::size_t bad[] = {99};
-  CHECK(fails(pq::read_row_group(file, *meta, 0, bad), pq::errc::invalid_options, "no such column"));
-  CHECK(fails(pq::read_row_group(file, *meta, 5, want), pq::errc::invalid_options, "no such row group"));
+  CHECK(pq_test::fails_naming(pq::read_row_group(file, *meta, 0, bad), pq::errc::invalid_options, "no such column"));
+  CHECK(pq_test::fails_naming(pq::read_row_group(file, *meta, 5, want), pq::errc::invalid_options, "no such row group"));
 }
 
 TEST_CASE("read_column_chunk: hostile chunks are typed errors") {
   const rows_t t = trades(200);
   pq::writer_options o;
   o.codec = pq::compression::snappy;
-  const auto file = write_file(pq::ticks::trades_schema(), t, o);
+  const auto file = pq_test::write_whole_file(pq::ticks::trades_schema(), t, o);
   auto meta = pq::read_footer(file);
   PQ_REQUIRE_OK(meta);
   const auto& col = meta->columns[pq::ticks::trades_trade_id];
@@ -203,29 +182,29 @@ TEST_CASE("read_column_chunk: hostile chunks are typed errors") {
   SUBCASE("a bomb: a page declaring more than max_page_bytes") {
     pq::column_read_limits limits;
     limits.max_page_bytes = 100;  // the page holds 200 int64s, 1600 bytes
-    CHECK(fails(pq::read_column_chunk(chunk, col, info, limits), pq::errc::limit_exceeded, "max_page_bytes"));
+    CHECK(pq_test::fails_naming(pq::read_column_chunk(chunk, col, info, limits), pq::errc::limit_exceeded, "max_page_bytes"));
   }
   SUBCASE("decoded values over max_column_bytes") {
     pq::column_read_limits limits;
     limits.max_column_bytes = 1000;
-    CHECK(fails(pq::read_column_chunk(chunk, col, info, limits), pq::errc::limit_exceeded, "max_column_bytes"));
+    CHECK(pq_test::fails_naming(pq::read_column_chunk(chunk, col, info, limits), pq::errc::limit_exceeded, "max_column_bytes"));
   }
   SUBCASE("a page with more values than the chunk") {
     auto fewer = info;
     fewer.num_values = 10;
-    CHECK(fails(pq::read_column_chunk(chunk, col, fewer), pq::errc::corrupt_page, "more values than the chunk"));
+    CHECK(pq_test::fails_naming(pq::read_column_chunk(chunk, col, fewer), pq::errc::corrupt_page, "more values than the chunk"));
   }
   SUBCASE("a chunk with fewer values than the footer says") {
     auto more = info;
     more.num_values = 201;
-    CHECK(fails(pq::read_column_chunk(chunk, col, more), pq::errc::truncated, "before its value count"));
+    CHECK(pq_test::fails_naming(pq::read_column_chunk(chunk, col, more), pq::errc::truncated, "before its value count"));
   }
   SUBCASE("a page header whose compressed size runs past the chunk") {
     // The writer's page header starts type, uncompressed size, compressed size; rewrite the
     // header with a compressed size one larger than what follows.
     pq::byte_vector forged;
     pq::serialize_data_page_header(forged, 1600, static_cast<std::int32_t>(chunk.size()), 200, pq::format::encoding::plain);
-    CHECK(fails(pq::read_column_chunk(forged, col, info), pq::errc::truncated, "compressed size runs past"));
+    CHECK(pq_test::fails_naming(pq::read_column_chunk(forged, col, info), pq::errc::truncated, "compressed size runs past"));
   }
   SUBCASE("a page whose value count lies") {
     // An uncompressed PLAIN page of 2 int64s that claims 200 values.
@@ -234,7 +213,7 @@ TEST_CASE("read_column_chunk: hostile chunks are typed errors") {
     for (int k = 0; k < 16; ++k) page.push_back(std::byte{1});
     auto plain = info;
     plain.codec = pq::format::codec::uncompressed;
-    CHECK(fails(pq::read_column_chunk(page, col, plain), pq::errc::corrupt_page, "PLAIN values run past"));
+    CHECK(pq_test::fails_naming(pq::read_column_chunk(page, col, plain), pq::errc::corrupt_page, "PLAIN values run past"));
   }
   SUBCASE("a dictionary index past the dictionary") {
     const auto& sym = meta->columns[pq::ticks::trades_symbol];
@@ -250,18 +229,14 @@ TEST_CASE("read_column_chunk: hostile chunks are typed errors") {
     pq::serialize_data_page_header(bytes, 4, 4, 200, pq::format::encoding::rle_dictionary);
     pq::append_bytes(bytes, data);
     sinfo.codec = pq::format::codec::uncompressed;
-    CHECK(fails(pq::read_column_chunk(bytes, sym, sinfo), pq::errc::corrupt_page, "above the maximum"));
+    CHECK(pq_test::fails_naming(pq::read_column_chunk(bytes, sym, sinfo), pq::errc::corrupt_page, "above the maximum"));
   }
 }
 
 TEST_CASE("read_row_group reads pyarrow's and Polars' files (the fuzz seeds, fuzz/make_corpus.py)") {
   for (const char* name : {"pyarrow_default", "pyarrow_zstd_v1_pages", "pyarrow_v2_pages", "polars_default"}) {
     CAPTURE(name);
-    std::ifstream in(std::string(PQ_FOOTER_SEED_DIR) + "/" + name + ".parquet", std::ios::binary);
-    PQ_REQUIRE(in.good());
-    const std::vector<char> chars{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    pq::byte_vector file(chars.size());
-    std::memcpy(file.data(), chars.data(), chars.size());
+    const auto file = pq_test::read_whole_file(std::string(PQ_FOOTER_SEED_DIR) + "/" + name + ".parquet");
     auto meta = pq::read_footer(file);
     PQ_REQUIRE_OK(meta);
     const std::size_t all[] = {0, 1, 2, 3, 4, 5, 6, 7, 8};

@@ -6,8 +6,6 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,15 +22,6 @@ namespace f = pw_parquet::format;
 using pq::value;
 
 namespace {
-
-pq::byte_vector write_file(const pq::schema& s, const std::vector<std::vector<value>>& rows, pq::writer_options o) {
-  auto w = pq::file_writer::create(s, std::move(o));
-  PQ_REQUIRE_OK(w);
-  pq::byte_vector out;
-  for (const auto& r : rows) PQ_REQUIRE_OK(w->append_row(r, out));
-  PQ_REQUIRE_OK(w->finish(out));
-  return out;
-}
 
 std::vector<value> trade_row(std::int64_t i) {
   return {value::timestamp_millis(1700000000000 + i), value::string(i % 3 == 0 ? "ETHUSDT" : "BTCUSDT"),
@@ -116,17 +105,6 @@ pq::byte_vector footer(const footer_spec& s) {
   return out;
 }
 
-// Whether `r` failed with `code` and a context that mentions `context_part`.
-template <class T>
-bool fails(const polarway::result<T>& r, pq::errc code, std::string_view context_part) {
-  if (r) {
-    FAIL_CHECK("expected an error containing '" << context_part << "', got a value");
-    return false;
-  }
-  const bool ok = r.error().code() == code && std::string_view(r.error().context()).find(context_part) != std::string_view::npos;
-  if (!ok) FAIL_CHECK("expected '" << context_part << "', got " << r.error().message());
-  return ok;
-}
 
 }  // namespace
 
@@ -189,34 +167,34 @@ TEST_CASE("the compact reader's bounds") {
     th::compact_reader r(in);
     PQ_REQUIRE_OK(r.begin_struct());
     PQ_REQUIRE_OK(r.next_field());
-    CHECK(fails(r.read_binary(), pq::errc::truncated, "binary length"));
+    CHECK(pq_test::fails_naming(r.read_binary(), pq::errc::truncated, "binary length"));
   }
   SUBCASE("a list count larger than the bytes left") {
     const auto in = bytes({0x19, 0xF5, 0xFF, 0xFF, 0xFF, 0xFF, 0x07, 0x00});  // 2^31-1 i32s in 1 byte
     th::compact_reader r(in);
     PQ_REQUIRE_OK(r.begin_struct());
     PQ_REQUIRE_OK(r.next_field());
-    CHECK(fails(r.read_list_header(), pq::errc::truncated, "list count"));
+    CHECK(pq_test::fails_naming(r.read_list_header(), pq::errc::truncated, "list count"));
   }
   SUBCASE("a varint longer than an i32 allows") {
     const auto in = bytes({0x15, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01});
     th::compact_reader r(in);
     PQ_REQUIRE_OK(r.begin_struct());
     PQ_REQUIRE_OK(r.next_field());
-    CHECK(fails(r.read_i32(), pq::errc::malformed_metadata, "varint too long"));
+    CHECK(pq_test::fails_naming(r.read_i32(), pq::errc::malformed_metadata, "varint too long"));
   }
   SUBCASE("an i32 varint whose value exceeds 32 bits") {
     const auto in = bytes({0x15, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F});
     th::compact_reader r(in);
     PQ_REQUIRE_OK(r.begin_struct());
     PQ_REQUIRE_OK(r.next_field());
-    CHECK(fails(r.read_i32(), pq::errc::malformed_metadata, "out of range"));
+    CHECK(pq_test::fails_naming(r.read_i32(), pq::errc::malformed_metadata, "out of range"));
   }
   SUBCASE("an unknown type nibble") {
     const auto in = bytes({0x1D, 0x00});
     th::compact_reader r(in);
     PQ_REQUIRE_OK(r.begin_struct());
-    CHECK(fails(r.next_field(), pq::errc::malformed_metadata, "unknown field type"));
+    CHECK(pq_test::fails_naming(r.next_field(), pq::errc::malformed_metadata, "unknown field type"));
   }
   SUBCASE("structs nested deeper than the limit, skipped") {
     pq::byte_vector in;
@@ -225,7 +203,7 @@ TEST_CASE("the compact reader's bounds") {
     PQ_REQUIRE_OK(r.begin_struct());
     auto h = r.next_field();
     PQ_REQUIRE_OK(h);
-    CHECK(fails(r.skip(h->value_type), pq::errc::limit_exceeded, "nested too deep"));
+    CHECK(pq_test::fails_naming(r.skip(h->value_type), pq::errc::limit_exceeded, "nested too deep"));
   }
   SUBCASE("lists nested deeper than the limit, skipped") {
     pq::byte_vector in{std::byte{0x19}};
@@ -234,7 +212,7 @@ TEST_CASE("the compact reader's bounds") {
     PQ_REQUIRE_OK(r.begin_struct());
     auto h = r.next_field();
     PQ_REQUIRE_OK(h);
-    CHECK(fails(r.skip(h->value_type), pq::errc::limit_exceeded, "nested too deep"));
+    CHECK(pq_test::fails_naming(r.skip(h->value_type), pq::errc::limit_exceeded, "nested too deep"));
   }
   SUBCASE("input that ends inside a struct") {
     const auto in = bytes({0x15, 0x02});
@@ -242,7 +220,7 @@ TEST_CASE("the compact reader's bounds") {
     PQ_REQUIRE_OK(r.begin_struct());
     PQ_REQUIRE_OK(r.next_field());
     PQ_REQUIRE_OK(r.read_i32());
-    CHECK(fails(r.next_field(), pq::errc::truncated, "input ends"));
+    CHECK(pq_test::fails_naming(r.next_field(), pq::errc::truncated, "input ends"));
   }
 }
 
@@ -254,7 +232,7 @@ TEST_CASE("read_footer decodes what the writer wrote, for every tick schema and 
     o.key_value_metadata.push_back({"source", "footer_reader_test"});
     std::vector<std::vector<value>> rows;
     for (std::int64_t i = 0; i < 10; ++i) rows.push_back(trade_row(i));
-    const auto file = write_file(pq::ticks::trades_schema(), rows, o);
+    const auto file = pq_test::write_whole_file(pq::ticks::trades_schema(), rows, o);
 
     auto m = pq::read_footer(file);
     PQ_REQUIRE_OK(m);
@@ -334,7 +312,7 @@ TEST_CASE("read_footer: optional columns, nulls and the other time units") {
   for (std::int64_t i = 0; i < 5; ++i)
     rows.push_back({i % 2 ? value::null() : value::int64(i), value::timestamp(i, pq::time_unit::nanos),
                     value::null(), value::decimal(-i, 2), value::string("x")});
-  const auto file = write_file(s, rows, {});
+  const auto file = pq_test::write_whole_file(s, rows, {});
   auto m = pq::read_footer(file);
   PQ_REQUIRE_OK(m);
   PQ_REQUIRE(m->columns.size() == 5);
@@ -352,7 +330,7 @@ TEST_CASE("read_footer: optional columns, nulls and the other time units") {
 }
 
 TEST_CASE("read_footer: an empty file has a schema and no row groups") {
-  const auto file = write_file(pq::ticks::book_ticker_schema(), {}, {});
+  const auto file = pq_test::write_whole_file(pq::ticks::book_ticker_schema(), {}, {});
   auto m = pq::read_footer(file);
   PQ_REQUIRE_OK(m);
   CHECK(m->num_rows == 0);
@@ -363,11 +341,7 @@ TEST_CASE("read_footer: an empty file has a schema and no row groups") {
 TEST_CASE("read_footer reads pyarrow's and Polars' footers (the fuzz seeds, fuzz/make_corpus.py)") {
   for (const char* name : {"pyarrow_default", "pyarrow_zstd_v1_pages", "pyarrow_v2_pages", "polars_default"}) {
     CAPTURE(name);
-    std::ifstream in(std::string(PQ_FOOTER_SEED_DIR) + "/" + name + ".parquet", std::ios::binary);
-    PQ_REQUIRE(in.good());
-    const std::vector<char> chars{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    pq::byte_vector file(chars.size());
-    std::memcpy(file.data(), chars.data(), chars.size());
+    const auto file = pq_test::read_whole_file(std::string(PQ_FOOTER_SEED_DIR) + "/" + name + ".parquet");
     auto m = pq::read_footer(file);
     PQ_REQUIRE_OK(m);
     CHECK(m->num_rows == 3);
@@ -412,32 +386,32 @@ TEST_CASE("read_footer: the hand-built footer the hostile cases start from is va
 TEST_CASE("read_footer: hostile files are typed errors naming the problem") {
   std::vector<std::vector<value>> rows;
   for (std::int64_t i = 0; i < 3; ++i) rows.push_back(trade_row(i));
-  const auto good = write_file(pq::ticks::trades_schema(), rows, {});
+  const auto good = pq_test::write_whole_file(pq::ticks::trades_schema(), rows, {});
 
   SUBCASE("too short") {
     const pq::byte_vector tiny(good.begin(), good.begin() + 11);
-    CHECK(fails(pq::read_footer(tiny), pq::errc::truncated, "shorter than"));
+    CHECK(pq_test::fails_naming(pq::read_footer(tiny), pq::errc::truncated, "shorter than"));
   }
   SUBCASE("bad magic at the start") {
     auto bad = good;
     bad[0] = std::byte{'X'};
-    CHECK(fails(pq::read_footer(bad), pq::errc::not_parquet, "at the start"));
+    CHECK(pq_test::fails_naming(pq::read_footer(bad), pq::errc::not_parquet, "at the start"));
   }
   SUBCASE("bad magic at the end") {
     auto bad = good;
     bad.back() = std::byte{'X'};
-    CHECK(fails(pq::read_footer(bad), pq::errc::not_parquet, "at the end"));
+    CHECK(pq_test::fails_naming(pq::read_footer(bad), pq::errc::not_parquet, "at the end"));
   }
   SUBCASE("footer length past the start of the file") {
     auto bad = good;
     const std::uint32_t len = static_cast<std::uint32_t>(bad.size());  // more than the file holds
     std::memcpy(bad.data() + bad.size() - 8, &len, 4);
-    CHECK(fails(pq::read_footer(bad), pq::errc::truncated, "footer length runs past"));
+    CHECK(pq_test::fails_naming(pq::read_footer(bad), pq::errc::truncated, "footer length runs past"));
   }
   SUBCASE("footer longer than the limit") {
     pq::footer_limits limits;
     limits.max_metadata_bytes = 16;
-    CHECK(fails(pq::read_footer(good, limits), pq::errc::limit_exceeded, "max_metadata_bytes"));
+    CHECK(pq_test::fails_naming(pq::read_footer(good, limits), pq::errc::limit_exceeded, "max_metadata_bytes"));
   }
   SUBCASE("truncated footer: the length says less than the metadata takes") {
     auto bad = good;
@@ -448,7 +422,7 @@ TEST_CASE("read_footer: hostile files are typed errors naming the problem") {
     len -= 20;
     std::memcpy(bad.data() + bad.size() - 8, &len, 4);
     // Which check fires depends on where the cut falls; here it is in column_orders' elements.
-    CHECK(fails(pq::read_footer(bad), pq::errc::truncated, "exceeds the bytes left"));
+    CHECK(pq_test::fails_naming(pq::read_footer(bad), pq::errc::truncated, "exceeds the bytes left"));
   }
   SUBCASE("every prefix of the metadata is a truncation") {
     // A prefix holds only genuine bytes and lacks the final stop byte, so the decoder must run
@@ -463,7 +437,7 @@ TEST_CASE("read_footer: hostile files are typed errors naming the problem") {
   }
   SUBCASE("a file cut in half") {
     const pq::byte_vector half(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(good.size() / 2));
-    CHECK(fails(pq::read_footer(half), pq::errc::not_parquet, "at the end"));
+    CHECK(pq_test::fails_naming(pq::read_footer(half), pq::errc::not_parquet, "at the end"));
   }
   SUBCASE("an absurd row group count") {
     pq::byte_vector meta;
@@ -471,17 +445,17 @@ TEST_CASE("read_footer: hostile files are typed errors naming the problem") {
     w.begin_struct();
     w.field_i32(f::file_meta_data_field::version, 1);
     w.field_list(f::file_meta_data_field::row_groups, th::type::struct_, 1u << 30);
-    CHECK(fails(pq::read_footer(wrap(meta)), pq::errc::truncated, "list count"));
+    CHECK(pq_test::fails_naming(pq::read_footer(wrap(meta)), pq::errc::truncated, "list count"));
   }
   SUBCASE("more columns than the limit") {
     pq::footer_limits limits;
     limits.max_columns = 0;
-    CHECK(fails(pq::read_footer(wrap(footer({})), limits), pq::errc::limit_exceeded, "max_columns"));
+    CHECK(pq_test::fails_naming(pq::read_footer(wrap(footer({})), limits), pq::errc::limit_exceeded, "max_columns"));
   }
   SUBCASE("a required field missing") {
     footer_spec s;
     s.with_row_groups = false;
-    CHECK(fails(pq::read_footer(wrap(footer(s))), pq::errc::malformed_metadata, "FileMetaData misses"));
+    CHECK(pq_test::fails_naming(pq::read_footer(wrap(footer(s))), pq::errc::malformed_metadata, "FileMetaData misses"));
   }
   SUBCASE("a field of the wrong Thrift type") {
     pq::byte_vector meta;
@@ -489,51 +463,51 @@ TEST_CASE("read_footer: hostile files are typed errors naming the problem") {
     w.begin_struct();
     w.field_string(f::file_meta_data_field::version, "one");
     w.end_struct();
-    CHECK(fails(pq::read_footer(wrap(meta)), pq::errc::malformed_metadata, "wrong type"));
+    CHECK(pq_test::fails_naming(pq::read_footer(wrap(meta)), pq::errc::malformed_metadata, "wrong type"));
   }
   SUBCASE("a nested schema") {
     footer_spec s;
     s.leaf_has_children = true;
-    CHECK(fails(pq::read_footer(wrap(footer(s))), pq::errc::unsupported, "nested schema"));
+    CHECK(pq_test::fails_naming(pq::read_footer(wrap(footer(s))), pq::errc::unsupported, "nested schema"));
   }
   SUBCASE("a repeated column") {
     footer_spec s;
     s.repetition = static_cast<std::int32_t>(f::field_repetition::repeated);
-    CHECK(fails(pq::read_footer(wrap(footer(s))), pq::errc::unsupported, "repeated column"));
+    CHECK(pq_test::fails_naming(pq::read_footer(wrap(footer(s))), pq::errc::unsupported, "repeated column"));
   }
   SUBCASE("a root claiming more children than the schema lists") {
     footer_spec s;
     s.root_children = 5;
-    CHECK(fails(pq::read_footer(wrap(footer(s))), pq::errc::malformed_metadata, "more children"));
+    CHECK(pq_test::fails_naming(pq::read_footer(wrap(footer(s))), pq::errc::malformed_metadata, "more children"));
   }
   SUBCASE("a column chunk past the data region") {
     footer_spec s;
     s.compressed_size = 1000;
-    CHECK(fails(pq::read_footer(wrap(footer(s))), pq::errc::truncated, "byte range"));
+    CHECK(pq_test::fails_naming(pq::read_footer(wrap(footer(s))), pq::errc::truncated, "byte range"));
   }
   SUBCASE("a column chunk starting inside the magic") {
     footer_spec s;
     s.data_page_offset = 1;
-    CHECK(fails(pq::read_footer(wrap(footer(s))), pq::errc::truncated, "byte range"));
+    CHECK(pq_test::fails_naming(pq::read_footer(wrap(footer(s))), pq::errc::truncated, "byte range"));
   }
   SUBCASE("a negative chunk size") {
     footer_spec s;
     s.compressed_size = -5;
-    CHECK(fails(pq::read_footer(wrap(footer(s))), pq::errc::malformed_metadata, "negative"));
+    CHECK(pq_test::fails_naming(pq::read_footer(wrap(footer(s))), pq::errc::malformed_metadata, "negative"));
   }
   SUBCASE("a chunk whose value count is not the row count") {
     footer_spec s;
     s.chunk_values = 1000000;
-    CHECK(fails(pq::read_footer(wrap(footer(s))), pq::errc::malformed_metadata, "value count"));
+    CHECK(pq_test::fails_naming(pq::read_footer(wrap(footer(s))), pq::errc::malformed_metadata, "value count"));
   }
   SUBCASE("a chunk for another column") {
     footer_spec s;
     s.path = "y";
-    CHECK(fails(pq::read_footer(wrap(footer(s))), pq::errc::malformed_metadata, "path"));
+    CHECK(pq_test::fails_naming(pq::read_footer(wrap(footer(s))), pq::errc::malformed_metadata, "path"));
   }
   SUBCASE("row groups that do not add up to num_rows") {
     footer_spec s;
     s.file_num_rows = 4;  // one group of 3 rows
-    CHECK(fails(pq::read_footer(wrap(footer(s))), pq::errc::malformed_metadata, "num_rows"));
+    CHECK(pq_test::fails_naming(pq::read_footer(wrap(footer(s))), pq::errc::malformed_metadata, "num_rows"));
   }
 }

@@ -1,7 +1,9 @@
 // Helpers shared by the Parquet writer's tests: hex rendering of byte vectors (expected bytes
 // are written as "15 00 2c" so that a failure shows where the bytes differ), and a small
 // Thrift compact-protocol *decoder* that turns a footer into a tree of field id -> value, so
-// that tests can check the metadata a writer produced without another Parquet library.
+// that tests can check the metadata a writer produced without another Parquet library; and the
+// reader tests' helpers: an error check naming the failed check, writing and reading a whole
+// file.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -16,7 +18,15 @@
 #include <string_view>
 #include <vector>
 
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include <polarway/result.hpp>
+
 #include "pw_parquet/bytes.hpp"
+#include "pw_parquet/errc.hpp"
+#include "pw_parquet/file_writer.hpp"
 
 // doctest's REQUIRE needs exceptions to stop a test; these tests also run with -fno-exceptions,
 // so a failed precondition is reported as a failed check and then ends the process.
@@ -161,6 +171,40 @@ inline tvalue read_footer(std::span<const std::byte> file, bool* ok) {
   tvalue meta = r.read_struct();
   *ok = r.ok() && r.position() == len;
   return meta;
+}
+
+// Whether `r` failed with `code` and a context that mentions `context_part`; says what it got if not.
+template <class T>
+bool fails_naming(const polarway::result<T>& r, pw_parquet::errc code, std::string_view context_part) {
+  if (r) {
+    FAIL_CHECK("expected an error containing '" << context_part << "', got a value");
+    return false;
+  }
+  const bool ok = r.error().code() == code && std::string_view(r.error().context()).find(context_part) != std::string_view::npos;
+  if (!ok) FAIL_CHECK("expected '" << context_part << "', got " << r.error().message());
+  return ok;
+}
+
+// The bytes of a file of schema `s` holding `rows`, written with `o`; ends the test on an error.
+inline pw_parquet::byte_vector write_whole_file(const pw_parquet::schema& s,
+                                                const std::vector<std::vector<pw_parquet::value>>& rows,
+                                                pw_parquet::writer_options o) {
+  auto w = pw_parquet::file_writer::create(s, std::move(o));
+  PQ_REQUIRE_OK(w);
+  pw_parquet::byte_vector out;
+  for (const auto& r : rows) PQ_REQUIRE_OK(w->append_row(r, out));
+  PQ_REQUIRE_OK(w->finish(out));
+  return out;
+}
+
+// The bytes of a file; ends the test if it cannot be opened.
+inline pw_parquet::byte_vector read_whole_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  PQ_REQUIRE(in.good());
+  const std::vector<char> chars{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  pw_parquet::byte_vector bytes(chars.size());
+  if (!chars.empty()) std::memcpy(bytes.data(), chars.data(), chars.size());
+  return bytes;
 }
 
 }  // namespace pq_test
