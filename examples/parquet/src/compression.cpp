@@ -70,4 +70,58 @@ polarway::result<std::span<const std::byte>> compressor::compress(std::span<cons
   return polarway::err(polarway::error(errc::invalid_options, "pw_parquet::compressor: unknown codec"));
 }
 
+decompressor::decompressor(decompressor&& other) noexcept
+    : zstd_ctx_(std::exchange(other.zstd_ctx_, nullptr)), out_(std::move(other.out_)) {}
+
+decompressor& decompressor::operator=(decompressor&& other) noexcept {
+  if (this != &other) {
+    if (zstd_ctx_ != nullptr) ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(zstd_ctx_));
+    zstd_ctx_ = std::exchange(other.zstd_ctx_, nullptr);
+    out_ = std::move(other.out_);
+  }
+  return *this;
+}
+
+decompressor::~decompressor() {
+  if (zstd_ctx_ != nullptr) ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(zstd_ctx_));
+}
+
+polarway::result<std::span<const std::byte>> decompressor::decompress(format::codec codec, std::span<const std::byte> input,
+                                                                      std::size_t uncompressed_size) {
+  using polarway::err;
+  using polarway::error;
+  switch (codec) {
+    case format::codec::uncompressed:
+      if (input.size() != uncompressed_size)
+        return err(error(errc::corrupt_page, "page: uncompressed page size differs from its data"));
+      return polarway::ok(input);
+    case format::codec::snappy: {
+      std::size_t length = 0;
+      const auto* in = reinterpret_cast<const char*>(input.data());
+      if (snappy_uncompressed_length(in, input.size(), &length) != SNAPPY_OK)
+        return err(error(errc::corrupt_page, "page: snappy data without a valid length"));
+      if (length != uncompressed_size)
+        return err(error(errc::corrupt_page, "page: snappy length differs from the page header"));
+      out_.resize(uncompressed_size);
+      if (snappy_uncompress(in, input.size(), reinterpret_cast<char*>(out_.data()), &length) != SNAPPY_OK ||
+          length != uncompressed_size)
+        return err(error(errc::corrupt_page, "page: snappy data does not inflate"));
+      return polarway::ok(std::span<const std::byte>(out_.data(), length));
+    }
+    case format::codec::zstd: {
+      if (zstd_ctx_ == nullptr) zstd_ctx_ = ZSTD_createDCtx();
+      if (zstd_ctx_ == nullptr) return err(error(errc::compression_failed, "page: ZSTD_createDCtx"));
+      out_.resize(uncompressed_size);
+      // The output buffer is the declared size: a frame that inflates to more fails here
+      // instead of growing anything.
+      const std::size_t length = ZSTD_decompressDCtx(static_cast<ZSTD_DCtx*>(zstd_ctx_), out_.data(), out_.size(),
+                                                     input.data(), input.size());
+      if (ZSTD_isError(length)) return err(error(errc::corrupt_page, "page: zstd data does not inflate to the declared size"));
+      if (length != uncompressed_size) return err(error(errc::corrupt_page, "page: zstd data shorter than the declared size"));
+      return polarway::ok(std::span<const std::byte>(out_.data(), length));
+    }
+    default: return err(error(errc::unsupported, "page: compression codec other than SNAPPY, ZSTD or none"));
+  }
+}
+
 }  // namespace pw_parquet

@@ -1,7 +1,8 @@
-// Helpers shared by the Parquet writer's tests: hex rendering of byte vectors (expected bytes
-// are written as "15 00 2c" so that a failure shows where the bytes differ), and a small
-// Thrift compact-protocol *decoder* that turns a footer into a tree of field id -> value, so
-// that tests can check the metadata a writer produced without another Parquet library.
+// Helpers shared by the Parquet tests: hex rendering of byte vectors (expected bytes are
+// written as "15 00 2c" so that a failure shows where the bytes differ); a tree view of a Thrift
+// struct (field id -> value) over the reader's compact decoder, so that the writer's tests can
+// check the metadata it produced field by field; an error check naming the failed check; and
+// writing and reading a whole file.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -16,7 +17,16 @@
 #include <string_view>
 #include <vector>
 
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include <polarway/result.hpp>
+
 #include "pw_parquet/bytes.hpp"
+#include "pw_parquet/errc.hpp"
+#include "pw_parquet/file_writer.hpp"
+#include "pw_parquet/thrift_compact_reader.hpp"
 
 // doctest's REQUIRE needs exceptions to stop a test; these tests also run with -fno-exceptions,
 // so a failed precondition is reported as a failed check and then ends the process.
@@ -68,86 +78,78 @@ struct tvalue {
   bool has(int id) const { return fields.count(id) != 0; }
 };
 
+// A whole Thrift struct as a tree, read with the reader's own compact decoder
+// (thrift_compact_reader.hpp), so that tests look at any field without a schema for it.
 class compact_reader {
  public:
-  explicit compact_reader(std::span<const std::byte> in) : in_(in) {}
+  explicit compact_reader(std::span<const std::byte> in) : r_(in) {}
 
   tvalue read_struct() {
     tvalue s;
     s.kind = tvalue::structure;
-    int last = 0;
+    if (!r_.begin_struct()) {
+      ok_ = false;
+      return s;
+    }
     for (;;) {
-      const auto h = byte();
-      if (h == 0) return s;
-      const int type = h & 0x0F;
-      const int delta = h >> 4;
-      const int id = delta != 0 ? last + delta : static_cast<int>(unzigzag(varint()));
-      last = id;
-      s.fields[id] = std::make_shared<tvalue>(read_value(type));
+      auto h = r_.next_field();
+      if (!h) {
+        ok_ = false;
+        return s;
+      }
+      if (h->stop) return s;
+      s.fields[h->id] = std::make_shared<tvalue>(read_value(h->value_type, false));
     }
   }
-  std::size_t position() const { return pos_; }
-  bool ok() const { return !overrun_; }
+  std::size_t position() const { return r_.position(); }
+  bool ok() const { return ok_; }
 
  private:
-  tvalue read_value(int type) {
+  // A value of type `t`; a bool is its field header's type, but a byte of its own in a list.
+  tvalue read_value(pw_parquet::thrift::type t, bool element) {
+    using pw_parquet::thrift::type;
     tvalue v;
-    switch (type) {
-      case 1: v.i = 1; break;  // bool true in a field header
-      case 2: v.i = 0; break;  // bool false
-      case 3: v.i = static_cast<std::int8_t>(byte()); break;
-      case 4: case 5: case 6: v.i = unzigzag(varint()); break;
-      case 8: {
-        v.kind = tvalue::binary;
-        const auto n = static_cast<std::size_t>(varint());
-        for (std::size_t k = 0; k < n; ++k) v.bin += static_cast<char>(byte());
-        break;
-      }
-      case 9: {
-        v.kind = tvalue::list;
-        const auto h = byte();
-        std::size_t n = h >> 4;
-        if (n == 15) n = static_cast<std::size_t>(varint());
-        const int et = h & 0x0F;
-        for (std::size_t k = 0; k < n; ++k) {
-          if (et == 1 || et == 2) {
-            tvalue b;
-            b.i = byte() == 1 ? 1 : 0;
-            v.items.push_back(b);
-          } else {
-            v.items.push_back(read_value(et));
-          }
+    switch (t) {
+      case type::bool_true:
+      case type::bool_false:
+        if (!element) {
+          v.i = t == type::bool_true ? 1 : 0;
+        } else if (auto b = r_.read_bool()) {
+          v.i = *b ? 1 : 0;
+        } else {
+          ok_ = false;
         }
         break;
+      case type::i16:
+      case type::i32:
+      case type::i64:
+        if (auto i = r_.read_i64()) v.i = *i;
+        else ok_ = false;
+        break;
+      case type::binary:
+        v.kind = tvalue::binary;
+        if (auto b = r_.read_binary()) v.bin = std::string(pw_parquet::as_string_view(*b));
+        else ok_ = false;
+        break;
+      case type::list:
+      case type::set: {
+        v.kind = tvalue::list;
+        auto h = r_.read_list_header();
+        if (!h) {
+          ok_ = false;
+          break;
+        }
+        for (std::size_t k = 0; k < h->size && ok_; ++k) v.items.push_back(read_value(h->element, true));
+        break;
       }
-      case 12: v = read_struct(); break;
-      default: overrun_ = true; break;
+      case type::struct_: v = read_struct(); break;
+      default: ok_ = r_.skip(t, element).has_value(); break;  // no Parquet field is a byte, double or map
     }
     return v;
-  }
-  unsigned byte() {
-    if (pos_ >= in_.size()) {
-      overrun_ = true;
-      return 0;
-    }
-    return static_cast<unsigned>(in_[pos_++]);
-  }
-  std::uint64_t varint() {
-    std::uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      const auto b = byte();
-      v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-      if ((b & 0x80) == 0) break;
-    }
-    return v;
-  }
-  static std::int64_t unzigzag(std::uint64_t v) {
-    return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
   }
 
-  std::span<const std::byte> in_;
-  std::size_t pos_ = 0;
-  bool overrun_ = false;
+  pw_parquet::thrift::compact_reader r_;
+  bool ok_ = true;
 };
 
 // The FileMetaData of a complete file image, decoded.
@@ -161,6 +163,40 @@ inline tvalue read_footer(std::span<const std::byte> file, bool* ok) {
   tvalue meta = r.read_struct();
   *ok = r.ok() && r.position() == len;
   return meta;
+}
+
+// Whether `r` failed with `code` and a context that mentions `context_part`; says what it got if not.
+template <class T>
+bool fails_naming(const polarway::result<T>& r, pw_parquet::errc code, std::string_view context_part) {
+  if (r) {
+    FAIL_CHECK("expected an error containing '" << context_part << "', got a value");
+    return false;
+  }
+  const bool ok = r.error().code() == code && std::string_view(r.error().context()).find(context_part) != std::string_view::npos;
+  if (!ok) FAIL_CHECK("expected '" << context_part << "', got " << r.error().message());
+  return ok;
+}
+
+// The bytes of a file of schema `s` holding `rows`, written with `o`; ends the test on an error.
+inline pw_parquet::byte_vector write_whole_file(const pw_parquet::schema& s,
+                                                const std::vector<std::vector<pw_parquet::value>>& rows,
+                                                pw_parquet::writer_options o) {
+  auto w = pw_parquet::file_writer::create(s, std::move(o));
+  PQ_REQUIRE_OK(w);
+  pw_parquet::byte_vector out;
+  for (const auto& r : rows) PQ_REQUIRE_OK(w->append_row(r, out));
+  PQ_REQUIRE_OK(w->finish(out));
+  return out;
+}
+
+// The bytes of a file; ends the test if it cannot be opened.
+inline pw_parquet::byte_vector read_whole_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  PQ_REQUIRE(in.good());
+  const std::vector<char> chars{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  pw_parquet::byte_vector bytes(chars.size());
+  if (!chars.empty()) std::memcpy(bytes.data(), chars.data(), chars.size());
+  return bytes;
 }
 
 }  // namespace pq_test

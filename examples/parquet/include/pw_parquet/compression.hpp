@@ -1,6 +1,9 @@
 // Page compression: SNAPPY (raw block format, the Parquet default), ZSTD (a standard zstd
 // frame) or none. A compressor owns its output buffer and, for zstd, one compression context,
-// both reused across pages so that a long-running sink does not allocate per page. The codec
+// both reused across pages so that a long-running sink does not allocate per page. A
+// decompressor is the reader's counterpart: it inflates a page into exactly the size its page
+// header declares, which the caller has checked against its limit before asking, so a
+// compressed page can never make it allocate more than the caller allowed. The codec
 // libraries stay behind src/compression.cpp: users of this header need neither snappy.h nor
 // zstd.h.
 #pragma once
@@ -62,6 +65,27 @@ class compressor {
   compression kind_ = compression::uncompressed;
   int level_ = 0;
   void* zstd_ctx_ = nullptr;  // ZSTD_CCtx*, created once
+  byte_vector out_;
+};
+
+class decompressor {
+ public:
+  decompressor() noexcept = default;
+  decompressor(decompressor&& other) noexcept;
+  decompressor& operator=(decompressor&& other) noexcept;
+  decompressor(const decompressor&) = delete;
+  decompressor& operator=(const decompressor&) = delete;
+  ~decompressor();
+
+  /// The `uncompressed_size` bytes that `input` inflates to under `codec`, valid until the next
+  /// call; `input` itself for UNCOMPRESSED. errc::corrupt_page when the data does not inflate
+  /// to exactly that size, errc::unsupported for codecs other than
+  /// UNCOMPRESSED, SNAPPY and ZSTD.
+  polarway::result<std::span<const std::byte>> decompress(format::codec codec, std::span<const std::byte> input,
+                                                          std::size_t uncompressed_size);
+
+ private:
+  void* zstd_ctx_ = nullptr;  // ZSTD_DCtx*, created on first use
   byte_vector out_;
 };
 

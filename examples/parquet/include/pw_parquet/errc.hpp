@@ -1,6 +1,7 @@
-// The error codes of the Parquet writer. Every failure the writer reports is a polarway::error
-// whose code is one of these (category "parquet"), so a caller can count and log bad ticks by
-// kind without parsing messages. The input-shaped codes are also equivalent to
+// The error codes of the Parquet writer and reader. Every failure either reports is a
+// polarway::error whose code is one of these (category "parquet"), so a caller can count and log
+// bad ticks or bad files by kind without parsing messages; the error's context names the exact
+// check that failed. The input-shaped codes are also equivalent to
 // std::errc::invalid_argument, so generic code that only asks "was it my input?" can compare
 // against that condition.
 #pragma once
@@ -23,6 +24,13 @@ enum class errc {
   invalid_options,         // writer options out of range (zero rows per group, bad zstd level)
   compression_failed,      // the codec library reported an error
   writer_finished,         // the writer was used after finish()
+  // Reading: what is wrong with the bytes of a file.
+  not_parquet,             // the PAR1 magic is missing at the start or the end
+  truncated,               // the bytes end before a length, a field or a region they announce
+  malformed_metadata,      // Thrift that breaks the protocol or parquet.thrift (bad type, missing field)
+  limit_exceeded,          // a size, count or nesting depth beyond the reader's limits
+  unsupported,             // valid Parquet this reader does not handle (nested or repeated columns)
+  corrupt_page,            // page data that does not decode (compression, levels, values)
 };
 
 namespace detail {
@@ -43,6 +51,12 @@ class parquet_category_impl final : public std::error_category {
       case errc::invalid_options: return "invalid writer options";
       case errc::compression_failed: return "compression failed";
       case errc::writer_finished: return "writer already finished";
+      case errc::not_parquet: return "not a Parquet file (PAR1 magic missing)";
+      case errc::truncated: return "Parquet data is truncated";
+      case errc::malformed_metadata: return "malformed Parquet metadata";
+      case errc::limit_exceeded: return "Parquet data exceeds the reader's limits";
+      case errc::unsupported: return "Parquet feature not supported by this reader";
+      case errc::corrupt_page: return "corrupt Parquet page data";
     }
     return "unknown parquet error " + std::to_string(value);
   }
@@ -50,6 +64,7 @@ class parquet_category_impl final : public std::error_category {
     switch (static_cast<errc>(value)) {
       case errc::compression_failed: return {value, *this};
       case errc::writer_finished: return std::errc::operation_not_permitted;
+      case errc::unsupported: return std::errc::not_supported;
       default: return std::errc::invalid_argument;
     }
   }

@@ -1,7 +1,8 @@
 // The numbers Parquet's footer is made of: the enum values and the Thrift field ids of the
-// structures in apache/parquet-format's src/main/thrift/parquet.thrift that this writer emits.
-// They are the wire format, so they live in one place, spelled as the .thrift file spells them;
-// the rest of the writer never writes a bare number. Only the fields the writer sets are listed.
+// structures in apache/parquet-format's src/main/thrift/parquet.thrift that this writer emits
+// and its reader interprets. They are the wire format, so they live in one place, spelled as the
+// .thrift file spells them; the writer and the reader never use a bare number. Only the fields
+// one of them touches are listed.
 #pragma once
 
 #include <cstdint>
@@ -51,7 +52,7 @@ namespace logical_type_field {  // union LogicalType
 inline constexpr std::int16_t string = 1, decimal = 5, timestamp = 8;
 }
 namespace schema_element_field {
-inline constexpr std::int16_t type = 1, repetition_type = 3, name = 4, num_children = 5,
+inline constexpr std::int16_t type = 1, type_length = 2, repetition_type = 3, name = 4, num_children = 5,
                               converted_type = 6, scale = 7, precision = 8, logical_type = 10;
 }
 namespace data_page_header_field {
@@ -63,7 +64,12 @@ inline constexpr std::int16_t num_values = 1, encoding = 2, is_sorted = 3;
 }
 namespace page_header_field {
 inline constexpr std::int16_t type = 1, uncompressed_page_size = 2, compressed_page_size = 3,
-                              data_page_header = 5, dictionary_page_header = 7;
+                              data_page_header = 5, dictionary_page_header = 7, data_page_header_v2 = 8;
+}
+namespace data_page_header_v2_field {
+inline constexpr std::int16_t num_values = 1, num_nulls = 2, num_rows = 3, encoding = 4,
+                              definition_levels_byte_length = 5, repetition_levels_byte_length = 6,
+                              is_compressed = 7;
 }
 namespace key_value_field {
 inline constexpr std::int16_t key = 1, value = 2;
@@ -78,7 +84,7 @@ inline constexpr std::int16_t type = 1, encodings = 2, path_in_schema = 3, codec
                               encoding_stats = 13;
 }
 namespace column_chunk_field {
-inline constexpr std::int16_t file_offset = 2, meta_data = 3;
+inline constexpr std::int16_t file_path = 1, file_offset = 2, meta_data = 3;
 }
 namespace row_group_field {
 inline constexpr std::int16_t columns = 1, total_byte_size = 2, num_rows = 3, file_offset = 5,
