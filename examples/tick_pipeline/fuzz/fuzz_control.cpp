@@ -48,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
 
-  if (auto set = parse_streams_file(text)) {
+  if (auto set = ticks::parse_streams_file(text)) {
     check(std::is_sorted(set->begin(), set->end()));
     check(std::adjacent_find(set->begin(), set->end()) == set->end());
     for (const auto& name : *set) check(!ticks::stream_name_problem(name) && ticks::stream_kind(name));
