@@ -248,7 +248,10 @@ TEST_CASE("rest: keep-alive, pipelining, Connection: close, and hostile requests
         {"GET /api/v3/aggTrades?symbol=BTCUSDT&fromId=1 HTTP/1.1\r\nHost: f\r\nContent-Length: 5\r\n\r\nhello",
          "HTTP/1.1 400"},
     };
-    for (const auto& [request, reply_starts] : hostile) {
+    for (const auto& h : hostile) {
+      // Named references, not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
+      const std::string& request = h.first;
+      const std::string& reply_starts = h.second;
       CAPTURE(request.substr(0, 60));
       auto s = co_await pw::net::tcp_stream::connect(addr);
       REQUIRE(s);
