@@ -38,8 +38,6 @@
 
 namespace ticks::app {
 
-using tick_batch = std::vector<ticks::tick>;
-
 /// One connection's share of a streams file: what it should be subscribed to. The engine
 /// changes it (any thread) and notifies; the connection's session carries the change out.
 struct subscription {

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <map>
-#include <set>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <polarway/runtime.hpp>
@@ -20,13 +20,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::int64_t page_rows = 1000;  // Binance's largest page
-
-struct stream_key_less {
-  bool operator()(const stream_key& a, const stream_key& b) const noexcept {
-    if (a.kind != b.kind) return a.kind < b.kind;
-    return a.symbol.view() < b.symbol.view();
-  }
-};
 
 // One page of a backfill, as it came back.
 struct page {
@@ -99,7 +92,7 @@ class stage {
             pending_at = 0;
           }
         }
-      } else if (in_flight_ > 0) {
+      } else if (!fetching_.empty()) {
         auto p = co_await page_rx.recv();
         if (p) on_page(std::move(*p));
       } else if (pending_at < pending.size()) {
@@ -136,7 +129,6 @@ class stage {
   }
 
   void on_page(page p) {
-    --in_flight_;
     fetching_.erase(p.key);
     unsigned& failures = attempts_[p.key];
     std::size_t accepted = 0;
@@ -173,10 +165,9 @@ class stage {
         give_up(key, "no API key");
         continue;
       }
-      if (in_flight_ >= o_.max_in_flight) break;
+      if (fetching_.size() >= o_.max_in_flight) break;
       auto g = seq_.gap(key);
       if (!g) continue;
-      ++in_flight_;
       fetching_.insert(key);
       c_.requests.fetch_add(1, std::memory_order_relaxed);
       fetches.spawn(fetch_page(http_, o_, key, *g, tx));
@@ -213,9 +204,8 @@ class stage {
   http_client http_;
   sequencer seq_;
   std::vector<tick> released_;
-  std::size_t in_flight_ = 0;
-  std::set<stream_key, stream_key_less> fetching_;
-  std::map<stream_key, unsigned, stream_key_less> attempts_;
+  std::unordered_set<stream_key, stream_key_hash> fetching_;  // streams with a page in flight
+  std::unordered_map<stream_key, unsigned, stream_key_hash> attempts_;
   bool warned_no_key_ = false;
 };
 

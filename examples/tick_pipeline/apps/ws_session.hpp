@@ -163,11 +163,7 @@ class ws_session {
   /// nothing is cancelled safely. Idle counts time in read() only.
   polarway::task<input_wait> read_more(const polarway::cancellation_token& stop, std::uint64_t idle_timeout_ms,
                                        std::size_t read_size = 64 * 1024) {
-    if (conn_.wants_write()) {
-      if (auto w = co_await flush(); !w) co_return input_wait{input_end::write_error, w.error(), polarway::none};
-    }
-    if (conn_.is_closed()) co_return input_wait{input_end::closed, polarway::none, polarway::none};
-    if (stop.is_cancelled()) co_return input_wait{input_end::stopped, polarway::none, polarway::none};
+    if (auto early = co_await before_read(stop)) co_return std::move(*early);
     const std::span<std::byte> room = conn_.read_buffer(read_size);
     // The transport's own result type: result<size_t, pw::error> or result<size_t, tls_error>.
     using read_result = typename decltype(stream_.read(room))::value_type;
@@ -183,11 +179,7 @@ class ws_session {
       if (r.index() == 2) co_return input_wait{input_end::idle, polarway::none, polarway::none};
       n = std::move(r).template get<0>();
     }
-    if (!n) co_return input_wait{input_end::read_error, failure_of(n.error()), polarway::none};
-    if (*n == 0) co_return input_wait{input_end::eof, polarway::none, polarway::none};
-    if (auto fed = conn_.commit_read(*n); !fed)
-      co_return input_wait{input_end::overflow, polarway::none, fed.error()};
-    co_return input_wait{input_end::data, polarway::none, polarway::none};
+    co_return after_read(n);
   }
 
   /// read_more(), also ended (input_end::woken) by `wake` being notified or, unless it is
@@ -196,11 +188,7 @@ class ws_session {
   polarway::task<input_wait> read_more_or_wake(const polarway::cancellation_token& stop, std::uint64_t idle_timeout_ms,
                                                std::size_t read_size, polarway::notify& wake,
                                                std::chrono::nanoseconds wake_after) {
-    if (conn_.wants_write()) {
-      if (auto w = co_await flush(); !w) co_return input_wait{input_end::write_error, w.error(), polarway::none};
-    }
-    if (conn_.is_closed()) co_return input_wait{input_end::closed, polarway::none, polarway::none};
-    if (stop.is_cancelled()) co_return input_wait{input_end::stopped, polarway::none, polarway::none};
+    if (auto early = co_await before_read(stop)) co_return std::move(*early);
     const std::span<std::byte> room = conn_.read_buffer(read_size);
     using read_result = typename decltype(stream_.read(room))::value_type;
     read_result n = polarway::ok(std::size_t{0});
@@ -222,11 +210,27 @@ class ws_session {
         co_return input_wait{idle_first ? input_end::idle : input_end::woken, polarway::none, polarway::none};
       n = std::move(r).template get<0>();
     }
-    if (!n) co_return input_wait{input_end::read_error, failure_of(n.error()), polarway::none};
-    if (*n == 0) co_return input_wait{input_end::eof, polarway::none, polarway::none};
-    if (auto fed = conn_.commit_read(*n); !fed)
-      co_return input_wait{input_end::overflow, polarway::none, fed.error()};
-    co_return input_wait{input_end::data, polarway::none, polarway::none};
+    co_return after_read(n);
+  }
+
+  /// What ends a wait before any read: a failed flush of what is queued, a closed connection,
+  /// or the stop. None: go on and read.
+  polarway::task<polarway::option<input_wait>> before_read(const polarway::cancellation_token& stop) {
+    if (conn_.wants_write()) {
+      if (auto w = co_await flush(); !w) co_return input_wait{input_end::write_error, w.error(), polarway::none};
+    }
+    if (conn_.is_closed()) co_return input_wait{input_end::closed, polarway::none, polarway::none};
+    if (stop.is_cancelled()) co_return input_wait{input_end::stopped, polarway::none, polarway::none};
+    co_return polarway::none;
+  }
+
+  /// What a read's result means: an error, the end of the stream, too much, or data fed.
+  template <class ReadResult>
+  input_wait after_read(const ReadResult& n) {
+    if (!n) return input_wait{input_end::read_error, failure_of(n.error()), polarway::none};
+    if (*n == 0) return input_wait{input_end::eof, polarway::none, polarway::none};
+    if (auto fed = conn_.commit_read(*n); !fed) return input_wait{input_end::overflow, polarway::none, fed.error()};
+    return input_wait{input_end::data, polarway::none, polarway::none};
   }
 
   /// Feeds bytes read elsewhere and handles every event they complete: pongs and a close
