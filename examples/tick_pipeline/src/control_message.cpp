@@ -202,9 +202,12 @@ pw::result<void, control_error> open_object(fields& f, od::object& root) {
       case od::json_type::array: {
         od::array arr;
         ve = f.doc.get_array().get(arr);
-        for (auto item : arr) {
-          if (ve) break;
-          ve = item.error();
+        // Stop at the first bad element: simdjson must not be advanced past an error.
+        if (!ve) {
+          for (auto item : arr) {
+            ve = item.error();
+            if (ve) break;
+          }
         }
         break;
       }

@@ -68,6 +68,8 @@ TEST_CASE("hostile requests get a typed error with the reply's code, and the id 
       {R"({"method":"SUBSCRIBE","params":["a@trade"],"id":1} x)", error_code::invalid_json, "Invalid JSON", {}},
       {R"({"method":"SUBSCRIBE","params":["a@trade",],"id":1})", error_code::invalid_json, "Invalid JSON", request_id::of(1)},
       {"[]", error_code::invalid_request, "JSON object", {}},
+      // A bad separator inside a top-level array: the scan must stop at the first error.
+      {R"(["result":["a@trade"],"id":3})", error_code::invalid_json, "Invalid JSON", {}},
       {"42", error_code::invalid_request, "JSON object", {}},
       {R"({"method":"SUBSCRIBE","params":["a@trade"]})", error_code::invalid_request, "missing field \"id\"", {}},
       {R"({"params":["a@trade"],"id":1})", error_code::invalid_request, "missing field \"method\"", request_id::of(1)},

@@ -16,6 +16,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <chrono>
 #include <memory>
@@ -38,6 +39,7 @@ class tls_config {
   static tls_config client() {
     tls_config c(TLS_client_method(), false);
     if (c.ctx_ && SSL_CTX_set_default_verify_paths(c.ctx_.get()) != 1) c.fail("cannot load the system trust store");
+    if (c.ctx_) cache_extensions(SSL_CTX_get_cert_store(c.ctx_.get()));
     return c;
   }
 
@@ -69,6 +71,7 @@ class tls_config {
       fail("cannot load CA file " + file);
       return *this;
     }
+    cache_extensions(store);
     SSL_CTX_set_cert_store(ctx_.get(), store);  // the context takes the store and frees the old one
     ERR_clear_error();
     return *this;
@@ -109,6 +112,18 @@ class tls_config {
     // Renegotiation would let a read need a write and a write need a read; TLS 1.3 has none.
     SSL_CTX_set_options(ctx_.get(), SSL_OP_NO_RENEGOTIATION);
     if (!server) SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER, nullptr);
+  }
+
+  // Every handshake verified with this config reads the trusted certificates from all the
+  // runtime's workers. OpenSSL fills a certificate's extension cache on first use, behind a
+  // lock-free check that ThreadSanitizer cannot follow into an uninstrumented libcrypto; filling
+  // it here, before any connection shares the store, leaves the handshakes only reads.
+  // (Certificates the store finds later in a hashed directory are still filled on first use.)
+  static void cache_extensions(X509_STORE* store) {
+    STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
+    for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+      if (X509* cert = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i))) (void)X509_check_purpose(cert, -1, 0);
+    }
   }
 
   void fail(std::string what) {
