@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what is missing, then configures, builds
 # and runs the tests in every configuration CI checks:
-#   default   g++, optimized with debug info (plus the packaging consumers)
-#   clang     clang++ 14
+#   default   g++, optimized with debug info (plus the packaging consumers and the test that
+#             every public header compiles alone)
+#   clang     clang++ 14 (plus the libFuzzer targets, each run for a bounded time)
 #   noexcept  -fno-exceptions -fno-rtti
 #   clang-noexcept  clang++ 14 with -fno-exceptions -fno-rtti (clang lowers coroutines
 #             differently without exceptions: see "Compiler bugs" in docs/design.md)
 #   asan      AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer on)
 #   tsan      ThreadSanitizer
-#   epoll     the default build again with POLARWAY_BACKEND=epoll
+#   epoll     the default build again with POLARWAY_BACKEND=epoll (the tests that do not
+#             touch the reactor are not repeated)
 #   compare   the side-by-side benchmark harness at small scale (bench/compare/run.sh --quick):
 #             builds polarway's, Tokio's, Asio's and the Python implementations and runs each
 #             workload once, checking results, never timings
+# The checking builds other than default compile with line tables only (-g1), enough for a
+# failure's backtrace, at -O2, or -O1 under the sanitizers: full debug info and -O2
+# instrumentation would double their build time. Each preset prints its build and test time.
 # Usage: scripts/test.sh [preset...]   (default: all of them)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -33,17 +38,21 @@ start=$(date +%s)
 for preset in "${presets[@]}"; do
   if [ "$preset" = compare ]; then
     echo "=== compare"
+    preset_start=$(date +%s)
     if bash bench/compare/run.sh --quick --no-install; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=(compare); fi
+    echo "=== compare: $(( $(date +%s) - preset_start )) s"
     continue
   fi
   configure=$preset
   [ "$preset" = epoll ] && configure=default
   echo "=== $preset"
+  preset_start=$(date +%s)
   if ! cmake --preset "$configure" >/dev/null || ! cmake --build --preset "$configure"; then
     echo "=== $preset: build FAILED"
     failed=$((failed + 1)); failed_names+=("$preset(build)")
     continue
   fi
+  built=$(date +%s)
   log=$(mktemp)
   if [ "$preset" = tsan ]; then
     "${tsan_runner[@]}" ctest --preset "$preset" 2>&1 | tee "$log"
@@ -52,6 +61,7 @@ for preset in "${presets[@]}"; do
   fi
   line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
   rm -f "$log"
+  echo "=== $preset: build $((built - preset_start)) s, tests $(( $(date +%s) - built )) s"
   if [[ $line =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
     f=${BASH_REMATCH[1]} total=${BASH_REMATCH[2]}
     passed=$((passed + total - f)); failed=$((failed + f))
