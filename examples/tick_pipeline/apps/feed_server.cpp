@@ -77,6 +77,8 @@ std::string feed_usage() {
          "                           non-empty key)\n"
          "  --disconnect-every N     reset each connection (TCP RST, no close frame) once it has sent N\n"
          "                           messages and the client has them all; 0 = never (default 0; ws:// only)\n"
+         "  --session-max-s S        close each connection with 1001 S seconds after it began, as\n"
+         "                           Binance does at 24 hours (decimals allowed; default: never)\n"
          "paths: /stream?streams=btcusdt@trade/ethusdt@aggTrade, /ws/btcusdt@trade, / for all, or\n"
          "       /stream, /ws for none yet; at most 1024 streams per connection\n"
          "control messages: SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS (Binance's JSON); a client\n"
@@ -160,6 +162,8 @@ pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> 
       step = r.seconds_into(c.ping_every_ms, 3600, true);
     } else if (flag == "--pong-timeout") {
       step = r.seconds_into(c.pong_timeout_ms, 3600, false);
+    } else if (flag == "--session-max-s") {
+      step = r.seconds_into(c.session_max_ms, 7 * 86400, false);
     } else if (flag == "--tls-cert" || flag == "--tls-key") {
       std::string& into = flag == "--tls-cert" ? c.tls_cert : c.tls_key;
       step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
@@ -484,6 +488,7 @@ class session_rules {
   session_rules(feed_server::shared& sh, message_source& src, const std::string& peer, std::int64_t now)
       : sh_(sh), src_(src), peer_(peer), incoming_(max_incoming_per_second, max_incoming_per_second) {
     if (sh.config.ping_every_ms) next_ping_ns_ = now + ms(sh.config.ping_every_ms);
+    if (sh.config.session_max_ms) session_end_ns_ = now + ms(sh.config.session_max_ms);
   }
 
   /// One event from the client, read at `read_ns`; replies are queued on `conn`. False when
@@ -518,9 +523,19 @@ class session_rules {
     return true;
   }
 
-  /// When keepalive() next has something to do (INT64_MAX: never).
+  /// Whether the connection has lived its --session-max-s (then it is counted and logged: the
+  /// caller closes it).
+  bool session_over(std::int64_t now) {
+    if (now < session_end_ns_) return false;
+    sh_.counters->sessions_expired.fetch_add(1, std::memory_order_relaxed);
+    if (!sh_.config.quiet)
+      sh_.rules_log.line(peer_ + ": session reached --session-max-s, closing (1001)");
+    return true;
+  }
+
+  /// When keepalive() or session_over() next has something to do (INT64_MAX: never).
   std::int64_t next_deadline_ns() const noexcept {
-    std::int64_t t = sh_.config.ping_every_ms ? next_ping_ns_ : INT64_MAX;
+    std::int64_t t = std::min(sh_.config.ping_every_ms ? next_ping_ns_ : INT64_MAX, session_end_ns_);
     if (ping_sent_ns_) t = std::min(t, *ping_sent_ns_ + ms(sh_.config.pong_timeout_ms));
     return t;
   }
@@ -582,6 +597,7 @@ class session_rules {
   const std::string& peer_;
   rate_limiter incoming_;
   std::int64_t next_ping_ns_ = 0;
+  std::int64_t session_end_ns_ = INT64_MAX;
   std::optional<std::int64_t> ping_sent_ns_;  // the oldest unanswered ping
   bool changed_ = false;
 };
@@ -678,6 +694,10 @@ pw::task<stream_end> stream_messages(ws_session<Transport>& session, message_sou
     if (ps != peer_state::open) {
       peer_left = ps == peer_state::gone;
       if (!peer_left) (void)co_await write_output(session, counters);  // our close echo
+      break;
+    }
+    if (rules.session_over(monotonic_ns())) {
+      close_with = ws::close_code::going_away;
       break;
     }
     if (rules.take_changed() || src.idle()) {

@@ -50,6 +50,8 @@
 // (bounded) until the peer has acknowledged every byte, then is reset: SO_LINGER {1, 0} and
 // close, so the client reads all N messages and then ECONNRESET, with no close frame, as when a
 // network path breaks. Such a client misses what the market produces until it reconnects.
+// With session_max_ms (--session-max-s), each WebSocket connection is closed with 1001 that
+// long after it began, whatever it is doing, as the exchange ends every connection at 24 h.
 //
 // The totals of every tick sent (feed_totals, over all connections) are kept so that a test or
 // the demo can compare them with what the ingest side received; on a market, market_totals()
@@ -110,6 +112,9 @@ struct feed_config {
   // Resets every connection (TCP RST, no close frame) once it has sent this many messages, after
   // the peer has acknowledged them; 0: never. Plain ws:// only.
   std::uint64_t disconnect_every = 0;
+  // Ends every WebSocket connection this long after its handshake, with close 1001 (going
+  // away), as Binance ends each of its connections at 24 hours; 0: never.
+  std::uint64_t session_max_ms = 0;
 };
 
 /// Parses polarway-feed's flags (argv without argv[0]).
@@ -133,6 +138,7 @@ struct feed_counters {
   std::atomic<std::uint64_t> control_errors{0};    // of which answered with an error
   std::atomic<std::uint64_t> rate_limited{0};      // clients closed for sending more than 5 messages/s
   std::atomic<std::uint64_t> pong_timeouts{0};     // clients closed for not answering a ping in time
+  std::atomic<std::uint64_t> sessions_expired{0};  // connections closed at --session-max-s
   std::atomic<std::uint64_t> resets{0};            // connections reset after --disconnect-every messages
 };
 

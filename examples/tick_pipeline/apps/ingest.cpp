@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <string>
 
 #include <polarway/runtime.hpp>
@@ -130,7 +131,14 @@ pw::task<ingest_report> ingest_engine::run(pw::cancellation_token stop) {
                                                              : config_.rest_url,
                         .api_key = config_.api_key_file.empty() ? std::string() : read_api_key(config_.api_key_file, impl_->log),
                         .ca_file = config_.tls_ca,
-                        .batch_max = batch_max};
+                        .batch_max = batch_max,
+                        .resume_at = {}};
+    for (const committed_stream& s : config_.resume.streams) {
+      if (s.last_id == std::numeric_limits<std::int64_t>::max()) continue;  // no id follows it
+      bo.resume_at.emplace_back(s.key, s.last_id + 1);
+      counters_.backfill.output_ids_missing.fetch_add(s.ids_missing, std::memory_order_relaxed);
+    }
+    counters_.backfill.resumed_streams.store(config_.resume.streams.size(), std::memory_order_relaxed);
     sink_task = pw::spawn(sink_loop(std::move(srx), sink_, ticks_out_, config_.expect, stop));
     sequencing = pw::spawn(run_sequencing_stage(std::move(rx), std::move(stx), std::move(bo), counters_.backfill, impl_->log));
   } else {

@@ -43,6 +43,7 @@
 #include <polarway/task.hpp>
 
 #include "cli.hpp"
+#include "committed_ids.hpp"
 #include "parquet_output.hpp"
 #include "sequencing_stage.hpp"
 #include "tick_sink.hpp"
@@ -90,6 +91,9 @@ struct ingest_config {
   std::string rest_url;      // empty: default_rest_url() of the first --connect URL
   std::string api_key_file;  // its first line is the X-MBX-APIKEY for historicalTrades
   bool allow_gaps = false;   // exit 0 even when gaps were left unfilled
+  // --backfill with --out: what the output already held when the run began, so each of its
+  // streams resumes after its last committed id. Read by the program, not a flag.
+  committed_ids resume;
 };
 
 /// The streams a --streams-file names, or why it cannot be used (naming the file and line).

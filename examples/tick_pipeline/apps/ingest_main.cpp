@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdio>
 #include <span>
+#include <string>
 
 #include <polarway/runtime.hpp>
 
@@ -46,6 +47,24 @@ int main(int argc, char** argv) {
       return 1;
     }
     parquet.emplace(std::move(*opened));
+    if (cfg->backfill) {
+      // Under the sink's lock, after its sweep of temporaries: only committed files are read.
+      auto resume = rt.block_on(app::read_committed_ids(cfg->parquet.dir));
+      if (!resume) {
+        std::fprintf(stderr, "polarway-ingest: cannot resume from the Parquet output: %s\n", resume.error().c_str());
+        return 1;
+      }
+      cfg->resume = std::move(*resume);
+      if (!cfg->resume.streams.empty()) {
+        std::uint64_t missing = 0;
+        for (const auto& s : cfg->resume.streams) missing += s.ids_missing;
+        std::fprintf(stderr, "polarway-ingest: %zu streams resume after the last id of %llu part files in %s%s\n",
+                     cfg->resume.streams.size(), static_cast<unsigned long long>(cfg->resume.files),
+                     cfg->parquet.dir.c_str(),
+                     missing ? (" (" + std::to_string(missing) + " ids are missing inside them and are not refetched)").c_str()
+                             : "");
+      }
+    }
   }
   app::counting_sink sink(cfg->sink_delay_us, parquet ? &*parquet : nullptr);
   app::ingest_engine engine(*cfg, sink);

@@ -66,7 +66,9 @@ pw::task<void> fetch_page(http_client& http, const backfill_options& o, stream_k
 class stage {
  public:
   stage(pw::mpsc::sender<tick_batch> out, backfill_options o, backfill_counters& c, log_limiter& log, http_client http)
-      : out_(std::move(out)), o_(std::move(o)), c_(c), log_(log), http_(std::move(http)) {}
+      : out_(std::move(out)), o_(std::move(o)), c_(c), log_(log), http_(std::move(http)) {
+    for (const auto& [key, next_id] : o_.resume_at) (void)seq_.start_at(key, next_id);
+  }
 
   pw::task<void> run(pw::mpsc::receiver<tick_batch> in) {
     auto [page_tx, page_rx] = pw::mpsc::channel<page>(o_.max_in_flight + 1);

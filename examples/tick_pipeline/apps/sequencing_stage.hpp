@@ -20,6 +20,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <polarway/sync/mpsc.hpp>
@@ -40,6 +41,9 @@ struct backfill_options {
   std::size_t max_in_flight = 4;
   unsigned max_attempts = 3;
   std::size_t batch_max = 256;  // ticks per batch sent on to the sink
+  // Where streams an earlier run committed pick up (committed_ids.hpp): each stream's first
+  // expected id. Lower ids are dropped as duplicates; a gap up to the first live id is fetched.
+  std::vector<std::pair<stream_key, std::int64_t>> resume_at;
 };
 
 /// What the stage did, for the summary (relaxed atomics, read at any time).
@@ -52,6 +56,8 @@ struct backfill_counters {
   std::atomic<std::uint64_t> duplicates_dropped{0};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> request_failures{0};
+  std::atomic<std::uint64_t> resumed_streams{0};     // streams started after what --out held
+  std::atomic<std::uint64_t> output_ids_missing{0};  // ids missing inside those streams' output
 };
 
 /// Runs until `in` ends and every gap is filled or given up; `out` is dropped at the end.

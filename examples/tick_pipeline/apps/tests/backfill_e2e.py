@@ -7,10 +7,15 @@ those ids from the feed's REST history and write every id exactly once, in the P
 per symbol, count == distinct ids == last - first + 1, and every row's price, quantity and
 times equal what the feed's REST history says for that id (the stream's values, byte for byte).
 Without an API key a trade gap cannot be filled: exit status 1, and 0 with --allow-gaps.
+The feed's --session-max-s ends each connection after 1 s: the same holds across those ends.
+Across a restart too: an ingest killed with SIGKILL once each symbol has committed part files,
+then started again on the same --out, resumes each stream after its last committed id, and the
+two runs' files together hold every id exactly once.
 
 usage: backfill_e2e.py FEED INGEST WORK_DIR   (run by a Python that has pyarrow)
 """
 import decimal
+import glob
 import json
 import os
 import urllib.request
@@ -19,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import pyarrow.dataset as ds
 
@@ -32,11 +38,11 @@ def check(cond, what):
         failures.append(what)
 
 
-def start_feed(kind, extra=()):
+def start_feed(kind, extra=(), disconnect_every=20000):
     # An endless market (no --count): the ingest stops at --expect, and every id it saw is
     # still in the feed's history to compare with.
     feed = subprocess.Popen([FEED, "--listen", "127.0.0.1:0", "--symbols", "4", "--kind", kind, "--rate", "100000",
-                             "--disconnect-every", "20000", "--quiet", *extra],
+                             "--disconnect-every", str(disconnect_every), "--quiet", *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     line = feed.stderr.readline()
     port = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
@@ -47,8 +53,9 @@ def start_feed(kind, extra=()):
 
 
 def stop_feed(feed):
+    """Stops the feed; returns what it wrote to stderr (its exit summary)."""
     feed.send_signal(signal.SIGINT)
-    feed.communicate(timeout=30)
+    return feed.communicate(timeout=30)[1]
 
 
 def run_ingest(port, out, until, extra=()):
@@ -120,7 +127,66 @@ def case(name, kind, stream, id_col, feed_extra=("--api-key", "test-key-1"), ing
     return code, b, err
 
 
+def restart_case():
+    out = os.path.join(WORK, "restart")
+    shutil.rmtree(out, ignore_errors=True)
+    feed, port = start_feed("aggTrade", ("--api-key", "test-key-1"))
+    try:
+        first = subprocess.Popen([INGEST, "--connect", f"ws://127.0.0.1:{port}/", "--backfill", "--out", out,
+                                  "--file-rows", "5000", "--quiet", "--backoff-initial", "0.01"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Kill it once every symbol has two committed part files (and, most likely, rows in
+        # open temporaries that only a refetch can bring back).
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            per_symbol = [len(glob.glob(os.path.join(d, "date=*", "part-*.parquet")))
+                          for d in glob.glob(os.path.join(out, "aggTrade", "symbol=*"))]
+            if len(per_symbol) == 4 and min(per_symbol) >= 2:
+                break
+            time.sleep(0.05)
+        first.kill()
+        first.wait(timeout=30)
+        check(first.returncode == -signal.SIGKILL, f"restart: the first ingest was killed (status {first.returncode})")
+        code, summary, err = run_ingest(port, out, ("--expect", "100000", "--duration", "60"), ("--file-rows", "5000"))
+        b = summary["backfill"]
+        print(f"  restart: exit {code}, backfill {b}")
+        check(code == 0, "restart: the second ingest exits 0")
+        check(b["resumed_streams"] == 4, f"restart: 4 streams resumed from the output ({b['resumed_streams']})")
+        check("streams resume after the last id" in err, "restart: the log says where it resumed")
+        check(b["ticks_backfilled"] > 0 and b["gaps_unfilled"] == 0,
+              f"restart: what the kill lost was fetched ({b['ticks_backfilled']} ticks backfilled)")
+        if code == 0:
+            verify(out, "aggTrade", "aggTrade", "agg_trade_id", port, 100000)
+    finally:
+        stop_feed(feed)
+
+
+def sessions_case():
+    """The feed ends every connection after 1 s (--session-max-s, close 1001): each reconnect
+    misses what came meanwhile, and the backfill fills it."""
+    out = os.path.join(WORK, "sessions")
+    shutil.rmtree(out, ignore_errors=True)
+    feed, port = start_feed("aggTrade", ("--api-key", "test-key-1", "--session-max-s", "1"), disconnect_every=0)
+    err = ""
+    try:
+        code, summary, _ = run_ingest(port, out, ("--duration", "4"))
+        b = summary["backfill"]
+        print(f"  sessions: exit {code}, sessions {summary['sessions']}, backfill {b}")
+        check(code == 0, "sessions: ingest exits 0")
+        check(summary["sessions"] >= 3, f"sessions: the ingest reconnected after the closes ({summary['sessions']} sessions)")
+        check(b["gaps_found"] > 0 and b["gaps_unfilled"] == 0, f"sessions: every gap filled ({b['gaps_found']} found)")
+        if code == 0:
+            verify(out, "aggTrade", "aggTrade", "agg_trade_id", port, 1)
+    finally:
+        err = stop_feed(feed)
+    closed = re.search(r"(\d+) connections closed at --session-max-s", err)
+    check(closed is not None and int(closed.group(1)) >= 2,
+          f"sessions: the feed closed each session at --session-max-s ({closed.group(0) if closed else err!r})")
+
+
 os.makedirs(WORK, exist_ok=True)
+restart_case()
+sessions_case()
 case("agg_trades", "aggTrade", "aggTrade", "agg_trade_id")
 key = os.path.join(WORK, "api_key")
 with open(key, "w") as f:

@@ -30,7 +30,8 @@ std::string ingest_error(std::initializer_list<const char*> a) {
 
 TEST_CASE("feed flags: valid forms") {
   auto v = argv_of({"--listen", "127.0.0.1:0", "--symbols=20", "--kind", "bookTicker", "--rate", "100000/s", "--count",
-                    "5", "--seed", "7", "--with-send-time", "--handshake-timeout", "0.2", "--pace-us", "250"});
+                    "5", "--seed", "7", "--with-send-time", "--handshake-timeout", "0.2", "--pace-us", "250",
+                    "--session-max-s", "1.5"});
   auto c = app::parse_feed_args(v);
   REQUIRE(c);
   CHECK(c->symbols == 20);
@@ -41,10 +42,12 @@ TEST_CASE("feed flags: valid forms") {
   CHECK(c->with_send_time);
   CHECK(c->handshake_timeout_ms == 200);
   CHECK(c->pace_us == 250);
+  CHECK(c->session_max_ms == 1500);
   auto empty = argv_of({});
   auto defaults = app::parse_feed_args(empty);
   REQUIRE(defaults);
   CHECK(defaults->pace_us == 100);
+  CHECK(defaults->session_max_ms == 0);  // sessions never end
 }
 
 TEST_CASE("feed flags: hostile argv") {
@@ -74,6 +77,10 @@ TEST_CASE("feed flags: hostile argv") {
   CHECK(!feed_error({"--pace-us", "100001"}).empty());
   CHECK(!feed_error({"--pace-us", "1e3"}).empty());
   CHECK(!feed_error({"--pace-us"}).empty());
+  CHECK(feed_error({"--session-max-s", "0"}).find("--session-max-s") != std::string::npos);
+  CHECK(!feed_error({"--session-max-s", "604801"}).empty());  // over a week
+  CHECK(!feed_error({"--session-max-s", "-1"}).empty());
+  CHECK(!feed_error({"--session-max-s", "1h"}).empty());
   auto help = argv_of({"--help"});
   auto h = app::parse_feed_args(help);
   REQUIRE(!h);

@@ -1,18 +1,23 @@
 // The programs' Parquet output, below the binaries: the counting sink in front of a downstream
 // sink (counts what the downstream took, passes its error and the flush on), the scan that lets
-// polarway-demo clear an earlier run's files and refuse any other directory, and the sink
-// opened from the flags with its end-of-run check.
+// polarway-demo clear an earlier run's files and refuse any other directory, the sink opened
+// from the flags with its end-of-run check, and the committed ids a --backfill run resumes from.
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <polarway/runtime.hpp>
 
+#include "committed_ids.hpp"
 #include "counting_sink.hpp"
 #include "parquet_output.hpp"
 #include "parquet_tick_sink.hpp"
@@ -46,8 +51,9 @@ class recording_sink final : public app::tick_sink {
   int writes_ = 0;
 };
 
-std::vector<ticks::tick> generate(std::size_t n, std::size_t symbols) {
-  auto gen = ticks::feed_generator::create({.symbols = symbols, .kind = ticks::message_kind::trade}).unwrap();
+std::vector<ticks::tick> generate(std::size_t n, std::size_t symbols,
+                                  ticks::message_kind kind = ticks::message_kind::trade) {
+  auto gen = ticks::feed_generator::create({.symbols = symbols, .kind = kind}).unwrap();
   std::vector<ticks::tick> out;
   for (std::size_t i = 0; i < n; ++i) {
     (void)gen.next();
@@ -214,4 +220,135 @@ TEST_CASE("open_parquet_output: the flags' sink, and the end-of-run check") {
   auto p = app::scan_previous_output(s.path);
   REQUIRE(p);
   CHECK(p->part_files >= 4);
+}
+
+namespace {
+
+// Writes `batch` through the sink the flags open, in files of at most `file_rows` rows.
+void write_output(const std::string& dir, const std::vector<ticks::tick>& batch, std::uint64_t file_rows) {
+  app::parquet_output_config c;
+  c.dir = dir;
+  c.rows_per_row_group = 100;
+  c.max_rows_per_file = file_rows;
+  pw::runtime rt(pw::runtime_options{.workers = 1});
+  rt.block_on([&]() -> pw::task<void> {
+    auto opened = co_await app::open_parquet_output(c, 16);
+    REQUIRE(opened);
+    CHECK((co_await opened->write(std::span<const ticks::tick>(batch))).is_ok());
+    CHECK((co_await opened->close()).is_ok());
+  }());
+}
+
+pw::result<app::committed_ids, std::string> read_ids(const std::string& dir) {
+  pw::runtime rt(pw::runtime_options{.workers = 1});
+  return rt.block_on(app::read_committed_ids(dir));
+}
+
+using stream_ids = std::map<std::tuple<int, std::string>, std::tuple<std::int64_t, std::int64_t, std::uint64_t>>;
+
+// (kind, symbol) -> (first id, last id, rows) of the sequenced ticks in `batch`.
+stream_ids ids_of(const std::vector<ticks::tick>& batch) {
+  stream_ids out;
+  for (const auto& t : batch) {
+    const auto key = ticks::sequenced_stream(t);
+    if (!key) continue;
+    const std::int64_t id = *ticks::sequence_id(t);
+    auto [it, fresh] = out.try_emplace({static_cast<int>(key->kind), std::string(key->symbol.view())}, id, id, 0);
+    auto& [first, last, rows] = it->second;
+    first = std::min(first, id);
+    last = std::max(last, id);
+    ++rows;
+  }
+  return out;
+}
+
+stream_ids ids_of(const app::committed_ids& c) {
+  stream_ids out;
+  for (const auto& s : c.streams)
+    out[{static_cast<int>(s.key.kind), std::string(s.key.symbol.view())}] = {s.first_id, s.last_id, s.rows};
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("committed_ids: each stream's ids in the output, from the part files' footers") {
+  scratch s("committed");
+  auto batch = generate(1200, 3, ticks::message_kind::trade);
+  const auto agg = generate(900, 2, ticks::message_kind::agg_trade);
+  const auto book = generate(50, 2, ticks::message_kind::book_ticker);
+  batch.insert(batch.end(), agg.begin(), agg.end());
+  batch.insert(batch.end(), book.begin(), book.end());
+  write_output(s.path, batch, 100);
+
+  SUBCASE("every trade and aggTrade stream, nothing missing; bookTicker is not sequenced") {
+    auto c = read_ids(s.path);
+    REQUIRE_MESSAGE(c, c.error());
+    CHECK(ids_of(*c) == ids_of(batch));
+    CHECK(c->streams.size() == 5);
+    CHECK(c->files >= 2100 / 100);
+    for (const auto& st : c->streams) CHECK(st.ids_missing == 0);
+  }
+  SUBCASE("a part file gone from the middle: its ids are counted missing, the last id stays") {
+    const std::string dir = s.path + "/trade/symbol=BTCUSDT";
+    std::vector<fs::path> parts;
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+      if (e.is_regular_file()) parts.push_back(e.path());
+    std::sort(parts.begin(), parts.end());
+    REQUIRE(parts.size() >= 3);
+    fs::remove(parts[1]);
+    auto c = read_ids(s.path);
+    REQUIRE_MESSAGE(c, c.error());
+    const auto want = ids_of(batch);
+    bool seen = false;
+    for (const auto& st : c->streams) {
+      if (st.key.kind != ticks::message_kind::trade || st.key.symbol.view() != "BTCUSDT") continue;
+      seen = true;
+      const auto& [first, last, rows] = want.at({static_cast<int>(ticks::message_kind::trade), "BTCUSDT"});
+      CHECK(st.first_id == first);
+      CHECK(st.last_id == last);
+      CHECK(st.rows < rows);
+      CHECK(st.ids_missing == rows - st.rows);
+    }
+    CHECK(seen);
+  }
+  SUBCASE("a part file that is not Parquet, or cut short, is an error naming it") {
+    fs::path victim;
+    for (const auto& e : fs::recursive_directory_iterator(s.path + "/aggTrade"))
+      if (e.is_regular_file()) victim = e.path();
+    REQUIRE(!victim.empty());
+    const auto size = fs::file_size(victim);
+    const std::vector<std::string> damage = {"garbage", "truncate", "empty", "tail-only"};
+    for (const std::string& how : damage) {
+      CAPTURE(how);
+      std::string bytes;
+      {
+        std::ifstream in(victim, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+      }
+      if (how == "garbage") std::fill(bytes.begin() + 4, bytes.end(), 'x');
+      if (how == "truncate") bytes.resize(size / 2);
+      if (how == "empty") bytes.clear();
+      if (how == "tail-only") bytes = bytes.substr(bytes.size() - 8);  // a footer length past the start
+      const std::string original = [&] {
+        std::ifstream in(victim, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+      }();
+      std::ofstream(victim, std::ios::binary | std::ios::trunc) << bytes;
+      auto c = read_ids(s.path);
+      std::ofstream(victim, std::ios::binary | std::ios::trunc) << original;
+      REQUIRE(!c);
+      CHECK_MESSAGE(c.error().find(victim.string()) != std::string::npos, c.error());
+    }
+    auto healed = read_ids(s.path);
+    CHECK(healed);
+  }
+  SUBCASE("a missing directory holds nothing; a foreign file refuses the directory") {
+    auto none = read_ids(s.path + "/nowhere");
+    REQUIRE(none);
+    CHECK(none->streams.empty());
+    s.touch("notes.txt");
+    auto foreign = read_ids(s.path);
+    REQUIRE(!foreign);
+    CHECK(foreign.error().find("notes.txt") != std::string::npos);
+  }
 }

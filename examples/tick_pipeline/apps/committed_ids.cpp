@@ -1,0 +1,172 @@
+#include "committed_ids.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <map>
+#include <span>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+#include <polarway/fs/file.hpp>
+#include <pw_parquet/footer_reader.hpp>
+
+#include "previous_output.hpp"
+#include "ticks/parquet_partition.hpp"
+
+namespace ticks::app {
+
+namespace pw = polarway;
+namespace pq = pw_parquet;
+
+namespace {
+
+// The id ranges one part file holds for its stream.
+struct file_ids {
+  std::int64_t min = 0;
+  std::int64_t max = 0;
+  std::uint64_t rows = 0;
+};
+
+// <dir>/<stream>/symbol=<S>/date=<D>/part-<n>.parquet -> (kind, symbol); none for bookTicker
+// (not sequenced). scan_previous_output checked the layout, so the components are there.
+pw::option<stream_key> stream_of(std::string_view path) {
+  std::array<std::string_view, 4> last{};  // the part file, date=, symbol=, the stream
+  for (std::string_view& c : last) {
+    const auto slash = path.rfind('/');
+    c = slash == std::string_view::npos ? path : path.substr(slash + 1);
+    path = slash == std::string_view::npos ? std::string_view() : path.substr(0, slash);
+  }
+  std::string_view symbol_dir = last[2];
+  symbol_dir.remove_prefix(std::min(symbol_dir.size(), std::string_view("symbol=").size()));
+  const auto kind = parse_message_kind(last[3]);
+  auto symbol = ticks::symbol::parse(symbol_dir);
+  if (!kind || *kind == message_kind::book_ticker || !symbol) return pw::none;
+  return stream_key{*kind, *symbol};
+}
+
+std::string_view id_column(message_kind k) { return k == message_kind::trade ? "trade_id" : "agg_trade_id"; }
+
+pw::option<std::int64_t> plain_int64(const pw::option<pq::byte_vector>& v) {
+  if (!v || v->size() != sizeof(std::int64_t)) return pw::none;
+  std::int64_t x = 0;
+  std::memcpy(&x, v->data(), sizeof x);  // PLAIN int64: little-endian, as this host
+  return x;
+}
+
+// Reads exactly buf.size() bytes at `offset`.
+pw::task<pw::result<void>> read_exact(pw::fs::file& f, std::span<std::byte> buf, std::uint64_t offset) {
+  while (!buf.empty()) {
+    auto n = co_await f.read_at(buf, offset);
+    if (!n) co_return pw::err(n.error());
+    if (*n == 0) co_return pw::err(pw::error(std::errc::io_error, "committed_ids: the file ended early"));
+    buf = buf.subspan(*n);
+    offset += *n;
+  }
+  co_return pw::ok();
+}
+
+// The id range of one part file, from its footer alone.
+pw::task<pw::result<file_ids, std::string>> read_file_ids(std::string path, message_kind kind) {
+  auto opened = co_await pw::fs::file::open(path, pw::fs::open_options{.read = true});
+  if (!opened) co_return pw::err(path + ": " + opened.error().message());
+  pw::fs::file f = std::move(*opened);
+  struct stat st{};
+  if (::fstat(f.native_handle(), &st) != 0) co_return pw::err(path + ": " + std::strerror(errno));
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size < 8) co_return pw::err(path + ": not a Parquet file (" + std::to_string(size) + " bytes)");
+  std::array<std::byte, 8> tail{};
+  if (auto r = co_await read_exact(f, tail, size - 8); !r) co_return pw::err(path + ": " + r.error().message());
+  auto length = pq::footer_length(tail, size);
+  if (!length) co_return pw::err(path + ": " + length.error().message());
+  std::vector<std::byte> meta_bytes(*length);
+  const std::uint64_t meta_at = size - 8 - *length;
+  if (auto r = co_await read_exact(f, meta_bytes, meta_at); !r) co_return pw::err(path + ": " + r.error().message());
+  auto meta = pq::decode_file_metadata(meta_bytes, meta_at);
+  if (!meta) co_return pw::err(path + ": " + meta.error().message());
+
+  const std::string_view name = id_column(kind);
+  const auto col = std::find_if(meta->columns.begin(), meta->columns.end(),
+                                [&](const pq::column_descriptor& c) { return c.name == name; });
+  if (col == meta->columns.end() || col->physical != pq::format::physical_type::int64)
+    co_return pw::err(path + ": no int64 column \"" + std::string(name) + "\"");
+  const auto index = static_cast<std::size_t>(col - meta->columns.begin());
+  file_ids ids;
+  bool any = false;
+  for (const pq::row_group_info& rg : meta->row_groups) {
+    if (rg.num_rows == 0) continue;
+    const auto& stats = rg.columns[index].statistics;
+    const auto lo = plain_int64(stats.min_value), hi = plain_int64(stats.max_value);
+    if (!lo || !hi || *lo > *hi)
+      co_return pw::err(path + ": column \"" + std::string(name) + "\" has no min/max statistics to resume from");
+    ids.min = any ? std::min(ids.min, *lo) : *lo;
+    ids.max = any ? std::max(ids.max, *hi) : *hi;
+    ids.rows += static_cast<std::uint64_t>(rg.num_rows);
+    any = true;
+  }
+  if (!any) co_return pw::err(path + ": a part file with no rows");
+  co_return ids;
+}
+
+// Orders streams by kind, then symbol.
+struct key_less {
+  bool operator()(const stream_key& a, const stream_key& b) const {
+    return std::make_tuple(a.kind, a.symbol.view()) < std::make_tuple(b.kind, b.symbol.view());
+  }
+};
+
+// The ids in [first, last] of a stream that none of its files' ranges covers.
+std::uint64_t uncovered(std::vector<file_ids>& files) {
+  std::sort(files.begin(), files.end(), [](const file_ids& a, const file_ids& b) { return a.min < b.min; });
+  std::uint64_t missing = 0;
+  std::int64_t covered_to = files.front().max;
+  for (std::size_t i = 1; i < files.size(); ++i) {
+    const std::uint64_t step = static_cast<std::uint64_t>(files[i].min) - static_cast<std::uint64_t>(covered_to);
+    if (files[i].min > covered_to && step > 1) missing += step - 1;
+    covered_to = std::max(covered_to, files[i].max);
+  }
+  // Inside a file, ids its range spans but its rows cannot all fill.
+  for (const file_ids& f : files) {
+    const std::uint64_t span = static_cast<std::uint64_t>(f.max) - static_cast<std::uint64_t>(f.min) + 1;
+    if (span > f.rows) missing += span - f.rows;
+  }
+  return missing;
+}
+
+}  // namespace
+
+pw::task<pw::result<committed_ids, std::string>> read_committed_ids(std::string dir) {
+  auto scanned = scan_previous_output(dir);
+  if (!scanned) co_return pw::err(std::move(scanned.error()));
+  std::map<stream_key, std::vector<file_ids>, key_less> by_stream;
+  committed_ids out;
+  for (const std::string& path : scanned->files) {
+    const auto slash = path.rfind('/');
+    const auto part = partition::parse_part_name(std::string_view(path).substr(slash + 1));
+    if (!part || part->temporary) continue;  // the sink's open() already swept temporaries
+    const auto key = stream_of(path);
+    if (!key) continue;
+    auto ids = co_await read_file_ids(path, key->kind);
+    if (!ids) co_return pw::err(std::move(ids.error()));
+    by_stream[*key].push_back(*ids);
+    ++out.files;
+  }
+  for (auto& [key, files] : by_stream) {
+    committed_stream s{.key = key, .first_id = files.front().min, .last_id = files.front().max};
+    for (const file_ids& f : files) {
+      s.first_id = std::min(s.first_id, f.min);
+      s.last_id = std::max(s.last_id, f.max);
+      s.rows += f.rows;
+    }
+    s.ids_missing = uncovered(files);
+    out.streams.push_back(s);
+  }
+  co_return out;
+}
+
+}  // namespace ticks::app
