@@ -3,14 +3,13 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <array>
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
-#include <map>
 #include <span>
 #include <string_view>
-#include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include <polarway/fs/file.hpp>
@@ -113,29 +112,22 @@ pw::task<pw::result<file_ids, std::string>> read_file_ids(std::string path, mess
   co_return ids;
 }
 
-// Orders streams by kind, then symbol.
-struct key_less {
-  bool operator()(const stream_key& a, const stream_key& b) const {
-    return std::make_tuple(a.kind, a.symbol.view()) < std::make_tuple(b.kind, b.symbol.view());
-  }
-};
-
-// The ids in [first, last] of a stream that none of its files' ranges covers.
-std::uint64_t uncovered(std::vector<file_ids>& files) {
+// What a stream's part files hold together, `files` sorted by their first id.
+committed_stream summarize(const stream_key& key, std::vector<file_ids>& files) {
   std::sort(files.begin(), files.end(), [](const file_ids& a, const file_ids& b) { return a.min < b.min; });
-  std::uint64_t missing = 0;
-  std::int64_t covered_to = files.front().max;
-  for (std::size_t i = 1; i < files.size(); ++i) {
-    const std::uint64_t step = static_cast<std::uint64_t>(files[i].min) - static_cast<std::uint64_t>(covered_to);
-    if (files[i].min > covered_to && step > 1) missing += step - 1;
-    covered_to = std::max(covered_to, files[i].max);
-  }
-  // Inside a file, ids its range spans but its rows cannot all fill.
-  for (const file_ids& f : files) {
+  committed_stream s{.key = key, .first_id = files.front().min, .last_id = files.front().max};
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const file_ids& f = files[i];
+    // Ids between the ranges covered so far and this file's first one.
+    const std::uint64_t step = static_cast<std::uint64_t>(f.min) - static_cast<std::uint64_t>(s.last_id);
+    if (i > 0 && f.min > s.last_id && step > 1) s.ids_missing += step - 1;
+    // Inside the file, ids its range spans but its rows cannot all fill.
     const std::uint64_t span = static_cast<std::uint64_t>(f.max) - static_cast<std::uint64_t>(f.min) + 1;
-    if (span > f.rows) missing += span - f.rows;
+    if (span > f.rows) s.ids_missing += span - f.rows;
+    s.last_id = std::max(s.last_id, f.max);
+    s.rows += f.rows;
   }
-  return missing;
+  return s;
 }
 
 }  // namespace
@@ -143,7 +135,7 @@ std::uint64_t uncovered(std::vector<file_ids>& files) {
 pw::task<pw::result<committed_ids, std::string>> read_committed_ids(std::string dir) {
   auto scanned = scan_previous_output(dir);
   if (!scanned) co_return pw::err(std::move(scanned.error()));
-  std::map<stream_key, std::vector<file_ids>, key_less> by_stream;
+  std::unordered_map<stream_key, std::vector<file_ids>, stream_key_hash> by_stream;
   committed_ids out;
   for (const std::string& path : scanned->files) {
     const auto slash = path.rfind('/');
@@ -157,14 +149,8 @@ pw::task<pw::result<committed_ids, std::string>> read_committed_ids(std::string 
     ++out.files;
   }
   for (auto& [key, files] : by_stream) {
-    committed_stream s{.key = key, .first_id = files.front().min, .last_id = files.front().max};
-    for (const file_ids& f : files) {
-      s.first_id = std::min(s.first_id, f.min);
-      s.last_id = std::max(s.last_id, f.max);
-      s.rows += f.rows;
-    }
-    s.ids_missing = uncovered(files);
-    out.streams.push_back(s);
+    out.streams.push_back(summarize(key, files));
+    out.ids_missing += out.streams.back().ids_missing;
   }
   co_return out;
 }

@@ -40,8 +40,9 @@ struct committed_stream {
 };
 
 struct committed_ids {
-  std::vector<committed_stream> streams;  // ordered by kind, then symbol
+  std::vector<committed_stream> streams;  // in no particular order
   std::uint64_t files = 0;                // part files read (trade and aggTrade)
+  std::uint64_t ids_missing = 0;          // the streams' ids_missing, added up
 };
 
 /// Reads what the part files under `dir` hold. A missing or empty directory holds nothing.

@@ -136,9 +136,9 @@ pw::task<ingest_report> ingest_engine::run(pw::cancellation_token stop) {
     for (const committed_stream& s : config_.resume.streams) {
       if (s.last_id == std::numeric_limits<std::int64_t>::max()) continue;  // no id follows it
       bo.resume_at.emplace_back(s.key, s.last_id + 1);
-      counters_.backfill.output_ids_missing.fetch_add(s.ids_missing, std::memory_order_relaxed);
     }
     counters_.backfill.resumed_streams.store(config_.resume.streams.size(), std::memory_order_relaxed);
+    counters_.backfill.output_ids_missing.store(config_.resume.ids_missing, std::memory_order_relaxed);
     sink_task = pw::spawn(sink_loop(std::move(srx), sink_, ticks_out_, config_.expect, stop));
     sequencing = pw::spawn(run_sequencing_stage(std::move(rx), std::move(stx), std::move(bo), counters_.backfill, impl_->log));
   } else {

@@ -55,9 +55,7 @@ int main(int argc, char** argv) {
         return 1;
       }
       cfg->resume = std::move(*resume);
-      if (!cfg->resume.streams.empty()) {
-        std::uint64_t missing = 0;
-        for (const auto& s : cfg->resume.streams) missing += s.ids_missing;
+      if (const std::uint64_t missing = cfg->resume.ids_missing; !cfg->resume.streams.empty()) {
         std::fprintf(stderr, "polarway-ingest: %zu streams resume after the last id of %llu part files in %s%s\n",
                      cfg->resume.streams.size(), static_cast<unsigned long long>(cfg->resume.files),
                      cfg->parquet.dir.c_str(),

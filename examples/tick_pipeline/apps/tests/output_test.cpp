@@ -317,22 +317,18 @@ TEST_CASE("committed_ids: each stream's ids in the output, from the part files' 
       if (e.is_regular_file()) victim = e.path();
     REQUIRE(!victim.empty());
     const auto size = fs::file_size(victim);
+    const std::string original = [&] {
+      std::ifstream in(victim, std::ios::binary);
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    }();
     const std::vector<std::string> damage = {"garbage", "truncate", "empty", "tail-only"};
     for (const std::string& how : damage) {
       CAPTURE(how);
-      std::string bytes;
-      {
-        std::ifstream in(victim, std::ios::binary);
-        bytes.assign(std::istreambuf_iterator<char>(in), {});
-      }
+      std::string bytes = original;
       if (how == "garbage") std::fill(bytes.begin() + 4, bytes.end(), 'x');
       if (how == "truncate") bytes.resize(size / 2);
       if (how == "empty") bytes.clear();
       if (how == "tail-only") bytes = bytes.substr(bytes.size() - 8);  // a footer length past the start
-      const std::string original = [&] {
-        std::ifstream in(victim, std::ios::binary);
-        return std::string(std::istreambuf_iterator<char>(in), {});
-      }();
       std::ofstream(victim, std::ios::binary | std::ios::trunc) << bytes;
       auto c = read_ids(s.path);
       std::ofstream(victim, std::ios::binary | std::ios::trunc) << original;
