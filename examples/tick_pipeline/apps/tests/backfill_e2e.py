@@ -7,7 +7,8 @@ those ids from the feed's REST history and write every id exactly once, in the P
 per symbol, count == distinct ids == last - first + 1, and every row's price, quantity and
 times equal what the feed's REST history says for that id (the stream's values, byte for byte).
 Without an API key a trade gap cannot be filled: exit status 1, and 0 with --allow-gaps.
-The feed's --session-max-s ends each connection after 1 s: the same holds across those ends.
+The feed's --session-max-s ends each connection after 1 s (a 6 s run): the same holds across
+those ends.
 Across a restart too: an ingest killed with SIGKILL once each symbol has committed part files,
 then started again on the same --out, resumes each stream after its last committed id, and the
 two runs' files together hold every id exactly once.
@@ -169,18 +170,20 @@ def sessions_case():
     feed, port = start_feed("aggTrade", ("--api-key", "test-key-1", "--session-max-s", "1"), disconnect_every=0)
     err = ""
     try:
-        code, summary, _ = run_ingest(port, out, ("--duration", "4"))
+        # At least one close and the reconnect after it: a TSan build fits only 2 to 4 sessions
+        # in these 6 s (a plain build 6).
+        code, summary, _ = run_ingest(port, out, ("--duration", "6"))
         b = summary["backfill"]
         print(f"  sessions: exit {code}, sessions {summary['sessions']}, backfill {b}")
         check(code == 0, "sessions: ingest exits 0")
-        check(summary["sessions"] >= 3, f"sessions: the ingest reconnected after the closes ({summary['sessions']} sessions)")
+        check(summary["sessions"] >= 2, f"sessions: the ingest reconnected after the closes ({summary['sessions']} sessions)")
         check(b["gaps_found"] > 0 and b["gaps_unfilled"] == 0, f"sessions: every gap filled ({b['gaps_found']} found)")
         if code == 0:
             verify(out, "aggTrade", "aggTrade", "agg_trade_id", port, 1)
     finally:
         err = stop_feed(feed)
     closed = re.search(r"(\d+) connections closed at --session-max-s", err)
-    check(closed is not None and int(closed.group(1)) >= 2,
+    check(closed is not None and int(closed.group(1)) >= 1,
           f"sessions: the feed closed each session at --session-max-s ({closed.group(0) if closed else err!r})")
 
 
