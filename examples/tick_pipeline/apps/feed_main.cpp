@@ -67,6 +67,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "polarway-feed: %llu connections reset after %llu messages\n",
                      static_cast<unsigned long long>(c.resets.load()),
                      static_cast<unsigned long long>(cfg.disconnect_every));
+      if (cfg.stall_ms != 0)
+        std::fprintf(stderr, "polarway-feed: %llu stalls of %llu ms\n", static_cast<unsigned long long>(c.stalls.load()),
+                     static_cast<unsigned long long>(cfg.stall_ms));
       if (cfg.session_max_ms != 0)
         std::fprintf(stderr, "polarway-feed: %llu connections closed at --session-max-s\n",
                      static_cast<unsigned long long>(c.sessions_expired.load()));

@@ -76,7 +76,10 @@ std::string feed_usage() {
          "  --api-key K              the X-MBX-APIKEY that historicalTrades requires (default: any\n"
          "                           non-empty key)\n"
          "  --disconnect-every N     reset each connection (TCP RST, no close frame) once it has sent N\n"
-         "                           messages and the client has them all; 0 = never (default 0; ws:// only)\n"
+         "                           messages and the client has them all; 0 = never (default 0)\n"
+         "  --stall-ms MS            go silent for MS milliseconds on each connection every\n"
+         "                           --stall-every messages (default 50000): nothing sent, no pong;\n"
+         "                           on a market, what it produced meanwhile is skipped\n"
          "  --session-max-s S        close each connection with 1001 S seconds after it began, as\n"
          "                           Binance does at 24 hours (decimals allowed; default: never)\n"
          "paths: /stream?streams=btcusdt@trade/ethusdt@aggTrade, /ws/btcusdt@trade, / for all, or\n"
@@ -92,6 +95,7 @@ std::string feed_usage() {
 
 pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> args) {
   feed_config c;
+  bool stall_every_given = false;
   arg_reader r(args);
   for (;;) {
     auto f = r.next_flag();
@@ -158,6 +162,11 @@ pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> 
       });
     } else if (flag == "--disconnect-every") {
       step = r.uint_into(c.disconnect_every, 0, std::uint64_t{1} << 62);
+    } else if (flag == "--stall-ms") {
+      step = r.uint_into(c.stall_ms, 1, 3'600'000);
+    } else if (flag == "--stall-every") {
+      step = r.uint_into(c.stall_every, 1, std::uint64_t{1} << 62);
+      stall_every_given = true;
     } else if (flag == "--ping-every") {
       step = r.seconds_into(c.ping_every_ms, 3600, true);
     } else if (flag == "--pong-timeout") {
@@ -176,10 +185,9 @@ pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> 
     }
     if (!step) return pw::err(step.error());
   }
+  if (stall_every_given && c.stall_ms == 0) return pw::err(cli_error{"--stall-every: only with --stall-ms"});
   if (c.tls_cert.empty() != c.tls_key.empty())
     return pw::err(cli_error{c.tls_cert.empty() ? "--tls-key: needs --tls-cert" : "--tls-cert: needs --tls-key"});
-  if (c.disconnect_every != 0 && !c.tls_cert.empty())
-    return pw::err(cli_error{"--disconnect-every: resets plain ws:// connections only, not with --tls-cert"});
   return c;
 }
 
@@ -680,6 +688,7 @@ pw::task<stream_end> stream_messages(ws_session<Transport>& session, message_sou
   if (c.rate != 0) paced_by.emplace(sh);
   const std::uint64_t reset_at = c.disconnect_every;  // 0: never
   bool reset_due = false;
+  std::uint64_t stall_at = c.stall_ms != 0 ? c.stall_every : 0;  // 0: never
 
   while (limit == 0 || sent < limit) {
     if (stop.is_cancelled()) {
@@ -745,6 +754,7 @@ pw::task<stream_end> stream_messages(ws_session<Transport>& session, message_sou
     }
     if (limit != 0) due = std::min(due, limit - sent);
     if (reset_at != 0) due = std::min(due, reset_at - sent);
+    if (stall_at != 0) due = std::min(due, stall_at - sent);
     std::uint64_t n = 0;
     // One clock read per batch: its messages go out in the same write (a read per message cost
     // more than formatting the timestamp).
@@ -771,6 +781,14 @@ pw::task<stream_end> stream_messages(ws_session<Transport>& session, message_sou
     if (reset_at != 0 && sent == reset_at) {
       reset_due = true;
       break;
+    }
+    if (stall_at != 0 && sent == stall_at) {
+      // Silent: no message, no pong (the client's input waits in rx); on a market this
+      // connection then skips what came meanwhile, a gap in its ids with no disconnect.
+      counters.stalls.fetch_add(1, std::memory_order_relaxed);
+      (void)co_await pw::race(stop.cancelled(), pw::sleep(std::chrono::milliseconds(c.stall_ms)));
+      if (on_market) src.jump_to(*on_market, on_market->head(monotonic_ns()));
+      stall_at = sent + c.stall_every;
     }
   }
   if (limit != 0 && sent == limit) reached_end = true;
@@ -804,8 +822,9 @@ pw::task<void> await_acknowledged(int fd, pw::cancellation_token stop) {
 }
 
 // An abrupt end: SO_LINGER {1, 0} makes close() send RST instead of FIN (the peer's next read
-// fails with ECONNRESET) and drop anything unsent.
-void reset_connection(pw::net::tcp_stream& s) {
+// fails with ECONNRESET) and drop anything unsent. Over TLS too: no close_notify, no close frame.
+template <class Transport>
+void reset_connection(Transport& s) {
   const ::linger abort_on_close{.l_onoff = 1, .l_linger = 0};
   (void)::setsockopt(s.native_handle(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
   s.close();
@@ -891,16 +910,14 @@ pw::task<void> serve_ws(Transport s, std::shared_ptr<feed_server::shared> sh, pw
   auto reader = pw::spawn(pump_input(session.transport(), std::move(tx)));
   const std::string peer = "client " + accepted->target;
   const stream_end end = co_await stream_messages(session, accepted->admission, rx, *sh, stop, peer);
-  if constexpr (std::is_same_v<Transport, pw::net::tcp_stream>) {
-    if (end == stream_end::reset) {
-      co_await await_acknowledged(session.transport().native_handle(), stop);
-      // The reader borrows the stream: it must be gone before the stream is closed.
-      reader.abort();
-      (void)co_await reader;
-      reset_connection(session.transport());
-      counters.resets.fetch_add(1, std::memory_order_relaxed);
-      co_return;
-    }
+  if (end == stream_end::reset) {
+    co_await await_acknowledged(session.transport().native_handle(), stop);
+    // The reader borrows the stream: it must be gone before the stream is closed.
+    reader.abort();
+    (void)co_await reader;
+    reset_connection(session.transport());
+    counters.resets.fetch_add(1, std::memory_order_relaxed);
+    co_return;
   }
   (void)co_await session.transport().shutdown();
   // The reader borrows the stream: it must be gone before the stream is.

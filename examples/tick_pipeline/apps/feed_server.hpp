@@ -52,6 +52,10 @@
 // network path breaks. Such a client misses what the market produces until it reconnects.
 // With session_max_ms (--session-max-s), each WebSocket connection is closed with 1001 that
 // long after it began, whatever it is doing, as the exchange ends every connection at 24 h.
+// With stall_ms (--stall-ms), every stall_every messages a connection sends nothing for that
+// long, answers nothing, then goes on; on a market it goes on at the market's head, so its
+// client sees a gap in the ids without a disconnect (or, with an idle timeout shorter than the
+// stall, drops the connection).
 //
 // The totals of every tick sent (feed_totals, over all connections) are kept so that a test or
 // the demo can compare them with what the ingest side received; on a market, market_totals()
@@ -110,11 +114,15 @@ struct feed_config {
   std::string tls_key;   // PEM private key
   std::string api_key;   // REST historicalTrades: the X-MBX-APIKEY required; empty: any non-empty
   // Resets every connection (TCP RST, no close frame) once it has sent this many messages, after
-  // the peer has acknowledged them; 0: never. Plain ws:// only.
+  // the peer has acknowledged them; 0: never. Over ws:// and wss:// alike.
   std::uint64_t disconnect_every = 0;
   // Ends every WebSocket connection this long after its handshake, with close 1001 (going
   // away), as Binance ends each of its connections at 24 hours; 0: never.
   std::uint64_t session_max_ms = 0;
+  // Every stall_every messages a connection goes silent for stall_ms (--stall-ms), then goes on;
+  // on a market it skips what the market produced meanwhile. 0: never.
+  std::uint64_t stall_ms = 0;
+  std::uint64_t stall_every = 50'000;
 };
 
 /// Parses polarway-feed's flags (argv without argv[0]).
@@ -140,6 +148,7 @@ struct feed_counters {
   std::atomic<std::uint64_t> pong_timeouts{0};     // clients closed for not answering a ping in time
   std::atomic<std::uint64_t> sessions_expired{0};  // connections closed at --session-max-s
   std::atomic<std::uint64_t> resets{0};            // connections reset after --disconnect-every messages
+  std::atomic<std::uint64_t> stalls{0};            // silences of --stall-ms
 };
 
 /// Binance's session rules, as the feed enforces them.

@@ -1,5 +1,6 @@
 // pw::net::tls_stream: a TLS 1.2/1.3 connection over a tcp_stream, on OpenSSL 3. It has
-// tcp_stream's shape (read, write, read_exact, write_all, shutdown, is_open, close), so code
+// tcp_stream's shape (read, write, read_exact, write_all, shutdown, is_open, close,
+// native_handle), so code
 // written as a template over its transport runs on TCP or TLS alike; the difference is the
 // error type, tls_error (see tls_error.hpp), whose message() names the peer and the reason.
 //
@@ -148,6 +149,9 @@ class tls_stream {
   void close() noexcept {
     if (s_) s_->tcp().close();
   }
+  /// The TCP socket's descriptor (-1 when there is none), for socket options and queries such
+  /// as SO_LINGER or SIOCOUTQ. Reading or writing it directly would corrupt the TLS session.
+  int native_handle() const noexcept { return s_ ? s_->tcp().native_handle() : -1; }
 
  private:
   explicit tls_stream(std::unique_ptr<detail::tls_session> s) noexcept : s_(std::move(s)) {}

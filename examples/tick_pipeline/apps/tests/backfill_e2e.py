@@ -9,6 +9,8 @@ times equal what the feed's REST history says for that id (the stream's values, 
 Without an API key a trade gap cannot be filled: exit status 1, and 0 with --allow-gaps.
 The feed's --session-max-s ends each connection after 1 s (a 6 s run): the same holds across
 those ends.
+The feed's --stall-ms silences make gaps with no disconnect (filled mid-stream), or, with an
+--idle-timeout shorter than the silence, a drop and a reconnect (filled after it).
 Across a restart too: an ingest killed with SIGKILL once each symbol has committed part files,
 then started again on the same --out, resumes each stream after its last committed id, and the
 two runs' files together hold every id exactly once.
@@ -187,7 +189,39 @@ def sessions_case():
           f"sessions: the feed closed each session at --session-max-s ({closed.group(0) if closed else err!r})")
 
 
+def stall_case(name, ingest_extra, want_reconnects):
+    """The feed goes silent for 400 ms every 20,000 messages of a connection (--stall-ms) and then
+    skips what the market produced meanwhile: a gap with no disconnect, found and filled
+    mid-stream; or, with --idle-timeout shorter than the stall, a dropped connection and the
+    same gap after the reconnect."""
+    out = os.path.join(WORK, name)
+    shutil.rmtree(out, ignore_errors=True)
+    feed, port = start_feed("aggTrade", ("--api-key", "test-key-1", "--stall-ms", "400", "--stall-every", "20000"),
+                            disconnect_every=0)
+    try:
+        code, summary, _ = run_ingest(port, out, ("--expect", "100000", "--duration", "60"), ingest_extra)
+        b = summary["backfill"]
+        print(f"  {name}: exit {code}, sessions {summary['sessions']}, idle timeouts "
+              f"{summary['errors']['idle_timeouts']}, backfill {b}")
+        check(code == 0, f"{name}: ingest exits 0")
+        check(b["gaps_found"] > 0 and b["ticks_backfilled"] > 0 and b["gaps_unfilled"] == 0,
+              f"{name}: the stalls' gaps were filled ({b['gaps_found']} found, {b['ticks_backfilled']} backfilled)")
+        if want_reconnects:
+            check(summary["errors"]["idle_timeouts"] > 0 and summary["reconnects"] > 0,
+                  f"{name}: the silent connection was dropped and replaced")
+        else:
+            check(summary["sessions"] == 1, f"{name}: one session throughout ({summary['sessions']})")
+        if code == 0:
+            verify(out, "aggTrade", "aggTrade", "agg_trade_id", port, 100000)
+    finally:
+        err = stop_feed(feed)
+    stalls = re.search(r"(\d+) stalls of 400 ms", err)
+    check(stalls is not None and int(stalls.group(1)) >= 1, f"{name}: the feed stalled ({err!r})")
+
+
 os.makedirs(WORK, exist_ok=True)
+stall_case("stall_mid_stream", (), want_reconnects=False)
+stall_case("stall_idle_timeout", ("--idle-timeout", "0.2"), want_reconnects=True)
 restart_case()
 sessions_case()
 case("agg_trades", "aggTrade", "aggTrade", "agg_trade_id")
