@@ -91,6 +91,11 @@ struct ingest_config {
   std::string rest_url;      // empty: default_rest_url() of the first --connect URL
   std::string api_key_file;  // its first line is the X-MBX-APIKEY for historicalTrades
   bool allow_gaps = false;   // exit 0 even when gaps were left unfilled
+  // --rotate-before (needs --backfill, whose sequencing drops what two connections both
+  // deliver): each --connect session is joined by a replacement rotate_before_ms before
+  // session_max_ms (how long the server keeps a connection) runs out, and hands over to it.
+  std::uint64_t rotate_before_ms = 0;  // 0: no rotation
+  std::uint64_t session_max_ms = 24 * 3600 * 1000;
   // --backfill with --out: what the output already held when the run began, so each of its
   // streams resumes after its last committed id. Read by the program, not a flag.
   committed_ids resume;
@@ -138,6 +143,7 @@ struct ingest_counters {
   std::atomic<std::uint64_t> pings{0};
   std::atomic<std::uint64_t> sessions{0};  // WebSocket sessions established (both directions)
   std::atomic<std::uint64_t> reconnects{0};
+  std::atomic<std::uint64_t> rotations{0};  // --rotate-before: replacements that took over
   std::atomic<std::uint64_t> connect_failures{0};
   std::atomic<std::uint64_t> handshake_failures{0};
   std::atomic<std::uint64_t> handshake_timeouts{0};

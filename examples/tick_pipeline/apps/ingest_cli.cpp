@@ -35,6 +35,11 @@ std::string ingest_usage() {
          "  --api-key-file FILE      its first line is the API key historicalTrades needs (trade gaps\n"
          "                           are unfilled without one)\n"
          "  --allow-gaps             exit 0 even if gaps were left unfilled (default: exit 1)\n"
+         "  --rotate-before S        with --backfill: open each connection's replacement S seconds\n"
+         "                           before the server's session limit ends it; both deliver until\n"
+         "                           the old one ends, the overlap dropped as duplicates\n"
+         "  --session-max-s S        the server's session limit for --rotate-before (default 86400,\n"
+         "                           Binance's 24 hours; decimals allowed)\n"
          "  --listen ADDR            also accept feeds that connect to us (e.g. 127.0.0.1:9500)\n"
          "  --channel-capacity N     ticks buffered between connections and sink, in batches of up\n"
          "                           to 256 (rounded up to whole batches; default 8192)\n"
@@ -67,6 +72,7 @@ std::string ingest_usage() {
 
 pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* const> args) {
   ingest_config c;
+  bool session_max_given = false;
   arg_reader r(args);
   for (;;) {
     auto f = r.next_flag();
@@ -96,6 +102,11 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
       step = r.seconds_into(c.duration_ms, 7 * 24 * 3600, false);
     } else if (flag == "--expect") {
       step = r.uint_into(c.expect, 1, std::uint64_t{1} << 62);
+    } else if (flag == "--rotate-before") {
+      step = r.seconds_into(c.rotate_before_ms, 7 * 24 * 3600, false);
+    } else if (flag == "--session-max-s") {
+      step = r.seconds_into(c.session_max_ms, 7 * 24 * 3600, false);
+      session_max_given = true;
     } else if (flag == "--once") {
       step = r.no_value();
       c.once = true;
@@ -185,6 +196,13 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
     return pw::err(cli_error{"--rest-url, --api-key-file and --allow-gaps: only with --backfill"});
   if (c.backfill && c.connect.empty())
     return pw::err(cli_error{"--backfill: needs a --connect URL (the REST API is the exchange's)"});
+  if (c.rotate_before_ms != 0 && !c.backfill)
+    return pw::err(cli_error{"--rotate-before: needs --backfill (it drops what both connections deliver)"});
+  if (c.rotate_before_ms != 0 && c.once) return pw::err(cli_error{"--rotate-before: not with --once"});
+  if (c.rotate_before_ms != 0 && c.rotate_before_ms >= c.session_max_ms)
+    return pw::err(cli_error{"--rotate-before: must be shorter than --session-max-s"});
+  if (session_max_given && c.rotate_before_ms == 0)
+    return pw::err(cli_error{"--session-max-s: only with --rotate-before"});
   if (c.backoff_initial_ms > c.backoff_max_ms)
     return pw::err(cli_error{"--backoff-initial: larger than --backoff-max"});
   if (!c.tls_ca.empty() && std::none_of(c.connect.begin(), c.connect.end(), [](const ws_url& u) { return u.tls; }))

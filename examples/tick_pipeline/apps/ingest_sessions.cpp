@@ -380,6 +380,7 @@ pw::task<attempt> run_client_session(Transport stream, const ws_url& url, sessio
     co_return attempt{attempt::outcome::retry};
   }
   c.sessions.fetch_add(1, std::memory_order_relaxed);
+  if (ctx.established) ctx.established->store(true, std::memory_order_relaxed);
   attempt a{attempt::outcome::ended};
   std::optional<control_session> control;
   if (ctx.sub) control.emplace(*ctx.sub, ctx, peer);
@@ -435,16 +436,152 @@ pw::task<attempt> attempt_tls(const ws_url& url, session_ctx& ctx, decoder& dec,
 
 }  // namespace
 
+namespace {
+
+// Equal jitter: half the delay fixed, half random, so reconnecting clients spread out.
+std::uint64_t jittered(std::uint64_t backoff_ms, std::uint64_t& rng) noexcept {
+  const std::uint64_t half = backoff_ms / 2;
+  return backoff_ms - half + (half ? splitmix(rng) % (half + 1) : 0);
+}
+
+// Waits the jittered back-off before a reconnect and doubles it (up to the cap); false if the
+// run stopped meanwhile, else the reconnect is counted.
+pw::task<bool> back_off(session_ctx& ctx, std::uint64_t& backoff_ms, std::uint64_t& rng) {
+  (void)co_await pw::race(ctx.stop.cancelled(), pw::sleep(std::chrono::milliseconds(jittered(backoff_ms, rng))));
+  backoff_ms = std::min(ctx.cfg->backoff_max_ms, backoff_ms * 2);
+  if (ctx.stop.is_cancelled()) co_return false;
+  ctx.c->reconnects.fetch_add(1, std::memory_order_relaxed);
+  co_return true;
+}
+
+pw::task<attempt> attempt_once(const ws_url& url, session_ctx& ctx, decoder& dec, stream_monitor& monitor,
+                               const std::string& label, const std::string& peer, std::uint64_t backoff_ms) {
+  // Named locals, not temporaries in the co_await (g++ 12, see above).
+  auto trying = url.tls ? attempt_tls(url, ctx, dec, monitor, label, peer, backoff_ms)
+                        : attempt_plain(url, ctx, dec, monitor, label, peer, backoff_ms);
+  co_return co_await std::move(trying);
+}
+
+// One connection of a rotating client loop: its own decoder, stream monitor and stop token,
+// and whether its WebSocket session is up.
+struct lane {
+  lane(const ws_url& url, session_ctx& ctx) : dec(decoder_for(url.target, ctx.cfg->max_message_size)), monitor(make_monitor(ctx)) {}
+  decoder dec;
+  stream_monitor monitor;
+  pw::cancellation_token stop;
+  std::atomic<bool> established{false};
+  std::chrono::steady_clock::time_point began;
+};
+
+struct lane_end {
+  int lane;
+  attempt a;
+};
+
+pw::task<void> run_lane(const ws_url& url, session_ctx ctx, lane& l, const std::string& label, const std::string& peer,
+                        std::uint64_t backoff_ms, int which, pw::mpsc::sender<lane_end> done) {
+  auto trying = attempt_once(url, ctx, l.dec, l.monitor, label, peer, backoff_ms);
+  const attempt a = co_await std::move(trying);
+  (void)co_await done.send(lane_end{which, a});  // never waits: two lanes, capacity two
+}
+
+// --rotate-before: the session carrying the streams (`cur`) is joined by a replacement on the
+// other lane at session_max - rotate_before after it began, and from then on both deliver,
+// the sequencing stage dropping every id the second time it comes. The old one ends when the
+// server closes it (all it sent read first) or, if the server keeps it longer than
+// session_max, when we close it at session_max, provided the replacement is up by then. Its
+// end hands the streams to the replacement with no reconnect and no back-off. A replacement
+// that fails is retried with the usual back-off while the old session lasts; an old session
+// that ends with no replacement is followed by an ordinary reconnect.
+pw::task<void> rotating_client_loop(const ws_url& url, session_ctx& ctx, const std::string& label,
+                                    const std::string& peer, std::uint64_t& rng) {
+  using clock = std::chrono::steady_clock;
+  ingest_counters& c = *ctx.c;
+  const ingest_config& cfg = *ctx.cfg;
+  const auto rotate_after = std::chrono::milliseconds(cfg.session_max_ms - cfg.rotate_before_ms);
+  const auto retire_after = std::chrono::milliseconds(cfg.session_max_ms);
+  lane lanes[2]{{url, ctx}, {url, ctx}};
+  auto [done_tx, done_rx] = pw::mpsc::channel<lane_end>(2);
+  pw::join_set<void> sessions;
+  std::uint64_t backoff_ms = cfg.backoff_initial_ms;
+  int cur = -1;   // the lane carrying the streams; -1: none
+  int repl = -1;  // its replacement, once started
+  bool first_attempt = true;
+  clock::time_point replace_not_before{};  // a failed replacement's back-off
+  const auto start = [&](int which) {
+    lane& l = lanes[which];
+    l.stop = ctx.stop.child_token();
+    l.established.store(false, std::memory_order_relaxed);
+    l.began = clock::now();
+    session_ctx lane_ctx = ctx;
+    lane_ctx.stop = l.stop;
+    lane_ctx.established = &l.established;
+    sessions.spawn(run_lane(url, std::move(lane_ctx), l, label, peer, backoff_ms, which, done_tx));
+  };
+
+  while (!ctx.stop.is_cancelled()) {
+    if (cur < 0) {
+      if (!first_attempt && !(co_await back_off(ctx, backoff_ms, rng))) break;
+      first_attempt = false;
+      cur = 0;
+      start(cur);
+    }
+    const lane& now_carrying = lanes[cur];
+    const bool may_retire = repl >= 0 && lanes[repl].established.load(std::memory_order_relaxed);
+    clock::time_point deadline = clock::time_point::max();
+    if (repl < 0) deadline = std::max(now_carrying.began + rotate_after, replace_not_before);
+    else if (may_retire) deadline = now_carrying.began + retire_after;
+    // A replacement still connecting is looked at again every 100 ms: once it is up, the old
+    // session may be retired.
+    else deadline = std::min(now_carrying.began + retire_after, clock::now()) + std::chrono::milliseconds(100);
+    auto waiting = pw::race(done_rx.recv(), pw::sleep_until(deadline), ctx.stop.cancelled());
+    auto r = co_await std::move(waiting);
+    if (!r.completed<0>()) {
+      if (r.completed<2>()) break;
+      if (repl < 0) {
+        repl = 1 - cur;
+        start(repl);
+      } else if (may_retire && !lanes[cur].stop.is_cancelled()) {
+        lanes[cur].stop.cancel();  // its end comes through done_rx
+      }
+      continue;
+    }
+    // A session's end is handled even when the stop came at the same time: it was taken out
+    // of the channel.
+    const lane_end e = *pw::get<0>(std::move(r));
+    if (e.lane == repl) {  // the replacement ended before it took over
+      repl = -1;
+      if (e.a.what == attempt::outcome::give_up) break;
+      if (e.a.end == session_end::channel_closed) break;
+      replace_not_before = clock::now() + std::chrono::milliseconds(jittered(backoff_ms, rng));
+      backoff_ms = std::min(cfg.backoff_max_ms, backoff_ms * 2);
+      continue;
+    }
+    if (e.a.what == attempt::outcome::give_up || e.a.end == session_end::channel_closed) break;
+    if (e.a.ticks > 0) backoff_ms = cfg.backoff_initial_ms;  // it worked for a while: start over
+    if (repl >= 0) {
+      c.rotations.fetch_add(1, std::memory_order_relaxed);
+      cur = repl;
+      repl = -1;
+    } else {
+      cur = -1;
+    }
+  }
+  for (lane& l : lanes) l.stop.cancel();
+  while (co_await sessions.join_next()) {
+  }
+  for (lane& l : lanes) l.monitor.flush(monotonic_ns());
+}
+
+}  // namespace
+
 // One feed we connect to, for the whole run: connect, handshake, messages; on failure or loss,
 // back off (exponential, capped, equal jitter) and reconnect, until stopped (or, with --once,
-// until one session has ended).
+// until one session has ended). With --rotate-before, rotating_client_loop.
 pw::task<void> client_loop(ws_url url, session_ctx ctx) {
   ingest_counters& c = *ctx.c;
   const ingest_config& cfg = *ctx.cfg;
   std::uint64_t rng = ctx.seed->fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed);
-  std::uint64_t backoff_ms = cfg.backoff_initial_ms;
-  decoder dec(decoder_for(url.target, cfg.max_message_size));
-  stream_monitor monitor = make_monitor(ctx);
   const std::string label = label_for(url.target);
   const std::string peer = url.to_string();
   if (url.tls && ctx.tls == nullptr) {
@@ -453,23 +590,20 @@ pw::task<void> client_loop(ws_url url, session_ctx ctx) {
     ctx.log->line(peer + ": no TLS configuration (the CA file could not be loaded)");
     co_return;
   }
+  if (cfg.rotate_before_ms != 0) {
+    co_await rotating_client_loop(url, ctx, label, peer, rng);
+    co_return;
+  }
+  std::uint64_t backoff_ms = cfg.backoff_initial_ms;
+  decoder dec(decoder_for(url.target, cfg.max_message_size));
+  stream_monitor monitor = make_monitor(ctx);
   bool first_attempt = true;
 
   while (!ctx.stop.is_cancelled()) {
-    if (!first_attempt) {
-      // Equal jitter: half the delay fixed, half random, so reconnecting clients spread out.
-      const std::uint64_t half = backoff_ms / 2;
-      const std::uint64_t delay = backoff_ms - half + (half ? splitmix(rng) % (half + 1) : 0);
-      (void)co_await pw::race(ctx.stop.cancelled(), pw::sleep(std::chrono::milliseconds(delay)));
-      backoff_ms = std::min(cfg.backoff_max_ms, backoff_ms * 2);
-      if (ctx.stop.is_cancelled()) break;
-      c.reconnects.fetch_add(1, std::memory_order_relaxed);
-    }
+    if (!first_attempt && !(co_await back_off(ctx, backoff_ms, rng))) break;
     first_attempt = false;
 
-    // Named locals, not temporaries in the co_await (g++ 12, see above).
-    auto trying = url.tls ? attempt_tls(url, ctx, dec, monitor, label, peer, backoff_ms)
-                          : attempt_plain(url, ctx, dec, monitor, label, peer, backoff_ms);
+    auto trying = attempt_once(url, ctx, dec, monitor, label, peer, backoff_ms);
     const attempt a = co_await std::move(trying);
     if (a.what == attempt::outcome::give_up) break;
     if (a.what == attempt::outcome::retry) continue;

@@ -68,6 +68,7 @@ struct session_ctx {
   polarway::cancellation_token stop;
   const polarway::net::tls_config* tls;  // for wss:// URLs; null when there are none
   std::shared_ptr<subscription> sub;     // --streams-file: this loop's shard; null otherwise
+  std::atomic<bool>* established = nullptr;  // set once the session's WebSocket handshake is done
 };
 
 /// One feed we connect to, for the whole run: until stopped, or with --once until one session
@@ -75,7 +76,8 @@ struct session_ctx {
 /// failed TLS handshake (certificate verify, hostname mismatch, protocol, deadline) is
 /// counted and logged with the host and the reason, delivers no tick, and is retried with the
 /// same back-off as a failed connect (the certificate may be renewed meanwhile). There is no
-/// fallback to plain ws://.
+/// fallback to plain ws://. With --rotate-before each session is replaced before the server's
+/// session limit ends it, the two overlapping (see rotating_client_loop in the .cpp).
 polarway::task<void> client_loop(ws_url url, session_ctx ctx);
 
 /// --streams-file: shards `initial` over client loops to `base` (connections of at most 1024

@@ -168,6 +168,7 @@ std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r
       .num("pings_answered", c.pings.load())
       .num("sessions", c.sessions.load())
       .num("reconnects", c.reconnects.load())
+      .num("rotations", c.rotations.load())
       .raw("backfill", json_object()
                            .num("gaps_found", c.backfill.gaps_found.load())
                            .num("ids_missing", c.backfill.ids_missing.load())

@@ -12,14 +12,19 @@
 //       quantity (bid + ask for bookTicker, modulo 2^64 like the feed's totals) must equal the
 //       feed's (feed_sent), the files and rows the sink's counters, the codec the one asked for;
 //       no temporary or foreign file. Prints its verdict on stderr (stdout is the summary's).
+//   node parquet_sink_verify.mjs ids <file>  exactly once against a market: <file> is JSON
+//       {"dir", "stream", "count", "price_sum", "quantity_sum"} (sums as strings, modulo 2^64 like
+//       the feed's totals). The part files of <dir>/<stream> must hold `count` rows, as many
+//       distinct (symbol, id) pairs, each symbol's ids one unbroken run, and the sums of price and
+//       quantity the given ones.
 // Exits 1 listing every mismatch.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 
 const [mode, dir] = process.argv.slice(2);
-if (!['expected', 'any', 'summary'].includes(mode) || !dir) {
-  console.error('usage: node parquet_sink_verify.mjs expected|any <dir> | summary <file>');
+if (!['expected', 'any', 'summary', 'ids'].includes(mode) || !dir) {
+  console.error('usage: node parquet_sink_verify.mjs expected|any <dir> | summary|ids <file>');
   process.exit(2);
 }
 const duck = await (await DuckDBInstance.create(':memory:')).connect();
@@ -185,6 +190,27 @@ if (mode === 'expected') {
   eq(wrap(quantity), sent.quantity_sum, 'sum of quantity vs the feed\'s (mod 2^64)');
   if (!failures.length) console.error(`read-back (DuckDB): ${rows} rows in ${parts.length} files, sums EQUAL`);
   else console.error(`read-back (DuckDB): ${rows} rows in ${parts.length} files: MISMATCH`);
+} else if (mode === 'ids') {
+  const want = JSON.parse(readFileSync(dir, 'utf8'));
+  const id = { trade: 'trade_id', aggTrade: 'agg_trade_id' }[want.stream];
+  const { parts, temps } = classify(want.dir);
+  eq(temps.length, 0, `${want.dir}: temporary files left`);
+  const files = parts.filter((f) => f.startsWith(`${want.stream}/`)).map((f) => literal(path.join(want.dir, f)));
+  if (!id || !files.length) {
+    failures.push(`${want.dir}: no ${want.stream} part files to read`);
+  } else {
+    const src = `read_parquet([${files.join(',')}])`;
+    const [[n, distinct, price, quantity]] = await sql(
+      `SELECT count(*)::VARCHAR, count(DISTINCT (symbol, "${id}"))::VARCHAR, ${sumExpr('price')}, ${sumExpr('quantity')} FROM ${src}`);
+    const wrap = (v) => v & ((1n << 64n) - 1n);
+    eq(n, want.count, 'rows vs what the market produced');
+    eq(distinct, want.count, 'distinct (symbol, id) vs what the market produced');
+    eq(wrap(sumValue('price', price)), want.price_sum, 'sum of price vs the market\'s (mod 2^64)');
+    eq(wrap(sumValue('quantity', quantity)), want.quantity_sum, 'sum of quantity vs the market\'s (mod 2^64)');
+    const runs = await sql(`SELECT symbol, (max("${id}") - min("${id}") + 1)::VARCHAR, count(*)::VARCHAR FROM ${src} GROUP BY symbol`);
+    for (const [symbol, span, rows] of runs) eq(span, rows, `${symbol}: id span vs rows`);
+    console.error(`read-back (DuckDB): ${n} rows, ${distinct} distinct ids in ${files.length} files over ${runs.length} symbols`);
+  }
 } else {
   const { parts, temps, others } = classify(dir);
   eq(others.join(','), '', `${dir} files outside the partition pattern`);

@@ -81,6 +81,17 @@ TEST_CASE("feed flags: hostile argv") {
   CHECK(!feed_error({"--session-max-s", "604801"}).empty());  // over a week
   CHECK(!feed_error({"--session-max-s", "-1"}).empty());
   CHECK(!feed_error({"--session-max-s", "1h"}).empty());
+  auto stalls = argv_of({"--stall-ms", "250", "--stall-every", "1000"});
+  auto st = app::parse_feed_args(stalls);
+  REQUIRE(st);
+  CHECK(st->stall_ms == 250);
+  CHECK(st->stall_every == 1000);
+  auto none = argv_of({});
+  CHECK(app::parse_feed_args(none)->stall_ms == 0);  // never
+  CHECK(feed_error({"--stall-every", "1000"}).find("--stall-ms") != std::string::npos);
+  CHECK(feed_error({"--stall-ms", "0"}).find("--stall-ms") != std::string::npos);
+  CHECK(!feed_error({"--stall-ms", "3600001"}).empty());
+  CHECK(!feed_error({"--stall-ms", "10", "--stall-every", "0"}).empty());
   auto help = argv_of({"--help"});
   auto h = app::parse_feed_args(help);
   REQUIRE(!h);
@@ -120,6 +131,25 @@ TEST_CASE("ingest flags: valid and hostile") {
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--busy-poll-us", "-1"}).empty());
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--workers", "0"}).empty());
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--workers", "1025"}).empty());
+  // --rotate-before: with --backfill (which drops the overlap), shorter than the session limit.
+  auto rotating = argv_of({"--connect", "ws://127.0.0.1:1/", "--backfill", "--rotate-before", "0.5", "--session-max-s", "2"});
+  auto rc = app::parse_ingest_args(rotating);
+  REQUIRE(rc);
+  CHECK(rc->rotate_before_ms == 500);
+  CHECK(rc->session_max_ms == 2000);
+  auto plain = argv_of({"--connect", "ws://127.0.0.1:1/"});
+  auto pc = app::parse_ingest_args(plain);
+  REQUIRE(pc);
+  CHECK(pc->rotate_before_ms == 0);
+  CHECK(pc->session_max_ms == 24 * 3600 * 1000);  // Binance's
+  CHECK(ingest_error({"--connect", "ws://127.0.0.1:1/", "--rotate-before", "60"}).find("--backfill") != std::string::npos);
+  CHECK(ingest_error({"--connect", "ws://127.0.0.1:1/", "--backfill", "--rotate-before", "60", "--once"}).find("--once") !=
+        std::string::npos);
+  CHECK(ingest_error({"--connect", "ws://127.0.0.1:1/", "--backfill", "--rotate-before", "2", "--session-max-s", "2"})
+            .find("shorter") != std::string::npos);
+  CHECK(ingest_error({"--connect", "ws://127.0.0.1:1/", "--backfill", "--session-max-s", "2"}).find("--rotate-before") !=
+        std::string::npos);
+  CHECK(!ingest_error({"--connect", "ws://127.0.0.1:1/", "--backfill", "--rotate-before", "0"}).empty());
 }
 
 TEST_CASE("ingest flags: Parquet output") {
