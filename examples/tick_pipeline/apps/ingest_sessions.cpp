@@ -501,7 +501,10 @@ pw::task<void> rotating_client_loop(const ws_url& url, session_ctx& ctx, const s
   const auto rotate_after = std::chrono::milliseconds(cfg.session_max_ms - cfg.rotate_before_ms);
   const auto retire_after = std::chrono::milliseconds(cfg.session_max_ms);
   lane lanes[2]{{url, ctx}, {url, ctx}};
-  auto [done_tx, done_rx] = pw::mpsc::channel<lane_end>(2);
+  // Not a structured binding: clang 14 cannot capture one in the lambda below.
+  auto done = pw::mpsc::channel<lane_end>(2);
+  pw::mpsc::sender<lane_end>& done_tx = done.first;
+  pw::mpsc::receiver<lane_end>& done_rx = done.second;
   pw::join_set<void> sessions;
   std::uint64_t backoff_ms = cfg.backoff_initial_ms;
   int cur = -1;   // the lane carrying the streams; -1: none
