@@ -534,9 +534,9 @@ pw::task<void> rotating_client_loop(const ws_url& url, session_ctx& ctx, const s
     clock::time_point deadline = clock::time_point::max();
     if (repl < 0) deadline = std::max(now_carrying.began + rotate_after, replace_not_before);
     else if (may_retire) deadline = now_carrying.began + retire_after;
-    // A replacement still connecting is looked at again every 100 ms: once it is up, the old
-    // session may be retired.
-    else deadline = std::min(now_carrying.began + retire_after, clock::now()) + std::chrono::milliseconds(100);
+    // A replacement still connecting when the old session is due to retire is looked at again
+    // every 100 ms: once it is up, the old session may be retired.
+    else deadline = std::max(now_carrying.began + retire_after, clock::now() + std::chrono::milliseconds(100));
     auto waiting = pw::race(done_rx.recv(), pw::sleep_until(deadline), ctx.stop.cancelled());
     auto r = co_await std::move(waiting);
     if (!r.completed<0>()) {
@@ -552,6 +552,9 @@ pw::task<void> rotating_client_loop(const ws_url& url, session_ctx& ctx, const s
     // A session's end is handled even when the stop came at the same time: it was taken out
     // of the channel.
     const lane_end e = *pw::get<0>(std::move(r));
+    // Its task is done once it has sent: joined here, so a long run of reconnects does not pile
+    // up finished entries in the set.
+    (void)co_await sessions.join_next();
     if (e.lane == repl) {  // the replacement ended before it took over
       repl = -1;
       if (e.a.what == attempt::outcome::give_up) break;
