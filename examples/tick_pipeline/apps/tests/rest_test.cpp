@@ -145,14 +145,15 @@ TEST_CASE("rest: history is the stream's messages, byte for byte; limit and the 
 
     for (const std::int64_t from : {first_agg, first_agg + 17, agg_at_boundary - 500}) {
       for (const std::size_t limit : {std::size_t{1}, std::size_t{7}, std::size_t{1000}}) {
-        CAPTURE(from);
-        CAPTURE(limit);
+        // No CAPTURE across a co_await: doctest keeps it in a thread_local, and the coroutine may
+        // resume on the other worker.
+        const std::string what = "fromId " + std::to_string(from) + ", limit " + std::to_string(limit);
         const auto r = co_await fetch(addr, get("/api/v3/aggTrades?symbol=BTCUSDT&fromId=" + std::to_string(from) +
                                                 "&limit=" + std::to_string(limit)));
-        CHECK(r.status == 200);
-        CHECK(r.head.find("Content-Type: application/json") != std::string::npos);
-        CHECK(objects(r.body) == limit);
-        CHECK(r.body == expected_array(aggs, from, limit));
+        CHECK_MESSAGE(r.status == 200, what);
+        CHECK_MESSAGE(r.head.find("Content-Type: application/json") != std::string::npos, what);
+        CHECK_MESSAGE(objects(r.body) == limit, what);
+        CHECK_MESSAGE(r.body == expected_array(aggs, from, limit), what);
       }
     }
     // The default limit is 500.
@@ -204,10 +205,9 @@ TEST_CASE("rest: errors are Binance's replies") {
         {get("/"), 404, R"({"code":-1000,)"},
     };
     for (const auto& c : cases) {
-      CAPTURE(c.request);
-      const auto r = co_await fetch(addr, c.request);
-      CHECK(r.status == c.status);
-      CHECK(r.body.starts_with(c.body_starts));
+      const auto r = co_await fetch(addr, c.request);  // no CAPTURE across a co_await (see above)
+      CHECK_MESSAGE(r.status == c.status, c.request);
+      CHECK_MESSAGE(r.body.starts_with(c.body_starts), c.request);
     }
   }));
 }
@@ -249,16 +249,14 @@ TEST_CASE("rest: keep-alive, pipelining, Connection: close, and hostile requests
          "HTTP/1.1 400"},
     };
     for (const auto& h : hostile) {
-      // Named references, not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
       const std::string& request = h.first;
       const std::string& reply_starts = h.second;
-      CAPTURE(request.substr(0, 60));
-      auto s = co_await pw::net::tcp_stream::connect(addr);
+      auto s = co_await pw::net::tcp_stream::connect(addr);  // no CAPTURE across a co_await (see above)
       REQUIRE(s);
       (void)co_await s->write_all(ticks::as_bytes(request));
       (void)co_await s->shutdown();  // a truncated head ends here: the feed gives up on it
       const std::string got = co_await app::test::read_to_end(*s);
-      if (!reply_starts.empty()) CHECK(got.starts_with(reply_starts));
+      if (!reply_starts.empty()) CHECK_MESSAGE(got.starts_with(reply_starts), request.substr(0, 60));
     }
     // The listener still serves.
     const auto after = co_await fetch(addr, bad_symbol);
