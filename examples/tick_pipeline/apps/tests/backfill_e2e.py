@@ -199,7 +199,9 @@ def stall_case(name, ingest_extra, want_reconnects):
     feed, port = start_feed("aggTrade", ("--api-key", "test-key-1", "--stall-ms", "400", "--stall-every", "20000"),
                             disconnect_every=0)
     try:
-        code, summary, _ = run_ingest(port, out, ("--expect", "100000", "--duration", "60"), ingest_extra)
+        # 40,000 ticks: past the first stall of each connection. (A TSan build lags the market,
+        # so each stall skips that lag too and the backfill is several times larger.)
+        code, summary, _ = run_ingest(port, out, ("--expect", "40000", "--duration", "60"), ingest_extra)
         b = summary["backfill"]
         print(f"  {name}: exit {code}, sessions {summary['sessions']}, idle timeouts "
               f"{summary['errors']['idle_timeouts']}, backfill {b}")
@@ -212,7 +214,7 @@ def stall_case(name, ingest_extra, want_reconnects):
         else:
             check(summary["sessions"] == 1, f"{name}: one session throughout ({summary['sessions']})")
         if code == 0:
-            verify(out, "aggTrade", "aggTrade", "agg_trade_id", port, 100000)
+            verify(out, "aggTrade", "aggTrade", "agg_trade_id", port, 40000)
     finally:
         err = stop_feed(feed)
     stalls = re.search(r"(\d+) stalls of 400 ms", err)
