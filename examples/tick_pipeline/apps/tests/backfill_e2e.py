@@ -31,6 +31,8 @@ import time
 
 import pyarrow.dataset as ds
 
+import feed_process
+
 FEED, INGEST, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 failures = []
 
@@ -42,23 +44,11 @@ def check(cond, what):
 
 
 def start_feed(kind, extra=(), disconnect_every=20000, rate=100000):
-    # An endless market (no --count): the ingest stops at --expect, and every id it saw is
-    # still in the feed's history to compare with.
-    feed = subprocess.Popen([FEED, "--listen", "127.0.0.1:0", "--symbols", "4", "--kind", kind, "--rate", str(rate),
-                             "--disconnect-every", str(disconnect_every), "--quiet", *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    line = feed.stderr.readline()
-    port = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-    if not port:
-        feed.kill()
-        raise SystemExit("feed did not say where it listens: " + line)
-    return feed, port.group(1)
-
-
-def stop_feed(feed):
-    """Stops the feed; returns what it wrote to stderr (its exit summary)."""
-    feed.send_signal(signal.SIGINT)
-    return feed.communicate(timeout=30)[1]
+    """An endless market (no --count): the ingest stops at --expect, and every id it saw is
+    still in the feed's history to compare with. Returns (feed, port)."""
+    feed, addr = feed_process.start(FEED, "--symbols", "4", "--kind", kind, "--rate", str(rate),
+                                    "--disconnect-every", str(disconnect_every), "--quiet", *extra)
+    return feed, feed_process.port_of(addr)
 
 
 def run_ingest(port, out, until, extra=()):
@@ -119,7 +109,7 @@ def case(name, kind, stream, id_col, feed_extra=("--api-key", "test-key-1"), ing
         if want_gaps_filled and code == 0:
             verify(out, stream, kind, id_col, port, count)
     finally:
-        stop_feed(feed)
+        feed_process.stop(feed)
     b = summary["backfill"]
     print(f"  {name}: exit {code}, backfill {b}")
     check(b["gaps_found"] > 0, f"{name}: the resets made gaps ({b['gaps_found']})")
@@ -161,7 +151,7 @@ def restart_case():
         if code == 0:
             verify(out, "aggTrade", "aggTrade", "agg_trade_id", port, 100000)
     finally:
-        stop_feed(feed)
+        feed_process.stop(feed)
 
 
 def sessions_case():
@@ -183,7 +173,7 @@ def sessions_case():
         if code == 0:
             verify(out, "aggTrade", "aggTrade", "agg_trade_id", port, 1)
     finally:
-        err = stop_feed(feed)
+        err = feed_process.stop(feed)[1]
     closed = re.search(r"(\d+) connections closed at --session-max-s", err)
     check(closed is not None and int(closed.group(1)) >= 1,
           f"sessions: the feed closed each session at --session-max-s ({closed.group(0) if closed else err!r})")
@@ -219,7 +209,7 @@ def stall_case(name, stall_ms, ingest_extra, want_reconnects):
         if code == 0:
             verify(out, "aggTrade", "aggTrade", "agg_trade_id", port, 40000)
     finally:
-        err = stop_feed(feed)
+        err = feed_process.stop(feed)[1]
     stalls = re.search(rf"(\d+) stalls of {stall_ms} ms", err)
     check(stalls is not None and int(stalls.group(1)) >= 1, f"{name}: the feed stalled ({err!r})")
 

@@ -31,7 +31,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import ssl
 import subprocess
 import sys
@@ -39,6 +38,8 @@ import time
 import urllib.request
 
 import pyarrow.dataset as ds
+
+import feed_process
 
 FEED, INGEST, WORK, NODE_DIR, VERIFY = sys.argv[1:6]
 SCALE = float(sys.argv[7]) if len(sys.argv) == 8 and sys.argv[6] == "--scale" else 1.0
@@ -65,21 +66,10 @@ shutil.copy(VERIFY, verifier)
 
 
 def start_feed(count, extra):
-    feed = subprocess.Popen([FEED, "--listen", "127.0.0.1:0", "--symbols", "4", "--kind", "aggTrade",
-                             "--count", str(count), "--api-key", "test-key-1", *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    line = feed.stderr.readline()
-    port = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-    if not port:
-        feed.kill()
-        raise SystemExit("feed did not say where it listens: " + line)
-    return feed, port.group(1)
-
-
-def stop_feed(feed):
-    """Stops the feed; returns its exit summary (stderr)."""
-    feed.send_signal(signal.SIGINT)
-    return feed.communicate(timeout=60)[1]
+    """Returns (feed, port)."""
+    feed, addr = feed_process.start(FEED, "--symbols", "4", "--kind", "aggTrade", "--count", str(count),
+                                    "--api-key", "test-key-1", *extra)
+    return feed, feed_process.port_of(addr)
 
 
 def run_ingest(name, url, extra):
@@ -148,7 +138,7 @@ def rotation_case():
         code, s, err, out = run_ingest("rotation", f"ws://127.0.0.1:{port}/",
                                        ["--rotate-before", "1", "--session-max-s", "2"])
     finally:
-        feed_err = stop_feed(feed)
+        feed_err = feed_process.stop(feed)[1]
     b = s["backfill"]
     print(f"  rotation: exit {code}, sessions {s['sessions']}, rotations {s['rotations']}, "
           f"reconnects {s['reconnects']}, backfill {b}")
@@ -185,7 +175,7 @@ def resets_case():
             time.sleep(max(0.0, began + market / rate + 1 - time.monotonic()))
             outside = outside_runs(port, out)
     finally:
-        feed_err = stop_feed(feed)
+        feed_err = feed_process.stop(feed)[1]
     b = s["backfill"]
     print(f"  resets: exit {code}, sessions {s['sessions']}, reconnects {s['reconnects']}, backfill {b}")
     resets = re.search(rf"(\d+) connections reset after {every} messages", feed_err)

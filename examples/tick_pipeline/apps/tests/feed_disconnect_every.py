@@ -5,12 +5,14 @@ flat-out feed, for a market (--rate) and over wss:// (Python's ssl: no close_not
 the feed's summary counts the resets; a bad value is refused."""
 import base64
 import os
-import re
+import signal
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
+
+import feed_process
 
 feed_bin = sys.argv[1]
 failures = []
@@ -23,14 +25,9 @@ def check(ok, what):
 
 
 def start_feed(extra):
-    feed = subprocess.Popen([feed_bin, "--listen", "127.0.0.1:0", "--symbols", "3", *extra],
-                            stderr=subprocess.PIPE, text=True)
-    line = feed.stderr.readline()
-    m = re.search(r"listening on (\S+)", line)
-    if not m:
-        feed.kill()
-        sys.exit("feed did not start: " + line)
-    host, port = m.group(1).rsplit(":", 1)
+    """Returns (feed, (host, port))."""
+    feed, addr = feed_process.start(feed_bin, "--symbols", "3", *extra, stdout=None)
+    host, port = addr.rsplit(":", 1)
     return feed, (host, int(port))
 
 
@@ -102,17 +99,15 @@ for extra, client_tls in ((["--kind", "trade", "--disconnect-every", "1000"], No
             end = "reset" if client_tls is None else "TLS end without close_notify"
             check(got == (1000, end), f"{extra}: connection {i}: 1000 messages then {end}, got {got}")
     finally:
-        feed.terminate()
-        _, err = feed.communicate(timeout=20)
-    check(feed.returncode == 0, f"{extra}: the feed exits 0, got {feed.returncode}: {err}")
+        code, err = feed_process.stop(feed, signal.SIGTERM, timeout=20)
+    check(code == 0, f"{extra}: the feed exits 0, got {code}: {err}")
     check("2 connections reset after 1000 messages" in err, f"{extra}: the summary counts the resets: {err}")
 
 # Without the flag a connection ends with a close frame after --count.
 feed, addr = start_feed(["--count", "500"])
 got = count_until_end(addr, "/")
-feed.terminate()
-_, err = feed.communicate(timeout=20)
-check(feed.returncode == 0, f"no --disconnect-every: the feed exits 0, got {feed.returncode}: {err}")
+code, err = feed_process.stop(feed, signal.SIGTERM, timeout=20)
+check(code == 0, f"no --disconnect-every: the feed exits 0, got {code}: {err}")
 check(got == (500, "close frame"), f"no --disconnect-every: 500 messages then a close frame, got {got}")
 
 for bad in (["--disconnect-every", "x"], ["--disconnect-every", "-1"]):

@@ -7,11 +7,12 @@ nobody costs several times the bound). Then a client is served at the rate (the 
 for it), and once it has gone the feed is idle again. Loopback only, every wait bounded."""
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
+
+import feed_process
 
 feed_bin, ingest_bin = sys.argv[1:3]
 IDLE_S = 2.0
@@ -34,14 +35,9 @@ def idle_share(pid):
 
 
 def main():
-    feed = subprocess.Popen([feed_bin, "--listen", "127.0.0.1:0", "--rate", "2000", "--symbols", "4", "--quiet"],
-                            stderr=subprocess.PIPE, text=True)
+    feed, addr = feed_process.start(feed_bin, "--rate", "2000", "--symbols", "4", "--quiet", stdout=None)
     ok = True
     try:
-        m = re.search(r"listening on (\S+)", feed.stderr.readline())
-        if not m:
-            raise SystemExit("feed did not start")
-        addr = m.group(1)
         time.sleep(0.3)  # start-up work is not idle work
 
         share = idle_share(feed.pid)
@@ -59,14 +55,8 @@ def main():
         print(f"idle after the client left: {share * 100:.2f}% of a core")
         ok &= share < MAX_SHARE
     finally:
-        feed.send_signal(signal.SIGTERM)
-        try:
-            feed.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            feed.kill()
-            feed.communicate()
-            ok = False
-    ok &= feed.returncode == 0
+        code, _ = feed_process.stop(feed, signal.SIGTERM, timeout=10)
+    ok &= code == 0
     print("ok" if ok else "FAILED")
     return 0 if ok else 1
 

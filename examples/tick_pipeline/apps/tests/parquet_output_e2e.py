@@ -27,6 +27,8 @@ import signal
 import subprocess
 import sys
 
+import feed_process
+
 demo, feed_bin, ingest_bin, work, node_dir, verify, python, verify_py = sys.argv[1:9]
 failures = []
 
@@ -167,13 +169,9 @@ check(s.get("sink_error") is not None and (s.get("parquet") or {}).get("complete
 # --- polarway-ingest --out ------------------------------------------------------------------------
 ingest_out = os.path.join(work, "ingest")
 for run in (1, 2):
-    feed = subprocess.Popen([feed_bin, "--listen", "127.0.0.1:0", "--symbols", "4", "--count", "6000", "--quiet"],
-                            stderr=subprocess.PIPE, text=True)
+    feed, addr = feed_process.start(feed_bin, "--symbols", "4", "--count", "6000", "--quiet", stdout=None)
     try:
-        m = re.search(r"listening on (\S+)", feed.stderr.readline())
-        if not check(m is not None, "feed started"):
-            break
-        url = f"ws://{m.group(1)}/stream?streams=btcusdt@trade/ethusdt@trade/bnbusdt@aggTrade/btcusdt@bookTicker"
+        url = f"ws://{addr}/stream?streams=btcusdt@trade/ethusdt@trade/bnbusdt@aggTrade/btcusdt@bookTicker"
         p = subprocess.run([ingest_bin, "--connect", url, "--once", "--quiet", "--out", ingest_out, "--codec", "zstd",
                             "--file-rows", "1000"], capture_output=True, text=True, timeout=120)
         s = summary_of(p.stdout)
@@ -186,12 +184,7 @@ for run in (1, 2):
         check(len(part_files(ingest_out)) == pq.get("files_written") * run,
               f"ingest run {run}: {len(part_files(ingest_out))} part files in all (the earlier run's are kept)")
     finally:
-        feed.send_signal(signal.SIGTERM)
-        try:
-            feed.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            feed.kill()
-            feed.communicate()
+        feed_process.stop(feed, signal.SIGTERM, timeout=10)
 
 print(f"{len(failures)} failed")
 if failures:

@@ -14,33 +14,23 @@ import subprocess
 import sys
 import time
 
+import feed_process
+
 feed_bin, ingest_bin, demo_bin = sys.argv[1:4]
 
 
 def start_feed():
-    feed = subprocess.Popen([feed_bin, "--listen", "127.0.0.1:0", "--symbols", "8", "--quiet"],
-                            stderr=subprocess.PIPE, text=True)
-    line = feed.stderr.readline()
-    m = re.search(r"listening on (\S+)", line)
-    if not m:
-        feed.kill()
-        raise SystemExit(f"feed did not start: {line!r}")
-    return feed, m.group(1)
+    return feed_process.start(feed_bin, "--symbols", "8", "--quiet", stdout=None)
 
 
 def stop_feed(feed):
     """SIGTERM to the feed: it must close its connections and exit 0."""
-    feed.send_signal(signal.SIGTERM)
-    try:
-        feed.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        feed.kill()
-        feed.communicate()
+    code, _ = feed_process.stop(feed, signal.SIGTERM, timeout=10)
+    if code is None:
         print("feed did not stop on SIGTERM")
-        return False
-    if feed.returncode != 0:
-        print(f"feed exit {feed.returncode} after SIGTERM")
-    return feed.returncode == 0
+    elif code != 0:
+        print(f"feed exit {code} after SIGTERM")
+    return code == 0
 
 
 def wait_for_progress(proc, deadline_s=20):
