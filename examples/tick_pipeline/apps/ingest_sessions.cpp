@@ -11,6 +11,7 @@
 #include <polarway/runtime.hpp>
 
 #include "process_stats.hpp"
+#include "reconnect_backoff.hpp"
 #include "serve.hpp"
 #include "ticks/control_message.hpp"
 #include "ticks/decoder.hpp"
@@ -27,13 +28,6 @@ namespace ticks::app {
 namespace pw = polarway;
 
 namespace {
-
-std::uint64_t splitmix(std::uint64_t& s) noexcept {
-  std::uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 // How the messages of a request target are framed: /stream... is combined; /ws/<one stream>
 // is raw of that stream's kind; anything else raw, kind inferred per message.
@@ -438,17 +432,10 @@ pw::task<attempt> attempt_tls(const ws_url& url, session_ctx& ctx, decoder& dec,
 
 namespace {
 
-// Equal jitter: half the delay fixed, half random, so reconnecting clients spread out.
-std::uint64_t jittered(std::uint64_t backoff_ms, std::uint64_t& rng) noexcept {
-  const std::uint64_t half = backoff_ms / 2;
-  return backoff_ms - half + (half ? splitmix(rng) % (half + 1) : 0);
-}
-
-// Waits the jittered back-off before a reconnect and doubles it (up to the cap); false if the
-// run stopped meanwhile, else the reconnect is counted.
-pw::task<bool> back_off(session_ctx& ctx, std::uint64_t& backoff_ms, std::uint64_t& rng) {
-  (void)co_await pw::race(ctx.stop.cancelled(), pw::sleep(std::chrono::milliseconds(jittered(backoff_ms, rng))));
-  backoff_ms = std::min(ctx.cfg->backoff_max_ms, backoff_ms * 2);
+// Waits the back-off's next delay before a reconnect; false if the run stopped meanwhile, else
+// the reconnect is counted.
+pw::task<bool> back_off(session_ctx& ctx, reconnect_backoff& backoff) {
+  (void)co_await pw::race(ctx.stop.cancelled(), pw::sleep(backoff.next_delay()));
   if (ctx.stop.is_cancelled()) co_return false;
   ctx.c->reconnects.fetch_add(1, std::memory_order_relaxed);
   co_return true;
@@ -494,7 +481,7 @@ pw::task<void> run_lane(const ws_url& url, session_ctx ctx, lane& l, const std::
 // that fails is retried with the usual back-off while the old session lasts; an old session
 // that ends with no replacement is followed by an ordinary reconnect.
 pw::task<void> rotating_client_loop(const ws_url& url, session_ctx& ctx, const std::string& label,
-                                    const std::string& peer, std::uint64_t& rng) {
+                                    const std::string& peer, reconnect_backoff& backoff) {
   using clock = std::chrono::steady_clock;
   ingest_counters& c = *ctx.c;
   const ingest_config& cfg = *ctx.cfg;
@@ -506,7 +493,6 @@ pw::task<void> rotating_client_loop(const ws_url& url, session_ctx& ctx, const s
   pw::mpsc::sender<lane_end>& done_tx = done.first;
   pw::mpsc::receiver<lane_end>& done_rx = done.second;
   pw::join_set<void> sessions;
-  std::uint64_t backoff_ms = cfg.backoff_initial_ms;
   int cur = -1;   // the lane carrying the streams; -1: none
   int repl = -1;  // its replacement, once started
   bool first_attempt = true;
@@ -519,12 +505,12 @@ pw::task<void> rotating_client_loop(const ws_url& url, session_ctx& ctx, const s
     session_ctx lane_ctx = ctx;
     lane_ctx.stop = l.stop;
     lane_ctx.established = &l.established;
-    sessions.spawn(run_lane(url, std::move(lane_ctx), l, label, peer, backoff_ms, which, done_tx));
+    sessions.spawn(run_lane(url, std::move(lane_ctx), l, label, peer, backoff.step_ms(), which, done_tx));
   };
 
   while (!ctx.stop.is_cancelled()) {
     if (cur < 0) {
-      if (!first_attempt && !(co_await back_off(ctx, backoff_ms, rng))) break;
+      if (!first_attempt && !(co_await back_off(ctx, backoff))) break;
       first_attempt = false;
       cur = 0;
       start(cur);
@@ -559,12 +545,11 @@ pw::task<void> rotating_client_loop(const ws_url& url, session_ctx& ctx, const s
       repl = -1;
       if (e.a.what == attempt::outcome::give_up) break;
       if (e.a.end == session_end::channel_closed) break;
-      replace_not_before = clock::now() + std::chrono::milliseconds(jittered(backoff_ms, rng));
-      backoff_ms = std::min(cfg.backoff_max_ms, backoff_ms * 2);
+      replace_not_before = clock::now() + backoff.next_delay();
       continue;
     }
     if (e.a.what == attempt::outcome::give_up || e.a.end == session_end::channel_closed) break;
-    if (e.a.ticks > 0) backoff_ms = cfg.backoff_initial_ms;  // it worked for a while: start over
+    if (e.a.ticks > 0) backoff.reset();  // it worked for a while: start over
     if (repl >= 0) {
       c.rotations.fetch_add(1, std::memory_order_relaxed);
       cur = repl;
@@ -587,7 +572,8 @@ pw::task<void> rotating_client_loop(const ws_url& url, session_ctx& ctx, const s
 pw::task<void> client_loop(ws_url url, session_ctx ctx) {
   ingest_counters& c = *ctx.c;
   const ingest_config& cfg = *ctx.cfg;
-  std::uint64_t rng = ctx.seed->fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed);
+  reconnect_backoff backoff(cfg.backoff_initial_ms, cfg.backoff_max_ms,
+                            ctx.seed->fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed));
   const std::string label = label_for(url.target);
   const std::string peer = url.to_string();
   if (url.tls && ctx.tls == nullptr) {
@@ -597,23 +583,22 @@ pw::task<void> client_loop(ws_url url, session_ctx ctx) {
     co_return;
   }
   if (cfg.rotate_before_ms != 0) {
-    co_await rotating_client_loop(url, ctx, label, peer, rng);
+    co_await rotating_client_loop(url, ctx, label, peer, backoff);
     co_return;
   }
-  std::uint64_t backoff_ms = cfg.backoff_initial_ms;
   decoder dec(decoder_for(url.target, cfg.max_message_size));
   stream_monitor monitor = make_monitor(ctx);
   bool first_attempt = true;
 
   while (!ctx.stop.is_cancelled()) {
-    if (!first_attempt && !(co_await back_off(ctx, backoff_ms, rng))) break;
+    if (!first_attempt && !(co_await back_off(ctx, backoff))) break;
     first_attempt = false;
 
-    auto trying = attempt_once(url, ctx, dec, monitor, label, peer, backoff_ms);
+    auto trying = attempt_once(url, ctx, dec, monitor, label, peer, backoff.step_ms());
     const attempt a = co_await std::move(trying);
     if (a.what == attempt::outcome::give_up) break;
     if (a.what == attempt::outcome::retry) continue;
-    if (a.ticks > 0) backoff_ms = cfg.backoff_initial_ms;  // it worked for a while: start over
+    if (a.ticks > 0) backoff.reset();  // it worked for a while: start over
     if (a.end == session_end::channel_closed || a.end == session_end::stopped) break;
     if (cfg.once) break;
   }
