@@ -10,8 +10,8 @@
 // latency describe what was written, and a downstream error is returned as is (the pipeline
 // then stops; the batch that failed is not counted). flush() flushes the downstream.
 //
-// written() may be read from any thread (the live display); everything else belongs to the
-// sink task until it has been joined.
+// written(), per_kind() and latency() may be read from any thread (the live display, a
+// /metrics scrape); everything else belongs to the sink task until it has been joined.
 #pragma once
 
 #include <array>
@@ -34,7 +34,12 @@ class counting_sink final : public tick_sink {
 
   std::uint64_t written() const noexcept { return written_.load(std::memory_order_relaxed); }
   const feed_totals& totals() const noexcept { return totals_; }
-  const std::array<std::uint64_t, 3>& per_kind() const noexcept { return per_kind_; }
+  /// Ticks written per kind (trade, aggTrade, bookTicker), as of now (any thread).
+  std::array<std::uint64_t, 3> per_kind() const noexcept {
+    return {per_kind_[0].load(std::memory_order_relaxed), per_kind_[1].load(std::memory_order_relaxed),
+            per_kind_[2].load(std::memory_order_relaxed)};
+  }
+  /// End-to-end latency of the ticks written (any thread: see latency_histogram).
   const latency_histogram& latency() const noexcept { return latency_; }
   std::uint64_t flushes() const noexcept { return flushes_; }
 
@@ -44,7 +49,7 @@ class counting_sink final : public tick_sink {
   std::int64_t delay_debt_ns_ = 0;
   std::atomic<std::uint64_t> written_{0};
   feed_totals totals_;
-  std::array<std::uint64_t, 3> per_kind_{};
+  std::array<std::atomic<std::uint64_t>, 3> per_kind_{};
   latency_histogram latency_;
   std::uint64_t flushes_ = 0;
 };

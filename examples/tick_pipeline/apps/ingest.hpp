@@ -80,6 +80,7 @@ struct ingest_config {
   std::uint64_t workers = 0;       // runtime_options::workers (0: POLARWAY_WORKERS, else one per core)
   std::uint64_t busy_poll_us = 0;  // runtime_options::busy_poll
   parquet_output_config parquet;         // --out and its knobs: for the program, not the engine
+  std::string metrics_listen;            // --metrics ADDR: for the program, not the engine
   std::string tls_ca;  // wss://: trust exactly this PEM file's CAs; empty: the system trust store
   // With a streams file, the one --connect URL is a base (/stream or /ws, no streams): the
   // file's streams are sharded over connections of at most 1024 to it and subscribed with

@@ -41,6 +41,8 @@ std::string ingest_usage() {
          "  --session-max-s S        the server's session limit for --rotate-before (default 86400,\n"
          "                           Binance's 24 hours; decimals allowed)\n"
          "  --listen ADDR            also accept feeds that connect to us (e.g. 127.0.0.1:9500)\n"
+         "  --metrics ADDR           serve GET /metrics (Prometheus text format) on ADDR for as\n"
+         "                           long as the run lasts (e.g. 127.0.0.1:9464; port 0: any)\n"
          "  --channel-capacity N     ticks buffered between connections and sink, in batches of up\n"
          "                           to 256 (rounded up to whole batches; default 8192)\n"
          "  --duration S             stop after S seconds (decimals allowed; default: no limit)\n"
@@ -94,6 +96,14 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
           return pw::err(cli_error{"--listen: '" + std::string(v) + "' is not an address like 127.0.0.1:9500 (" +
                                    a.error().message() + ")"});
         c.listen = std::string(v);
+        return pw::ok();
+      });
+    } else if (flag == "--metrics") {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (auto a = pw::net::socket_addr::parse(v); !a)
+          return pw::err(cli_error{"--metrics: '" + std::string(v) + "' is not an address like 127.0.0.1:9464 (" +
+                                   a.error().message() + ")"});
+        c.metrics_listen = std::string(v);
         return pw::ok();
       });
     } else if (flag == "--channel-capacity") {

@@ -14,6 +14,8 @@
 
 #include "counting_sink.hpp"
 #include "ingest.hpp"
+#include "ingest_metrics.hpp"
+#include "metrics_endpoint.hpp"
 #include "parquet_output.hpp"
 #include "parquet_tick_sink.hpp"
 #include "signals.hpp"
@@ -71,7 +73,9 @@ int main(int argc, char** argv) {
   pw::option<app::ingest_report> report;
   {
     auto watcher = rt.spawn(signals.watch(stop, &by_signal));
-    report = rt.block_on([](app::ingest_engine& engine, pw::cancellation_token stop) -> pw::task<pw::option<app::ingest_report>> {
+    const app::ingest_metrics_sources sources{&engine.counters(), &sink, parquet ? &*parquet : nullptr};
+    report = rt.block_on([](pw::runtime& rt, app::ingest_engine& engine, app::ingest_metrics_sources sources,
+                            pw::cancellation_token stop) -> pw::task<pw::option<app::ingest_report>> {
       auto bound = engine.bind();
       if (!bound) {
         std::fprintf(stderr, "polarway-ingest: cannot listen on %s: %s\n", engine.config().listen.c_str(),
@@ -79,8 +83,29 @@ int main(int argc, char** argv) {
         co_return pw::none;
       }
       if (*bound) std::fprintf(stderr, "polarway-ingest: listening on %s\n", (*bound)->to_string().c_str());
-      co_return co_await engine.run(stop);
-    }(engine, stop));
+      // --metrics: served for as long as the run lasts, on a listener of its own.
+      pw::option<pw::net::tcp_listener> metrics_listener;
+      pw::option<pw::join_handle<void>> metrics_server;
+      pw::cancellation_token metrics_stop;
+      if (const std::string& at = engine.config().metrics_listen; !at.empty()) {
+        auto l = pw::net::tcp_listener::bind(at);
+        auto addr = l ? l->local_addr() : pw::result<pw::net::socket_addr>(pw::err(l.error()));
+        if (!addr) {
+          std::fprintf(stderr, "polarway-ingest: --metrics: cannot listen on %s: %s\n", at.c_str(),
+                       addr.error().message().c_str());
+          co_return pw::none;
+        }
+        std::fprintf(stderr, "polarway-ingest: metrics on http://%s/metrics\n", addr->to_string().c_str());
+        metrics_listener.emplace(std::move(*l));
+        auto render = [&rt, sources] { return app::ingest_metrics_page(rt.metrics(), sources); };
+        metrics_server = pw::spawn(app::serve_metrics(*metrics_listener, metrics_stop, std::move(render)));
+      }
+      auto running = engine.run(stop);
+      auto report = co_await std::move(running);
+      metrics_stop.cancel();
+      if (metrics_server) (void)co_await std::move(*metrics_server);
+      co_return report;
+    }(rt, engine, sources, stop));
     watcher.abort();  // a signal from here on is ignored: the run is over
   }
   // Commits whatever is still open (nothing, after the pipeline's flush, unless it failed) and

@@ -11,13 +11,6 @@ namespace ticks::app {
 
 namespace {
 
-// JSON keys for ws::violation, in enum order (the codec's to_string is prose, with spaces).
-constexpr const char* violation_keys[] = {
-    "other_ws_error",        "reserved_bits",       "unknown_opcode",          "fragmented_control",
-    "control_too_long",      "unmasked_frame",      "masked_frame",            "non_minimal_length",
-    "length_high_bit",       "unexpected_continuation", "expected_continuation", "bad_close_payload",
-    "invalid_utf8",          "message_too_big",     "rejected_by_wslay"};
-static_assert(std::size(violation_keys) == ingest_counters::violations);
 
 class json_object {
  public:
@@ -127,7 +120,7 @@ std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r
   const auto& h = sink.latency();
   json_object ws;
   for (std::size_t i = 0; i < ingest_counters::violations; ++i)
-    if (const auto n = c.ws_errors[i].load()) ws.num(violation_keys[i], n);
+    if (const auto n = c.ws_errors[i].load()) ws.num(ws_violation_key(i), n);
   json_object errors;
   errors.num("malformed_json", c.malformed_json.load())
       .num("schema_error", c.schema_errors.load())

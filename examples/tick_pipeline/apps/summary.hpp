@@ -5,6 +5,8 @@
 // (or the --json-summary file).
 #pragma once
 
+#include <cstddef>
+#include <iterator>
 #include <string>
 
 #include "counting_sink.hpp"
@@ -13,6 +15,18 @@
 #include "ticks/parquet_sink.hpp"
 
 namespace ticks::app {
+
+/// The name of ws::violation `i` (in enum order) in the JSON summary and the metrics: the
+/// codec's to_string is prose, with spaces.
+constexpr const char* ws_violation_key(std::size_t i) noexcept {
+  constexpr const char* keys[] = {
+      "other_ws_error",   "reserved_bits",      "unknown_opcode",          "fragmented_control",
+      "control_too_long", "unmasked_frame",     "masked_frame",            "non_minimal_length",
+      "length_high_bit",  "unexpected_continuation", "expected_continuation", "bad_close_payload",
+      "invalid_utf8",     "message_too_big",    "rejected_by_wslay"};
+  static_assert(std::size(keys) == ingest_counters::violations);
+  return keys[i];
+}
 
 /// What a summary reports besides the engine's counters and the counting sink; each optional.
 struct summary_extras {

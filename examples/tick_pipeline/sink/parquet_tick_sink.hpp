@@ -7,6 +7,10 @@
 // file, rows lost, batch index) stays available from sink().failure() for the summary.
 #pragma once
 
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <span>
 #include <utility>
 
@@ -21,6 +25,7 @@ class parquet_tick_sink final : public tick_sink {
 
   polarway::task<polarway::result<void>> write(std::span<const ticks::tick> batch) override {
     auto r = co_await sink_.write(batch);
+    publish();
     if (!r) co_return polarway::err(polarway::error(r.error().error.code(), "parquet_sink::write"));
     co_return polarway::ok();
   }
@@ -28,6 +33,7 @@ class parquet_tick_sink final : public tick_sink {
   /// Commits every open file (the pipeline calls this once, after the last write).
   polarway::task<polarway::result<void>> flush() override {
     auto r = co_await sink_.flush();
+    publish();
     if (!r) co_return polarway::err(polarway::error(r.error().error.code(), "parquet_sink::flush"));
     co_return polarway::ok();
   }
@@ -35,8 +41,38 @@ class parquet_tick_sink final : public tick_sink {
   parquet_sink& sink() noexcept { return sink_; }
   const parquet_sink& sink() const noexcept { return sink_; }
 
+  /// What committed files hold, per stream kind, as of the last write() or flush() (any
+  /// thread: a /metrics scrape while the sink task writes).
+  struct committed_counts {
+    std::uint64_t rows = 0;
+    std::uint64_t files = 0;
+    std::uint64_t bytes = 0;
+  };
+  committed_counts committed(message_kind k) const noexcept {
+    const published_counts& p = published_[static_cast<std::size_t>(k)];
+    return {p.rows.load(std::memory_order_relaxed), p.files.load(std::memory_order_relaxed),
+            p.bytes.load(std::memory_order_relaxed)};
+  }
+
  private:
+  struct published_counts {
+    std::atomic<std::uint64_t> rows{0};
+    std::atomic<std::uint64_t> files{0};
+    std::atomic<std::uint64_t> bytes{0};
+  };
+
+  // The sink task copies its counters out for committed(): the sink's own stats are its alone.
+  void publish() noexcept {
+    for (std::size_t k = 0; k < published_.size(); ++k) {
+      const parquet_stream_counts& c = sink_.stats().streams[k];
+      published_[k].rows.store(c.rows_written, std::memory_order_relaxed);
+      published_[k].files.store(c.files_written, std::memory_order_relaxed);
+      published_[k].bytes.store(c.bytes_written, std::memory_order_relaxed);
+    }
+  }
+
   parquet_sink sink_;
+  std::array<published_counts, 3> published_{};
 };
 
 }  // namespace ticks::app

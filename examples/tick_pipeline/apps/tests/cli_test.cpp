@@ -131,6 +131,16 @@ TEST_CASE("ingest flags: valid and hostile") {
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--busy-poll-us", "-1"}).empty());
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--workers", "0"}).empty());
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--workers", "1025"}).empty());
+  // --metrics: an address, as --listen's.
+  auto metrics = argv_of({"--connect", "ws://127.0.0.1:1/", "--metrics", "127.0.0.1:0"});
+  auto mc = app::parse_ingest_args(metrics);
+  REQUIRE(mc);
+  CHECK(mc->metrics_listen == "127.0.0.1:0");
+  CHECK(ingest_error({"--connect", "ws://127.0.0.1:1/", "--metrics", "localhost"}).find("--metrics") != std::string::npos);
+  CHECK(ingest_error({"--connect", "ws://127.0.0.1:1/", "--metrics", "1.2.3.4:99999"}).find("--metrics") !=
+        std::string::npos);
+  CHECK(ingest_error({"--connect", "ws://127.0.0.1:1/", "--metrics"}).find("--metrics") != std::string::npos);
+  CHECK(ingest_error({"--connect", "ws://127.0.0.1:1/", "--metrics", ""}).find("--metrics") != std::string::npos);
   // --rotate-before: with --backfill (which drops the overlap), shorter than the session limit.
   auto rotating = argv_of({"--connect", "ws://127.0.0.1:1/", "--backfill", "--rotate-before", "0.5", "--session-max-s", "2"});
   auto rc = app::parse_ingest_args(rotating);

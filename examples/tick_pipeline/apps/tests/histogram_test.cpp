@@ -47,3 +47,30 @@ TEST_CASE("percentiles") {
   CHECK(g.count() == h.count() + 1);
   CHECK(g.min() <= 5);
 }
+
+TEST_CASE("sum and count_at_most: never too high, short by at most the bucket holding the bound") {
+  latency_histogram h;
+  std::vector<std::uint64_t> vals;
+  std::uint64_t x = 987654321, total = 0;
+  for (int i = 0; i < 50000; ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    const std::uint64_t v = (x >> 33) % 5'000'000;  // up to 5 ms in ns
+    vals.push_back(v);
+    h.record(v);
+    total += v;
+  }
+  CHECK(h.sum() == total);
+  std::sort(vals.begin(), vals.end());
+  for (const std::uint64_t bound : {0ull, 31ull, 1000ull, 100'000ull, 1'000'000ull, 2'500'000ull, 10'000'000ull}) {
+    const auto exact = static_cast<std::uint64_t>(std::upper_bound(vals.begin(), vals.end(), bound) - vals.begin());
+    const std::uint64_t got = h.count_at_most(bound);
+    CHECK(got <= exact);
+    // Whatever was left out lies in the bound's own bucket: above its lower end.
+    const std::size_t i = latency_histogram::index(bound);
+    const std::uint64_t lower = i == 0 ? 0 : latency_histogram::upper_bound(i - 1) + 1;
+    const auto below_bucket =
+        static_cast<std::uint64_t>(std::lower_bound(vals.begin(), vals.end(), lower) - vals.begin());
+    CHECK(got >= below_bucket);
+  }
+  CHECK(h.count_at_most(UINT64_MAX) == h.count());
+}

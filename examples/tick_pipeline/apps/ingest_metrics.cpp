@@ -1,0 +1,115 @@
+#include "ingest_metrics.hpp"
+
+#include <array>
+#include <cstdint>
+
+#include "process_stats.hpp"
+#include "prometheus_text.hpp"
+#include "runtime_prometheus.hpp"
+#include "summary.hpp"
+#include "ticks/tick.hpp"
+
+namespace ticks::app {
+
+namespace {
+
+constexpr std::array<message_kind, 3> kinds{message_kind::trade, message_kind::agg_trade, message_kind::book_ticker};
+
+// The latency histogram's bounds, in seconds: 50 us to 10 s.
+constexpr std::array<double, 17> latency_bounds{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                0.05,    0.1,    0.25,    0.5,    1,     2.5,    5,     10};
+
+void counter(prometheus_text& out, const char* name, const char* help, std::uint64_t v) {
+  out.family(name, "counter", help);
+  out.sample(name, {}, v);
+}
+
+void gauge(prometheus_text& out, const char* name, const char* help, std::uint64_t v) {
+  out.family(name, "gauge", help);
+  out.sample(name, {}, v);
+}
+
+}  // namespace
+
+std::string ingest_metrics_page(const polarway::runtime_metrics& runtime, const ingest_metrics_sources& s) {
+  prometheus_text out;
+  append_runtime_metrics(out, runtime);
+  const ingest_counters& c = *s.counters;
+  const counting_sink& sink = *s.sink;
+
+  const std::uint64_t in = c.ticks_in.load();
+  counter(out, "polarway_ticks_received_total", "Ticks decoded from the feeds.", in);
+  const auto written = sink.per_kind();
+  out.family("polarway_ticks_written_total", "counter", "Ticks the sink took, per kind.");
+  std::uint64_t out_total = 0;
+  for (const message_kind k : kinds) {
+    const auto n = written[static_cast<std::size_t>(k)];
+    out_total += n;
+    out.sample("polarway_ticks_written_total", {{"kind", to_string(k)}}, n);
+  }
+  // Decoded or backfilled, less the duplicates dropped, less what was written. The counters are
+  // read one after the other while ticks move: clamped at zero.
+  const std::uint64_t entered = in + c.backfill.ticks_backfilled.load() - c.backfill.duplicates_dropped.load();
+  gauge(out, "polarway_ticks_in_flight", "Ticks decoded or backfilled and not yet written.",
+        entered > out_total ? entered - out_total : 0);
+  counter(out, "polarway_messages_received_total", "WebSocket data messages received.", c.messages.load());
+  counter(out, "polarway_binary_messages_received_total", "Of which binary.", c.binary_messages.load());
+  counter(out, "polarway_sessions_total", "WebSocket sessions established.", c.sessions.load());
+  counter(out, "polarway_reconnects_total", "Reconnects after a session ended or an attempt failed.",
+          c.reconnects.load());
+  counter(out, "polarway_rotations_total", "Sessions handed over to their replacement (--rotate-before).",
+          c.rotations.load());
+
+  out.family("polarway_errors_total", "counter", "Errors by kind.");
+  const std::pair<const char*, const std::atomic<std::uint64_t>*> errors[] = {
+      {"connect_failure", &c.connect_failures},     {"handshake_failure", &c.handshake_failures},
+      {"handshake_timeout", &c.handshake_timeouts}, {"tls_failure", &c.tls_failures},
+      {"idle_timeout", &c.idle_timeouts},           {"connection_error", &c.connection_errors},
+      {"rejected_connection", &c.rejected_connections}, {"malformed_json", &c.malformed_json},
+      {"schema_error", &c.schema_errors},           {"too_large", &c.too_large},
+      {"dropped_at_stop", &c.dropped_at_stop},      {"control_error", &c.control_errors}};
+  for (const auto& [kind, n] : errors) out.sample("polarway_errors_total", {{"kind", kind}}, n->load());
+  out.family("polarway_websocket_errors_total", "counter", "WebSocket protocol violations by the peer, by kind.");
+  for (std::size_t i = 0; i < ingest_counters::violations; ++i)
+    out.sample("polarway_websocket_errors_total", {{"violation", ws_violation_key(i)}}, c.ws_errors[i].load());
+
+  const backfill_counters& b = c.backfill;
+  counter(out, "polarway_backfill_gaps_found_total", "Gaps in a stream's ids (--backfill).", b.gaps_found.load());
+  counter(out, "polarway_backfill_ids_missing_total", "Ids those gaps missed.", b.ids_missing.load());
+  counter(out, "polarway_backfill_ticks_total", "Ticks fetched over REST to fill gaps.", b.ticks_backfilled.load());
+  counter(out, "polarway_backfill_gaps_unfilled_total", "Gaps given up.", b.gaps_unfilled.load());
+  counter(out, "polarway_backfill_duplicates_dropped_total", "Ticks received twice, dropped.",
+          b.duplicates_dropped.load());
+  counter(out, "polarway_backfill_requests_total", "REST requests made.", b.requests.load());
+  counter(out, "polarway_backfill_request_failures_total", "REST requests that failed.", b.request_failures.load());
+
+  if (s.parquet) {
+    const char* names[] = {"polarway_parquet_rows_written_total", "polarway_parquet_files_written_total",
+                           "polarway_parquet_bytes_written_total"};
+    const char* helps[] = {"Rows in committed Parquet files, per kind.", "Parquet files committed, per kind.",
+                           "Bytes of committed Parquet files, per kind."};
+    for (int f = 0; f < 3; ++f) {
+      out.family(names[f], "counter", helps[f]);
+      for (const message_kind k : kinds) {
+        const auto n = s.parquet->committed(k);
+        out.sample(names[f], {{"kind", to_string(k)}}, f == 0 ? n.rows : f == 1 ? n.files : n.bytes);
+      }
+    }
+  }
+
+  const latency_histogram& h = sink.latency();
+  std::array<std::uint64_t, latency_bounds.size()> cumulative{};
+  for (std::size_t i = 0; i < latency_bounds.size(); ++i)
+    cumulative[i] = h.count_at_most(static_cast<std::uint64_t>(latency_bounds[i] * 1e9));
+  out.family("polarway_tick_latency_seconds", "histogram",
+             "From the feed's send time (pw_ts) to the sink; each bucket may miss values within about 3% below its "
+             "bound.");
+  out.histogram("polarway_tick_latency_seconds", {}, latency_bounds, cumulative, static_cast<double>(h.sum()) * 1e-9,
+                h.count());
+
+  gauge(out, "polarway_process_resident_memory_bytes", "Resident memory now (VmRSS).", current_rss_kib() * 1024);
+  gauge(out, "polarway_process_peak_resident_memory_bytes", "Peak resident memory (VmHWM).", peak_rss_kib() * 1024);
+  return out.text();
+}
+
+}  // namespace ticks::app

@@ -1,0 +1,71 @@
+#include "metrics_endpoint.hpp"
+
+#include <chrono>
+#include <utility>
+
+#include "prometheus_text.hpp"
+#include "serve.hpp"
+#include "ticks/rest_request.hpp"
+#include "ws_session.hpp"
+
+namespace ticks::app {
+
+namespace pw = polarway;
+
+namespace {
+
+constexpr std::chrono::milliseconds head_deadline{5000};
+constexpr std::size_t max_connections = 16;
+
+pw::task<void> answer_plain(pw::net::tcp_stream s, std::string head, const std::function<std::string()>& render) {
+  const std::string response = metrics_response(head, render);
+  (void)co_await s.write_all(as_bytes(response));
+  (void)co_await s.shutdown();
+}
+
+pw::task<void> metrics_connection(pw::net::tcp_stream s, std::function<std::string()> render) {
+  const auto admit = [](std::string_view) -> pw::result<bool, ws_refusal> {
+    return pw::err(ws_refusal{404, "no WebSocket here: GET /metrics"});
+  };
+  auto plain = [&render](pw::net::tcp_stream t, std::string head, std::vector<std::byte>) {
+    return answer_plain(std::move(t), std::move(head), render);
+  };
+  // Named, not a temporary in the co_await: g++ 12 mishandles those.
+  auto accepting = accept_ws(std::move(s), head_deadline, ws::connection_options{}, admit, plain);
+  (void)co_await std::move(accepting);
+}
+
+}  // namespace
+
+std::string metrics_response(std::string_view request_head, const std::function<std::string()>& render) {
+  auto request = parse_rest_request(request_head);
+  if (!request) {
+    switch (request.error().code) {
+      case rest_request_errc::bad_target:
+        return http_error_response(404, "Not Found", "GET /metrics");
+      case rest_request_errc::body_not_allowed:
+        return http_error_response(400, "Bad Request", "a GET request has no body");
+      default:
+        return http_error_response(400, "Bad Request", "malformed request: GET /metrics");
+    }
+  }
+  if (request->method != "GET") return http_error_response(400, "Bad Request", "GET /metrics only");
+  if (request->path != "/metrics") return http_error_response(404, "Not Found", "GET /metrics");
+  const std::string body = render();
+  std::string r = "HTTP/1.1 200 OK\r\nContent-Type: ";
+  r += prometheus_text::content_type;
+  r += "\r\nConnection: close\r\nContent-Length: ";
+  r += std::to_string(body.size());
+  r += "\r\n\r\n";
+  r += body;
+  return r;
+}
+
+pw::task<void> serve_metrics(pw::net::tcp_listener& listener, pw::cancellation_token stop,
+                             std::function<std::string()> render) {
+  auto handler = [render = std::move(render)](pw::net::tcp_stream s) { return metrics_connection(std::move(s), render); };
+  auto loop = serve(listener, stop, max_connections, std::move(handler));
+  co_await std::move(loop);
+}
+
+}  // namespace ticks::app

@@ -1,0 +1,29 @@
+// ticks::app::serve_metrics: the HTTP side of --metrics ADDR. On its own listener, through the
+// pipeline's one accept loop (serve.hpp) and its one request-head reader (accept_ws, which
+// hands a plain GET to us): GET /metrics is answered 200 with render()'s page in the
+// Prometheus text format; any other path 404; a request that is not a valid GET (another
+// method, a body, a malformed head) 400; a WebSocket upgrade 404; a head not complete within
+// 5 s 408. One request per connection (Connection: close), at most 16 connections at once.
+//
+// render() runs on the worker that serves the request, so it must not block: it reads
+// counters (relaxed atomics and runtime::metrics()) and formats text, tens of microseconds.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <polarway/net/tcp_listener.hpp>
+#include <polarway/sync/cancellation_token.hpp>
+#include <polarway/task.hpp>
+
+namespace ticks::app {
+
+/// Serves until `stop` is cancelled, then waits for the connections being served.
+polarway::task<void> serve_metrics(polarway::net::tcp_listener& listener, polarway::cancellation_token stop,
+                                   std::function<std::string()> render);
+
+/// The whole HTTP response to one request head (exposed for tests): 200 with render()'s page
+/// for GET /metrics, else the error response described above.
+std::string metrics_response(std::string_view request_head, const std::function<std::string()>& render);
+
+}  // namespace ticks::app

@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""polarway-ingest --metrics under a real Prometheus server.
+
+A feed's market of 40,000 trades (2 s at 20,000/s) is read by an ingest that serves /metrics;
+promtool accepts its exposition; a Prometheus server (Debian's, started here on loopback with a
+free port and a temporary data directory) scrapes it every second. Once Prometheus has stored
+all 40,000 in polarway_ticks_received_total, the ingest is stopped (SIGINT): the ticks_in of its
+JSON summary must be the largest value Prometheus stored, and the target must have been up.
+The endpoint also answers hostile requests with the right status (unknown path, another method,
+a WebSocket upgrade, bytes that are not HTTP, a huge header) and keeps serving after them.
+
+usage: metrics_e2e.py FEED INGEST PROMETHEUS PROMTOOL WORK_DIR
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+import feed_process
+
+FEED, INGEST, PROMETHEUS, PROMTOOL, WORK = sys.argv[1:6]
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def free_port():
+    """A port nothing listens on now (the kernel's choice); Prometheus binds it just after."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def raw_request(host, port, data):
+    """Sends `data`, returns the status line of the answer ("" if none)."""
+    with socket.create_connection((host, port), timeout=10) as s:
+        s.sendall(data)
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return answer.split(b"\r\n", 1)[0].decode("latin-1")
+
+
+def get(url, timeout=10):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status, r.headers.get("Content-Type"), r.read().decode()
+
+
+def prometheus_query(base, query):
+    _, _, body = get(base + "/api/v1/query?" + urllib.parse.urlencode({"query": query}))
+    answer = json.loads(body)
+    if answer.get("status") != "success":
+        return None
+    result = answer["data"]["result"]
+    return float(result[0]["value"][1]) if result else None
+
+
+shutil.rmtree(WORK, ignore_errors=True)
+os.makedirs(WORK)
+feed, feed_addr = feed_process.start(FEED, "--symbols", "4", "--kind", "trade", "--rate", "20000", "--count", "40000",
+                                     "--quiet")
+summary_path = os.path.join(WORK, "summary.json")
+streams = "/".join(f"{s}@trade" for s in ("btcusdt", "ethusdt", "bnbusdt", "solusdt"))
+ingest = subprocess.Popen([INGEST, "--connect", f"ws://{feed_addr}/stream?streams={streams}", "--metrics", "127.0.0.1:0",
+                           "--duration", "120", "--quiet", "--backoff-initial", "0.05", "--json-summary", summary_path],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+prometheus = None
+try:
+    line = ingest.stderr.readline()
+    m = re.search(r"metrics on (http://([\d.]+):(\d+)/metrics)", line)
+    if not m:
+        raise SystemExit(f"ingest did not say where it serves metrics: {line!r}")
+    metrics_url, host, port = m.group(1), m.group(2), int(m.group(3))
+
+    status, ctype, page = get(metrics_url)
+    check(status == 200 and ctype.startswith("text/plain; version=0.0.4"), f"GET /metrics: {status} {ctype}")
+    lint = subprocess.run([PROMTOOL, "check", "metrics"], input=page, capture_output=True, text=True, timeout=30)
+    check(lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(),
+          f"promtool check metrics accepts the page: {lint.returncode} {lint.stdout}{lint.stderr}")
+    for family in ("polarway_ticks_received_total", "polarway_runtime_worker_polls_total",
+                   "polarway_tick_latency_seconds_bucket", "polarway_process_resident_memory_bytes"):
+        check(re.search(rf"^{family}[{{ ]", page, re.M) is not None, f"the page has {family}")
+
+    # Hostile requests: each answered with its status; the endpoint serves on afterwards.
+    for what, data, want in (
+            ("unknown path", b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", "404"),
+            ("POST", b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "40"),
+            ("WebSocket upgrade", b"GET /metrics HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                  b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+             "404"),
+            ("not HTTP", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n", "400"),
+            ("a header line 100 KiB long", b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 100_000 + b"\r\n\r\n", "4")):
+        got = raw_request(host, port, data)
+        check(got.startswith("HTTP/1.1 " + want), f"{what}: answered {got!r}")
+    status, _, _ = get(metrics_url)
+    check(status == 200, "GET /metrics still answers after the hostile requests")
+
+    # Prometheus scrapes the ingest every second while it runs.
+    prom_dir = os.path.join(WORK, "prometheus")
+    os.makedirs(prom_dir)
+    config = os.path.join(prom_dir, "prometheus.yml")
+    with open(config, "w") as f:
+        f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                "scrape_configs:\n  - job_name: polarway_ingest\n"
+                f"    static_configs:\n      - targets: ['{host}:{port}']\n")
+    prom_port = free_port()
+    prom_base = f"http://127.0.0.1:{prom_port}"
+    prometheus = subprocess.Popen([PROMETHEUS, "--config.file", config, "--storage.tsdb.path", os.path.join(prom_dir, "data"),
+                                   "--web.listen-address", f"127.0.0.1:{prom_port}", "--log.level", "warn"],
+                                  stdout=subprocess.DEVNULL, stderr=open(os.path.join(prom_dir, "log"), "w"))
+    deadline = time.monotonic() + 30
+    ready = False
+    while time.monotonic() < deadline and not ready:
+        try:
+            ready = get(prom_base + "/-/ready", timeout=2)[0] == 200
+        except OSError:
+            time.sleep(0.2)
+    check(ready, "Prometheus is ready")
+
+    # Every tick of the market reaches the one connection that started it; once Prometheus has
+    # scraped them all, the ingest is stopped.
+    market = 40000
+    stored = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and stored != market:
+        time.sleep(0.5)
+        stored = prometheus_query(prom_base, 'polarway_ticks_received_total{job="polarway_ingest"}')
+    check(stored == market, f"Prometheus scraped all {market} ticks received ({stored})")
+    ingest.send_signal(signal.SIGINT)
+    ingest_err = ingest.communicate(timeout=60)[1]
+    check(ingest.returncode == 0, f"ingest exits 0 ({ingest.returncode}): {ingest_err[-500:]}")
+    with open(summary_path) as f:
+        summary = json.load(f)
+    ticks_in = summary["ticks_in"]
+
+    # The series ends when the target goes away: ask for the largest value stored (a counter's
+    # last), and whether the target was up.
+    stored = prometheus_query(prom_base, 'max_over_time(polarway_ticks_received_total{job="polarway_ingest"}[10m])')
+    check(stored is not None and int(stored) == ticks_in,
+          f"Prometheus stored polarway_ticks_received_total {stored}, the summary says ticks_in {ticks_in}")
+    up = prometheus_query(prom_base, 'max_over_time(up{job="polarway_ingest"}[10m])')
+    check(up == 1, f"the target was up ({up})")
+finally:
+    if ingest.poll() is None:
+        ingest.kill()
+        ingest.communicate()
+    if prometheus is not None:
+        prometheus.send_signal(signal.SIGTERM)
+        try:
+            prometheus.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            prometheus.kill()
+            prometheus.wait()
+    feed_process.stop(feed)
+
+if failures:
+    sys.exit(f"{len(failures)} failure(s)")
+print("ok")
