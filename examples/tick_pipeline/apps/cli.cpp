@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include <polarway/net/socket_addr.hpp>
+
 namespace ticks::app {
 
 namespace pw = polarway;
@@ -102,6 +104,16 @@ pw::result<void, cli_error> arg_reader::seconds_into(std::uint64_t& out, std::ui
     if (!ms) return pw::err(ms.error());
     if (*ms == 0 && !allow_zero) return pw::err(cli_error{std::string(flag_) + ": must be more than 0"});
     out = *ms;
+    return pw::ok();
+  });
+}
+
+pw::result<void, cli_error> arg_reader::address_into(std::string& out, std::string_view example) {
+  return with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+    if (auto a = pw::net::socket_addr::parse(v); !a)
+      return pw::err(cli_error{std::string(flag_) + ": '" + std::string(v) + "' is not an address like " +
+                               std::string(example) + " (" + a.error().message() + ")"});
+    out = std::string(v);
     return pw::ok();
   });
 }

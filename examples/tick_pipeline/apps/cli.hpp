@@ -66,6 +66,9 @@ class arg_reader {
   /// The flag's value as seconds (at most max_seconds), stored in `out` as milliseconds; zero
   /// only if allow_zero.
   polarway::result<void, cli_error> seconds_into(std::uint64_t& out, std::uint64_t max_seconds, bool allow_zero);
+  /// The flag's value as a numeric socket address ("127.0.0.1:9500", "[::1]:0"; no host names),
+  /// stored in `out` as given; the error shows `example`.
+  polarway::result<void, cli_error> address_into(std::string& out, std::string_view example);
 
  private:
   std::span<const char* const> args_;

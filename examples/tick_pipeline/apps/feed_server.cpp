@@ -104,13 +104,7 @@ pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> 
     const std::string_view flag = **f;
     pw::result<void, cli_error> step = pw::ok();
     if (flag == "--listen") {
-      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
-        if (auto a = pw::net::socket_addr::parse(v); !a)
-          return pw::err(cli_error{"--listen: '" + std::string(v) + "' is not an address like 127.0.0.1:9443 (" +
-                                   a.error().message() + ")"});
-        c.listen = std::string(v);
-        return pw::ok();
-      });
+      step = r.address_into(c.listen, "127.0.0.1:9443");
     } else if (flag == "--symbols") {
       step = r.uint_into(c.symbols, 1, feed_generator::max_symbols);
     } else if (flag == "--kind") {

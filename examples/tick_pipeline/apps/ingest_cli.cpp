@@ -91,21 +91,9 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
         return pw::ok();
       });
     } else if (flag == "--listen") {
-      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
-        if (auto a = pw::net::socket_addr::parse(v); !a)
-          return pw::err(cli_error{"--listen: '" + std::string(v) + "' is not an address like 127.0.0.1:9500 (" +
-                                   a.error().message() + ")"});
-        c.listen = std::string(v);
-        return pw::ok();
-      });
+      step = r.address_into(c.listen, "127.0.0.1:9500");
     } else if (flag == "--metrics") {
-      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
-        if (auto a = pw::net::socket_addr::parse(v); !a)
-          return pw::err(cli_error{"--metrics: '" + std::string(v) + "' is not an address like 127.0.0.1:9464 (" +
-                                   a.error().message() + ")"});
-        c.metrics_listen = std::string(v);
-        return pw::ok();
-      });
+      step = r.address_into(c.metrics_listen, "127.0.0.1:9464");
     } else if (flag == "--channel-capacity") {
       step = r.uint_into(c.channel_capacity, 1, 1u << 24);
     } else if (flag == "--duration") {
