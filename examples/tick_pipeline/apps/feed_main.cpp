@@ -1,14 +1,17 @@
 // polarway-feed: a Binance-format WebSocket feed simulator (see feed_server.hpp). Serves until
 // SIGINT/SIGTERM, then closes every connection with 1001 and prints what it sent.
-// Exit status: 0, 1 if it cannot start (bind, replay file), 2 for bad flags (and a --tls-cert /
-// --tls-key that cannot be loaded).
+// Exit status: 0, 1 if it cannot start (bind, --metrics bind, replay file), 2 for bad flags
+// (and a --tls-cert / --tls-key that cannot be loaded).
 #include <cstdio>
+#include <memory>
 #include <span>
 #include <string>
 
 #include <polarway/runtime.hpp>
 
+#include "feed_metrics.hpp"
 #include "feed_server.hpp"
+#include "metrics_endpoint.hpp"
 #include "signals.hpp"
 
 namespace pw = polarway;
@@ -34,7 +37,7 @@ int main(int argc, char** argv) {
   int status = 0;
   {
     auto watcher = rt.spawn(signals.watch(stop));
-    status = rt.block_on([](app::feed_config cfg, pw::cancellation_token stop) -> pw::task<int> {
+    status = rt.block_on([](pw::runtime& rt, app::feed_config cfg, pw::cancellation_token stop) -> pw::task<int> {
       auto server = app::feed_server::create(cfg);
       if (!server) {
         std::fprintf(stderr, "polarway-feed: %s\n", server.error().c_str());
@@ -42,8 +45,20 @@ int main(int argc, char** argv) {
       }
       std::fprintf(stderr, "polarway-feed: listening on %s (%s)\n", (*server)->local_addr().to_string().c_str(),
                    cfg.tls_cert.empty() ? "ws://" : "wss://");
-      co_await (*server)->run(stop);
       const auto& c = (*server)->counters();
+      // --metrics: served for as long as the feed runs, on a listener of its own.
+      std::unique_ptr<app::metrics_server> metrics;
+      if (!cfg.metrics_listen.empty()) {
+        auto started = app::metrics_server::start("polarway-feed", cfg.metrics_listen,
+                                                  [&rt, &c] { return app::feed_metrics_page(rt.metrics(), c); });
+        if (!started) {
+          std::fprintf(stderr, "polarway-feed: %s\n", started.error().c_str());
+          co_return 1;
+        }
+        metrics = std::move(*started);
+      }
+      co_await (*server)->run(stop);
+      if (metrics) co_await metrics->stop();
       const auto t = (*server)->totals();
       std::fprintf(stderr,
                    "polarway-feed: %llu connections, %llu messages, %llu bytes sent; totals count %llu price_sum %llu "
@@ -77,7 +92,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "polarway-feed: %llu TLS handshakes failed\n",
                      static_cast<unsigned long long>(c.tls_handshake_failures.load()));
       co_return 0;
-    }(*cfg, stop));
+    }(rt, *cfg, stop));
     watcher.abort();
   }
   return status;

@@ -44,6 +44,7 @@ using namespace std::chrono_literals;
 std::string feed_usage() {
   return "usage: polarway-feed [options]\n"
          "  --listen ADDR            address to serve on (default 127.0.0.1:9443)\n"
+         "  --metrics ADDR           serve GET /metrics (Prometheus text format) on ADDR while running\n"
          "  --symbols N              symbols to simulate, 1..10000 (default 10)\n"
          "  --kind K                 trade | aggTrade | bookTicker: kind served at / (default trade)\n"
          "  --rate N[/s]             the market's messages per second of each kind, 0 = flat out (default 0).\n"
@@ -105,6 +106,8 @@ pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> 
     pw::result<void, cli_error> step = pw::ok();
     if (flag == "--listen") {
       step = r.address_into(c.listen, "127.0.0.1:9443");
+    } else if (flag == "--metrics") {
+      step = r.address_into(c.metrics_listen, "127.0.0.1:9465");
     } else if (flag == "--symbols") {
       step = r.uint_into(c.symbols, 1, feed_generator::max_symbols);
     } else if (flag == "--kind") {

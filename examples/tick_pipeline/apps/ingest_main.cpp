@@ -84,26 +84,19 @@ int main(int argc, char** argv) {
       }
       if (*bound) std::fprintf(stderr, "polarway-ingest: listening on %s\n", (*bound)->to_string().c_str());
       // --metrics: served for as long as the run lasts, on a listener of its own.
-      pw::option<pw::net::tcp_listener> metrics_listener;
-      pw::option<pw::join_handle<void>> metrics_server;
-      pw::cancellation_token metrics_stop;
+      std::unique_ptr<app::metrics_server> metrics;
       if (const std::string& at = engine.config().metrics_listen; !at.empty()) {
-        auto l = pw::net::tcp_listener::bind(at);
-        auto addr = l ? l->local_addr() : pw::result<pw::net::socket_addr>(pw::err(l.error()));
-        if (!addr) {
-          std::fprintf(stderr, "polarway-ingest: --metrics: cannot listen on %s: %s\n", at.c_str(),
-                       addr.error().message().c_str());
+        auto started = app::metrics_server::start(
+            "polarway-ingest", at, [&rt, sources] { return app::ingest_metrics_page(rt.metrics(), sources); });
+        if (!started) {
+          std::fprintf(stderr, "polarway-ingest: %s\n", started.error().c_str());
           co_return pw::none;
         }
-        std::fprintf(stderr, "polarway-ingest: metrics on http://%s/metrics\n", addr->to_string().c_str());
-        metrics_listener.emplace(std::move(*l));
-        auto render = [&rt, sources] { return app::ingest_metrics_page(rt.metrics(), sources); };
-        metrics_server = pw::spawn(app::serve_metrics(*metrics_listener, metrics_stop, std::move(render)));
+        metrics = std::move(*started);
       }
       auto running = engine.run(stop);
       auto report = co_await std::move(running);
-      metrics_stop.cancel();
-      if (metrics_server) (void)co_await std::move(*metrics_server);
+      if (metrics) co_await metrics->stop();
       co_return report;
     }(rt, engine, sources, stop));
     watcher.abort();  // a signal from here on is ignored: the run is over

@@ -3,7 +3,6 @@
 #include <array>
 #include <cstdint>
 
-#include "process_stats.hpp"
 #include "prometheus_text.hpp"
 #include "runtime_prometheus.hpp"
 #include "summary.hpp"
@@ -107,8 +106,7 @@ std::string ingest_metrics_page(const polarway::runtime_metrics& runtime, const 
   out.histogram("polarway_tick_latency_seconds", {}, latency_bounds, cumulative, static_cast<double>(h.sum()) * 1e-9,
                 h.count());
 
-  gauge(out, "polarway_process_resident_memory_bytes", "Resident memory now (VmRSS).", current_rss_kib() * 1024);
-  gauge(out, "polarway_process_peak_resident_memory_bytes", "Peak resident memory (VmHWM).", peak_rss_kib() * 1024);
+  append_process_metrics(out);
   return out.text();
 }
 

@@ -1,7 +1,11 @@
 #include "metrics_endpoint.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <utility>
+
+#include <polarway/runtime/join_handle.hpp>
+#include <polarway/runtime/runtime.hpp>
 
 #include "prometheus_text.hpp"
 #include "serve.hpp"
@@ -66,6 +70,35 @@ pw::task<void> serve_metrics(pw::net::tcp_listener& listener, pw::cancellation_t
   auto handler = [render = std::move(render)](pw::net::tcp_stream s) { return metrics_connection(std::move(s), render); };
   auto loop = serve(listener, stop, max_connections, std::move(handler));
   co_await std::move(loop);
+}
+
+struct metrics_server::state {
+  polarway::net::tcp_listener listener;
+  pw::cancellation_token stop;
+  pw::option<pw::join_handle<void>> serving;
+};
+
+metrics_server::metrics_server(std::unique_ptr<state> s) noexcept : state_(std::move(s)) {}
+metrics_server::~metrics_server() = default;
+
+pw::result<std::unique_ptr<metrics_server>, std::string> metrics_server::start(std::string_view program,
+                                                                               const std::string& addr,
+                                                                               std::function<std::string()> render) {
+  auto l = pw::net::tcp_listener::bind(addr);
+  if (!l) return pw::err("--metrics: cannot listen on " + addr + ": " + l.error().message());
+  auto bound = l->local_addr();
+  if (!bound) return pw::err("--metrics: cannot listen on " + addr + ": " + bound.error().message());
+  std::fprintf(stderr, "%.*s: metrics on http://%s/metrics\n", static_cast<int>(program.size()), program.data(),
+               bound->to_string().c_str());
+  auto s = std::make_unique<state>(state{std::move(*l), {}, pw::none});
+  s->serving = pw::spawn(serve_metrics(s->listener, s->stop, std::move(render)));
+  return std::unique_ptr<metrics_server>(new metrics_server(std::move(s)));
+}
+
+pw::task<void> metrics_server::stop() {
+  state_->stop.cancel();
+  if (state_->serving) (void)co_await std::move(*state_->serving);
+  state_->serving = pw::none;
 }
 
 }  // namespace ticks::app

@@ -10,9 +10,12 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include <polarway/net/tcp_listener.hpp>
+#include <polarway/result.hpp>
 #include <polarway/sync/cancellation_token.hpp>
 #include <polarway/task.hpp>
 
@@ -21,6 +24,28 @@ namespace ticks::app {
 /// Serves until `stop` is cancelled, then waits for the connections being served.
 polarway::task<void> serve_metrics(polarway::net::tcp_listener& listener, polarway::cancellation_token stop,
                                    std::function<std::string()> render);
+
+/// A program's --metrics ADDR: the listener and the serving task, for as long as the program's
+/// run lasts.
+class metrics_server {
+ public:
+  /// Binds `addr` (call inside the runtime), tells stderr "<program>: metrics on
+  /// http://ADDR/metrics" (the port the kernel chose, for port 0), and serves render() until
+  /// stop(). The error names the address and why it could not be bound.
+  static polarway::result<std::unique_ptr<metrics_server>, std::string> start(std::string_view program,
+                                                                             const std::string& addr,
+                                                                             std::function<std::string()> render);
+  ~metrics_server();
+
+  /// Stops serving and waits for the connections being served.
+  polarway::task<void> stop();
+
+  struct state;
+
+ private:
+  explicit metrics_server(std::unique_ptr<state> s) noexcept;
+  std::unique_ptr<state> state_;
+};
 
 /// The whole HTTP response to one request head (exposed for tests): 200 with render()'s page
 /// for GET /metrics, else the error response described above.

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "process_stats.hpp"
+
 namespace ticks::app {
 
 namespace pw = polarway;
@@ -85,6 +87,13 @@ void append_runtime_metrics(prometheus_text& out, const pw::runtime_metrics& m) 
          m.blocking_queue_depth);
   out.family("polarway_runtime_uptime_seconds", "gauge", "Time since the first worker started.");
   out.sample("polarway_runtime_uptime_seconds", {}, std::chrono::duration<double>(m.uptime).count());
+}
+
+void append_process_metrics(prometheus_text& out) {
+  out.family("polarway_process_resident_memory_bytes", "gauge", "Resident memory now (VmRSS).");
+  out.sample("polarway_process_resident_memory_bytes", {}, current_rss_kib() * 1024);
+  out.family("polarway_process_peak_resident_memory_bytes", "gauge", "Peak resident memory (VmHWM).");
+  out.sample("polarway_process_peak_resident_memory_bytes", {}, peak_rss_kib() * 1024);
 }
 
 }  // namespace ticks::app

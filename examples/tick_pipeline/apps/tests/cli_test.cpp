@@ -66,6 +66,14 @@ TEST_CASE("feed flags: hostile argv") {
   CHECK(!feed_error({"--kind", "trades"}).empty());
   CHECK(!feed_error({"--listen", "localhost"}).empty());
   CHECK(!feed_error({"--listen", "1.2.3.4:99999"}).empty());
+  CHECK(feed_error({"--metrics", "localhost"}).find("--metrics") != std::string::npos);
+  CHECK(feed_error({"--metrics"}).find("--metrics") != std::string::npos);
+  {
+    auto metrics = argv_of({"--metrics", "[::1]:0"});
+    auto mc = app::parse_feed_args(metrics);
+    REQUIRE(mc);
+    CHECK(mc->metrics_listen == "[::1]:0");
+  }
   CHECK(!feed_error({"--with-send-time=yes"}).empty());
   CHECK(!feed_error({"positional"}).empty());
   CHECK(!feed_error({"-x"}).empty());

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
-"""polarway-ingest --metrics under a real Prometheus server.
+"""polarway-ingest and polarway-feed --metrics under a real Prometheus server.
 
-A feed's market of 40,000 trades (2 s at 20,000/s) is read by an ingest that serves /metrics;
-promtool accepts its exposition; a Prometheus server (Debian's, started here on loopback with a
-free port and a temporary data directory) scrapes it every second. Once Prometheus has stored
-all 40,000 in polarway_ticks_received_total, the ingest is stopped (SIGINT): the ticks_in of its
-JSON summary must be the largest value Prometheus stored, and the target must have been up.
+A feed's market of 40,000 trades (2 s at 20,000/s) is read by an ingest; both serve /metrics;
+promtool accepts both pages; a Prometheus server (Debian's, started here on loopback with a
+free port and a temporary data directory) scrapes them every second. Once Prometheus has stored
+all 40,000 in the ingest's polarway_ticks_received_total and the feed's
+polarway_feed_messages_sent_total, the ingest and then the feed are stopped (SIGINT): the
+ticks_in of the ingest's JSON summary and the messages of the feed's exit summary must be the
+largest values Prometheus stored, and both targets must have been up.
 The endpoint also answers hostile requests with the right status (unknown path, another method,
 a WebSocket upgrade, bytes that are not HTTP, a huge header) and keeps serving after them.
 
@@ -72,7 +74,13 @@ def prometheus_query(base, query):
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
 feed, feed_addr = feed_process.start(FEED, "--symbols", "4", "--kind", "trade", "--rate", "20000", "--count", "40000",
-                                     "--quiet")
+                                     "--quiet", "--metrics", "127.0.0.1:0")
+line = feed.stderr.readline()
+m = re.search(r"metrics on (http://([\d.]+:\d+)/metrics)", line)
+if not m:
+    feed.kill()
+    raise SystemExit(f"the feed did not say where it serves metrics: {line!r}")
+feed_metrics_url, feed_target = m.group(1), m.group(2)
 summary_path = os.path.join(WORK, "summary.json")
 streams = "/".join(f"{s}@trade" for s in ("btcusdt", "ethusdt", "bnbusdt", "solusdt"))
 ingest = subprocess.Popen([INGEST, "--connect", f"ws://{feed_addr}/stream?streams={streams}", "--metrics", "127.0.0.1:0",
@@ -86,14 +94,18 @@ try:
         raise SystemExit(f"ingest did not say where it serves metrics: {line!r}")
     metrics_url, host, port = m.group(1), m.group(2), int(m.group(3))
 
-    status, ctype, page = get(metrics_url)
-    check(status == 200 and ctype.startswith("text/plain; version=0.0.4"), f"GET /metrics: {status} {ctype}")
-    lint = subprocess.run([PROMTOOL, "check", "metrics"], input=page, capture_output=True, text=True, timeout=30)
-    check(lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(),
-          f"promtool check metrics accepts the page: {lint.returncode} {lint.stdout}{lint.stderr}")
-    for family in ("polarway_ticks_received_total", "polarway_runtime_worker_polls_total",
-                   "polarway_tick_latency_seconds_bucket", "polarway_process_resident_memory_bytes"):
-        check(re.search(rf"^{family}[{{ ]", page, re.M) is not None, f"the page has {family}")
+    for who, url, families in (
+            ("ingest", metrics_url, ("polarway_ticks_received_total", "polarway_runtime_worker_polls_total",
+                                     "polarway_tick_latency_seconds_bucket", "polarway_process_resident_memory_bytes")),
+            ("feed", feed_metrics_url, ("polarway_feed_messages_sent_total", "polarway_runtime_worker_polls_total",
+                                        "polarway_process_resident_memory_bytes"))):
+        status, ctype, page = get(url)
+        check(status == 200 and ctype.startswith("text/plain; version=0.0.4"), f"{who}: GET /metrics: {status} {ctype}")
+        lint = subprocess.run([PROMTOOL, "check", "metrics"], input=page, capture_output=True, text=True, timeout=30)
+        check(lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(),
+              f"{who}: promtool check metrics accepts the page: {lint.returncode} {lint.stdout}{lint.stderr}")
+        for family in families:
+            check(re.search(rf"^{family}[{{ ]", page, re.M) is not None, f"{who}: the page has {family}")
 
     # Hostile requests: each answered with its status; the endpoint serves on afterwards.
     for what, data, want in (
@@ -116,7 +128,9 @@ try:
     with open(config, "w") as f:
         f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
                 "scrape_configs:\n  - job_name: polarway_ingest\n"
-                f"    static_configs:\n      - targets: ['{host}:{port}']\n")
+                f"    static_configs:\n      - targets: ['{host}:{port}']\n"
+                "  - job_name: polarway_feed\n"
+                f"    static_configs:\n      - targets: ['{feed_target}']\n")
     prom_port = free_port()
     prom_base = f"http://127.0.0.1:{prom_port}"
     prometheus = subprocess.Popen([PROMETHEUS, "--config.file", config, "--storage.tsdb.path", os.path.join(prom_dir, "data"),
@@ -132,14 +146,16 @@ try:
     check(ready, "Prometheus is ready")
 
     # Every tick of the market reaches the one connection that started it; once Prometheus has
-    # scraped them all, the ingest is stopped.
+    # scraped them all on both sides, the ingest and the feed are stopped.
     market = 40000
-    stored = None
+    received = sent = None
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and stored != market:
+    while time.monotonic() < deadline and (received, sent) != (market, market):
         time.sleep(0.5)
-        stored = prometheus_query(prom_base, 'polarway_ticks_received_total{job="polarway_ingest"}')
-    check(stored == market, f"Prometheus scraped all {market} ticks received ({stored})")
+        received = prometheus_query(prom_base, 'polarway_ticks_received_total{job="polarway_ingest"}')
+        sent = prometheus_query(prom_base, 'polarway_feed_messages_sent_total{job="polarway_feed"}')
+    check(received == market, f"Prometheus scraped all {market} ticks received ({received})")
+    check(sent == market, f"Prometheus scraped all {market} messages sent ({sent})")
     ingest.send_signal(signal.SIGINT)
     ingest_err = ingest.communicate(timeout=60)[1]
     check(ingest.returncode == 0, f"ingest exits 0 ({ingest.returncode}): {ingest_err[-500:]}")
@@ -152,8 +168,16 @@ try:
     stored = prometheus_query(prom_base, 'max_over_time(polarway_ticks_received_total{job="polarway_ingest"}[10m])')
     check(stored is not None and int(stored) == ticks_in,
           f"Prometheus stored polarway_ticks_received_total {stored}, the summary says ticks_in {ticks_in}")
-    up = prometheus_query(prom_base, 'max_over_time(up{job="polarway_ingest"}[10m])')
-    check(up == 1, f"the target was up ({up})")
+    _, feed_err = feed_process.stop(feed)
+    feed = None
+    summary_sent = re.search(r"(\d+) messages, \d+ bytes sent", feed_err)
+    stored = prometheus_query(prom_base, 'max_over_time(polarway_feed_messages_sent_total{job="polarway_feed"}[10m])')
+    check(summary_sent is not None and stored is not None and int(stored) == int(summary_sent.group(1)),
+          f"Prometheus stored polarway_feed_messages_sent_total {stored}, the feed's summary says "
+          f"{summary_sent.group(0) if summary_sent else feed_err!r}")
+    for job in ("polarway_ingest", "polarway_feed"):
+        up = prometheus_query(prom_base, f'max_over_time(up{{job="{job}"}}[10m])')
+        check(up == 1, f"the {job} target was up ({up})")
 finally:
     if ingest.poll() is None:
         ingest.kill()
@@ -165,7 +189,8 @@ finally:
         except subprocess.TimeoutExpired:
             prometheus.kill()
             prometheus.wait()
-    feed_process.stop(feed)
+    if feed is not None:
+        feed_process.stop(feed)
 
 if failures:
     sys.exit(f"{len(failures)} failure(s)")
