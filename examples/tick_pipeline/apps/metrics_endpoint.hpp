@@ -26,7 +26,8 @@ polarway::task<void> serve_metrics(polarway::net::tcp_listener& listener, polarw
                                    std::function<std::string()> render);
 
 /// A program's --metrics ADDR: the listener and the serving task, for as long as the program's
-/// run lasts.
+/// run lasts. stop() must have completed before it is destroyed: the serving task uses the
+/// listener it owns.
 class metrics_server {
  public:
   /// Binds `addr` (call inside the runtime), tells stderr "<program>: metrics on
