@@ -877,10 +877,14 @@ pw::task<void> serve_rest(Transport s, std::string head, std::vector<std::byte> 
 template <class Transport>
 pw::task<void> serve_ws(Transport s, std::shared_ptr<feed_server::shared> sh, pw::cancellation_token stop) {
   feed_counters& counters = *sh->counters;
-  // The request's target becomes the connection's message source, or its refusal.
+  // The request's target becomes the connection's message source, or its refusal. A refusal is
+  // counted here, before accept_ws writes it: a client that has read it finds it counted.
   auto admit = [&sh](std::string_view target) -> pw::result<message_source, ws_refusal> {
     auto src = plan_for(*sh, target);
-    if (!src) sh->log("refused " + std::string(target) + ": " + src.error().reason);
+    if (!src) {
+      sh->counters->rejected.fetch_add(1, std::memory_order_relaxed);
+      sh->log("refused " + std::string(target) + ": " + src.error().reason);
+    }
     return src;
   };
   // Every message is valid UTF-8 already: generated ASCII, or replay lines checked at load.
@@ -894,10 +898,12 @@ pw::task<void> serve_ws(Transport s, std::shared_ptr<feed_server::shared> sh, pw
   auto accepting =
       accept_ws(std::move(s), std::chrono::milliseconds(sh->config.handshake_timeout_ms), options, admit, plain);
   auto accepted = co_await std::move(accepting);
-  if (!accepted && accepted.error().what == handshake_failure::kind::plain) co_return;
   if (!accepted) {
-    (accepted.error().what == handshake_failure::kind::timed_out ? counters.handshake_timeouts : counters.rejected)
-        .fetch_add(1, std::memory_order_relaxed);
+    const handshake_failure::kind why = accepted.error().what;
+    if (why == handshake_failure::kind::timed_out)
+      counters.handshake_timeouts.fetch_add(1, std::memory_order_relaxed);
+    else if (why != handshake_failure::kind::plain && why != handshake_failure::kind::refused)  // counted by admit
+      counters.rejected.fetch_add(1, std::memory_order_relaxed);
     co_return;
   }
   ws_session<Transport>& session = accepted->session;
