@@ -37,10 +37,7 @@ std::string feed_metrics_page(const polarway::runtime_metrics& runtime, const fe
       {"polarway_feed_resets_total", "Connections reset after --disconnect-every messages.", c.resets},
       {"polarway_feed_stalls_total", "Silences of --stall-ms.", c.stalls},
   };
-  for (const family& f : families) {
-    out.family(f.name, "counter", f.help);
-    out.sample(f.name, {}, f.value.load(std::memory_order_relaxed));
-  }
+  for (const family& f : families) out.single(f.name, "counter", f.help, f.value.load(std::memory_order_relaxed));
   return out.text();
 }
 

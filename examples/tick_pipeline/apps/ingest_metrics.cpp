@@ -14,19 +14,9 @@ namespace {
 
 constexpr std::array<message_kind, 3> kinds{message_kind::trade, message_kind::agg_trade, message_kind::book_ticker};
 
-// The latency histogram's bounds, in seconds: 50 us to 10 s.
+// The latency histogram's bounds, in seconds: from a loopback hop to a stalled sink.
 constexpr std::array<double, 17> latency_bounds{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                 0.05,    0.1,    0.25,    0.5,    1,     2.5,    5,     10};
-
-void counter(prometheus_text& out, const char* name, const char* help, std::uint64_t v) {
-  out.family(name, "counter", help);
-  out.sample(name, {}, v);
-}
-
-void gauge(prometheus_text& out, const char* name, const char* help, std::uint64_t v) {
-  out.family(name, "gauge", help);
-  out.sample(name, {}, v);
-}
 
 }  // namespace
 
@@ -37,7 +27,7 @@ std::string ingest_metrics_page(const polarway::runtime_metrics& runtime, const 
   const counting_sink& sink = *s.sink;
 
   const std::uint64_t in = c.ticks_in.load();
-  counter(out, "polarway_ticks_received_total", "Ticks decoded from the feeds.", in);
+  out.single("polarway_ticks_received_total", "counter", "Ticks decoded from the feeds.", in);
   const auto written = sink.per_kind();
   out.family("polarway_ticks_written_total", "counter", "Ticks the sink took, per kind.");
   std::uint64_t out_total = 0;
@@ -49,15 +39,15 @@ std::string ingest_metrics_page(const polarway::runtime_metrics& runtime, const 
   // Decoded or backfilled, less the duplicates dropped, less what was written. The counters are
   // read one after the other while ticks move: clamped at zero.
   const std::uint64_t entered = in + c.backfill.ticks_backfilled.load() - c.backfill.duplicates_dropped.load();
-  gauge(out, "polarway_ticks_in_flight", "Ticks decoded or backfilled and not yet written.",
-        entered > out_total ? entered - out_total : 0);
-  counter(out, "polarway_messages_received_total", "WebSocket data messages received.", c.messages.load());
-  counter(out, "polarway_binary_messages_received_total", "Of which binary.", c.binary_messages.load());
-  counter(out, "polarway_sessions_total", "WebSocket sessions established.", c.sessions.load());
-  counter(out, "polarway_reconnects_total", "Reconnects after a session ended or an attempt failed.",
-          c.reconnects.load());
-  counter(out, "polarway_rotations_total", "Sessions handed over to their replacement (--rotate-before).",
-          c.rotations.load());
+  out.single("polarway_ticks_in_flight", "gauge", "Ticks decoded or backfilled and not yet written.",
+             entered > out_total ? entered - out_total : 0);
+  out.single("polarway_messages_received_total", "counter", "WebSocket data messages received.", c.messages.load());
+  out.single("polarway_binary_messages_received_total", "counter", "Of which binary.", c.binary_messages.load());
+  out.single("polarway_sessions_total", "counter", "WebSocket sessions established.", c.sessions.load());
+  out.single("polarway_reconnects_total", "counter", "Reconnects after a session ended or an attempt failed.",
+             c.reconnects.load());
+  out.single("polarway_rotations_total", "counter", "Sessions handed over to their replacement (--rotate-before).",
+             c.rotations.load());
 
   out.family("polarway_errors_total", "counter", "Errors by kind.");
   const std::pair<const char*, const std::atomic<std::uint64_t>*> errors[] = {
@@ -73,14 +63,17 @@ std::string ingest_metrics_page(const polarway::runtime_metrics& runtime, const 
     out.sample("polarway_websocket_errors_total", {{"violation", ws_violation_key(i)}}, c.ws_errors[i].load());
 
   const backfill_counters& b = c.backfill;
-  counter(out, "polarway_backfill_gaps_found_total", "Gaps in a stream's ids (--backfill).", b.gaps_found.load());
-  counter(out, "polarway_backfill_ids_missing_total", "Ids those gaps missed.", b.ids_missing.load());
-  counter(out, "polarway_backfill_ticks_total", "Ticks fetched over REST to fill gaps.", b.ticks_backfilled.load());
-  counter(out, "polarway_backfill_gaps_unfilled_total", "Gaps given up.", b.gaps_unfilled.load());
-  counter(out, "polarway_backfill_duplicates_dropped_total", "Ticks received twice, dropped.",
-          b.duplicates_dropped.load());
-  counter(out, "polarway_backfill_requests_total", "REST requests made.", b.requests.load());
-  counter(out, "polarway_backfill_request_failures_total", "REST requests that failed.", b.request_failures.load());
+  out.single("polarway_backfill_gaps_found_total", "counter", "Gaps in a stream's ids (--backfill).",
+             b.gaps_found.load());
+  out.single("polarway_backfill_ids_missing_total", "counter", "Ids those gaps missed.", b.ids_missing.load());
+  out.single("polarway_backfill_ticks_total", "counter", "Ticks fetched over REST to fill gaps.",
+             b.ticks_backfilled.load());
+  out.single("polarway_backfill_gaps_unfilled_total", "counter", "Gaps given up.", b.gaps_unfilled.load());
+  out.single("polarway_backfill_duplicates_dropped_total", "counter", "Ticks received twice, dropped.",
+             b.duplicates_dropped.load());
+  out.single("polarway_backfill_requests_total", "counter", "REST requests made.", b.requests.load());
+  out.single("polarway_backfill_request_failures_total", "counter", "REST requests that failed.",
+             b.request_failures.load());
 
   if (s.parquet) {
     const char* names[] = {"polarway_parquet_rows_written_total", "polarway_parquet_files_written_total",

@@ -102,6 +102,17 @@ void prometheus_text::sample(std::string_view name, std::initializer_list<label>
   out_ += '\n';
 }
 
+void prometheus_text::single(std::string_view name, std::string_view type, std::string_view help,
+                             std::uint64_t value) {
+  family(name, type, help);
+  sample(name, {}, value);
+}
+
+void prometheus_text::single(std::string_view name, std::string_view type, std::string_view help, double value) {
+  family(name, type, help);
+  sample(name, {}, value);
+}
+
 void prometheus_text::histogram(std::string_view name, std::initializer_list<label> labels,
                                 std::span<const double> bounds, std::span<const std::uint64_t> cumulative, double sum,
                                 std::uint64_t count) {

@@ -29,6 +29,10 @@ class prometheus_text {
   void sample(std::string_view name, std::initializer_list<label> labels, std::uint64_t value);
   void sample(std::string_view name, std::initializer_list<label> labels, double value);
 
+  /// A family of one unlabelled sample: its HELP and TYPE lines, then `name value`.
+  void single(std::string_view name, std::string_view type, std::string_view help, std::uint64_t value);
+  void single(std::string_view name, std::string_view type, std::string_view help, double value);
+
   /// A histogram's samples: for each bound, the number of observations at or below it
   /// (cumulative, so non-decreasing), then +Inf (the count), the sum and the count. `bounds`
   /// are in the histogram's unit (seconds for a *_seconds histogram) and ascending.

@@ -1,6 +1,7 @@
 #include "runtime_prometheus.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -73,27 +74,24 @@ void append_runtime_metrics(prometheus_text& out, const pw::runtime_metrics& m) 
   for (std::size_t i = 0; i < m.workers.size(); ++i)
     out.sample("polarway_runtime_worker_busy_seconds_total", {{"worker", ids[i]}},
                std::chrono::duration<double>(m.workers[i].busy_time).count());
-  const auto global = [&out](const char* name, const char* type, const char* help, std::uint64_t v) {
-    out.family(name, type, help);
-    out.sample(name, {}, v);
-  };
-  global("polarway_runtime_inject_queue_depth", "gauge", "Tasks in the global queue now.", m.inject_queue_depth);
-  global("polarway_runtime_tasks_spawned_total", "counter", "Tasks and fork-join children created.", m.tasks_spawned);
-  global("polarway_runtime_live_tasks", "gauge", "Tasks created and not yet finished or cancelled.", m.live_tasks);
-  global("polarway_runtime_blocking_threads", "gauge", "Blocking-pool threads alive.", m.blocking_threads);
-  global("polarway_runtime_blocking_idle_threads", "gauge", "Blocking-pool threads waiting for a job.",
-         m.blocking_idle_threads);
-  global("polarway_runtime_blocking_queue_depth", "gauge", "Jobs waiting for a blocking-pool thread.",
-         m.blocking_queue_depth);
-  out.family("polarway_runtime_uptime_seconds", "gauge", "Time since the first worker started.");
-  out.sample("polarway_runtime_uptime_seconds", {}, std::chrono::duration<double>(m.uptime).count());
+  out.single("polarway_runtime_inject_queue_depth", "gauge", "Tasks in the global queue now.", m.inject_queue_depth);
+  out.single("polarway_runtime_tasks_spawned_total", "counter", "Tasks and fork-join children created.",
+             m.tasks_spawned);
+  out.single("polarway_runtime_live_tasks", "gauge", "Tasks created and not yet finished or cancelled.", m.live_tasks);
+  out.single("polarway_runtime_blocking_threads", "gauge", "Blocking-pool threads alive.", m.blocking_threads);
+  out.single("polarway_runtime_blocking_idle_threads", "gauge", "Blocking-pool threads waiting for a job.",
+             m.blocking_idle_threads);
+  out.single("polarway_runtime_blocking_queue_depth", "gauge", "Jobs waiting for a blocking-pool thread.",
+             m.blocking_queue_depth);
+  out.single("polarway_runtime_uptime_seconds", "gauge", "Time since the first worker started.",
+             std::chrono::duration<double>(m.uptime).count());
 }
 
 void append_process_metrics(prometheus_text& out) {
-  out.family("polarway_process_resident_memory_bytes", "gauge", "Resident memory now (VmRSS).");
-  out.sample("polarway_process_resident_memory_bytes", {}, current_rss_kib() * 1024);
-  out.family("polarway_process_peak_resident_memory_bytes", "gauge", "Peak resident memory (VmHWM).");
-  out.sample("polarway_process_peak_resident_memory_bytes", {}, peak_rss_kib() * 1024);
+  out.single("polarway_process_resident_memory_bytes", "gauge", "Resident memory now (VmRSS).",
+             current_rss_kib() * 1024);
+  out.single("polarway_process_peak_resident_memory_bytes", "gauge", "Peak resident memory (VmHWM).",
+             peak_rss_kib() * 1024);
 }
 
 }  // namespace ticks::app

@@ -54,7 +54,7 @@ TEST_CASE("sum and count_at_most: never too high, short by at most the bucket ho
   std::uint64_t x = 987654321, total = 0;
   for (int i = 0; i < 50000; ++i) {
     x = x * 6364136223846793005ull + 1442695040888963407ull;
-    const std::uint64_t v = (x >> 33) % 5'000'000;  // up to 5 ms in ns
+    const std::uint64_t v = (x >> 33) % 5'000'000;  // nanoseconds
     vals.push_back(v);
     h.record(v);
     total += v;
