@@ -17,7 +17,7 @@ namespace detail = polarway::detail;
 struct suspend_forever {
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h) const noexcept {
-    detail::current_task_or_panic("suspend_forever")->resume_point = h;
+    detail::current_task_or_panic("suspend_forever", polarway::wait_kind::signal)->resume_point = h;
   }
   void await_resume() const noexcept {}
 };
@@ -42,7 +42,7 @@ class event {
       return e.set_;
     }
     bool await_suspend(std::coroutine_handle<> h) {
-      detail::task_cell* self = detail::current_task_or_panic("event");
+      detail::task_cell* self = detail::current_task_or_panic("event", polarway::wait_kind::signal);
       std::lock_guard lock(e.mu_);
       if (e.set_) return false;
       self->resume_point = h;
@@ -69,7 +69,7 @@ class event {
 struct ready_op {
   bool await_ready() const noexcept { return detail::coop_consume(); }
   void await_suspend(std::coroutine_handle<> h) const noexcept {
-    detail::task_cell* self = detail::current_task_or_panic("ready_op");
+    detail::task_cell* self = detail::current_task_or_panic("ready_op", polarway::wait_kind::io);
     self->resume_point = h;
     self->transition_to_notified();
   }

@@ -191,7 +191,7 @@ class accept_awaiter {
   bool await_ready() const noexcept { return false; }
 
   bool await_suspend(std::coroutine_handle<> caller) {
-    w_.cell = current_task_or_panic(what_);
+    w_.cell = current_task_or_panic(what_, wait_kind::io);
     w_.cell->resume_point = caller;
     awaited_ = true;
     const int r = q_->take_or_wait(&w_, *ring_);

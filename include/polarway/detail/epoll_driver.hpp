@@ -53,7 +53,7 @@ class readiness {
       return r.seq_[index(dir)] != seen;
     }
     bool await_suspend(std::coroutine_handle<> caller) {
-      task_cell* self = current_task_or_panic("socket readiness");
+      task_cell* self = current_task_or_panic("socket readiness", wait_kind::io);
       std::lock_guard lock(r.mu_);
       if (r.seq_[index(dir)] != seen) return false;
       if (r.waiter_[index(dir)]) panic("socket", "two tasks wait on the same socket in the same direction");

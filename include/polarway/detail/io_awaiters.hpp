@@ -35,7 +35,7 @@ class uring_op {
 
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> caller) noexcept {
-    cell_ = current_task_or_panic("io_uring operation");
+    cell_ = current_task_or_panic("io_uring operation", wait_kind::io);
     cell_->resume_point = caller;
     current_reactor("io_uring operation").uring().submit(&op_, cell_, prep_);
   }
@@ -66,7 +66,7 @@ class blocking_call {
 
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> caller) {
-    cell_ = current_task_or_panic("blocking call");
+    cell_ = current_task_or_panic("blocking call", wait_kind::blocking);
     cell_->resume_point = caller;
     job_.run = &invoke;
     job_.ctx = this;

@@ -40,10 +40,12 @@
 #include "polarway/detail/inject_queue.hpp"
 #include "polarway/detail/panic.hpp"
 #include "polarway/detail/reactor.hpp"
+#include "polarway/detail/stall_watchdog.hpp"
 #include "polarway/detail/task_cell.hpp"
 #include "polarway/detail/task_registry.hpp"
 #include "polarway/detail/timer_queue.hpp"
 #include "polarway/detail/worker_counters.hpp"
+#include "polarway/runtime/task_info.hpp"
 
 namespace polarway::detail {
 
@@ -97,6 +99,17 @@ struct worker {
   // that a fresh worker parks.
   std::int64_t idle_spell_ns = std::numeric_limits<std::int32_t>::max();
   pending_arrivals arrivals;
+  // The clock as this worker last read it (clock_ns), which new tasks spawned here take as
+  // their birth: a spawn does not read the clock. The worker reads it at least every
+  // `fairness_interval` runs and whenever it runs out of work, so it lags by at most the
+  // current run and the 60 before it.
+  std::int64_t clock_seen_ns = 0;
+  // The run in progress, for the stall detector and task dumps on other threads: the task
+  // (an identity, never dereferenced there) and its spawn site. Set as each run starts and
+  // cleared when the worker runs out of work, not after each run (a store per run saved):
+  // the scheduling steps between two runs, a few queue operations, count as part of the first.
+  std::atomic<task_cell*> running_cell{nullptr};
+  std::atomic<std::uint64_t> running_site{0};
   std::unique_ptr<reactor> io;  // created on the worker's own thread
   timer_queue timers;
   worker_counters counters;
@@ -110,7 +123,7 @@ struct worker {
   }
 };
 
-class scheduler {
+class scheduler : public scheduler_entry {
  public:
   static constexpr std::uint32_t fairness_interval = 61;
   static constexpr int lifo_cap = 3;
@@ -135,7 +148,8 @@ class scheduler {
             std::chrono::nanoseconds busy_poll = std::chrono::nanoseconds::zero(),
             std::size_t max_blocking_threads = 512,
             std::chrono::nanoseconds blocking_keep_alive = std::chrono::seconds(10))
-      : idle_(workers),
+      : scheduler_entry{&scheduler::schedule_entry},
+        idle_(workers),
         registry_(workers * 4),
         busy_poll_(busy_poll),
         pool_(max_blocking_threads, blocking_keep_alive) {
@@ -202,6 +216,70 @@ class scheduler {
   std::uint64_t external_spawned() const noexcept { return external_spawned_.load(std::memory_order_relaxed); }
   std::uint64_t external_completed() const noexcept { return external_completed_.load(std::memory_order_relaxed); }
 
+  /// What worker `i` is doing now, for the stall detector (any thread).
+  poll_sample sample_worker(std::size_t i) const noexcept {
+    const worker& w = *workers_[i];
+    poll_sample out;
+    out.runs = w.counters.polls.get();
+    out.in_run = w.running_cell.load(std::memory_order_relaxed) != nullptr;
+    out.site = w.running_site.load(std::memory_order_acquire);
+    out.parked = w.counters.parked_since_ns.load(std::memory_order_relaxed) != 0;
+    return out;
+  }
+
+  /// The live tasks (runtime::dump_tasks, any thread): every listed task, which is every task
+  /// that has suspended at least once or was spawned from outside the workers, and the tasks
+  /// the workers are running now. A task spawned on a worker is listed when it first suspends;
+  /// until then it is queued, and not shown, or running, and shown from its worker's record:
+  /// its site and worker, with no age or polls (its cell may be freed meanwhile, so it is not
+  /// read). A listed task is running if it is the one a worker's record names (a run that has
+  /// not reached an awaiter yet leaves the state `notified`, as if queued). The record of a run
+  /// that has just ended lasts until the worker starts another or runs out of work, so a task
+  /// that has just completed or suspended may still be shown as running.
+  std::vector<task_info> dump_tasks() {
+    const std::size_t n = workers_.size();
+    std::vector<const task_cell*> running(n);
+    std::vector<std::uint64_t> running_site(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      running_site[i] = workers_[i]->running_site.load(std::memory_order_acquire);
+      running[i] = workers_[i]->running_cell.load(std::memory_order_relaxed);
+    }
+    std::vector<bool> listed(n, false);
+    std::vector<task_info> out;
+    out.reserve(registry_.size() + n);
+    const std::int64_t now = clock_ns(clock::now());
+    registry_.for_each([&](const task_cell& c) {
+      task_info t;
+      t.site = c.site();
+      t.age = std::chrono::nanoseconds(std::max<std::int64_t>(0, now - c.born_ns()));
+      t.polls = c.polls();
+      t.waiting_on = c.waiting_on();
+      const std::uint64_t state = c.state(std::memory_order_relaxed);
+      const auto on = std::find(running.begin(), running.end(), &c);
+      if (on != running.end()) {
+        t.state = task_state::running;
+        t.worker = static_cast<std::size_t>(on - running.begin());
+        listed[*t.worker] = true;
+      } else if (state & task_cell::running) {
+        t.state = task_state::running;
+      } else if (state & task_cell::notified) {
+        t.state = task_state::scheduled;
+      } else {
+        t.state = task_state::waiting;
+      }
+      out.push_back(t);
+    });
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!running[i] || listed[i]) continue;
+      task_info t;
+      t.site = spawn_site::from_bits(running_site[i]);
+      t.state = task_state::running;
+      t.worker = i;
+      out.push_back(t);
+    }
+    return out;
+  }
+
   /// Whether the calling thread is one of this scheduler's workers.
   bool on_worker_thread() const noexcept {
     const worker* w = tls_context.current_worker;
@@ -215,15 +293,17 @@ class scheduler {
   /// join handle reports join_error::cancelled. `extra_refs` (at least one) are the caller's
   /// references, on top of the runtime's.
   template <class T>
-  task_cell* spawn_cell(task<T> t, std::uint64_t extra_state, std::uint32_t extra_refs) {
-    task_cell* cell = new_cell(t, task_cell::notified | extra_state | (1 + extra_refs) * task_cell::ref_one);
+  task_cell* spawn_cell(task<T> t, std::uint64_t extra_state, std::uint32_t extra_refs, spawn_site site) {
+    const std::uint64_t state = task_cell::notified | extra_state | (1 + extra_refs) * task_cell::ref_one;
     worker* w = tls_context.current_worker;
     if (w && w->sched == this) [[likely]] {
+      task_cell* cell = new_cell(t, state, site, w->clock_seen_ns);
       w->counters.spawned.add();
       push_local(*w, cell);  // listed if it ever suspends (go_idle)
-    } else {
-      spawn_external(cell);
+      return cell;
     }
+    task_cell* cell = new_cell(t, state, site, clock_ns(clock::now()));
+    spawn_external(cell);
     return cell;
   }
 
@@ -246,11 +326,16 @@ class scheduler {
 
   /// Creates the cell of a fork-join child, not yet queued (start_children does that): unlisted,
   /// since it is reachable through its parent, which is; held by its group alone (one
-  /// reference), with the group's callback `done(group)` already installed.
+  /// reference), with the group's callback `done(group)` already installed. It carries its
+  /// parent's site: a stall report about it names the task that forked it. Its birth is left
+  /// at zero: being unlisted, it never appears in a task dump, the one reader of it.
   template <class T>
-  task_cell* fork_cell(task<T>& t, void (*done)(void*), void* group, std::uint64_t extra_state) {
-    task_cell* cell = new_cell(t, task_cell::notified | task_cell::join_interest | task_cell::join_waker |
-                                      task_cell::group_child | extra_state | task_cell::ref_one);
+  task_cell* fork_cell(task<T>& t, void (*done)(void*), void* group, std::uint64_t extra_state,
+                       const task_cell& parent) {
+    task_cell* cell = new_cell(t,
+                               task_cell::notified | task_cell::join_interest | task_cell::join_waker |
+                                   task_cell::group_child | extra_state | task_cell::ref_one,
+                               parent.site(), 0);
     cell->preset_join_waker(done, group);
     return cell;
   }
@@ -301,7 +386,7 @@ class scheduler {
     push_remote(cell);
   }
 
-  static void schedule_entry(task_cell* cell) noexcept { cell->sched()->schedule_woken(cell); }
+  static void schedule_entry(task_cell* cell) noexcept { cell->sched<scheduler>()->schedule_woken(cell); }
 
   /// Aborts a task from any thread.
   void abort(task_cell* cell) noexcept {
@@ -342,12 +427,12 @@ class scheduler {
 
   // The task leaves `t` only once its cell exists, so that a failed allocation leaves it there.
   template <class T>
-  task_cell* new_cell(task<T>& t, std::uint64_t initial_state) {
+  task_cell* new_cell(task<T>& t, std::uint64_t initial_state, spawn_site site, std::int64_t born_ns) {
     if (!t.valid()) [[unlikely]]
       panic("spawning a task (pw::spawn, join_all, when_all, timeout, join_set)",
             "the task is empty: default-constructed, or moved from");
     auto root = t.handle();
-    task_cell* cell = task_cell::create(this, &scheduler::schedule_entry, root, &output_ops_for<T>, initial_state);
+    task_cell* cell = task_cell::create(this, root, &output_ops_for<T>, initial_state, site, born_ns);
     (void)t.release();
     return cell;
   }
@@ -446,6 +531,7 @@ class scheduler {
 
   // I/O completions and due timers: their tasks land in this worker's queues.
   void poll_events(worker& w, clock::time_point now = clock::now()) noexcept {
+    w.clock_seen_ns = clock_ns(now);
     w.io->poll();
     w.timers.fire_due(now);
   }
@@ -649,6 +735,7 @@ class scheduler {
     const clock::time_point woke_at = clock::now();
     w.counters.parked_ns.add(static_cast<std::uint64_t>(clock_ns(woke_at) - clock_ns(parked_at)));
     w.counters.parked_since_ns.store(0, std::memory_order_relaxed);
+    w.clock_seen_ns = clock_ns(woke_at);
     w.timers.fire_due(woke_at);
     // Woken by a notifier: it counted us as a searcher. Woken by I/O or a timer: we have
     // local work, and take ourselves off the sleeper list.
@@ -661,7 +748,8 @@ class scheduler {
   void run_worker(worker& w) {
     tls_context.current_worker = &w;
     tls_context.forced_yields = &w.counters.forced_yields;
-    w.counters.started_ns.store(clock_ns(clock::now()), std::memory_order_relaxed);
+    w.clock_seen_ns = clock_ns(clock::now());
+    w.counters.started_ns.store(w.clock_seen_ns, std::memory_order_relaxed);
     tls_root_completion.capture = &task_cell::capture_at_final;
     for (;;) {
       task_cell* c = next_local(w);
@@ -676,10 +764,19 @@ class scheduler {
       if (!c) c = steal_work(w);
       if (c) {
         end_search(w);
+        // For watchers on other threads (the stall detector, task dumps), which read these
+        // and the count without ordering between them: they act only on a run seen unchanged
+        // across a whole sampling interval. The site is released, as a plain store on x86-64,
+        // so that a watcher that acquires it may read the name it points to (interned by
+        // whichever thread spawned the task).
+        w.running_site.store(c->site_bits(), std::memory_order_release);
+        w.running_cell.store(c, std::memory_order_relaxed);
         w.counters.polls.add();
+        c->count_poll();
         run_task(c);
         continue;
       }
+      w.running_cell.store(nullptr, std::memory_order_relaxed);
       if (stopping_.load(std::memory_order_acquire)) {
         if (park_at_shutdown(w)) break;
         continue;
@@ -809,7 +906,9 @@ class scheduler {
   }
 
   std::vector<std::unique_ptr<worker>> workers_;
-  inject_queue inject_;
+  // On a line of its own: every wake-up reads scheduler_entry::schedule, at the start of the
+  // object, and must not share its line with the queue's lock.
+  alignas(64) inject_queue inject_;
   idle_state idle_;
   task_registry registry_;
   std::atomic<std::size_t> next_external_shard_{0};

@@ -42,12 +42,22 @@
 #include <utility>
 
 #include "polarway/detail/frame_pool.hpp"
+#include "polarway/detail/owned_counter.hpp"
+#include "polarway/runtime/spawn_site.hpp"
+#include "polarway/runtime/task_info.hpp"
 #include "polarway/task.hpp"
 
 namespace polarway::detail {
 
 class scheduler;
 class task_cell;
+
+/// The part of a scheduler that wakers need: how a woken task is queued. A function pointer,
+/// so that wakers (the sync primitives) need not know the scheduler's type; held by the
+/// scheduler, not by each cell, which has no room for it.
+struct scheduler_entry {
+  void (*schedule)(task_cell*) noexcept;
+};
 
 /// What a task can be suspended on that must be told when the task is aborted: an I/O
 /// operation the kernel may still write to, or a group of child tasks that must finish first.
@@ -71,8 +81,8 @@ enum class task_outcome : std::uint8_t { pending, finished, cancelled, panicked 
 /// soon as the task finishes (so that what it holds, such as a channel sender passed as a
 /// parameter, is released then, as in Tokio), and the value waits in the cell for the join
 /// handle. One static instance per value type. It also finds the promise in a task's frame,
-/// which the cell would otherwise spend a field on (a field that took a task<void>'s cell from
-/// a 112-byte block to a 128-byte one).
+/// which the cell would otherwise spend a field on (one that would take a task<void>'s cell
+/// from a 112-byte block to a 128-byte one).
 struct output_ops {
   std::size_t size;
   task_promise_base* (*promise_of)(std::coroutine_handle<> root) noexcept;
@@ -123,15 +133,12 @@ class task_cell {
                                  join_waker = 32, soft_cancel = 64, group_child = 128, ref_one = 256;
   static constexpr int ref_shift = 8;
 
-  /// How a woken task is queued: the scheduler's entry point, stored so that wakers need not
-  /// know the scheduler's type.
-  using schedule_fn = void (*)(task_cell*) noexcept;
-
-  /// `ops` must be output_ops_for<T> of the task<T> whose coroutine is `root`.
-  static task_cell* create(scheduler* sched, schedule_fn schedule, std::coroutine_handle<> root, const output_ops* ops,
-                           std::uint64_t initial_state) {
+  /// `ops` must be output_ops_for<T> of the task<T> whose coroutine is `root`; `born_ns` is
+  /// the clock reading the task's age counts from.
+  [[gnu::always_inline]] static task_cell* create(scheduler_entry* sched, std::coroutine_handle<> root, const output_ops* ops,
+                           std::uint64_t initial_state, spawn_site site, std::int64_t born_ns) {
     const std::size_t bytes = header_bytes() + ops->size;
-    return ::new (frame_pool::allocate(bytes)) task_cell(sched, schedule, root, ops, initial_state);
+    return ::new (frame_pool::allocate(bytes)) task_cell(sched, root, ops, initial_state, site, born_ns);
   }
 
   /// Installs the join waker of a cell created with join_waker set, before it is queued (the
@@ -312,21 +319,38 @@ class task_cell {
   std::exception_ptr exception() const noexcept { return exception_; }
 #endif
 
-  scheduler* sched() const noexcept { return sched_; }
-  void schedule() noexcept { schedule_(this); }
+  /// The runtime's scheduler (a template only so that this header need not see its type).
+  template <class Scheduler = scheduler>
+  Scheduler* sched() const noexcept {
+    return static_cast<Scheduler*>(sched_);
+  }
+  void schedule() noexcept { sched_->schedule(this); }
   std::coroutine_handle<> root() const noexcept { return root_; }
+
+  // What a task dump and the stall detector show. The site and the birth are fixed at spawn;
+  // the polls and the wait are written by the worker running the task and read by dumps on
+  // other threads, hence relaxed atomics (plain loads and stores on x86-64).
+  spawn_site site() const noexcept { return spawn_site::from_bits(site_); }
+  std::uint64_t site_bits() const noexcept { return site_; }
+  std::int64_t born_ns() const noexcept { return born_ns_; }
+  std::uint64_t polls() const noexcept { return polls_.get(); }
+  /// The worker, as it starts a run (only the worker running the task writes it).
+  void count_poll() noexcept { polls_.add(); }
+  wait_kind waiting_on() const noexcept { return waiting_on_.load(std::memory_order_relaxed); }
+  /// The running task's awaiter, as it suspends the task.
+  void note_wait(wait_kind kind) noexcept { waiting_on_.store(kind, std::memory_order_relaxed); }
 
   // Set by the awaiter a task suspends in: the coroutine to resume next, and whom to tell on
   // cancellation. Only the running worker writes these.
   std::coroutine_handle<> resume_point;
   cancel_hook* cancel_on = nullptr;
 
-  // Intrusive links: run queues (next) and the runtime's registry of live tasks.
+  // The run queues' intrusive link, and where the runtime's registry of live tasks lists the
+  // task (task_registry.hpp): its shard, and its index in the shard, while listed.
   task_cell* next = nullptr;
-  task_cell* reg_prev = nullptr;
-  task_cell* reg_next = nullptr;
-  std::uint32_t reg_shard = no_shard;
-  static constexpr std::uint32_t no_shard = ~std::uint32_t{0};
+  std::uint32_t reg_index;  // set when listed
+  std::uint8_t reg_shard = no_shard;
+  static constexpr std::uint8_t no_shard = 0xff;
 
   /// For the worker running the task: a task spawned on a worker that has not been listed yet
   /// (see task_registry.hpp). External spawns are listed at spawn, fork-join children never.
@@ -341,9 +365,15 @@ class task_cell {
     return (sizeof(task_cell) + a - 1) & ~(a - 1);
   }
 
-  task_cell(scheduler* sched, schedule_fn schedule, std::coroutine_handle<> root, const output_ops* ops,
-            std::uint64_t initial) noexcept
-      : resume_point(root), state_(initial), root_(root), sched_(sched), schedule_(schedule), ops_(ops) {}
+  task_cell(scheduler_entry* sched, std::coroutine_handle<> root, const output_ops* ops, std::uint64_t initial,
+            spawn_site site, std::int64_t born_ns) noexcept
+      : resume_point(root),
+        state_(initial),
+        root_(root),
+        sched_(sched),
+        ops_(ops),
+        site_(site.bits()),
+        born_ns_(born_ns) {}
   ~task_cell() = default;
 
   // complete_and_release of a task that others still reference (a join handle, a waker).
@@ -408,16 +438,19 @@ class task_cell {
     frame_pool::deallocate(this, bytes);
   }
 
-  // The two one-byte fields come first, so that they share the word that reg_shard (the last
-  // public member) leaves half empty: the cell of a task<void> then fits 112 bytes, not 128,
-  // which a burst of spawns pays for in fresh memory.
+  // The one-byte fields come first, so that they share the word that reg_index and reg_shard
+  // (the last public members) leave partly empty: the cell of a task<void> then fits 112
+  // bytes, not 128, which a burst of spawns pays for in fresh memory.
   task_outcome outcome_ = task_outcome::pending;
   bool has_output_ = false;
+  std::atomic<wait_kind> waiting_on_{wait_kind::none};
   std::atomic<std::uint64_t> state_;
   std::coroutine_handle<> root_;
-  scheduler* sched_;
-  schedule_fn schedule_;
+  scheduler_entry* sched_;
   const output_ops* ops_;
+  std::uint64_t site_;  // spawn_site::bits()
+  std::int64_t born_ns_;
+  owned_counter polls_;
 #if defined(__cpp_exceptions)
   std::exception_ptr exception_;
 #endif

@@ -44,14 +44,14 @@ class fork_group : public cancel_hook {
   // Creates one child's cell, not yet queued; the group holds it until release_children.
   template <class T>
   task_cell* fork(task<T>& t, std::uint64_t extra_state = 0) {
-    return parent_->sched()->fork_cell(t, &child_done, this, extra_state);
+    return parent_->sched()->fork_cell(t, &child_done, this, extra_state, *parent_);
   }
 
   // fork() with a completion callback of the caller's: `done(ctx)` runs once the child has
   // finished, on the worker that finished it, and must end by calling arrive(1).
   template <class T>
   task_cell* fork(task<T>& t, void (*done)(void*), void* ctx, std::uint64_t extra_state) {
-    return parent_->sched()->fork_cell(t, done, ctx, extra_state);
+    return parent_->sched()->fork_cell(t, done, ctx, extra_state, *parent_);
   }
 
   // Queues the children `cells` (all forked) and starts waiting: called by await_suspend.
@@ -98,7 +98,7 @@ class fork_group : public cancel_hook {
     }
   }
 
-  void bind_parent(const char* what) noexcept { parent_ = current_task_or_panic(what); }
+  void bind_parent(const char* what) noexcept { parent_ = detail::current_task_or_panic(what, wait_kind::join); }
   void finish_wait() noexcept {
     if (parent_) parent_->cancel_on = nullptr;
   }

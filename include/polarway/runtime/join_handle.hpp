@@ -100,7 +100,7 @@ class [[nodiscard]] join_handle {
     bool await_ready() const noexcept { return cell_->is_complete() && detail::coop_consume(); }
 
     bool await_suspend(std::coroutine_handle<> caller) noexcept {
-      detail::task_cell* self = detail::current_task_or_panic("co_await join_handle");
+      detail::task_cell* self = detail::current_task_or_panic("co_await join_handle", wait_kind::join);
       self->resume_point = caller;
       self->ref();  // held by the registration until the waker has run
       if (!cell_->set_join_waker(&detail::wake_and_unref, self)) {

@@ -3,20 +3,32 @@
 // anywhere. Destroying the runtime (or calling shutdown()) stops accepting tasks, cancels the
 // ones still alive, waits for them to be destroyed, and joins the worker threads; a task that
 // never suspends keeps shutdown waiting, as in Tokio.
+//
+// Observing it in production (docs/observability.md): metrics() is a snapshot of the workers'
+// counters; the stall detector (runtime_options::slow_poll, on by default) reports a task run
+// that goes on too long, naming the task by its spawn site or its spawn_named name;
+// dump_tasks() lists the live tasks.
 #pragma once
+
+#include <unistd.h>
 
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
+#include "polarway/detail/interned_text.hpp"
 #include "polarway/detail/panic.hpp"
 #include "polarway/detail/scheduler.hpp"
+#include "polarway/detail/stall_watchdog.hpp"
 #include "polarway/runtime/backend_kind.hpp"
 #include "polarway/error.hpp"
 #include "polarway/result.hpp"
@@ -24,9 +36,23 @@
 #include "polarway/runtime/join_handle.hpp"
 #include "polarway/runtime/runtime_metrics.hpp"
 #include "polarway/runtime/spawn_blocking.hpp"
+#include "polarway/runtime/spawn_site.hpp"
+#include "polarway/runtime/stall_report.hpp"
+#include "polarway/runtime/task_info.hpp"
 #include "polarway/task.hpp"
 
 namespace polarway {
+
+namespace detail {
+
+/// The site of a task spawned with a name: the name, kept for the life of the process, or
+/// `fallback` once the table of kept texts is full.
+inline spawn_site named_site(std::string_view name, spawn_site fallback) {
+  const char* kept = intern(name);
+  return kept ? spawn_site::named(kept) : fallback;
+}
+
+}  // namespace detail
 
 struct runtime_options {
   /// Worker threads; 0 means POLARWAY_WORKERS if set, else one per core.
@@ -49,6 +75,15 @@ struct runtime_options {
   /// How long a blocking-pool thread waits idle for another job before it exits. From zero to
   /// max_thread_keep_alive.
   std::chrono::milliseconds thread_keep_alive{10'000};
+  /// The stall detector: a task run (one poll of a task) that lasts longer than this is
+  /// reported while it runs and again when it ends (stall_report.hpp), naming the task. Zero
+  /// turns the detector off. From 1 ms to max_slow_poll. The detector is a thread that samples
+  /// the workers every slow_poll / 4, at least 1 ms apart (every slow_poll while they all
+  /// sleep); the workers pay a few stores per run.
+  std::chrono::milliseconds slow_poll{10};
+  /// Where stall reports go, called on the detector's thread: at most 10 a second after a burst
+  /// of 10, the dropped ones counted in the next. Empty (the default): a line on stderr each.
+  std::function<void(const stall_report&)> on_stall{};
 
   /// The most workers a runtime accepts (a typo such as POLARWAY_WORKERS=20000 is an error).
   static constexpr std::size_t max_workers = 1024;
@@ -58,6 +93,8 @@ struct runtime_options {
   static constexpr std::size_t max_max_blocking_threads = 65'536;
   /// The longest thread_keep_alive accepted (a day).
   static constexpr std::chrono::milliseconds max_thread_keep_alive{86'400'000};
+  /// The longest slow_poll accepted (an hour).
+  static constexpr std::chrono::milliseconds max_slow_poll{3'600'000};
 
   /// These options with `workers` and `backend` resolved: the explicit value, else the
   /// environment (POLARWAY_WORKERS, POLARWAY_BACKEND), else the defaults. A malformed
@@ -76,6 +113,8 @@ struct runtime_options {
       return err(error(errc::invalid_input, "runtime_options: max_blocking_threads outside 1 to 65536"));
     if (out.thread_keep_alive < std::chrono::milliseconds::zero() || out.thread_keep_alive > max_thread_keep_alive)
       return err(error(errc::invalid_input, "runtime_options: thread_keep_alive outside 0 to 24 h"));
+    if (out.slow_poll < std::chrono::milliseconds::zero() || out.slow_poll > max_slow_poll)
+      return err(error(errc::invalid_input, "runtime_options: slow_poll outside 0 to 1 h"));
     if (out.workers == 0) {
       if (const char* env = std::getenv("POLARWAY_WORKERS"); env && *env) {
         auto parsed = parse_workers(env);
@@ -113,8 +152,8 @@ class runtime {
   /// exception is rethrown here; if it is cancelled (the runtime shut down under it), this
   /// aborts the process with a message: use try_block_on to get that as a value.
   template <class T>
-  T block_on(task<T> t) {
-    join_handle<T> handle = spawn(std::move(t));
+  T block_on(task<T> t, spawn_site site = spawn_site::here()) {
+    join_handle<T> handle = spawn(std::move(t), site);
     detail::task_cell* cell = wait_for(handle);
 #if defined(__cpp_exceptions)
     if (cell->outcome() == detail::task_outcome::panicked) std::rethrow_exception(cell->exception());
@@ -127,25 +166,35 @@ class runtime {
 
   /// block_on that reports a cancelled or panicked task as a join_error instead.
   template <class T>
-  result<T, join_error> try_block_on(task<T> t) {
-    join_handle<T> handle = spawn(std::move(t));
+  result<T, join_error> try_block_on(task<T> t, spawn_site site = spawn_site::here()) {
+    join_handle<T> handle = spawn(std::move(t), site);
     return detail::take_outcome<T>(wait_for(handle));
   }
 
   /// Spawns `t` from any thread. After shutdown the task is not run and the handle reports
-  /// join_error::cancelled().
+  /// join_error::cancelled(). `site` names the task in stall reports and task dumps: the
+  /// caller's file and line.
   template <class T>
-  join_handle<T> spawn(task<T> t) {
+  join_handle<T> spawn(task<T> t, spawn_site site = spawn_site::here()) {
     return detail::make_join_handle<T>(
-        sched_->spawn_cell(std::move(t), detail::task_cell::join_interest, 1));
+        sched_->spawn_cell(std::move(t), detail::task_cell::join_interest, 1, site));
+  }
+
+  /// spawn with a name for stall reports and task dumps instead of the spawn site. Names are
+  /// kept for the life of the process, each distinct one once, up to 1,024 (shared with other
+  /// run-time texts such as error contexts); past that, a new name is not kept and the task
+  /// carries its spawn site. Costs a lock and a lookup more than spawn.
+  template <class T>
+  join_handle<T> spawn_named(std::string_view name, task<T> t, spawn_site site = spawn_site::here()) {
+    return spawn(std::move(t), detail::named_site(name, site));
   }
 
   /// Runs `f()` on the runtime's blocking pool, from any thread (see spawn_blocking.hpp). After
   /// shutdown f never runs and the handle reports join_error::cancelled().
   template <class F>
     requires std::is_invocable_v<std::decay_t<F>&> && std::is_move_constructible_v<std::decay_t<F>>
-  join_handle<detail::blocking_result_t<F>> spawn_blocking(F&& f) {
-    return detail::spawn_blocking_on(*sched_, std::decay_t<F>(std::forward<F>(f)));
+  join_handle<detail::blocking_result_t<F>> spawn_blocking(F&& f, spawn_site site = spawn_site::here()) {
+    return detail::spawn_blocking_on(*sched_, std::decay_t<F>(std::forward<F>(f)), site);
   }
 
   /// Stops accepting tasks, cancels the remaining ones and joins the workers (idempotent).
@@ -159,13 +208,36 @@ class runtime {
 
   /// A snapshot of the workers' counters and the runtime's queues, from any thread, at any
   /// time (see runtime_metrics.hpp for what it promises).
-  runtime_metrics metrics() const { return detail::snapshot_metrics(*sched_); }
+  runtime_metrics metrics() const {
+    runtime_metrics m = detail::snapshot_metrics(*sched_);
+    if (watchdog_) m.slow_polls = watchdog_->slow_polls();
+    return m;
+  }
+
+  /// The live tasks, from any thread at any time: each with its site or name, state, what it
+  /// waits on, age and polls (task_info.hpp). A task spawned on a worker appears once it has
+  /// first suspended, or while a worker runs it. Workers keep running meanwhile; the ones
+  /// that start or end tasks wait only while the dump reads the quarter of a worker's tasks
+  /// those tasks are listed with.
+  std::vector<task_info> dump_tasks() const { return sched_->dump_tasks(); }
 
  private:
   runtime(const runtime_options& resolved, int)
       : sched_(std::make_unique<detail::scheduler>(resolved.workers, resolved.backend.value_or(backend_kind::io_uring),
                                                    resolved.backend.is_some(), resolved.busy_poll,
-                                                   resolved.max_blocking_threads, resolved.thread_keep_alive)) {}
+                                                   resolved.max_blocking_threads, resolved.thread_keep_alive)) {
+    if (resolved.slow_poll.count() == 0) return;
+    detail::stall_watchdog::reporter report = resolved.on_stall;
+    if (!report) report = &report_to_stderr;
+    watchdog_ = std::make_unique<detail::stall_watchdog>(
+        sched_->worker_count(), resolved.slow_poll,
+        [s = sched_.get()](std::size_t i) { return s->sample_worker(i); }, std::move(report));
+  }
+
+  static void report_to_stderr(const stall_report& r) {
+    const std::string line = "polarway: " + to_string(r) + "\n";
+    (void)!::write(STDERR_FILENO, line.data(), line.size());
+  }
 
   static runtime_options checked(const runtime_options& options) {
     auto resolved = options.resolved();
@@ -197,17 +269,26 @@ class runtime {
   }
 
   std::unique_ptr<detail::scheduler> sched_;
+  // Declared after sched_, so destroyed before it: it reads the workers until it stops, and
+  // watches shutdown (which the destructor runs first) too.
+  std::unique_ptr<detail::stall_watchdog> watchdog_;
 };
 
 /// Spawns `t` onto the runtime running the calling task. Must be called from inside a task;
 /// after shutdown the handle reports join_error::cancelled().
 template <class T>
-join_handle<T> spawn(task<T> t) {
+join_handle<T> spawn(task<T> t, spawn_site site = spawn_site::here()) {
   detail::worker* w = detail::tls_context.current_worker;
   if (!w) [[unlikely]]
     detail::panic("pw::spawn", "called outside a polarway runtime (use runtime::spawn)");
   return detail::make_join_handle<T>(
-      w->sched->spawn_cell(std::move(t), detail::task_cell::join_interest, 1));
+      w->sched->spawn_cell(std::move(t), detail::task_cell::join_interest, 1, site));
+}
+
+/// pw::spawn with a name for stall reports and task dumps (see runtime::spawn_named).
+template <class T>
+join_handle<T> spawn_named(std::string_view name, task<T> t, spawn_site site = spawn_site::here()) {
+  return spawn(std::move(t), detail::named_site(name, site));
 }
 
 }  // namespace polarway

@@ -54,6 +54,8 @@ struct runtime_metrics {
   std::size_t blocking_idle_threads = 0;  // of which waiting for a job
   std::size_t blocking_queue_depth = 0;   // jobs waiting for a blocking-pool thread
   std::chrono::nanoseconds uptime{0};     // since the first worker started
+  std::uint64_t slow_polls = 0;           // task runs the stall detector caught running past
+                                          // runtime_options::slow_poll (0 with it off)
 };
 
 namespace detail {

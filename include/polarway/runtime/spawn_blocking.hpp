@@ -32,6 +32,7 @@
 #include "polarway/detail/panic.hpp"
 #include "polarway/detail/scheduler.hpp"
 #include "polarway/runtime/join_handle.hpp"
+#include "polarway/runtime/spawn_site.hpp"
 #include "polarway/task.hpp"
 
 namespace polarway {
@@ -52,9 +53,9 @@ task<blocking_result_t<F>> run_blocking(F f) {
 // lets the task finish with its value (see io_op::completed_with_value), so a call that was
 // running when it was aborted still delivers its value.
 template <class F>
-join_handle<blocking_result_t<F>> spawn_blocking_on(scheduler& sched, F f) {
+join_handle<blocking_result_t<F>> spawn_blocking_on(scheduler& sched, F f, spawn_site site) {
   return make_join_handle<blocking_result_t<F>>(
-      sched.spawn_cell(run_blocking<F>(std::move(f)), task_cell::join_interest | task_cell::soft_cancel, 1));
+      sched.spawn_cell(run_blocking<F>(std::move(f)), task_cell::join_interest | task_cell::soft_cancel, 1, site));
 }
 
 }  // namespace detail
@@ -64,11 +65,11 @@ join_handle<blocking_result_t<F>> spawn_blocking_on(scheduler& sched, F f) {
 /// shutdown.
 template <class F>
   requires std::is_invocable_v<std::decay_t<F>&> && std::is_move_constructible_v<std::decay_t<F>>
-join_handle<detail::blocking_result_t<F>> spawn_blocking(F&& f) {
+join_handle<detail::blocking_result_t<F>> spawn_blocking(F&& f, spawn_site site = spawn_site::here()) {
   detail::worker* w = detail::tls_context.current_worker;
   if (!w) [[unlikely]]
     detail::panic("pw::spawn_blocking", "called outside a polarway runtime (use runtime::spawn_blocking)");
-  return detail::spawn_blocking_on(*w->sched, std::decay_t<F>(std::forward<F>(f)));
+  return detail::spawn_blocking_on(*w->sched, std::decay_t<F>(std::forward<F>(f)), site);
 }
 
 }  // namespace polarway

@@ -214,7 +214,7 @@ class [[nodiscard]] recv_awaiter {
   bool await_ready() const noexcept { return failure_.is_some() || registry::count(node_.signum) != node_.seen; }
 
   bool await_suspend(std::coroutine_handle<> caller) {
-    polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("signal::recv");
+    polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("signal::recv", wait_kind::signal);
     self->resume_point = caller;
     node_.cell = self;
     auto linked = registry::get().wait(&node_);

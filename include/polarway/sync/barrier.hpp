@@ -80,7 +80,7 @@ class barrier {
     }
 
     bool await_suspend(std::coroutine_handle<> caller) noexcept {
-      detail::task_cell* self = detail::current_task_or_panic("barrier::wait");
+      detail::task_cell* self = detail::current_task_or_panic("barrier::wait", wait_kind::lock);
       self->resume_point = caller;
       if (!yield_) {
         node_.cell = self;

@@ -180,7 +180,7 @@ class cancellation_token {
     }
     bool await_ready() const noexcept { return node_->is_cancelled(); }
     bool await_suspend(std::coroutine_handle<> caller) noexcept {
-      detail::task_cell* self = detail::current_task_or_panic("cancellation_token::cancelled");
+      detail::task_cell* self = detail::current_task_or_panic("cancellation_token::cancelled", wait_kind::signal);
       self->resume_point = caller;
       w_.cell = self;
       registered_ = node_->park(&w_);

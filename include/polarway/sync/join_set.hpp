@@ -105,9 +105,9 @@ class join_set {
   ~join_set() { close(); }
 
   /// Spawns `t` on the current runtime (call from inside a task) and adds it to the set.
-  void spawn(task<T> t) { add(polarway::spawn(std::move(t))); }
+  void spawn(task<T> t, spawn_site site = spawn_site::here()) { add(polarway::spawn(std::move(t), site)); }
   /// Spawns `t` on `rt` (from any thread) and adds it to the set.
-  void spawn_on(runtime& rt, task<T> t) { add(rt.spawn(std::move(t))); }
+  void spawn_on(runtime& rt, task<T> t, spawn_site site = spawn_site::here()) { add(rt.spawn(std::move(t), site)); }
 
   /// Number of tasks in the set, finished or not, that join_next has not returned yet.
   std::size_t len() const noexcept { return len_; }
@@ -147,7 +147,7 @@ class join_set {
     }
 
     bool await_suspend(std::coroutine_handle<> caller) noexcept {
-      detail::task_cell* self = detail::current_task_or_panic("join_set::join_next");
+      detail::task_cell* self = detail::current_task_or_panic("join_set::join_next", wait_kind::join);
       self->resume_point = caller;
       if (yield_) {
         self->transition_to_notified();

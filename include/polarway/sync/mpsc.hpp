@@ -442,7 +442,7 @@ class sender {
     }
 
     bool await_suspend(std::coroutine_handle<> caller) noexcept {
-      polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("mpsc::sender::send");
+      polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("mpsc::sender::send", wait_kind::channel);
       self->resume_point = caller;
       if (yield_) {
         self->transition_to_notified();
@@ -559,7 +559,7 @@ class receiver {
     }
 
     bool await_suspend(std::coroutine_handle<> caller) noexcept {
-      polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("mpsc::receiver::recv");
+      polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("mpsc::receiver::recv", wait_kind::channel);
       self->resume_point = caller;
       if (yield_) {
         self->transition_to_notified();

@@ -67,7 +67,7 @@ class notify {
     bool await_ready() const noexcept { return false; }
 
     bool await_suspend(std::coroutine_handle<> caller) noexcept {
-      detail::task_cell* self = detail::current_task_or_panic("notify::notified");
+      detail::task_cell* self = detail::current_task_or_panic("notify::notified", wait_kind::lock);
       self->resume_point = caller;
       std::lock_guard lock(n_.lock_);
       if (n_.permit_) {

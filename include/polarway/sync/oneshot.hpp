@@ -153,7 +153,7 @@ class receiver {
     }
 
     bool await_suspend(std::coroutine_handle<> caller) noexcept {
-      polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("oneshot::receiver");
+      polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("oneshot::receiver", wait_kind::channel);
       self->resume_point = caller;
       if (yield_) {
         self->transition_to_notified();

@@ -288,7 +288,7 @@ class semaphore::acquire_awaiter {
   }
 
   bool await_suspend(std::coroutine_handle<> caller) noexcept {
-    detail::task_cell* self = detail::current_task_or_panic("semaphore::acquire");
+    detail::task_cell* self = detail::current_task_or_panic("semaphore::acquire", wait_kind::lock);
     self->resume_point = caller;
     if (yield_) {
       self->transition_to_notified();

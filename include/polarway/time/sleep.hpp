@@ -31,7 +31,7 @@ class sleep_awaiter {
   bool await_ready() const noexcept { return clock::now() >= deadline_ && coop_consume(); }
 
   bool await_suspend(std::coroutine_handle<> caller) {
-    task_cell* self = current_task_or_panic("pw::sleep");
+    task_cell* self = current_task_or_panic("pw::sleep", wait_kind::timer);
     self->resume_point = caller;
     entry_.cell = self;
     entry_.deadline = wheel_ms_ceil(deadline_);

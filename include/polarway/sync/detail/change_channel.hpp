@@ -137,7 +137,7 @@ class change_awaiter {
   }
 
   bool await_suspend(std::coroutine_handle<> caller) noexcept {
-    task_cell* self = current_task_or_panic(Source::change_operation);
+    task_cell* self = current_task_or_panic(Source::change_operation, wait_kind::channel);
     self->resume_point = caller;
     if (!yield_) {
       node_.cell = self;
