@@ -12,6 +12,7 @@
 #include "feed_metrics.hpp"
 #include "feed_server.hpp"
 #include "metrics_endpoint.hpp"
+#include "runtime_debug.hpp"
 #include "signals.hpp"
 
 namespace pw = polarway;
@@ -32,11 +33,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   app::stop_signals signals;
-  pw::runtime rt;
+  app::task_dump_signal dump_signal;
+  pw::runtime rt(pw::runtime_options{.on_stall = app::stall_log("polarway-feed")});
   pw::cancellation_token stop;
   int status = 0;
   {
     auto watcher = rt.spawn(signals.watch(stop));
+    auto dumper = rt.spawn(dump_signal.watch(rt, "polarway-feed"));
     status = rt.block_on([](pw::runtime& rt, app::feed_config cfg, pw::cancellation_token stop) -> pw::task<int> {
       auto server = app::feed_server::create(cfg);
       if (!server) {
@@ -49,8 +52,10 @@ int main(int argc, char** argv) {
       // --metrics: served for as long as the feed runs, on a listener of its own.
       std::unique_ptr<app::metrics_server> metrics;
       if (!cfg.metrics_listen.empty()) {
-        auto started = app::metrics_server::start("polarway-feed", cfg.metrics_listen,
-                                                  [&rt, &c] { return app::feed_metrics_page(rt.metrics(), c); });
+        auto started = app::metrics_server::start(
+            "polarway-feed", cfg.metrics_listen,
+            app::http_pages{[&rt, &c] { return app::feed_metrics_page(rt.metrics(), c); },
+                            [&rt] { return app::task_dump_text(rt.dump_tasks()); }});
         if (!started) {
           std::fprintf(stderr, "polarway-feed: %s\n", started.error().c_str());
           co_return 1;
@@ -94,6 +99,7 @@ int main(int argc, char** argv) {
       co_return 0;
     }(rt, *cfg, stop));
     watcher.abort();
+    dumper.abort();
   }
   return status;
 }

@@ -18,6 +18,7 @@
 #include "metrics_endpoint.hpp"
 #include "parquet_output.hpp"
 #include "parquet_tick_sink.hpp"
+#include "runtime_debug.hpp"
 #include "signals.hpp"
 #include "summary.hpp"
 
@@ -39,8 +40,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   app::stop_signals signals;
+  app::task_dump_signal dump_signal;
   pw::runtime rt(pw::runtime_options{.workers = static_cast<std::size_t>(cfg->workers),
-                                     .busy_poll = std::chrono::microseconds(cfg->busy_poll_us)});
+                                     .busy_poll = std::chrono::microseconds(cfg->busy_poll_us),
+                                     .on_stall = app::stall_log("polarway-ingest")});
   pw::option<app::parquet_tick_sink> parquet;
   if (!cfg->parquet.dir.empty()) {
     auto opened = rt.block_on(app::open_parquet_output(cfg->parquet, app::ingest_default_max_open_files));
@@ -73,6 +76,7 @@ int main(int argc, char** argv) {
   pw::option<app::ingest_report> report;
   {
     auto watcher = rt.spawn(signals.watch(stop, &by_signal));
+    auto dumper = rt.spawn(dump_signal.watch(rt, "polarway-ingest"));
     const app::ingest_metrics_sources sources{&engine.counters(), &sink, parquet ? &*parquet : nullptr};
     report = rt.block_on([](pw::runtime& rt, app::ingest_engine& engine, app::ingest_metrics_sources sources,
                             pw::cancellation_token stop) -> pw::task<pw::option<app::ingest_report>> {
@@ -87,7 +91,9 @@ int main(int argc, char** argv) {
       std::unique_ptr<app::metrics_server> metrics;
       if (const std::string& at = engine.config().metrics_listen; !at.empty()) {
         auto started = app::metrics_server::start(
-            "polarway-ingest", at, [&rt, sources] { return app::ingest_metrics_page(rt.metrics(), sources); });
+            "polarway-ingest", at,
+            app::http_pages{[&rt, sources] { return app::ingest_metrics_page(rt.metrics(), sources); },
+                            [&rt] { return app::task_dump_text(rt.dump_tasks()); }});
         if (!started) {
           std::fprintf(stderr, "polarway-ingest: %s\n", started.error().c_str());
           co_return pw::none;
@@ -100,6 +106,7 @@ int main(int argc, char** argv) {
       co_return report;
     }(rt, engine, sources, stop));
     watcher.abort();  // a signal from here on is ignored: the run is over
+    dumper.abort();
   }
   // Commits whatever is still open (nothing, after the pipeline's flush, unless it failed) and
   // releases the directory's lock; a failure stays in failure() for the summary.

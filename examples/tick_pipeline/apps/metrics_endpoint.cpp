@@ -21,27 +21,37 @@ namespace {
 constexpr std::chrono::milliseconds head_deadline{5000};
 constexpr std::size_t max_connections = 16;
 
-pw::task<void> answer_plain(pw::net::tcp_stream s, std::string head, const std::function<std::string()>& render) {
-  const std::string response = metrics_response(head, render);
+pw::task<void> answer_plain(pw::net::tcp_stream s, std::string head, const http_pages& pages) {
+  const std::string response = metrics_response(head, pages);
   (void)co_await s.write_all(as_bytes(response));
   (void)co_await s.shutdown();
 }
 
-pw::task<void> metrics_connection(pw::net::tcp_stream s, std::function<std::string()> render) {
+pw::task<void> metrics_connection(pw::net::tcp_stream s, http_pages pages) {
   const auto admit = [](std::string_view) -> pw::result<bool, ws_refusal> {
     return pw::err(ws_refusal{404, "no WebSocket here: GET /metrics"});
   };
-  auto plain = [&render](pw::net::tcp_stream t, std::string head, std::vector<std::byte>) {
-    return answer_plain(std::move(t), std::move(head), render);
+  auto plain = [&pages](pw::net::tcp_stream t, std::string head, std::vector<std::byte>) {
+    return answer_plain(std::move(t), std::move(head), pages);
   };
   // Named, not a temporary in the co_await: g++ 12 mishandles those.
   auto accepting = accept_ws(std::move(s), head_deadline, ws::connection_options{}, admit, plain);
   (void)co_await std::move(accepting);
 }
 
+std::string ok_response(std::string_view content_type, const std::string& body) {
+  std::string r = "HTTP/1.1 200 OK\r\nContent-Type: ";
+  r += content_type;
+  r += "\r\nConnection: close\r\nContent-Length: ";
+  r += std::to_string(body.size());
+  r += "\r\n\r\n";
+  r += body;
+  return r;
+}
+
 }  // namespace
 
-std::string metrics_response(std::string_view request_head, const std::function<std::string()>& render) {
+std::string metrics_response(std::string_view request_head, const http_pages& pages) {
   auto request = parse_rest_request(request_head);
   if (!request) {
     switch (request.error().code) {
@@ -54,20 +64,13 @@ std::string metrics_response(std::string_view request_head, const std::function<
     }
   }
   if (request->method != "GET") return http_error_response(400, "Bad Request", "GET /metrics only");
-  if (request->path != "/metrics") return http_error_response(404, "Not Found", "GET /metrics");
-  const std::string body = render();
-  std::string r = "HTTP/1.1 200 OK\r\nContent-Type: ";
-  r += prometheus_text::content_type;
-  r += "\r\nConnection: close\r\nContent-Length: ";
-  r += std::to_string(body.size());
-  r += "\r\n\r\n";
-  r += body;
-  return r;
+  if (request->path == "/metrics" && pages.metrics) return ok_response(prometheus_text::content_type, pages.metrics());
+  if (request->path == "/debug/tasks" && pages.tasks) return ok_response("text/plain; charset=utf-8", pages.tasks());
+  return http_error_response(404, "Not Found", "GET /metrics");
 }
 
-pw::task<void> serve_metrics(pw::net::tcp_listener& listener, pw::cancellation_token stop,
-                             std::function<std::string()> render) {
-  auto handler = [render = std::move(render)](pw::net::tcp_stream s) { return metrics_connection(std::move(s), render); };
+pw::task<void> serve_metrics(pw::net::tcp_listener& listener, pw::cancellation_token stop, http_pages pages) {
+  auto handler = [pages = std::move(pages)](pw::net::tcp_stream s) { return metrics_connection(std::move(s), pages); };
   auto loop = serve(listener, stop, max_connections, std::move(handler));
   co_await std::move(loop);
 }
@@ -83,7 +86,7 @@ metrics_server::~metrics_server() = default;
 
 pw::result<std::unique_ptr<metrics_server>, std::string> metrics_server::start(std::string_view program,
                                                                                const std::string& addr,
-                                                                               std::function<std::string()> render) {
+                                                                               http_pages pages) {
   auto l = pw::net::tcp_listener::bind(addr);
   if (!l) return pw::err("--metrics: cannot listen on " + addr + ": " + l.error().message());
   auto bound = l->local_addr();
@@ -91,7 +94,7 @@ pw::result<std::unique_ptr<metrics_server>, std::string> metrics_server::start(s
   std::fprintf(stderr, "%.*s: metrics on http://%s/metrics\n", static_cast<int>(program.size()), program.data(),
                bound->to_string().c_str());
   auto s = std::make_unique<state>(state{std::move(*l), {}, pw::none});
-  s->serving = pw::spawn(serve_metrics(s->listener, s->stop, std::move(render)));
+  s->serving = pw::spawn(serve_metrics(s->listener, s->stop, std::move(pages)));
   return std::unique_ptr<metrics_server>(new metrics_server(std::move(s)));
 }
 

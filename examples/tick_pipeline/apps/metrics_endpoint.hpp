@@ -1,12 +1,14 @@
 // ticks::app::serve_metrics: the HTTP side of --metrics ADDR. On its own listener, through the
 // pipeline's one accept loop (serve.hpp) and its one request-head reader (accept_ws, which
-// hands a plain GET to us): GET /metrics is answered 200 with render()'s page in the
-// Prometheus text format; any other path 404; a request that is not a valid GET (another
-// method, a body, a malformed head) 400; a WebSocket upgrade 404; a head not complete within
-// 5 s 408. One request per connection (Connection: close), at most 16 connections at once.
+// hands a plain GET to us): GET /metrics is answered 200 with the metrics page in the
+// Prometheus text format, GET /debug/tasks with the task dump as plain text; any other path
+// 404; a request that is not a valid GET (another method, a body, a malformed head) 400; a
+// WebSocket upgrade 404; a head not complete within 5 s 408. One request per connection
+// (Connection: close), at most 16 connections at once.
 //
-// render() runs on the worker that serves the request, so it must not block: it reads
-// counters (relaxed atomics and runtime::metrics()) and formats text, tens of microseconds.
+// The pages are rendered on the worker that serves the request, so they must not block: the
+// metrics page reads counters (relaxed atomics and runtime::metrics()) and formats text, tens
+// of microseconds; a task dump takes about a microsecond per live task.
 #pragma once
 
 #include <functional>
@@ -21,9 +23,15 @@
 
 namespace ticks::app {
 
+/// What the listener serves; an empty page is answered 404.
+struct http_pages {
+  std::function<std::string()> metrics;  // GET /metrics: the Prometheus text format
+  std::function<std::string()> tasks;    // GET /debug/tasks: plain text
+};
+
 /// Serves until `stop` is cancelled, then waits for the connections being served.
 polarway::task<void> serve_metrics(polarway::net::tcp_listener& listener, polarway::cancellation_token stop,
-                                   std::function<std::string()> render);
+                                   http_pages pages);
 
 /// A program's --metrics ADDR: the listener and the serving task, for as long as the program's
 /// run lasts. stop() must have completed before it is destroyed: the serving task uses the
@@ -31,11 +39,11 @@ polarway::task<void> serve_metrics(polarway::net::tcp_listener& listener, polarw
 class metrics_server {
  public:
   /// Binds `addr` (call inside the runtime), tells stderr "<program>: metrics on
-  /// http://ADDR/metrics" (the port the kernel chose, for port 0), and serves render() until
+  /// http://ADDR/metrics" (the port the kernel chose, for port 0), and serves the pages until
   /// stop(). The error names the address and why it could not be bound.
   static polarway::result<std::unique_ptr<metrics_server>, std::string> start(std::string_view program,
                                                                              const std::string& addr,
-                                                                             std::function<std::string()> render);
+                                                                             http_pages pages);
   ~metrics_server();
 
   /// Stops serving and waits for the connections being served.
@@ -48,8 +56,8 @@ class metrics_server {
   std::unique_ptr<state> state_;
 };
 
-/// The whole HTTP response to one request head (exposed for tests): 200 with render()'s page
-/// for GET /metrics, else the error response described above.
-std::string metrics_response(std::string_view request_head, const std::function<std::string()>& render);
+/// The whole HTTP response to one request head (exposed for tests): 200 with the page asked
+/// for, else the error response described above.
+std::string metrics_response(std::string_view request_head, const http_pages& pages);
 
 }  // namespace ticks::app

@@ -85,6 +85,8 @@ void append_runtime_metrics(prometheus_text& out, const pw::runtime_metrics& m) 
              m.blocking_queue_depth);
   out.single("polarway_runtime_uptime_seconds", "gauge", "Time since the first worker started.",
              std::chrono::duration<double>(m.uptime).count());
+  out.single("polarway_runtime_slow_polls_total", "counter",
+             "Task runs the stall detector caught running past runtime_options::slow_poll.", m.slow_polls);
 }
 
 void append_process_metrics(prometheus_text& out) {

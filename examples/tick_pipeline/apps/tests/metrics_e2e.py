@@ -10,6 +10,8 @@ ticks_in of the ingest's JSON summary and the messages of the feed's exit summar
 largest values Prometheus stored, and both targets must have been up.
 The endpoint also answers hostile requests with the right status (unknown path, another method,
 a WebSocket upgrade, bytes that are not HTTP, a huge header) and keeps serving after them.
+GET /debug/tasks lists the ingest's tasks with their spawn sites, and SIGUSR1 writes the same
+dump to stderr while the ingest runs on.
 
 usage: metrics_e2e.py FEED INGEST PROMETHEUS PROMTOOL WORK_DIR
 """
@@ -121,6 +123,16 @@ try:
     status, _, _ = get(metrics_url)
     check(status == 200, "GET /metrics still answers after the hostile requests")
 
+    # The task dump, on the same listener and on SIGUSR1 (read from stderr once the ingest ends).
+    base = metrics_url[:-len("/metrics")]
+    status, ctype, dump = get(base + "/debug/tasks")
+    check(status == 200 and ctype.startswith("text/plain"), f"GET /debug/tasks: {status} {ctype}")
+    m = re.match(r"task dump: (\d+) tasks\n", dump)
+    check(m is not None and int(m.group(1)) >= 1, f"the dump starts with its count: {dump[:200]!r}")
+    check(re.search(r"^waiting on [a-z]+ +age +[\d.]+ s +polls +\d+ +\S+/ingest\.cpp:\d+$", dump, re.M) is not None,
+          f"the dump lists the ingest's tasks, waiting, with their spawn sites: {dump[:2000]!r}")
+    ingest.send_signal(signal.SIGUSR1)
+
     # Prometheus scrapes the ingest every second while it runs.
     prom_dir = os.path.join(WORK, "prometheus")
     os.makedirs(prom_dir)
@@ -159,6 +171,9 @@ try:
     ingest.send_signal(signal.SIGINT)
     ingest_err = ingest.communicate(timeout=60)[1]
     check(ingest.returncode == 0, f"ingest exits 0 ({ingest.returncode}): {ingest_err[-500:]}")
+    check(re.search(r"^polarway-ingest: task dump: \d+ tasks$", ingest_err, re.M) is not None and
+          re.search(r"^polarway-ingest: waiting on ", ingest_err, re.M) is not None,
+          f"SIGUSR1 wrote a task dump to stderr and the ingest ran on: {ingest_err[-2000:]}")
     with open(summary_path) as f:
         summary = json.load(f)
     ticks_in = summary["ticks_in"]

@@ -1,5 +1,6 @@
-// metrics_response: GET /metrics renders the page with the exposition's content type; every
-// other request head gets its error status and never renders. ingest_metrics_page: counters
+// metrics_response: GET /metrics renders the page with the exposition's content type, GET
+// /debug/tasks the task dump as plain text; every other request head gets its error status and
+// never renders. ingest_metrics_page: counters
 // land under their names and labels. (The socket side, promtool and a real Prometheus server:
 // metrics_e2e.py.)
 #include <doctest/doctest.h>
@@ -27,12 +28,24 @@ TEST_CASE("metrics_response: GET /metrics is rendered, with the exposition's con
     ++renders;
     return std::string("x_total 1\n");
   };
-  const std::string r = metrics_response("GET /metrics HTTP/1.1\r\nHost: h\r\n\r\n", render);
+  const std::string r = metrics_response("GET /metrics HTTP/1.1\r\nHost: h\r\n\r\n", http_pages{render, {}});
   CHECK(status_of(r) == "HTTP/1.1 200 OK");
   CHECK(r.find("\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n") != std::string::npos);
   CHECK(r.find("\r\nContent-Length: 10\r\n") != std::string::npos);
   CHECK(r.ends_with("\r\n\r\nx_total 1\n"));
   CHECK(renders == 1);
+}
+
+TEST_CASE("metrics_response: GET /debug/tasks is the task dump in plain text, 404 when there is none") {
+  const http_pages pages{[] { return std::string("x_total 1\n"); }, [] { return std::string("task dump: 0 tasks\n"); }};
+  const std::string r = metrics_response("GET /debug/tasks HTTP/1.1\r\nHost: h\r\n\r\n", pages);
+  CHECK(status_of(r) == "HTTP/1.1 200 OK");
+  CHECK(r.find("\r\nContent-Type: text/plain; charset=utf-8\r\n") != std::string::npos);
+  CHECK(r.ends_with("\r\n\r\ntask dump: 0 tasks\n"));
+  const std::string none = metrics_response("GET /debug/tasks HTTP/1.1\r\nHost: h\r\n\r\n", http_pages{pages.metrics, {}});
+  CHECK(status_of(none) == "HTTP/1.1 404 Not Found");
+  CHECK(status_of(metrics_response("GET /debug/tasksx HTTP/1.1\r\nHost: h\r\n\r\n", pages)) == "HTTP/1.1 404 Not Found");
+  CHECK(status_of(metrics_response("POST /debug/tasks HTTP/1.1\r\nHost: h\r\n\r\n", pages)) == "HTTP/1.1 400 Bad Request");
 }
 
 TEST_CASE("metrics_response: anything else gets its status and is not rendered") {
@@ -60,7 +73,7 @@ TEST_CASE("metrics_response: anything else gets its status and is not rendered")
   int rendered = 0;
   for (const hostile& c : cases) {
     CAPTURE(c.head);
-    const std::string r = metrics_response(c.head, render);
+    const std::string r = metrics_response(c.head, http_pages{render, render});
     CHECK(status_of(r) == c.status);
     if (status_of(r) != "HTTP/1.1 200 OK") CHECK(r.find("Connection: close") != std::string::npos);
     rendered += status_of(r) == "HTTP/1.1 200 OK";

@@ -1,0 +1,65 @@
+#include "runtime_debug.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <utility>
+
+namespace pw = polarway;
+
+namespace ticks::app {
+
+namespace {
+
+void write_stderr(const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(STDERR_FILENO, text.data() + done, text.size() - done);
+    if (n <= 0) return;
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+std::function<void(const pw::stall_report&)> stall_log(std::string_view program) {
+  return [program = std::string(program)](const pw::stall_report& r) {
+    write_stderr(program + ": " + pw::to_string(r) + "\n");
+  };
+}
+
+std::string task_dump_text(std::vector<pw::task_info> tasks) {
+  std::stable_sort(tasks.begin(), tasks.end(), [](const pw::task_info& a, const pw::task_info& b) { return a.age > b.age; });
+  std::string out = "task dump: " + std::to_string(tasks.size()) + " tasks\n";
+  for (const pw::task_info& t : tasks) {
+    out += pw::to_string(t);
+    out += '\n';
+  }
+  return out;
+}
+
+task_dump_signal::task_dump_signal() : usr1_(pw::signal::signal(SIGUSR1)) {}
+
+pw::task<void> task_dump_signal::watch(pw::runtime& rt, std::string program) {
+  for (;;) {
+    auto got = co_await usr1_.recv();
+    if (!got) {
+      write_stderr(program + ": cannot listen to SIGUSR1: " + got.error().message() + "\n");
+      co_return;
+    }
+    std::string text = task_dump_text(rt.dump_tasks());
+    // Each line under the program's name, as everything else it writes to stderr.
+    std::string prefixed;
+    std::size_t at = 0;
+    while (at < text.size()) {
+      const std::size_t end = text.find('\n', at);
+      prefixed += program + ": " + text.substr(at, end - at) + "\n";
+      at = end + 1;
+    }
+    write_stderr(prefixed);
+  }
+}
+
+}  // namespace ticks::app

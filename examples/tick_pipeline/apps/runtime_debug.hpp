@@ -1,0 +1,40 @@
+// What an operator of the pipeline's programs can ask of their runtime while it runs, beside
+// the Prometheus page: the stall detector's reports, on stderr under the program's name; a
+// dump of the live tasks as text, served at GET /debug/tasks on the --metrics listener and
+// written to stderr on SIGUSR1.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <polarway/runtime.hpp>
+
+namespace ticks::app {
+
+/// runtime_options::on_stall for a program: "<program>: slow poll: ..." on stderr, one write
+/// per report so that lines from several threads do not interleave.
+std::function<void(const polarway::stall_report&)> stall_log(std::string_view program);
+
+/// A dump as text: a header with the number of tasks, then one line per task
+/// (polarway::to_string(task_info)), the oldest first.
+std::string task_dump_text(std::vector<polarway::task_info> tasks);
+
+/// Listens to SIGUSR1 (from construction on; until then the signal keeps its default action,
+/// which ends the process) and writes `rt`'s task dump to stderr at each one.
+class task_dump_signal {
+ public:
+  task_dump_signal();
+  task_dump_signal(const task_dump_signal&) = delete;
+  task_dump_signal& operator=(const task_dump_signal&) = delete;
+
+  /// Answers SIGUSR1 until cancelled (the runtime cancels it when it shuts down); the object
+  /// and `rt` must outlive the task.
+  polarway::task<void> watch(polarway::runtime& rt, std::string program);
+
+ private:
+  polarway::signal::listener usr1_;
+};
+
+}  // namespace ticks::app
