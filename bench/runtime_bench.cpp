@@ -88,4 +88,26 @@ static void yield_now_loop(benchmark::State& state) {
 }
 BENCHMARK(yield_now_loop)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
+// runtime::dump_tasks() of 100,000 tasks waiting on a notify (taken from outside the runtime,
+// as an operator's request would be), on 2 workers.
+static void dump_tasks_100k(benchmark::State& state) {
+  constexpr int n = 100'000;
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  pw::notify release;
+  rt.block_on([](pw::notify& release) -> pw::task<void> {
+    for (int i = 0; i < n; ++i)
+      pw::spawn([](pw::notify& release) -> pw::task<void> { co_await release.notified(); }(release)).detach();
+    co_return;
+  }(release));
+  while (rt.dump_tasks().size() < static_cast<std::size_t>(n)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (auto _ : state) {
+    auto dump = rt.dump_tasks();
+    if (dump.size() != static_cast<std::size_t>(n)) state.SkipWithError("the dump lost tasks");
+    benchmark::DoNotOptimize(dump.data());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+  release.notify_waiters();
+}
+BENCHMARK(dump_tasks_100k)->UseRealTime()->Unit(benchmark::kMillisecond);
+
 BENCHMARK_MAIN();
