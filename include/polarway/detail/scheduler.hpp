@@ -35,6 +35,7 @@
 
 #include "polarway/detail/blocking_pool.hpp"
 #include "polarway/detail/chase_lev_deque.hpp"
+#include "polarway/detail/flight_recorder.hpp"
 #include "polarway/detail/context.hpp"
 #include "polarway/detail/idle.hpp"
 #include "polarway/detail/inject_queue.hpp"
@@ -110,6 +111,10 @@ struct worker {
   // the scheduling steps between two runs, a few queue operations, count as part of the first.
   std::atomic<task_cell*> running_cell{nullptr};
   std::atomic<std::uint64_t> running_site{0};
+  // The flight recorder's ring of this worker's recent events; null when it is off. With it
+  // on, the reactor's completions already recorded (note_io_collected).
+  std::unique_ptr<event_ring> trace;
+  std::uint64_t completions_recorded = 0;
   std::unique_ptr<reactor> io;  // created on the worker's own thread
   timer_queue timers;
   worker_counters counters;
@@ -147,7 +152,7 @@ class scheduler : public scheduler_entry {
   scheduler(std::size_t workers, backend_kind preferred, bool demanded,
             std::chrono::nanoseconds busy_poll = std::chrono::nanoseconds::zero(),
             std::size_t max_blocking_threads = 512,
-            std::chrono::nanoseconds blocking_keep_alive = std::chrono::seconds(10))
+            std::chrono::nanoseconds blocking_keep_alive = std::chrono::seconds(10), std::size_t trace_events = 0)
       : scheduler_entry{&scheduler::schedule_entry},
         idle_(workers),
         registry_(workers * 4),
@@ -158,6 +163,7 @@ class scheduler : public scheduler_entry {
       workers_.push_back(
           std::make_unique<worker>(this, i, workers, deque_capacity, workers == 1 ? solo_deque_max_capacity : deque_capacity));
       workers_.back()->rng = static_cast<std::uint32_t>(0x9e3779b9u * (i + 1));
+      if (trace_events != 0) workers_.back()->trace = std::make_unique<event_ring>(trace_events);
     }
     std::vector<result<void>> started(workers);
     {
@@ -215,6 +221,15 @@ class scheduler : public scheduler_entry {
   /// Tasks created, and of those refused at shutdown without running, from outside the workers.
   std::uint64_t external_spawned() const noexcept { return external_spawned_.load(std::memory_order_relaxed); }
   std::uint64_t external_completed() const noexcept { return external_completed_.load(std::memory_order_relaxed); }
+
+  /// Each worker's flight-recorder events, oldest first (any thread); empty when it is off.
+  std::vector<std::vector<trace_event>> trace_snapshots() const {
+    std::vector<std::vector<trace_event>> out;
+    for (const auto& w : workers_)
+      if (w->trace) out.push_back(w->trace->snapshot());
+    return out;
+  }
+  bool tracing() const noexcept { return workers_.front()->trace != nullptr; }
 
   /// What worker `i` is doing now, for the stall detector (any thread).
   poll_sample sample_worker(std::size_t i) const noexcept {
@@ -298,6 +313,8 @@ class scheduler : public scheduler_entry {
     worker* w = tls_context.current_worker;
     if (w && w->sched == this) [[likely]] {
       task_cell* cell = new_cell(t, state, site, w->clock_seen_ns);
+      if (w->trace) [[unlikely]]
+        w->trace->record(trace_kind::spawn, site.bits());
       w->counters.spawned.add();
       push_local(*w, cell);  // listed if it ever suspends (go_idle)
       return cell;
@@ -533,7 +550,18 @@ class scheduler : public scheduler_entry {
   void poll_events(worker& w, clock::time_point now = clock::now()) noexcept {
     w.clock_seen_ns = clock_ns(now);
     w.io->poll();
+    if (w.trace) [[unlikely]]
+      note_io_collected(w);
     w.timers.fire_due(now);
+  }
+
+  // The flight recorder on: the reactor's completions since the last record (those collected
+  // by this poll or park, and any collected meanwhile, as a submission does on io_uring).
+  [[gnu::noinline]] static void note_io_collected(worker& w) noexcept {
+    const std::uint64_t total = w.io->counts().completions;
+    if (total == w.completions_recorded) return;
+    w.trace->record(trace_kind::io_collected, total - w.completions_recorded);
+    w.completions_recorded = total;
   }
 
   // The oldest entry of the worker's own deque, if it has waited there for `starvation_limit`
@@ -635,6 +663,8 @@ class scheduler : public scheduler_entry {
           found = c;
           w.counters.steals.add();
           w.counters.tasks_stolen_from[victim.index].add();
+          if (w.trace) [[unlikely]]
+            w.trace->record(trace_kind::steal, victim.index);
         }
         if (status != chase_lev_deque<task_cell*>::steal_status::lost_race) break;
       }
@@ -731,6 +761,8 @@ class scheduler : public scheduler_entry {
     const clock::time_point parked_at = clock::now();
     w.counters.parks.add();
     w.counters.parked_since_ns.store(clock_ns(parked_at), std::memory_order_relaxed);
+    if (w.trace) [[unlikely]]
+      w.trace->record(trace_kind::park, 0);
     w.io->wait(w.timers.ns_until_next(parked_at));
     const clock::time_point woke_at = clock::now();
     w.counters.parked_ns.add(static_cast<std::uint64_t>(clock_ns(woke_at) - clock_ns(parked_at)));
@@ -739,7 +771,12 @@ class scheduler : public scheduler_entry {
     w.timers.fire_due(woke_at);
     // Woken by a notifier: it counted us as a searcher. Woken by I/O or a timer: we have
     // local work, and take ourselves off the sleeper list.
-    if (idle_.unpark_self(w.index)) return true;
+    const bool own = idle_.unpark_self(w.index);
+    if (w.trace) [[unlikely]] {
+      w.trace->record(trace_kind::unpark, own ? 0 : 1);
+      note_io_collected(w);
+    }
+    if (own) return true;
     w.counters.notified_wakeups.add();
     w.searching = true;
     return false;
@@ -751,6 +788,7 @@ class scheduler : public scheduler_entry {
     w.clock_seen_ns = clock_ns(clock::now());
     w.counters.started_ns.store(w.clock_seen_ns, std::memory_order_relaxed);
     tls_root_completion.capture = &task_cell::capture_at_final;
+    event_ring* const trace = w.trace.get();  // fixed for the worker's life
     for (;;) {
       task_cell* c = next_local(w);
       if (!c) {
@@ -769,11 +807,19 @@ class scheduler : public scheduler_entry {
         // across a whole sampling interval. The site is released, as a plain store on x86-64,
         // so that a watcher that acquires it may read the name it points to (interned by
         // whichever thread spawned the task).
-        w.running_site.store(c->site_bits(), std::memory_order_release);
+        const std::uint64_t site = c->site_bits();
+        w.running_site.store(site, std::memory_order_release);
         w.running_cell.store(c, std::memory_order_relaxed);
         w.counters.polls.add();
         c->count_poll();
+        // The flight recorder, when on, records the run's beginning and end (by the site read
+        // above: the cell may be gone by the end). One call of run_task, so that it stays
+        // inlined here.
+        if (trace) [[unlikely]]
+          trace->record(trace_kind::run_begin, site);
         run_task(c);
+        if (trace) [[unlikely]]
+          trace->record(trace_kind::run_end, site);
         continue;
       }
       w.running_cell.store(nullptr, std::memory_order_relaxed);

@@ -135,8 +135,9 @@ class task_cell {
 
   /// `ops` must be output_ops_for<T> of the task<T> whose coroutine is `root`; `born_ns` is
   /// the clock reading the task's age counts from.
-  [[gnu::always_inline]] static task_cell* create(scheduler_entry* sched, std::coroutine_handle<> root, const output_ops* ops,
-                           std::uint64_t initial_state, spawn_site site, std::int64_t born_ns) {
+  [[gnu::always_inline]] static task_cell* create(scheduler_entry* sched, std::coroutine_handle<> root,
+                                                  const output_ops* ops, std::uint64_t initial_state, spawn_site site,
+                                                  std::int64_t born_ns) {
     const std::size_t bytes = header_bytes() + ops->size;
     return ::new (frame_pool::allocate(bytes)) task_cell(sched, root, ops, initial_state, site, born_ns);
   }
