@@ -99,7 +99,8 @@ static void dump_tasks_100k(benchmark::State& state) {
       pw::spawn([](pw::notify& release) -> pw::task<void> { co_await release.notified(); }(release)).detach();
     co_return;
   }(release));
-  while (rt.dump_tasks().size() < static_cast<std::size_t>(n)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (rt.dump_tasks().size() < static_cast<std::size_t>(n))
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   for (auto _ : state) {
     auto dump = rt.dump_tasks();
     if (dump.size() != static_cast<std::size_t>(n)) state.SkipWithError("the dump lost tasks");

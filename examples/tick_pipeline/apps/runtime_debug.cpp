@@ -31,7 +31,8 @@ std::function<void(const pw::stall_report&)> stall_log(std::string_view program)
 }
 
 std::string task_dump_text(std::vector<pw::task_info> tasks) {
-  std::stable_sort(tasks.begin(), tasks.end(), [](const pw::task_info& a, const pw::task_info& b) { return a.age > b.age; });
+  std::stable_sort(tasks.begin(), tasks.end(),
+                   [](const pw::task_info& a, const pw::task_info& b) { return a.age > b.age; });
   std::string out = "task dump: " + std::to_string(tasks.size()) + " tasks\n";
   for (const pw::task_info& t : tasks) {
     out += pw::to_string(t);

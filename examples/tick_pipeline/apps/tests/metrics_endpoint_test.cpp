@@ -42,10 +42,12 @@ TEST_CASE("metrics_response: GET /debug/tasks is the task dump in plain text, 40
   CHECK(status_of(r) == "HTTP/1.1 200 OK");
   CHECK(r.find("\r\nContent-Type: text/plain; charset=utf-8\r\n") != std::string::npos);
   CHECK(r.ends_with("\r\n\r\ntask dump: 0 tasks\n"));
-  const std::string none = metrics_response("GET /debug/tasks HTTP/1.1\r\nHost: h\r\n\r\n", http_pages{pages.metrics, {}});
-  CHECK(status_of(none) == "HTTP/1.1 404 Not Found");
-  CHECK(status_of(metrics_response("GET /debug/tasksx HTTP/1.1\r\nHost: h\r\n\r\n", pages)) == "HTTP/1.1 404 Not Found");
-  CHECK(status_of(metrics_response("POST /debug/tasks HTTP/1.1\r\nHost: h\r\n\r\n", pages)) == "HTTP/1.1 400 Bad Request");
+  const std::string head = "GET /debug/tasks HTTP/1.1\r\nHost: h\r\n\r\n";
+  CHECK(status_of(metrics_response(head, http_pages{pages.metrics, {}})) == "HTTP/1.1 404 Not Found");
+  const std::string longer = "GET /debug/tasksx HTTP/1.1\r\nHost: h\r\n\r\n";
+  CHECK(status_of(metrics_response(longer, pages)) == "HTTP/1.1 404 Not Found");
+  const std::string post = "POST /debug/tasks HTTP/1.1\r\nHost: h\r\n\r\n";
+  CHECK(status_of(metrics_response(post, pages)) == "HTTP/1.1 400 Bad Request");
 }
 
 TEST_CASE("metrics_response: anything else gets its status and is not rendered") {
