@@ -79,6 +79,7 @@ struct ingest_config {
   // The runtime's options: for the program, not the engine.
   std::uint64_t workers = 0;       // runtime_options::workers (0: POLARWAY_WORKERS, else one per core)
   std::uint64_t busy_poll_us = 0;  // runtime_options::busy_poll
+  std::uint64_t flight_recorder = 0;  // runtime_options::flight_recorder (0: off)
   parquet_output_config parquet;         // --out and its knobs: for the program, not the engine
   std::string metrics_listen;            // --metrics ADDR: for the program, not the engine
   std::string tls_ca;  // wss://: trust exactly this PEM file's CAs; empty: the system trust store

@@ -69,7 +69,10 @@ std::string ingest_usage() {
          "  --workers N              runtime worker threads (default: POLARWAY_WORKERS, else one\n"
          "                           per core)\n"
          "  --busy-poll-us N         an idle worker polls N microseconds before it sleeps: lower\n"
-         "                           latency for a busy core (default 0; at most 1000000)\n";
+         "                           latency for a busy core (default 0; at most 1000000)\n"
+         "  --flight-recorder N      each worker keeps its last N scheduler events, served as a\n"
+         "                           Perfetto trace at GET /debug/trace with --metrics (default:\n"
+         "                           off; at most 16777216)\n";
 }
 
 pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* const> args) {
@@ -173,6 +176,8 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
       step = r.uint_into(c.workers, 1, pw::runtime_options::max_workers);
     } else if (flag == "--busy-poll-us") {
       step = r.uint_into(c.busy_poll_us, 0, static_cast<std::uint64_t>(pw::runtime_options::max_busy_poll.count()));
+    } else if (flag == "--flight-recorder") {
+      step = r.uint_into(c.flight_recorder, 1, pw::runtime_options::max_flight_recorder);
     } else if (auto p = parse_parquet_flag(flag, r, c.parquet); !p) {
       return pw::err(p.error());
     } else if (!*p) {

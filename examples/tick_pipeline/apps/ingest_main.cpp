@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
   app::task_dump_signal dump_signal;
   pw::runtime rt(pw::runtime_options{.workers = static_cast<std::size_t>(cfg->workers),
                                      .busy_poll = std::chrono::microseconds(cfg->busy_poll_us),
-                                     .on_stall = app::stall_log("polarway-ingest")});
+                                     .on_stall = app::stall_log("polarway-ingest"),
+                                     .flight_recorder = static_cast<std::size_t>(cfg->flight_recorder)});
   pw::option<app::parquet_tick_sink> parquet;
   if (!cfg->parquet.dir.empty()) {
     auto opened = rt.block_on(app::open_parquet_output(cfg->parquet, app::ingest_default_max_open_files));
@@ -93,7 +94,10 @@ int main(int argc, char** argv) {
         auto started = app::metrics_server::start(
             "polarway-ingest", at,
             app::http_pages{[&rt, sources] { return app::ingest_metrics_page(rt.metrics(), sources); },
-                            [&rt] { return app::task_dump_text(rt.dump_tasks()); }});
+                            [&rt] { return app::task_dump_text(rt.dump_tasks()); },
+                            engine.config().flight_recorder == 0
+                                ? std::function<std::string()>()
+                                : [&rt] { return rt.trace_json().value_or(std::string()); }});
         if (!started) {
           std::fprintf(stderr, "polarway-ingest: %s\n", started.error().c_str());
           co_return pw::none;

@@ -66,6 +66,7 @@ std::string metrics_response(std::string_view request_head, const http_pages& pa
   if (request->method != "GET") return http_error_response(400, "Bad Request", "GET /metrics only");
   if (request->path == "/metrics" && pages.metrics) return ok_response(prometheus_text::content_type, pages.metrics());
   if (request->path == "/debug/tasks" && pages.tasks) return ok_response("text/plain; charset=utf-8", pages.tasks());
+  if (request->path == "/debug/trace" && pages.trace) return ok_response("application/json", pages.trace());
   return http_error_response(404, "Not Found", "GET /metrics");
 }
 

@@ -1,7 +1,8 @@
 // ticks::app::serve_metrics: the HTTP side of --metrics ADDR. On its own listener, through the
 // pipeline's one accept loop (serve.hpp) and its one request-head reader (accept_ws, which
 // hands a plain GET to us): GET /metrics is answered 200 with the metrics page in the
-// Prometheus text format, GET /debug/tasks with the task dump as plain text; any other path
+// Prometheus text format, GET /debug/tasks with the task dump as plain text, GET /debug/trace
+// with the flight recorder's trace as JSON (when the program keeps one); any other path
 // 404; a request that is not a valid GET (another method, a body, a malformed head) 400; a
 // WebSocket upgrade 404; a head not complete within 5 s 408. One request per connection
 // (Connection: close), at most 16 connections at once.
@@ -25,8 +26,9 @@ namespace ticks::app {
 
 /// What the listener serves; an empty page is answered 404.
 struct http_pages {
-  std::function<std::string()> metrics;  // GET /metrics: the Prometheus text format
-  std::function<std::string()> tasks;    // GET /debug/tasks: plain text
+  std::function<std::string()> metrics{};  // GET /metrics: the Prometheus text format
+  std::function<std::string()> tasks{};    // GET /debug/tasks: plain text
+  std::function<std::string()> trace{};    // GET /debug/trace: the flight recorder's JSON trace
 };
 
 /// Serves until `stop` is cancelled, then waits for the connections being served.

@@ -109,9 +109,10 @@ TEST_CASE("feed flags: hostile argv") {
 TEST_CASE("ingest flags: valid and hostile") {
   auto v = argv_of({"--connect", "ws://127.0.0.1:9443/stream?streams=btcusdt@trade", "--connect=ws://[::1]:80/ws/a@trade",
                     "--channel-capacity", "16", "--duration", "1.5", "--expect", "10", "--once", "--sink-delay-us", "3",
-                    "--busy-poll-us", "250", "--workers", "1"});
+                    "--busy-poll-us", "250", "--workers", "1", "--flight-recorder", "4096"});
   auto c = app::parse_ingest_args(v);
   REQUIRE(c);
+  CHECK(c->flight_recorder == 4096);
   CHECK(c->connect.size() == 2);
   CHECK(c->connect[0].connect_addr == "127.0.0.1:9443");
   CHECK(c->connect[0].target == "/stream?streams=btcusdt@trade");
@@ -137,6 +138,9 @@ TEST_CASE("ingest flags: valid and hostile") {
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--wat"}).empty());
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--busy-poll-us", "1000001"}).empty());  // above 1 s
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--busy-poll-us", "-1"}).empty());
+  CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--flight-recorder", "0"}).empty());         // off is the default
+  CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--flight-recorder", "16777217"}).empty());  // above 16 Mi
+  CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--flight-recorder", "x"}).empty());
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--workers", "0"}).empty());
   CHECK(!ingest_error({"--listen", "0.0.0.0:1", "--workers", "1025"}).empty());
   // --metrics: an address, as --listen's.

@@ -11,7 +11,8 @@ largest values Prometheus stored, and both targets must have been up.
 The endpoint also answers hostile requests with the right status (unknown path, another method,
 a WebSocket upgrade, bytes that are not HTTP, a huge header) and keeps serving after them.
 GET /debug/tasks lists the ingest's tasks with their spawn sites, and SIGUSR1 writes the same
-dump to stderr while the ingest runs on.
+dump to stderr while the ingest runs on; GET /debug/trace (--flight-recorder) is a JSON trace
+with the runs of named tasks, and 404 on the feed, which keeps none.
 
 usage: metrics_e2e.py FEED INGEST PROMETHEUS PROMTOOL WORK_DIR
 """
@@ -86,6 +87,7 @@ feed_metrics_url, feed_target = m.group(1), m.group(2)
 summary_path = os.path.join(WORK, "summary.json")
 streams = "/".join(f"{s}@trade" for s in ("btcusdt", "ethusdt", "bnbusdt", "solusdt"))
 ingest = subprocess.Popen([INGEST, "--connect", f"ws://{feed_addr}/stream?streams={streams}", "--metrics", "127.0.0.1:0",
+                           "--flight-recorder", "65536",
                            "--duration", "120", "--quiet", "--backoff-initial", "0.05", "--json-summary", summary_path],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 prometheus = None
@@ -132,6 +134,21 @@ try:
     check(re.search(r"^waiting on [a-z]+ +age +[\d.]+ s +polls +\d+ +\S+/ingest\.cpp:\d+$", dump, re.M) is not None,
           f"the dump lists the ingest's tasks, waiting, with their spawn sites: {dump[:2000]!r}")
     ingest.send_signal(signal.SIGUSR1)
+
+    # The flight recorder's trace (--flight-recorder): JSON with runs and parks on each worker.
+    status, ctype, body = get(base + "/debug/trace")
+    check(status == 200 and ctype.startswith("application/json"), f"GET /debug/trace: {status} {ctype}")
+    try:
+        events = json.loads(body)["traceEvents"]
+    except (ValueError, KeyError) as e:
+        events = []
+        check(False, f"the trace loads as JSON: {e}: {body[:300]!r}")
+    phases = {e.get("ph") for e in events}
+    check({"B", "E", "M"} <= phases and any(".cpp:" in e.get("name", "") for e in events),
+          f"the trace has task runs named by their sites: {len(events)} events, phases {sorted(phases)}")
+    feed_host, feed_port = feed_target.rsplit(":", 1)
+    got = raw_request(feed_host, int(feed_port), b"GET /debug/trace HTTP/1.1\r\nHost: x\r\n\r\n")
+    check(got.startswith("HTTP/1.1 404"), f"the feed keeps no flight recorder: GET /debug/trace answered {got[:80]!r}")
 
     # Prometheus scrapes the ingest every second while it runs.
     prom_dir = os.path.join(WORK, "prometheus")

@@ -50,6 +50,17 @@ TEST_CASE("metrics_response: GET /debug/tasks is the task dump in plain text, 40
   CHECK(status_of(metrics_response(post, pages)) == "HTTP/1.1 400 Bad Request");
 }
 
+TEST_CASE("metrics_response: GET /debug/trace is the flight recorder's JSON, 404 when it is off") {
+  http_pages pages{[] { return std::string(); }, [] { return std::string(); }, {}};
+  const std::string head = "GET /debug/trace HTTP/1.1\r\nHost: h\r\n\r\n";
+  CHECK(status_of(metrics_response(head, pages)) == "HTTP/1.1 404 Not Found");
+  pages.trace = [] { return std::string("{\"traceEvents\":[]}"); };
+  const std::string r = metrics_response(head, pages);
+  CHECK(status_of(r) == "HTTP/1.1 200 OK");
+  CHECK(r.find("\r\nContent-Type: application/json\r\n") != std::string::npos);
+  CHECK(r.ends_with("\r\n\r\n{\"traceEvents\":[]}"));
+}
+
 TEST_CASE("metrics_response: anything else gets its status and is not rendered") {
   int renders = 0;
   const std::function<std::string()> render = [&] {
