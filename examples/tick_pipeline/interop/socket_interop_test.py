@@ -105,8 +105,12 @@ async def direction_1():
 async def direction_2():
     print("-- python client, ingest server (--listen)")
     proc = await run_ingest(["--listen", "127.0.0.1:0", "--duration", "15"])
-    line = (await asyncio.wait_for(proc.stderr.readline(), 10)).decode()
-    m = re.search(r"listening on (\S+)", line)
+    m = None
+    for _ in range(100):  # a stall report from the runtime may come first on a loaded machine
+        line = (await asyncio.wait_for(proc.stderr.readline(), 10)).decode()
+        m = re.search(r"listening on (\S+)", line)
+        if m or not line:
+            break
     check(bool(m), "ingest is listening")
     addr = m.group(1)
     async with websockets.client.connect(f"ws://{addr}/ws/btcusdt@trade", ping_interval=None) as ws:

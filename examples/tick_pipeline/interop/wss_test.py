@@ -74,8 +74,13 @@ async def start_feed(d, cert, *extra):
     proc = await asyncio.create_subprocess_exec(
         FEED, "--listen", "127.0.0.1:0", "--tls-cert", os.path.join(d, f"{cert}.pem"), "--tls-key",
         os.path.join(d, f"{cert}.key"), "--symbols", "5", *extra, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    line = (await asyncio.wait_for(proc.stderr.readline(), 10)).decode()
-    m = re.search(r"listening on 127\.0\.0\.1:(\d+) \(wss://\)", line)
+    # A stall report from the runtime may come before it on a loaded machine.
+    line, m = "", None
+    for _ in range(100):
+        line = (await asyncio.wait_for(proc.stderr.readline(), 10)).decode()
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+) \(wss://\)", line)
+        if m or not line or "listening on" in line:
+            break
     check(bool(m), f"feed with --tls-cert {cert}.pem listens on wss:// ({line.strip()})")
     return proc, int(m.group(1)) if m else 0
 

@@ -2,10 +2,10 @@
 stopped by a signal, which the feed answers by closing its connections and printing its exit
 summary on stderr.
 
-The feed's first line on stderr is "listening on HOST:PORT", written once its listener is
-bound, so a test may connect as soon as start() returns. Later stderr lines are left in the
-pipe until stop() reads them: a test that runs a feed without --quiet for long should read
-them itself.
+The feed says "listening on HOST:PORT" on stderr once its listener is bound, so a test may
+connect as soon as start() returns. Lines before it (a stall report from the runtime, on a
+loaded machine) are skipped; later stderr lines are left in the pipe until stop() reads them:
+a test that runs a feed without --quiet for long should read them itself.
 """
 import re
 import signal
@@ -14,16 +14,30 @@ import subprocess
 
 def start(feed_bin, *args, stdout=subprocess.DEVNULL):
     """Runs `feed_bin --listen 127.0.0.1:0 ARGS...`; returns (process, "127.0.0.1:PORT").
-    Exits the test with the feed's first line if that line does not say where it listens."""
+    Exits the test with what the feed wrote if it ends without saying where it listens."""
     feed = subprocess.Popen([feed_bin, "--listen", "127.0.0.1:0", *args],
                             stdout=stdout, stderr=subprocess.PIPE, text=True)
-    line = feed.stderr.readline()
-    m = re.search(r"listening on (\S+)", line)
-    if not m:
+    addr, seen = wait_for_line(feed.stderr, r"listening on (\S+)")
+    if addr is None:
         feed.kill()
         rest = feed.communicate()[1]
-        raise SystemExit(f"polarway-feed did not say where it listens: {line + rest!r}")
-    return feed, m.group(1)
+        raise SystemExit(f"polarway-feed did not say where it listens: {seen + rest!r}")
+    return feed, addr
+
+
+def wait_for_line(stream, pattern, max_lines=100):
+    """Reads `stream` until a line matches `pattern`; returns (its first group, the text read).
+    The group is None if the stream ends, or `max_lines` lines pass, first."""
+    seen = ""
+    for _ in range(max_lines):
+        line = stream.readline()
+        if not line:
+            break
+        seen += line
+        m = re.search(pattern, line)
+        if m:
+            return m.group(1), seen
+    return None, seen
 
 
 def port_of(addr):

@@ -78,12 +78,11 @@ shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
 feed, feed_addr = feed_process.start(FEED, "--symbols", "4", "--kind", "trade", "--rate", "20000", "--count", "40000",
                                      "--quiet", "--metrics", "127.0.0.1:0")
-line = feed.stderr.readline()
-m = re.search(r"metrics on (http://([\d.]+:\d+)/metrics)", line)
-if not m:
+feed_metrics_url, line = feed_process.wait_for_line(feed.stderr, r"metrics on (http://[\d.]+:\d+/metrics)")
+if feed_metrics_url is None:
     feed.kill()
     raise SystemExit(f"the feed did not say where it serves metrics: {line!r}")
-feed_metrics_url, feed_target = m.group(1), m.group(2)
+feed_target = feed_metrics_url[len("http://"):-len("/metrics")]
 summary_path = os.path.join(WORK, "summary.json")
 streams = "/".join(f"{s}@trade" for s in ("btcusdt", "ethusdt", "bnbusdt", "solusdt"))
 ingest = subprocess.Popen([INGEST, "--connect", f"ws://{feed_addr}/stream?streams={streams}", "--metrics", "127.0.0.1:0",
@@ -92,11 +91,11 @@ ingest = subprocess.Popen([INGEST, "--connect", f"ws://{feed_addr}/stream?stream
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 prometheus = None
 try:
-    line = ingest.stderr.readline()
-    m = re.search(r"metrics on (http://([\d.]+):(\d+)/metrics)", line)
-    if not m:
+    metrics_url, line = feed_process.wait_for_line(ingest.stderr, r"metrics on (http://[\d.]+:\d+/metrics)")
+    if metrics_url is None:
         raise SystemExit(f"ingest did not say where it serves metrics: {line!r}")
-    metrics_url, host, port = m.group(1), m.group(2), int(m.group(3))
+    m = re.match(r"http://([\d.]+):(\d+)/metrics", metrics_url)
+    host, port = m.group(1), int(m.group(2))
 
     for who, url, families in (
             ("ingest", metrics_url, ("polarway_ticks_received_total", "polarway_runtime_worker_polls_total",

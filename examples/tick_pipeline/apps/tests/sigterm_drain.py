@@ -100,9 +100,10 @@ def demo_case():
     demo's end-of-run comparison reports)."""
     demo = subprocess.Popen([demo_bin, "--ticks", "1000000000", "--sink", "count"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # Its first line says it has started (its stats lines come every 5 s when not on a tty).
-    first = demo.stderr.readline()
-    if "messages over" not in first:
+    # It says it has started (its stats lines come every 5 s when not on a tty); a stall report
+    # from the runtime may come first on a loaded machine.
+    started, first = feed_process.wait_for_line(demo.stderr, r"(messages over)")
+    if started is None:
         demo.kill()
         raise SystemExit(f"demo did not start: {first!r}")
     time.sleep(0.5)
