@@ -9,7 +9,7 @@
 //
 // The pages are rendered on the worker that serves the request, so they must not block: the
 // metrics page reads counters (relaxed atomics and runtime::metrics()) and formats text, tens
-// of microseconds; a task dump takes about a microsecond per live task.
+// of microseconds; a task dump's time grows with the number of live tasks (docs/benchmarks.md).
 #pragma once
 
 #include <functional>

@@ -30,11 +30,13 @@ std::function<void(const pw::stall_report&)> stall_log(std::string_view program)
   };
 }
 
-std::string task_dump_text(std::vector<pw::task_info> tasks) {
+std::string task_dump_text(std::vector<pw::task_info> tasks, std::string_view line_prefix) {
   std::stable_sort(tasks.begin(), tasks.end(),
                    [](const pw::task_info& a, const pw::task_info& b) { return a.age > b.age; });
-  std::string out = "task dump: " + std::to_string(tasks.size()) + " tasks\n";
+  std::string out(line_prefix);
+  out += "task dump: " + std::to_string(tasks.size()) + " tasks\n";
   for (const pw::task_info& t : tasks) {
+    out += line_prefix;
     out += pw::to_string(t);
     out += '\n';
   }
@@ -50,16 +52,8 @@ pw::task<void> task_dump_signal::watch(pw::runtime& rt, std::string program) {
       write_stderr(program + ": cannot listen to SIGUSR1: " + got.error().message() + "\n");
       co_return;
     }
-    std::string text = task_dump_text(rt.dump_tasks());
     // Each line under the program's name, as everything else it writes to stderr.
-    std::string prefixed;
-    std::size_t at = 0;
-    while (at < text.size()) {
-      const std::size_t end = text.find('\n', at);
-      prefixed += program + ": " + text.substr(at, end - at) + "\n";
-      at = end + 1;
-    }
-    write_stderr(prefixed);
+    write_stderr(task_dump_text(rt.dump_tasks(), program + ": "));
   }
 }
 

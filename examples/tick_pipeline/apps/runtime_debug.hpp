@@ -18,8 +18,8 @@ namespace ticks::app {
 std::function<void(const polarway::stall_report&)> stall_log(std::string_view program);
 
 /// A dump as text: a header with the number of tasks, then one line per task
-/// (polarway::to_string(task_info)), the oldest first.
-std::string task_dump_text(std::vector<polarway::task_info> tasks);
+/// (polarway::to_string(task_info)), the oldest first; each line starts with `line_prefix`.
+std::string task_dump_text(std::vector<polarway::task_info> tasks, std::string_view line_prefix = {});
 
 /// Listens to SIGUSR1 (from construction on; until then the signal keeps its default action,
 /// which ends the process) and writes `rt`'s task dump to stderr at each one.

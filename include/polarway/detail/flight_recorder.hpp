@@ -8,8 +8,8 @@
 // a reader keeps a slot only if it saw the same number before and after reading it. Without
 // fences (which ThreadSanitizer does not model): the event's fields are stored with release
 // and loaded with acquire, so a reader that sees a field of a newer event also sees the busy
-// mark written before it, and discards the slot. On x86-64 all of it compiles to plain moves. Recording an event reads the clock (about 20 ns), which is why the recorder
-// is off by default.
+// mark written before it, and discards the slot. On x86-64 all of it compiles to plain moves.
+// Recording an event reads the clock, which is why the recorder is off by default.
 #pragma once
 
 #include <algorithm>

@@ -75,9 +75,8 @@ class frame_pool {
   // registration inside, g++ 12 still gave deallocate a frame (four registers saved and
   // restored, 32 instructions); now it has 15 and none. chained_spawn on 1 worker, 8
   // alternating runs, median: 28.4 -> 25.4 ns per spawn.
-  // Inlined always, as is task_cell::create: g++ 12 stopped inlining them into a fork (where
-  // each child's cell is made) once the fork's code grew, and the calls cost skynet 1.4% of
-  // its instructions.
+  // Inlined always, as is task_cell::create: every spawn and every fork child calls them, and
+  // g++ 12's inliner drops them from a fork whose code is large.
   [[gnu::always_inline]] static void* allocate(std::size_t n) {
 #if POLARWAY_FRAME_POOL
     const std::size_t c = (n - 1) / granule;

@@ -90,7 +90,7 @@ struct runtime_options {
   /// The flight recorder: how many recent scheduler events each worker keeps (task spawns,
   /// runs, steals, parks, I/O collected), for write_trace(); zero (the default) turns it off.
   /// Rounded up to a power of two; up to max_flight_recorder. On, each event costs a clock
-  /// reading, about 20 ns, and 32 bytes of ring per event kept.
+  /// reading, and each event kept 32 bytes of ring.
   std::size_t flight_recorder = 0;
 
   /// The most workers a runtime accepts (a typo such as POLARWAY_WORKERS=20000 is an error).
