@@ -116,17 +116,30 @@ pw::task<std::uint64_t> tree(int depth) {
   co_return leaves;
 }
 
-pw::task<void> ping_pong() {
+pw::task<void> receive_one(pw::net::udp_socket& socket) {
+  std::byte buf[8]{};
+  (void)co_await socket.recv_from(buf);
+}
+
+bool a_task_waits_on_io(const pw::runtime& rt) {
+  for (const auto& t : rt.dump_tasks())
+    if (t.state == pw::task_state::waiting && t.waiting_on == pw::wait_kind::io) return true;
+  return false;
+}
+
+// An I/O completion, by construction: the datagram is sent only once the receiver is waiting
+// for it in the reactor (a receive that finds its datagram already queued completes without one).
+pw::task<void> io_completion(const pw::runtime& rt) {
   auto a = pw::net::udp_socket::bind("127.0.0.1:0");
   auto b = pw::net::udp_socket::bind("127.0.0.1:0");
   if (!a || !b) co_return;
   const auto to = b->local_addr();
   if (!to) co_return;
-  std::byte buf[8]{};
-  for (int i = 0; i < 20; ++i) {
-    (void)co_await a->send_to(std::span<const std::byte>(buf, 1), *to);
-    (void)co_await b->recv_from(buf);
-  }
+  auto receiver = pw::spawn(receive_one(*b));
+  while (!a_task_waits_on_io(rt)) co_await pw::sleep(1ms);
+  const std::byte one[1]{};
+  (void)co_await a->send_to(std::span<const std::byte>(one, 1), *to);
+  (void)co_await std::move(receiver);
 }
 
 pw::task<void> note_run(std::atomic<bool>& ran) {
@@ -143,11 +156,11 @@ pw::task<void> force_a_steal() {
   (void)co_await std::move(child);
 }
 
-pw::task<int> traced_work() {
+pw::task<int> traced_work(const pw::runtime& rt) {
   auto leaves = pw::spawn(tree(6));
   co_await force_a_steal();
   co_await pw::sleep(20ms);  // both workers park
-  co_await ping_pong();
+  co_await io_completion(rt);
   auto n = co_await std::move(leaves);
   co_return n ? static_cast<int>(*n) : -1;
 }
@@ -161,7 +174,7 @@ std::string temp_path(const char* name) {
 
 TEST_CASE("a runtime's trace holds spawns, runs, steals, parks and I/O, and is written to a file") {
   pw::runtime rt(pw::runtime_options{.workers = 2, .flight_recorder = 1 << 16});
-  CHECK(rt.block_on(traced_work()) == 4096);
+  CHECK(rt.block_on(traced_work(rt)) == 4096);
   auto json = rt.trace_json();
   REQUIRE(json.has_value());
   CHECK(json->find("\"name\":\"spawn\"") != std::string::npos);
