@@ -32,6 +32,7 @@ pw::task<pw::result<void>> counting_sink::write(std::span<const ticks::tick> bat
   for (std::size_t k = 0; k < kinds.size(); ++k)
     per_kind_[k].store(per_kind_[k].load(std::memory_order_relaxed) + kinds[k], std::memory_order_relaxed);
   written_.fetch_add(batch.size(), std::memory_order_relaxed);
+  if (per_stream_) per_stream_->add(batch);
   if (delay_us_ != 0) {
     // The timer wheel has millisecond resolution: owe the delay and pay it in whole sleeps,
     // subtracting what the sleep really took (it may oversleep, never undersleep).

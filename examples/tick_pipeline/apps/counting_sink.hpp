@@ -17,8 +17,10 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <optional>
 
 #include "latency_histogram.hpp"
+#include "stream_tick_counts.hpp"
 #include "tick_sink.hpp"
 #include "ticks/feed_generator.hpp"
 
@@ -26,8 +28,12 @@ namespace ticks::app {
 
 class counting_sink final : public tick_sink {
  public:
-  explicit counting_sink(std::uint64_t delay_us_per_tick = 0, tick_sink* downstream = nullptr)
-      : delay_us_(delay_us_per_tick), downstream_(downstream) {}
+  /// With `streams`, the ticks written are also counted per stream there.
+  explicit counting_sink(std::uint64_t delay_us_per_tick = 0, tick_sink* downstream = nullptr,
+                         stream_tick_counts* streams = nullptr)
+      : delay_us_(delay_us_per_tick), downstream_(downstream) {
+    if (streams != nullptr) per_stream_.emplace(*streams, stream_tick_counts::column::written);
+  }
 
   polarway::task<polarway::result<void>> write(std::span<const ticks::tick> batch) override;
   polarway::task<polarway::result<void>> flush() override;
@@ -50,6 +56,7 @@ class counting_sink final : public tick_sink {
   std::atomic<std::uint64_t> written_{0};
   feed_totals totals_;
   std::array<std::atomic<std::uint64_t>, 3> per_kind_{};
+  std::optional<stream_tick_counts::writer> per_stream_;
   latency_histogram latency_;
   std::uint64_t flushes_ = 0;
 };

@@ -4,7 +4,8 @@
 // counting sink, which passes every batch on to the Parquet sink (files under out/, unless
 // --out says elsewhere or --sink count leaves Parquet out), and at the end the two sides are
 // compared (ticks and feed_totals must be equal, and every tick must be in a committed file).
-// Ctrl-C stops it early and still drains and compares what was received.
+// Ctrl-C stops it early and still drains and compares what was received. --metrics ADDR serves
+// both sides' Prometheus families on one page (and GET /debug/tasks) while it runs.
 //
 // The output directory starts empty: what an earlier run left there (the sink's part files and
 // directories, nothing else) is removed once the sink holds the directory's lock, and a
@@ -16,16 +17,23 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <memory>
 #include <span>
 
 #include <polarway/runtime.hpp>
 
 #include "counting_sink.hpp"
+#include "feed_metrics.hpp"
 #include "feed_server.hpp"
 #include "ingest.hpp"
+#include "ingest_metrics.hpp"
+#include "metrics_endpoint.hpp"
 #include "parquet_output.hpp"
 #include "parquet_tick_sink.hpp"
 #include "previous_output.hpp"
+#include "prometheus_text.hpp"
+#include "runtime_debug.hpp"
+#include "runtime_prometheus.hpp"
 #include "signals.hpp"
 #include "summary.hpp"
 
@@ -45,6 +53,7 @@ struct demo_config {
   bool with_send_time = true;
   bool quiet = false;
   std::string json_summary;
+  std::string metrics_listen;      // --metrics: none by default
   bool parquet = true;             // false: --sink count / --no-parquet
   app::parquet_output_config out;  // dir "out" unless --out says otherwise (parse())
 };
@@ -73,6 +82,9 @@ std::string usage() {
          "  --sink-delay-us N     slow sink, microseconds per tick (default 0)\n"
          "  --no-send-time        do not stamp messages (no latency figures)\n"
          "  --json-summary FILE   also write the ingest summary here\n"
+         "  --metrics ADDR        serve GET /metrics (Prometheus text format: the runtime, the\n"
+         "                        ingest's and the feed's families) and GET /debug/tasks on ADDR\n"
+         "                        while the demo runs (e.g. 127.0.0.1:9464; port 0: any free port)\n"
          "  --quiet               no live line\n"
          "  --out DIR             write the ticks as Parquet under DIR (default out); part files\n"
          "                        of an earlier run in DIR are removed first, and a DIR holding\n"
@@ -121,6 +133,8 @@ pw::result<demo_config, app::cli_error> parse(std::span<const char* const> args)
       auto v = r.value();
       if (!v) return pw::err(v.error());
       c.json_summary = std::string(*v);
+    } else if (flag == "--metrics") {
+      if (auto a = r.address_into(c.metrics_listen, "127.0.0.1:9464"); !a) return pw::err(a.error());
     } else if (flag == "--no-send-time") {
       if (auto nv = r.no_value(); !nv) return pw::err(nv.error());
       c.with_send_time = false;
@@ -156,7 +170,20 @@ struct outcome {
   std::uint64_t per_connection = 0;
 };
 
-pw::task<pw::result<outcome, std::string>> run_demo(const demo_config& d, app::counting_sink& sink,
+// What --metrics serves: one page with both sides of the pipeline.
+std::string demo_metrics_page(const pw::runtime_metrics& runtime, const app::ingest_metrics_sources& ingest,
+                              const app::feed_counters& feed) {
+  app::prometheus_text out;
+  app::append_runtime_metrics(out, runtime);
+  app::append_ingest_metrics(out, ingest);
+  app::append_feed_metrics(out, feed);
+  app::append_process_metrics(out);
+  return out.text();
+}
+
+pw::task<pw::result<outcome, std::string>> run_demo(pw::runtime& rt, const demo_config& d, app::counting_sink& sink,
+                                                    const app::parquet_tick_sink* parquet,
+                                                    app::stream_tick_counts& streams,
                                                     pw::option<app::ingest_engine>& engine_slot,
                                                     pw::cancellation_token stop) {
   app::feed_config fc;
@@ -183,9 +210,24 @@ pw::task<pw::result<outcome, std::string>> run_demo(const demo_config& d, app::c
   std::fprintf(stderr, "polarway-demo: %llu %s messages over %zu symbols, %llu connections to %s%s\n",
                static_cast<unsigned long long>(fc.count * d.connections), std::string(to_string(d.kind)).c_str(), d.symbols,
                static_cast<unsigned long long>(d.connections), url.substr(0, 60).c_str(), url.size() > 60 ? "..." : "");
-  engine_slot.emplace(ic, sink);
+  engine_slot.emplace(ic, sink, &streams);
+  std::unique_ptr<app::metrics_server> metrics;
+  if (!d.metrics_listen.empty()) {
+    const app::ingest_metrics_sources sources{&engine_slot->counters(), &sink, parquet, &streams, &*engine_slot};
+    const app::feed_counters& fed = (*feed)->counters();
+    auto started = app::metrics_server::start(
+        "polarway-demo", d.metrics_listen,
+        app::runtime_pages(rt, [&rt, sources, &fed] { return demo_metrics_page(rt.metrics(), sources, fed); }, false));
+    if (!started) {
+      feed_stop.cancel();
+      (void)co_await feed_task;
+      co_return pw::err(started.error());
+    }
+    metrics = std::move(*started);
+  }
   outcome o;
   o.report = co_await engine_slot->run(stop);
+  if (metrics) co_await metrics->stop();
   feed_stop.cancel();
   (void)co_await feed_task;
   o.sent = (*feed)->totals();
@@ -236,14 +278,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "polarway-demo: writing Parquet (%s) under %s\n",
                  pw_parquet::to_string(parquet->sink().options().codec), cfg->out.dir.c_str());
   }
-  app::counting_sink sink(cfg->sink_delay_us, parquet ? &*parquet : nullptr);
+  app::stream_tick_counts streams;
+  app::counting_sink sink(cfg->sink_delay_us, parquet ? &*parquet : nullptr, &streams);
   pw::option<app::ingest_engine> engine;
   pw::cancellation_token stop;
   std::atomic<bool> by_signal{false};
   pw::result<outcome, std::string> result = pw::err(std::string("not run"));
   {
     auto watcher = rt.spawn(signals.watch(stop, &by_signal));
-    result = rt.block_on(run_demo(*cfg, sink, engine, stop));
+    result = rt.block_on(run_demo(rt, *cfg, sink, parquet ? &*parquet : nullptr, streams, engine, stop));
     watcher.abort();  // a signal from here on is ignored: the run is over
   }
   // Commits whatever is still open (nothing, after the pipeline's flush, unless it failed) and

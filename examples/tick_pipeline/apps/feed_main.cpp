@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
   }
   app::stop_signals signals;
   app::task_dump_signal dump_signal;
-  pw::runtime rt(pw::runtime_options{.on_stall = app::stall_log("polarway-feed")});
+  pw::runtime rt(pw::runtime_options{.on_stall = app::stall_log("polarway-feed"),
+                                     .flight_recorder = static_cast<std::size_t>(cfg->flight_recorder)});
   pw::cancellation_token stop;
   int status = 0;
   {
@@ -54,8 +55,8 @@ int main(int argc, char** argv) {
       if (!cfg.metrics_listen.empty()) {
         auto started = app::metrics_server::start(
             "polarway-feed", cfg.metrics_listen,
-            app::http_pages{[&rt, &c] { return app::feed_metrics_page(rt.metrics(), c); },
-                            [&rt] { return app::task_dump_text(rt.dump_tasks()); }});
+            app::runtime_pages(rt, [&rt, &c] { return app::feed_metrics_page(rt.metrics(), c); },
+                               cfg.flight_recorder != 0));
         if (!started) {
           std::fprintf(stderr, "polarway-feed: %s\n", started.error().c_str());
           co_return 1;

@@ -12,6 +12,11 @@ std::string feed_metrics_page(const polarway::runtime_metrics& runtime, const fe
   prometheus_text out;
   append_runtime_metrics(out, runtime);
   append_process_metrics(out);
+  append_feed_metrics(out, c);
+  return out.text();
+}
+
+void append_feed_metrics(prometheus_text& out, const feed_counters& c) {
   struct family {
     const char* name;
     const char* help;
@@ -38,7 +43,6 @@ std::string feed_metrics_page(const polarway::runtime_metrics& runtime, const fe
       {"polarway_feed_stalls_total", "Silences of --stall-ms.", c.stalls},
   };
   for (const family& f : families) out.single(f.name, "counter", f.help, f.value.load(std::memory_order_relaxed));
-  return out.text();
 }
 
 }  // namespace ticks::app

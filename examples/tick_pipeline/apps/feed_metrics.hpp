@@ -12,9 +12,12 @@
 #include <polarway/runtime/runtime_metrics.hpp>
 
 #include "feed_server.hpp"
+#include "prometheus_text.hpp"
 
 namespace ticks::app {
 
 std::string feed_metrics_page(const polarway::runtime_metrics& runtime, const feed_counters& c);
+/// The feed's families alone, for a page that serves more (polarway-demo's).
+void append_feed_metrics(prometheus_text& out, const feed_counters& c);
 
 }  // namespace ticks::app

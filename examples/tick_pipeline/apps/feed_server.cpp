@@ -45,6 +45,9 @@ std::string feed_usage() {
   return "usage: polarway-feed [options]\n"
          "  --listen ADDR            address to serve on (default 127.0.0.1:9443)\n"
          "  --metrics ADDR           serve GET /metrics (Prometheus text format) on ADDR while running\n"
+         "  --flight-recorder N      each worker keeps its last N scheduler events, served as a\n"
+         "                           Perfetto trace at GET /debug/trace with --metrics and written\n"
+         "                           to a file on SIGUSR1 (default: off; at most 16777216)\n"
          "  --symbols N              symbols to simulate, 1..10000 (default 10)\n"
          "  --kind K                 trade | aggTrade | bookTicker: kind served at / (default trade)\n"
          "  --rate N[/s]             the market's messages per second of each kind, 0 = flat out (default 0).\n"
@@ -108,6 +111,8 @@ pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> 
       step = r.address_into(c.listen, "127.0.0.1:9443");
     } else if (flag == "--metrics") {
       step = r.address_into(c.metrics_listen, "127.0.0.1:9465");
+    } else if (flag == "--flight-recorder") {
+      step = r.uint_into(c.flight_recorder, 1, pw::runtime_options::max_flight_recorder);
     } else if (flag == "--symbols") {
       step = r.uint_into(c.symbols, 1, feed_generator::max_symbols);
     } else if (flag == "--kind") {

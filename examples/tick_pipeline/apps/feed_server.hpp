@@ -94,6 +94,7 @@ namespace ticks::app {
 struct feed_config {
   std::string listen = "127.0.0.1:9443";
   std::string metrics_listen;  // --metrics ADDR: for the program, not the server
+  std::uint64_t flight_recorder = 0;  // --flight-recorder N: for the program's runtime (0: off)
   std::size_t symbols = 10;
   message_kind kind = message_kind::trade;
   std::uint64_t rate = 0;       // the market's messages per second of each kind; 0 = flat out

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <limits>
+#include <mutex>
 #include <string>
 
 #include <polarway/runtime.hpp>
@@ -27,6 +28,17 @@ struct ingest_engine::impl {
   log_limiter log;
   std::atomic<std::uint64_t> seed{0};
   pw::option<pw::signal::listener> hup;  // --streams-file: SIGHUP re-reads it
+  // While the run goes on, a sender of each of its channels, kept only to read their fill
+  // (ingest_engine::channels): dropped when the channel's own senders are done, so that it never holds a
+  // channel open.
+  mutable std::mutex probes_mu;
+  pw::option<pw::mpsc::sender<tick_batch>> decoded_probe;    // guarded by probes_mu
+  pw::option<pw::mpsc::sender<tick_batch>> sequenced_probe;  // guarded by probes_mu
+
+  void drop_probe(pw::option<pw::mpsc::sender<tick_batch>> impl::*probe) {
+    std::lock_guard lock(probes_mu);
+    (this->*probe).reset();
+  }
 };
 
 namespace {
@@ -96,8 +108,8 @@ pw::task<void> live_stats(const ingest_counters& c, const std::atomic<std::uint6
 
 }  // namespace
 
-ingest_engine::ingest_engine(ingest_config config, tick_sink& sink)
-    : config_(std::move(config)), sink_(sink), impl_(new impl{pw::none, {}, {}, pw::none}) {
+ingest_engine::ingest_engine(ingest_config config, tick_sink& sink, stream_tick_counts* streams)
+    : config_(std::move(config)), sink_(sink), streams_(streams), impl_(new impl()) {
   // Listening from construction on: a SIGHUP from then on re-reads the file, never kills us.
   if (!config_.streams_file.empty()) impl_->hup.emplace(pw::signal::signal(SIGHUP));
   impl_->seed.store(config_.seed != 0 ? config_.seed : static_cast<std::uint64_t>(monotonic_ns()));
@@ -115,17 +127,38 @@ pw::result<pw::option<pw::net::socket_addr>> ingest_engine::bind() {
   return pw::option<pw::net::socket_addr>(*addr);
 }
 
+std::vector<ingest_engine::channel_fill> ingest_engine::channels() const {
+  std::vector<channel_fill> out;
+  std::lock_guard lock(impl_->probes_mu);
+  const std::pair<const char*, const pw::option<pw::mpsc::sender<tick_batch>>*> probes[] = {
+      {"decoded", &impl_->decoded_probe}, {"sequenced", &impl_->sequenced_probe}};
+  for (const auto& [name, probe] : probes) {
+    if (!*probe) continue;
+    const std::size_t cap = (*probe)->max_capacity();
+    out.push_back({name, cap - std::min(cap, (*probe)->capacity()), cap});
+  }
+  return out;
+}
+
 pw::task<ingest_report> ingest_engine::run(pw::cancellation_token stop) {
   const std::int64_t start = monotonic_ns();
   // channel_capacity counts ticks; the channel holds batches of up to batch_max of them.
   const std::size_t batch_max = std::max<std::size_t>(1, std::min(config_.batch_max, config_.channel_capacity));
   const std::size_t capacity = (config_.channel_capacity + batch_max - 1) / batch_max;
   auto [tx, rx] = pw::mpsc::channel<tick_batch>(capacity);
+  {
+    std::lock_guard lock(impl_->probes_mu);
+    impl_->decoded_probe.emplace(tx);
+  }
   pw::option<pw::join_handle<void>> sequencing;
   pw::option<pw::join_handle<pw::result<void>>> sink_task;
   if (config_.backfill) {
     // connections -> tx/rx -> sequencing stage -> sink channel -> sink
     auto [stx, srx] = pw::mpsc::channel<tick_batch>(capacity);
+    {
+      std::lock_guard lock(impl_->probes_mu);
+      impl_->sequenced_probe.emplace(stx);
+    }
     const ws_url& first = config_.connect.front();
     backfill_options bo{.rest_url = config_.rest_url.empty() ? default_rest_url(first.tls, first.host, first.host_header)
                                                              : config_.rest_url,
@@ -169,10 +202,11 @@ pw::task<ingest_report> ingest_engine::run(pw::cancellation_token stop) {
     pw::option<pw::net::tls_config> client_tls = tls ? std::move(*tls) : pw::option<pw::net::tls_config>(pw::none);
     pw::join_set<void> feeds;
     {
-      // The connection tasks hold the only senders once this scope ends, so the sink sees the
-      // end of the channel exactly when the last of them is gone.
+      // The connection tasks hold the only senders once this scope ends (but for the probe,
+      // dropped as soon as they are done), so the sink sees the end of the channel exactly when
+      // the last of them is gone.
       session_ctx ctx{&impl_->log, &impl_->seed, &counters_, &config_, std::move(tx), batch_max, stop,
-                      client_tls ? &*client_tls : nullptr, nullptr};
+                      client_tls ? &*client_tls : nullptr, nullptr, nullptr, streams_};
       if (!config_.streams_file.empty()) {
         auto set = read_streams_file(config_.streams_file);
         if (!set) impl_->log.line(set.error());
@@ -186,10 +220,12 @@ pw::task<ingest_report> ingest_engine::run(pw::cancellation_token stop) {
     while (co_await feeds.join_next()) {
     }
   }
+  impl_->drop_probe(&impl::decoded_probe);  // the connections are done: the channel may end
   if (!stop.is_cancelled()) stop.cancel();  // every --once feed is done
 
   ingest_report report;
   if (sequencing) (void)co_await *sequencing;  // it ends the sink's channel when it is done
+  impl_->drop_probe(&impl::sequenced_probe);
   auto sunk = co_await sink;
   if (sunk.is_ok() && !sunk->is_ok()) report.sink_error = sunk->error();
   done.cancel();

@@ -46,6 +46,7 @@
 #include "committed_ids.hpp"
 #include "parquet_output.hpp"
 #include "sequencing_stage.hpp"
+#include "stream_tick_counts.hpp"
 #include "tick_sink.hpp"
 #include "ticks/ws_connection.hpp"
 #include "ws_url.hpp"
@@ -199,7 +200,8 @@ inline std::uint64_t expected_ticks_out(const ingest_counters& c, const ingest_r
 
 class ingest_engine {
  public:
-  ingest_engine(ingest_config config, tick_sink& sink);
+  /// With `streams`, each session counts the ticks it receives per stream there.
+  ingest_engine(ingest_config config, tick_sink& sink, stream_tick_counts* streams = nullptr);
   ~ingest_engine();
   ingest_engine(const ingest_engine&) = delete;
   ingest_engine& operator=(const ingest_engine&) = delete;
@@ -213,6 +215,16 @@ class ingest_engine {
   std::uint64_t ticks_out() const noexcept { return ticks_out_.load(std::memory_order_relaxed); }
 
   const ingest_counters& counters() const noexcept { return counters_; }
+
+  /// A channel of the running pipeline and how full it is, in batches (of up to batch_max ticks).
+  struct channel_fill {
+    const char* name;  // "decoded": connections to the sink (or, with --backfill, to the sequencing
+                       // stage); "sequenced": the sequencing stage to the sink
+    std::size_t batches = 0;
+    std::size_t capacity = 0;
+  };
+  /// The channels of the run going on now, none before it starts or after it ends (any thread).
+  std::vector<channel_fill> channels() const;
   const ingest_config& config() const noexcept { return config_; }
 
   struct impl;
@@ -220,6 +232,7 @@ class ingest_engine {
  private:
   ingest_config config_;
   tick_sink& sink_;
+  stream_tick_counts* streams_;
   ingest_counters counters_;
   std::atomic<std::uint64_t> ticks_out_{0};
   std::unique_ptr<impl> impl_;

@@ -71,8 +71,8 @@ std::string ingest_usage() {
          "  --busy-poll-us N         an idle worker polls N microseconds before it sleeps: lower\n"
          "                           latency for a busy core (default 0; at most 1000000)\n"
          "  --flight-recorder N      each worker keeps its last N scheduler events, served as a\n"
-         "                           Perfetto trace at GET /debug/trace with --metrics (default:\n"
-         "                           off; at most 16777216)\n";
+         "                           Perfetto trace at GET /debug/trace with --metrics and written\n"
+         "                           to a file on SIGUSR1 (default: off; at most 16777216)\n";
 }
 
 pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* const> args) {

@@ -70,15 +70,16 @@ int main(int argc, char** argv) {
       }
     }
   }
-  app::counting_sink sink(cfg->sink_delay_us, parquet ? &*parquet : nullptr);
-  app::ingest_engine engine(*cfg, sink);
+  app::stream_tick_counts streams;
+  app::counting_sink sink(cfg->sink_delay_us, parquet ? &*parquet : nullptr, &streams);
+  app::ingest_engine engine(*cfg, sink, &streams);
   pw::cancellation_token stop;
   std::atomic<bool> by_signal{false};
   pw::option<app::ingest_report> report;
   {
     auto watcher = rt.spawn(signals.watch(stop, &by_signal));
     auto dumper = rt.spawn(dump_signal.watch(rt, "polarway-ingest"));
-    const app::ingest_metrics_sources sources{&engine.counters(), &sink, parquet ? &*parquet : nullptr};
+    const app::ingest_metrics_sources sources{&engine.counters(), &sink, parquet ? &*parquet : nullptr, &streams, &engine};
     report = rt.block_on([](pw::runtime& rt, app::ingest_engine& engine, app::ingest_metrics_sources sources,
                             pw::cancellation_token stop) -> pw::task<pw::option<app::ingest_report>> {
       auto bound = engine.bind();
@@ -93,11 +94,8 @@ int main(int argc, char** argv) {
       if (const std::string& at = engine.config().metrics_listen; !at.empty()) {
         auto started = app::metrics_server::start(
             "polarway-ingest", at,
-            app::http_pages{[&rt, sources] { return app::ingest_metrics_page(rt.metrics(), sources); },
-                            [&rt] { return app::task_dump_text(rt.dump_tasks()); },
-                            engine.config().flight_recorder == 0
-                                ? std::function<std::string()>()
-                                : [&rt] { return rt.trace_json().value_or(std::string()); }});
+            app::runtime_pages(rt, [&rt, sources] { return app::ingest_metrics_page(rt.metrics(), sources); },
+                               engine.config().flight_recorder != 0));
         if (!started) {
           std::fprintf(stderr, "polarway-ingest: %s\n", started.error().c_str());
           co_return pw::none;

@@ -23,6 +23,12 @@ constexpr std::array<double, 17> latency_bounds{0.00005, 0.0001, 0.00025, 0.0005
 std::string ingest_metrics_page(const polarway::runtime_metrics& runtime, const ingest_metrics_sources& s) {
   prometheus_text out;
   append_runtime_metrics(out, runtime);
+  append_ingest_metrics(out, s);
+  append_process_metrics(out);
+  return out.text();
+}
+
+void append_ingest_metrics(prometheus_text& out, const ingest_metrics_sources& s) {
   const ingest_counters& c = *s.counters;
   const counting_sink& sink = *s.sink;
 
@@ -36,11 +42,28 @@ std::string ingest_metrics_page(const polarway::runtime_metrics& runtime, const 
     out_total += n;
     out.sample("polarway_ticks_written_total", {{"kind", to_string(k)}}, n);
   }
+  if (s.streams) {
+    const auto rows = s.streams->snapshot();
+    out.family("polarway_stream_ticks_received_total", "counter", "Ticks decoded from the feeds, per stream.");
+    for (const auto& r : rows)
+      out.sample("polarway_stream_ticks_received_total", {{"symbol", r.symbol}, {"kind", to_string(r.kind)}}, r.received);
+    out.family("polarway_stream_ticks_written_total", "counter", "Ticks the sink took, per stream.");
+    for (const auto& r : rows)
+      out.sample("polarway_stream_ticks_written_total", {{"symbol", r.symbol}, {"kind", to_string(r.kind)}}, r.written);
+  }
   // Decoded or backfilled, less the duplicates dropped, less what was written. The counters are
   // read one after the other while ticks move: clamped at zero.
   const std::uint64_t entered = in + c.backfill.ticks_backfilled.load() - c.backfill.duplicates_dropped.load();
   out.single("polarway_ticks_in_flight", "gauge", "Ticks decoded or backfilled and not yet written.",
              entered > out_total ? entered - out_total : 0);
+  if (s.engine) {
+    const auto channels = s.engine->channels();
+    out.family("polarway_channel_batches", "gauge", "Batches waiting in a channel of the pipeline now.");
+    for (const auto& ch : channels) out.sample("polarway_channel_batches", {{"channel", ch.name}}, std::uint64_t{ch.batches});
+    out.family("polarway_channel_capacity_batches", "gauge", "The batches a channel of the pipeline holds at most.");
+    for (const auto& ch : channels)
+      out.sample("polarway_channel_capacity_batches", {{"channel", ch.name}}, std::uint64_t{ch.capacity});
+  }
   out.single("polarway_messages_received_total", "counter", "WebSocket data messages received.", c.messages.load());
   out.single("polarway_binary_messages_received_total", "counter", "Of which binary.", c.binary_messages.load());
   out.single("polarway_sessions_total", "counter", "WebSocket sessions established.", c.sessions.load());
@@ -98,9 +121,6 @@ std::string ingest_metrics_page(const polarway::runtime_metrics& runtime, const 
              "bound.");
   out.histogram("polarway_tick_latency_seconds", {}, latency_bounds, cumulative, static_cast<double>(h.sum()) * 1e-9,
                 h.count());
-
-  append_process_metrics(out);
-  return out.text();
 }
 
 }  // namespace ticks::app

@@ -63,9 +63,11 @@ struct pending_ticks {
 // Sends the pending ticks as one message; it waits while the channel is full (back-pressure).
 // False if the sink closed the channel: those ticks can no longer be delivered, and are
 // counted as dropped.
-pw::task<bool> send_pending(session_ctx& ctx, pending_ticks& p, std::uint64_t& sent) {
+pw::task<bool> send_pending(session_ctx& ctx, pending_ticks& p, std::uint64_t& sent,
+                            std::optional<stream_tick_counts::writer>& received) {
   const std::size_t n = p.ticks.size();
   if (n == 0) co_return true;
+  if (received) received->add(p.ticks);
   const bool delivered = (co_await ctx.tx.send(std::move(p.ticks))).is_ok();
   p.fresh();
   if (delivered) sent += n;
@@ -203,6 +205,8 @@ pw::task<session_end> run_messages(ws_session<Transport>& session, decoder& dec,
   std::uint64_t local_in = 0;
   std::uint64_t local_messages = 0;
   pending_ticks pending(ctx.batch_max);
+  std::optional<stream_tick_counts::writer> received;
+  if (ctx.streams) received.emplace(*ctx.streams, stream_tick_counts::column::received);
   decoded msg;  // reused: decode_into spares a fresh one per message
   const auto publish = [&] {
     if (local_in) c.ticks_in.fetch_add(local_in, std::memory_order_relaxed);
@@ -222,7 +226,7 @@ pw::task<session_end> run_messages(ws_session<Transport>& session, decoder& dec,
       auto ev = session.next_event();
       if (!ev) {
         // What came before the bad frame is delivered.
-        (void)co_await send_pending(ctx, pending, local_in);
+        (void)co_await send_pending(ctx, pending, local_in, received);
         publish();
         count_ws_error(c, ev.error());
         ctx.log->line(peer + ": " + ev.error().message());
@@ -266,7 +270,7 @@ pw::task<session_end> run_messages(ws_session<Transport>& session, decoder& dec,
           }
           monitor.record_ok(msg.stream.empty() ? std::string_view(label) : msg.stream.view());
           pending.ticks.push_back(msg.tick);
-          if (pending.full() && !(co_await send_pending(ctx, pending, local_in))) {
+          if (pending.full() && !(co_await send_pending(ctx, pending, local_in, received))) {
             // The sink failed and closed the channel: nothing more can be delivered.
             publish();
             co_return co_await close_and_go(ws::close_code::going_away, session_end::channel_closed);
@@ -284,7 +288,7 @@ pw::task<session_end> run_messages(ws_session<Transport>& session, decoder& dec,
           break;
       }
     }
-    if (!(co_await send_pending(ctx, pending, local_in))) {
+    if (!(co_await send_pending(ctx, pending, local_in, received))) {
       publish();
       co_return co_await close_and_go(ws::close_code::going_away, session_end::channel_closed);
     }

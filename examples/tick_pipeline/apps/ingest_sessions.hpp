@@ -33,6 +33,7 @@
 
 #include "ingest.hpp"
 #include "rate_limited_log.hpp"
+#include "stream_tick_counts.hpp"
 #include "ticks/tick.hpp"
 #include "ws_url.hpp"
 
@@ -69,6 +70,7 @@ struct session_ctx {
   const polarway::net::tls_config* tls;  // for wss:// URLs; null when there are none
   std::shared_ptr<subscription> sub;     // --streams-file: this loop's shard; null otherwise
   std::atomic<bool>* established = nullptr;  // set once the session's WebSocket handshake is done
+  stream_tick_counts* streams = nullptr;     // ticks received per stream, when counted
 };
 
 /// One feed we connect to, for the whole run: until stopped, or with --once until one session

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <utility>
 
@@ -43,10 +44,21 @@ std::string task_dump_text(std::vector<pw::task_info> tasks, std::string_view li
   return out;
 }
 
+http_pages runtime_pages(pw::runtime& rt, std::function<std::string()> metrics, bool recording) {
+  http_pages pages{std::move(metrics), [&rt] { return task_dump_text(rt.dump_tasks()); }, {}};
+  if (recording) pages.trace = [&rt] { return rt.trace_json().value_or(std::string()); };
+  return pages;
+}
+
 task_dump_signal::task_dump_signal() : usr1_(pw::signal::signal(SIGUSR1)) {}
 
-pw::task<void> task_dump_signal::watch(pw::runtime& rt, std::string program) {
-  for (;;) {
+std::string task_dump_signal::default_trace_dir() {
+  const char* dir = std::getenv("TMPDIR");
+  return dir != nullptr && *dir != '\0' ? dir : "/tmp";
+}
+
+pw::task<void> task_dump_signal::watch(pw::runtime& rt, std::string program, std::string trace_dir) {
+  for (unsigned n = 1;; ++n) {
     auto got = co_await usr1_.recv();
     if (!got) {
       write_stderr(program + ": cannot listen to SIGUSR1: " + got.error().message() + "\n");
@@ -54,6 +66,17 @@ pw::task<void> task_dump_signal::watch(pw::runtime& rt, std::string program) {
     }
     // Each line under the program's name, as everything else it writes to stderr.
     write_stderr(task_dump_text(rt.dump_tasks(), program + ": "));
+    // A trace can be megabytes: written from the blocking pool, not from a worker.
+    const std::string path = trace_dir + "/" + program + "." + std::to_string(::getpid()) + "." + std::to_string(n) +
+                             ".trace.json";
+    // Named, not temporaries in the co_await: g++ 12 destroys such temporaries twice.
+    auto write = [&rt, path] { return rt.write_trace(path); };
+    auto writing = rt.spawn_blocking(std::move(write));
+    auto written = co_await std::move(writing);
+    if (!written) continue;  // the runtime is shutting down
+    if (*written) write_stderr(program + ": flight recorder trace written to " + path + "\n");
+    else if (written->error().code() != pw::errc::invalid_input)  // invalid_input: the recorder is off
+      write_stderr(program + ": cannot write the flight recorder trace to " + path + ": " + written->error().message() + "\n");
   }
 }
 

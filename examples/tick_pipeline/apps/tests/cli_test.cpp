@@ -73,7 +73,17 @@ TEST_CASE("feed flags: hostile argv") {
     auto mc = app::parse_feed_args(metrics);
     REQUIRE(mc);
     CHECK(mc->metrics_listen == "[::1]:0");
+    CHECK(mc->flight_recorder == 0);  // off by default
   }
+  {
+    auto recorded = argv_of({"--flight-recorder", "65536"});
+    auto rc = app::parse_feed_args(recorded);
+    REQUIRE(rc);
+    CHECK(rc->flight_recorder == 65536);
+  }
+  CHECK(feed_error({"--flight-recorder", "0"}).find("--flight-recorder") != std::string::npos);
+  CHECK(feed_error({"--flight-recorder", "16777217"}).find("--flight-recorder") != std::string::npos);
+  CHECK(feed_error({"--flight-recorder", "-1"}).find("--flight-recorder") != std::string::npos);
   CHECK(!feed_error({"--with-send-time=yes"}).empty());
   CHECK(!feed_error({"positional"}).empty());
   CHECK(!feed_error({"-x"}).empty());

@@ -1,11 +1,13 @@
 // metrics_response: GET /metrics renders the page with the exposition's content type, GET
 // /debug/tasks the task dump as plain text; every other request head gets its error status and
 // never renders. ingest_metrics_page: counters
-// land under their names and labels. (The socket side, promtool and a real Prometheus server:
+// land under their names and labels, per-stream counts under their symbol and kind. (The socket side, promtool and a real Prometheus server:
 // metrics_e2e.py.)
 #include <doctest/doctest.h>
 
+#include <span>
 #include <string>
+#include <vector>
 
 #include <polarway/runtime/runtime_metrics.hpp>
 
@@ -13,6 +15,7 @@
 #include "ingest.hpp"
 #include "ingest_metrics.hpp"
 #include "metrics_endpoint.hpp"
+#include "stream_tick_counts.hpp"
 
 using namespace ticks::app;
 
@@ -122,4 +125,26 @@ TEST_CASE("ingest_metrics_page: the counters under their names and labels") {
   CHECK(page.find("polarway_parquet_") == std::string::npos);  // no --out
   // Each family once: one TYPE line per name.
   CHECK(page.find("# TYPE polarway_errors_total counter") == page.rfind("# TYPE polarway_errors_total counter"));
+}
+
+TEST_CASE("ingest_metrics_page: per-stream counts, labelled by symbol and kind") {
+  ingest_counters c;
+  counting_sink sink;
+  stream_tick_counts streams;
+  {
+    ticks::tick t;
+    t.emplace<ticks::agg_trade>().symbol = *ticks::symbol::parse("BTCUSDT");
+    const std::vector<ticks::tick> batch(3, t);
+    stream_tick_counts::writer received(streams, stream_tick_counts::column::received);
+    stream_tick_counts::writer written(streams, stream_tick_counts::column::written);
+    received.add(batch);
+    written.add(std::span(batch).first(2));
+  }
+  const std::string page = ingest_metrics_page(polarway::runtime_metrics{}, ingest_metrics_sources{&c, &sink, nullptr, &streams});
+  const auto has = [&](const std::string& line) { return page.find("\n" + line + "\n") != std::string::npos; };
+  CHECK(has("polarway_stream_ticks_received_total{symbol=\"BTCUSDT\",kind=\"aggTrade\"} 3"));
+  CHECK(has("polarway_stream_ticks_written_total{symbol=\"BTCUSDT\",kind=\"aggTrade\"} 2"));
+  CHECK(page.find("polarway_channel_") == std::string::npos);  // no engine
+  const std::string without = ingest_metrics_page(polarway::runtime_metrics{}, ingest_metrics_sources{&c, &sink, nullptr});
+  CHECK(without.find("polarway_stream_") == std::string::npos);
 }
