@@ -812,14 +812,12 @@ class scheduler : public scheduler_entry {
         w.running_cell.store(c, std::memory_order_relaxed);
         w.counters.polls.add();
         c->count_poll();
-        // The flight recorder, when on, records the run's beginning and end (by the site read
-        // above: the cell may be gone by the end). One call of run_task, so that it stays
-        // inlined here.
+        // One test per run for the flight recorder: off, run_task is inlined here; on, it runs
+        // through run_traced, out of line.
         if (trace) [[unlikely]]
-          trace->record(trace_kind::run_begin, site);
-        run_task(c);
-        if (trace) [[unlikely]]
-          trace->record(trace_kind::run_end, site);
+          run_traced(*trace, c, site);
+        else
+          run_task(c);
         continue;
       }
       w.running_cell.store(nullptr, std::memory_order_relaxed);
@@ -845,6 +843,14 @@ class scheduler : public scheduler_entry {
     if (next && next->is_fork_child_of(w.arrivals.group)) return next;
     w.arrivals.settle();
     return next ? next : next_local(w);
+  }
+
+  // A run with the flight recorder on: its beginning and end, by the site the loop read (the
+  // cell may be gone by the end).
+  [[gnu::noinline]] void run_traced(event_ring& trace, task_cell* c, std::uint64_t site) noexcept {
+    trace.record(trace_kind::run_begin, site);
+    run_task(c);
+    trace.record(trace_kind::run_end, site);
   }
 
   // A worker with nothing to do once shutdown has begun. True when it may exit: every worker
@@ -874,8 +880,9 @@ class scheduler : public scheduler_entry {
   // that may be woken: current_task_or_panic() makes it before the awaiter can register the
   // cell anywhere (see mark_running). A run that ends without one, such as most runs of a
   // fork-join child or of a spawned task that never waits, saves that atomic operation; the
-  // run's end then works from `notified` (finish, go_idle).
-  void run_task(task_cell* cell) noexcept {
+  // run's end then works from `notified` (finish, go_idle). Always inlined: in the worker's
+  // loop, which the compiler would otherwise leave calling it once run_traced also does.
+  [[gnu::always_inline]] void run_task(task_cell* cell) noexcept {
     // Shutting down: a task taken from a queue now is cancelled, whether it was listed (and
     // aborted already) or never ran.
     if (shut_down_.load(std::memory_order_relaxed)) [[unlikely]]
