@@ -183,7 +183,7 @@ std::string demo_metrics_page(const pw::runtime_metrics& runtime, const app::ing
 
 pw::task<pw::result<outcome, std::string>> run_demo(pw::runtime& rt, const demo_config& d, app::counting_sink& sink,
                                                     const app::parquet_tick_sink* parquet,
-                                                    app::stream_tick_counts& streams,
+                                                    app::stream_tick_counts* per_stream,
                                                     pw::option<app::ingest_engine>& engine_slot,
                                                     pw::cancellation_token stop) {
   app::feed_config fc;
@@ -210,10 +210,10 @@ pw::task<pw::result<outcome, std::string>> run_demo(pw::runtime& rt, const demo_
   std::fprintf(stderr, "polarway-demo: %llu %s messages over %zu symbols, %llu connections to %s%s\n",
                static_cast<unsigned long long>(fc.count * d.connections), std::string(to_string(d.kind)).c_str(), d.symbols,
                static_cast<unsigned long long>(d.connections), url.substr(0, 60).c_str(), url.size() > 60 ? "..." : "");
-  engine_slot.emplace(ic, sink, &streams);
+  engine_slot.emplace(ic, sink, per_stream);
   std::unique_ptr<app::metrics_server> metrics;
   if (!d.metrics_listen.empty()) {
-    const app::ingest_metrics_sources sources{&engine_slot->counters(), &sink, parquet, &streams, &*engine_slot};
+    const app::ingest_metrics_sources sources{&engine_slot->counters(), &sink, parquet, per_stream, &*engine_slot};
     const app::feed_counters& fed = (*feed)->counters();
     auto started = app::metrics_server::start(
         "polarway-demo", d.metrics_listen,
@@ -278,15 +278,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "polarway-demo: writing Parquet (%s) under %s\n",
                  pw_parquet::to_string(parquet->sink().options().codec), cfg->out.dir.c_str());
   }
+  // Per-stream counts cost a table lookup per tick on each side: kept only for a /metrics page.
   app::stream_tick_counts streams;
-  app::counting_sink sink(cfg->sink_delay_us, parquet ? &*parquet : nullptr, &streams);
+  app::stream_tick_counts* const per_stream = cfg->metrics_listen.empty() ? nullptr : &streams;
+  app::counting_sink sink(cfg->sink_delay_us, parquet ? &*parquet : nullptr, per_stream);
   pw::option<app::ingest_engine> engine;
   pw::cancellation_token stop;
   std::atomic<bool> by_signal{false};
   pw::result<outcome, std::string> result = pw::err(std::string("not run"));
   {
     auto watcher = rt.spawn(signals.watch(stop, &by_signal));
-    result = rt.block_on(run_demo(rt, *cfg, sink, parquet ? &*parquet : nullptr, streams, engine, stop));
+    result = rt.block_on(run_demo(rt, *cfg, sink, parquet ? &*parquet : nullptr, per_stream, engine, stop));
     watcher.abort();  // a signal from here on is ignored: the run is over
   }
   // Commits whatever is still open (nothing, after the pipeline's flush, unless it failed) and

@@ -70,16 +70,18 @@ int main(int argc, char** argv) {
       }
     }
   }
+  // Per-stream counts cost a table lookup per tick on each side: kept only for a /metrics page.
   app::stream_tick_counts streams;
-  app::counting_sink sink(cfg->sink_delay_us, parquet ? &*parquet : nullptr, &streams);
-  app::ingest_engine engine(*cfg, sink, &streams);
+  app::stream_tick_counts* const per_stream = cfg->metrics_listen.empty() ? nullptr : &streams;
+  app::counting_sink sink(cfg->sink_delay_us, parquet ? &*parquet : nullptr, per_stream);
+  app::ingest_engine engine(*cfg, sink, per_stream);
   pw::cancellation_token stop;
   std::atomic<bool> by_signal{false};
   pw::option<app::ingest_report> report;
   {
     auto watcher = rt.spawn(signals.watch(stop, &by_signal));
     auto dumper = rt.spawn(dump_signal.watch(rt, "polarway-ingest"));
-    const app::ingest_metrics_sources sources{&engine.counters(), &sink, parquet ? &*parquet : nullptr, &streams, &engine};
+    const app::ingest_metrics_sources sources{&engine.counters(), &sink, parquet ? &*parquet : nullptr, per_stream, &engine};
     report = rt.block_on([](pw::runtime& rt, app::ingest_engine& engine, app::ingest_metrics_sources sources,
                             pw::cancellation_token stop) -> pw::task<pw::option<app::ingest_report>> {
       auto bound = engine.bind();

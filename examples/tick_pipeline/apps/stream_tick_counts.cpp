@@ -1,35 +1,73 @@
 #include "stream_tick_counts.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <tuple>
 
 namespace ticks::app {
 
 stream_tick_counts::writer::~writer() {
-  for (const auto& [key, x] : cells_) counts_->release(x, col_);
+  for (const slot& s : table_)
+    if (s.x != nullptr) counts_->release(s.x, col_);
   if (other_ != nullptr) counts_->release(other_, col_);
 }
 
-stream_tick_counts::cell* stream_tick_counts::writer::cell_for(const stream_key& key) {
-  if (last_ != nullptr && key == last_key_) return last_;
-  cell* x;
-  if (auto it = cells_.find(key); it != cells_.end()) {
-    x = it->second;
-  } else {
-    x = counts_->claim(key, col_, other_);
-    if (!x->key.symbol.empty()) cells_.emplace(key, x);
-    else other_ = x;  // not cached per stream: endless symbols must not grow the cache
+stream_tick_counts::writer::packed_key stream_tick_counts::writer::pack(const tick& t) noexcept {
+  static_assert(symbol::max_size == 20);
+  const symbol& sym = symbol_of(t);
+  packed_key k{};
+  std::memcpy(&k.w[0], sym.view().data(), 16);  // a symbol's storage is max_size bytes
+  std::memcpy(&k.w[2], sym.view().data() + 16, 4);
+  k.w[2] |= (std::uint64_t{sym.size()} << 32) | (std::uint64_t{static_cast<std::uint8_t>(kind_of(t))} << 40);
+  return k;
+}
+
+std::uint64_t stream_tick_counts::writer::hash(const packed_key& k) noexcept {
+  const std::uint64_t h = (k.w[0] ^ (k.w[1] * 0x9E3779B97F4A7C15ull) ^ k.w[2]) * 0xBF58476D1CE4E5B9ull;
+  return h ^ (h >> 31);
+}
+
+// The tick's stream is not in the table; `at` is the empty slot where it would go.
+stream_tick_counts::cell* stream_tick_counts::writer::cell_on_miss(const tick& t, const packed_key& key, std::size_t at) {
+  cell* x = counts_->claim(stream_key{kind_of(t), symbol_of(t)}, col_, other_);
+  if (x->key.symbol.empty()) {
+    other_ = x;  // not in the table: endless symbols must not grow it
+    return x;
   }
-  last_key_ = key;
-  last_ = x;
+  table_[at] = {key, x};
+  if (2 * ++used_ > table_.size()) grow();
   return x;
 }
 
+void stream_tick_counts::writer::grow() {
+  std::vector<slot> old = std::exchange(table_, std::vector<slot>(std::max<std::size_t>(16, 2 * table_.size())));
+  const std::size_t mask = table_.size() - 1;
+  for (const slot& s : old) {
+    if (s.x == nullptr) continue;
+    std::size_t i = hash(s.key) & mask;
+    while (table_[i].x != nullptr) i = (i + 1) & mask;
+    table_[i] = s;
+  }
+}
+
 void stream_tick_counts::writer::add(std::span<const tick> batch) {
+  if (table_.empty()) [[unlikely]]
+    grow();
   const auto c = static_cast<std::size_t>(col_);
+  const slot* table = table_.data();  // reloaded after a miss, which may grow the table
+  std::size_t mask = table_.size() - 1;
   for (const tick& t : batch) {
-    std::atomic<std::uint64_t>& n = cell_for(stream_key{kind_of(t), symbol_of(t)})->n[c];
+    const packed_key key = pack(t);
+    std::size_t i = hash(key) & mask;
+    while (table[i].x != nullptr && !(table[i].key == key)) i = (i + 1) & mask;
+    cell* x = table[i].x;
+    if (x == nullptr) [[unlikely]] {
+      x = cell_on_miss(t, key, i);
+      table = table_.data();
+      mask = table_.size() - 1;
+    }
     // This writer holds the cell's column: the only writer of it.
+    std::atomic<std::uint64_t>& n = x->n[c];
     n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
 }

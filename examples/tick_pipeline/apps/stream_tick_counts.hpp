@@ -3,10 +3,16 @@
 //
 // Each counting task (a session, the sink) holds a `writer` for one column. A writer claims a
 // cell per stream it meets, which no other writer of that column writes while it holds it, so
-// counting a tick is a relaxed load and store on a cell, not a locked add; a writer's cache of
-// its cells keeps the shared lock off the per-tick path. A writer that ends gives its cells
-// back and the next writer of that stream and column continues their counts, so the number of
-// cells is bounded by the streams times the writers alive at once, not by reconnects.
+// counting a tick is a relaxed load and store on a cell, not a locked add. A writer finds its
+// cell for a tick in its own open-addressing table (linear probing, at most half full) keyed by
+// the stream packed in three words (the symbol's bytes, its length, the kind), hashed by two
+// multiplies and compared word by word: a combined stream interleaves its symbols tick by tick,
+// so this lookup is paid per tick, and must cost a few instructions, not a std::hash and a
+// memcmp of the symbol. Only a stream new to the writer takes the shared lock. A writer that
+// ends gives its cells back and the next writer of that stream and column continues their
+// counts, so the number of cells is bounded by the streams times the writers alive at once, not
+// by reconnects. Still, the lookups are the most a tick pays for being observed: the programs
+// keep these counts only when they serve a /metrics page.
 //
 // At most max_streams distinct streams are tracked (a feed naming endless symbols cannot grow
 // the table without bound); ticks of further streams are counted under the symbol "(other)".
@@ -20,6 +26,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "ticks/sequencer.hpp"
@@ -52,13 +59,24 @@ class stream_tick_counts {
     void add(std::span<const tick> batch);
 
    private:
-    cell* cell_for(const stream_key& key);
+    // A stream in three words: the symbol's 20 bytes (zero past its length), its length, the kind.
+    struct packed_key {
+      std::uint64_t w[3];
+      friend bool operator==(const packed_key&, const packed_key&) = default;
+    };
+    struct slot {
+      packed_key key;
+      cell* x = nullptr;  // null: empty
+    };
+    static packed_key pack(const tick& t) noexcept;
+    static std::uint64_t hash(const packed_key& k) noexcept;
+    cell* cell_on_miss(const tick& t, const packed_key& key, std::size_t at);
+    void grow();
 
     stream_tick_counts* counts_;
     column col_;
-    stream_key last_key_{};
-    cell* last_ = nullptr;
-    std::unordered_map<stream_key, cell*, stream_key_hash> cells_;  // tracked streams only
+    std::vector<slot> table_;  // a power of two in size; tracked streams only
+    std::size_t used_ = 0;
     cell* other_ = nullptr;  // this writer's "(other)" cell, once it needed one
   };
 
