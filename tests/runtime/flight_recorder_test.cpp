@@ -1,6 +1,6 @@
 // The flight recorder (runtime_options::flight_recorder): a worker's ring keeps its most recent
-// events in order and can be read while it is written; the trace is balanced even when the
-// ring lost the start of a slice; a runtime's trace holds every kind of event (the file is
+// events in order, timed in steady_clock nanoseconds, and can be read while it is written; the
+// trace is balanced even when the ring lost the start of a slice; a runtime's trace holds every kind of event (the file is
 // also loaded as JSON by check_trace.py, registered with CTest beside this test); off, and
 // with a path that cannot be written, the calls fail with a typed error.
 #include "polarway/detail/flight_recorder.hpp"
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -53,6 +54,23 @@ TEST_CASE("event_ring keeps the most recent events, oldest first") {
     CHECK(last[i].kind == trace_kind::spawn);
     if (i > 0) CHECK(last[i].ns >= last[i - 1].ns);
   }
+}
+
+TEST_CASE("event_ring's times are steady_clock nanoseconds, whichever clock stamps them") {
+  event_ring ring(8);
+  const std::string clock = ring.stamps_with_tsc() ? "the TSC" : "steady_clock";
+  MESSAGE("events stamped with " << clock);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const std::int64_t before = event_ring::now_ns();
+  ring.record(trace_kind::park, 0);
+  const std::int64_t after = event_ring::now_ns();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto events = ring.snapshot();
+  REQUIRE(events.size() == 1);
+  // The conversion's line is drawn through two clock readings milliseconds apart: within
+  // microseconds of the truth.
+  CHECK(events[0].ns >= before - 20'000);
+  CHECK(events[0].ns <= after + 20'000);
 }
 
 TEST_CASE("event_ring read while it is written: every event read is whole and in order") {

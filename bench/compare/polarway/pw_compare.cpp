@@ -613,11 +613,19 @@ pw::task<std::vector<Figure>> run(const compare::Args& a) {
 
 }  // namespace
 
+// PW_COMPARE_FLIGHT_RECORDER=N turns the runtime's flight recorder on with N events per worker,
+// to measure what it costs when on (docs/benchmarks.md); unset, it is off, as by default.
+std::size_t flight_recorder_from_env() {
+  const char* env = std::getenv("PW_COMPARE_FLIGHT_RECORDER");
+  return env != nullptr ? static_cast<std::size_t>(std::strtoull(env, nullptr, 10)) : 0;
+}
+
 int main(int argc, char** argv) {
   const compare::Args a = compare::parse_args(argc, argv);
   std::vector<Figure> figures;
   {
-    pw::runtime rt(pw::runtime_options{.workers = static_cast<std::size_t>(a.workers)});
+    pw::runtime rt(pw::runtime_options{.workers = static_cast<std::size_t>(a.workers),
+                                       .flight_recorder = flight_recorder_from_env()});
     figures = rt.block_on(run(a));
   }
   if (figures.empty()) return compare::not_implemented(a, "unknown workload");
