@@ -27,14 +27,15 @@ std::uint64_t stream_tick_counts::writer::hash(const packed_key& k) noexcept {
   return h ^ (h >> 31);
 }
 
-// The tick's stream is not in the table; `at` is the empty slot where it would go.
-stream_tick_counts::cell* stream_tick_counts::writer::cell_on_miss(const tick& t, const packed_key& key, std::size_t at) {
+// The tick's stream is not in the table; `at` is the empty slot where it would go. The key is
+// packed again here rather than passed: passing it by address kept it in memory on the hit path.
+stream_tick_counts::cell* stream_tick_counts::writer::cell_on_miss(const tick& t, std::size_t at) {
   cell* x = counts_->claim(stream_key{kind_of(t), symbol_of(t)}, col_, other_);
   if (x->key.symbol.empty()) {
     other_ = x;  // not in the table: endless symbols must not grow it
     return x;
   }
-  table_[at] = {key, x};
+  table_[at] = {pack(t), x};
   if (2 * ++used_ > table_.size()) grow();
   return x;
 }
@@ -62,7 +63,7 @@ void stream_tick_counts::writer::add(std::span<const tick> batch) {
     while (table[i].x != nullptr && !(table[i].key == key)) i = (i + 1) & mask;
     cell* x = table[i].x;
     if (x == nullptr) [[unlikely]] {
-      x = cell_on_miss(t, key, i);
+      x = cell_on_miss(t, i);
       table = table_.data();
       mask = table_.size() - 1;
     }

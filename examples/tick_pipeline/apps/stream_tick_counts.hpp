@@ -70,7 +70,7 @@ class stream_tick_counts {
     };
     static packed_key pack(const tick& t) noexcept;
     static std::uint64_t hash(const packed_key& k) noexcept;
-    cell* cell_on_miss(const tick& t, const packed_key& key, std::size_t at);
+    cell* cell_on_miss(const tick& t, std::size_t at);
     void grow();
 
     stream_tick_counts* counts_;
