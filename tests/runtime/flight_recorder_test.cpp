@@ -117,7 +117,8 @@ TEST_CASE("trace_json: a slice whose start was lost is dropped, an open one clos
   CHECK(count(json, "\"ph\":\"i\"") == 3);
   CHECK(count(json, "\"ph\":\"M\"") == 2);
   CHECK(json.find("say \\\"hi\\\"\\u000a") != std::string::npos);
-  CHECK(json.find("\"ts\":0.500") != std::string::npos);  // 0.5 µs after the earliest event recorded
+  // Times are microseconds from the earliest event: worker 1's steal, 500 ns after worker 0's first.
+  CHECK(json.find("\"ts\":0.500") != std::string::npos);
   CHECK(json.find("\"woken_by\":\"another thread\"") != std::string::npos);
   CHECK(json.find("\"from_worker\":0") != std::string::npos);
   CHECK(json.find("\"completions\":7") != std::string::npos);

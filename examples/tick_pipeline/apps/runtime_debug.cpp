@@ -4,8 +4,9 @@
 
 #include <algorithm>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 namespace pw = polarway;
@@ -53,8 +54,9 @@ http_pages runtime_pages(pw::runtime& rt, std::function<std::string()> metrics, 
 task_dump_signal::task_dump_signal() : usr1_(pw::signal::signal(SIGUSR1)) {}
 
 std::string task_dump_signal::default_trace_dir() {
-  const char* dir = std::getenv("TMPDIR");
-  return dir != nullptr && *dir != '\0' ? dir : "/tmp";
+  std::error_code failed;
+  const std::filesystem::path dir = std::filesystem::temp_directory_path(failed);
+  return failed ? std::string("/tmp") : dir.string();
 }
 
 pw::task<void> task_dump_signal::watch(pw::runtime& rt, std::string program, std::string trace_dir) {

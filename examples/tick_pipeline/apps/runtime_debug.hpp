@@ -42,7 +42,8 @@ class task_dump_signal {
   /// and `rt` must outlive the task.
   polarway::task<void> watch(polarway::runtime& rt, std::string program, std::string trace_dir = default_trace_dir());
 
-  /// $TMPDIR, else /tmp.
+  /// The system's directory for temporary files (std::filesystem::temp_directory_path:
+  /// $TMPDIR, else /tmp); /tmp if $TMPDIR names no directory.
   static std::string default_trace_dir();
 
  private:
