@@ -1,8 +1,11 @@
 // The stall detector and a task dump. A task spawned with a name calls a blocking function
 // (usleep) inside the runtime, the mistake the detector is for: it is reported, by name, while
 // it blocks and again when it is done. Meanwhile three tasks wait on a channel, a timer and a
-// notify, and a dump taken from the main thread lists them with what each waits on.
+// notify, and a dump taken from the main thread lists them with what each waits on and the
+// coroutines each is suspended in (the timer's waiter two deep), as file+offset addresses that
+// `addr2line -Cfe example_stall_and_dump 0x...` names.
 #include <polarway/runtime.hpp>
+#include <polarway/runtime/await_chain_text.hpp>
 #include <polarway/sync/mpsc.hpp>
 #include <polarway/sync/notify.hpp>
 #include <polarway/time/sleep.hpp>
@@ -25,7 +28,8 @@ pw::task<void> blocks_its_worker() {
 }
 
 pw::task<void> waits_on_channel(pw::mpsc::receiver<int> rx) { (void)co_await rx.recv(); }
-pw::task<void> waits_on_timer() { co_await pw::sleep(1h); }
+pw::task<void> sleeps_an_hour() { co_await pw::sleep(1h); }
+pw::task<void> waits_on_timer() { co_await sleeps_an_hour(); }
 pw::task<void> waits_on_notify(pw::notify& n) { co_await n.notified(); }
 
 int main() {
@@ -52,11 +56,13 @@ int main() {
   }
   std::printf("task dump: %zu tasks\n", dump.size());
   int kinds = 0;
+  bool timer_chain = false;
   for (const pw::task_info& t : dump) {
-    std::printf("  %s\n", pw::to_string(t).c_str());
+    std::printf("  %s\n%s", pw::to_string(t).c_str(), pw::await_chain_text(t).c_str());
     kinds += t.state == pw::task_state::waiting &&
              (t.waiting_on == pw::wait_kind::channel || t.waiting_on == pw::wait_kind::timer ||
               t.waiting_on == pw::wait_kind::lock);
+    timer_chain = timer_chain || (t.waiting_on == pw::wait_kind::timer && t.await_chain.size() == 2 && t.await_chain_whole);
   }
   a.abort();
   b.abort();
@@ -68,5 +74,5 @@ int main() {
   bool named = false;
   for (const pw::stall_report& r : reports) named = named || (r.site.to_string() == "blocker" && r.still_running);
   std::printf("%zu reports, one naming the blocker while it blocked: %s\n", reports.size(), named ? "yes" : "no");
-  return named && kinds == 3 ? 0 : 1;
+  return named && kinds == 3 && timer_chain ? 0 : 1;
 }

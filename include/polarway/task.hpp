@@ -11,6 +11,7 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <type_traits>
@@ -27,6 +28,46 @@ class task;
 namespace detail {
 
 class task_promise_base;
+
+/// Whether a coroutine whose promise type is Promise is a pw::task whose promise a task dump
+/// can find from the frame's address alone: at the offset of the task_promise_base (its first
+/// and only base) in any frame, which holds while the promise is aligned no more than the two
+/// code pointers a frame starts with (tests/runtime/await_chain_test.cpp checks it).
+template <class Promise>
+consteval bool promise_found_as_task() {
+  if constexpr (std::is_base_of_v<task_promise_base, Promise>) return alignof(Promise) <= 2 * sizeof(void*);
+  else return false;  // also for void, a type-erased handle
+}
+template <class Promise>
+inline constexpr bool is_task_promise = promise_found_as_task<Promise>();
+
+/// A coroutine handle that also says whether the coroutine is a pw::task (is_task_promise), in
+/// the low bit of the frame's address (a frame holds pointers, so its address is even): set
+/// for any other coroutine, so that a task's handle is stored as it is. A task dump reads a
+/// frame's promise only when this says it is a task's; any other promise's layout is unknown.
+class tagged_handle {
+ public:
+  tagged_handle() noexcept = default;
+  template <class Promise>
+  explicit tagged_handle(std::coroutine_handle<Promise> h) noexcept
+      : bits_(reinterpret_cast<std::uintptr_t>(h.address()) | (is_task_promise<Promise> ? 0 : foreign)) {}
+
+  std::coroutine_handle<> handle() const noexcept {
+    return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(bits_ & ~foreign));
+  }
+  bool is_task() const noexcept { return (bits_ & foreign) == 0; }
+  /// A type-erased handle, with what is known of its coroutine's type.
+  static tagged_handle known(std::coroutine_handle<> h, bool is_task) noexcept {
+    tagged_handle t;
+    t.bits_ = reinterpret_cast<std::uintptr_t>(h.address()) | (is_task ? 0 : foreign);
+    return t;
+  }
+  explicit operator bool() const noexcept { return bits_ != 0; }
+
+ private:
+  static constexpr std::uintptr_t foreign = 1;
+  std::uintptr_t bits_ = 0;
+};
 
 // The root coroutine of the task that this thread's worker is running, set by the scheduler
 // for each run (scheduler::run_task). When that coroutine reaches its final suspend, it hands
@@ -68,7 +109,7 @@ class task_promise_base {
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) const noexcept {
       // Resuming the awaiter from here, rather than calling it, is the symmetric transfer that
       // keeps deep await chains off the stack.
-      std::coroutine_handle<> next = self.promise().continuation_;
+      std::coroutine_handle<> next = self.promise().continuation();
       return next ? next : std::noop_coroutine();
     }
     void await_resume() const noexcept {}
@@ -95,10 +136,18 @@ class task_promise_base {
 #endif
 
   /// The coroutine to resume when this one finishes; none for a task the runtime drives.
-  void set_continuation(std::coroutine_handle<> c) noexcept { continuation_ = c; }
+  /// Whether that coroutine is a task too is kept beside it (Promise is its promise type), so
+  /// that a task dump follows the chain of awaiting coroutines only through frames it knows.
+  template <class Promise>
+  void set_continuation(std::coroutine_handle<Promise> c) noexcept {
+    continuation_ = tagged_handle(c);
+  }
+  std::coroutine_handle<> continuation() const noexcept { return continuation_.handle(); }
+  /// The awaiting coroutine, tagged with whether it is a task (for task dumps).
+  tagged_handle awaiting_coroutine() const noexcept { return continuation_; }
 
  private:
-  std::coroutine_handle<> continuation_{};
+  tagged_handle continuation_{};
 #if defined(__cpp_exceptions)
   std::exception_ptr exception_;
 #endif
@@ -186,7 +235,8 @@ class [[nodiscard]] task {
    public:
     explicit awaiter(handle_type h) noexcept : h_(h) {}
     bool await_ready() const noexcept { return h_.done(); }
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) const noexcept {
+    template <class Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> caller) const noexcept {
       h_.promise().set_continuation(caller);
       return h_;
     }

@@ -1,5 +1,7 @@
 #include "runtime_debug.hpp"
 
+#include <polarway/runtime/await_chain_text.hpp>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,6 +43,7 @@ std::string task_dump_text(std::vector<pw::task_info> tasks, std::string_view li
     out += line_prefix;
     out += pw::to_string(t);
     out += '\n';
+    out += pw::await_chain_text(t, std::string(line_prefix) + "    ");
   }
   return out;
 }

@@ -21,7 +21,8 @@ namespace ticks::app {
 std::function<void(const polarway::stall_report&)> stall_log(std::string_view program);
 
 /// A dump as text: a header with the number of tasks, then one line per task
-/// (polarway::to_string(task_info)), the oldest first; each line starts with `line_prefix`.
+/// (polarway::to_string(task_info)), the oldest first, each followed by its await chain
+/// (polarway::await_chain_text); each line starts with `line_prefix`.
 std::string task_dump_text(std::vector<polarway::task_info> tasks, std::string_view line_prefix = {});
 
 /// What a program's --metrics listener serves: its `metrics` page, `rt`'s task dump, and with

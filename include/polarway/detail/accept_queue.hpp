@@ -190,9 +190,10 @@ class accept_awaiter {
 
   bool await_ready() const noexcept { return false; }
 
-  bool await_suspend(std::coroutine_handle<> caller) {
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> caller) {
     w_.cell = current_task_or_panic(what_, wait_kind::io);
-    w_.cell->resume_point = caller;
+    w_.cell->suspend_at(caller);
     awaited_ = true;
     const int r = q_->take_or_wait(&w_, *ring_);
     if (r == -EAGAIN) return true;

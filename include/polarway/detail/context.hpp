@@ -28,8 +28,8 @@ struct thread_context {
 inline thread_local thread_context tls_context;
 
 /// The cell of the task running on this thread; panics outside a task with `what`.
-/// Every awaiter that suspends the task gets its cell here, and nowhere else (it must set the
-/// cell's resume_point): this is where a run that began unmarked becomes `running` (see
+/// Every awaiter that suspends the task gets its cell here, and nowhere else (it must then
+/// give the cell its resume point, task_cell::suspend_at): this is where a run that began unmarked becomes `running` (see
 /// scheduler::run_task), before the awaiter can register the task anywhere it may be woken from,
 /// and where the task records what it is about to wait on (`kind`), for task dumps.
 inline task_cell* current_task_or_panic(const char* what, wait_kind kind) noexcept {

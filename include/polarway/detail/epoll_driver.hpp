@@ -52,12 +52,13 @@ class readiness {
       std::lock_guard lock(r.mu_);
       return r.seq_[index(dir)] != seen;
     }
-    bool await_suspend(std::coroutine_handle<> caller) {
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> caller) {
       task_cell* self = current_task_or_panic("socket readiness", wait_kind::io);
       std::lock_guard lock(r.mu_);
       if (r.seq_[index(dir)] != seen) return false;
       if (r.waiter_[index(dir)]) panic("socket", "two tasks wait on the same socket in the same direction");
-      self->resume_point = caller;
+      self->suspend_at(caller);
       r.waiter_[index(dir)] = registered = self;
       return true;
     }

@@ -34,9 +34,10 @@ class uring_op {
   uring_op& operator=(const uring_op&) = delete;
 
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> caller) noexcept {
+  template <class Promise>
+  void await_suspend(std::coroutine_handle<Promise> caller) noexcept {
     cell_ = current_task_or_panic("io_uring operation", wait_kind::io);
-    cell_->resume_point = caller;
+    cell_->suspend_at(caller);
     current_reactor("io_uring operation").uring().submit(&op_, cell_, prep_);
   }
   int await_resume() noexcept { return op_.take_result(cell_); }
@@ -65,9 +66,10 @@ class blocking_call {
   blocking_call& operator=(const blocking_call&) = delete;
 
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> caller) {
+  template <class Promise>
+  void await_suspend(std::coroutine_handle<Promise> caller) {
     cell_ = current_task_or_panic("blocking call", wait_kind::blocking);
-    cell_->resume_point = caller;
+    cell_->suspend_at(caller);
     job_.run = &invoke;
     job_.ctx = this;
     cell_->sched()->pool().submit(&job_, cell_);

@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "polarway/detail/await_chain.hpp"
 #include "polarway/detail/blocking_pool.hpp"
 #include "polarway/detail/chase_lev_deque.hpp"
 #include "polarway/detail/flight_recorder.hpp"
@@ -247,10 +248,12 @@ class scheduler : public scheduler_entry {
   /// the workers are running now. A task spawned on a worker is listed when it first suspends;
   /// until then it is queued, and not shown, or running, and shown from its worker's record:
   /// its site and worker, with no age or polls (its cell may be freed meanwhile, so it is not
-  /// read). A listed task is running if it is the one a worker's record names (a run that has
-  /// not reached an awaiter yet leaves the state `notified`, as if queued). The record of a run
-  /// that has just ended lasts until the worker starts another or runs out of work, so a task
-  /// that has just completed or suspended may still be shown as running.
+  /// read). A waiting task's await chain is read while the task is held still (a worker that
+  /// takes it meanwhile waits for the read: task_cell::begin_inspection). A listed task is
+  /// running if it is the one a worker's record names (a run that has not reached an awaiter
+  /// yet leaves the state `notified`, as if queued). The record of a run that has just ended
+  /// lasts until the worker starts another or runs out of work, so a task that has just
+  /// completed or suspended may still be shown as running.
   std::vector<task_info> dump_tasks() {
     const std::size_t n = workers_.size();
     std::vector<const task_cell*> running(n);
@@ -263,7 +266,7 @@ class scheduler : public scheduler_entry {
     std::vector<task_info> out;
     out.reserve(registry_.size() + n);
     const std::int64_t now = clock_ns(clock::now());
-    registry_.for_each([&](const task_cell& c) {
+    registry_.for_each([&](task_cell& c) {
       task_info t;
       t.site = c.site();
       t.age = std::chrono::nanoseconds(std::max<std::int64_t>(0, now - c.born_ns()));
@@ -281,9 +284,13 @@ class scheduler : public scheduler_entry {
         t.state = task_state::scheduled;
       } else {
         t.state = task_state::waiting;
+        if (c.begin_inspection()) {
+          t.await_chain_whole = read_await_chain(c, t.await_chain, task_info::max_await_chain);
+          c.end_inspection();
+        }
       }
-      out.push_back(t);
-    });
+      out.push_back(std::move(t));
+    }, [](const task_cell& c) { c.prefetch_resume_point(); });
     for (std::size_t i = 0; i < n; ++i) {
       if (!running[i] || listed[i]) continue;
       task_info t;
@@ -887,25 +894,30 @@ class scheduler : public scheduler_entry {
     // aborted already) or never ran.
     if (shut_down_.load(std::memory_order_relaxed)) [[unlikely]]
       (void)cell->transition_to_cancelled();
-    const std::uint64_t seen = cell->state();
-    const bool cancelled = (seen & task_cell::cancelled) != 0;
-    if (cancelled) {
-      (void)cell->transition_to_running();
-      cancel_hook* hook = cell->cancel_on;
-      if (hook && !hook->request_cancel()) {
-        go_idle(cell, true);  // the hook wakes the task when its frame may be destroyed
-        return;
-      }
-      // The operation is settled now, so whether it completed with a value can no longer
-      // change. (Asking before request_cancel() raced: an operation completing between the
-      // two calls was "done" for request_cancel and its bytes were dropped.)
-      if ((seen & task_cell::soft_cancel) && hook && hook->completed_with_value()) {
-        cell->withdraw_cancel();  // the operation won the race: let the task take its value
-      } else {
-        cell->cancel_on = nullptr;
-        cell->destroy_root();
-        finish(cell, task_outcome::cancelled, true);
-        return;
+    // One test for both rare cases: a task dump is reading the frames (wait for it first), or
+    // the task was aborted.
+    bool cancelled = false;
+    if (cell->state() & (task_cell::cancelled | task_cell::inspected)) [[unlikely]] {
+      const std::uint64_t seen = cell->wait_out_inspection();
+      cancelled = (seen & task_cell::cancelled) != 0;
+      if (cancelled) {
+        (void)cell->transition_to_running();
+        cancel_hook* hook = cell->cancel_on;
+        if (hook && !hook->request_cancel()) {
+          go_idle(cell, true);  // the hook wakes the task when its frame may be destroyed
+          return;
+        }
+        // The operation is settled now, so whether it completed with a value can no longer
+        // change. (Asking before request_cancel() raced: an operation completing between the
+        // two calls was "done" for request_cancel and its bytes were dropped.)
+        if ((seen & task_cell::soft_cancel) && hook && hook->completed_with_value()) {
+          cell->withdraw_cancel();  // the operation won the race: let the task take its value
+        } else {
+          cell->cancel_on = nullptr;
+          cell->destroy_root();
+          finish(cell, task_outcome::cancelled, true);
+          return;
+        }
       }
     }
     thread_context& ctx = tls_context;
@@ -915,7 +927,7 @@ class scheduler : public scheduler_entry {
     root_completion& root = tls_root_completion;
     root.frame = cell->root().address();
     root.cell = cell;
-    cell->resume_point.resume();
+    cell->resume_point().resume();
     root.frame = nullptr;
     ctx.current_task = nullptr;
     const bool marked = !std::exchange(ctx.run_unmarked, false);

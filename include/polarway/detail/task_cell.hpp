@@ -2,7 +2,7 @@
 // atomic state word that says whether it is queued, running, finished or cancelled, and who
 // still holds it. Queues, wakers and join handles all deal in task_cell pointers.
 //
-// State word: six flag bits and a reference count above them.
+// State word: nine flag bits and a reference count above them.
 //   running        a worker is resuming the coroutine; nobody else may touch the frame
 //   notified       the task is in a run queue, or must be requeued when the current run ends;
 //                  a run begins with it still set, and clears it (for `running`) only if the
@@ -16,6 +16,9 @@
 //                  received as the timer fired are not thrown away
 //   group_child    (fixed at spawn) a fork-join child: its group's callback is installed before
 //                  the task is queued, and the runtime holds no reference (below)
+//   inspected      a task dump is reading the frames of the suspended task (its chain of
+//                  awaiting coroutines); a worker that takes the task from a queue meanwhile
+//                  waits for the dump to let go before it resumes or destroys a frame
 // A reference is held by the runtime until the task completes, by the join handle while it
 // lives, and by anyone that may call wake() without holding a lock that the task's destruction
 // also needs (a registered join waiter, a fork-join group's last child). The cell is freed when
@@ -31,6 +34,8 @@
 // timers) wake a task while holding the lock that the task's awaiter destructor takes to unlink
 // itself.
 #pragma once
+
+#include <sched.h>
 
 #include <atomic>
 #include <coroutine>
@@ -130,8 +135,9 @@ inline constexpr output_ops output_ops_for<void>{0, &promise_in<void>, [](task_p
 class task_cell {
  public:
   static constexpr std::uint64_t running = 1, notified = 2, complete = 4, cancelled = 8, join_interest = 16,
-                                 join_waker = 32, soft_cancel = 64, group_child = 128, ref_one = 256;
-  static constexpr int ref_shift = 8;
+                                 join_waker = 32, soft_cancel = 64, group_child = 128, inspected = 256,
+                                 ref_one = 512;
+  static constexpr int ref_shift = 9;
 
   /// `ops` must be output_ops_for<T> of the task<T> whose coroutine is `root`; `born_ns` is
   /// the clock reading the task's age counts from.
@@ -251,6 +257,33 @@ class task_cell {
     }
   }
 
+  /// A task dump, on a listed task: keeps any worker from resuming or destroying its frames
+  /// until end_inspection(). Only a suspended task that is neither queued nor running can be
+  /// inspected (false otherwise): its frames are still and, once the worker that suspended it
+  /// has released them (transition_to_idle), safe to read from another thread.
+  bool begin_inspection() noexcept {
+    std::uint64_t s = state_.load(std::memory_order_acquire);
+    for (;;) {
+      if (s & (running | notified | complete | inspected)) return false;
+      if (state_.compare_exchange_weak(s, s | inspected, std::memory_order_acq_rel, std::memory_order_acquire))
+        return true;
+    }
+  }
+  void end_inspection() noexcept { state_.fetch_and(~inspected, std::memory_order_release); }
+
+  /// A worker that took the task from a queue and found it `inspected` or `cancelled`: waits
+  /// until no dump holds the task (a walk of a few frames), and returns the state then.
+  [[gnu::noinline]] std::uint64_t wait_out_inspection() const noexcept {
+    for (unsigned spins = 0;; ++spins) {
+      const std::uint64_t s = state_.load(std::memory_order_acquire);
+      if (!(s & inspected)) return s;
+      if (spins < 64)
+        __builtin_ia32_pause();
+      else
+        sched_yield();  // the dumping thread may have been preempted
+    }
+  }
+
   /// Clears `cancelled` for a soft cancellation that found its operation already complete.
   void withdraw_cancel() noexcept { state_.fetch_and(~cancelled, std::memory_order_acq_rel); }
 
@@ -337,13 +370,35 @@ class task_cell {
   std::uint64_t polls() const noexcept { return polls_.get(); }
   /// The worker, as it starts a run (only the worker running the task writes it).
   void count_poll() noexcept { polls_.add(); }
-  wait_kind waiting_on() const noexcept { return waiting_on_.load(std::memory_order_relaxed); }
-  /// The running task's awaiter, as it suspends the task.
-  void note_wait(wait_kind kind) noexcept { waiting_on_.store(kind, std::memory_order_relaxed); }
+  wait_kind waiting_on() const noexcept {
+    return static_cast<wait_kind>(wait_.load(std::memory_order_relaxed) & ~foreign_resume_point);
+  }
+  /// The running task's awaiter, as it suspends the task (before suspend_at).
+  void note_wait(wait_kind kind) noexcept { wait_.store(static_cast<std::uint8_t>(kind), std::memory_order_relaxed); }
 
   // Set by the awaiter a task suspends in: the coroutine to resume next, and whom to tell on
   // cancellation. Only the running worker writes these.
-  std::coroutine_handle<> resume_point;
+  /// The awaiter suspending the task names the coroutine that awaits it, after note_wait.
+  /// Promise is that coroutine's promise type: whether it is a task's is kept for task dumps
+  /// (see tagged_handle), as a bit beside the wait kind that note_wait clears, so that a
+  /// task's resume point is stored and resumed as it is.
+  template <class Promise>
+  void suspend_at(std::coroutine_handle<Promise> caller) noexcept {
+    resume_point_.store(caller.address(), std::memory_order_relaxed);
+    if constexpr (!is_task_promise<Promise>)
+      wait_.store(wait_.load(std::memory_order_relaxed) | foreign_resume_point, std::memory_order_relaxed);
+  }
+  std::coroutine_handle<> resume_point() const noexcept {
+    return std::coroutine_handle<>::from_address(resume_point_.load(std::memory_order_relaxed));
+  }
+  /// The coroutine the task is suspended in, tagged with whether it is a task's.
+  tagged_handle innermost_coroutine() const noexcept {
+    return tagged_handle::known(resume_point(), !(wait_.load(std::memory_order_relaxed) & foreign_resume_point));
+  }
+  /// A task dump, a few cells before it reads this one: starts fetching the frame the task is
+  /// suspended in. Only a hint (the task may be running), hence the resume point's relaxed
+  /// atomic accesses: plain moves, which a dump may read at any time.
+  void prefetch_resume_point() const noexcept { __builtin_prefetch(resume_point_.load(std::memory_order_relaxed)); }
   cancel_hook* cancel_on = nullptr;
 
   // The run queues' intrusive link, and where the runtime's registry of live tasks lists the
@@ -368,7 +423,7 @@ class task_cell {
 
   task_cell(scheduler_entry* sched, std::coroutine_handle<> root, const output_ops* ops, std::uint64_t initial,
             spawn_site site, std::int64_t born_ns) noexcept
-      : resume_point(root),
+      : resume_point_(root.address()),
         state_(initial),
         root_(root),
         sched_(sched),
@@ -444,7 +499,10 @@ class task_cell {
   // bytes, not 128, which a burst of spawns pays for in fresh memory.
   task_outcome outcome_ = task_outcome::pending;
   bool has_output_ = false;
-  std::atomic<wait_kind> waiting_on_{wait_kind::none};
+  // What the task waits on (a wait_kind), and foreign_resume_point.
+  std::atomic<std::uint8_t> wait_{static_cast<std::uint8_t>(wait_kind::none)};
+  static constexpr std::uint8_t foreign_resume_point = 0x80;
+  std::atomic<void*> resume_point_;
   std::atomic<std::uint64_t> state_;
   std::coroutine_handle<> root_;
   scheduler_entry* sched_;

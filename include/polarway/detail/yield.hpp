@@ -13,9 +13,10 @@ namespace polarway::detail {
 
 struct yield_awaiter {
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> caller) const noexcept {
+  template <class Promise>
+  void await_suspend(std::coroutine_handle<Promise> caller) const noexcept {
     task_cell* self = current_task_or_panic("pw::yield_now", wait_kind::none);
-    self->resume_point = caller;
+    self->suspend_at(caller);
     self->transition_to_notified();  // running, so this only marks it; the worker requeues it
   }
   void await_resume() const noexcept {}

@@ -57,7 +57,8 @@ class fork_group : public cancel_hook {
   // Queues the children `cells` (all forked) and starts waiting: called by await_suspend.
   // `other_arrivals`: how many arrivals that are not children the parent also waits for.
   // Returns whether the parent must suspend.
-  bool start(std::coroutine_handle<> caller, task_cell* const* cells, std::size_t n,
+  template <class Promise>
+  bool start(std::coroutine_handle<Promise> caller, task_cell* const* cells, std::size_t n,
              std::size_t other_arrivals = 0) noexcept {
     children_ = cells;
     count_ = n;
@@ -67,7 +68,7 @@ class fork_group : public cancel_hook {
     worker* const w = parent_->sched()->own_worker();
     const bool guarded = !w || n == 0;
     remaining_.store(n + other_arrivals + (guarded ? 1 : 0), std::memory_order_relaxed);
-    parent_->resume_point = caller;
+    parent_->suspend_at(caller);
     parent_->ref();  // for whoever wakes the parent
     parent_->cancel_on = this;
     parent_->sched()->start_children(w, cells, n);
@@ -189,7 +190,8 @@ class join_all_awaiter : fork_group {
 
   bool await_ready() const noexcept { return tasks_.empty(); }
 
-  bool await_suspend(std::coroutine_handle<> caller) {
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> caller) {
     bind_parent("pw::join_all");
     const std::size_t n = tasks_.size();
     // Small fan-outs (skynet's ten) keep their cells inline: no allocation per fork.
@@ -230,7 +232,8 @@ class fixed_fork_awaiter : fork_group {
 
   bool await_ready() const noexcept { return count == 0; }
 
-  bool await_suspend(std::coroutine_handle<> caller) {
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> caller) {
     bind_parent(what_);
     fork_all(std::make_index_sequence<count>{});
     return start(caller, cells_.data(), count);

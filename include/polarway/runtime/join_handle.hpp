@@ -99,9 +99,10 @@ class [[nodiscard]] join_handle {
 
     bool await_ready() const noexcept { return cell_->is_complete() && detail::coop_consume(); }
 
-    bool await_suspend(std::coroutine_handle<> caller) noexcept {
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
       detail::task_cell* self = detail::current_task_or_panic("co_await join_handle", wait_kind::join);
-      self->resume_point = caller;
+      self->suspend_at(caller);
       self->ref();  // held by the registration until the waker has run
       if (!cell_->set_join_waker(&detail::wake_and_unref, self)) {
         self->unref();  // already complete: resume at once

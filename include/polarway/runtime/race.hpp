@@ -150,7 +150,8 @@ template <class Aw>
 struct started_awaiter {
   Aw& aw;
   bool await_ready() const noexcept { return false; }
-  decltype(auto) await_suspend(std::coroutine_handle<> caller) { return aw.await_suspend(caller); }
+  template <class Promise>
+  decltype(auto) await_suspend(std::coroutine_handle<Promise> caller) { return aw.await_suspend(caller); }
   decltype(auto) await_resume() { return aw.await_resume(); }
 };
 
@@ -338,7 +339,8 @@ class race_awaiter final : race_state {
   // wins with no task at all: the first listed of them. Tasks are never ready before they run.
   bool await_ready() { return try_ready(std::make_index_sequence<count>{}); }
 
-  bool await_suspend(std::coroutine_handle<> caller) {
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> caller) {
     bind_parent("pw::race");
     cells_ = cell_storage_.data();
     task_count_ = tasks;

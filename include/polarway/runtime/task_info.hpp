@@ -1,5 +1,5 @@
 // pw::task_info: one live task in a task dump (runtime::dump_tasks): what it is called, what
-// it is doing, what it waits on, how old it is and how often it has run. pw::wait_kind is the
+// it is doing, what it waits on and in which coroutines, how old it is and how often it has run. pw::wait_kind is the
 // kind of thing a suspended task waits on; every awaiter of the library that suspends a task
 // records one.
 #pragma once
@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "polarway/runtime/spawn_site.hpp"
 
@@ -64,6 +65,15 @@ struct task_info {
   std::chrono::nanoseconds age{0};         // since it was spawned
   std::uint64_t polls = 0;                 // times a worker has run it
   std::optional<std::size_t> worker;       // the worker running it, when running
+  /// For a waiting task, the coroutines it is suspended in, innermost first, each as the
+  /// address of its code (polarway/runtime/await_chain_text.hpp writes them out): the one
+  /// that awaits what the task waits on, the one that awaits that one, and so on up to the
+  /// task's own. Up to max_await_chain of them.
+  std::vector<const void*> await_chain;
+  /// Whether await_chain reaches the task's own coroutine. It stops short at a coroutine that
+  /// is not a pw::task (what awaits it cannot be found) or after max_await_chain.
+  bool await_chain_whole = false;
+  static constexpr std::size_t max_await_chain = 64;
 };
 
 /// One line, without a newline, columns aligned for a dump:

@@ -213,9 +213,10 @@ class [[nodiscard]] recv_awaiter {
 
   bool await_ready() const noexcept { return failure_.is_some() || registry::count(node_.signum) != node_.seen; }
 
-  bool await_suspend(std::coroutine_handle<> caller) {
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> caller) {
     polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("signal::recv", wait_kind::signal);
-    self->resume_point = caller;
+    self->suspend_at(caller);
     node_.cell = self;
     auto linked = registry::get().wait(&node_);
     if (!linked) {

@@ -79,9 +79,10 @@ class barrier {
       return false;
     }
 
-    bool await_suspend(std::coroutine_handle<> caller) noexcept {
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
       detail::task_cell* self = detail::current_task_or_panic("barrier::wait", wait_kind::lock);
-      self->resume_point = caller;
+      self->suspend_at(caller);
       if (!yield_) {
         node_.cell = self;
         self->cancel_on = this;

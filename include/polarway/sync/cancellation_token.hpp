@@ -179,9 +179,10 @@ class cancellation_token {
       node_->unref();
     }
     bool await_ready() const noexcept { return node_->is_cancelled(); }
-    bool await_suspend(std::coroutine_handle<> caller) noexcept {
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
       detail::task_cell* self = detail::current_task_or_panic("cancellation_token::cancelled", wait_kind::signal);
-      self->resume_point = caller;
+      self->suspend_at(caller);
       w_.cell = self;
       registered_ = node_->park(&w_);
       return registered_;

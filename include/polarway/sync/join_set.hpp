@@ -146,9 +146,10 @@ class join_set {
       return false;
     }
 
-    bool await_suspend(std::coroutine_handle<> caller) noexcept {
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
       detail::task_cell* self = detail::current_task_or_panic("join_set::join_next", wait_kind::join);
-      self->resume_point = caller;
+      self->suspend_at(caller);
       if (yield_) {
         self->transition_to_notified();
         return true;

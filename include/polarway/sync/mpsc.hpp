@@ -441,9 +441,10 @@ class sender {
       return false;
     }
 
-    bool await_suspend(std::coroutine_handle<> caller) noexcept {
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
       polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("mpsc::sender::send", wait_kind::channel);
-      self->resume_point = caller;
+      self->suspend_at(caller);
       if (yield_) {
         self->transition_to_notified();
         return true;
@@ -558,9 +559,10 @@ class receiver {
       return false;
     }
 
-    bool await_suspend(std::coroutine_handle<> caller) noexcept {
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
       polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("mpsc::receiver::recv", wait_kind::channel);
-      self->resume_point = caller;
+      self->suspend_at(caller);
       if (yield_) {
         self->transition_to_notified();
         return true;

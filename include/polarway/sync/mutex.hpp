@@ -52,7 +52,8 @@ class mutex {
    public:
     explicit lock_awaiter(semaphore& sem) noexcept : inner_(sem.acquire()) {}
     bool await_ready() noexcept { return inner_.await_ready(); }
-    bool await_suspend(std::coroutine_handle<> caller) noexcept { return inner_.await_suspend(caller); }
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> caller) noexcept { return inner_.await_suspend(caller); }
     mutex_guard await_resume() noexcept {
       auto permit = inner_.await_resume();
       if (!permit) [[unlikely]]

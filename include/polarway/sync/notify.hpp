@@ -66,9 +66,10 @@ class notify {
 
     bool await_ready() const noexcept { return false; }
 
-    bool await_suspend(std::coroutine_handle<> caller) noexcept {
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
       detail::task_cell* self = detail::current_task_or_panic("notify::notified", wait_kind::lock);
-      self->resume_point = caller;
+      self->suspend_at(caller);
       std::lock_guard lock(n_.lock_);
       if (n_.permit_) {
         n_.permit_ = false;

@@ -152,9 +152,10 @@ class receiver {
       return false;
     }
 
-    bool await_suspend(std::coroutine_handle<> caller) noexcept {
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
       polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("oneshot::receiver", wait_kind::channel);
-      self->resume_point = caller;
+      self->suspend_at(caller);
       if (yield_) {
         self->transition_to_notified();
         return true;

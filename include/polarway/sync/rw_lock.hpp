@@ -131,7 +131,8 @@ class rw_lock {
   class lock_awaiter {
    public:
     bool await_ready() noexcept { return inner_.await_ready(); }
-    bool await_suspend(std::coroutine_handle<> caller) noexcept { return inner_.await_suspend(caller); }
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> caller) noexcept { return inner_.await_suspend(caller); }
     Guard await_resume() noexcept {
       auto permit = inner_.await_resume();
       if (!permit) [[unlikely]]

@@ -287,9 +287,10 @@ class semaphore::acquire_awaiter {
     return false;
   }
 
-  bool await_suspend(std::coroutine_handle<> caller) noexcept {
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
     detail::task_cell* self = detail::current_task_or_panic("semaphore::acquire", wait_kind::lock);
-    self->resume_point = caller;
+    self->suspend_at(caller);
     if (yield_) {
       self->transition_to_notified();
       return true;

@@ -30,9 +30,10 @@ class sleep_awaiter {
 
   bool await_ready() const noexcept { return clock::now() >= deadline_ && coop_consume(); }
 
-  bool await_suspend(std::coroutine_handle<> caller) {
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> caller) {
     task_cell* self = current_task_or_panic("pw::sleep", wait_kind::timer);
-    self->resume_point = caller;
+    self->suspend_at(caller);
     entry_.cell = self;
     entry_.deadline = wheel_ms_ceil(deadline_);
     timer_queue& q = tls_context.current_worker->timers;

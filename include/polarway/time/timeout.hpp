@@ -31,7 +31,8 @@ class timeout_awaiter {
   timeout_awaiter& operator=(timeout_awaiter&&) = delete;
 
   bool await_ready() { return race_.await_ready(); }
-  bool await_suspend(std::coroutine_handle<> caller) { return race_.await_suspend(caller); }
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> caller) { return race_.await_suspend(caller); }
 
   result<T, error> await_resume() {
     auto r = race_.await_resume();

@@ -136,9 +136,10 @@ class change_awaiter {
     return false;
   }
 
-  bool await_suspend(std::coroutine_handle<> caller) noexcept {
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
     task_cell* self = current_task_or_panic(Source::change_operation, wait_kind::channel);
-    self->resume_point = caller;
+    self->suspend_at(caller);
     if (!yield_) {
       node_.cell = self;
       registered_ = source_.change_enqueue(&node_);
