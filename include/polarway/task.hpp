@@ -49,8 +49,7 @@ class tagged_handle {
  public:
   tagged_handle() noexcept = default;
   template <class Promise>
-  explicit tagged_handle(std::coroutine_handle<Promise> h) noexcept
-      : bits_(reinterpret_cast<std::uintptr_t>(h.address()) | (is_task_promise<Promise> ? 0 : foreign)) {}
+  explicit tagged_handle(std::coroutine_handle<Promise> h) noexcept : tagged_handle(known(h, is_task_promise<Promise>)) {}
 
   std::coroutine_handle<> handle() const noexcept {
     return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(bits_ & ~foreign));

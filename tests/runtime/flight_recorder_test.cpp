@@ -117,7 +117,8 @@ TEST_CASE("trace_json: a slice whose start was lost is dropped, an open one clos
   CHECK(count(json, "\"ph\":\"i\"") == 3);
   CHECK(count(json, "\"ph\":\"M\"") == 2);
   CHECK(json.find("say \\\"hi\\\"\\u000a") != std::string::npos);
-  // Times are microseconds from the earliest event: worker 1's steal, 500 ns after worker 0's first.
+  // Times are microseconds from the earliest event of any worker (worker 0's first): worker
+  // 1's steal is written relative to it.
   CHECK(json.find("\"ts\":0.500") != std::string::npos);
   CHECK(json.find("\"woken_by\":\"another thread\"") != std::string::npos);
   CHECK(json.find("\"from_worker\":0") != std::string::npos);

@@ -17,7 +17,7 @@ namespace detail = polarway::detail;
 struct suspend_forever {
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h) const noexcept {
-    detail::current_task_or_panic("suspend_forever", polarway::wait_kind::signal)->suspend_at(h);
+    (void)detail::current_task_or_panic("suspend_forever", polarway::wait_kind::signal, h);
   }
   void await_resume() const noexcept {}
 };
@@ -42,10 +42,9 @@ class event {
       return e.set_;
     }
     bool await_suspend(std::coroutine_handle<> h) {
-      detail::task_cell* self = detail::current_task_or_panic("event", polarway::wait_kind::signal);
+      detail::task_cell* self = detail::current_task_or_panic("event", polarway::wait_kind::signal, h);
       std::lock_guard lock(e.mu_);
       if (e.set_) return false;
-      self->suspend_at(h);
       e.waiter_ = registered = self;
       return true;
     }
@@ -69,8 +68,7 @@ class event {
 struct ready_op {
   bool await_ready() const noexcept { return detail::coop_consume(); }
   void await_suspend(std::coroutine_handle<> h) const noexcept {
-    detail::task_cell* self = detail::current_task_or_panic("ready_op", polarway::wait_kind::io);
-    self->suspend_at(h);
+    detail::task_cell* self = detail::current_task_or_panic("ready_op", polarway::wait_kind::io, h);
     self->transition_to_notified();
   }
   void await_resume() const noexcept {}

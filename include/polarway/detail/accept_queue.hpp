@@ -192,8 +192,7 @@ class accept_awaiter {
 
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> caller) {
-    w_.cell = current_task_or_panic(what_, wait_kind::io);
-    w_.cell->suspend_at(caller);
+    w_.cell = current_task_or_panic(what_, wait_kind::io, caller);
     awaited_ = true;
     const int r = q_->take_or_wait(&w_, *ring_);
     if (r == -EAGAIN) return true;

@@ -5,6 +5,8 @@
 // reactor (tests/layering_test.cpp holds them to it).
 #pragma once
 
+#include <coroutine>
+
 #include "polarway/detail/owned_counter.hpp"
 #include "polarway/detail/panic.hpp"
 #include "polarway/detail/task_cell.hpp"
@@ -27,17 +29,21 @@ struct thread_context {
 };
 inline thread_local thread_context tls_context;
 
-/// The cell of the task running on this thread; panics outside a task with `what`.
-/// Every awaiter that suspends the task gets its cell here, and nowhere else (it must then
-/// give the cell its resume point, task_cell::suspend_at): this is where a run that began unmarked becomes `running` (see
-/// scheduler::run_task), before the awaiter can register the task anywhere it may be woken from,
-/// and where the task records what it is about to wait on (`kind`), for task dumps.
-inline task_cell* current_task_or_panic(const char* what, wait_kind kind) noexcept {
+/// The cell of the task running on this thread, which the awaiter `caller` is about to
+/// suspend on something of `kind`; panics outside a task with `what`. Every awaiter that
+/// suspends the task gets its cell here, and nowhere else: this is where the cell learns where
+/// to resume the task (`caller`, whose promise type a task dump needs) and what it waits on,
+/// and where a run that began unmarked becomes `running` (see scheduler::run_task), before the
+/// awaiter can register the task anywhere it may be woken from. An awaiter that then finds it
+/// need not suspend after all leaves a resume point that the next suspension replaces.
+template <class Promise>
+inline task_cell* current_task_or_panic(const char* what, wait_kind kind,
+                                        std::coroutine_handle<Promise> caller) noexcept {
   thread_context& ctx = tls_context;
   task_cell* cell = ctx.current_task;
   if (!cell) [[unlikely]]
     panic(what, "must be awaited inside a task running on a polarway runtime");
-  cell->note_wait(kind);
+  cell->suspend_at(caller, kind);
   if (ctx.run_unmarked) {
     ctx.run_unmarked = false;
     cell->mark_running();

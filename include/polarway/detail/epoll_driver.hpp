@@ -54,11 +54,10 @@ class readiness {
     }
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> caller) {
-      task_cell* self = current_task_or_panic("socket readiness", wait_kind::io);
+      task_cell* self = current_task_or_panic("socket readiness", wait_kind::io, caller);
       std::lock_guard lock(r.mu_);
       if (r.seq_[index(dir)] != seen) return false;
       if (r.waiter_[index(dir)]) panic("socket", "two tasks wait on the same socket in the same direction");
-      self->suspend_at(caller);
       r.waiter_[index(dir)] = registered = self;
       return true;
     }

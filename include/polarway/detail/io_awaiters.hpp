@@ -36,8 +36,7 @@ class uring_op {
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   void await_suspend(std::coroutine_handle<Promise> caller) noexcept {
-    cell_ = current_task_or_panic("io_uring operation", wait_kind::io);
-    cell_->suspend_at(caller);
+    cell_ = current_task_or_panic("io_uring operation", wait_kind::io, caller);
     current_reactor("io_uring operation").uring().submit(&op_, cell_, prep_);
   }
   int await_resume() noexcept { return op_.take_result(cell_); }
@@ -68,8 +67,7 @@ class blocking_call {
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   void await_suspend(std::coroutine_handle<Promise> caller) {
-    cell_ = current_task_or_panic("blocking call", wait_kind::blocking);
-    cell_->suspend_at(caller);
+    cell_ = current_task_or_panic("blocking call", wait_kind::blocking, caller);
     job_.run = &invoke;
     job_.ctx = this;
     cell_->sched()->pool().submit(&job_, cell_);

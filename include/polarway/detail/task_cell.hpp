@@ -373,20 +373,18 @@ class task_cell {
   wait_kind waiting_on() const noexcept {
     return static_cast<wait_kind>(wait_.load(std::memory_order_relaxed) & ~foreign_resume_point);
   }
-  /// The running task's awaiter, as it suspends the task (before suspend_at).
-  void note_wait(wait_kind kind) noexcept { wait_.store(static_cast<std::uint8_t>(kind), std::memory_order_relaxed); }
 
   // Set by the awaiter a task suspends in: the coroutine to resume next, and whom to tell on
   // cancellation. Only the running worker writes these.
-  /// The awaiter suspending the task names the coroutine that awaits it, after note_wait.
-  /// Promise is that coroutine's promise type: whether it is a task's is kept for task dumps
-  /// (see tagged_handle), as a bit beside the wait kind that note_wait clears, so that a
-  /// task's resume point is stored and resumed as it is.
+  /// The awaiter suspending the task (through current_task_or_panic): the coroutine that
+  /// awaits it, to resume next, and what the task waits on, for task dumps. Promise is that
+  /// coroutine's promise type: whether it is a task's is kept beside the kind, for task
+  /// dumps (see tagged_handle), so that the resume point is stored and resumed as it is.
   template <class Promise>
-  void suspend_at(std::coroutine_handle<Promise> caller) noexcept {
+  void suspend_at(std::coroutine_handle<Promise> caller, wait_kind kind) noexcept {
     resume_point_.store(caller.address(), std::memory_order_relaxed);
-    if constexpr (!is_task_promise<Promise>)
-      wait_.store(wait_.load(std::memory_order_relaxed) | foreign_resume_point, std::memory_order_relaxed);
+    wait_.store(static_cast<std::uint8_t>(kind) | (is_task_promise<Promise> ? 0 : foreign_resume_point),
+                std::memory_order_relaxed);
   }
   std::coroutine_handle<> resume_point() const noexcept {
     return std::coroutine_handle<>::from_address(resume_point_.load(std::memory_order_relaxed));

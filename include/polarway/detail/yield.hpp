@@ -15,8 +15,7 @@ struct yield_awaiter {
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   void await_suspend(std::coroutine_handle<Promise> caller) const noexcept {
-    task_cell* self = current_task_or_panic("pw::yield_now", wait_kind::none);
-    self->suspend_at(caller);
+    task_cell* self = current_task_or_panic("pw::yield_now", wait_kind::none, caller);
     self->transition_to_notified();  // running, so this only marks it; the worker requeues it
   }
   void await_resume() const noexcept {}

@@ -1,9 +1,9 @@
 // A task dump's await chain as text (pw::await_chain_text), and pw::code_address_text, which
 // gives a code address as a person can look it up. The chain lists each coroutine by the
-// address of its code; coroutine bodies are local symbols, which
-// the dynamic linker cannot name, so the address is given as the file it was loaded from and
-// its offset there, "polarway-ingest+0x4f2a10", which `addr2line -Cfe polarway-ingest
-// 0x4f2a10` turns into the function, file and line. A symbol the dynamic symbol table does
+// address of its code; coroutine bodies are local symbols, which the dynamic linker cannot
+// name, so the address is given as the file it was loaded from and its offset there,
+// "polarway-ingest+0x4f2a10", which `addr2line -Cfe polarway-ingest 0x4f2a10` turns into the
+// function, file and line. A symbol the dynamic symbol table does
 // hold (in a shared library, or an executable linked with -rdynamic) is named as well.
 // Apart from task_info.hpp, and not included by polarway/runtime.hpp, because the dynamic
 // linker's headers bring the ELF format's macros with them.

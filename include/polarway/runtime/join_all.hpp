@@ -57,9 +57,7 @@ class fork_group : public cancel_hook {
   // Queues the children `cells` (all forked) and starts waiting: called by await_suspend.
   // `other_arrivals`: how many arrivals that are not children the parent also waits for.
   // Returns whether the parent must suspend.
-  template <class Promise>
-  bool start(std::coroutine_handle<Promise> caller, task_cell* const* cells, std::size_t n,
-             std::size_t other_arrivals = 0) noexcept {
+  bool start(task_cell* const* cells, std::size_t n, std::size_t other_arrivals = 0) noexcept {
     children_ = cells;
     count_ = n;
     // On a worker the last child runs only after the parent has suspended, so the count cannot
@@ -68,7 +66,6 @@ class fork_group : public cancel_hook {
     worker* const w = parent_->sched()->own_worker();
     const bool guarded = !w || n == 0;
     remaining_.store(n + other_arrivals + (guarded ? 1 : 0), std::memory_order_relaxed);
-    parent_->suspend_at(caller);
     parent_->ref();  // for whoever wakes the parent
     parent_->cancel_on = this;
     parent_->sched()->start_children(w, cells, n);
@@ -99,7 +96,10 @@ class fork_group : public cancel_hook {
     }
   }
 
-  void bind_parent(const char* what) noexcept { parent_ = detail::current_task_or_panic(what, wait_kind::join); }
+  template <class Promise>
+  void bind_parent(const char* what, std::coroutine_handle<Promise> caller) noexcept {
+    parent_ = detail::current_task_or_panic(what, wait_kind::join, caller);
+  }
   void finish_wait() noexcept {
     if (parent_) parent_->cancel_on = nullptr;
   }
@@ -192,13 +192,13 @@ class join_all_awaiter : fork_group {
 
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> caller) {
-    bind_parent("pw::join_all");
+    bind_parent("pw::join_all", caller);
     const std::size_t n = tasks_.size();
     // Small fan-outs (skynet's ten) keep their cells inline: no allocation per fork.
     if (n > inline_cells_.size()) heap_cells_ = std::make_unique<task_cell*[]>(n);
     cells_ = heap_cells_ ? heap_cells_.get() : inline_cells_.data();
     for (auto& t : tasks_) cells_[spawned_++] = fork(t);
-    return start(caller, cells_, n);
+    return start(cells_, n);
   }
 
   std::vector<value_or_monostate<T>> await_resume() {
@@ -234,9 +234,9 @@ class fixed_fork_awaiter : fork_group {
 
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> caller) {
-    bind_parent(what_);
+    bind_parent(what_, caller);
     fork_all(std::make_index_sequence<count>{});
-    return start(caller, cells_.data(), count);
+    return start(cells_.data(), count);
   }
 
   Values await_resume() {

@@ -101,8 +101,7 @@ class [[nodiscard]] join_handle {
 
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
-      detail::task_cell* self = detail::current_task_or_panic("co_await join_handle", wait_kind::join);
-      self->suspend_at(caller);
+      detail::task_cell* self = detail::current_task_or_panic("co_await join_handle", wait_kind::join, caller);
       self->ref();  // held by the registration until the waker has run
       if (!cell_->set_join_waker(&detail::wake_and_unref, self)) {
         self->unref();  // already complete: resume at once

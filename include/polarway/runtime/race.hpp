@@ -341,12 +341,12 @@ class race_awaiter final : race_state {
 
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> caller) {
-    bind_parent("pw::race");
+    bind_parent("pw::race", caller);
     cells_ = cell_storage_.data();
     task_count_ = tasks;
     fork_all(std::make_index_sequence<count>{});
     arm_timers(std::make_index_sequence<count>{});
-    return start(caller, cell_storage_.data(), tasks, timers_pending_ ? 1 : 0);
+    return start(cell_storage_.data(), tasks, timers_pending_ ? 1 : 0);
   }
 
   result_type await_resume() {

@@ -1,7 +1,7 @@
 // pw::task_info: one live task in a task dump (runtime::dump_tasks): what it is called, what
-// it is doing, what it waits on and in which coroutines, how old it is and how often it has run. pw::wait_kind is the
-// kind of thing a suspended task waits on; every awaiter of the library that suspends a task
-// records one.
+// it is doing, what it waits on and in which coroutines, how old it is and how often it has
+// run. pw::wait_kind is the kind of thing a suspended task waits on; every awaiter of the
+// library that suspends a task records one.
 #pragma once
 
 #include <chrono>

@@ -215,8 +215,7 @@ class [[nodiscard]] recv_awaiter {
 
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> caller) {
-    polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("signal::recv", wait_kind::signal);
-    self->suspend_at(caller);
+    polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("signal::recv", wait_kind::signal, caller);
     node_.cell = self;
     auto linked = registry::get().wait(&node_);
     if (!linked) {

@@ -81,8 +81,7 @@ class barrier {
 
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
-      detail::task_cell* self = detail::current_task_or_panic("barrier::wait", wait_kind::lock);
-      self->suspend_at(caller);
+      detail::task_cell* self = detail::current_task_or_panic("barrier::wait", wait_kind::lock, caller);
       if (!yield_) {
         node_.cell = self;
         self->cancel_on = this;

@@ -181,8 +181,7 @@ class cancellation_token {
     bool await_ready() const noexcept { return node_->is_cancelled(); }
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
-      detail::task_cell* self = detail::current_task_or_panic("cancellation_token::cancelled", wait_kind::signal);
-      self->suspend_at(caller);
+      detail::task_cell* self = detail::current_task_or_panic("cancellation_token::cancelled", wait_kind::signal, caller);
       w_.cell = self;
       registered_ = node_->park(&w_);
       return registered_;

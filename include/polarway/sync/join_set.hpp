@@ -148,8 +148,7 @@ class join_set {
 
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
-      detail::task_cell* self = detail::current_task_or_panic("join_set::join_next", wait_kind::join);
-      self->suspend_at(caller);
+      detail::task_cell* self = detail::current_task_or_panic("join_set::join_next", wait_kind::join, caller);
       if (yield_) {
         self->transition_to_notified();
         return true;

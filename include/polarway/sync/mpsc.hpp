@@ -443,8 +443,7 @@ class sender {
 
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
-      polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("mpsc::sender::send", wait_kind::channel);
-      self->suspend_at(caller);
+      polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("mpsc::sender::send", wait_kind::channel, caller);
       if (yield_) {
         self->transition_to_notified();
         return true;
@@ -561,8 +560,7 @@ class receiver {
 
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
-      polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("mpsc::receiver::recv", wait_kind::channel);
-      self->suspend_at(caller);
+      polarway::detail::task_cell* self = polarway::detail::current_task_or_panic("mpsc::receiver::recv", wait_kind::channel, caller);
       if (yield_) {
         self->transition_to_notified();
         return true;

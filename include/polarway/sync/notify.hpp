@@ -68,8 +68,7 @@ class notify {
 
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
-      detail::task_cell* self = detail::current_task_or_panic("notify::notified", wait_kind::lock);
-      self->suspend_at(caller);
+      detail::task_cell* self = detail::current_task_or_panic("notify::notified", wait_kind::lock, caller);
       std::lock_guard lock(n_.lock_);
       if (n_.permit_) {
         n_.permit_ = false;

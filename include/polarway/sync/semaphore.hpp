@@ -289,8 +289,7 @@ class semaphore::acquire_awaiter {
 
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
-    detail::task_cell* self = detail::current_task_or_panic("semaphore::acquire", wait_kind::lock);
-    self->suspend_at(caller);
+    detail::task_cell* self = detail::current_task_or_panic("semaphore::acquire", wait_kind::lock, caller);
     if (yield_) {
       self->transition_to_notified();
       return true;

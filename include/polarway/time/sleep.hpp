@@ -32,8 +32,7 @@ class sleep_awaiter {
 
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> caller) {
-    task_cell* self = current_task_or_panic("pw::sleep", wait_kind::timer);
-    self->suspend_at(caller);
+    task_cell* self = current_task_or_panic("pw::sleep", wait_kind::timer, caller);
     entry_.cell = self;
     entry_.deadline = wheel_ms_ceil(deadline_);
     timer_queue& q = tls_context.current_worker->timers;

@@ -138,8 +138,7 @@ class change_awaiter {
 
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
-    task_cell* self = current_task_or_panic(Source::change_operation, wait_kind::channel);
-    self->suspend_at(caller);
+    task_cell* self = current_task_or_panic(Source::change_operation, wait_kind::channel, caller);
     if (!yield_) {
       node_.cell = self;
       registered_ = source_.change_enqueue(&node_);
