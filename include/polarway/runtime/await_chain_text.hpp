@@ -2,7 +2,7 @@
 // gives a code address as a person can look it up. The chain lists each coroutine by the
 // address of its code; coroutine bodies are local symbols, which the dynamic linker cannot
 // name, so the address is given as the file it was loaded from and its offset there,
-// "polarway-ingest+0x4f2a10", which `addr2line -Cfe polarway-ingest 0x4f2a10` turns into the
+// "polarway-ingest+0x571d0", which `addr2line -Cfe polarway-ingest 0x571d0` turns into the
 // function, file and line. A symbol the dynamic symbol table does
 // hold (in a shared library, or an executable linked with -rdynamic) is named as well.
 // Apart from task_info.hpp, and not included by polarway/runtime.hpp, because the dynamic
@@ -50,7 +50,7 @@ inline std::string code_address_text(const void* address) {
 }
 
 /// The await chain, a line for each coroutine, innermost first, each line starting with
-/// `indent` and ending with a newline: "    in polarway-ingest+0x4f2a10". A chain that stops
+/// `indent` and ending with a newline: "    in polarway-ingest+0x571d0". A chain that stops
 /// short ends with a line that says so.
 inline std::string await_chain_text(const task_info& t, std::string_view indent = "    ") {
   std::string out;
