@@ -43,6 +43,11 @@ TEST_CASE("format_decimal prints exactly scale digits") {
   CHECK(pq::format_decimal(42, 0) == "42");
   CHECK(pq::format_decimal(INT64_MIN, 0) == "-9223372036854775808");
   CHECK(pq::format_decimal(999999999999999999, 8) == "9999999999.99999999");
+  // 128-bit values, such as exact sums: 2^127 - 1 and -2^127.
+  const __int128 max128 = static_cast<__int128>((static_cast<unsigned __int128>(1) << 127) - 1);
+  CHECK(pq::format_decimal(max128, 16) == "17014118346046923173168.7303715884105727");
+  CHECK(pq::format_decimal(-max128 - 1, 0) == "-170141183460469231731687303715884105728");
+  CHECK(pq::format_decimal(static_cast<__int128>(INT64_MAX) * 10, 1) == "9223372036854775807.0");
 }
 
 TEST_CASE("rescale_decimal and fits_precision") {

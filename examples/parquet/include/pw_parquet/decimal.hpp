@@ -102,14 +102,16 @@ inline polarway::result<std::int64_t> parse_decimal(std::string_view text, std::
   return polarway::ok(negative ? -magnitude : magnitude);
 }
 
-/// The decimal text of unscaled / 10^scale with exactly `scale` fractional digits: (-5, 2) -> "-0.05".
-inline std::string format_decimal(std::int64_t unscaled, std::int32_t scale) {
-  // Work on the unsigned magnitude so that INT64_MIN formats too.
+/// The decimal text of unscaled / 10^scale with exactly `scale` fractional digits (scale >= 0):
+/// (-5, 2) -> "-0.05". Takes 128-bit values too, such as exact sums of int64 decimals.
+inline std::string format_decimal(__int128 unscaled, std::int32_t scale) {
+  // Work on the unsigned magnitude so that the most negative value formats too.
   const bool negative = unscaled < 0;
-  std::uint64_t mag = negative ? 0 - static_cast<std::uint64_t>(unscaled) : static_cast<std::uint64_t>(unscaled);
+  using u128 = unsigned __int128;
+  u128 mag = negative ? u128{0} - static_cast<u128>(unscaled) : static_cast<u128>(unscaled);
   std::string digits;
   do {
-    digits.insert(digits.begin(), static_cast<char>('0' + mag % 10));
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(mag % 10)));
     mag /= 10;
   } while (mag != 0);
   if (scale > 0) {
