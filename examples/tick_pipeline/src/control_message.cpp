@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "ticks/json_text.hpp"
 #include "ticks/stream_set.hpp"
 
 #if SIMDJSON_EXCEPTIONS
@@ -36,25 +37,6 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-void append_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  for (const char c : s) {
-    const auto ch = static_cast<unsigned char>(c);
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += c;
-    } else if (ch < 0x20) {
-      out += "\\u00";
-      out += hex[ch >> 4];
-      out += hex[ch & 15];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
 void append_id(std::string& out, const request_id& id) {
   out += "\"id\":";
   switch (id.what) {
@@ -65,7 +47,7 @@ void append_id(std::string& out, const request_id& id) {
       out += std::to_string(id.number);
       break;
     case request_id::kind::text:
-      append_string(out, id.text);
+      append_json_string(out, id.text);
       break;
   }
   out += '}';
@@ -75,7 +57,7 @@ void append_list(std::string& out, const std::vector<std::string>& items) {
   out += '[';
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (i) out += ',';
-    append_string(out, items[i]);
+    append_json_string(out, items[i]);
   }
   out += ']';
 }
@@ -249,7 +231,7 @@ pw::result<void, control_error> at_end(fields& f, const request_id& id) {
 
 std::string encode(const request& r) {
   std::string out = "{\"method\":";
-  append_string(out, to_string(r.what));
+  append_json_string(out, to_string(r.what));
   if (r.what != method::list_subscriptions) {
     out += ",\"params\":";
     append_list(out, r.params);
@@ -275,7 +257,7 @@ std::string encode_list(const std::vector<std::string>& streams, const request_i
 
 std::string encode_error(const control_error& e) {
   std::string out = "{\"error\":{\"code\":" + std::to_string(static_cast<int>(e.code)) + ",\"msg\":";
-  append_string(out, e.msg);
+  append_json_string(out, e.msg);
   out += "},";
   append_id(out, e.id);
   return out;
