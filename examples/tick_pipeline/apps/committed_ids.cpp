@@ -1,20 +1,16 @@
 #include "committed_ids.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstddef>
-#include <cstring>
 #include <span>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 
-#include <polarway/fs/file.hpp>
 #include <pw_parquet/footer_reader.hpp>
 
+#include "parquet_file_reader.hpp"
 #include "previous_output.hpp"
 #include "ticks/parquet_partition.hpp"
 
@@ -51,56 +47,20 @@ pw::option<stream_key> stream_of(std::string_view path) {
 
 std::string_view id_column(message_kind k) { return k == message_kind::trade ? "trade_id" : "agg_trade_id"; }
 
-pw::option<std::int64_t> plain_int64(const pw::option<pq::byte_vector>& v) {
-  if (!v || v->size() != sizeof(std::int64_t)) return pw::none;
-  std::int64_t x = 0;
-  std::memcpy(&x, v->data(), sizeof x);  // PLAIN int64: little-endian, as this host
-  return x;
-}
-
-// Reads exactly buf.size() bytes at `offset`.
-pw::task<pw::result<void>> read_exact(pw::fs::file& f, std::span<std::byte> buf, std::uint64_t offset) {
-  while (!buf.empty()) {
-    auto n = co_await f.read_at(buf, offset);
-    if (!n) co_return pw::err(n.error());
-    if (*n == 0) co_return pw::err(pw::error(std::errc::io_error, "committed_ids: the file ended early"));
-    buf = buf.subspan(*n);
-    offset += *n;
-  }
-  co_return pw::ok();
-}
-
 // The id range of one part file, from its footer alone.
 pw::task<pw::result<file_ids, std::string>> read_file_ids(std::string path, message_kind kind) {
-  auto opened = co_await pw::fs::file::open(path, pw::fs::open_options{.read = true});
-  if (!opened) co_return pw::err(path + ": " + opened.error().message());
-  pw::fs::file f = std::move(*opened);
-  struct stat st{};
-  if (::fstat(f.native_handle(), &st) != 0) co_return pw::err(path + ": " + std::strerror(errno));
-  const auto size = static_cast<std::uint64_t>(st.st_size);
-  if (size < 8) co_return pw::err(path + ": not a Parquet file (" + std::to_string(size) + " bytes)");
-  std::array<std::byte, 8> tail{};
-  if (auto r = co_await read_exact(f, tail, size - 8); !r) co_return pw::err(path + ": " + r.error().message());
-  auto length = pq::footer_length(tail, size);
-  if (!length) co_return pw::err(path + ": " + length.error().message());
-  std::vector<std::byte> meta_bytes(*length);
-  const std::uint64_t meta_at = size - 8 - *length;
-  if (auto r = co_await read_exact(f, meta_bytes, meta_at); !r) co_return pw::err(path + ": " + r.error().message());
-  auto meta = pq::decode_file_metadata(meta_bytes, meta_at);
-  if (!meta) co_return pw::err(path + ": " + meta.error().message());
-
+  auto file = co_await parquet_file_reader::open(path);
+  if (!file) co_return pw::err(std::move(file.error()));
   const std::string_view name = id_column(kind);
-  const auto col = std::find_if(meta->columns.begin(), meta->columns.end(),
-                                [&](const pq::column_descriptor& c) { return c.name == name; });
-  if (col == meta->columns.end() || col->physical != pq::format::physical_type::int64)
+  const auto index = file->column_index(name);
+  if (!index || file->metadata().columns[*index].physical != pq::format::physical_type::int64)
     co_return pw::err(path + ": no int64 column \"" + std::string(name) + "\"");
-  const auto index = static_cast<std::size_t>(col - meta->columns.begin());
   file_ids ids;
   bool any = false;
-  for (const pq::row_group_info& rg : meta->row_groups) {
+  for (const pq::row_group_info& rg : file->metadata().row_groups) {
     if (rg.num_rows == 0) continue;
-    const auto& stats = rg.columns[index].statistics;
-    const auto lo = plain_int64(stats.min_value), hi = plain_int64(stats.max_value);
+    const auto& stats = rg.columns[*index].statistics;
+    const auto lo = int64_statistic(stats.min_value), hi = int64_statistic(stats.max_value);
     if (!lo || !hi || *lo > *hi)
       co_return pw::err(path + ": column \"" + std::string(name) + "\" has no min/max statistics to resume from");
     ids.min = any ? std::min(ids.min, *lo) : *lo;
