@@ -32,15 +32,9 @@ import time
 import pyarrow.dataset as ds
 
 import feed_process
+from checklist import check, failures
 
 FEED, INGEST, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
 
 
 def start_feed(kind, extra=(), disconnect_every=20000, rate=100000):

@@ -40,18 +40,11 @@ import urllib.request
 import pyarrow.dataset as ds
 
 import feed_process
+from checklist import check, failures
 
 FEED, INGEST, WORK, NODE_DIR, VERIFY = sys.argv[1:6]
 SCALE = float(sys.argv[7]) if len(sys.argv) == 8 and sys.argv[6] == "--scale" else 1.0
 MARKET = int(2_000_000 * SCALE)
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "@duckdb", "node-api")):

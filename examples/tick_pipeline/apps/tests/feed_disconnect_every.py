@@ -13,15 +13,9 @@ import sys
 import tempfile
 
 import feed_process
+from checklist import check, failures
 
 feed_bin = sys.argv[1]
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what)
 
 
 def start_feed(extra):

@@ -33,15 +33,9 @@ import urllib.parse
 import urllib.request
 
 import feed_process
+from checklist import check, failures
 
 FEED, INGEST, PROMETHEUS, PROMTOOL, WORK, DEMO = sys.argv[1:7]
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
 
 
 def free_port():

@@ -28,16 +28,9 @@ import subprocess
 import sys
 
 import feed_process
+from checklist import check, failures
 
 demo, feed_bin, ingest_bin, work, node_dir, verify, python, verify_py = sys.argv[1:9]
-failures = []
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failures.append(what)
-    return ok
 
 
 def summary_of(stdout):

@@ -13,15 +13,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from checklist import check, failures
 
 feed_bin, ingest_bin = sys.argv[1:3]
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what)
 
 
 def symbols(n):
