@@ -121,14 +121,15 @@ std::uint64_t load_le(const std::byte* p, std::size_t n) {
 
 class chunk_decoder {
  public:
-  chunk_decoder(const column_descriptor& column, const column_chunk_info& info, const column_read_limits& limits)
-      : column_(column), info_(info), limits_(limits), values_left_(info.num_values) {
-    out_.descriptor = column;
-    out_.storage = storage_of(column);
-    dict_.storage = out_.storage;
+  chunk_decoder(const column_descriptor& column, const column_chunk_info& info, const column_read_limits& limits,
+                column_values& out, column_values& dict, std::vector<std::uint32_t>& scratch, decompressor& inflater)
+      : column_(column), info_(info), limits_(limits), values_left_(info.num_values), out_(out), dict_(dict),
+        scratch_(scratch), decompressor_(inflater) {
+    reset(out_, column);
+    reset(dict_, column);
   }
 
-  polarway::result<column_values> run(std::span<const std::byte> chunk) {
+  polarway::result<void> run(std::span<const std::byte> chunk) {
     if (column_.physical == f::physical_type::float_ || column_.physical == f::physical_type::int96)
       return err(error(errc::unsupported, "column: FLOAT and INT96 columns"));
     std::size_t pos = 0;
@@ -164,10 +165,23 @@ class chunk_decoder {
       }
       if (!r) return err(r.error());
     }
-    return std::move(out_);
+    return {};
   }
 
  private:
+  // Empties `v` for a chunk of `column`, keeping its vectors' capacity.
+  static void reset(column_values& v, const column_descriptor& column) {
+    v.descriptor = column;
+    v.storage = storage_of(column);
+    v.valid.clear();
+    v.booleans.clear();
+    v.int32s.clear();
+    v.int64s.clear();
+    v.doubles.clear();
+    v.bytes.clear();
+    v.offsets.assign(1, 0);
+  }
+
   std::size_t value_width() const noexcept {
     switch (out_.storage) {
       case value_storage::boolean: return 1;
@@ -376,13 +390,13 @@ class chunk_decoder {
   const column_read_limits& limits_;
   std::int64_t values_left_;
   std::uint64_t spent_ = 0;
-  column_values out_;
-  column_values dict_;
+  column_values& out_;
+  column_values& dict_;
   bool has_dict_ = false;
   std::size_t dict_size_ = 0;
   std::size_t present_ = 0;  // non-null values in the current page
-  std::vector<std::uint32_t> scratch_;
-  decompressor decompressor_;
+  std::vector<std::uint32_t>& scratch_;
+  decompressor& decompressor_;
 };
 
 }  // namespace
@@ -410,10 +424,18 @@ std::size_t column_values::value_count() const noexcept {
   return 0;
 }
 
+polarway::result<void> column_chunk_reader::read(std::span<const std::byte> chunk, const column_descriptor& column,
+                                                 const column_chunk_info& info, column_values& out) {
+  chunk_decoder d(column, info, limits_, out, dictionary_, indices_, decompressor_);
+  return d.run(chunk);
+}
+
 polarway::result<column_values> read_column_chunk(std::span<const std::byte> chunk, const column_descriptor& column,
                                                   const column_chunk_info& info, const column_read_limits& limits) {
-  chunk_decoder d(column, info, limits);
-  return d.run(chunk);
+  column_chunk_reader reader(limits);
+  column_values out;
+  if (auto r = reader.read(chunk, column, info, out); !r) return err(r.error());
+  return out;
 }
 
 polarway::result<std::vector<column_values>> read_row_group(std::span<const std::byte> file, const file_metadata& meta,

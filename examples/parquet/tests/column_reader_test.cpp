@@ -2,8 +2,9 @@
 // nulls, plain and dictionary strings, a dictionary that falls back to PLAIN, micro- and
 // nanosecond timestamps, negative decimals) written with each codec, several row groups and
 // small pages, read back and compared value by value; only the columns asked for are decoded;
-// hostile chunks (cut off, a page size past the chunk, a bomb over max_page_bytes, a page with
-// more values than the chunk, values over max_column_bytes) are typed errors.
+// one column_chunk_reader decoding chunk after chunk into one output gives what a fresh decode
+// gives; hostile chunks (cut off, a page size past the chunk, a bomb over max_page_bytes, a page
+// with more values than the chunk, values over max_column_bytes) are typed errors.
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -157,6 +158,55 @@ TEST_CASE("read_row_group decodes only the columns asked for, in the order asked
   const std::size_t bad[] = {99};
   CHECK(pq_test::fails_naming(pq::read_row_group(file, *meta, 0, bad), pq::errc::invalid_options, "no such column"));
   CHECK(pq_test::fails_naming(pq::read_row_group(file, *meta, 5, want), pq::errc::invalid_options, "no such row group"));
+}
+
+TEST_CASE("column_chunk_reader: one reader and one output, chunk after chunk, give what read_column_chunk gives") {
+  const std::vector<std::string> strings = mixed_strings(700);  // the rows' string values point into it
+  const rows_t m = mixed(strings);
+  pq::writer_options o;
+  o.codec = pq::compression::zstd;
+  o.max_rows_per_row_group = 300;
+  o.data_page_bytes = 512;
+  o.max_dictionary_entries = 30;
+  const auto file = pq_test::write_whole_file(mixed_schema(), m, o);
+  auto meta = pq::read_footer(file);
+  PQ_REQUIRE_OK(meta);
+  const auto chunk_of = [&](std::size_t g, std::size_t c) {
+    const auto& info = meta->row_groups[g].columns[c];
+    return std::span<const std::byte>(file).subspan(static_cast<std::size_t>(info.first_page_offset()),
+                                                    static_cast<std::size_t>(info.total_compressed_size));
+  };
+  pq::column_chunk_reader reader;
+  pq::column_values out;  // every column of every row group goes through this one
+  std::size_t chunks = 0;
+  for (std::size_t g = 0; g < meta->row_groups.size(); ++g) {
+    for (std::size_t k = 0; k < meta->columns.size(); ++k) {
+      // Columns in reverse order in odd row groups, so each storage follows another.
+      const std::size_t c = g % 2 ? meta->columns.size() - 1 - k : k;
+      const auto& info = meta->row_groups[g].columns[c];
+      auto fresh = pq::read_column_chunk(chunk_of(g, c), meta->columns[c], info);
+      PQ_REQUIRE_OK(fresh);
+      PQ_REQUIRE_OK(reader.read(chunk_of(g, c), meta->columns[c], info, out));
+      CAPTURE(g);
+      CAPTURE(c);
+      CHECK(out.descriptor.name == fresh->descriptor.name);
+      CHECK(out.storage == fresh->storage);
+      CHECK(out.valid == fresh->valid);
+      CHECK(out.booleans == fresh->booleans);
+      CHECK(out.int32s == fresh->int32s);
+      CHECK(out.int64s == fresh->int64s);
+      CHECK(std::memcmp(out.doubles.data(), fresh->doubles.data(), out.doubles.size() * sizeof(double)) == 0);
+      CHECK(out.doubles.size() == fresh->doubles.size());
+      CHECK(out.bytes == fresh->bytes);
+      CHECK(out.offsets == fresh->offsets);
+      ++chunks;
+      // A chunk cut in half in between: an error, and the next chunk decodes as if it had not been.
+      const auto cut = chunk_of(g, c).first(chunk_of(g, c).size() / 2);
+      CHECK_FALSE(reader.read(cut, meta->columns[c], info, out));
+    }
+  }
+  CHECK(chunks == meta->row_groups.size() * meta->columns.size());
+  CHECK(meta->row_groups.size() >= 3);
 }
 
 TEST_CASE("read_column_chunk: hostile chunks are typed errors") {

@@ -26,6 +26,7 @@
 #include <polarway/result.hpp>
 
 #include "pw_parquet/bytes.hpp"
+#include "pw_parquet/compression.hpp"
 #include "pw_parquet/footer_reader.hpp"
 
 namespace pw_parquet {
@@ -70,6 +71,29 @@ struct column_values {
 struct column_read_limits {
   std::size_t max_page_bytes = std::size_t{64} << 20;     // one page, uncompressed
   std::size_t max_column_bytes = std::size_t{1} << 30;    // one chunk's decoded values
+};
+
+/// Decodes column chunks one after another into a caller's column_values, keeping its working
+/// buffers (the inflated page, the dictionary, the index scratch, the zstd context) from one
+/// chunk to the next, as the caller's column_values keeps its vectors: reading a file row group
+/// by row group then allocates only when a chunk needs more room than the ones before it. One
+/// reader is used by one thread at a time.
+class column_chunk_reader {
+ public:
+  explicit column_chunk_reader(column_read_limits limits = {}) noexcept : limits_(limits) {}
+
+  /// Decodes one chunk (as read_column_chunk) into `out`, which is emptied first (its vectors
+  /// keep their capacity). After an error `out` holds part of the chunk: do not use it.
+  polarway::result<void> read(std::span<const std::byte> chunk, const column_descriptor& column,
+                              const column_chunk_info& info, column_values& out);
+
+  const column_read_limits& limits() const noexcept { return limits_; }
+
+ private:
+  column_read_limits limits_;
+  column_values dictionary_;
+  std::vector<std::uint32_t> indices_;
+  decompressor decompressor_;
 };
 
 /// Decodes one column chunk: `chunk` is the chunk's bytes (from its first page offset, its
