@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <system_error>
 #include <utility>
 
@@ -21,6 +22,41 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// One set of row-group buffers per file being read: a file's task takes a set as it starts and
+// gives it back as it ends, so that the sets are allocated for the first files and reused, grown
+// to the largest row group, by all the others. The permits cap the sets in use.
+class buffer_pool {
+ public:
+  class lease {
+   public:
+    lease(buffer_pool& pool, std::unique_ptr<row_group_buffers> b) : pool_(&pool), buffers_(std::move(b)) {}
+    lease(lease&&) = delete;
+    ~lease() { pool_->give(std::move(buffers_)); }
+    row_group_buffers& operator*() const noexcept { return *buffers_; }
+
+   private:
+    buffer_pool* pool_;
+    std::unique_ptr<row_group_buffers> buffers_;
+  };
+
+  std::unique_ptr<row_group_buffers> take() {
+    std::lock_guard<std::mutex> guard(lock_);
+    if (free_.empty()) return std::make_unique<row_group_buffers>();
+    auto b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+
+ private:
+  void give(std::unique_ptr<row_group_buffers> b) {
+    std::lock_guard<std::mutex> guard(lock_);
+    free_.push_back(std::move(b));
+  }
+
+  std::mutex lock_;
+  std::vector<std::unique_ptr<row_group_buffers>> free_;
+};
+
 // One file's share of the query.
 struct file_part {
   trade_aggregate aggregate;
@@ -28,9 +64,12 @@ struct file_part {
 };
 
 pw::task<pw::result<file_part, std::string>> aggregate_file(std::string path, const trade_query_options* options,
-                                                            pw::semaphore_permit permit) {
-  (void)permit;  // held until the file is done
-  auto file = co_await parquet_file_reader::open(path);
+                                                            pw::semaphore_permit permit, buffer_pool* pool) {
+  // The permit and the buffers are given back when this frame is freed, which the runtime does
+  // as the task ends, before join_next can report it.
+  (void)permit;
+  const buffer_pool::lease buffers(*pool, pool->take());
+  auto file = co_await parquet_file_reader::open(path, *buffers);
   if (!file) co_return pw::err(std::move(file.error()));
   auto columns = trade_columns::find(file->metadata(), options->time_column);
   if (!columns) co_return pw::err(path + ": " + columns.error());
@@ -79,6 +118,7 @@ pw::result<std::vector<std::string>, std::string> list_parquet_files(const std::
 
 pw::task<pw::result<trade_query_result, std::string>> run_trade_query(trade_query_options options) {
   trade_query_result out;
+  buffer_pool buffers;  // outlives `reads`, whose tasks lease from it
   pw::semaphore permits(std::max<std::size_t>(options.concurrency, 1));
   pw::join_set<pw::result<file_part, std::string>> reads;
   pw::option<std::string> failure;
@@ -98,7 +138,7 @@ pw::task<pw::result<trade_query_result, std::string>> run_trade_query(trade_quer
   for (std::string& path : options.files) {
     auto permit = co_await permits.acquire();
     if (!permit) break;  // never closed
-    reads.spawn(aggregate_file(std::move(path), &options, std::move(*permit)));
+    reads.spawn(aggregate_file(std::move(path), &options, std::move(*permit), &buffers));
     while (!failure) {
       auto done = reads.try_join_next();
       if (!done) break;

@@ -3,8 +3,9 @@
 // join_set of one task per file, started only when a semaphore permit is free, so that at most
 // `concurrency` files are open and at most that many row groups are in memory, whatever the
 // number and size of the files. Each file is read a row group at a time through pw::fs
-// (parquet_file_reader), only its symbol, price, quantity and time columns, and a row group
-// whose statistics rule out every row under the filter (time range, symbols) is skipped unread.
+// (parquet_file_reader), only its symbol, price, quantity and time columns, into one of
+// `concurrency` sets of buffers that the files reuse in turn; a row group whose statistics rule
+// out every row under the filter (time range, symbols) is skipped unread.
 //
 // The first file that fails (cannot be opened, is not Parquet, lacks a column, has a damaged
 // page) fails the query with its error, which names the file and the column; the files still
