@@ -786,15 +786,23 @@ def write_chart(rows, configs, out_dir):
 
 # Sections of benchmarks.md that other scripts own: kept verbatim (markers included) when this
 # driver rewrites the file. bench/pipeline/run.sh writes the tick pipeline's section,
-# bench/io/run.sh the I/O one, bench/compare/tmc_side_by_side.py the TooManyCooks one.
+# bench/io/run.sh the I/O one, bench/compare/tmc_side_by_side.py the TooManyCooks one,
+# bench/query/run.sh the batch-read ones; the observability section is written by hand.
 KEPT_SECTIONS = [
     ("<!-- pipeline:begin -->", "<!-- pipeline:end -->",
      "_The tick pipeline benchmark (`bench/pipeline/run.sh`) has not written its figures here "
      "yet._"),
     ("<!-- io:begin -->", "<!-- io:end -->",
      "_The I/O benchmarks (`bench/io/run.sh`) have not written their figures here yet._"),
+    ("<!-- observability:begin -->", "<!-- observability:end -->",
+     "_The observability costs (measured by hand, commands inside) are not here._"),
     ("<!-- tmc:begin -->", "<!-- tmc:end -->",
      "_`bench/compare/tmc_side_by_side.py` has not written its figures here yet._"),
+    ("<!-- query:begin -->", "<!-- query:end -->",
+     "_The batch-read benchmark (`bench/query/run.sh`) has not written its figures here yet._"),
+    ("<!-- query-large:begin -->", "<!-- query-large:end -->",
+     "_`bench/query/run.sh --sizes 10,100 --rows-per-file 4000000 --label large` has not written its "
+     "figures here yet._"),
 ]
 
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The batch-read benchmark (bench/query/run.py): polarway-query against DuckDB, Polars and a
 # sequential pyarrow loop over part files written by polarway-demo.
-#   bench/query/run.sh                      # 10, 50 and 100 files of 1,000,000 rows, 3 rounds
-#   bench/query/run.sh --rows-per-file 4000000   # the large end (about 100 MB per file)
+#   bench/query/run.sh                      # 10, 50 and 100 files of 1,000,000 rows, 3 rounds;
+#                                           # the report goes to docs/benchmarks.md (its section)
+#   bench/query/run.sh --sizes 10,100 --rows-per-file 4000000 --label large
+#                                           # about 1 GB and 10 GB of files: peak RSS against size
 #   bench/query/run.sh --quick              # 2 and 4 small files, 1 round: every engine's answer
-#                                           # checked, no figure kept
+#                                           # checked, docs/ untouched
 # Builds polarway-demo and polarway-query (Release, build/bench-query), installs what is missing
 # (scripts/setup.sh: DuckDB under build/node, pyarrow and Polars in build/venv), then runs
 # run.py with the other flags (--sizes, --rows-per-file, --rounds, --work).
@@ -12,7 +14,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 build="$repo/build/bench-query"
-args=(--sizes 10,50,100 --rows-per-file 1000000 --rounds 3)
+cmd="bench/query/run.sh${*:+ $*}"
+args=(--sizes 10,50,100 --rows-per-file 1000000 --rounds 3 --docs "$repo/docs/benchmarks.md" --command "$cmd")
 if [ "${1:-}" = --quick ]; then
   args=(--sizes 2,4 --rows-per-file 20000 --rounds 1)
   shift
