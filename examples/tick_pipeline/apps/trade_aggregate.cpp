@@ -58,12 +58,6 @@ pw::result<std::int64_t, std::string> scale_factor(const pq::column_descriptor& 
   return pq::pow10_table[static_cast<std::size_t>(trade_totals::scale - c.scale)];
 }
 
-// The values of one column, row by row: `valid` says which rows have one.
-struct row_cursor {
-  const pq::column_values& col;
-  std::size_t next = 0;  // index of the next non-null value
-};
-
 }  // namespace
 
 bool trade_filter::admits_symbol(std::string_view s) const noexcept {
@@ -102,7 +96,8 @@ pw::result<trade_columns, std::string> trade_columns::find(const pq::file_metada
 }
 
 bool ruled_out(const pq::row_group_info& rg, const trade_columns& columns, const trade_filter& filter) noexcept {
-  if (rg.num_rows == 0) return true;
+  if (rg.num_rows == 0) return true;  // nothing to read
+
   if (filter.from_ns || filter.to_ns) {
     const auto& st = rg.columns[columns.time].statistics;
     const auto lo = int64_statistic(st.min_value), hi = int64_statistic(st.max_value);
