@@ -378,7 +378,10 @@ TEST_CASE("the command line") {
       {{"dir", "--bogus"}, "--bogus"},
       {{"dir", "other"}, ""},
   };
-  for (const auto& [args, what] : bad) {
+  for (const auto& entry : bad) {
+    // Not a structured binding: clang 14 cannot capture one (CAPTURE is a lambda).
+    const std::vector<const char*>& args = entry.first;
+    const std::string& what = entry.second;
     CAPTURE(what);
     auto r = parse(args);
     REQUIRE_FALSE(r);
