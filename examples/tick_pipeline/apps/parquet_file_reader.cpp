@@ -46,9 +46,9 @@ pw::task<pw::result<parquet_file_reader, std::string>> parquet_file_reader::open
   co_return pw::ok(std::move(r));
 }
 
-pw::option<std::size_t> parquet_file_reader::column_index(std::string_view name) const noexcept {
-  for (std::size_t i = 0; i < meta_.columns.size(); ++i)
-    if (meta_.columns[i].name == name) return i;
+pw::option<std::size_t> column_index(const pq::file_metadata& meta, std::string_view name) noexcept {
+  for (std::size_t i = 0; i < meta.columns.size(); ++i)
+    if (meta.columns[i].name == name) return i;
   return pw::none;
 }
 

@@ -17,6 +17,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <polarway/fs/file.hpp>
@@ -27,6 +28,9 @@
 #include <pw_parquet/footer_reader.hpp>
 
 namespace ticks::app {
+
+/// The index of the leaf named `name` in `meta`'s schema, if it has one.
+polarway::option<std::size_t> column_index(const pw_parquet::file_metadata& meta, std::string_view name) noexcept;
 
 /// What decoding row groups needs: the decoder's buffers, the compressed chunk and the decoded
 /// columns. A reader keeps them from one row group to the next; a caller that reads file after
@@ -52,7 +56,9 @@ class parquet_file_reader {
   const std::string& path() const noexcept { return path_; }
   const pw_parquet::file_metadata& metadata() const noexcept { return meta_; }
   /// The index of the leaf named `name`, if the schema has one.
-  polarway::option<std::size_t> column_index(std::string_view name) const noexcept;
+  polarway::option<std::size_t> column_index(std::string_view name) const noexcept {
+    return ticks::app::column_index(meta_, name);
+  }
   /// Bytes read from the file so far (tail, footer and chunks).
   std::uint64_t bytes_read() const noexcept { return bytes_read_; }
 

@@ -65,13 +65,9 @@ bool trade_filter::admits_symbol(std::string_view s) const noexcept {
 }
 
 pw::result<trade_columns, std::string> trade_columns::find(const pq::file_metadata& meta, std::string_view time_column) {
-  const auto index = [&](std::string_view name) -> pw::option<std::size_t> {
-    for (std::size_t i = 0; i < meta.columns.size(); ++i)
-      if (meta.columns[i].name == name) return i;
-    return pw::none;
-  };
   trade_columns c;
-  const auto symbol = index("symbol"), price = index("price"), quantity = index("quantity"), time = index(time_column);
+  const auto symbol = column_index(meta, "symbol"), price = column_index(meta, "price"),
+             quantity = column_index(meta, "quantity"), time = column_index(meta, time_column);
   if (!symbol || !price || !quantity || !time)
     return pw::err("no column \"" +
                    std::string(!symbol ? "symbol" : !price ? "price" : !quantity ? "quantity" : time_column) +

@@ -4,7 +4,6 @@
 // directory, a missing file, a short file, a file cut after it was opened, a row group or
 // column that does not exist), each an error naming the file.
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
@@ -18,6 +17,7 @@
 #include <pw_parquet/parquet.hpp>
 
 #include "parquet_file_reader.hpp"
+#include "support/temp_dir.hpp"
 
 namespace pw = polarway;
 namespace pq = pw_parquet;
@@ -25,20 +25,6 @@ namespace app = ticks::app;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/pw_parquet_file_reader_XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    REQUIRE(made != nullptr);
-    path = made;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // A trades file of `n` rows, `per_group` rows per row group; returns its bytes.
 pq::byte_vector write_trades(const fs::path& path, std::size_t n, std::size_t per_group) {
@@ -71,8 +57,9 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 }  // namespace
 
 TEST_CASE("row groups through pw::fs equal pw_parquet's decode of the whole file; open reads only the footer") {
-  temp_dir dir;
-  const fs::path a = dir.path / "a.parquet", b = dir.path / "b.parquet";
+  pw_test::temp_dir temp;
+  const fs::path dir_path = temp.path;
+  const fs::path a = dir_path / "a.parquet", b = dir_path / "b.parquet";
   const pq::byte_vector bytes_a = write_trades(a, 2000, 300), bytes_b = write_trades(b, 700, 128);
   pw::runtime rt(pw::runtime_options{.workers = 2});
   const std::vector<std::size_t> wanted = {pq::ticks::trades_price, pq::ticks::trades_symbol,
@@ -120,8 +107,9 @@ TEST_CASE("row groups through pw::fs equal pw_parquet's decode of the whole file
 }
 
 TEST_CASE("hostile paths, files and requests: errors naming the file (and the column)") {
-  temp_dir dir;
-  const fs::path good = dir.path / "good.parquet";
+  pw_test::temp_dir temp;
+  const fs::path dir_path = temp.path;
+  const fs::path good = dir_path / "good.parquet";
   write_trades(good, 1000, 250);
   pw::runtime rt(pw::runtime_options{.workers = 1});
   const auto open_fails = [&](const fs::path& p, const std::string& what) {
@@ -131,10 +119,10 @@ TEST_CASE("hostile paths, files and requests: errors naming the file (and the co
     CHECK(contains(r.error(), p.string()));
     CHECK(contains(r.error(), what));
   };
-  open_fails(dir.path, "not a regular file");
-  open_fails(dir.path / "missing.parquet", "");
-  std::ofstream(dir.path / "short.parquet") << "PAR1";
-  open_fails(dir.path / "short.parquet", "not a Parquet file (4 bytes)");
+  open_fails(dir_path, "not a regular file");
+  open_fails(dir_path / "missing.parquet", "");
+  std::ofstream(dir_path / "short.parquet") << "PAR1";
+  open_fails(dir_path / "short.parquet", "not a Parquet file (4 bytes)");
 
   const std::vector<std::size_t> price = {pq::ticks::trades_price};
   {

@@ -3,7 +3,6 @@
 // rows written), the files it lists, hostile files (each an error naming the file and, for page
 // data, the column) and the command line.
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -17,6 +16,7 @@
 #include <pw_parquet/parquet.hpp>
 
 #include "parquet_file_reader.hpp"
+#include "support/temp_dir.hpp"
 #include "query_cli.hpp"
 #include "trade_aggregate.hpp"
 #include "trade_query.hpp"
@@ -31,20 +31,6 @@ namespace {
 constexpr std::int64_t ms = 1'000'000;                  // ns
 constexpr std::int64_t day0_ms = 1732233600000;         // 2024-11-22T00:00:00Z
 constexpr std::int64_t day_ms = 86'400'000;
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/pw_trade_query_XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    REQUIRE(made != nullptr);
-    path = made;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 struct trade_row {
   std::string symbol;
@@ -199,14 +185,15 @@ TEST_CASE("trade_totals: exact sums, VWAP rounded half away from zero, overflow 
 }
 
 TEST_CASE("a batch read gives the exact aggregate per symbol and day, whatever the concurrency") {
-  temp_dir dir;
+  pw_test::temp_dir temp;
+  const fs::path dir_path = temp.path;
   std::vector<trade_row> all;
   // Three symbols, two files each (one spanning two days), plus a file of two symbols.
   int n = 0;
   for (const std::string sym : {"BTCUSDT", "ETHUSDT", "SOLUSDT"}) {
     for (int part = 0; part < 2; ++part) {
       auto rows = make_trades(sym, 700, day0_ms + part * day_ms, static_cast<std::uint64_t>(++n));
-      write_trades(dir.path / "trade" / ("symbol=" + sym) / "date=x" / ("part-0000" + std::to_string(part) + ".parquet"),
+      write_trades(dir_path / "trade" / ("symbol=" + sym) / "date=x" / ("part-0000" + std::to_string(part) + ".parquet"),
                    rows, 128);
       all.insert(all.end(), rows.begin(), rows.end());
     }
@@ -214,22 +201,22 @@ TEST_CASE("a batch read gives the exact aggregate per symbol and day, whatever t
   auto mixed = make_trades("BTCUSDT", 300, day0_ms, 99);
   auto eth = make_trades("ETHUSDT", 300, day0_ms, 98);
   mixed.insert(mixed.end(), eth.begin(), eth.end());
-  write_trades(dir.path / "mixed.parquet", mixed, 100);
+  write_trades(dir_path / "mixed.parquet", mixed, 100);
   all.insert(all.end(), mixed.begin(), mixed.end());
   // Files the query must leave alone: a sink temporary, a hidden directory, another extension.
-  std::ofstream(dir.path / "trade" / ".part-00009.parquet.tmp") << "half written";
-  fs::create_directories(dir.path / ".hidden");
-  std::ofstream(dir.path / ".hidden" / "x.parquet") << "not read";
-  std::ofstream(dir.path / "notes.txt") << "not read";
+  std::ofstream(dir_path / "trade" / ".part-00009.parquet.tmp") << "half written";
+  fs::create_directories(dir_path / ".hidden");
+  std::ofstream(dir_path / ".hidden" / "x.parquet") << "not read";
+  std::ofstream(dir_path / "notes.txt") << "not read";
 
-  auto files = app::list_parquet_files(dir.path.string());
+  auto files = app::list_parquet_files(dir_path.string());
   REQUIRE(files);
   CHECK(files->size() == 7);
   CHECK(std::is_sorted(files->begin(), files->end()));
 
   for (const std::size_t concurrency : {std::size_t{1}, std::size_t{3}, std::size_t{64}}) {
     CAPTURE(concurrency);
-    auto r = query(dir.path, {}, concurrency);
+    auto r = query(dir_path, {}, concurrency);
     REQUIRE(r);
     check_same(r->aggregate.groups(), expected(all, {}));
     CHECK(r->files == 7);
@@ -244,13 +231,13 @@ TEST_CASE("a batch read gives the exact aggregate per symbol and day, whatever t
     f.from_ns = (day0_ms + day_ms / 2) * ms;
     f.to_ns = (day0_ms + day_ms + day_ms / 3) * ms;
     f.symbols = {"ETHUSDT", "SOLUSDT"};
-    auto r = query(dir.path, f, 2);
+    auto r = query(dir_path, f, 2);
     REQUIRE(r);
     check_same(r->aggregate.groups(), expected(all, f));
     CHECK(r->row_groups_skipped > 0);
     CHECK(r->aggregate.rows_seen() < all.size());
     // Every group was read at the rows it needed: a query without a filter reads them all.
-    auto whole = query(dir.path, {}, 2);
+    auto whole = query(dir_path, {}, 2);
     REQUIRE(whole);
     CHECK(r->row_groups_read + r->row_groups_skipped == whole->row_groups_read);
     CHECK(r->bytes_read < whole->bytes_read);
@@ -258,14 +245,14 @@ TEST_CASE("a batch read gives the exact aggregate per symbol and day, whatever t
   SUBCASE("a symbol no file holds: every row group is ruled out") {
     app::trade_filter f;
     f.symbols = {"DOGEUSDT"};
-    auto r = query(dir.path, f, 4);
+    auto r = query(dir_path, f, 4);
     REQUIRE(r);
     CHECK(r->aggregate.groups().empty());
     CHECK(r->row_groups_read == 0);
     CHECK(r->row_groups_skipped > 0);
   }
   SUBCASE("the JSON and the table carry every group's exact values") {
-    auto r = query(dir.path, {}, 2);
+    auto r = query(dir_path, {}, 2);
     REQUIRE(r);
     const std::string json = app::trade_query_json(*r);
     const std::string table = app::trade_query_table(*r);
@@ -281,13 +268,14 @@ TEST_CASE("a batch read gives the exact aggregate per symbol and day, whatever t
 }
 
 TEST_CASE("hostile files: each an error naming the file, and the column for page data") {
-  temp_dir dir;
-  const fs::path good = dir.path / "a-good.parquet";
+  pw_test::temp_dir temp;
+  const fs::path dir_path = temp.path;
+  const fs::path good = dir_path / "a-good.parquet";
   write_trades(good, make_trades("BTCUSDT", 500, day0_ms, 7), 100);
   std::vector<char> bytes(fs::file_size(good));
   std::ifstream(good, std::ios::binary).read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   const auto write = [&](const std::string& name, const std::vector<char>& b) {
-    const fs::path p = dir.path / name;
+    const fs::path p = dir_path / name;
     std::ofstream(p, std::ios::binary).write(b.data(), static_cast<std::streamsize>(b.size()));
     return p;
   };
@@ -335,13 +323,13 @@ TEST_CASE("hostile files: each an error naming the file, and the column for page
                  "no column \"price\"");
   }
   // A directory holding one bad file fails as a whole, naming that file; the good one alone reads.
-  auto whole = query(dir.path, {}, 3);
+  auto whole = query(dir_path, {}, 3);
   REQUIRE_FALSE(whole);
-  CHECK(contains(whole.error(), dir.path.string()));
+  CHECK(contains(whole.error(), dir_path.string()));
   auto alone = query(good, {}, 3);
   REQUIRE(alone);
   CHECK(alone->aggregate.rows_matched() == 500);
-  auto missing = app::list_parquet_files((dir.path / "nothing").string());
+  auto missing = app::list_parquet_files((dir_path / "nothing").string());
   REQUIRE_FALSE(missing);
   CHECK(contains(missing.error(), "nothing"));
 }
