@@ -31,6 +31,7 @@
 
 #include "ticks/symbol.hpp"
 #include "ticks/tick.hpp"
+#include "ticks/tick_json.hpp"
 
 namespace ticks {
 
@@ -108,13 +109,7 @@ class feed_generator {
   generator_state state_;
   std::size_t last_index_ = 0;
   ticks::tick last_;
-  // The longest message: the combined wrapper with a stream name of the longest symbol, and
-  // an aggTrade (the most fields: 12 keys of at most 5 characters, each value an integer, a
-  // price or a boolean of at most 22 characters with quotes, and the punctuation) with pw_ts;
-  // then the 8 bytes write_decimal may write past the end of a number.
-  static constexpr std::size_t message_capacity =
-      40 + symbol::max_size + 16 + 12 * (5 + 4 + price::max_chars + 2) + 8;
-  std::array<char, message_capacity> buffer_{};
+  std::array<char, tick_message_capacity> buffer_{};
 };
 
 }  // namespace ticks
