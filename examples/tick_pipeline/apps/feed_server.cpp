@@ -24,10 +24,12 @@
 #include "rate_limited_log.hpp"
 #include "rest_history.hpp"
 #include "serve.hpp"
+#include "tick_recording.hpp"
 #include "ticks/control_message.hpp"
 #include "ticks/rate_limiter.hpp"
 #include "ticks/rest_request.hpp"
 #include "ticks/stream_set.hpp"
+#include "ticks/tick_json.hpp"
 #include "ticks/utf8.hpp"
 #include "ticks/ws_connection.hpp"
 #include "ticks/ws_handshake.hpp"
@@ -205,6 +207,8 @@ pw::result<pw::option<pw::net::tls_config>, std::string> load_feed_tls(const fee
 // What one connection sends
 
 struct feed_server::shared {
+  explicit shared(feed_config c) : config(std::move(c)), rules_log(config.program.c_str()) {}
+
   feed_config config;
   feed_counters* counters = nullptr;
   std::vector<std::string> replay_lines;
@@ -219,11 +223,12 @@ struct feed_server::shared {
   std::size_t subscribers = 0;  // guarded by pace_mu
   pw::option<pw::net::tls_config> tls;  // --tls-cert: every connection is TLS first
   pw::option<rest_history> rest;       // the REST history (of the market, if any)
+  std::shared_ptr<const tick_recording> recording;  // polarway-replay: the part files served
   std::unique_ptr<app::market> market;  // --rate with generated data: the market connections join
-  log_limiter rules_log{"polarway-feed"};  // clients breaking the session rules
+  log_limiter rules_log;  // clients breaking the session rules
 
   void log(const std::string& line) const {
-    if (!config.quiet) std::fprintf(stderr, "polarway-feed: %s\n", line.c_str());
+    if (!config.quiet) std::fprintf(stderr, "%s: %s\n", config.program.c_str(), line.c_str());
   }
 };
 
@@ -256,7 +261,8 @@ void merge(feed_totals& into, const feed_totals& t) noexcept {
   into.quantity_sum += t.quantity_sum;
 }
 
-// The messages of one connection: generated (one generator per kind requested) or replayed.
+// The messages of one connection: generated (one generator per kind requested), the lines of
+// a JSON-lines file, or a recording's rows (a tick_merge of the connection's streams).
 class message_source {
  public:
   struct kind_stream {
@@ -270,6 +276,16 @@ class message_source {
     m.with_send_time_ = with_send_time;
     return m;
   }
+  static message_source recorded(std::shared_ptr<const tick_recording> recording, std::vector<std::string> names,
+                                 bool combined, bool with_send_time) {
+    message_source m;
+    m.merge_ = std::make_unique<tick_merge>(std::move(recording), names);
+    m.names_ = std::move(names);
+    m.combined_ = combined;
+    m.with_send_time_ = with_send_time;
+    m.buffer_ = std::make_unique<std::array<char, tick_message_capacity>>();
+    return m;
+  }
   static message_source generated(std::vector<kind_stream> streams, std::vector<std::string> names, bool combined) {
     message_source m;
     m.streams_ = std::move(streams);
@@ -279,14 +295,21 @@ class message_source {
   }
 
   bool is_replay() const noexcept { return replay_ != nullptr; }
-  /// Generated, but subscribed to nothing: there is nothing to send until a SUBSCRIBE.
-  bool idle() const noexcept { return replay_ == nullptr && streams_.empty(); }
+  /// A recording's rows: merge() holds them.
+  bool is_recorded() const noexcept { return merge_ != nullptr; }
+  tick_merge& merge() noexcept { return *merge_; }
+  /// Generated or recorded, but subscribed to nothing: there is nothing to send until a
+  /// SUBSCRIBE.
+  bool idle() const noexcept { return merge_ ? names_.empty() : replay_ == nullptr && streams_.empty(); }
   bool combined() const noexcept { return combined_; }
   /// The connection's streams (sorted), as LIST_SUBSCRIPTIONS reports them.
   const std::vector<std::string>& names() const noexcept { return names_; }
-  /// Serves `names` from now on (a replay keeps serving its file; only the set changes).
+  /// Serves `names` from now on (a JSON-lines replay keeps serving its file; only the set
+  /// changes).
   void replace(std::vector<kind_stream> streams, std::vector<std::string> names) {
-    if (!replay_) {
+    if (merge_) {
+      merge_->set_streams(names);
+    } else if (!replay_) {
       streams_ = std::move(streams);
       rr_ = 0;
     }
@@ -312,6 +335,18 @@ class message_source {
       totals.add(k.gen.last());
       return msg;
     }
+  }
+
+  /// A recording's next row as a message (valid until the next call), adding its tick to
+  /// `totals`. Only when merge().ready().
+  std::string_view next_recorded(feed_totals& totals, std::int64_t now_ns) {
+    const ticks::tick& t = merge_->front();
+    const std::string_view stream = combined_ ? merge_->front_stream() : std::string_view();
+    const pw::option<std::int64_t> sent = with_send_time_ ? pw::option<std::int64_t>(now_ns) : pw::none;
+    char* const end = write_tick_message(buffer_->data(), t, stream, sent);
+    totals.add(t);
+    merge_->pop();
+    return std::string_view(buffer_->data(), static_cast<std::size_t>(end - buffer_->data()));
   }
 
   /// On a market: the next message of a kind whose generator is behind `head` (round robin
@@ -364,6 +399,8 @@ class message_source {
   std::vector<std::string> names_;
   bool combined_ = false;
   std::string scratch_;
+  std::unique_ptr<tick_merge> merge_;
+  std::unique_ptr<std::array<char, tick_message_capacity>> buffer_;  // next_recorded's message
 };
 
 // Why a stream cannot be served: none if it can, else the reason, for a 404 or an error reply.
@@ -371,6 +408,10 @@ pw::option<std::string> unknown_stream(const feed_server::shared& sh, std::strin
   const auto at = one.find('@');
   if (at == std::string_view::npos) return "stream '" + std::string(one) + "' has no @kind";
   if (!parse_message_kind(one.substr(at + 1))) return "unknown stream kind in '" + std::string(one) + "'";
+  if (sh.recording) {
+    if (sh.recording->has_stream(one)) return pw::none;
+    return "stream '" + std::string(one) + "' is not in the recording";
+  }
   if (sh.symbol_index.find(one.substr(0, at)) == sh.symbol_index.end())
     return "unknown symbol in '" + std::string(one) + "' (the feed simulates " + std::to_string(sh.config.symbols) +
            " symbols)";
@@ -447,7 +488,13 @@ pw::result<message_source, ws_refusal> plan_for(const feed_server::shared& sh, s
 
   // The streams asked for, in the order asked (the kinds' round robin follows it).
   std::vector<std::string> ordered;
-  if (all) {
+  if (all && sh.recording) {
+    ordered = sh.recording->streams();
+    if (ordered.size() > max_streams_per_connection)
+      return pw::err(ws_refusal{400, "the recording has " + std::to_string(ordered.size()) + " streams, more than " +
+                                         std::to_string(max_streams_per_connection) +
+                                         " a connection carries: ask for them by name"});
+  } else if (all) {
     for (const auto& [name, index] : sh.symbol_index) ordered.push_back(name + "@" + std::string(to_string(c.kind)));
   }
   while (!list.empty()) {
@@ -460,6 +507,7 @@ pw::result<message_source, ws_refusal> plan_for(const feed_server::shared& sh, s
     ordered.emplace_back(one);
   }
   std::vector<std::string> names = make_stream_set(ordered);
+  if (sh.recording) return message_source::recorded(sh.recording, std::move(names), combined, c.with_send_time);
   auto gens = generators_for(sh, ordered, combined);
   if (!gens) return pw::err(ws_refusal{500, gens.error()});
   return message_source::generated(std::move(*gens), std::move(names), combined);
@@ -592,7 +640,7 @@ class session_rules {
     }
     if (names == src_.names()) return pw::ok();
     std::vector<message_source::kind_stream> gens;
-    if (!src_.is_replay()) {
+    if (!src_.is_replay() && !src_.is_recorded()) {
       auto g = generators_for(sh_, names, src_.combined());
       if (!g) return refuse(g.error());
       gens = std::move(*g);
@@ -687,7 +735,13 @@ pw::task<stream_end> stream_messages(ws_session<Transport>& session, message_sou
   bool reached_end = false;
   std::uint16_t close_with = ws::close_code::normal;
   pw::option<pace_subscription> paced_by;
-  if (c.rate != 0) paced_by.emplace(sh);
+  if (c.rate != 0 || (src.is_recorded() && c.speed > 0)) paced_by.emplace(sh);
+  // A paced recording: the row at recorded time T is due `(T - origin_ms) / speed` after
+  // origin_ns, the first row's time and when it was sent.
+  std::int64_t origin_ms = INT64_MIN;
+  std::int64_t origin_ns = 0;
+  constexpr std::uint64_t batches_per_turn = 8;
+  std::uint64_t batches = 0;
   const std::uint64_t reset_at = c.disconnect_every;  // 0: never
   bool reset_due = false;
   std::uint64_t stall_at = c.stall_ms != 0 ? c.stall_every : 0;  // 0: never
@@ -732,7 +786,36 @@ pw::task<stream_end> stream_messages(ws_session<Transport>& session, message_sou
       }
       continue;
     }
-    std::uint64_t due = UINT64_MAX;
+    std::int64_t due_ms = INT64_MAX;  // a recording: rows up to this recorded time are due
+    if (src.is_recorded()) {
+      tick_merge& merge = src.merge();
+      if (!merge.ready() && !merge.done()) {
+        // Reading the next row group: what is written so far goes out first.
+        if (conn.wants_write() && !(co_await write_output(session, counters))) {
+          peer_left = true;
+          break;
+        }
+        auto filled = co_await merge.refill();
+        if (!filled) {
+          sh.log(peer + ": " + filled.error());
+          close_with = ws::close_code::internal_error;
+          break;
+        }
+      }
+      if (merge.done()) {
+        reached_end = true;
+        break;
+      }
+      if (c.speed > 0) {
+        const std::int64_t now = monotonic_ns();
+        if (origin_ms == INT64_MIN) {
+          origin_ms = merge.front_time_ms();
+          origin_ns = now;
+        }
+        due_ms = origin_ms + static_cast<std::int64_t>(static_cast<double>(now - origin_ns) * 1e-6 * c.speed);
+      }
+    }
+    std::uint64_t due = src.is_recorded() && src.merge().front_time_ms() > due_ms ? 0 : UINT64_MAX;
     std::uint64_t head = 0;
     if (on_market) {
       if (on_market->ended(src.market_position())) {
@@ -767,6 +850,12 @@ pw::task<stream_end> stream_messages(ws_session<Transport>& session, message_sou
         if (!msg || !conn.send_text(*msg)) break;
         ++n;
       }
+    } else if (src.is_recorded()) {
+      tick_merge& merge = src.merge();
+      while (n < due && conn.output().size() < c.batch_bytes && merge.ready() && merge.front_time_ms() <= due_ms) {
+        if (!conn.send_text(src.next_recorded(totals, now))) break;
+        ++n;
+      }
     } else {
       while (n < due && conn.output().size() < c.batch_bytes) {
         if (!conn.send_text(src.next(totals, now))) break;
@@ -780,6 +869,10 @@ pw::task<stream_end> stream_messages(ws_session<Transport>& session, message_sou
       break;
     }
     counters.messages.fetch_add(n, std::memory_order_relaxed);
+    // The runtime's budget counts writes, not what went into them: a batch is hundreds of
+    // messages formatted, so a client that keeps up would otherwise hold the worker for
+    // milliseconds. Other connections get it every batches_per_turn batches.
+    if (++batches % batches_per_turn == 0) co_await pw::yield_now();
     if (reset_at != 0 && sent == reset_at) {
       reset_due = true;
       break;
@@ -960,13 +1053,16 @@ pw::task<void> serve_connection(pw::net::tcp_stream s, std::shared_ptr<feed_serv
 
 feed_server::~feed_server() = default;
 
-pw::result<std::unique_ptr<feed_server>, std::string> feed_server::create(feed_config config) {
+pw::result<std::unique_ptr<feed_server>, std::string> feed_server::create(
+    feed_config config, std::shared_ptr<const tick_recording> recording) {
+  if (recording && (!config.replay.empty() || config.rate != 0))
+    return pw::err(std::string("a recording is served on its own: no --replay file, no --rate"));
   std::unique_ptr<feed_server> fs(new feed_server());
   fs->config_ = config;
-  fs->shared_ = std::make_shared<shared>();
+  fs->shared_ = std::make_shared<shared>(config);
   shared& sh = *fs->shared_;
-  sh.config = config;
   sh.counters = &fs->counters_;
+  sh.recording = std::move(recording);
   auto names = feed_generator::create(feed_options{.symbols = config.symbols});
   if (!names) return pw::err("generator: " + names.error().message());
   for (std::size_t i = 0; i < config.symbols; ++i) {
@@ -1013,7 +1109,7 @@ pw::result<std::unique_ptr<feed_server>, std::string> feed_server::create(feed_c
   auto l = pw::net::tcp_listener::bind(config.listen);
   if (!l) return pw::err("cannot listen on " + config.listen + ": " + l.error().message());
   fs->listener_ = std::move(*l);
-  if (config.rate != 0) {
+  if (config.rate != 0 || (sh.recording && config.speed > 0)) {
     // A plain thread: it only sleeps to absolute deadlines (no drift) and wakes the connections
     // that wait for the next tick. If it falls behind, it ticks at once rather than in a burst.
     // With no connection subscribed it sleeps until one is (or until it is stopped).

@@ -42,6 +42,14 @@
 // have. The thread ticks only while a paced connection is open; with none it sleeps until one
 // subscribes.
 //
+// polarway-replay serves a recording (tick_recording.hpp) the same way: each connection gets its
+// own tick_merge of the streams it asks for (which must be in the recording; / is every one of
+// them, raw), written by the same encoder as generated messages (ticks/tick_json.hpp), from the
+// start of the recording's range to its end, then close 1000. Flat out by default; with a
+// speed, a row is due (its time - the first row's time) / speed after the first was sent, at
+// the pacing thread's ticks. A SUBSCRIBE adds a stream from the replay's current event time on.
+// A file that fails while it is read ends that connection with 1011 and is logged.
+//
 // The same listener serves the REST history (rest_history.hpp): a request whose head has no
 // Upgrade field goes to it instead of the WebSocket handshake (one accept loop, one head read),
 // over TLS too with --tls-cert; requests on a kept-alive connection are answered in order.
@@ -91,7 +99,10 @@
 
 namespace ticks::app {
 
+class tick_recording;
+
 struct feed_config {
+  std::string program = "polarway-feed";  // the server's log lines begin with it
   std::string listen = "127.0.0.1:9443";
   std::string metrics_listen;  // --metrics ADDR: for the program, not the server
   std::uint64_t flight_recorder = 0;  // --flight-recorder N: for the program's runtime (0: off)
@@ -103,6 +114,7 @@ struct feed_config {
                                 // length; then close 1000. 0 = unlimited
   std::uint64_t seed = 1;
   std::string replay;  // a JSON-lines file to serve instead of generated data
+  double speed = 0;     // a recording: its pace times this; 0 = flat out
   bool with_send_time = false;
   std::uint64_t handshake_timeout_ms = 5000;
   std::size_t batch_bytes = 64 * 1024;
@@ -159,8 +171,11 @@ inline constexpr std::size_t max_streams_per_connection = 1024;
 
 class feed_server {
  public:
-  /// Loads the replay file (if any) and binds the listener. Call inside the runtime.
-  static polarway::result<std::unique_ptr<feed_server>, std::string> create(feed_config config);
+  /// Loads the replay file (if any) and binds the listener. With `recording`, serves its rows
+  /// instead of generated data (config.replay and config.rate must be unset). Call inside the
+  /// runtime.
+  static polarway::result<std::unique_ptr<feed_server>, std::string> create(
+      feed_config config, std::shared_ptr<const tick_recording> recording = nullptr);
   ~feed_server();
 
   polarway::net::socket_addr local_addr() const;
@@ -169,7 +184,8 @@ class feed_server {
   polarway::task<void> run(polarway::cancellation_token stop);
 
   const feed_counters& counters() const noexcept { return counters_; }
-  /// What every connection sent so far, summed (generated data only; replay has no totals).
+  /// What every connection sent so far, summed (generated data and recordings; a JSON-lines
+  /// replay has no totals).
   feed_totals totals() const;
   const feed_config& config() const noexcept { return config_; }
   /// With a rate (generated data): what the market produced of each kind a client used, up to
@@ -184,8 +200,8 @@ class feed_server {
   polarway::option<polarway::net::tcp_listener> listener_;
   std::shared_ptr<shared> shared_;
   feed_counters counters_;
-  std::jthread pacer_;  // with a rate: ticks shared_->pace every pace_us while a connection
-                        // is paced; stopped and joined first
+  std::jthread pacer_;  // with a rate or a speed: ticks shared_->pace every pace_us while a
+                        // connection is paced; stopped and joined first
 };
 
 }  // namespace ticks::app
