@@ -4,7 +4,7 @@ loopback WebSocket) and the Python peer (bench/compare/python/ingest_peer.py) in
 checks every run, and writes a Markdown section with the medians and the targets.
 
 Normally started by bench/pipeline/run.sh, which builds the two binaries first; see
-bench/pipeline/README.md. Six measurements, each run --runs times (round-robin, so machine
+bench/pipeline/README.md. The measurements, each run --runs times (round-robin, so machine
 drift hits all of them alike), every run a fresh feed process and a fresh reader:
 
   throughput  polarway-feed flat out, polarway-ingest with C connections, ticks/s
@@ -19,6 +19,9 @@ drift hits all of them alike), every run a fresh feed process and a fresh reader
   parquet     polarway-demo end to end (feed + ingest + Parquet sink in one process, files on
               disk under the state dir), ticks/s and peak RSS, at two volumes (--parquet-ticks
               and 20x that by default) to show the peak does not grow with the volume
+  replay      polarway-replay flat out over a recording of --ticks trades (polarway-demo --out,
+              made once per benchmark), polarway-ingest with C connections, each a share of
+              the symbols, ticks/s
 
 A run counts only if its checks pass: ticks in == ticks out == the number the feed was told to
 send, the feed's own totals (count, price sum, quantity sum, reported when it stops) equal the
@@ -50,7 +53,7 @@ PEER = os.path.join(REPO, "bench", "compare", "python", "ingest_peer.py")
 PEER_STACKS = {"python": "uvloop-orjson", "python_asyncio": "asyncio-json", "python_wss": "uvloop-orjson"}
 PEER_PACKAGES = ("uvloop", "websockets", "orjson")
 MEASUREMENTS = ("throughput", "latency", "latency_busy", "python", "python_asyncio", "parquet", "throughput_wss",
-                "python_wss")
+                "python_wss", "replay")
 # The wss:// rows: the same feed with --tls-cert, read over TLS (TLS 1.3, OpenSSL's default
 # suite) by polarway-ingest (--tls-ca) and by the strongest Python stack (its default SSL
 # context, trusting the run's CA through SSL_CERT_FILE).
@@ -65,6 +68,7 @@ TARGET_RATIO = 30.0  # polarway / Python peer (also polarway over wss:// / Pytho
 TARGET_WSS_RATIO = 0.7  # polarway over wss:// / polarway over ws://
 TARGET_PARQUET_TPS = 1_000_000  # end to end, feed flat out to Parquet files
 TARGET_PARQUET_RSS_MIB = 64
+TARGET_REPLAY_TPS = 2_000_000  # polarway-replay flat out into polarway-ingest
 
 
 class Interrupted(Exception):
@@ -159,16 +163,18 @@ def target_path(symbols):
 
 
 class Feed:
-    """One polarway-feed process on 127.0.0.1, port chosen by the kernel (port 0)."""
+    """One polarway-feed process on 127.0.0.1, port chosen by the kernel (port 0); with `argv`,
+    that server instead (polarway-replay, which reports the same way)."""
 
-    def __init__(self, args, per_connection, rate, logdir, tag, tls=None):
+    def __init__(self, args, per_connection, rate, logdir, tag, tls=None, argv=None):
         self.err_path = os.path.join(logdir, f"{tag}.feed.stderr")
-        argv = [args.feed, "--listen", "127.0.0.1:0", "--symbols", str(args.symbols), "--count",
-                str(per_connection), "--with-send-time", "--quiet"]
-        if rate:
-            argv += ["--rate", str(rate)]
-        if tls:
-            argv += ["--tls-cert", tls["cert"], "--tls-key", tls["key"]]
+        if argv is None:
+            argv = [args.feed, "--listen", "127.0.0.1:0", "--symbols", str(args.symbols), "--count",
+                    str(per_connection), "--with-send-time", "--quiet"]
+            if rate:
+                argv += ["--rate", str(rate)]
+            if tls:
+                argv += ["--tls-cert", tls["cert"], "--tls-key", tls["key"]]
         self.argv = argv
         self.err = open(self.err_path, "w")
         self.proc = spawn(argv, subprocess.DEVNULL, self.err)
@@ -186,7 +192,7 @@ class Feed:
         if not self.addr:
             rc = reap(self.proc)
             self.err.close()
-            raise RunError(f"polarway-feed did not start (exit {rc}): {show(argv)}\n"
+            raise RunError(f"{os.path.basename(argv[0])} did not start (exit {rc}): {show(argv)}\n"
                            f"{tail(self.err_path)}")
 
     def stop(self):
@@ -198,7 +204,7 @@ class Feed:
         m = re.search(r"(\d+) connections, (\d+) messages, (\d+) bytes sent; totals count (\d+) "
                       r"price_sum (\d+) quantity_sum (\d+)", text)
         if rc != 0 or not m:
-            raise RunError(f"polarway-feed exited {rc} without its totals line: "
+            raise RunError(f"{os.path.basename(self.argv[0])} exited {rc} without its totals line: "
                            f"{show(self.argv)}\n{tail(self.err_path)}")
         keys = ("connections", "messages", "bytes", "count", "price_sum", "quantity_sum")
         return dict(zip(keys, map(int, m.groups())))
@@ -304,6 +310,15 @@ def polarway_run(args, kind, tag, logdir, tls=None):
 
     (s, rc, err_path), feed_totals = against_feed(args, per, rate, logdir, tag, read, tls)
     problems = []
+    if rate:
+        # With a rate the feed is a market of `per` messages that every connection joins in
+        # progress: one admitted after the first misses what the market produced meanwhile. So
+        # what counts is what the feed sent, all of which must arrive; and each connection
+        # must have joined within the market's first 1% (a slower handshake is a fault).
+        sent = feed_totals["messages"]
+        check(problems, per * c * 0.99 <= sent <= per * c,
+              f"the feed sent {sent} of the market's {per} messages x {c} connections (more than 1% missed)")
+        expected = sent
     check(problems, rc == 0, f"polarway-ingest exit status {rc}")
     check(problems, s.get("ticks_in") == expected and s.get("ticks_out") == expected,
           f"ticks_in {s.get('ticks_in')}, ticks_out {s.get('ticks_out')}, expected {expected}")
@@ -384,6 +399,58 @@ def parquet_run(args, tag, logdir, ticks):
             "bytes": pq.get("bytes_written"), "codec": pq.get("codec")}
 
 
+def record(args, logdir):
+    """The replay's recording: --ticks trades over --symbols symbols from polarway-demo --out on
+    one connection (each trade once), and the demo's totals of what it recorded."""
+    out_dir = os.path.join(logdir, "recording")
+    if os.path.isdir(out_dir):
+        shutil.rmtree(out_dir)
+    argv = [args.demo, "--ticks", str(args.ticks), "--symbols", str(args.symbols), "--connections", "1",
+            "--quiet", "--out", out_dir]
+    s, rc, err_path = run_reader(argv, args.timeout, "recording", logdir, "demo")
+    pq = s.get("parquet") or {}
+    if rc != 0 or pq.get("rows_written") != args.ticks or not pq.get("complete"):
+        raise RunError(f"the recording failed: polarway-demo exit {rc}, rows written {pq.get('rows_written')} "
+                       f"of {args.ticks} (stderr: {err_path})")
+    return {"dir": out_dir, "totals": s["feed_totals"]}
+
+
+def replay_run(args, tag, logdir, recording):
+    """polarway-replay flat out over the recording; connection k reads the symbols i with
+    i % C == k, so the C connections together read every recorded trade once."""
+    c = args.connections
+    expected = args.ticks
+    server = Feed(args, 0, 0, logdir, tag,
+                  argv=[args.replay, recording["dir"], "--listen", "127.0.0.1:0", "--quiet"])
+    try:
+        argv = [args.ingest, "--once", "--quiet"]
+        for k in range(c):
+            streams = [symbol(i).lower() + "@trade" for i in range(args.symbols) if i % c == k]
+            if streams:
+                argv += ["--connect", f"ws://{server.addr}/stream?streams=" + "/".join(streams)]
+        s, rc, err_path = run_reader(argv, args.timeout, tag, logdir, "ingest")
+    finally:
+        sent = server.stop()
+    problems = []
+    check(problems, rc == 0, f"polarway-ingest exit status {rc}")
+    check(problems, s.get("ticks_in") == expected and s.get("ticks_out") == expected,
+          f"ticks_in {s.get('ticks_in')}, ticks_out {s.get('ticks_out')}, expected {expected}")
+    rec = recording["totals"]
+    got = s.get("feed_totals", {})
+    check(problems, (sent["count"], sent["price_sum"], sent["quantity_sum"]) ==
+          (rec["count"], rec["price_sum"], rec["quantity_sum"]),
+          f"replay sent totals {sent} != the recording's {rec}")
+    check(problems, (got.get("count"), got.get("price_sum"), got.get("quantity_sum")) ==
+          (rec["count"], rec["price_sum"], rec["quantity_sum"]), f"ingest totals {got} != the recording's {rec}")
+    errs = s.get("errors", {})
+    nerr = sum(v for k, v in errs.items() if isinstance(v, int)) + sum(errs.get("websocket", {}).values())
+    check(problems, nerr == 0, f"ingest errors: {errs}")
+    if problems:
+        raise RunError(f"replay run {tag}: check failed: " + "; ".join(problems) + f" (ingest stderr: {err_path})")
+    return {"ticks": expected, "ticks_per_s": float(s["ticks_per_s"]), "elapsed_s": float(s["elapsed_s"]),
+            "peak_rss_kib": s.get("peak_rss_kib")}
+
+
 # ---- report -----------------------------------------------------------------------------------
 
 def machine():
@@ -441,8 +508,10 @@ def render(args, res, errors, meta):
       f"`polarway-ingest` reads them on {c} connections, each the combined stream of all "
       f"{args.symbols} symbols, decodes them and pushes them through its bounded channel into "
       f"the counting sink; both share the machine's cores. Every run is a fresh feed and a fresh "
-      f"reader, and counts only if ticks in = ticks out = what the feed was told to send and "
-      f"the feed's own totals (count, price sum, quantity sum) equal the reader's. Median of "
+      f"reader, and counts only if ticks in = ticks out = what the feed was told to send (at a "
+      f"rate, what the feed sent: its market is joined in progress, so a connection admitted "
+      f"after the first misses what came meanwhile, at most 1% here) and the feed's own totals "
+      f"(count, price sum, quantity sum) equal the reader's. Median of "
       f"{args.runs} run{'s' if args.runs != 1 else ''} per measurement, the measurements "
       f"interleaved round-robin.")
     p("")
@@ -514,6 +583,14 @@ def render(args, res, errors, meta):
           f"{', '.join(f'{k / 1024:.0f}' for k in rss) or '—'} / {', '.join(f'{k / 1024:.0f}' for k in rss20) or '—'} MiB | "
           f"{verdict(None if peak is None or growth is None else peak <= TARGET_PARQUET_RSS_MIB * 1024 and abs(growth) <= 0.10)}"
           f"{'' if growth is None else f' ({growth * 100:+.0f}%)'} |")
+    rp = res["replay"]
+    if rp:
+        rp_med = med([r["ticks_per_s"] for r in rp])
+        p(f"| replay flat out: `polarway-replay` over a recording of {args.ticks:,} trades → `polarway-ingest`, "
+          f"{c} connections | ≥ {TARGET_REPLAY_TPS:,} ticks/s | {rate_text(rp_med)} ticks/s | "
+          f"{', '.join(rate_text(r['ticks_per_s']) for r in rp)} | "
+          f"{verdict(None if rp_med is None else rp_med >= TARGET_REPLAY_TPS)} |")
+    if pq or pq20:
         p("")
         p(f"End to end with Parquet: `polarway-demo` runs the feed, ingest and the Parquet sink in one "
           f"process ({args.symbols} symbols, {c} connections, flat out; {pq[0]['codec'] if pq else 'snappy'}, "
@@ -538,7 +615,7 @@ def render(args, res, errors, meta):
     for name, rows in (("throughput", tp), ("latency", lt), ("latency, busy poll", lb), ("python (uvloop + orjson)", py),
                        ("python (asyncio + json)", pya), ("parquet", res["parquet"]),
                        ("parquet ×20", res.get("parquet_x20", [])), ("throughput over wss://", res["throughput_wss"]),
-                       ("python over wss:// (uvloop + orjson)", res["python_wss"])):
+                       ("python over wss:// (uvloop + orjson)", res["python_wss"]), ("replay", res["replay"])):
         for r in rows:
             lat = "p50_ns" in r
             p(f"| {name} | {r['run']} | {r['ticks']:,} | {r['elapsed_s']:.3f} | "
@@ -563,6 +640,14 @@ def render(args, res, errors, meta):
       "every 100 µs, its default `--pace-us`).")
     p("- The feed and the reader compete for the same cores; on a 2-core machine that caps "
       "both figures.")
+    if res["replay"]:
+        p(f"- The replay row: `polarway-demo --connections 1 --out` records {args.ticks:,} trades of "
+          f"{args.symbols} symbols once per benchmark; each run is a fresh `polarway-replay DIR` "
+          f"(flat out) and a fresh `polarway-ingest --once` whose {c} connections each ask for a "
+          f"share of the symbols' trade streams, so together they read every recorded trade once, "
+          f"merged by event time from the Parquet files. A run counts only if the ingest received "
+          f"every row and the sums of what the replay sent and of what the ingest received equal "
+          f"the recording's.")
     p(f"- The latency configuration (`--workers {args.busy_poll_workers} --busy-poll-us "
       f"{args.busy_poll_us}`; `runtime_options::busy_poll`) keeps an ingest worker polling its "
       f"ring instead of sleeping between messages: at this rate that worker's core stays busy "
@@ -581,7 +666,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--feed", required=True, help="polarway-feed binary")
     ap.add_argument("--ingest", required=True, help="polarway-ingest binary")
-    ap.add_argument("--demo", default=None, help="polarway-demo binary (for the parquet measurement)")
+    ap.add_argument("--demo", default=None, help="polarway-demo binary (for the parquet and replay measurements)")
+    ap.add_argument("--replay", default=None, help="polarway-replay binary (for the replay measurement)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke test: 1 run, 200,000 ticks, 2 s of latency, 50,000 Python ticks; "
                          "does not touch docs/ unless --docs is given")
@@ -642,8 +728,10 @@ def main():
             (os.access(args.feed, os.X_OK), f"polarway-feed not found or not executable: {args.feed}"),
             (os.access(args.ingest, os.X_OK), f"polarway-ingest not found or not executable: {args.ingest}"),
             (not PEER_STACKS.keys() & set(only) or os.path.exists(PEER), f"missing {PEER}"),
-            ("parquet" not in only or (args.demo and os.access(args.demo, os.X_OK)),
+            (not {"parquet", "replay"} & set(only) or (args.demo and os.access(args.demo, os.X_OK)),
              f"polarway-demo not found or not executable: {args.demo}"),
+            ("replay" not in only or (args.replay and os.access(args.replay, os.X_OK)),
+             f"polarway-replay not found or not executable: {args.replay}"),
             (args.parquet_ticks >= c, "--parquet-ticks must be at least --connections")):
         if not cond:
             log(f"bench/pipeline: {msg}")
@@ -671,6 +759,7 @@ def main():
     log(f"== {args.runs} round(s) of {', '.join(only)}: {args.ticks:,} ticks flat out, "
         f"{args.rate:,} ticks/s for {args.latency_seconds} s, {args.python_ticks:,} Python ticks; "
         f"{args.symbols} symbols, {c} connections")
+    recording = None
     try:
         for r in range(1, args.runs + 1):
             for kind in only:
@@ -687,6 +776,9 @@ def main():
                         res["parquet_x20"] = res.get("parquet_x20", []) + [big]
                         raw.append(dict(big, measurement="parquet_x20"))
                         out = parquet_run(args, tag, logdir, args.parquet_ticks)
+                    elif kind == "replay":
+                        recording = recording or record(args, logdir)
+                        out = replay_run(args, tag, logdir, recording)
                     else:
                         out = polarway_run(args, kind, tag, logdir, tls)
                 except RunError as e:

@@ -2,7 +2,8 @@
 # The tick pipeline benchmark (see bench/pipeline/README.md):
 #   bench/pipeline/run.sh            # 3 runs each -> stdout and docs/benchmarks.md (pipeline section)
 #   bench/pipeline/run.sh --quick    # smoke test: 1 small run each -> stdout and build/bench-pipeline/quick/
-# Builds polarway-feed, polarway-ingest and polarway-demo (Release, build/bench-pipeline), then runs
+# Builds polarway-feed, polarway-ingest, polarway-demo and polarway-replay (Release,
+# build/bench-pipeline), then runs
 # pipeline.py, which starts the feed on a kernel-chosen port, runs the readers, checks every run
 # and writes the Markdown section. Flags other than the ones below go to pipeline.py
 # (run.sh --help lists both).
@@ -50,15 +51,16 @@ fi
 feed="$build_dir/examples/tick_pipeline/polarway-feed"
 ingest="$build_dir/examples/tick_pipeline/polarway-ingest"
 demo="$build_dir/examples/tick_pipeline/polarway-demo"
+replay="$build_dir/examples/tick_pipeline/polarway-replay"
 if [[ $build == 1 ]]; then
   mkdir -p "$build_dir"
   log="$build_dir/build.log"
   jobs=$(( $(nproc) < 2 ? $(nproc) : 2 ))
-  echo "== building polarway-feed, polarway-ingest and polarway-demo (Release) in ${build_dir#"$repo"/}; log: ${log#"$repo"/}" >&2
+  echo "== building polarway-feed, polarway-ingest, polarway-demo and polarway-replay (Release) in ${build_dir#"$repo"/}; log: ${log#"$repo"/}" >&2
   start=$(date +%s)
   if ! { nice -n 10 cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
            -DPOLARWAY_BUILD_EXAMPLES=ON -DPOLARWAY_BUILD_TESTS=OFF -DPOLARWAY_INSTALL=OFF &&
-         nice -n 10 cmake --build "$build_dir" --target polarway-feed polarway-ingest polarway-demo -j "$jobs"; } >"$log" 2>&1; then
+         nice -n 10 cmake --build "$build_dir" --target polarway-feed polarway-ingest polarway-demo polarway-replay -j "$jobs"; } >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     die "build failed (full log: $log)"
   fi
@@ -69,7 +71,7 @@ fi
 # pipeline.py stops the feed and the readers on every way out; should it die without doing so,
 # this trap kills what it listed in the pid file (only processes still running those binaries).
 pidfile="$build_dir/pipeline.pids"
-feed_real="$(realpath "$feed")" ingest_real="$(realpath "$ingest")" peer="$(realpath "$here/../compare/python/ingest_peer.py")"
+feed_real="$(realpath "$feed")" ingest_real="$(realpath "$ingest")" replay_real="$(realpath -m "$replay")" peer="$(realpath "$here/../compare/python/ingest_peer.py")"
 : >"$pidfile"
 child=""
 # shellcheck disable=SC2317  # reached through the trap
@@ -79,7 +81,7 @@ cleanup() {
     while read -r pid; do
       exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
       cmdl="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
-      if [[ $exe == "$feed_real" || $exe == "$ingest_real" || $cmdl == *"$peer"* ]]; then
+      if [[ $exe == "$feed_real" || $exe == "$ingest_real" || $exe == "$replay_real" || $cmdl == *"$peer"* ]]; then
         kill -KILL "$pid" 2>/dev/null || true
       fi
     done <"$pidfile"
@@ -89,7 +91,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-/usr/bin/python3 "$here/pipeline.py" --feed "$feed" --ingest "$ingest" --demo "$demo" --state-dir "$build_dir" \
+/usr/bin/python3 "$here/pipeline.py" --feed "$feed" --ingest "$ingest" --demo "$demo" --replay "$replay" --state-dir "$build_dir" \
   --pidfile "$pidfile" --command "$cmd" "${args[@]}" &
 child=$!
 set +e
