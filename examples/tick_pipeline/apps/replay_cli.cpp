@@ -16,10 +16,11 @@ namespace {
 
 // polarway-feed's flags that mean the same for a replay; the first two take no value.
 constexpr std::array<std::string_view, 2> feed_switches{"--with-send-time", "--quiet"};
-constexpr std::array<std::string_view, 15> feed_options_with_value{
-    "--listen",        "--metrics",      "--flight-recorder", "--handshake-timeout", "--batch-bytes",
-    "--max-connections", "--ping-every", "--pong-timeout",    "--tls-cert",          "--tls-key",
-    "--disconnect-every", "--stall-ms",  "--stall-every",     "--session-max-s",     "--pace-us"};
+constexpr std::array<std::string_view, 16> feed_options_with_value{
+    "--listen",          "--metrics",          "--flight-recorder", "--handshake-timeout",
+    "--batch-bytes",     "--max-connections",  "--ping-every",      "--pong-timeout",
+    "--tls-cert",        "--tls-key",          "--disconnect-every", "--stall-ms",
+    "--stall-every",     "--session-max-s",    "--pace-us",         "--count"};
 
 template <std::size_t N>
 bool among(const std::array<std::string_view, N>& names, std::string_view flag) {
@@ -46,6 +47,7 @@ std::string replay_usage() {
          "                        YYYY-MM-DD[THH:MM[:SS[.fff]]][Z] (UTC) or milliseconds since the epoch\n"
          "  --to TIME             only rows before TIME\n"
          "  --symbol S            only symbol S (repeat for more); all symbols by default\n"
+         "  --count N             at most N messages per connection, then close 1000 (default: all)\n"
          "polarway-feed's options that apply, as there: --listen ADDR (default 127.0.0.1:9443), --metrics ADDR,\n"
          "  --flight-recorder N, --with-send-time, --handshake-timeout S, --batch-bytes N, --max-connections N,\n"
          "  --ping-every S, --pong-timeout S, --tls-cert FILE, --tls-key FILE, --disconnect-every N,\n"
@@ -112,7 +114,7 @@ pw::result<replay_config, cli_error> parse_replay_args(std::span<const char* con
         forwarded.push_back(std::string(f) + "=" + std::string(v));
         return pw::ok();
       });
-    } else if (f == "--symbols" || f == "--kind" || f == "--rate" || f == "--count" || f == "--seed" ||
+    } else if (f == "--symbols" || f == "--kind" || f == "--rate" || f == "--seed" ||
                f == "--replay" || f == "--api-key") {
       return pw::err(cli_error{std::string(f) + ": a polarway-feed option that does not apply to a replay"});
     } else {

@@ -1,5 +1,5 @@
-// Strict flag parsing for polarway-feed and polarway-ingest: hostile argv gets a cli_error that
-// names the flag, never a default; ws:// URL parsing.
+// Strict flag parsing for polarway-feed, polarway-ingest and polarway-replay: hostile argv gets a
+// cli_error that names the flag, never a default; ws:// URL parsing.
 #include <doctest/doctest.h>
 
 #include <initializer_list>
@@ -9,6 +9,7 @@
 
 #include "feed_server.hpp"
 #include "ingest.hpp"
+#include "replay_cli.hpp"
 #include "ws_url.hpp"
 
 namespace app = ticks::app;
@@ -19,6 +20,11 @@ std::vector<const char*> argv_of(std::initializer_list<const char*> a) { return 
 std::string feed_error(std::initializer_list<const char*> a) {
   auto v = argv_of(a);
   auto r = app::parse_feed_args(v);
+  return r ? std::string() : r.error().message;
+}
+std::string replay_error(std::initializer_list<const char*> a) {
+  auto v = argv_of(a);
+  auto r = app::parse_replay_args(v);
   return r ? std::string() : r.error().message;
 }
 std::string ingest_error(std::initializer_list<const char*> a) {
@@ -114,6 +120,47 @@ TEST_CASE("feed flags: hostile argv") {
   auto h = app::parse_feed_args(help);
   REQUIRE(!h);
   CHECK(h.error().help);
+}
+
+TEST_CASE("replay flags: the recording, its own flags and the feed's that apply") {
+  auto v = argv_of({"out", "--listen", "127.0.0.1:0", "--speed", "2.5", "--from", "2024-11-22T10:00:00.0005Z", "--to",
+                    "1732273200000", "--symbol", "BTCUSDT", "--symbol", "ETHUSDT", "--count", "7", "--with-send-time",
+                    "--quiet", "--pace-us=50", "--ping-every", "0"});
+  auto c = app::parse_replay_args(v);
+  REQUIRE(c);
+  CHECK(c->source.dir == "out");
+  CHECK(c->feed.speed == 2.5);
+  CHECK(c->source.filter.from_ms == 1732269600001);  // rounded up: a row at ...000 ms is before it
+  CHECK(c->source.filter.to_ms == 1732273200000);
+  CHECK(c->source.filter.symbols == std::vector<std::string>{"BTCUSDT", "ETHUSDT"});
+  CHECK(c->feed.listen == "127.0.0.1:0");
+  CHECK(c->feed.count == 7);
+  CHECK(c->feed.with_send_time);
+  CHECK(c->feed.quiet);
+  CHECK(c->feed.pace_us == 50);
+  CHECK(c->feed.ping_every_ms == 0);
+  auto bare = argv_of({"out"});
+  auto d = app::parse_replay_args(bare);
+  REQUIRE(d);
+  CHECK(d->feed.speed == 0);  // flat out
+  CHECK(d->feed.listen == "127.0.0.1:9443");
+
+  CHECK(replay_error({}).find("the first argument is the recording") != std::string::npos);
+  CHECK(replay_error({"--speed", "2"}).find("the first argument is the recording") != std::string::npos);
+  CHECK(replay_error({"out", "--speed", "0"}).find("--speed") != std::string::npos);
+  CHECK(replay_error({"out", "--speed", "-1"}).find("--speed") != std::string::npos);
+  CHECK(replay_error({"out", "--speed", "1.0001"}).find("--speed") != std::string::npos);
+  CHECK(replay_error({"out", "--speed", "1000001"}).find("--speed") != std::string::npos);
+  CHECK(replay_error({"out", "--from", "yesterday"}).find("--from") != std::string::npos);
+  CHECK(replay_error({"out", "--from", "2024-01-02", "--to", "2024-01-01"}).find("before --to") != std::string::npos);
+  CHECK(replay_error({"out", "--symbol", "btc/usdt"}).find("--symbol") != std::string::npos);
+  CHECK(replay_error({"out", "--rate", "100"}).find("does not apply to a replay") != std::string::npos);
+  CHECK(replay_error({"out", "--kind", "trade"}).find("does not apply to a replay") != std::string::npos);
+  CHECK(replay_error({"out", "--pace-us", "100"}).find("only with --speed") != std::string::npos);
+  CHECK(replay_error({"out", "--listen", "1.2.3.4:99999"}).find("--listen") != std::string::npos);
+  CHECK(replay_error({"out", "--bogus"}).find("--bogus: unknown option") != std::string::npos);
+  CHECK(replay_error({"out", "--quiet=1"}).find("--quiet") != std::string::npos);
+  CHECK(replay_error({"out", "extra"}).find("extra") != std::string::npos);
 }
 
 TEST_CASE("ingest flags: valid and hostile") {

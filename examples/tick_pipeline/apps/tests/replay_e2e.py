@@ -343,6 +343,17 @@ try:
               f"replay A: summary counts {stats[0]} connections (at least 4), {stats[1]} messages "
               f"({3 * COUNT + len(want)})")
 
+    # --count N: the merge's first N rows, then close 1000.
+    r_count = Replay(A, "--count", "1000")
+    try:
+        first, code, _ = read_all(r_count.url(f"/stream?streams={STREAMS}"))
+    finally:
+        r_count.stop()
+    check(code == 1000 and [(json.loads(m)["data"]["E"], json.loads(m)["stream"],
+                             json.loads(m)["data"][ID_KEY[json.loads(m)["stream"].partition("@")[2]]])
+                            for m in first] == expected[:1000],
+          f"--count 1000: the merge's first 1000 rows, then close 1000 ({len(first)} messages, close {code})")
+
     # ---- --from / --to / --symbol ----------------------------------------------------------------
     third = (t_hi - t_lo) // 3
     b_third = (b_hi - b_lo) // 3
@@ -422,7 +433,8 @@ try:
     code, err = run_replay(empty, "--listen", "127.0.0.1:0")
     check(code == 1, f"a DIR with no *.parquet file: exit 1 ({code}: {one_line(err)})")
 
-    for args in (["--speed", "0"], ["--speed", "abc"], ["--from", "notatime"], ["--bogus"]):
+    for args in (["--speed", "0"], ["--speed", "abc"], ["--from", "notatime"], ["--bogus"], ["--rate", "100"],
+                 ["--from", "2024-01-02", "--to", "2024-01-01"], ["--pace-us", "100"]):
         code, err = run_replay(A, "--listen", "127.0.0.1:0", *args)
         check(code == 2 and bool(err.strip()), f"usage error {' '.join(args)}: exit 2 ({code}: {one_line(err)})")
     code, err = run_replay("--listen", "127.0.0.1:0")
