@@ -92,8 +92,11 @@ def main():
     for files in [int(s) for s in a.sizes.split(",")]:
         data = os.path.join(a.work, f"files-{files}")
         shutil.rmtree(data, ignore_errors=True)
+        # Eight connections: the demo's event times advance a millisecond per message of a
+        # connection from 19:43 UTC, so at the default sizes every symbol's trades stay within
+        # one UTC day and make one part file (the large sizes span more days).
         subprocess.run([a.demo, "--ticks", str(files * a.rows_per_file), "--symbols", str(files), "--quiet",
-                        "--no-send-time", "--out", data, "--row-group-rows", "65536",
+                        "--connections", "8", "--no-send-time", "--out", data, "--row-group-rows", "65536",
                         "--file-rows", str(a.rows_per_file * 2)], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         trade = os.path.join(data, "trade")
@@ -158,7 +161,8 @@ def render(a, results, table, started, load_start):
              "",
              "The batch aggregate of `polarway-query` (per symbol and UTC day: count, exact sums of price, "
              "quantity and notional, min/max price, first/last time) over part files polarway-demo wrote "
-             f"({a.rows_per_file:,} trades per symbol, row groups of 65,536 rows, snappy), computed by each "
+             f"({a.rows_per_file:,} trades per symbol over 8 connections, row groups of 65,536 rows, snappy; "
+             "a symbol's trades of one UTC day make one part file), computed by each "
              "engine over the whole directory: DuckDB (`read_parquet` with a `**` glob, "
              "`examples/tick_pipeline/interop/query_verify.mjs`), Polars (`scan_parquet`, lazy, multi-threaded), "
              "and a sequential pyarrow loop (read each file's four columns, group, merge: the seeds' baseline; "
