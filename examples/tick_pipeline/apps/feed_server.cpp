@@ -695,13 +695,16 @@ pw::task<void> await_close(ws_session<Transport>& session, pw::mpsc::receiver<in
   }
 }
 
-// Nothing to send (no stream subscribed): waits for client input, the next ping or pong
-// deadline, or the stop, and absorbs what came.
+// Nothing to send until `wake_at_ns` (INT64_MAX: until the client subscribes): waits for client
+// input, the next ping or pong deadline, that time, or the stop (an hour at most), and absorbs
+// what came.
 template <class Transport>
 pw::task<peer_state> await_input(ws_session<Transport>& session, pw::mpsc::receiver<input_chunk>& rx,
-                                 session_rules& rules, const pw::cancellation_token& stop) {
-  const std::int64_t deadline = rules.next_deadline_ns();
-  const std::int64_t wait_ns = deadline == INT64_MAX ? std::int64_t{3600} * 1'000'000'000 : deadline - monotonic_ns();
+                                 session_rules& rules, const pw::cancellation_token& stop, std::int64_t wake_at_ns) {
+  constexpr std::int64_t hour_ns = std::int64_t{3600} * 1'000'000'000;
+  const std::int64_t deadline = std::min(rules.next_deadline_ns(), wake_at_ns);
+  const std::int64_t now = monotonic_ns();
+  const std::int64_t wait_ns = deadline - now > hour_ns ? hour_ns : deadline - now;
   auto waiting = pw::race(rx.recv(), stop.cancelled(), pw::sleep(std::chrono::nanoseconds(std::max<std::int64_t>(wait_ns, 0))));
   auto r = co_await std::move(waiting);
   if (r.index() != 0) co_return peer_state::open;
@@ -740,6 +743,7 @@ pw::task<stream_end> stream_messages(ws_session<Transport>& session, message_sou
   // origin_ns, the first row's time and when it was sent.
   std::int64_t origin_ms = INT64_MIN;
   std::int64_t origin_ns = 0;
+  constexpr std::int64_t long_wait_ns = 2'000'000;  // a paced recording's gap worth a timer
   constexpr std::uint64_t batches_per_turn = 8;
   std::uint64_t batches = 0;
   const std::uint64_t reset_at = c.disconnect_every;  // 0: never
@@ -769,25 +773,12 @@ pw::task<stream_end> stream_messages(ws_session<Transport>& session, message_sou
       start = monotonic_ns();  // a new set of streams: the rate counts from now
       paced = 0;
     }
-    if (src.idle()) {
-      if (conn.wants_write() && !(co_await write_output(session, counters))) {
-        peer_left = true;
-        break;
-      }
-      const peer_state st = co_await await_input(session, rx, rules, stop);
-      if (st == peer_state::refused) {
-        close_with = ws::close_code::policy_violation;
-        break;
-      }
-      if (st != peer_state::open) {
-        peer_left = st == peer_state::gone;
-        if (!peer_left) (void)co_await write_output(session, counters);
-        break;
-      }
-      continue;
-    }
+    // Nothing to send for a while: no stream subscribed (until the client subscribes), or a
+    // paced recording's next row is further off than long_wait_ns. Such a connection waits for
+    // the client, its deadlines or that row, not for every tick of the pacing thread.
+    std::int64_t wait_until_ns = src.idle() ? INT64_MAX : INT64_MIN;  // INT64_MIN: no wait
     std::int64_t due_ms = INT64_MAX;  // a recording: rows up to this recorded time are due
-    if (src.is_recorded()) {
+    if (!src.idle() && src.is_recorded()) {
       tick_merge& merge = src.merge();
       if (!merge.ready() && !merge.done()) {
         // Reading the next row group: what is written so far goes out first.
@@ -813,7 +804,33 @@ pw::task<stream_end> stream_messages(ws_session<Transport>& session, message_sou
           origin_ns = now;
         }
         due_ms = origin_ms + static_cast<std::int64_t>(static_cast<double>(now - origin_ns) * 1e-6 * c.speed);
+        // When the next row is due; past an hour, an hour (the wait is capped there anyway).
+        const double ahead_ns = static_cast<double>(merge.front_time_ms() - origin_ms) * 1e6 / c.speed -
+                                static_cast<double>(now - origin_ns);
+        if (ahead_ns > static_cast<double>(long_wait_ns))
+          wait_until_ns = now + static_cast<std::int64_t>(std::min(ahead_ns, 3.6e12)) - long_wait_ns / 2;
       }
+    }
+    if (wait_until_ns != INT64_MIN) {
+      if (conn.wants_write() && !(co_await write_output(session, counters))) {
+        peer_left = true;
+        break;
+      }
+      // The pacing thread need not tick for this connection meanwhile.
+      const bool was_paced = paced_by.is_some();
+      paced_by.reset();
+      const peer_state st = co_await await_input(session, rx, rules, stop, wait_until_ns);
+      if (was_paced) paced_by.emplace(sh);
+      if (st == peer_state::refused) {
+        close_with = ws::close_code::policy_violation;
+        break;
+      }
+      if (st != peer_state::open) {
+        peer_left = st == peer_state::gone;
+        if (!peer_left) (void)co_await write_output(session, counters);
+        break;
+      }
+      continue;
     }
     std::uint64_t due = src.is_recorded() && src.merge().front_time_ms() > due_ms ? 0 : UINT64_MAX;
     std::uint64_t head = 0;

@@ -391,6 +391,22 @@ try:
     check(span >= 0.45, f"--speed 4: {span:.3f} s from the first message to the last, "
                         f"{max(times) - min(times)} ms of event time (at least 0.45 s)")
 
+    # One stream at the recorded pace: its rows are milliseconds apart, so the replay waits on a
+    # timer between them as well as on the pacing ticks; still never ahead of the recording.
+    sparse_flat = [m for m in raw if lo <= json.loads(m).get("E", 0) < lo + 1000
+                   and json.loads(m).get("s") == "BTCUSDT" and json.loads(m).get("e") == "trade"]
+    r = Replay(A, "--speed", "1", "--from", str(lo), "--to", str(lo + 1000))
+    try:
+        sparse, code, span = read_all(r.url("/ws/btcusdt@trade"))
+    finally:
+        r.stop()
+    times = [json.loads(m).get("E", 0) for m in sparse] or [0]
+    need = (max(times) - min(times)) / 1000 - 0.05
+    check(len(sparse) > 0 and sparse == sparse_flat and code == 1000,
+          f"--speed 1, one stream: the same {len(sparse_flat)} messages as flat out ({len(sparse)}, close {code})")
+    check(span >= need, f"--speed 1, one stream: {span:.3f} s from the first message to the last for "
+                        f"{max(times) - min(times)} ms of event time (at least {need:.3f} s)")
+
     # ---- hostile input -----------------------------------------------------------------------------
     missing = os.path.join(WORK, "missing-recording")
     code, err = run_replay(missing, "--listen", "127.0.0.1:0")
