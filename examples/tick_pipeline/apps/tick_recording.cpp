@@ -285,6 +285,7 @@ struct tick_merge::state {
   std::vector<std::string> streams;  // sorted: the rows wanted
   std::uint64_t generation = 0;      // bumped when `streams` changes
   std::vector<bool> covered;         // per file: in the merge (pending, open or read)
+  std::vector<std::int64_t> join_from_ms;  // per file: its rows before this are skipped
   std::vector<std::size_t> pending;  // files not yet opened, by (first time, rank)
   std::size_t next_pending = 0;
   std::vector<std::unique_ptr<file_cursor>> open;
@@ -317,19 +318,11 @@ struct tick_merge::state {
       covered[i] = true;
       if (from_ms != INT64_MIN && files[i].max_time_ms < from_ms) continue;
       pending.push_back(i);
-      std::erase_if(joins_from, [i](const auto& j) { return j.first == i; });
-      if (from_ms != INT64_MIN) joins_from.emplace_back(i, from_ms);
+      join_from_ms[i] = from_ms;
     }
     std::stable_sort(pending.begin(), pending.end(), [&](std::size_t a, std::size_t b) {
       return files[a].min_time_ms != files[b].min_time_ms ? files[a].min_time_ms < files[b].min_time_ms : a < b;
     });
-  }
-  std::vector<std::pair<std::size_t, std::int64_t>> joins_from;  // (file, from_ms) of late joiners
-
-  std::int64_t from_of(std::size_t file) const noexcept {
-    for (const auto& [f, from] : joins_from)
-      if (f == file) return from;
-    return INT64_MIN;
   }
 
   // Moves `c` to its next row that passes the filter within its row group: false if none.
@@ -510,7 +503,7 @@ struct tick_merge::state {
       if (!cols) co_return pw::err(files[f].path + ": " + cols.error());
       auto c = std::make_unique<file_cursor>();
       c->rank = f;
-      c->from_ms = from_of(f);
+      c->from_ms = join_from_ms[f];
       c->reader.emplace(std::move(*opened));
       c->columns = std::move(*cols);
       auto found = co_await load(*c);
@@ -528,6 +521,7 @@ tick_merge::tick_merge(std::shared_ptr<const tick_recording> recording, std::spa
     : s_(std::make_unique<state>()) {
   s_->recording = std::move(recording);
   s_->covered.assign(s_->recording->files().size(), false);
+  s_->join_from_ms.assign(s_->recording->files().size(), INT64_MIN);
   s_->streams.assign(streams.begin(), streams.end());
   std::sort(s_->streams.begin(), s_->streams.end());
   s_->cover(INT64_MIN);
