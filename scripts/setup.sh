@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 packages=(
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config git
   liburing-dev doctest-dev libfmt-dev libbenchmark-dev libssl-dev openssl
-  libsimdjson-dev libwslay-dev libsnappy-dev libzstd-dev libcurl4-openssl-dev
+  libsimdjson-dev libwslay-dev libsnappy-dev libzstd-dev libcurl4-openssl-dev libflatbuffers-dev
   python3 python3-venv python3-websockets
   libasio-dev librust-tokio-dev python3-matplotlib prometheus
 )
@@ -59,7 +59,7 @@ fi
 venv=build/venv
 requirements=scripts/python-requirements.txt
 if [ -x "$venv/bin/python" ] && cmp -s "$requirements" "$venv/.installed-from" &&
-   "$venv/bin/python" -c "import conan, pyarrow, polars, uvloop, websockets, orjson" 2>/dev/null; then
+   "$venv/bin/python" -c "import conan, pyarrow, polars, uvloop, websockets, orjson, pytest" 2>/dev/null; then
   echo "setup: Python environment in $venv is up to date"
 else
   echo "setup: building the Python environment in $venv (PyPI: $(grep -E '^[a-z]' "$requirements" | tr '\n' ' '))"

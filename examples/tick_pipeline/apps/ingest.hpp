@@ -47,6 +47,7 @@
 #include "parquet_output.hpp"
 #include "sequencing_stage.hpp"
 #include "stream_tick_counts.hpp"
+#include "tick_publisher.hpp"
 #include "tick_sink.hpp"
 #include "ticks/ws_connection.hpp"
 #include "ws_url.hpp"
@@ -83,6 +84,7 @@ struct ingest_config {
   std::uint64_t flight_recorder = 0;  // runtime_options::flight_recorder (0: off)
   parquet_output_config parquet;         // --out and its knobs: for the program, not the engine
   std::string metrics_listen;            // --metrics ADDR: for the program, not the engine
+  publish_options publish;               // --publish ADDR and its knobs: for the program, not the engine
   std::string tls_ca;  // wss://: trust exactly this PEM file's CAs; empty: the system trust store
   // With a streams file, the one --connect URL is a base (/stream or /ws, no streams): the
   // file's streams are sharded over connections of at most 1024 to it and subscribed with

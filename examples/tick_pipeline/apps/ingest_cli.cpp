@@ -43,6 +43,14 @@ std::string ingest_usage() {
          "  --listen ADDR            also accept feeds that connect to us (e.g. 127.0.0.1:9500)\n"
          "  --metrics ADDR           serve GET /metrics (Prometheus text format) on ADDR for as\n"
          "                           long as the run lasts (e.g. 127.0.0.1:9464; port 0: any)\n"
+         "  --publish ADDR           serve the decoded ticks to subscribers as Arrow IPC streams on\n"
+         "                           unix:PATH or tcp:HOST:PORT (docs/python-brain.md): each sends one\n"
+         "                           request line (a kind, symbols, the block or lossy policy)\n"
+         "  --publish-queue N        batches queued per block subscriber, and the lossy subscribers'\n"
+         "                           ring (default 1024)\n"
+         "  --publish-stall S        cut off a block subscriber that takes nothing for S seconds\n"
+         "                           while its queue is full (default 5)\n"
+         "  --publish-max N          subscribers at once; more are refused (default 64)\n"
          "  --channel-capacity N     ticks buffered between connections and sink, in batches of up\n"
          "                           to 256 (rounded up to whole batches; default 8192)\n"
          "  --duration S             stop after S seconds (decimals allowed; default: no limit)\n"
@@ -78,6 +86,7 @@ std::string ingest_usage() {
 pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* const> args) {
   ingest_config c;
   bool session_max_given = false;
+  std::string publish_knob;  // the first --publish-* flag, refused without --publish
   arg_reader r(args);
   for (;;) {
     auto f = r.next_flag();
@@ -97,6 +106,22 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
       step = r.address_into(c.listen, "127.0.0.1:9500");
     } else if (flag == "--metrics") {
       step = r.address_into(c.metrics_listen, "127.0.0.1:9464");
+    } else if (flag == "--publish") {
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (!v.starts_with("unix:") && !v.starts_with("tcp:"))
+          return pw::err(cli_error{"--publish: expected unix:PATH or tcp:HOST:PORT, not '" + std::string(v) + "'"});
+        c.publish.address = std::string(v);
+        return pw::ok();
+      });
+    } else if (flag == "--publish-queue") {
+      if (publish_knob.empty()) publish_knob = flag;
+      step = r.uint_into(c.publish.queue_batches, 1, 1u << 20);
+    } else if (flag == "--publish-stall") {
+      if (publish_knob.empty()) publish_knob = flag;
+      step = r.seconds_into(c.publish.stall_timeout_ms, 3600, false);
+    } else if (flag == "--publish-max") {
+      if (publish_knob.empty()) publish_knob = flag;
+      step = r.uint_into(c.publish.max_subscribers, 1, 4096);
     } else if (flag == "--channel-capacity") {
       step = r.uint_into(c.channel_capacity, 1, 1u << 24);
     } else if (flag == "--duration") {
@@ -186,6 +211,8 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
     if (!step) return pw::err(step.error());
   }
   if (c.connect.empty() && c.listen.empty()) return pw::err(cli_error{"give at least one --connect URL or --listen ADDR"});
+  if (c.publish.address.empty() && !publish_knob.empty())
+    return pw::err(cli_error{publish_knob + ": only with --publish ADDR"});
   if (c.parquet.dir.empty() && !c.parquet.first_flag.empty())
     return pw::err(cli_error{c.parquet.first_flag + ": only with --out DIR (Parquet output)"});
   if (!c.streams_file.empty()) {

@@ -21,6 +21,7 @@
 #include "runtime_debug.hpp"
 #include "signals.hpp"
 #include "summary.hpp"
+#include "tick_publisher.hpp"
 
 namespace pw = polarway;
 namespace app = ticks::app;
@@ -73,7 +74,25 @@ int main(int argc, char** argv) {
   // Per-stream counts cost a table lookup per tick on each side: kept only for a /metrics page.
   app::stream_tick_counts streams;
   app::stream_tick_counts* const per_stream = cfg->metrics_listen.empty() ? nullptr : &streams;
-  app::counting_sink sink(cfg->sink_delay_us, parquet ? &*parquet : nullptr, per_stream);
+  // --publish: bound before the run, so that a subscriber may connect before the first tick.
+  std::unique_ptr<app::tick_publisher> publisher;
+  if (!cfg->publish.address.empty()) {
+    auto bound = rt.block_on([](app::publish_options o) -> pw::task<pw::result<std::unique_ptr<app::tick_publisher>, std::string>> {
+      co_return app::tick_publisher::bind(std::move(o));
+    }(cfg->publish));
+    if (!bound) {
+      std::fprintf(stderr, "polarway-ingest: %s\n", bound.error().c_str());
+      return 1;
+    }
+    publisher = std::move(*bound);
+    std::fprintf(stderr, "polarway-ingest: publishing on %s\n", publisher->address().c_str());
+  }
+  // The sink chain: counting, then publishing (--publish), then the Parquet sink (--out).
+  pw::option<app::publishing_sink> publishing;
+  app::tick_sink* const after_count = parquet ? static_cast<app::tick_sink*>(&*parquet) : nullptr;
+  if (publisher) publishing.emplace(*publisher, after_count);
+  app::counting_sink sink(cfg->sink_delay_us, publishing ? static_cast<app::tick_sink*>(&*publishing) : after_count,
+                          per_stream);
   app::ingest_engine engine(*cfg, sink, per_stream);
   pw::cancellation_token stop;
   std::atomic<bool> by_signal{false};
@@ -83,7 +102,8 @@ int main(int argc, char** argv) {
     auto dumper = rt.spawn(dump_signal.watch(rt, "polarway-ingest"));
     const app::ingest_metrics_sources sources{&engine.counters(), &sink, parquet ? &*parquet : nullptr, per_stream, &engine};
     report = rt.block_on([](pw::runtime& rt, app::ingest_engine& engine, app::ingest_metrics_sources sources,
-                            pw::cancellation_token stop) -> pw::task<pw::option<app::ingest_report>> {
+                            pw::cancellation_token stop,
+                            app::tick_publisher* publisher) -> pw::task<pw::option<app::ingest_report>> {
       auto bound = engine.bind();
       if (!bound) {
         std::fprintf(stderr, "polarway-ingest: cannot listen on %s: %s\n", engine.config().listen.c_str(),
@@ -104,11 +124,18 @@ int main(int argc, char** argv) {
         }
         metrics = std::move(*started);
       }
+      pw::option<pw::join_handle<void>> publishing;
+      if (publisher) publishing.emplace(pw::spawn(publisher->run()));
       auto running = engine.run(stop);
       auto report = co_await std::move(running);
+      // Every tick is published by now: subscribers get the rest of their queues, then the end.
+      if (publisher) {
+        co_await publisher->shutdown();
+        (void)co_await std::move(*publishing);
+      }
       if (metrics) co_await metrics->stop();
       co_return report;
-    }(rt, engine, sources, stop));
+    }(rt, engine, sources, stop, publisher.get()));
     watcher.abort();  // a signal from here on is ignored: the run is over
     dumper.abort();
   }
@@ -119,6 +146,7 @@ int main(int argc, char** argv) {
   report->stopped_by_signal = by_signal.load();
   app::summary_extras extras;
   if (parquet) extras.parquet = &parquet->sink();
+  if (publisher) extras.published = &publisher->counters();
   const std::string json = app::ingest_summary_json(engine.counters(), *report, sink, extras);
   std::printf("%s\n", json.c_str());
   std::fflush(stdout);

@@ -189,6 +189,21 @@ std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r
   if (r.sink_error) o.str("sink_error", r.sink_error->message());
   else o.raw("sink_error", "null");
   if (extras.feed_sent) o.raw("feed_sent", totals_json(*extras.feed_sent));
+  if (const publisher_counters* p = extras.published) {
+    o.raw("publish", json_object()
+                         .num("subscribed", p->subscribed.load())
+                         .num("refused", p->refused.load())
+                         .num("stalled", p->stalled.load())
+                         .num("gone", p->gone.load())
+                         .num("lagged_batches", p->lagged_batches.load())
+                         .num("ticks_sent", p->ticks_sent.load())
+                         .num("messages_sent", p->messages_sent.load())
+                         .num("heartbeats", p->heartbeats.load())
+                         .num("unrepresentable", p->unrepresentable.load())
+                         .done());
+  } else {
+    o.raw("publish", "null");
+  }
   o.raw("parquet", extras.parquet ? parquet_json(*extras.parquet, r.ticks_out) : std::string("null"))
       .num("peak_rss_kib", peak_rss_kib());
   return o.done();

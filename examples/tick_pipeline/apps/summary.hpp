@@ -32,6 +32,7 @@ constexpr const char* ws_violation_key(std::size_t i) noexcept {
 struct summary_extras {
   const parquet_sink* parquet = nullptr;  // --out: the sink, after close()
   const feed_totals* feed_sent = nullptr;  // polarway-demo: what its feed sent
+  const publisher_counters* published = nullptr;  // --publish: what the subscribers were sent
 };
 
 std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r, const counting_sink& sink,

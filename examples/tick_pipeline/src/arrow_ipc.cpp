@@ -1,0 +1,347 @@
+// The Arrow IPC encoder. The flatbuffer tables are those of the Arrow format's Schema.fbs and
+// Message.fbs; each field is addressed by its vtable slot, 4 + 2 * (its index in the table's
+// declaration), and each union by its type field (the slot before its value). Only what tick
+// streams use is written: no dictionaries, no compression, no nested types.
+#include "ticks/arrow_ipc.hpp"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include <array>
+#include <cstring>
+#include <variant>
+
+namespace ticks::arrow_ipc {
+
+namespace fb = flatbuffers;
+
+namespace {
+
+constexpr fb::voffset_t slot(int field_index) noexcept { return static_cast<fb::voffset_t>(4 + 2 * field_index); }
+
+// Message.fbs / Schema.fbs constants.
+constexpr std::int16_t metadata_v5 = 4;
+constexpr std::uint8_t header_schema = 1;
+constexpr std::uint8_t header_record_batch = 3;
+constexpr std::uint8_t type_int = 2;
+constexpr std::uint8_t type_utf8 = 5;
+constexpr std::uint8_t type_bool = 6;
+constexpr std::uint8_t type_decimal = 7;
+constexpr std::uint8_t type_timestamp = 10;
+constexpr std::int16_t unit_millisecond = 1;
+constexpr std::int16_t unit_nanosecond = 3;
+
+// The Buffer and FieldNode structs of the format: two little-endian int64 each.
+struct alignas(8) two_longs {
+  std::int64_t first;
+  std::int64_t second;
+};
+static_assert(sizeof(two_longs) == 16);
+
+constexpr std::array<column_spec, 9> trade_columns{{
+    {"event_time", column_type::timestamp_ms, false},
+    {"symbol", column_type::utf8, false},
+    {"trade_id", column_type::int64, false},
+    {"price", column_type::decimal_18_8, false},
+    {"quantity", column_type::decimal_18_8, false},
+    {"trade_time", column_type::timestamp_ms, false},
+    {"is_buyer_maker", column_type::boolean, false},
+    {"sent_time", column_type::timestamp_ns, true},
+    {"recv_time", column_type::timestamp_ns, false},
+}};
+constexpr std::array<column_spec, 11> agg_trade_columns{{
+    {"event_time", column_type::timestamp_ms, false},
+    {"symbol", column_type::utf8, false},
+    {"agg_trade_id", column_type::int64, false},
+    {"price", column_type::decimal_18_8, false},
+    {"quantity", column_type::decimal_18_8, false},
+    {"first_trade_id", column_type::int64, false},
+    {"last_trade_id", column_type::int64, false},
+    {"trade_time", column_type::timestamp_ms, false},
+    {"is_buyer_maker", column_type::boolean, false},
+    {"sent_time", column_type::timestamp_ns, true},
+    {"recv_time", column_type::timestamp_ns, false},
+}};
+constexpr std::array<column_spec, 9> book_ticker_columns{{
+    {"update_id", column_type::int64, false},
+    {"symbol", column_type::utf8, false},
+    {"bid_price", column_type::decimal_18_8, false},
+    {"bid_qty", column_type::decimal_18_8, false},
+    {"ask_price", column_type::decimal_18_8, false},
+    {"ask_qty", column_type::decimal_18_8, false},
+    {"event_time", column_type::timestamp_ms, false},
+    {"sent_time", column_type::timestamp_ns, true},
+    {"recv_time", column_type::timestamp_ns, false},
+}};
+
+constexpr std::size_t pad8(std::size_t n) noexcept { return (n + 7) & ~std::size_t{7}; }
+
+void append_bytes(std::vector<std::byte>& out, const void* p, std::size_t n) {
+  const auto* b = static_cast<const std::byte*>(p);
+  out.insert(out.end(), b, b + n);
+}
+
+void append_u32(std::vector<std::byte>& out, std::uint32_t v) { append_bytes(out, &v, sizeof v); }
+
+void append_zeros(std::vector<std::byte>& out, std::size_t n) { out.resize(out.size() + n, std::byte{0}); }
+
+fb::Offset<fb::Vector<fb::Offset<void>>> key_values(fb::FlatBufferBuilder& b, std::span<const key_value> kv) {
+  std::vector<fb::Offset<void>> tables;
+  tables.reserve(kv.size());
+  for (const key_value& e : kv) {
+    const auto key = b.CreateString(e.key.data(), e.key.size());
+    const auto value = b.CreateString(e.value.data(), e.value.size());
+    const auto start = b.StartTable();
+    b.AddOffset(slot(0), key);
+    b.AddOffset(slot(1), value);
+    tables.push_back(fb::Offset<void>(b.EndTable(start)));
+  }
+  return b.CreateVector(tables);
+}
+
+// The type table of a column and its Type union tag.
+std::pair<std::uint8_t, fb::Offset<void>> type_table(fb::FlatBufferBuilder& b, column_type t) {
+  switch (t) {
+    case column_type::int64: {
+      const auto start = b.StartTable();
+      b.AddElement<std::int32_t>(slot(0), 64, 0);  // bitWidth
+      b.AddElement<std::uint8_t>(slot(1), 1, 0);   // is_signed
+      return {type_int, fb::Offset<void>(b.EndTable(start))};
+    }
+    case column_type::utf8:
+      return {type_utf8, fb::Offset<void>(b.EndTable(b.StartTable()))};
+    case column_type::boolean:
+      return {type_bool, fb::Offset<void>(b.EndTable(b.StartTable()))};
+    case column_type::decimal_18_8: {
+      const auto start = b.StartTable();
+      b.AddElement<std::int32_t>(slot(0), 18, 0);    // precision
+      b.AddElement<std::int32_t>(slot(1), 8, 0);     // scale
+      b.AddElement<std::int32_t>(slot(2), 128, 0);   // bitWidth, written although it is the default
+      return {type_decimal, fb::Offset<void>(b.EndTable(start))};
+    }
+    case column_type::timestamp_ms:
+    case column_type::timestamp_ns: {
+      const auto tz = b.CreateString("UTC");
+      const auto start = b.StartTable();
+      b.AddElement<std::int16_t>(slot(0), t == column_type::timestamp_ms ? unit_millisecond : unit_nanosecond, -1);
+      b.AddOffset(slot(1), tz);
+      return {type_timestamp, fb::Offset<void>(b.EndTable(start))};
+    }
+  }
+  return {type_utf8, fb::Offset<void>(b.EndTable(b.StartTable()))};
+}
+
+fb::Offset<void> field_table(fb::FlatBufferBuilder& b, const column_spec& c) {
+  const auto name = b.CreateString(c.name.data(), c.name.size());
+  const auto [tag, type] = type_table(b, c.type);
+  // Readers expect a children vector even for primitive types.
+  const auto children = b.CreateVector(std::vector<fb::Offset<void>>{});
+  const auto start = b.StartTable();
+  b.AddOffset(slot(0), name);
+  b.AddElement<std::uint8_t>(slot(1), c.nullable ? 1 : 0, 0);
+  b.AddElement<std::uint8_t>(slot(2), tag, 0);  // type_type
+  b.AddOffset(slot(3), type);
+  b.AddOffset(slot(5), children);
+  return fb::Offset<void>(b.EndTable(start));
+}
+
+// Finishes a Message around `header` and appends it encapsulated, leaving the body to the caller.
+void append_message(std::vector<std::byte>& out, fb::FlatBufferBuilder& b, std::uint8_t header_type,
+                    fb::Offset<void> header, std::int64_t body_length, std::span<const key_value> metadata) {
+  fb::Offset<fb::Vector<fb::Offset<void>>> custom;
+  if (!metadata.empty()) custom = key_values(b, metadata);
+  const auto start = b.StartTable();
+  b.AddElement<std::int16_t>(slot(0), metadata_v5, 0);
+  b.AddElement<std::uint8_t>(slot(1), header_type, 0);
+  b.AddOffset(slot(2), header);
+  b.AddElement<std::int64_t>(slot(3), body_length, 0);
+  if (!metadata.empty()) b.AddOffset(slot(4), custom);
+  b.Finish(fb::Offset<void>(b.EndTable(start)));
+  const std::size_t size = b.GetSize();
+  // The 8 bytes of marker and length plus the padded metadata keep the body 8-byte aligned.
+  const std::size_t padded = pad8(size);
+  append_u32(out, 0xFFFFFFFFu);
+  append_u32(out, static_cast<std::uint32_t>(padded));
+  append_bytes(out, b.GetBufferPointer(), size);
+  append_zeros(out, padded - size);
+}
+
+void append_schema_message(std::vector<std::byte>& out, std::span<const column_spec> columns,
+                           std::span<const key_value> metadata) {
+  fb::FlatBufferBuilder b(1024);
+  std::vector<fb::Offset<void>> fields;
+  fields.reserve(columns.size());
+  for (const column_spec& c : columns) fields.push_back(field_table(b, c));
+  const auto field_vector = b.CreateVector(fields);
+  fb::Offset<fb::Vector<fb::Offset<void>>> custom;
+  if (!metadata.empty()) custom = key_values(b, metadata);
+  const auto start = b.StartTable();
+  b.AddOffset(slot(1), field_vector);  // endianness (slot 0) stays the default, Little
+  if (!metadata.empty()) b.AddOffset(slot(2), custom);
+  append_message(out, b, header_schema, fb::Offset<void>(b.EndTable(start)), 0, {});
+}
+
+}  // namespace
+
+std::span<const column_spec> tick_schema(message_kind kind) noexcept {
+  switch (kind) {
+    case message_kind::trade: return trade_columns;
+    case message_kind::agg_trade: return agg_trade_columns;
+    case message_kind::book_ticker: return book_ticker_columns;
+  }
+  return trade_columns;
+}
+
+void append_schema(std::vector<std::byte>& out, message_kind kind, std::span<const key_value> metadata) {
+  append_schema_message(out, tick_schema(kind), metadata);
+}
+
+void append_empty_schema(std::vector<std::byte>& out, std::span<const key_value> metadata) {
+  append_schema_message(out, {}, metadata);
+}
+
+void append_end_of_stream(std::vector<std::byte>& out) {
+  append_u32(out, 0xFFFFFFFFu);
+  append_u32(out, 0);
+}
+
+batch_builder::batch_builder(message_kind kind) : kind_(kind) {
+  for (const column_spec& c : tick_schema(kind)) {
+    column col;
+    col.type = c.type;
+    if (c.type == column_type::utf8) col.offsets.push_back(0);
+    columns_.push_back(std::move(col));
+  }
+}
+
+void batch_builder::push_i64(std::size_t c, std::int64_t v) { append_bytes(columns_[c].values, &v, sizeof v); }
+
+void batch_builder::push_decimal(std::size_t c, std::int64_t raw) {
+  // Little-endian 128-bit two's complement: the int64, then its sign extended.
+  const std::array<std::int64_t, 2> v{raw, raw < 0 ? -1 : 0};
+  append_bytes(columns_[c].values, v.data(), sizeof v);
+}
+
+void batch_builder::push_text(std::size_t c, std::string_view s) {
+  column& col = columns_[c];
+  append_bytes(col.values, s.data(), s.size());
+  col.offsets.push_back(static_cast<std::int32_t>(col.values.size()));
+}
+
+void batch_builder::push_bool(std::size_t c, bool v) {
+  column& col = columns_[c];
+  if (rows_ % 8 == 0) col.values.push_back(std::byte{0});
+  if (v) col.values.back() |= std::byte{static_cast<unsigned char>(1u << (rows_ % 8))};
+}
+
+void batch_builder::push_optional_i64(std::size_t c, const polarway::option<std::int64_t>& v) {
+  column& col = columns_[c];
+  if (rows_ % 8 == 0) col.validity.push_back(0);
+  if (v) {
+    col.validity.back() |= static_cast<std::uint8_t>(1u << (rows_ % 8));
+    push_i64(c, *v);
+  } else {
+    ++col.null_count;
+    push_i64(c, 0);
+  }
+}
+
+bool batch_builder::add(const tick& t, std::int64_t recv_ns) {
+  auto fits = [](const price& p) { return p.raw <= max_decimal_raw && p.raw >= -max_decimal_raw; };
+  if (const auto* v = std::get_if<trade>(&t)) {
+    if (!fits(v->price) || !fits(v->quantity)) return false;
+    push_i64(0, v->event_time_ms);
+    push_text(1, v->symbol.view());
+    push_i64(2, v->trade_id);
+    push_decimal(3, v->price.raw);
+    push_decimal(4, v->quantity.raw);
+    push_i64(5, v->trade_time_ms);
+    push_bool(6, v->buyer_is_maker);
+    push_optional_i64(7, v->sent_ns);
+    push_i64(8, recv_ns);
+  } else if (const auto* a = std::get_if<agg_trade>(&t)) {
+    if (!fits(a->price) || !fits(a->quantity)) return false;
+    push_i64(0, a->event_time_ms);
+    push_text(1, a->symbol.view());
+    push_i64(2, a->agg_trade_id);
+    push_decimal(3, a->price.raw);
+    push_decimal(4, a->quantity.raw);
+    push_i64(5, a->first_trade_id);
+    push_i64(6, a->last_trade_id);
+    push_i64(7, a->trade_time_ms);
+    push_bool(8, a->buyer_is_maker);
+    push_optional_i64(9, a->sent_ns);
+    push_i64(10, recv_ns);
+  } else {
+    const auto& q = std::get<book_ticker>(t);
+    if (!fits(q.bid_price) || !fits(q.bid_quantity) || !fits(q.ask_price) || !fits(q.ask_quantity)) return false;
+    push_i64(0, q.update_id);
+    push_text(1, q.symbol.view());
+    push_decimal(2, q.bid_price.raw);
+    push_decimal(3, q.bid_quantity.raw);
+    push_decimal(4, q.ask_price.raw);
+    push_decimal(5, q.ask_quantity.raw);
+    // Floor division, so a time before the epoch still lands in its own millisecond.
+    const std::int64_t recv_ms = recv_ns >= 0 ? recv_ns / 1'000'000 : -((-recv_ns + 999'999) / 1'000'000);
+    push_i64(6, q.event_time_ms ? *q.event_time_ms : recv_ms);
+    push_optional_i64(7, q.sent_ns);
+    push_i64(8, recv_ns);
+  }
+  ++rows_;
+  return true;
+}
+
+void batch_builder::append(std::vector<std::byte>& out, std::span<const key_value> metadata) {
+  // The body's layout: per column, its validity buffer (empty without nulls), then its offsets
+  // (utf8), then its values, each at an 8-byte aligned offset.
+  std::vector<two_longs> nodes;
+  std::vector<two_longs> buffers;
+  nodes.reserve(columns_.size());
+  buffers.reserve(columns_.size() * 3);
+  std::int64_t body = 0;
+  auto place = [&](std::size_t bytes) {
+    buffers.push_back({body, static_cast<std::int64_t>(bytes)});
+    body += static_cast<std::int64_t>(pad8(bytes));
+  };
+  for (const column& c : columns_) {
+    nodes.push_back({static_cast<std::int64_t>(rows_), static_cast<std::int64_t>(c.null_count)});
+    place(c.null_count != 0 ? c.validity.size() : 0);
+    if (c.type == column_type::utf8) place(c.offsets.size() * sizeof(std::int32_t));
+    place(c.values.size());
+  }
+
+  fb::FlatBufferBuilder b(512);
+  const auto node_vector = b.CreateVectorOfStructs(nodes.data(), nodes.size());
+  const auto buffer_vector = b.CreateVectorOfStructs(buffers.data(), buffers.size());
+  const auto start = b.StartTable();
+  b.AddElement<std::int64_t>(slot(0), static_cast<std::int64_t>(rows_), -1);  // length, always written
+  b.AddOffset(slot(1), node_vector);
+  b.AddOffset(slot(2), buffer_vector);
+  append_message(out, b, header_record_batch, fb::Offset<void>(b.EndTable(start)), body, metadata);
+
+  out.reserve(out.size() + static_cast<std::size_t>(body));
+  auto write = [&](const void* p, std::size_t n) {
+    append_bytes(out, p, n);
+    append_zeros(out, pad8(n) - n);
+  };
+  for (const column& c : columns_) {
+    if (c.null_count != 0) write(c.validity.data(), c.validity.size());
+    if (c.type == column_type::utf8) write(c.offsets.data(), c.offsets.size() * sizeof(std::int32_t));
+    write(c.values.data(), c.values.size());
+  }
+  clear();
+}
+
+void batch_builder::clear() noexcept {
+  for (column& c : columns_) {
+    c.values.clear();
+    c.validity.clear();
+    c.null_count = 0;
+    if (c.type == column_type::utf8) {
+      c.offsets.clear();
+      c.offsets.push_back(0);
+    }
+  }
+  rows_ = 0;
+}
+
+}  // namespace ticks::arrow_ipc
