@@ -51,6 +51,8 @@ std::string ingest_usage() {
          "  --publish-stall S        cut off a block subscriber that takes nothing for S seconds\n"
          "                           while its queue is full (default 5)\n"
          "  --publish-max N          subscribers at once; more are refused (default 64)\n"
+         "  --publish-wait N         read no feed until N subscribers are subscribed, so that they\n"
+         "                           see every tick (default 0: start at once)\n"
          "  --channel-capacity N     ticks buffered between connections and sink, in batches of up\n"
          "                           to 256 (rounded up to whole batches; default 8192)\n"
          "  --duration S             stop after S seconds (decimals allowed; default: no limit)\n"
@@ -122,6 +124,9 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
     } else if (flag == "--publish-max") {
       if (publish_knob.empty()) publish_knob = flag;
       step = r.uint_into(c.publish.max_subscribers, 1, 4096);
+    } else if (flag == "--publish-wait") {
+      if (publish_knob.empty()) publish_knob = flag;
+      step = r.uint_into(c.publish.wait_for, 1, 4096);
     } else if (flag == "--channel-capacity") {
       step = r.uint_into(c.channel_capacity, 1, 1u << 24);
     } else if (flag == "--duration") {

@@ -126,6 +126,10 @@ int main(int argc, char** argv) {
       }
       pw::option<pw::join_handle<void>> publishing;
       if (publisher) publishing.emplace(pw::spawn(publisher->run()));
+      if (const std::size_t n = engine.config().publish.wait_for; n != 0) {
+        std::fprintf(stderr, "polarway-ingest: waiting for %zu subscribers\n", n);
+        (void)co_await publisher->wait_for_subscribers(n, stop);
+      }
       auto running = engine.run(stop);
       auto report = co_await std::move(running);
       // Every tick is published by now: subscribers get the rest of their queues, then the end.

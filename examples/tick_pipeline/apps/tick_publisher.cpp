@@ -1,5 +1,7 @@
 #include "tick_publisher.hpp"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -20,6 +23,7 @@
 #include <polarway/sync/broadcast.hpp>
 #include <polarway/sync/cancellation_token.hpp>
 #include <polarway/sync/mpsc.hpp>
+#include <polarway/sync/notify.hpp>
 #include <polarway/time/sleep.hpp>
 
 #include "process_stats.hpp"
@@ -79,6 +83,7 @@ struct tick_publisher::state {
   pw::option<pw::broadcast::sender<batch_ptr>> lossy;
   // Subscribers of either policy now: publish() skips all work when there are none.
   std::atomic<std::size_t> subscribers{0};
+  pw::notify subscribed;  // notify_waiters() whenever one more is registered
 
   void cut(const std::shared_ptr<block_subscriber>& s) {
     s->cut.cancel();
@@ -96,6 +101,19 @@ template <class Stream>
 pw::task<bool> write_or_cut(Stream& s, const std::vector<std::byte>& bytes, const pw::cancellation_token& cut) {
   auto r = co_await pw::race(s.write_all(std::span<const std::byte>(bytes)), cut.cancelled());
   co_return r.index() == 0 && static_cast<bool>(r.template get<0>());
+}
+
+// Whether the subscriber has bytes written to it that it has not read yet. On a Unix socket the
+// bytes waiting in the reader's queue are still charged to the writer's socket (SIOCOUTQ); over
+// TCP the kernel cannot tell, and every batch is written as it comes.
+template <class Stream>
+bool has_unread(const Stream& s) noexcept {
+  if constexpr (std::is_same_v<Stream, pw::net::unix_stream>) {
+    int queued = 0;
+    return ::ioctl(s.native_handle(), SIOCOUTQ, &queued) == 0 && queued > 0;
+  } else {
+    return false;
+  }
 }
 
 // Reads the request line: its text without '\n', or why there is none.
@@ -250,6 +268,7 @@ pw::task<void> serve_subscriber(Stream s, std::shared_ptr<state> stp) {
       st.subscribers.fetch_add(1);
     }
   }
+  if (queue.is_some()) st.subscribed.notify_waiters();
   if (!queue.is_some()) {
     const std::string why = stopping ? std::string("ingest is stopping")
                                      : "too many subscribers (" + std::to_string(st.options.max_subscribers) + ")";
@@ -270,10 +289,10 @@ pw::task<void> serve_subscriber(Stream s, std::shared_ptr<state> stp) {
   const auto heartbeat = std::chrono::milliseconds(st.options.heartbeat_ms);
   auto last_write = std::chrono::steady_clock::now();
   std::string closing;
+  auto wake_at = last_write + heartbeat;
+  std::uint64_t lagged = 0;  // batches lost (lossy) and not reported yet
   while (alive) {
-    next_item item = co_await queue->next(last_write + heartbeat, cut);
-    out.clear();
-    std::uint64_t lagged = 0;
+    next_item item = co_await queue->next(wake_at, cut);
     // What is queued now goes out with this batch, up to a message's rows.
     while (item.kind == next_item::what::batch || item.kind == next_item::what::lagged) {
       if (item.kind == next_item::what::batch) {
@@ -284,23 +303,37 @@ pw::task<void> serve_subscriber(Stream s, std::shared_ptr<state> stp) {
       if (builder.rows() >= st.options.max_rows_per_message) break;
       item = queue->try_next();
     }
+    if (item.kind == next_item::what::cut) break;
+    const auto now = std::chrono::steady_clock::now();
+    if (item.kind == next_item::what::closed) {
+      closing = "ingest stopped";
+    } else if (builder.rows() != 0 && builder.rows() < st.options.max_rows_per_message && has_unread(s)) {
+      // The subscriber has yet to read what was written last: it could not take this sooner,
+      // so it is held, and what comes meanwhile joins it in one message (one decode for the
+      // reader instead of many). Looked at again with the next batch, or in a millisecond.
+      wake_at = now + 1ms;
+      continue;
+    }
+    out.clear();
     if (lagged != 0) {
       st.counters.lagged_batches.fetch_add(lagged, std::memory_order_relaxed);
       const std::string n = std::to_string(lagged);
       const ipc::key_value meta[] = {{"polarway.lagged", n}};
       ipc::batch_builder(req.kind).append(out, meta);
+      lagged = 0;
     }
     if (builder.rows() != 0) {
       st.counters.ticks_sent.fetch_add(builder.rows(), std::memory_order_relaxed);
       st.counters.messages_sent.fetch_add(1, std::memory_order_relaxed);
       builder.append(out);
     }
-    if (item.kind == next_item::what::cut) break;
-    if (item.kind == next_item::what::closed) closing = "ingest stopped";
     if (out.empty() && closing.empty()) {
-      if (std::chrono::steady_clock::now() < last_write + heartbeat) continue;  // only filtered-out ticks came
-      const std::string now = std::to_string(realtime_ns());
-      const ipc::key_value meta[] = {{"polarway.heartbeat", now}};
+      if (now < last_write + heartbeat) {  // only ticks this subscriber does not want came
+        wake_at = last_write + heartbeat;
+        continue;
+      }
+      const std::string unix_ns = std::to_string(realtime_ns());
+      const ipc::key_value meta[] = {{"polarway.heartbeat", unix_ns}};
       builder.append(out, meta);
       st.counters.heartbeats.fetch_add(1, std::memory_order_relaxed);
     }
@@ -311,6 +344,7 @@ pw::task<void> serve_subscriber(Stream s, std::shared_ptr<state> stp) {
     }
     alive = co_await write_or_cut(s, out, cut);
     last_write = std::chrono::steady_clock::now();
+    wake_at = last_write + heartbeat;
     if (!closing.empty()) break;
   }
   if (closing.empty() && !cut.is_cancelled()) st.counters.gone.fetch_add(1, std::memory_order_relaxed);
@@ -416,6 +450,17 @@ pw::task<void> tick_publisher::publish(std::span<const tick> batch) {
       st.counters.stalled.fetch_add(1, std::memory_order_relaxed);
       st.cut(sub);
     }
+  }
+}
+
+pw::task<bool> tick_publisher::wait_for_subscribers(std::size_t n, pw::cancellation_token stop) {
+  state& st = *state_;
+  for (;;) {
+    // Made before the count is read: a registration after the read still wakes it.
+    auto changed = st.subscribed.notified();
+    if (st.subscribers.load() >= n) co_return true;
+    auto r = co_await pw::race(std::move(changed), stop.cancelled());
+    if (r.index() == 1) co_return false;
   }
 }
 

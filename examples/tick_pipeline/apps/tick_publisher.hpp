@@ -43,6 +43,7 @@
 #include <string>
 
 #include <polarway/result.hpp>
+#include <polarway/sync/cancellation_token.hpp>
 #include <polarway/task.hpp>
 
 #include "tick_sink.hpp"
@@ -59,6 +60,7 @@ struct publish_options {
   std::size_t max_subscribers = 64;         // more are refused
   std::uint64_t drain_timeout_ms = 2000;
   std::size_t max_rows_per_message = 65536;
+  std::size_t wait_for = 0;  // --publish-wait: subscribers to wait for before reading feeds
 };
 
 /// What the publisher did so far (any thread).
@@ -91,6 +93,9 @@ class tick_publisher {
   /// Queues a batch to every subscriber (from one task at a time: the pipeline's sink task).
   /// Waits while a block subscriber's queue is full (at most stall_timeout_ms per subscriber).
   polarway::task<void> publish(std::span<const tick> batch);
+  /// Waits until at least `n` subscribers are subscribed (or `stop` is cancelled; false then),
+  /// so that a run can start only once its subscribers will see every tick.
+  polarway::task<bool> wait_for_subscribers(std::size_t n, polarway::cancellation_token stop);
   /// No more batches: subscribers finish their stream.
   void close();
   /// close(), then waits for the subscribers to finish, cutting those still going after

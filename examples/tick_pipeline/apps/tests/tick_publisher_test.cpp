@@ -280,3 +280,18 @@ TEST_CASE("a subscriber that goes away is dropped, and the others carry on") {
   CHECK(f.pub->counters().gone.load() == 1);
   CHECK(f.pub->counters().stalled.load() == 0);
 }
+
+TEST_CASE("wait_for_subscribers returns once that many are subscribed, or false when stopped") {
+  auto o = options(socket_path("wait"));
+  fixture f(o);
+  pw::cancellation_token stop;
+  auto waiting = f.rt.spawn(f.pub->wait_for_subscribers(2, stop));
+  client a = f.rt.block_on(subscribe(o.address.substr(5), "polarway-ticks/1 kind=trade\n"));
+  f.rt.block_on(read_until(a, [](const frames::split_stream& s) { return !s.frames.empty(); }));
+  CHECK_FALSE(waiting.is_finished());
+  client b = f.rt.block_on(subscribe(o.address.substr(5), "polarway-ticks/1 kind=aggTrade policy=lossy\n"));
+  CHECK(f.rt.block_on([](pw::join_handle<bool>& h) -> pw::task<bool> { co_return (co_await h).value(); }(waiting)));
+  auto never = f.rt.spawn(f.pub->wait_for_subscribers(3, stop));
+  stop.cancel();
+  CHECK_FALSE(f.rt.block_on([](pw::join_handle<bool>& h) -> pw::task<bool> { co_return (co_await h).value(); }(never)));
+}
