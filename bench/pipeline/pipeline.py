@@ -22,6 +22,11 @@ drift hits all of them alike), every run a fresh feed process and a fresh reader
   replay      polarway-replay flat out over a recording of --ticks trades (polarway-demo --out,
               made once per benchmark), polarway-ingest with C connections, each a share of
               the symbols, ticks/s
+  brain       the feed flat out (--ticks), polarway-ingest --publish unix:SOCK with a Python
+              subscriber (brain_reader.py, on python/polarway_ticks) taking every trade into
+              pyarrow batches: its ticks/s and its receive cost per CPU second
+  brain_latency  the feed at --rate with send times, the same subscriber: p50 / p99 / p99.9
+              from the feed's send time to the Python iterator
 
 A run counts only if its checks pass: ticks in == ticks out == the number the feed was told to
 send, the feed's own totals (count, price sum, quantity sum, reported when it stops) equal the
@@ -53,7 +58,8 @@ PEER = os.path.join(REPO, "bench", "compare", "python", "ingest_peer.py")
 PEER_STACKS = {"python": "uvloop-orjson", "python_asyncio": "asyncio-json", "python_wss": "uvloop-orjson"}
 PEER_PACKAGES = ("uvloop", "websockets", "orjson")
 MEASUREMENTS = ("throughput", "latency", "latency_busy", "python", "python_asyncio", "parquet", "throughput_wss",
-                "python_wss", "replay")
+                "python_wss", "replay", "brain", "brain_latency")
+BRAIN = os.path.join(HERE, "brain_reader.py")
 # The wss:// rows: the same feed with --tls-cert, read over TLS (TLS 1.3, OpenSSL's default
 # suite) by polarway-ingest (--tls-ca) and by the strongest Python stack (its default SSL
 # context, trusting the run's CA through SSL_CERT_FILE).
@@ -69,6 +75,9 @@ TARGET_WSS_RATIO = 0.7  # polarway over wss:// / polarway over ws://
 TARGET_PARQUET_TPS = 1_000_000  # end to end, feed flat out to Parquet files
 TARGET_PARQUET_RSS_MIB = 64
 TARGET_REPLAY_TPS = 2_000_000  # polarway-replay flat out into polarway-ingest
+TARGET_BRAIN_TPS = 10_000_000  # ticks/s into pyarrow batches in Python, feed and ingest beside it
+TARGET_BRAIN_RATIO = 20.0  # the Python brain's ticks/s / the best Python pipeline's
+TARGET_BRAIN_P99_NS = 150_000  # feed send -> Python iterator at --rate
 
 
 class Interrupted(Exception):
@@ -373,6 +382,71 @@ def python_run(args, kind, tag, logdir, tls=None):
             "per_connection": per}
 
 
+def brain_run(args, kind, tag, logdir):
+    """kind: "brain" (feed flat out) or "brain_latency" (feed at --rate): polarway-ingest
+    --publish on a Unix socket, --publish-wait 1, and brain_reader.py subscribed to its trades.
+    Returns a result dict."""
+    c = args.connections
+    if kind == "brain":
+        per, rate, timeout = args.ticks // c, 0, args.timeout
+    else:
+        rate = args.rate // c
+        per = rate * args.latency_seconds
+        timeout = args.latency_seconds + args.timeout
+    sock = os.path.join(logdir, f"{tag}.sock")
+    ingest_err = os.path.join(logdir, f"{tag}.ingest.stderr")
+    ingest_out = os.path.join(logdir, f"{tag}.ingest.stdout")
+    holder = {}
+
+    def read(url):
+        argv = [args.ingest, "--once", "--quiet", "--publish", f"unix:{sock}", "--publish-wait", "1"]
+        for _ in range(c):
+            argv += ["--connect", url]
+        with open(ingest_out, "w") as out, open(ingest_err, "w") as err:
+            ingest = spawn(argv, out, err)
+        deadline = time.monotonic() + 15
+        while not os.path.exists(sock) and ingest.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        try:
+            reader = run_reader([PEER_PY, BRAIN, "--url", f"unix:{sock}", *(["--latency"] if rate else []),
+                                 "--timeout", str(timeout)], timeout + 30, tag, logdir, "brain")
+            ingest.wait(timeout=60)
+        finally:
+            holder["ingest_rc"] = reap(ingest)
+        return reader
+
+    (s, rc, err_path), feed_totals = against_feed(args, per, rate, logdir, tag, read)
+    with open(ingest_out) as f:
+        lines = [ln for ln in f.read().splitlines() if ln.startswith("{")]
+    ingest = json.loads(lines[-1]) if lines else {}
+    problems = []
+    sent = feed_totals["messages"]
+    if rate:
+        check(problems, per * c * 0.99 <= sent <= per * c,
+              f"the feed sent {sent} of the market's {per} messages x {c} connections (more than 1% missed)")
+    else:
+        check(problems, sent == per * c, f"the feed sent {sent}, expected {per * c}")
+    check(problems, holder.get("ingest_rc") == 0, f"polarway-ingest exit status {holder.get('ingest_rc')}")
+    check(problems, rc == 0 and s.get("ok") is True, f"brain_reader.py exit {rc}, ok {s.get('ok')}, closed {s.get('closed')}")
+    check(problems, s.get("ticks") == sent and ingest.get("ticks_in") == sent,
+          f"Python received {s.get('ticks')}, ingest {ingest.get('ticks_in')}, the feed sent {sent}")
+    check(problems, (s.get("price_sum", 0) % 2**64, s.get("quantity_sum", 0) % 2**64) ==
+          (feed_totals["price_sum"], feed_totals["quantity_sum"]),
+          f"Python's sums ({s.get('price_sum')}, {s.get('quantity_sum')}) != the feed's {feed_totals}")
+    lat = s.get("latency_ns", {})
+    if rate:
+        check(problems, lat.get("samples") == sent, f"latency samples {lat.get('samples')}, expected {sent}")
+    if problems:
+        raise RunError(f"{kind} run {tag}: check failed: " + "; ".join(problems) +
+                       f" (stderr: {err_path}, {ingest_err})")
+    out = {"ticks": sent, "ticks_per_s": float(s["ticks_per_s"]), "elapsed_s": float(s["seconds"]),
+           "ticks_per_cpu_s": float(s["ticks_per_cpu_s"]), "batches": s.get("batches"),
+           "ingest_ticks_per_s": float(ingest.get("ticks_per_s", 0.0)), "peak_rss_kib": ingest.get("peak_rss_kib")}
+    if rate:
+        out.update(p50_ns=lat["p50"], p99_ns=lat["p99"], p999_ns=lat["p999"], max_ns=lat["max"])
+    return out
+
+
 def parquet_run(args, tag, logdir, ticks):
     """polarway-demo, the README's main job: feed flat out -> ingest -> Parquet files on disk."""
     out_dir = os.path.join(logdir, f"{tag}.parquet-out")
@@ -590,6 +664,26 @@ def render(args, res, errors, meta):
           f"{c} connections | ≥ {TARGET_REPLAY_TPS:,} ticks/s | {rate_text(rp_med)} ticks/s | "
           f"{', '.join(rate_text(r['ticks_per_s']) for r in rp)} | "
           f"{verdict(None if rp_med is None else rp_med >= TARGET_REPLAY_TPS)} |")
+    br, brl = res["brain"], res["brain_latency"]
+    if br:
+        br_med = med([r["ticks_per_s"] for r in br])
+        cpu_med = med([r["ticks_per_cpu_s"] for r in br])
+        py_med = med([r["ticks_per_s"] for r in py])
+        ratio = br_med / py_med if br_med and py_med else None
+        p(f"| Python brain flat out: feed → `polarway-ingest --publish unix:` → Python "
+          f"(`polarway_ticks`, every trade into pyarrow batches), {args.ticks:,} ticks | "
+          f"≥ {TARGET_BRAIN_TPS:,} ticks/s | {rate_text(br_med)} ticks/s (receiving costs Python "
+          f"1 CPU s per {rate_text(cpu_med)} ticks) | {', '.join(rate_text(r['ticks_per_s']) for r in br)} | "
+          f"{verdict(None if br_med is None else br_med >= TARGET_BRAIN_TPS)} |")
+        p(f"| Python brain ÷ Python peer (uvloop + websockets + orjson), same feed | ≥ {TARGET_BRAIN_RATIO:.0f}× | "
+          f"{'—' if ratio is None else f'{ratio:.1f}×'} | Python peer: {', '.join(rate_text(r['ticks_per_s']) for r in py) or '—'} | "
+          f"{verdict(None if ratio is None else ratio >= TARGET_BRAIN_RATIO)} |")
+    if brl:
+        p99_med = med([r["p99_ns"] for r in brl])
+        p(f"| Python brain latency p99, feed send → Python iterator, {args.rate:,} ticks/s offered "
+          f"({args.latency_seconds} s; default sleeping workers) | < {TARGET_BRAIN_P99_NS / 1e3:.0f} µs | {us(p99_med)} | "
+          f"{', '.join(us(r['p99_ns']) for r in brl)} | "
+          f"{verdict(None if p99_med is None else p99_med < TARGET_BRAIN_P99_NS)} |")
     if pq or pq20:
         p("")
         p(f"End to end with Parquet: `polarway-demo` runs the feed, ingest and the Parquet sink in one "
@@ -615,7 +709,8 @@ def render(args, res, errors, meta):
     for name, rows in (("throughput", tp), ("latency", lt), ("latency, busy poll", lb), ("python (uvloop + orjson)", py),
                        ("python (asyncio + json)", pya), ("parquet", res["parquet"]),
                        ("parquet ×20", res.get("parquet_x20", [])), ("throughput over wss://", res["throughput_wss"]),
-                       ("python over wss:// (uvloop + orjson)", res["python_wss"]), ("replay", res["replay"])):
+                       ("python over wss:// (uvloop + orjson)", res["python_wss"]), ("replay", res["replay"]),
+                       ("Python brain", res["brain"]), ("Python brain latency", res["brain_latency"])):
         for r in rows:
             lat = "p50_ns" in r
             p(f"| {name} | {r['run']} | {r['ticks']:,} | {r['elapsed_s']:.3f} | "
@@ -648,6 +743,16 @@ def render(args, res, errors, meta):
           f"merged by event time from the Parquet files. A run counts only if the ingest received "
           f"every row and the sums of what the replay sent and of what the ingest received equal "
           f"the recording's.")
+    if res["brain"] or res["brain_latency"]:
+        p("- The Python brain rows: three processes on the machine's cores (the feed, polarway-ingest "
+          "with `--publish unix:SOCK --publish-wait 1`, and `bench/pipeline/brain_reader.py`, which "
+          "subscribes with `python/polarway_ticks` to the trades). The subscriber's clock runs from "
+          "its first batch to its last; what it times is the receive alone (each batch kept with "
+          "its arrival time; sums and latencies computed after the stream closed). A run counts "
+          "only if the subscriber received every tick the feed sent, with the feed's exact sums, "
+          "and the stream ended with its closing message. The CPU figure is the subscriber "
+          "process's user + system time while receiving. Latency is the subscriber's wall clock "
+          "when the batch came out of the iterator minus the feed's `pw_ts`, over every tick.")
     p(f"- The latency configuration (`--workers {args.busy_poll_workers} --busy-poll-us "
       f"{args.busy_poll_us}`; `runtime_options::busy_poll`) keeps an ingest worker polling its "
       f"ring instead of sleeping between messages: at this rate that worker's core stays busy "
@@ -779,6 +884,8 @@ def main():
                     elif kind == "replay":
                         recording = recording or record(args, logdir)
                         out = replay_run(args, tag, logdir, recording)
+                    elif kind in ("brain", "brain_latency"):
+                        out = brain_run(args, kind, tag, logdir)
                     else:
                         out = polarway_run(args, kind, tag, logdir, tls)
                 except RunError as e:
@@ -789,7 +896,7 @@ def main():
                 res[kind].append(out)
                 raw.append(dict(out, measurement=kind))
                 extra = (f", p50 {us(out['p50_ns'])}, p99 {us(out['p99_ns'])}, "
-                         f"p99.9 {us(out['p999_ns'])}") if kind.startswith("latency") else ""
+                         f"p99.9 {us(out['p999_ns'])}") if "p50_ns" in out else ""
                 log(f"[{tag}] {out['ticks']:,} ticks, {out['ticks_per_s']:,.0f} ticks/s{extra} "
                     f"(checked; {time.time() - t:.1f} s)")
     except Interrupted as e:

@@ -72,6 +72,7 @@ fi
 # this trap kills what it listed in the pid file (only processes still running those binaries).
 pidfile="$build_dir/pipeline.pids"
 feed_real="$(realpath "$feed")" ingest_real="$(realpath "$ingest")" replay_real="$(realpath -m "$replay")" peer="$(realpath "$here/../compare/python/ingest_peer.py")"
+brain="$(realpath "$here/brain_reader.py")"
 : >"$pidfile"
 child=""
 # shellcheck disable=SC2317  # reached through the trap
@@ -81,7 +82,7 @@ cleanup() {
     while read -r pid; do
       exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
       cmdl="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
-      if [[ $exe == "$feed_real" || $exe == "$ingest_real" || $exe == "$replay_real" || $cmdl == *"$peer"* ]]; then
+      if [[ $exe == "$feed_real" || $exe == "$ingest_real" || $exe == "$replay_real" || $cmdl == *"$peer"* || $cmdl == *"$brain"* ]]; then
         kill -KILL "$pid" 2>/dev/null || true
       fi
     done <"$pidfile"

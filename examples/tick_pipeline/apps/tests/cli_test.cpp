@@ -281,6 +281,34 @@ TEST_CASE("ingest flags: Parquet output") {
   CHECK(err({"--file-rows", "10", "--codec", "zstd"}).find("--file-rows: only with --out") != std::string::npos);
 }
 
+TEST_CASE("ingest flags: --publish and its knobs") {
+  auto v = argv_of({"--listen", "127.0.0.1:0", "--publish", "unix:/tmp/t.sock", "--publish-queue", "16",
+                    "--publish-stall", "0.5", "--publish-max", "3", "--publish-wait", "2"});
+  auto c = app::parse_ingest_args(v);
+  REQUIRE(c);
+  CHECK(c->publish.address == "unix:/tmp/t.sock");
+  CHECK(c->publish.queue_batches == 16);
+  CHECK(c->publish.stall_timeout_ms == 500);
+  CHECK(c->publish.max_subscribers == 3);
+  CHECK(c->publish.wait_for == 2);
+  auto t = argv_of({"--listen", "127.0.0.1:0", "--publish", "tcp:127.0.0.1:0"});
+  auto tc = app::parse_ingest_args(t);
+  REQUIRE(tc);
+  CHECK(tc->publish.address == "tcp:127.0.0.1:0");
+  CHECK(tc->publish.wait_for == 0);
+
+  CHECK(ingest_error({"--listen", "127.0.0.1:0", "--publish", "/tmp/t.sock"}).find("expected unix:PATH or tcp:HOST:PORT") !=
+        std::string::npos);
+  CHECK(!ingest_error({"--listen", "127.0.0.1:0", "--publish", ""}).empty());
+  CHECK(ingest_error({"--listen", "127.0.0.1:0", "--publish"}).find("needs a value") != std::string::npos);
+  CHECK(!ingest_error({"--listen", "127.0.0.1:0", "--publish", "unix:x", "--publish-queue", "0"}).empty());
+  CHECK(!ingest_error({"--listen", "127.0.0.1:0", "--publish", "unix:x", "--publish-max", "-1"}).empty());
+  CHECK(!ingest_error({"--listen", "127.0.0.1:0", "--publish", "unix:x", "--publish-stall", "soon"}).empty());
+  // The knobs mean nothing without --publish: refused, naming the first one given.
+  CHECK(ingest_error({"--listen", "127.0.0.1:0", "--publish-wait", "1", "--publish-queue", "2"})
+            .find("--publish-wait: only with --publish ADDR") != std::string::npos);
+}
+
 TEST_CASE("ws_url: schemes, hosts, default ports, targets") {
   auto u = app::ws_url::parse("ws://localhost:9000");
   REQUIRE(u);

@@ -60,18 +60,22 @@ std::vector<ticks::tick> mixed_batch(std::int64_t first, int n) {
 }
 
 // A subscriber: its connection and everything it has read.
-struct client {
-  pw::net::unix_stream s;
+template <class Stream>
+struct basic_client {
+  Stream s;
   std::vector<std::byte> bytes;
   bool eof = false;
 
   frames::split_stream received() const { return frames::split(bytes); }
 };
+using client = basic_client<pw::net::unix_stream>;
 
-pw::task<client> subscribe(const std::string& path, std::string request) {
-  auto s = co_await pw::net::unix_stream::connect(path);
+// Connects to `where` (a Unix socket path, or HOST:PORT for TCP) and sends `request`.
+template <class Stream = pw::net::unix_stream>
+pw::task<basic_client<Stream>> subscribe(const std::string& where, std::string request) {
+  auto s = co_await Stream::connect(where);
   REQUIRE(s);
-  client c{std::move(*s), {}, false};
+  basic_client<Stream> c{std::move(*s), {}, false};
   if (!request.empty()) {
     auto w = co_await c.s.write_all(std::as_bytes(std::span(request.data(), request.size())));
     REQUIRE(w);
@@ -80,8 +84,8 @@ pw::task<client> subscribe(const std::string& path, std::string request) {
 }
 
 // Reads until `done(received)` holds or the stream ends; bounded so that a failure cannot hang.
-template <class Pred>
-pw::task<void> read_until(client& c, Pred done) {
+template <class Client, class Pred>
+pw::task<void> read_until(Client& c, Pred done) {
   std::array<std::byte, 65536> buf;
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (!c.eof && !done(c.received()) && std::chrono::steady_clock::now() < deadline) {
@@ -294,4 +298,20 @@ TEST_CASE("wait_for_subscribers returns once that many are subscribed, or false 
   auto never = f.rt.spawn(f.pub->wait_for_subscribers(3, stop));
   stop.cancel();
   CHECK_FALSE(f.rt.block_on([](pw::join_handle<bool>& h) -> pw::task<bool> { co_return (co_await h).value(); }(never)));
+}
+
+TEST_CASE("over TCP: the bound port in the address, the schema and heartbeats") {
+  app::publish_options o;
+  o.address = "tcp:127.0.0.1:0";
+  o.heartbeat_ms = 20;
+  fixture f(o);
+  const std::string& a = f.pub->address();
+  REQUIRE(a.starts_with("tcp:127.0.0.1:"));
+  CHECK(a != "tcp:127.0.0.1:0");
+  auto c = f.rt.block_on(subscribe<pw::net::tcp_stream>(a.substr(4), "polarway-ticks/1 kind=bookTicker\n"));
+  f.rt.block_on(read_until(c, [](const frames::split_stream& s) { return count_with(s, "polarway.heartbeat") >= 2; }));
+  const auto s = c.received();
+  REQUIRE(!s.frames.empty());
+  CHECK(frames::schema_metadata(s.frames[0]).at("polarway.kind") == "bookTicker");
+  CHECK(count_with(s, "polarway.heartbeat") >= 2);
 }
