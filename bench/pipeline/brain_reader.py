@@ -3,9 +3,11 @@ feed with polarway_ticks (python/), takes every trade batch as a pyarrow.RecordB
 stream closes, and prints one JSON line: the ticks, their exact price and quantity sums (in
 units of 1e-8, comparable with the feed's totals), the time from the first batch to the last,
 the CPU time this process spent receiving, and with --latency the percentiles of now -
-sent_time, "now" being the moment the batch came out of the iterator. What is timed is the
-receive alone: the loop keeps each batch and its arrival time, and the sums and latencies are
-computed once the stream has closed, so that a brain's own work does not count as the feed's.
+sent_time, "now" being the moment the batch came out of the iterator.
+
+Flat out, each batch is summed as it comes and let go, as a brain would. With --latency, the
+loop only keeps each batch and its arrival time, and the sums and latencies are computed once
+the stream has closed, so that the measuring's own work does not delay the next batch.
 
 Usage: brain_reader.py --url unix:PATH [--latency] [--timeout S]
 The ingest runs with --publish-wait 1, so that it reads no tick before this subscriber is there."""
@@ -48,16 +50,23 @@ def main():
     closed = None
     deadline = time.monotonic() + args.timeout
     sub = pt.subscribe(args.url, kinds=("trade",), stale_after=1.0)
-    received = []  # (arrival unix ns, batch)
-    # The batches kept here would make each of the cyclic collector's full passes longer (pauses
-    # of tens of ms by the end of a run), a cost of this measuring loop, not of the feed: it is
-    # paused while receiving. The batches hold no reference cycles; reference counting frees them.
+    received = []  # --latency: (arrival unix ns, batch)
+    # The batches kept for --latency would make each of the cyclic collector's full passes longer
+    # (pauses of tens of ms by the end of a run), a cost of this measuring loop, not of the feed:
+    # it is paused while receiving. The batches hold no reference cycles.
     gc.disable()
     for item in sub:
         if isinstance(item, pa.RecordBatch):
-            received.append((time.time_ns(), item))
+            now = time.time_ns()
             if first is None:
                 first, cpu_first = time.perf_counter(), cpu_seconds()
+            if args.latency:
+                received.append((now, item))
+            else:
+                ticks += item.num_rows
+                batches += 1
+                price_sum += raw_units(pc.sum(item.column("price")))
+                quantity_sum += raw_units(pc.sum(item.column("quantity")))
             last = time.perf_counter()
         elif isinstance(item, pt.Closed):
             closed = item
