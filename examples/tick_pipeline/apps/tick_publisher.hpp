@@ -15,9 +15,11 @@
 // Data path: the pipeline's sink task calls publish() with each batch a connection decoded
 // from one read; it is stamped with the time (recv_time), shared (one copy, whatever the number
 // of subscribers) and queued to every subscriber. Each subscriber has a task of its own that
-// takes what is queued, keeps its kind and symbols, encodes it and writes it: one message when
-// it keeps up (a batch is written as soon as it is published, never held to fill a size), or
-// everything queued in one message of at most max_rows_per_message rows when it falls behind.
+// takes what is queued, keeps its kind and symbols, encodes it and writes it: a batch is written
+// as soon as it is published when the subscriber keeps up (never held to fill a size); on a Unix
+// socket, while the subscriber has not read the previous message yet (SIOCOUTQ), the batch
+// waits for the next one or a millisecond and they go out together, so a reader that falls
+// behind gets fewer, larger messages, each of at most max_rows_per_message rows.
 //
 // Policies, each subscriber independently:
 //   block  its queue holds queue_batches batches; when it is full, publish() waits, so the
