@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
   {
     auto watcher = rt.spawn(signals.watch(stop, &by_signal));
     auto dumper = rt.spawn(dump_signal.watch(rt, "polarway-ingest"));
-    const app::ingest_metrics_sources sources{&engine.counters(), &sink, parquet ? &*parquet : nullptr, per_stream, &engine};
+    const app::ingest_metrics_sources sources{&engine.counters(), &sink, parquet ? &*parquet : nullptr, per_stream, &engine,
+                                              publisher ? &publisher->counters() : nullptr};
     report = rt.block_on([](pw::runtime& rt, app::ingest_engine& engine, app::ingest_metrics_sources sources,
                             pw::cancellation_token stop,
                             app::tick_publisher* publisher) -> pw::task<pw::option<app::ingest_report>> {

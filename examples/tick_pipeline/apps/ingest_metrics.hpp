@@ -17,6 +17,9 @@
 //   polarway_websocket_errors_total{violation}
 //   polarway_backfill_*_total               --backfill: gaps, ids, ticks fetched, requests
 //   polarway_parquet_{rows,files,bytes}_written_total{kind}   --out: what committed files hold
+//   polarway_publish_*                      --publish: subscribers now, subscriptions, refusals,
+//                                           stalled and gone subscribers, lagged batches, ticks,
+//                                           messages and heartbeats sent (tick_publisher.hpp)
 //   polarway_tick_latency_seconds            histogram of feed send time to the sink
 //   polarway_process_resident_memory_bytes, polarway_process_peak_resident_memory_bytes
 // Every value is read from counters that any thread may read while the run goes on.
@@ -40,6 +43,7 @@ struct ingest_metrics_sources {
   const parquet_tick_sink* parquet = nullptr;  // none without --out
   const stream_tick_counts* streams = nullptr;  // none: no per-stream families
   const ingest_engine* engine = nullptr;        // none: no channel families
+  const publisher_counters* published = nullptr;  // none without --publish
 };
 
 /// The whole page: the runtime's families, the pipeline's, the process's.

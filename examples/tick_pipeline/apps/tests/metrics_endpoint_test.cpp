@@ -123,6 +123,7 @@ TEST_CASE("ingest_metrics_page: the counters under their names and labels") {
   CHECK(has("polarway_runtime_live_tasks 4"));
   CHECK(has("polarway_tick_latency_seconds_count 0"));
   CHECK(page.find("polarway_parquet_") == std::string::npos);  // no --out
+  CHECK(page.find("polarway_publish_") == std::string::npos);  // no --publish
   // Each family once: one TYPE line per name.
   CHECK(page.find("# TYPE polarway_errors_total counter") == page.rfind("# TYPE polarway_errors_total counter"));
 }
@@ -147,4 +148,25 @@ TEST_CASE("ingest_metrics_page: per-stream counts, labelled by symbol and kind")
   CHECK(page.find("polarway_channel_") == std::string::npos);  // no engine
   const std::string without = ingest_metrics_page(polarway::runtime_metrics{}, ingest_metrics_sources{&c, &sink, nullptr});
   CHECK(without.find("polarway_stream_") == std::string::npos);
+}
+
+TEST_CASE("ingest_metrics_page: the publisher's counters with --publish") {
+  ingest_counters c;
+  counting_sink sink;
+  publisher_counters p;
+  p.active.store(2);
+  p.subscribed.store(5);
+  p.stalled.store(1);
+  p.lagged_batches.store(40);
+  p.ticks_sent.store(123456);
+  const std::string page =
+      ingest_metrics_page(polarway::runtime_metrics{}, ingest_metrics_sources{&c, &sink, nullptr, nullptr, nullptr, &p});
+  const auto has = [&](const std::string& line) { return page.find("\n" + line + "\n") != std::string::npos; };
+  CHECK(has("polarway_publish_subscribers 2"));
+  CHECK(has("polarway_publish_subscribed_total 5"));
+  CHECK(has("polarway_publish_stalled_total 1"));
+  CHECK(has("polarway_publish_lagged_batches_total 40"));
+  CHECK(has("polarway_publish_ticks_sent_total 123456"));
+  CHECK(has("polarway_publish_gone_total 0"));
+  CHECK(has("# TYPE polarway_publish_heartbeats_total counter"));
 }
