@@ -10,6 +10,8 @@
   reads (cut off after --publish-stall), a lossy one that never reads; the good subscriber still
   gets every tick and the Parquet output is complete;
 - the brain killed with SIGKILL mid-stream: ingest carries on, exit 0, every tick in Parquet;
+- examples/python_brain/brain.py against the real ingest (trades and bookTickers of two symbols):
+  exit 0 when the feed ends, its per-kind counts equal what ingest received, its sums exact;
 - ingest killed with SIGKILL: the subscriber sees Closed at once ("connection lost");
   ingest stopped with SIGSTOP: the subscriber sees Stale within stale_after, then Closed when it
   is killed.
@@ -180,6 +182,32 @@ check(ingest.returncode == 0 and s2.get("ticks_in", 0) >= 100_000 and
       f"the brain killed mid-stream: ingest exit {ingest.returncode}, {s2.get('ticks_in')} in, "
       f"{(s2.get('parquet') or {}).get('rows_written')} rows in Parquet")
 check((s2.get("publish") or {}).get("gone") == 1, f"the dead subscriber was dropped: {s2.get('publish')}")
+
+# --- the example brain against the real thing ---------------------------------------------------
+# A market of 3,000 messages of each kind at 1,500/s; the brain's two connections (trade,
+# bookTicker) are the two subscribers the ingest waits for.
+feed, addr = feed_process.start(feed_bin, "--rate", "1500", "--count", "3000", "--symbols", "2")
+sock4 = os.path.join(work, "brain.sock")
+url4 = f"ws://{addr}/stream?streams=btcusdt@trade/ethusdt@trade/btcusdt@bookTicker/ethusdt@bookTicker"
+ingest = subprocess.Popen([ingest_bin, "--connect", url4, "--once", "--quiet", "--publish", f"unix:{sock4}",
+                           "--publish-wait", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+feed_process.wait_for_line(ingest.stderr, r"publishing on (\S+)")
+brain_summary = os.path.join(work, "brain.json")
+brain = subprocess.run([python, os.path.join(HERE, "..", "..", "..", "python_brain", "brain.py"), "--url", f"unix:{sock4}",
+                        "--seconds", "60", "--json-summary", brain_summary], capture_output=True, text=True, timeout=120)
+stdout, stderr = ingest.communicate(timeout=60)
+feed_process.stop(feed)
+s4 = json.loads(stdout.strip().splitlines()[-1]) if stdout.strip() else {}
+b = json.load(open(brain_summary)) if os.path.exists(brain_summary) else {}
+kinds4 = s4.get("per_kind", {})
+trades4 = sum(v["count"] for v in b.get("trade", {}).values())
+quotes4 = sum(v["count"] for v in b.get("bookTicker", {}).values())
+check(brain.returncode == 0 and b.get("ended_by") == "feed closed",
+      f"the brain ran to the feed's end: exit {brain.returncode}, {b.get('ended_by')}: {brain.stderr[-500:]}")
+check(trades4 == kinds4.get("trade") and quotes4 == kinds4.get("bookTicker") and trades4 >= 2900,
+      f"the brain saw every tick: {trades4} trades, {quotes4} quotes; ingest {kinds4}")
+check(sorted(b.get("trade", {})) == ["BTCUSDT", "ETHUSDT"] and brain.stdout.count("\n") >= 2,
+      f"per-symbol lines: {sorted(b.get('trade', {}))}, {brain.stdout.count(chr(10))} lines")
 
 # --- ingest killed, and ingest frozen ----------------------------------------------------------
 for how in ("SIGKILL", "SIGSTOP"):
