@@ -213,24 +213,33 @@ batch_builder::batch_builder(message_kind kind) : kind_(kind) {
   }
 }
 
-void batch_builder::push_i64(std::size_t c, std::int64_t v) { append_bytes(columns_[c].values, &v, sizeof v); }
+std::span<const std::byte> batch_builder::column::data() const noexcept {
+  switch (type) {
+    case column_type::utf8: return std::as_bytes(std::span(text));
+    case column_type::boolean: return std::as_bytes(std::span(bits));
+    default: return std::as_bytes(std::span(words));
+  }
+}
+
+void batch_builder::push_i64(std::size_t c, std::int64_t v) { columns_[c].words.push_back(v); }
 
 void batch_builder::push_decimal(std::size_t c, std::int64_t raw) {
   // Little-endian 128-bit two's complement: the int64, then its sign extended.
-  const std::array<std::int64_t, 2> v{raw, raw < 0 ? -1 : 0};
-  append_bytes(columns_[c].values, v.data(), sizeof v);
+  column& col = columns_[c];
+  col.words.push_back(raw);
+  col.words.push_back(raw < 0 ? -1 : 0);
 }
 
 void batch_builder::push_text(std::size_t c, std::string_view s) {
   column& col = columns_[c];
-  append_bytes(col.values, s.data(), s.size());
-  col.offsets.push_back(static_cast<std::int32_t>(col.values.size()));
+  col.text.insert(col.text.end(), s.begin(), s.end());
+  col.offsets.push_back(static_cast<std::int32_t>(col.text.size()));
 }
 
 void batch_builder::push_bool(std::size_t c, bool v) {
   column& col = columns_[c];
-  if (rows_ % 8 == 0) col.values.push_back(std::byte{0});
-  if (v) col.values.back() |= std::byte{static_cast<unsigned char>(1u << (rows_ % 8))};
+  if (rows_ % 8 == 0) col.bits.push_back(0);
+  if (v) col.bits.back() |= static_cast<std::uint8_t>(1u << (rows_ % 8));
 }
 
 void batch_builder::push_optional_i64(std::size_t c, const polarway::option<std::int64_t>& v) {
@@ -238,10 +247,10 @@ void batch_builder::push_optional_i64(std::size_t c, const polarway::option<std:
   if (rows_ % 8 == 0) col.validity.push_back(0);
   if (v) {
     col.validity.back() |= static_cast<std::uint8_t>(1u << (rows_ % 8));
-    push_i64(c, *v);
+    col.words.push_back(*v);
   } else {
     ++col.null_count;
-    push_i64(c, 0);
+    col.words.push_back(0);
   }
 }
 
@@ -306,7 +315,7 @@ void batch_builder::append(std::vector<std::byte>& out, std::span<const key_valu
     nodes.push_back({static_cast<std::int64_t>(rows_), static_cast<std::int64_t>(c.null_count)});
     place(c.null_count != 0 ? c.validity.size() : 0);
     if (c.type == column_type::utf8) place(c.offsets.size() * sizeof(std::int32_t));
-    place(c.values.size());
+    place(c.data().size());
   }
 
   fb::FlatBufferBuilder b(512);
@@ -326,14 +335,16 @@ void batch_builder::append(std::vector<std::byte>& out, std::span<const key_valu
   for (const column& c : columns_) {
     if (c.null_count != 0) write(c.validity.data(), c.validity.size());
     if (c.type == column_type::utf8) write(c.offsets.data(), c.offsets.size() * sizeof(std::int32_t));
-    write(c.values.data(), c.values.size());
+    write(c.data().data(), c.data().size());
   }
   clear();
 }
 
 void batch_builder::clear() noexcept {
   for (column& c : columns_) {
-    c.values.clear();
+    c.words.clear();
+    c.text.clear();
+    c.bits.clear();
     c.validity.clear();
     c.null_count = 0;
     if (c.type == column_type::utf8) {

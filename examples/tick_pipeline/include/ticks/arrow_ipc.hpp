@@ -83,12 +83,18 @@ class batch_builder {
   void append(std::vector<std::byte>& out, std::span<const key_value> metadata = {});
 
  private:
+  // A column's buffers, typed so that adding a value is a push_back.
   struct column {
     column_type type{};
-    std::vector<std::byte> values;   // fixed-width values, bit-packed booleans, or utf8 bytes
-    std::vector<std::int32_t> offsets;  // utf8 only: rows + 1 offsets
+    std::vector<std::int64_t> words;     // int64 and timestamps: one per row; decimals: two
+    std::vector<char> text;              // utf8: the bytes
+    std::vector<std::int32_t> offsets;   // utf8: rows + 1 offsets into text
+    std::vector<std::uint8_t> bits;      // boolean: the values, one bit per row
     std::vector<std::uint8_t> validity;  // nullable columns: one bit per row, 1 = valid
     std::size_t null_count = 0;
+
+    // The values buffer as the format lays it out.
+    std::span<const std::byte> data() const noexcept;
   };
   void push_i64(std::size_t c, std::int64_t v);
   void push_decimal(std::size_t c, std::int64_t raw);
