@@ -61,7 +61,7 @@ struct publish_options {
   std::uint64_t request_timeout_ms = 5000;  // to send the request line
   std::size_t max_subscribers = 64;         // more are refused
   std::uint64_t drain_timeout_ms = 2000;
-  std::size_t max_rows_per_message = 65536;
+  std::size_t max_rows_per_message = 16384;  // a message encodes in well under a millisecond
   std::size_t wait_for = 0;  // --publish-wait: subscribers to wait for before reading feeds
 };
 
