@@ -36,6 +36,19 @@ def raw_units(decimal_sum):
     return int(decimal_sum.as_py().scaleb(8)) if decimal_sum.is_valid else 0
 
 
+class Totals:
+    """The ticks, batches and exact price and quantity sums of the batches added."""
+
+    def __init__(self):
+        self.ticks = self.batches = self.price_sum = self.quantity_sum = 0
+
+    def add(self, batch):
+        self.ticks += batch.num_rows
+        self.batches += 1
+        self.price_sum += raw_units(pc.sum(batch.column("price")))
+        self.quantity_sum += raw_units(pc.sum(batch.column("quantity")))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", required=True)
@@ -43,7 +56,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=300.0)
     args = ap.parse_args()
 
-    ticks = batches = price_sum = quantity_sum = 0
+    totals = Totals()
     first = last = None
     cpu_first = None
     latencies = []
@@ -51,9 +64,9 @@ def main():
     deadline = time.monotonic() + args.timeout
     sub = pt.subscribe(args.url, kinds=("trade",), stale_after=1.0)
     received = []  # --latency: (arrival unix ns, batch)
-    # The batches kept for --latency would make each of the cyclic collector's full passes longer
-    # (pauses of tens of ms by the end of a run), a cost of this measuring loop, not of the feed:
-    # it is paused while receiving. The batches hold no reference cycles.
+    # The batches kept for --latency make each of the cyclic collector's full passes longer as the
+    # run goes on, a cost of this measuring loop, not of the feed: it is paused while receiving.
+    # The batches hold no reference cycles.
     gc.disable()
     for item in sub:
         if isinstance(item, pa.RecordBatch):
@@ -63,10 +76,7 @@ def main():
             if args.latency:
                 received.append((now, item))
             else:
-                ticks += item.num_rows
-                batches += 1
-                price_sum += raw_units(pc.sum(item.column("price")))
-                quantity_sum += raw_units(pc.sum(item.column("quantity")))
+                totals.add(item)
             last = time.perf_counter()
         elif isinstance(item, pt.Closed):
             closed = item
@@ -76,17 +86,14 @@ def main():
     cpu = cpu_seconds() - (cpu_first if cpu_first is not None else cpu_seconds())
     gc.enable()
     for now, batch in received:
-        ticks += batch.num_rows
-        batches += 1
-        price_sum += raw_units(pc.sum(batch.column("price")))
-        quantity_sum += raw_units(pc.sum(batch.column("quantity")))
-        if args.latency:
-            latencies.append(pc.subtract(pa.scalar(now, pa.int64()), batch.column("sent_time").cast(pa.int64())))
+        totals.add(batch)
+        latencies.append(pc.subtract(pa.scalar(now, pa.int64()), batch.column("sent_time").cast(pa.int64())))
     seconds = (last - first) if first is not None and last is not None else 0.0
     out = {"ok": closed is not None and closed.orderly, "closed": closed.reason if closed else None,
-           "ticks": ticks, "batches": batches, "price_sum": price_sum, "quantity_sum": quantity_sum,
-           "seconds": seconds, "cpu_s": cpu, "ticks_per_s": ticks / seconds if seconds > 0 else 0.0,
-           "ticks_per_cpu_s": ticks / cpu if cpu > 0 else 0.0}
+           "ticks": totals.ticks, "batches": totals.batches, "price_sum": totals.price_sum,
+           "quantity_sum": totals.quantity_sum,
+           "seconds": seconds, "cpu_s": cpu, "ticks_per_s": totals.ticks / seconds if seconds > 0 else 0.0,
+           "ticks_per_cpu_s": totals.ticks / cpu if cpu > 0 else 0.0}
     if latencies:
         all_ns = pa.chunked_array(latencies).combine_chunks().drop_null()
         q = pc.quantile(all_ns, q=[0.5, 0.99, 0.999], interpolation="higher").to_pylist()

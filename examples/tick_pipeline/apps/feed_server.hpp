@@ -47,9 +47,9 @@
 // them, raw), written by the same encoder as generated messages (ticks/tick_json.hpp), from the
 // start of the recording's range to its end, then close 1000. Flat out by default; with a
 // speed, a row is due (its time - the first row's time) / speed after the first was sent, at
-// the pacing thread's ticks; a connection whose next row is more than 2 ms off waits on a timer
-// (and client input) instead, unsubscribed from the pacing thread meanwhile, as one with no
-// stream does. A SUBSCRIBE adds a stream from the replay's current event time on.
+// the pacing thread's ticks; a connection whose next row is further off than a timer is worth
+// (long_wait_ns in feed_server.cpp) waits on a timer (and client input) instead, unsubscribed
+// from the pacing thread meanwhile, as one with no stream does. A SUBSCRIBE adds a stream from the replay's current event time on.
 // A file that fails while it is read ends that connection with 1011 and is logged.
 //
 // The same listener serves the REST history (rest_history.hpp): a request whose head has no

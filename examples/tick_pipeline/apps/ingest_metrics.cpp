@@ -114,24 +114,8 @@ void append_ingest_metrics(prometheus_text& out, const ingest_metrics_sources& s
 
   if (const publisher_counters* p = s.published) {
     out.single("polarway_publish_subscribers", "gauge", "Subscribers of --publish now.", p->active.load());
-    const std::pair<const char*, const std::atomic<std::uint64_t>*> totals[] = {
-        {"subscribed", &p->subscribed}, {"refused", &p->refused},   {"stalled", &p->stalled},
-        {"gone", &p->gone},             {"lagged_batches", &p->lagged_batches}, {"ticks_sent", &p->ticks_sent},
-        {"messages_sent", &p->messages_sent}, {"heartbeats", &p->heartbeats},
-        {"unrepresentable_ticks", &p->unrepresentable}};
-    const char* helps[] = {"Subscription requests accepted.",
-                           "Subscribers refused: a bad or missing request, too many, or stopping.",
-                           "Block subscribers cut off for taking nothing for --publish-stall.",
-                           "Subscribers whose connection failed.",
-                           "Batches lossy subscribers lost, summed over them.",
-                           "Ticks written to subscribers, summed over them.",
-                           "Record batch messages with ticks written to subscribers.",
-                           "Heartbeats written to idle subscribers.",
-                           "Ticks a decimal128(18, 8) cannot hold, not published."};
-    for (std::size_t i = 0; i < std::size(totals); ++i) {
-      const std::string name = std::string("polarway_publish_") + totals[i].first + "_total";
-      out.single(name, "counter", helps[i], totals[i].second->load());
-    }
+    for (const publisher_total& t : publisher_totals)
+      out.single(std::string("polarway_publish_") + t.metric + "_total", "counter", t.help, (p->*t.value).load());
   }
 
   const latency_histogram& h = sink.latency();

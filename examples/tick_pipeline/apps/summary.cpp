@@ -190,17 +190,9 @@ std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r
   else o.raw("sink_error", "null");
   if (extras.feed_sent) o.raw("feed_sent", totals_json(*extras.feed_sent));
   if (const publisher_counters* p = extras.published) {
-    o.raw("publish", json_object()
-                         .num("subscribed", p->subscribed.load())
-                         .num("refused", p->refused.load())
-                         .num("stalled", p->stalled.load())
-                         .num("gone", p->gone.load())
-                         .num("lagged_batches", p->lagged_batches.load())
-                         .num("ticks_sent", p->ticks_sent.load())
-                         .num("messages_sent", p->messages_sent.load())
-                         .num("heartbeats", p->heartbeats.load())
-                         .num("unrepresentable", p->unrepresentable.load())
-                         .done());
+    json_object published;
+    for (const publisher_total& t : publisher_totals) published.num(t.key, (p->*t.value).load());
+    o.raw("publish", published.done());
   } else {
     o.raw("publish", "null");
   }

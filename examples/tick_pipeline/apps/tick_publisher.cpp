@@ -81,8 +81,6 @@ struct tick_publisher::state {
   bool closed = false;
   std::vector<std::shared_ptr<block_subscriber>> blocking;
   pw::option<pw::broadcast::sender<batch_ptr>> lossy;
-  // Subscribers of either policy now: publish() skips all work when there are none.
-  std::atomic<std::size_t> subscribers{0};
   pw::notify subscribed;  // notify_waiters() whenever one more is registered
 
   void cut(const std::shared_ptr<block_subscriber>& s) {
@@ -255,7 +253,7 @@ pw::task<void> serve_subscriber(Stream s, std::shared_ptr<state> stp) {
   {
     std::lock_guard lock(st.mu);
     stopping = st.closed;
-    if (!stopping && st.subscribers.load() < st.options.max_subscribers) {
+    if (!stopping && st.counters.active.load() < st.options.max_subscribers) {
       if (req.policy == delivery_policy::block) {
         auto [tx, rx] = pw::mpsc::channel<batch_ptr>(st.options.queue_batches);
         auto sub = std::make_shared<block_subscriber>(block_subscriber{std::move(tx), cut});
@@ -265,7 +263,7 @@ pw::task<void> serve_subscriber(Stream s, std::shared_ptr<state> stp) {
       } else {
         queue.emplace(st.lossy->subscribe());
       }
-      st.subscribers.fetch_add(1);
+      st.counters.active.fetch_add(1, std::memory_order_release);
     }
   }
   if (queue.is_some()) st.subscribed.notify_waiters();
@@ -276,7 +274,6 @@ pw::task<void> serve_subscriber(Stream s, std::shared_ptr<state> stp) {
     co_return;
   }
   st.counters.subscribed.fetch_add(1, std::memory_order_relaxed);
-  st.counters.active.fetch_add(1, std::memory_order_relaxed);
 
   std::vector<std::byte> out;
   const std::string heartbeat_ms = std::to_string(st.options.heartbeat_ms);
@@ -353,8 +350,7 @@ pw::task<void> serve_subscriber(Stream s, std::shared_ptr<state> stp) {
     std::erase_if(st.blocking, [blocking](const auto& b) { return b.get() == blocking; });
   }
   queue.reset();
-  st.subscribers.fetch_sub(1);
-  st.counters.active.fetch_sub(1, std::memory_order_relaxed);
+  st.counters.active.fetch_sub(1, std::memory_order_release);
   if (!closing.empty()) (void)co_await s.shutdown();
 }
 
@@ -429,7 +425,7 @@ pw::task<void> tick_publisher::run() {
 
 pw::task<void> tick_publisher::publish(std::span<const tick> batch) {
   state& st = *state_;
-  if (st.subscribers.load(std::memory_order_acquire) == 0 || batch.empty()) co_return;
+  if (st.counters.active.load(std::memory_order_acquire) == 0 || batch.empty()) co_return;
   auto shared = std::make_shared<published_batch>();
   shared->ticks.assign(batch.begin(), batch.end());
   shared->recv_ns = realtime_ns();
@@ -458,7 +454,7 @@ pw::task<bool> tick_publisher::wait_for_subscribers(std::size_t n, pw::cancellat
   for (;;) {
     // Made before the count is read: a registration after the read still wakes it.
     auto changed = st.subscribed.notified();
-    if (st.subscribers.load() >= n) co_return true;
+    if (st.counters.active.load() >= n) co_return true;
     auto r = co_await pw::race(std::move(changed), stop.cancelled());
     if (r.index() == 1) co_return false;
   }

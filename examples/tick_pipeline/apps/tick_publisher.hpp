@@ -67,9 +67,10 @@ struct publish_options {
 
 /// What the publisher did so far (any thread).
 struct publisher_counters {
+  // Subscribers now (registered and not yet ended); publish() skips all work when there are none.
+  std::atomic<std::uint64_t> active{0};
   std::atomic<std::uint64_t> subscribed{0};       // requests accepted
   std::atomic<std::uint64_t> refused{0};          // bad or missing requests, over the limit, stopping
-  std::atomic<std::uint64_t> active{0};           // subscribers now
   std::atomic<std::uint64_t> stalled{0};          // block subscribers cut off for taking nothing
   std::atomic<std::uint64_t> gone{0};             // subscribers whose connection failed
   std::atomic<std::uint64_t> lagged_batches{0};   // batches lossy subscribers lost, summed
@@ -77,6 +78,31 @@ struct publisher_counters {
   std::atomic<std::uint64_t> messages_sent{0};    // data messages
   std::atomic<std::uint64_t> heartbeats{0};
   std::atomic<std::uint64_t> unrepresentable{0};  // ticks a decimal128(18, 8) cannot hold, not sent
+};
+
+/// The totals of publisher_counters, as the JSON summary and the /metrics page name them: the
+/// summary's key, the metric (polarway_publish_<metric>_total) and its help text.
+struct publisher_total {
+  const char* key;
+  const char* metric;
+  std::atomic<std::uint64_t> publisher_counters::*value;
+  const char* help;
+};
+inline constexpr publisher_total publisher_totals[] = {
+    {"subscribed", "subscribed", &publisher_counters::subscribed, "Subscription requests accepted."},
+    {"refused", "refused", &publisher_counters::refused,
+     "Subscribers refused: a bad or missing request, too many, or stopping."},
+    {"stalled", "stalled", &publisher_counters::stalled,
+     "Block subscribers cut off for taking nothing for --publish-stall."},
+    {"gone", "gone", &publisher_counters::gone, "Subscribers whose connection failed."},
+    {"lagged_batches", "lagged_batches", &publisher_counters::lagged_batches,
+     "Batches lossy subscribers lost, summed over them."},
+    {"ticks_sent", "ticks_sent", &publisher_counters::ticks_sent, "Ticks written to subscribers, summed over them."},
+    {"messages_sent", "messages_sent", &publisher_counters::messages_sent,
+     "Record batch messages with ticks written to subscribers."},
+    {"heartbeats", "heartbeats", &publisher_counters::heartbeats, "Heartbeats written to idle subscribers."},
+    {"unrepresentable", "unrepresentable_ticks", &publisher_counters::unrepresentable,
+     "Ticks a decimal128(18, 8) cannot hold, not published."},
 };
 
 class tick_publisher {

@@ -99,6 +99,11 @@ pw::task<void> read_until(Client& c, Pred done) {
   }
 }
 
+// Waits for a task spawned on `rt` from outside it.
+void join(pw::runtime& rt, pw::join_handle<void>& h) {
+  rt.block_on([](pw::join_handle<void>& h) -> pw::task<void> { (void)co_await h; }(h));
+}
+
 // Publishes `n` mixed batches of 256 ticks (171 trades each), as the sink task would; and, as
 // the sink task's channel receive does, it suspends now and then: a publish that completes at
 // once resumes this loop on the same stack, which unoptimized (sanitizer) builds do not unwind.
@@ -223,7 +228,7 @@ TEST_CASE("block: a subscriber that never reads is cut off after the stall time,
   const auto began = std::chrono::steady_clock::now();
   f.rt.block_on(publish_batches(*f.pub, batches));
   const auto took = std::chrono::steady_clock::now() - began;
-  f.rt.block_on([](pw::join_handle<void>& h) -> pw::task<void> { (void)co_await h; }(reading));
+  join(f.rt, reading);
   CHECK(data_rows(reader.received()) == trades * batches);
   CHECK(f.pub->counters().stalled.load() == 1);
   // One stall's wait, not one per batch.
@@ -249,7 +254,7 @@ TEST_CASE("lossy: publish never waits, and the subscriber learns how many batche
     co_await read_until(c, [](const frames::split_stream& s) { return s.end_of_stream; });
   }(c));
   f.rt.block_on(f.pub->shutdown());
-  f.rt.block_on([](pw::join_handle<void>& h) -> pw::task<void> { (void)co_await h; }(reading));
+  join(f.rt, reading);
   const auto s = c.received();
   REQUIRE(s.end_of_stream);
   std::uint64_t lost = 0;
@@ -279,7 +284,7 @@ TEST_CASE("a subscriber that goes away is dropped, and the others carry on") {
     co_await read_until(c, [](const frames::split_stream& s) { return data_rows(s) == 171 * batches; });
   }(reader));
   f.rt.block_on(publish_batches(*f.pub, batches));
-  f.rt.block_on([](pw::join_handle<void>& h) -> pw::task<void> { (void)co_await h; }(reading));
+  join(f.rt, reading);
   CHECK(data_rows(reader.received()) == 171 * batches);
   CHECK(f.pub->counters().gone.load() == 1);
   CHECK(f.pub->counters().stalled.load() == 0);
