@@ -1,7 +1,7 @@
 // The Arrow IPC encoder. The flatbuffer tables are those of the Arrow format's Schema.fbs and
-// Message.fbs; each field is addressed by its vtable slot, 4 + 2 * (its index in the table's
-// declaration), and each union by its type field (the slot before its value). Only what tick
-// streams use is written: no dictionaries, no compression, no nested types.
+// Message.fbs, addressed by vtable slot (arrow_ipc_format.hpp has the numbers, shared with the
+// reader). Only what tick streams use is written: no dictionaries, no compression, no nested
+// types.
 #include "ticks/arrow_ipc.hpp"
 
 #include <flatbuffers/flatbuffers.h>
@@ -10,70 +10,14 @@
 #include <cstring>
 #include <variant>
 
+#include "arrow_ipc_format.hpp"
+
 namespace ticks::arrow_ipc {
 
 namespace fb = flatbuffers;
+using namespace format;
 
 namespace {
-
-constexpr fb::voffset_t slot(int field_index) noexcept { return static_cast<fb::voffset_t>(4 + 2 * field_index); }
-
-// Message.fbs / Schema.fbs constants.
-constexpr std::int16_t metadata_v5 = 4;
-constexpr std::uint8_t header_schema = 1;
-constexpr std::uint8_t header_record_batch = 3;
-constexpr std::uint8_t type_int = 2;
-constexpr std::uint8_t type_utf8 = 5;
-constexpr std::uint8_t type_bool = 6;
-constexpr std::uint8_t type_decimal = 7;
-constexpr std::uint8_t type_timestamp = 10;
-constexpr std::int16_t unit_millisecond = 1;
-constexpr std::int16_t unit_nanosecond = 3;
-
-// The Buffer and FieldNode structs of the format: two little-endian int64 each.
-struct alignas(8) two_longs {
-  std::int64_t first;
-  std::int64_t second;
-};
-static_assert(sizeof(two_longs) == 16);
-
-constexpr std::array<column_spec, 9> trade_columns{{
-    {"event_time", column_type::timestamp_ms, false},
-    {"symbol", column_type::utf8, false},
-    {"trade_id", column_type::int64, false},
-    {"price", column_type::decimal_18_8, false},
-    {"quantity", column_type::decimal_18_8, false},
-    {"trade_time", column_type::timestamp_ms, false},
-    {"is_buyer_maker", column_type::boolean, false},
-    {"sent_time", column_type::timestamp_ns, true},
-    {"recv_time", column_type::timestamp_ns, false},
-}};
-constexpr std::array<column_spec, 11> agg_trade_columns{{
-    {"event_time", column_type::timestamp_ms, false},
-    {"symbol", column_type::utf8, false},
-    {"agg_trade_id", column_type::int64, false},
-    {"price", column_type::decimal_18_8, false},
-    {"quantity", column_type::decimal_18_8, false},
-    {"first_trade_id", column_type::int64, false},
-    {"last_trade_id", column_type::int64, false},
-    {"trade_time", column_type::timestamp_ms, false},
-    {"is_buyer_maker", column_type::boolean, false},
-    {"sent_time", column_type::timestamp_ns, true},
-    {"recv_time", column_type::timestamp_ns, false},
-}};
-constexpr std::array<column_spec, 9> book_ticker_columns{{
-    {"update_id", column_type::int64, false},
-    {"symbol", column_type::utf8, false},
-    {"bid_price", column_type::decimal_18_8, false},
-    {"bid_qty", column_type::decimal_18_8, false},
-    {"ask_price", column_type::decimal_18_8, false},
-    {"ask_qty", column_type::decimal_18_8, false},
-    {"event_time", column_type::timestamp_ms, false},
-    {"sent_time", column_type::timestamp_ns, true},
-    {"recv_time", column_type::timestamp_ns, false},
-}};
-
-constexpr std::size_t pad8(std::size_t n) noexcept { return (n + 7) & ~std::size_t{7}; }
 
 void append_bytes(std::vector<std::byte>& out, const void* p, std::size_t n) {
   const auto* b = static_cast<const std::byte*>(p);
@@ -91,8 +35,8 @@ fb::Offset<fb::Vector<fb::Offset<void>>> key_values(fb::FlatBufferBuilder& b, st
     const auto key = b.CreateString(e.key.data(), e.key.size());
     const auto value = b.CreateString(e.value.data(), e.value.size());
     const auto start = b.StartTable();
-    b.AddOffset(slot(0), key);
-    b.AddOffset(slot(1), value);
+    b.AddOffset(slot(key_value_field::key), key);
+    b.AddOffset(slot(key_value_field::value), value);
     tables.push_back(fb::Offset<void>(b.EndTable(start)));
   }
   return b.CreateVector(tables);
@@ -103,8 +47,8 @@ std::pair<std::uint8_t, fb::Offset<void>> type_table(fb::FlatBufferBuilder& b, c
   switch (t) {
     case column_type::int64: {
       const auto start = b.StartTable();
-      b.AddElement<std::int32_t>(slot(0), 64, 0);  // bitWidth
-      b.AddElement<std::uint8_t>(slot(1), 1, 0);   // is_signed
+      b.AddElement<std::int32_t>(slot(int_field::bit_width), 64, 0);
+      b.AddElement<std::uint8_t>(slot(int_field::is_signed), 1, 0);
       return {type_int, fb::Offset<void>(b.EndTable(start))};
     }
     case column_type::utf8:
@@ -113,17 +57,19 @@ std::pair<std::uint8_t, fb::Offset<void>> type_table(fb::FlatBufferBuilder& b, c
       return {type_bool, fb::Offset<void>(b.EndTable(b.StartTable()))};
     case column_type::decimal_18_8: {
       const auto start = b.StartTable();
-      b.AddElement<std::int32_t>(slot(0), 18, 0);    // precision
-      b.AddElement<std::int32_t>(slot(1), 8, 0);     // scale
-      b.AddElement<std::int32_t>(slot(2), 128, 0);   // bitWidth, written although it is the default
+      b.AddElement<std::int32_t>(slot(decimal_field::precision), decimal_precision, 0);
+      b.AddElement<std::int32_t>(slot(decimal_field::scale), decimal_scale, 0);
+      // Written although it is the default.
+      b.AddElement<std::int32_t>(slot(decimal_field::bit_width), decimal_bit_width, 0);
       return {type_decimal, fb::Offset<void>(b.EndTable(start))};
     }
     case column_type::timestamp_ms:
     case column_type::timestamp_ns: {
-      const auto tz = b.CreateString("UTC");
+      const auto tz = b.CreateString(utc.data(), utc.size());
       const auto start = b.StartTable();
-      b.AddElement<std::int16_t>(slot(0), t == column_type::timestamp_ms ? unit_millisecond : unit_nanosecond, -1);
-      b.AddOffset(slot(1), tz);
+      b.AddElement<std::int16_t>(slot(timestamp_field::unit),
+                                 t == column_type::timestamp_ms ? unit_millisecond : unit_nanosecond, -1);
+      b.AddOffset(slot(timestamp_field::timezone), tz);
       return {type_timestamp, fb::Offset<void>(b.EndTable(start))};
     }
   }
@@ -136,11 +82,11 @@ fb::Offset<void> field_table(fb::FlatBufferBuilder& b, const column_spec& c) {
   // Readers expect a children vector even for primitive types.
   const auto children = b.CreateVector(std::vector<fb::Offset<void>>{});
   const auto start = b.StartTable();
-  b.AddOffset(slot(0), name);
-  b.AddElement<std::uint8_t>(slot(1), c.nullable ? 1 : 0, 0);
-  b.AddElement<std::uint8_t>(slot(2), tag, 0);  // type_type
-  b.AddOffset(slot(3), type);
-  b.AddOffset(slot(5), children);
+  b.AddOffset(slot(field_field::name), name);
+  b.AddElement<std::uint8_t>(slot(field_field::nullable), c.nullable ? 1 : 0, 0);
+  b.AddElement<std::uint8_t>(slot(field_field::type_type), tag, 0);
+  b.AddOffset(slot(field_field::type), type);
+  b.AddOffset(slot(field_field::children), children);
   return fb::Offset<void>(b.EndTable(start));
 }
 
@@ -150,16 +96,16 @@ void append_message(std::vector<std::byte>& out, fb::FlatBufferBuilder& b, std::
   fb::Offset<fb::Vector<fb::Offset<void>>> custom;
   if (!metadata.empty()) custom = key_values(b, metadata);
   const auto start = b.StartTable();
-  b.AddElement<std::int16_t>(slot(0), metadata_v5, 0);
-  b.AddElement<std::uint8_t>(slot(1), header_type, 0);
-  b.AddOffset(slot(2), header);
-  b.AddElement<std::int64_t>(slot(3), body_length, 0);
-  if (!metadata.empty()) b.AddOffset(slot(4), custom);
+  b.AddElement<std::int16_t>(slot(message_field::version), metadata_v5, 0);
+  b.AddElement<std::uint8_t>(slot(message_field::header_type), header_type, 0);
+  b.AddOffset(slot(message_field::header), header);
+  b.AddElement<std::int64_t>(slot(message_field::body_length), body_length, 0);
+  if (!metadata.empty()) b.AddOffset(slot(message_field::custom_metadata), custom);
   b.Finish(fb::Offset<void>(b.EndTable(start)));
   const std::size_t size = b.GetSize();
   // The 8 bytes of marker and length plus the padded metadata keep the body 8-byte aligned.
   const std::size_t padded = pad8(size);
-  append_u32(out, 0xFFFFFFFFu);
+  append_u32(out, continuation_marker);
   append_u32(out, static_cast<std::uint32_t>(padded));
   append_bytes(out, b.GetBufferPointer(), size);
   append_zeros(out, padded - size);
@@ -175,8 +121,8 @@ void append_schema_message(std::vector<std::byte>& out, std::span<const column_s
   fb::Offset<fb::Vector<fb::Offset<void>>> custom;
   if (!metadata.empty()) custom = key_values(b, metadata);
   const auto start = b.StartTable();
-  b.AddOffset(slot(1), field_vector);  // endianness (slot 0) stays the default, Little
-  if (!metadata.empty()) b.AddOffset(slot(2), custom);
+  b.AddOffset(slot(schema_field::fields), field_vector);  // endianness stays the default, Little
+  if (!metadata.empty()) b.AddOffset(slot(schema_field::custom_metadata), custom);
   append_message(out, b, header_schema, fb::Offset<void>(b.EndTable(start)), 0, {});
 }
 
@@ -200,8 +146,41 @@ void append_empty_schema(std::vector<std::byte>& out, std::span<const key_value>
 }
 
 void append_end_of_stream(std::vector<std::byte>& out) {
-  append_u32(out, 0xFFFFFFFFu);
+  append_u32(out, continuation_marker);
   append_u32(out, 0);
+}
+
+namespace {
+
+// The size of the schema message `stream` starts with (it has no body), or 0 if it does not
+// start with an encapsulated message.
+std::size_t schema_message_size(std::span<const std::byte> stream) noexcept {
+  std::uint32_t marker = 0, length = 0;
+  if (stream.size() < 8) return 0;
+  std::memcpy(&marker, stream.data(), 4);
+  std::memcpy(&length, stream.data() + 4, 4);
+  if (marker != continuation_marker || length == 0 || length > stream.size() - 8) return 0;
+  return 8 + static_cast<std::size_t>(length);
+}
+
+bool ends_with_end_of_stream(std::span<const std::byte> stream, std::size_t after) noexcept {
+  std::uint32_t marker = 0, length = 1;
+  if (stream.size() < after + 8) return false;
+  std::memcpy(&marker, stream.data() + stream.size() - 8, 4);
+  std::memcpy(&length, stream.data() + stream.size() - 4, 4);
+  return marker == continuation_marker && length == 0;
+}
+
+}  // namespace
+
+bool append_batches_of(std::vector<std::byte>& stream, std::span<const std::byte> later) {
+  const std::size_t schema = schema_message_size(stream);
+  if (schema == 0 || !ends_with_end_of_stream(stream, schema) || !ends_with_end_of_stream(later, schema) ||
+      schema_message_size(later) != schema || std::memcmp(stream.data(), later.data(), schema) != 0)
+    return false;
+  stream.resize(stream.size() - 8);
+  stream.insert(stream.end(), later.begin() + static_cast<std::ptrdiff_t>(schema), later.end());
+  return true;
 }
 
 batch_builder::batch_builder(message_kind kind) : kind_(kind) {
@@ -289,8 +268,9 @@ bool batch_builder::add(const tick& t, std::int64_t recv_ns) {
     push_decimal(3, q.bid_quantity.raw);
     push_decimal(4, q.ask_price.raw);
     push_decimal(5, q.ask_quantity.raw);
-    // Floor division, so a time before the epoch still lands in its own millisecond.
-    const std::int64_t recv_ms = recv_ns >= 0 ? recv_ns / 1'000'000 : -((-recv_ns + 999'999) / 1'000'000);
+    // Floor division, so a time before the epoch still lands in its own millisecond (no
+    // negation: -INT64_MIN does not exist).
+    const std::int64_t recv_ms = recv_ns / 1'000'000 - (recv_ns % 1'000'000 < 0 ? 1 : 0);
     push_i64(6, q.event_time_ms ? *q.event_time_ms : recv_ms);
     push_optional_i64(7, q.sent_ns);
     push_i64(8, recv_ns);
@@ -322,9 +302,10 @@ void batch_builder::append(std::vector<std::byte>& out, std::span<const key_valu
   const auto node_vector = b.CreateVectorOfStructs(nodes.data(), nodes.size());
   const auto buffer_vector = b.CreateVectorOfStructs(buffers.data(), buffers.size());
   const auto start = b.StartTable();
-  b.AddElement<std::int64_t>(slot(0), static_cast<std::int64_t>(rows_), -1);  // length, always written
-  b.AddOffset(slot(1), node_vector);
-  b.AddOffset(slot(2), buffer_vector);
+  // The length is always written (its default is 0).
+  b.AddElement<std::int64_t>(slot(record_batch_field::length), static_cast<std::int64_t>(rows_), -1);
+  b.AddOffset(slot(record_batch_field::nodes), node_vector);
+  b.AddOffset(slot(record_batch_field::buffers), buffer_vector);
   append_message(out, b, header_record_batch, fb::Offset<void>(b.EndTable(start)), body, metadata);
 
   out.reserve(out.size() + static_cast<std::size_t>(body));

@@ -7,10 +7,14 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <span>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 #include "arrow_ipc_frames.hpp"
 #include "ticks/arrow_ipc.hpp"
+#include "ticks/arrow_ipc_reader.hpp"
 
 namespace {
 
@@ -37,6 +41,18 @@ ticks::trade trade_row(std::int64_t i, bool with_sent) {
   t.buyer_is_maker = i % 3 == 0;
   if (with_sent) t.sent_ns = 42;
   return t;
+}
+
+// A whole stream of the trades first..last, under the given kind metadata.
+std::vector<std::byte> trade_stream(std::int64_t first, std::int64_t last, std::string_view kind_meta = "trade") {
+  std::vector<std::byte> s;
+  const ipc::key_value meta[] = {{"polarway.kind", kind_meta}};
+  ipc::append_schema(s, ticks::message_kind::trade, meta);
+  ipc::batch_builder b(ticks::message_kind::trade);
+  for (std::int64_t i = first; i <= last; ++i) REQUIRE(b.add(trade_row(i, false), 1000 + i));
+  b.append(s);
+  ipc::append_end_of_stream(s);
+  return s;
 }
 
 // The RecordBatch table of a record batch message.
@@ -151,4 +167,40 @@ TEST_CASE("a decimal beyond 18 digits is refused and adds nothing") {
   a.price = ticks::price::from_raw(INT64_MAX);
   CHECK_FALSE(b.add(a, 0));
   CHECK(b.rows() == 1);
+}
+
+TEST_CASE("two streams of one schema become one stream with the batches of both; anything else is refused") {
+  std::vector<std::byte> merged = trade_stream(1, 3);
+  const std::vector<std::byte> later = trade_stream(4, 9);
+  REQUIRE(ipc::append_batches_of(merged, later));
+  const auto msgs = split(merged);
+  REQUIRE(msgs.size() == 3);
+  CHECK(record_batch(msgs[1])->GetField<std::int64_t>(slot(0), 0) == 3);
+  CHECK(record_batch(msgs[2])->GetField<std::int64_t>(slot(0), 0) == 6);
+  auto rows = ipc::read_tick_stream(merged);
+  REQUIRE(rows);
+  REQUIRE(rows->ticks.size() == 9);
+  for (std::size_t i = 0; i < 9; ++i) CHECK(std::get<ticks::trade>(rows->ticks[i]).trade_id == static_cast<std::int64_t>(i + 1));
+
+  const std::vector<std::byte> before = merged;
+  const auto refused = [&](std::span<const std::byte> other) {
+    std::vector<std::byte> s = before;
+    const bool appended = ipc::append_batches_of(s, other);
+    CHECK(s == before);  // left as it was
+    return !appended;
+  };
+  CHECK(refused(trade_stream(10, 11, "other")));  // another schema message
+  std::vector<std::byte> agg;
+  const ipc::key_value meta[] = {{"polarway.kind", "trade"}};
+  ipc::append_schema(agg, ticks::message_kind::agg_trade, meta);
+  ipc::append_end_of_stream(agg);
+  CHECK(refused(agg));                                 // another kind's columns
+  std::vector<std::byte> open = later;
+  open.resize(open.size() - 8);
+  CHECK(refused(open));                                // no end-of-stream marker
+  CHECK(refused(std::span(later).first(12)));          // cut inside the schema message
+  CHECK(refused({}));
+  std::vector<std::byte> empty;
+  CHECK(!ipc::append_batches_of(empty, later));        // nothing to append to
+  CHECK(empty.empty());
 }

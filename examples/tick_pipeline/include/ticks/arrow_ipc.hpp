@@ -61,6 +61,10 @@ void append_schema(std::vector<std::byte>& out, message_kind kind, std::span<con
 void append_empty_schema(std::vector<std::byte>& out, std::span<const key_value> metadata);
 /// Appends the end-of-stream marker.
 void append_end_of_stream(std::vector<std::byte>& out);
+/// Makes `stream` one stream with its own record batches, then those of `later`: both must be
+/// whole streams of this writer (a schema message, record batches, the end-of-stream marker)
+/// with byte-identical schema messages. False, with `stream` left as it was, otherwise.
+bool append_batches_of(std::vector<std::byte>& stream, std::span<const std::byte> later);
 
 /// The largest decimal a decimal128(18, 8) column holds, in units of 10^-8 (18 nines).
 inline constexpr std::int64_t max_decimal_raw = 999'999'999'999'999'999;
