@@ -100,15 +100,38 @@ bool is_symbol_dir_name(std::string_view name) noexcept {
   return name.starts_with(prefix) && validate_symbol(name.substr(prefix.size())).has_value();
 }
 
-bool is_date_dir_name(std::string_view name) noexcept {
-  constexpr std::string_view prefix = "date=";
-  if (!name.starts_with(prefix) || name.size() != prefix.size() + 10) return false;
-  const std::string_view d = name.substr(prefix.size());
+namespace {
+
+// "YYYY-MM-DD" in shape: four digits, a dash, two digits, a dash, two digits.
+bool is_date_shaped(std::string_view d) noexcept {
+  if (d.size() != 10) return false;
   for (std::size_t i = 0; i < d.size(); ++i) {
     const bool dash = i == 4 || i == 7;
     if (dash ? d[i] != '-' : (d[i] < '0' || d[i] > '9')) return false;
   }
   return true;
+}
+
+}  // namespace
+
+bool is_date_dir_name(std::string_view name) noexcept {
+  constexpr std::string_view prefix = "date=";
+  return name.starts_with(prefix) && is_date_shaped(name.substr(prefix.size()));
+}
+
+pw::option<std::int32_t> parse_date(std::string_view text) noexcept {
+  if (!is_date_shaped(text)) return pw::none;
+  const auto digits = [text](std::size_t at, std::size_t n) {
+    unsigned v = 0;
+    for (std::size_t i = at; i < at + n; ++i) v = v * 10 + static_cast<unsigned>(text[i] - '0');
+    return v;
+  };
+  using namespace std::chrono;
+  const year_month_day ymd{year{static_cast<int>(digits(0, 4))}, month{digits(5, 2)}, std::chrono::day{digits(8, 2)}};
+  if (!ymd.ok()) return pw::none;
+  const auto n = sys_days{ymd}.time_since_epoch().count();
+  if (n < 0) return pw::none;
+  return static_cast<std::int32_t>(n);
 }
 
 }  // namespace ticks::partition

@@ -110,6 +110,8 @@ struct open_partition {
   pq::file_writer writer;
   std::uint64_t rows = 0;       // rows accepted into this file
   std::uint64_t file_bytes = 0; // bytes written to the file so far
+  pw::option<row_origin> first_origin;  // of the rows written with write_from
+  pw::option<row_origin> last_origin;
 };
 
 std::string join(std::string_view a, std::string_view b) {
@@ -187,6 +189,11 @@ struct parquet_sink::state {
   // The writers' encoding buffers, shared for the same reason: a row group is encoded inside one
   // append or commit, never two at once.
   std::shared_ptr<pq::encode_scratch> scratch;
+  // write_from: the last origin each partition took (this run, or from resume_after). One entry
+  // per partition ever written with origins.
+  std::unordered_map<partition_key, row_origin, partition_key_hash> origin_floor;
+  // set_settled_origin(): recorded in files that hold origins, from their commit on.
+  std::uint64_t settled_origin = 0;
 
   ~state() {
     // Dropped without close(): the temps cannot be completed synchronously, so they go (and
@@ -298,6 +305,12 @@ struct parquet_sink::state {
   // file is invisible to readers globbing *.parquet; after it, it is whole.
   pw::task<pw::result<void, parquet_sink_error>> commit(std::list<open_partition>::iterator it) {
     open_partition& p = *it;
+    if (p.first_origin) {
+      p.writer.set_key_value(origin_label_key, options.origin_label);
+      p.writer.set_key_value(origin_first_key, to_string(*p.first_origin));
+      p.writer.set_key_value(origin_last_key, to_string(*p.last_origin));
+      p.writer.set_key_value(origin_settled_key, std::to_string(settled_origin));
+    }
     pw::result<void> r = p.writer.finish(out);
     if (r) r = co_await drain(p);
     if (r) r = co_await p.file.sync_all();
@@ -386,7 +399,7 @@ struct parquet_sink::state {
       co_return pw::err(parquet_sink_error{final_path, w.error(), 0, 0});
     }
     lru.push_front(open_partition{key, *dir, n, join(*dir, partition::temp_file_name(n)), final_path,
-                                  std::move(*f), std::move(*w), 0, 0});
+                                  std::move(*f), std::move(*w), 0, 0, pw::none, pw::none});
     index.emplace(key, lru.begin());
     ++stats.partitions_opened;
     stats.open_partitions = lru.size();
@@ -398,7 +411,7 @@ struct parquet_sink::state {
     return p.rows >= options.max_rows_per_file || p.file_bytes + p.writer.buffered_bytes() >= options.max_file_bytes;
   }
 
-  pw::task<pw::result<void, parquet_sink_error>> write(std::span<const tick> batch) {
+  pw::task<pw::result<void, parquet_sink_error>> write(std::span<const tick> batch, pw::option<row_origin> first) {
     if (failure) co_return pw::err(*failure);
     if (closed) co_return pw::err(parquet_sink_error{options.root, pw::error(pw::errc::closed, "parquet_sink::write"), 0, 0});
     for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -407,6 +420,14 @@ struct parquet_sink::state {
       if (!pl) {
         reject(kind_of(t), symbol_of(t).view(), pl.error());
         continue;
+      }
+      pw::option<row_origin> origin;
+      if (first) {
+        origin = row_origin{first->seq, static_cast<std::uint32_t>(first->row + i)};
+        if (auto floor = origin_floor.find(pl->key); floor != origin_floor.end() && *origin <= floor->second) {
+          ++counts(pl->key.kind).rows_already_written;
+          continue;
+        }
       }
       std::list<open_partition>::iterator it;
       if (auto found = index.find(pl->key); found != index.end()) {
@@ -431,6 +452,11 @@ struct parquet_sink::state {
       }
       ++it->rows;
       ++counts(pl->key.kind).rows_accepted;
+      if (origin) {
+        if (!it->first_origin) it->first_origin = *origin;
+        it->last_origin = *origin;
+        origin_floor.insert_or_assign(pl->key, *origin);
+      }
       if (!out.empty()) {
         if (auto r = co_await drain(*it); !r) {
           parquet_sink_error lost = co_await discard(it, r.error());
@@ -523,9 +549,53 @@ parquet_sink::parquet_sink(parquet_sink&&) noexcept = default;
 parquet_sink& parquet_sink::operator=(parquet_sink&&) noexcept = default;
 parquet_sink::~parquet_sink() = default;
 
-pw::task<pw::result<void, parquet_sink_error>> parquet_sink::write(std::span<const tick> batch) { return state_->write(batch); }
+pw::task<pw::result<void, parquet_sink_error>> parquet_sink::write(std::span<const tick> batch) {
+  return state_->write(batch, pw::none);
+}
+pw::task<pw::result<void, parquet_sink_error>> parquet_sink::write_from(std::span<const tick> batch, row_origin first) {
+  return state_->write(batch, first);
+}
+
+void parquet_sink::resume_after(message_kind kind, const symbol& sym, std::int32_t day, row_origin last) {
+  const partition_key key{kind, day, sym};
+  auto [at, added] = state_->origin_floor.try_emplace(key, last);
+  if (!added && at->second < last) at->second = last;
+}
+
+pw::option<row_origin> parquet_sink::oldest_uncommitted_origin() const noexcept {
+  pw::option<row_origin> oldest;
+  for (const open_partition& p : state_->lru)
+    if (p.first_origin && (!oldest || *p.first_origin < *oldest)) oldest = *p.first_origin;
+  return oldest;
+}
+
+void parquet_sink::set_settled_origin(std::uint64_t seq) noexcept {
+  if (seq > state_->settled_origin) state_->settled_origin = seq;
+}
+
+std::string to_string(const row_origin& o) { return std::to_string(o.seq) + ":" + std::to_string(o.row); }
+
+pw::option<row_origin> parse_row_origin(std::string_view text) noexcept {
+  const std::size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return pw::none;
+  const auto number = [](std::string_view digits, std::uint64_t max) -> pw::option<std::uint64_t> {
+    if (digits.empty() || digits.size() > 20) return pw::none;
+    std::uint64_t v = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return pw::none;
+      const auto d = static_cast<std::uint64_t>(c - '0');
+      if (v > (max - d) / 10) return pw::none;
+      v = v * 10 + d;
+    }
+    return v;
+  };
+  auto seq = number(text.substr(0, colon), UINT64_MAX);
+  auto row = number(text.substr(colon + 1), UINT32_MAX);
+  if (!seq || !row) return pw::none;
+  return row_origin{*seq, static_cast<std::uint32_t>(*row)};
+}
 pw::task<pw::result<void, parquet_sink_error>> parquet_sink::write(const tick& t) {
-  return state_->write(std::span<const tick>(&t, 1));
+  return state_->write(std::span<const tick>(&t, 1), pw::none);
 }
 pw::task<pw::result<void, parquet_sink_error>> parquet_sink::flush() { return state_->flush(); }
 pw::task<pw::result<void, parquet_sink_error>> parquet_sink::close() { return state_->close(); }

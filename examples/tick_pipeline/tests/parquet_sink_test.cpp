@@ -1,6 +1,7 @@
 // Tests of the Parquet sink: partition paths (hostile symbols, dates, part names), the sink's
 // file life cycle (temp + rename, part numbering, the root lock, rolls, the LRU bound, counts,
-// stale temps) and an I/O fault (RLIMIT_FSIZE in a forked child, on both reactor backends).
+// stale temps), rows written with their origins (recorded per file, redeliveries skipped) and an
+// I/O fault (RLIMIT_FSIZE in a forked child, on both reactor backends).
 // Read-back with DuckDB, kill -9 and peak RSS are separate CTest tests (interop/parquet_sink_*).
 #include <doctest/doctest.h>
 #include <signal.h>
@@ -12,11 +13,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <polarway/runtime.hpp>
 
+#include "pw_parquet/footer_reader.hpp"
 #include "ticks/parquet_sink.hpp"
 
 namespace pw = polarway;
@@ -359,6 +362,109 @@ TEST_CASE("sink: files roll at the row limit and at days; bookTicker without E u
                                  "trade/symbol=ETHUSDT/date=2024-11-22/part-00002.parquet",
                                  "trade/symbol=ETHUSDT/date=2024-11-23/part-00000.parquet",
                              });
+}
+
+// A committed file's key-value metadata.
+std::map<std::string, std::string> key_values_of(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto meta = pw_parquet::read_footer(std::as_bytes(std::span(data.data(), data.size())));
+  REQUIRE(meta);
+  std::map<std::string, std::string> out;
+  for (const auto& kv : meta->key_value_metadata) out[kv.key] = kv.value;
+  return out;
+}
+
+TEST_CASE("partition: dates parse back to their day") {
+  for (std::int32_t d : {0, 1, 59, 365, 11'016, 20'000, 2'932'896})
+    CHECK(partition::parse_date(partition::format_date(d)) == pw::option<std::int32_t>(d));
+  for (const char* bad : {"", "2024-02-30", "2023-02-29", "2024-13-01", "2024-00-10", "2024-01-00", "1969-12-31",
+                          "2024-1-01", "2024/01/01", "20240101", "2024-01-01 ", "date=2024-01-01", "２024-01-01"})
+    CHECK_MESSAGE(!partition::parse_date(bad), bad);
+  CHECK(partition::parse_date("2024-02-29") == pw::option<std::int32_t>(19'782));
+}
+
+TEST_CASE("row_origin: text form and parsing") {
+  CHECK(to_string(row_origin{42, 7}) == "42:7");
+  CHECK(parse_row_origin("42:7") == pw::option<row_origin>(row_origin{42, 7}));
+  CHECK(parse_row_origin("18446744073709551615:4294967295") ==
+        pw::option<row_origin>(row_origin{UINT64_MAX, UINT32_MAX}));
+  for (const char* bad : {"", ":", "1:", ":1", "1", "1:2:3", "a:1", "1:b", "-1:0", "1:4294967296",
+                          "18446744073709551616:0", " 1:2", "1:2 "})
+    CHECK_MESSAGE(!parse_row_origin(bad), bad);
+  CHECK(row_origin{1, 9} < row_origin{2, 0});
+  CHECK(row_origin{2, 0} < row_origin{2, 1});
+}
+
+TEST_CASE("sink: rows written with origins: each file records its range, redeliveries are skipped") {
+  const std::string root = scratch("origin");
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  rt.block_on([&]() -> pw::task<void> {
+    parquet_sink_options o = small_options(root);
+    o.max_rows_per_file = 5;
+    o.origin_label = "nats:TICKS";
+    auto sink = co_await open_sink(std::move(o));
+    REQUIRE(sink);
+    CHECK_FALSE(sink->oldest_uncommitted_origin());
+    // Message 10: 3 rows of BTC; message 11: 4 rows of BTC (the file rolls after its 2nd row)
+    // and 1 of ETH; message 12, a redelivery of message 11; message 13 starts mid-way (row 2).
+    std::vector<tick> m10, m11, m13;
+    for (int i = 0; i < 3; ++i) m10.push_back(make_trade(sym("BTCUSDT"), day0 + i, i));
+    for (int i = 0; i < 4; ++i) m11.push_back(make_trade(sym("BTCUSDT"), day0 + 10 + i, 10 + i));
+    m11.push_back(make_trade(sym("ETHUSDT"), day0 + 20, 500));
+    for (int i = 0; i < 2; ++i) m13.push_back(make_trade(sym("BTCUSDT"), day0 + 30 + i, 30 + i));
+    sink->set_settled_origin(10);
+    REQUIRE(co_await sink->write_from(m10, row_origin{10, 0}));
+    CHECK(sink->oldest_uncommitted_origin() == pw::option<row_origin>(row_origin{10, 0}));
+    REQUIRE(co_await sink->write_from(m11, row_origin{11, 0}));
+    // BTC's first file (10:0 .. 11:1) is committed; its second holds 11:2 on.
+    CHECK(sink->oldest_uncommitted_origin() == pw::option<row_origin>(row_origin{11, 2}));
+    sink->set_settled_origin(11);
+    sink->set_settled_origin(9);  // never backwards
+    REQUIRE(co_await sink->write_from(m11, row_origin{11, 0}));  // the same message again
+    CHECK(sink->stats().of(message_kind::trade).rows_already_written == 5);
+    REQUIRE(co_await sink->write_from(m13, row_origin{13, 2}));
+    REQUIRE(co_await sink->flush());
+    CHECK_FALSE(sink->oldest_uncommitted_origin());
+    CHECK(sink->stats().of(message_kind::trade).rows_written == 10);
+    // Plain writes carry no origin and are never skipped.
+    REQUIRE(co_await sink->write(m10));
+    REQUIRE(co_await sink->close());
+  }());
+  const std::string btc = root + "/trade/symbol=BTCUSDT/date=2024-11-22/";
+  auto first = key_values_of(btc + "part-00000.parquet");
+  CHECK(first[origin_label_key] == "nats:TICKS");
+  CHECK(first[origin_first_key] == "10:0");
+  CHECK(first[origin_last_key] == "11:1");
+  CHECK(first[origin_settled_key] == "10");  // committed by its roll, before the second call
+  auto second = key_values_of(btc + "part-00001.parquet");
+  CHECK(second[origin_first_key] == "11:2");
+  CHECK(second[origin_last_key] == "13:3");
+  CHECK(second[origin_settled_key] == "11");
+  auto eth = key_values_of(root + "/trade/symbol=ETHUSDT/date=2024-11-22/part-00000.parquet");
+  CHECK(eth[origin_first_key] == "11:4");
+  CHECK(eth[origin_last_key] == "11:4");
+  auto plain = key_values_of(btc + "part-00002.parquet");
+  CHECK(plain.count(origin_first_key) == 0);
+
+  // A later run told where the files end skips what they hold, and only that.
+  rt.block_on([&]() -> pw::task<void> {
+    parquet_sink_options o = small_options(root);
+    o.origin_label = "nats:TICKS";
+    auto sink = co_await open_sink(std::move(o));
+    REQUIRE(sink);
+    const std::int32_t day = partition::utc_day(day0).unwrap();
+    sink->resume_after(message_kind::trade, sym("BTCUSDT"), day, row_origin{13, 3});
+    sink->resume_after(message_kind::trade, sym("BTCUSDT"), day, row_origin{11, 0});  // never backwards
+    std::vector<tick> m13_again, m14;
+    for (int i = 0; i < 4; ++i) m13_again.push_back(make_trade(sym("BTCUSDT"), day0 + 30 + i, 30 + i));
+    m14.push_back(make_trade(sym("BTCUSDT"), day0 + 40, 40));
+    REQUIRE(co_await sink->write_from(m13_again, row_origin{13, 0}));
+    REQUIRE(co_await sink->write_from(m14, row_origin{14, 0}));
+    CHECK(sink->stats().of(message_kind::trade).rows_already_written == 4);
+    REQUIRE(co_await sink->close());
+    CHECK(sink->stats().of(message_kind::trade).rows_written == 1);
+  }());
 }
 
 TEST_CASE("sink: open partitions are bounded (LRU), stale temps are swept, a dropped sink cleans up") {

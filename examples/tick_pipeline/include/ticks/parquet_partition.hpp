@@ -50,6 +50,9 @@ polarway::result<std::int32_t, path_errc> utc_day(std::int64_t unix_ms) noexcept
 
 /// "YYYY-MM-DD" of a day number from utc_day().
 std::string format_date(std::int32_t day);
+/// The day number of a "YYYY-MM-DD" that format_date() can produce; none for anything else (a
+/// day that does not exist, a year before 1970, another shape).
+polarway::option<std::int32_t> parse_date(std::string_view text) noexcept;
 
 /// <root>/<stream>/symbol=<symbol>/date=<YYYY-MM-DD>, with the symbol validated.
 polarway::result<std::string, path_errc> partition_dir(std::string_view root, message_kind kind,

@@ -28,17 +28,31 @@
 //   path: they are not written, are counted in rows_rejected, and the last one is kept in
 //   last_rejection(); the write goes on (a bad tick must not stop good ones).
 //
+// - Rows may carry their origin (write_from): a position in the stream they were read from (a
+//   bus's sequence number and the row's index in that message). Each file then records the
+//   first and last origin it holds in its key-value metadata (polarway.origin.first / .last,
+//   "seq:row", and options.origin_label as polarway.origin), written with the footer, so it is
+//   committed with the rows, atomically. Origins must arrive in increasing order per partition;
+//   a row whose origin is not after the last one the partition took (this run, or as given to
+//   resume_after() from the files of an earlier one) is skipped and counted in
+//   rows_already_written: a redelivered message never writes a row twice. The writer of the
+//   origins may also declare, with set_settled_origin(), a sequence number before which every
+//   message is done with; files committed from then on record it (polarway.origin.settled), so
+//   that a later run knows where to start reading again.
+//
 // One task uses a sink at a time (the pipeline's single sink task). Its I/O goes through pw::fs
 // and must run inside a pw::runtime. Directory scans (the next part number, the stale-temp
 // sweep) and the lock file are small blocking calls: the runtime has no async readdir or flock.
 #pragma once
 
 #include <array>
+#include <compare>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include <polarway/error.hpp>
 #include <polarway/option.hpp>
@@ -70,7 +84,30 @@ struct parquet_sink_options {
   /// Milliseconds since the epoch, for bookTicker ticks without an event time; nullptr means
   /// CLOCK_REALTIME. Tests set a fixed clock.
   std::int64_t (*clock_ms)() noexcept = nullptr;
+  /// Recorded as polarway.origin in files holding rows written with write_from (e.g.
+  /// "nats:TICKS"): what the files' origin positions count in.
+  std::string origin_label{};
 };
+
+/// A row's place in the stream it was read from: the message's sequence number there and the
+/// row's index within the message. Ordered by message, then row.
+struct row_origin {
+  std::uint64_t seq = 0;
+  std::uint32_t row = 0;
+
+  friend auto operator<=>(const row_origin&, const row_origin&) = default;
+};
+
+/// "seq:row", as files record it.
+std::string to_string(const row_origin& o);
+/// The inverse of to_string; none for anything else.
+polarway::option<row_origin> parse_row_origin(std::string_view text) noexcept;
+
+/// The key-value metadata keys of a file written with origins.
+inline constexpr const char* origin_label_key = "polarway.origin";
+inline constexpr const char* origin_first_key = "polarway.origin.first";
+inline constexpr const char* origin_last_key = "polarway.origin.last";
+inline constexpr const char* origin_settled_key = "polarway.origin.settled";
 
 /// The file open() locks in the root; it stays there after close() and holds no data.
 inline constexpr const char* parquet_sink_lock_file = ".polarway-parquet-sink.lock";
@@ -81,6 +118,7 @@ struct parquet_stream_counts {
   std::uint64_t rows_written = 0;   // in committed (renamed, fsynced) files
   std::uint64_t rows_lost = 0;      // in files that failed and were removed
   std::uint64_t rows_rejected = 0;  // invalid ticks, never written
+  std::uint64_t rows_already_written = 0;  // write_from: origin not after its partition's last
   std::uint64_t files_written = 0;
   std::uint64_t bytes_written = 0;  // of committed files
 };
@@ -98,6 +136,7 @@ struct parquet_sink_stats {
   std::uint64_t rows_written() const noexcept { return sum(&parquet_stream_counts::rows_written); }
   std::uint64_t rows_lost() const noexcept { return sum(&parquet_stream_counts::rows_lost); }
   std::uint64_t rows_rejected() const noexcept { return sum(&parquet_stream_counts::rows_rejected); }
+  std::uint64_t rows_already_written() const noexcept { return sum(&parquet_stream_counts::rows_already_written); }
   std::uint64_t files_written() const noexcept { return sum(&parquet_stream_counts::files_written); }
   std::uint64_t bytes_written() const noexcept { return sum(&parquet_stream_counts::bytes_written); }
 
@@ -129,6 +168,17 @@ class parquet_sink {
   /// Buffers a batch; awaits file writes whenever a row group completes or a file rolls.
   polarway::task<polarway::result<void, parquet_sink_error>> write(std::span<const tick> batch);
   polarway::task<polarway::result<void, parquet_sink_error>> write(const tick& t);
+  /// write(), with batch[i] at origin {first.seq, first.row + i} (see the header comment).
+  polarway::task<polarway::result<void, parquet_sink_error>> write_from(std::span<const tick> batch, row_origin first);
+  /// Rows of (kind, symbol, UTC day) at or before `last` are skipped from now on: they are in
+  /// files committed earlier.
+  void resume_after(message_kind kind, const symbol& sym, std::int32_t day, row_origin last);
+  /// The earliest origin held by a file not yet committed; none when every row written with an
+  /// origin is committed. Everything before it is durable.
+  polarway::option<row_origin> oldest_uncommitted_origin() const noexcept;
+  /// Files committed from now on record `seq` as polarway.origin.settled: every message before
+  /// it was written to files committed before this call (or had no rows here). Never backwards.
+  void set_settled_origin(std::uint64_t seq) noexcept;
   /// Commits every open partition (row group, footer, fsync, rename, directory fsync): everything
   /// accepted so far is durable and visible afterwards. Later writes start new part files.
   polarway::task<polarway::result<void, parquet_sink_error>> flush();
