@@ -992,15 +992,17 @@ pw::task<void> serve_rest(Transport s, std::string head, std::vector<std::byte> 
 template <class Transport>
 pw::task<void> serve_ws(Transport s, std::shared_ptr<feed_server::shared> sh, pw::cancellation_token stop) {
   feed_counters& counters = *sh->counters;
-  // The request's target becomes the connection's message source, or its refusal. A refusal is
-  // counted here, before accept_ws writes it: a client that has read it finds it counted.
+  // The request's target becomes the connection's message source, or its refusal.
   auto admit = [&sh](std::string_view target) -> pw::result<message_source, ws_refusal> {
     auto src = plan_for(*sh, target);
-    if (!src) {
-      sh->counters->rejected.fetch_add(1, std::memory_order_relaxed);
-      sh->log("refused " + std::string(target) + ": " + src.error().reason);
-    }
+    if (!src) sh->log("refused " + std::string(target) + ": " + src.error().reason);
     return src;
+  };
+  // Every failed handshake is counted before accept_ws writes its response: a client that has
+  // read the response finds it counted.
+  auto failed = [&counters](const handshake_failure& f) {
+    (f.what == handshake_failure::kind::timed_out ? counters.handshake_timeouts : counters.rejected)
+        .fetch_add(1, std::memory_order_relaxed);
   };
   // Every message is valid UTF-8 already: generated ASCII, or replay lines checked at load.
   // Checking each again cost 7% of the feed's CPU, which the benchmark's ingest shares cores with.
@@ -1011,16 +1013,9 @@ pw::task<void> serve_ws(Transport s, std::shared_ptr<feed_server::shared> sh, pw
     return serve_rest(std::move(t), std::move(head), std::move(after), sh);
   };
   auto accepting =
-      accept_ws(std::move(s), std::chrono::milliseconds(sh->config.handshake_timeout_ms), options, admit, plain);
+      accept_ws(std::move(s), std::chrono::milliseconds(sh->config.handshake_timeout_ms), options, admit, plain, failed);
   auto accepted = co_await std::move(accepting);
-  if (!accepted) {
-    const handshake_failure::kind why = accepted.error().what;
-    if (why == handshake_failure::kind::timed_out)
-      counters.handshake_timeouts.fetch_add(1, std::memory_order_relaxed);
-    else if (why != handshake_failure::kind::plain && why != handshake_failure::kind::refused)  // counted by admit
-      counters.rejected.fetch_add(1, std::memory_order_relaxed);
-    co_return;
-  }
+  if (!accepted) co_return;  // served as REST, or counted by `failed`
   ws_session<Transport>& session = accepted->session;
   counters.connections.fetch_add(1, std::memory_order_relaxed);
 

@@ -10,7 +10,8 @@
 //   accept_ws(stream, deadline, options, admit)  server: upgrade request within the deadline,
 //                                                the application's admission of its target,
 //                                                then the 101 (or 408 / the handshake's error /
-//                                                the refusal, written before giving up)
+//                                                the refusal, written before giving up, after
+//                                                the optional `failed` hook has seen it)
 //   connect_ws(stream, handshake, deadline, ...)  client: request and 101 within the deadline
 //   session.next_event()                          the next complete event already read
 //   session.read_more(stop, idle)                 writes what the codec queued (pongs, close
@@ -329,18 +330,29 @@ struct accepted_ws {
 /// the request head and the bytes read past it go to `plain(Transport, std::string head,
 /// std::vector<std::byte> after)` -> polarway::task<void>, which serves the connection from
 /// there; accept_ws then returns kind::plain. Without one (nullptr) it gets the handshake's 400.
-template <ws_transport Transport, class Admit, class Plain = std::nullptr_t>
+///
+/// With a `failed` hook, every failure but kind::plain is handed to `failed(const
+/// handshake_failure&)` before its response (408, 400, the refusal) is written, so that a peer
+/// that has read the response finds the failure already counted; the same failure is returned.
+template <ws_transport Transport, class Admit, class Plain = std::nullptr_t, class Failed = std::nullptr_t>
 auto accept_ws(Transport stream, std::chrono::milliseconds deadline, ws::connection_options options, Admit admit,
-               Plain plain = nullptr)
+               Plain plain = nullptr, Failed failed = nullptr)
     -> polarway::task<polarway::result<
         accepted_ws<Transport, typename std::invoke_result_t<Admit&, std::string_view>::value_type>, handshake_failure>> {
   using admission = typename std::invoke_result_t<Admit&, std::string_view>::value_type;
   using accepted = accepted_ws<Transport, admission>;
   ws::server_handshake hs;
+  // Captures by default: without a hook, `failed` goes unused (clang warns of a named capture).
+  const auto report = [&](const handshake_failure& f) {
+    if constexpr (!std::is_same_v<Failed, std::nullptr_t>) failed(f);
+    else (void)f;
+  };
   auto head = co_await polarway::timeout(deadline, detail::read_handshake_head(stream, hs));
   if (!head) {
+    handshake_failure late = detail::timed_out();
+    report(late);
     (void)co_await stream.write_all(as_bytes(http_error_response(408, "Request Timeout", "handshake took too long")));
-    co_return polarway::err(detail::timed_out());
+    co_return polarway::err(std::move(late));
   }
   if constexpr (!std::is_same_v<Plain, std::nullptr_t>) {
     if (!*head && head->error().what == handshake_failure::kind::plain) {
@@ -355,21 +367,30 @@ auto accept_ws(Transport stream, std::chrono::milliseconds deadline, ws::connect
   if (!*head && head->error().what == handshake_failure::kind::plain)  // no plain handler: refused
     *head = polarway::err(handshake_failure{handshake_failure::kind::protocol, hs.feed({}).error(), polarway::none, {}, {}});
   if (!*head) {
+    report(head->error());
     if (!hs.response().empty()) (void)co_await stream.write_all(as_bytes(hs.response()));
     co_return polarway::err(std::move(*head).error());
   }
   auto admitted = admit(hs.target());
   if (!admitted) {
     const ws_refusal& no = admitted.error();
+    handshake_failure refused{handshake_failure::kind::refused, polarway::none, polarway::none, no.reason, {}};
+    report(refused);
     (void)co_await stream.write_all(
         as_bytes(http_error_response(no.status, no.status == 404 ? "Not Found" : "Bad Request", no.reason)));
-    co_return polarway::err(handshake_failure{handshake_failure::kind::refused, polarway::none, polarway::none, no.reason, {}});
+    co_return polarway::err(std::move(refused));
   }
-  if (auto w = co_await stream.write_all(as_bytes(hs.response())); !w)
-    co_return polarway::err(handshake_failure{handshake_failure::kind::io, polarway::none, failure_of(w.error()), {}, {}});
+  if (auto w = co_await stream.write_all(as_bytes(hs.response())); !w) {
+    handshake_failure lost{handshake_failure::kind::io, polarway::none, failure_of(w.error()), {}, {}};
+    report(lost);
+    co_return polarway::err(std::move(lost));
+  }
   const std::vector<std::byte>& first = head->value();
   auto s = detail::open_session(std::move(stream), ws::role::server, options, first);
-  if (!s) co_return polarway::err(std::move(s).error());
+  if (!s) {
+    report(s.error());
+    co_return polarway::err(std::move(s).error());
+  }
   co_return accepted{std::move(*s), std::string(hs.target()), std::move(*admitted)};
 }
 

@@ -1,8 +1,11 @@
 // ws_session over loopback TCP: the server handshake's outcomes (a silent client gets 408, a
-// client that vanishes mid-request, a refused target, a garbage request), the peer's first
-// frames sent with the request kept, and how read_more ends (stop, idle, end of stream, the
-// close handshake). Every wait is bounded.
+// client that vanishes mid-request, a refused target, a garbage request, each reported to the
+// `failed` hook before its response is written), the peer's first frames sent with the request
+// kept, and how read_more ends (stop, idle, end of stream, the close handshake). Every wait is
+// bounded.
 #include <doctest/doctest.h>
+
+#include <sys/ioctl.h>
 
 #include <chrono>
 #include <string>
@@ -43,7 +46,32 @@ pw::result<std::string, app::ws_refusal> admit_none(std::string_view) {
   return pw::err(app::ws_refusal{404, "no such stream"});
 }
 
-// accept_ws on the server stream with a short deadline.
+// What accept_ws's `failed` hook saw: each failure's kind, and whether the client could already
+// read something when it was called (it must not: the hook runs before the response is written).
+struct failures_seen {
+  explicit failures_seen(int fd) : client_fd(fd) {}
+
+  int client_fd;
+  std::vector<app::handshake_failure::kind> kinds;
+  bool response_already_sent = false;
+
+  void operator()(const app::handshake_failure& f) {
+    kinds.push_back(f.what);
+    int readable = 0;
+    REQUIRE(::ioctl(client_fd, FIONREAD, &readable) == 0);
+    if (readable != 0) response_already_sent = true;
+  }
+};
+
+// accept_ws on the server stream with a short deadline; its failures are reported to `seen`.
+template <class Admit>
+pw::task<pw::result<app::accepted_ws<pw::net::tcp_stream, std::string>, app::handshake_failure>> accept(
+    pw::net::tcp_stream s, Admit admit, failures_seen& seen) {
+  auto failed = [&seen](const app::handshake_failure& f) { seen(f); };
+  auto accepting = app::accept_ws(std::move(s), 300ms, ws::connection_options{}, admit, nullptr, failed);
+  co_return co_await std::move(accepting);
+}
+
 template <class Admit>
 pw::task<pw::result<app::accepted_ws<pw::net::tcp_stream, std::string>, app::handshake_failure>> accept(
     pw::net::tcp_stream s, Admit admit) {
@@ -64,41 +92,61 @@ pw::task<void> write_text(pw::net::tcp_stream& s, std::string_view text) {
 }  // namespace
 
 TEST_CASE("ws_session: the server handshake's failures are answered and reported") {
+  using kind = app::handshake_failure::kind;
   pw::runtime rt(pw::runtime_options{.workers = 2});
   rt.block_on([]() -> pw::task<void> {
     {  // silent client: 408 after the deadline
       auto p = co_await connected_pair();
-      auto r = co_await accept(std::move(p.server), admit_all);
+      failures_seen seen(p.client.native_handle());
+      auto r = co_await accept(std::move(p.server), admit_all, seen);
       REQUIRE_FALSE(r);
-      CHECK(r.error().what == app::handshake_failure::kind::timed_out);
+      CHECK(r.error().what == kind::timed_out);
       CHECK((co_await app::test::read_to_end(p.client)).starts_with("HTTP/1.1 408 "));
+      CHECK(seen.kinds == std::vector{kind::timed_out});
+      CHECK_FALSE(seen.response_already_sent);
     }
     {  // half a request, then the client vanishes
       auto p = co_await connected_pair();
+      failures_seen seen(p.client.native_handle());
       co_await write_text(p.client, upgrade_request("/x").substr(0, 30));
       (void)co_await p.client.shutdown();
-      auto r = co_await accept(std::move(p.server), admit_all);
+      auto r = co_await accept(std::move(p.server), admit_all, seen);
       REQUIRE_FALSE(r);
-      CHECK(r.error().what == app::handshake_failure::kind::eof);
+      CHECK(r.error().what == kind::eof);
+      CHECK(seen.kinds == std::vector{kind::eof});
     }
     {  // not HTTP at all: the handshake's own error response
       auto p = co_await connected_pair();
+      failures_seen seen(p.client.native_handle());
       co_await write_text(p.client, std::string(100, '\x01') + "\r\n\r\n");
-      auto r = co_await accept(std::move(p.server), admit_all);
+      auto r = co_await accept(std::move(p.server), admit_all, seen);
       REQUIRE_FALSE(r);
-      CHECK(r.error().what == app::handshake_failure::kind::protocol);
+      CHECK(r.error().what == kind::protocol);
       CHECK((co_await app::test::read_to_end(p.client)).starts_with("HTTP/1.1 400 "));
+      CHECK(seen.kinds == std::vector{kind::protocol});
+      CHECK_FALSE(seen.response_already_sent);
     }
     {  // a valid request for a target the application refuses
       auto p = co_await connected_pair();
+      failures_seen seen(p.client.native_handle());
       co_await write_text(p.client, upgrade_request("/nope"));
-      auto r = co_await accept(std::move(p.server), admit_none);
+      auto r = co_await accept(std::move(p.server), admit_none, seen);
       REQUIRE_FALSE(r);
-      CHECK(r.error().what == app::handshake_failure::kind::refused);
+      CHECK(r.error().what == kind::refused);
       CHECK(r.error().message().find("no such stream") != std::string::npos);
       const std::string reply = co_await app::test::read_to_end(p.client);
       CHECK(reply.starts_with("HTTP/1.1 404 Not Found"));
       CHECK(reply.find("101") == std::string::npos);
+      CHECK(seen.kinds == std::vector{kind::refused});
+      CHECK_FALSE(seen.response_already_sent);
+    }
+    {  // an accepted request reports nothing
+      auto p = co_await connected_pair();
+      failures_seen seen(p.client.native_handle());
+      co_await write_text(p.client, upgrade_request("/yes"));
+      auto r = co_await accept(std::move(p.server), admit_all, seen);
+      REQUIRE(r);
+      CHECK(seen.kinds.empty());
     }
   }());
 }
