@@ -13,7 +13,7 @@ packages=(
   liburing-dev doctest-dev libfmt-dev libbenchmark-dev libssl-dev openssl
   libsimdjson-dev libwslay-dev libsnappy-dev libzstd-dev libcurl4-openssl-dev libflatbuffers-dev
   python3 python3-venv python3-websockets
-  libasio-dev librust-tokio-dev python3-matplotlib prometheus
+  libasio-dev librust-tokio-dev python3-matplotlib prometheus nats-server libnats-dev
 )
 
 missing=()

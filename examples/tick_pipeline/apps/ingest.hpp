@@ -44,6 +44,7 @@
 
 #include "cli.hpp"
 #include "committed_ids.hpp"
+#include "jetstream_publisher.hpp"
 #include "parquet_output.hpp"
 #include "sequencing_stage.hpp"
 #include "stream_tick_counts.hpp"
@@ -85,6 +86,11 @@ struct ingest_config {
   parquet_output_config parquet;         // --out and its knobs: for the program, not the engine
   std::string metrics_listen;            // --metrics ADDR: for the program, not the engine
   publish_options publish;               // --publish ADDR and its knobs: for the program, not the engine
+  // --publish nats://... and the --nats-* knobs: for the program, not the engine. bus.servers
+  // empty: no bus. bus_source names this ingest in every Nats-Msg-Id; empty: the first
+  // --connect URL's host:port, else "listen-" and the --listen address.
+  bus_options bus;
+  std::string bus_source;
   std::string tls_ca;  // wss://: trust exactly this PEM file's CAs; empty: the system trust store
   // With a streams file, the one --connect URL is a base (/stream or /ws, no streams): the
   // file's streams are sharded over connections of at most 1024 to it and subscribed with
@@ -102,7 +108,8 @@ struct ingest_config {
   std::uint64_t rotate_before_ms = 0;  // 0: no rotation
   std::uint64_t session_max_ms = 24 * 3600 * 1000;
   // --backfill with --out: what the output already held when the run began, so each of its
-  // streams resumes after its last committed id. Read by the program, not a flag.
+  // streams resumes after its last committed id; with --publish nats://, after the last id the
+  // bus holds from this source (bus_resume.hpp). Read by the program, not a flag.
   committed_ids resume;
 };
 

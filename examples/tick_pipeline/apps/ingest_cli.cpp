@@ -29,7 +29,10 @@ std::string ingest_usage() {
          "                           the ids a disconnect or stall lost from the REST API (Binance's\n"
          "                           aggTrades, historicalTrades) before later ticks of that stream;\n"
          "                           with --out, each stream DIR holds resumes after its last\n"
-         "                           committed id, so a restart refetches what was not committed\n"
+         "                           committed id, so a restart refetches what was not committed;\n"
+         "                           with --publish nats://, each stream whose last message on the\n"
+         "                           bus is this --nats-source's resumes after that message's last\n"
+         "                           id (not both: --out and nats:// resume from different places)\n"
          "  --rest-url URL           the REST base for --backfill (default: https://api.binance.com\n"
          "                           for Binance's stream hosts, else the stream's host over http(s))\n"
          "  --api-key-file FILE      its first line is the API key historicalTrades needs (trade gaps\n"
@@ -53,6 +56,17 @@ std::string ingest_usage() {
          "  --publish-max N          subscribers at once; more are refused (default 64)\n"
          "  --publish-wait N         read no feed until N subscribers are subscribed, so that they\n"
          "                           see every tick (default 0: start at once)\n"
+         "  --publish nats://HOST:PORT[,nats://HOST:PORT...]\n"
+         "                           also publish the ticks to NATS JetStream (docs/scaling-out.md):\n"
+         "                           one Arrow IPC stream per kind and symbol of each batch, on\n"
+         "                           ticks.<kind>.<SYMBOL>, with a Nats-Msg-Id; waits for the bus\n"
+         "                           (retrying) at start, and for its acknowledgements at the end\n"
+         "  --nats-stream NAME       the JetStream stream (default TICKS), created if missing; an\n"
+         "                           existing one with other settings is refused\n"
+         "  --nats-replicas N        the stream's replicas when it is created (default 3; 1 to 5)\n"
+         "  --nats-window N          publishes awaiting their acknowledgement at most (default 256)\n"
+         "  --nats-source NAME       this ingest's name in the message ids (default: the first\n"
+         "                           --connect URL's host:port)\n"
          "  --channel-capacity N     ticks buffered between connections and sink, in batches of up\n"
          "                           to 256 (rounded up to whole batches; default 8192)\n"
          "  --duration S             stop after S seconds (decimals allowed; default: no limit)\n"
@@ -89,6 +103,7 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
   ingest_config c;
   bool session_max_given = false;
   std::string publish_knob;  // the first --publish-* flag, refused without --publish
+  std::string bus_knob;      // the first --nats-* flag, refused without --publish nats://
   arg_reader r(args);
   for (;;) {
     auto f = r.next_flag();
@@ -110,9 +125,41 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
       step = r.address_into(c.metrics_listen, "127.0.0.1:9464");
     } else if (flag == "--publish") {
       step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (v.starts_with("nats://")) {
+          if (!c.bus.servers.empty()) return pw::err(cli_error{"--publish: one nats:// bus at most"});
+          if (auto servers = check_nats_servers(v); !servers)
+            return pw::err(cli_error{"--publish: " + servers.error()});
+          c.bus.servers = std::string(v);
+          return pw::ok();
+        }
         if (!v.starts_with("unix:") && !v.starts_with("tcp:"))
-          return pw::err(cli_error{"--publish: expected unix:PATH or tcp:HOST:PORT, not '" + std::string(v) + "'"});
+          return pw::err(cli_error{"--publish: expected unix:PATH, tcp:HOST:PORT or nats://HOST:PORT, not '" +
+                                   std::string(v) + "'"});
+        if (!c.publish.address.empty()) return pw::err(cli_error{"--publish: one unix: or tcp: address at most"});
         c.publish.address = std::string(v);
+        return pw::ok();
+      });
+    } else if (flag == "--nats-stream") {
+      if (bus_knob.empty()) bus_knob = flag;
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (auto name = check_jetstream_name(v); !name) return pw::err(cli_error{"--nats-stream: " + name.error()});
+        c.bus.stream = std::string(v);
+        return pw::ok();
+      });
+    } else if (flag == "--nats-replicas") {
+      if (bus_knob.empty()) bus_knob = flag;
+      std::uint64_t n = 0;
+      step = r.uint_into(n, 1, 5);
+      c.bus.replicas = static_cast<std::int64_t>(n);
+    } else if (flag == "--nats-window") {
+      if (bus_knob.empty()) bus_knob = flag;
+      step = r.uint_into(c.bus.window, 1, 65536);
+    } else if (flag == "--nats-source") {
+      if (bus_knob.empty()) bus_knob = flag;
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (v.empty() || v.size() > 200 || v.find_first_of(" \t\r\n/") != std::string_view::npos)
+          return pw::err(cli_error{"--nats-source: a name of 1 to 200 characters without spaces or '/'"});
+        c.bus_source = std::string(v);
         return pw::ok();
       });
     } else if (flag == "--publish-queue") {
@@ -217,7 +264,11 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
   }
   if (c.connect.empty() && c.listen.empty()) return pw::err(cli_error{"give at least one --connect URL or --listen ADDR"});
   if (c.publish.address.empty() && !publish_knob.empty())
-    return pw::err(cli_error{publish_knob + ": only with --publish ADDR"});
+    return pw::err(cli_error{publish_knob + ": only with --publish unix:PATH or tcp:HOST:PORT"});
+  if (c.bus.servers.empty() && !bus_knob.empty())
+    return pw::err(cli_error{bus_knob + ": only with --publish nats://HOST:PORT"});
+  if (!c.bus.servers.empty() && c.bus_source.empty())
+    c.bus_source = c.connect.empty() ? "listen-" + c.listen : c.connect[0].connect_addr;
   if (c.parquet.dir.empty() && !c.parquet.first_flag.empty())
     return pw::err(cli_error{c.parquet.first_flag + ": only with --out DIR (Parquet output)"});
   if (!c.streams_file.empty()) {
@@ -229,6 +280,9 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
   }
   if (!c.backfill && (!c.rest_url.empty() || !c.api_key_file.empty() || c.allow_gaps))
     return pw::err(cli_error{"--rest-url, --api-key-file and --allow-gaps: only with --backfill"});
+  if (c.backfill && !c.parquet.dir.empty() && !c.bus.servers.empty())
+    return pw::err(cli_error{"--backfill: with --out or with --publish nats://, not both (a restart resumes from one of "
+                             "them; run polarway-sink for Parquet from the bus)"});
   if (c.backfill && c.connect.empty())
     return pw::err(cli_error{"--backfill: needs a --connect URL (the REST API is the exchange's)"});
   if (c.rotate_before_ms != 0 && !c.backfill)

@@ -1,10 +1,12 @@
 // polarway-ingest: reads Binance-format WebSocket feeds (as a client with reconnect, and/or as a
 // server with --listen), decodes them and pushes the ticks through a bounded channel into the
-// counting sink, which with --out DIR passes each batch on to the Parquet sink first; prints
-// live stats and, at exit, a JSON summary (stdout) and a short text one (stderr). Exit status:
+// counting sink, which passes each batch on to the --publish stages (subscribers, the NATS
+// bus) and with --out DIR to the Parquet sink; prints live stats and, at exit, a JSON summary
+// (stdout) and a short text one (stderr). Exit status:
 // 0 if every tick received was written (with --out: is in a committed Parquet file; with
 // --backfill: plus those backfilled, minus duplicates, and no gap left unfilled unless
-// --allow-gaps), 1 otherwise or on a sink or bind failure, 2 for bad flags.
+// --allow-gaps; with --publish nats://, plus every message acknowledged by the bus), 1 otherwise
+// or on a sink or bind failure, 2 for bad flags.
 #include <atomic>
 #include <cstdio>
 #include <span>
@@ -12,10 +14,14 @@
 
 #include <polarway/runtime.hpp>
 
+#include "bus_resume.hpp"
 #include "counting_sink.hpp"
 #include "ingest.hpp"
 #include "ingest_metrics.hpp"
+#include "jetstream_publisher.hpp"
+#include "jetstream_sink.hpp"
 #include "metrics_endpoint.hpp"
+#include "nats_library.hpp"
 #include "parquet_output.hpp"
 #include "parquet_tick_sink.hpp"
 #include "runtime_debug.hpp"
@@ -87,18 +93,49 @@ int main(int argc, char** argv) {
     publisher = std::move(*bound);
     std::fprintf(stderr, "polarway-ingest: publishing on %s\n", publisher->address().c_str());
   }
-  // The sink chain: counting, then publishing (--publish), then the Parquet sink (--out).
-  pw::option<app::publishing_sink> publishing;
-  app::tick_sink* const after_count = parquet ? static_cast<app::tick_sink*>(&*parquet) : nullptr;
-  if (publisher) publishing.emplace(*publisher, after_count);
-  app::counting_sink sink(cfg->sink_delay_us, publishing ? static_cast<app::tick_sink*>(&*publishing) : after_count,
-                          per_stream);
-  app::ingest_engine engine(*cfg, sink, per_stream);
   pw::cancellation_token stop;
   std::atomic<bool> by_signal{false};
+  auto watcher = rt.spawn(signals.watch(stop, &by_signal));
+  // --publish nats://: connected, and the stream checked, before the run; an unreachable bus is
+  // retried (each failure logged) until it answers or a signal stops the program.
+  std::unique_ptr<app::jetstream_publisher> bus;
+  if (!cfg->bus.servers.empty()) {
+    auto log = [](const std::string& line) { std::fprintf(stderr, "polarway-ingest: %s\n", line.c_str()); };
+    auto connected = rt.block_on(app::jetstream_publisher::connect(cfg->bus, stop, log, app::merge_tick_messages));
+    if (!connected) {
+      std::fprintf(stderr, "polarway-ingest: bus: %s\n", connected.error().c_str());
+      return 1;
+    }
+    bus = std::move(*connected);
+    std::fprintf(stderr, "polarway-ingest: publishing to stream %s on %s as %s\n", cfg->bus.stream.c_str(),
+                 cfg->bus.servers.c_str(), cfg->bus_source.c_str());
+    if (cfg->backfill) {
+      auto positions = rt.block_on(app::read_bus_positions(*bus, cfg->bus_source, stop));
+      if (!positions) {
+        std::fprintf(stderr, "polarway-ingest: cannot resume from the bus: %s\n", positions.error().c_str());
+        return 1;
+      }
+      cfg->resume.streams = std::move(positions->streams);
+      std::fprintf(stderr,
+                   "polarway-ingest: %zu streams resume after the last id the bus holds from %s (%llu subjects read, "
+                   "%llu left to other sources)\n",
+                   cfg->resume.streams.size(), cfg->bus_source.c_str(), static_cast<unsigned long long>(positions->subjects),
+                   static_cast<unsigned long long>(positions->other_sources));
+    }
+  }
+  // The sink chain: counting, then publishing (--publish unix:/tcp:), then the bus (--publish
+  // nats://), then the Parquet sink (--out).
+  app::tick_sink* const parquet_stage = parquet ? static_cast<app::tick_sink*>(&*parquet) : nullptr;
+  pw::option<app::jetstream_sink> bus_stage;
+  if (bus) bus_stage.emplace(*bus, cfg->bus_source, app::bus_drain_timeout, parquet_stage);
+  app::tick_sink* const after_feed = bus_stage ? static_cast<app::tick_sink*>(&*bus_stage) : parquet_stage;
+  pw::option<app::publishing_sink> publishing;
+  if (publisher) publishing.emplace(*publisher, after_feed);
+  app::counting_sink sink(cfg->sink_delay_us, publishing ? static_cast<app::tick_sink*>(&*publishing) : after_feed,
+                          per_stream);
+  app::ingest_engine engine(*cfg, sink, per_stream);
   pw::option<app::ingest_report> report;
   {
-    auto watcher = rt.spawn(signals.watch(stop, &by_signal));
     auto dumper = rt.spawn(dump_signal.watch(rt, "polarway-ingest"));
     const app::ingest_metrics_sources sources{&engine.counters(), &sink, parquet ? &*parquet : nullptr, per_stream, &engine,
                                               publisher ? &publisher->counters() : nullptr};
@@ -152,6 +189,7 @@ int main(int argc, char** argv) {
   app::summary_extras extras;
   if (parquet) extras.parquet = &parquet->sink();
   if (publisher) extras.published = &publisher->counters();
+  if (bus_stage) extras.bus = &*bus_stage;
   const std::string json = app::ingest_summary_json(engine.counters(), *report, sink, extras);
   std::printf("%s\n", json.c_str());
   std::fflush(stdout);
@@ -165,9 +203,18 @@ int main(int argc, char** argv) {
   }
   std::fputs(app::ingest_summary_text(engine.counters(), *report, sink, extras).c_str(), stderr);
   const bool written = !parquet || app::parquet_output_complete(parquet->sink(), report->ticks_out);
+  bool bus_complete = true;
+  if (bus_stage) {
+    if (!bus_stage->failure().empty()) std::fprintf(stderr, "polarway-ingest: bus: %s\n", bus_stage->failure().c_str());
+    bus_complete = bus_stage->failure().empty() && bus_stage->unrepresentable() == 0;
+    bus_stage.reset();
+    bus.reset();
+    if (auto closed = app::close_nats_library(std::chrono::seconds(5)); !closed)
+      std::fprintf(stderr, "polarway-ingest: %s\n", closed.error().c_str());
+  }
   const bool gaps_ok = cfg->allow_gaps || engine.counters().backfill.gaps_unfilled.load() == 0;
   return app::expected_ticks_out(engine.counters(), *report) == report->ticks_out && !report->sink_error && written &&
-                 gaps_ok
+                 gaps_ok && bus_complete
              ? 0
              : 1;
 }

@@ -668,12 +668,17 @@ pw::task<void> server_session(pw::net::tcp_stream s, session_ctx ctx) {
   (void)s.set_nodelay(true);
   // Any target is accepted: it only selects how messages are decoded.
   auto admit = [](std::string_view) -> pw::result<bool, ws_refusal> { return true; };
+  // Counted before accept_ws writes the failure's response: a feed that has read it finds it counted.
+  auto failed = [&c](const handshake_failure& f) {
+    (f.what == handshake_failure::kind::timed_out ? c.handshake_timeouts : c.handshake_failures)
+        .fetch_add(1, std::memory_order_relaxed);
+  };
   // Created outside the co_await: g++ 12 mishandles temporaries in a co_await expression.
-  auto accepting = accept_ws(std::move(s), std::chrono::milliseconds(cfg.handshake_timeout_ms), session_options(cfg), admit);
+  auto accepting = accept_ws(std::move(s), std::chrono::milliseconds(cfg.handshake_timeout_ms), session_options(cfg),
+                             admit, nullptr, failed);
   auto accepted = co_await std::move(accepting);
   if (!accepted) {
     const bool timed_out = accepted.error().what == handshake_failure::kind::timed_out;
-    (timed_out ? c.handshake_timeouts : c.handshake_failures).fetch_add(1, std::memory_order_relaxed);
     ctx.log->line(peer + ": handshake" + (timed_out ? std::string(" timed out") : ": " + accepted.error().message()));
     co_return;
   }

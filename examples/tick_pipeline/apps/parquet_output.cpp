@@ -71,6 +71,7 @@ pw::task<pw::result<parquet_sink, parquet_sink_error>> open_parquet_output(parqu
   options.rows_per_row_group = c.rows_per_row_group;
   options.max_rows_per_file = c.max_rows_per_file;
   options.max_open_partitions = c.max_open_files != 0 ? c.max_open_files : default_max_open_files;
+  options.origin_label = std::move(c.origin_label);
   return parquet_sink::open(std::move(options));
 }
 

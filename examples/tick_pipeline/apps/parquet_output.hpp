@@ -31,6 +31,8 @@ struct parquet_output_config {
   /// or the sink's LRU commits a file for nearly every tick; each open file buffers up to one
   /// row group. 0: the program's default.
   std::size_t max_open_files = 0;
+  /// parquet_sink_options::origin_label: set by a program that writes rows with their origins.
+  std::string origin_label;
   /// The first of these flags given (e.g. "--codec"), so a program can refuse them where they
   /// mean nothing (without --out, with --sink count) naming the flag; empty if none was.
   std::string first_flag;

@@ -1,5 +1,7 @@
 #include "previous_output.hpp"
 
+#include "committed_origins.hpp"
+
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -73,6 +75,11 @@ pw::result<void, std::string> scan_level(const std::string& dir, int level, prev
     bool ok = *k == kind::dir;
     if (level == 0) {
       if (*k == kind::file && name == parquet_sink_lock_file) return pw::ok();
+      // polarway-sink's position on the bus (committed_origins.hpp), and its temporary.
+      if (*k == kind::file && (name == bus_position_file || name == std::string(bus_position_file) + ".tmp")) {
+        out.files.push_back(path);
+        return pw::ok();
+      }
       ok = ok && (name == partition::stream_dir(message_kind::trade) ||
                   name == partition::stream_dir(message_kind::agg_trade) ||
                   name == partition::stream_dir(message_kind::book_ticker));

@@ -2,7 +2,8 @@
 // directory, so that polarway-demo can start from an empty one (its read-back compares the
 // files with this run's feed, so files of an earlier run would make the counts differ).
 //
-// Only the sink's own layout is recognised: the lock file at the top, then
+// Only the sink's own layout is recognised: the lock file (and polarway-sink's bus position
+// file) at the top, then
 // <stream>/symbol=<S>/date=<D>/ directories (stream: trade | aggTrade | bookTicker) holding
 // part-<n>.parquet files or .part-<n>.parquet.tmp temporaries. Anything else, anywhere (another
 // file, a symlink, a directory of another name), makes the scan fail naming it: a directory that

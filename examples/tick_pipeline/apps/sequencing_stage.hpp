@@ -56,7 +56,7 @@ struct backfill_counters {
   std::atomic<std::uint64_t> duplicates_dropped{0};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> request_failures{0};
-  std::atomic<std::uint64_t> resumed_streams{0};     // streams started after what --out held
+  std::atomic<std::uint64_t> resumed_streams{0};     // streams started after what --out or the bus held
   std::atomic<std::uint64_t> output_ids_missing{0};  // ids missing inside those streams' output
 };
 

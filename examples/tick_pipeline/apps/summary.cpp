@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iterator>
 
+#include "json_object.hpp"
 #include "parquet_output.hpp"
 #include "process_stats.hpp"
 #include "ticks/parquet_partition.hpp"
@@ -10,40 +11,6 @@
 namespace ticks::app {
 
 namespace {
-
-
-class json_object {
- public:
-  json_object& num(const char* key, std::uint64_t v) { return raw(key, std::to_string(v)); }
-  json_object& real(const char* key, double v) {
-    char b[64];
-    std::snprintf(b, sizeof b, "%.3f", v);
-    return raw(key, b);
-  }
-  json_object& boolean(const char* key, bool v) { return raw(key, v ? "true" : "false"); }
-  json_object& str(const char* key, std::string_view v) {
-    std::string q = "\"";
-    for (char ch : v) {
-      if (ch == '"' || ch == '\\') q += '\\';
-      if (static_cast<unsigned char>(ch) < 0x20) continue;
-      q += ch;
-    }
-    q += '"';
-    return raw(key, q);
-  }
-  json_object& raw(const char* key, std::string_view v) {
-    out_ += out_.empty() ? "{" : ",";
-    out_ += '"';
-    out_ += key;
-    out_ += "\":";
-    out_ += v;
-    return *this;
-  }
-  std::string done() { return (out_.empty() ? "{" : out_) + "}"; }
-
- private:
-  std::string out_;
-};
 
 constexpr message_kind kinds[] = {message_kind::trade, message_kind::agg_trade, message_kind::book_ticker};
 
@@ -55,7 +22,9 @@ std::string rejection_text(const parquet_rejection& r) {
   return r.error.message() + " (" + std::string(partition::stream_dir(r.kind)) + ", symbol '" + r.symbol + "')";
 }
 
-std::string parquet_json(const parquet_sink& p, std::uint64_t ticks_out) {
+}  // namespace
+
+std::string parquet_output_json(const parquet_sink& p, std::uint64_t ticks_out) {
   const parquet_sink_stats& st = p.stats();
   json_object streams;
   for (const message_kind k : kinds) {
@@ -77,6 +46,7 @@ std::string parquet_json(const parquet_sink& p, std::uint64_t ticks_out) {
       .num("rows_written", st.rows_written())
       .num("rows_rejected", st.rows_rejected())
       .num("rows_lost", st.rows_lost())
+      .num("rows_already_written", st.rows_already_written())
       .raw("streams", streams.done());
   if (p.failure()) o.str("failure", p.failure()->message());
   else o.raw("failure", "null");
@@ -84,6 +54,8 @@ std::string parquet_json(const parquet_sink& p, std::uint64_t ticks_out) {
   else o.raw("last_rejection", "null");
   return o.done();
 }
+
+namespace {
 
 std::string mib(std::uint64_t bytes) {
   char b[32];
@@ -196,7 +168,24 @@ std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r
   } else {
     o.raw("publish", "null");
   }
-  o.raw("parquet", extras.parquet ? parquet_json(*extras.parquet, r.ticks_out) : std::string("null"))
+  if (const jetstream_sink* b = extras.bus) {
+    const bus_counters& n = b->publisher().counters();
+    json_object bus;
+    bus.str("stream", b->publisher().options().stream)
+        .num("messages", n.published.load() - n.merged.load())
+        .num("merged", n.merged.load())
+        .num("acknowledged", n.acknowledged.load())
+        .num("duplicates", n.duplicates.load())
+        .num("resent", n.resent.load())
+        .num("payload_bytes", n.payload_bytes.load())
+        .num("unrepresentable", b->unrepresentable());
+    if (b->failure().empty()) bus.raw("failure", "null");
+    else bus.str("failure", b->failure());
+    o.raw("bus", bus.done());
+  } else {
+    o.raw("bus", "null");
+  }
+  o.raw("parquet", extras.parquet ? parquet_output_json(*extras.parquet, r.ticks_out) : std::string("null"))
       .num("peak_rss_kib", peak_rss_kib());
   return o.done();
 }

@@ -1,7 +1,7 @@
 // The JSON summary polarway-ingest (and the demo) prints at exit: counts in and out, rate,
 // errors by kind, end-to-end latency percentiles and peak RSS; with --out, the Parquet output
 // (directory, codec, files, bytes and rows written, per stream, and the sink's failure naming
-// its partition file). One object on one line, so a script can parse the last line of stdout
+// its partition file); with --publish, what the subscribers and the bus were sent. One object on one line, so a script can parse the last line of stdout
 // (or the --json-summary file).
 #pragma once
 
@@ -11,6 +11,7 @@
 
 #include "counting_sink.hpp"
 #include "ingest.hpp"
+#include "jetstream_sink.hpp"
 #include "ticks/feed_generator.hpp"
 #include "ticks/parquet_sink.hpp"
 
@@ -33,7 +34,13 @@ struct summary_extras {
   const parquet_sink* parquet = nullptr;  // --out: the sink, after close()
   const feed_totals* feed_sent = nullptr;  // polarway-demo: what its feed sent
   const publisher_counters* published = nullptr;  // --publish: what the subscribers were sent
+  const jetstream_sink* bus = nullptr;            // --publish nats://: what went to the bus
 };
+
+/// The Parquet output's part of a summary: directory, codec, whether it holds exactly
+/// `ticks_out` rows, files, bytes and rows (written, rejected, lost, already written) overall
+/// and per stream, the failure and the last rejection.
+std::string parquet_output_json(const parquet_sink& p, std::uint64_t ticks_out);
 
 std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r, const counting_sink& sink,
                                 const summary_extras& extras = {});

@@ -13,8 +13,9 @@
 //       feed's (feed_sent), the files and rows the sink's counters, the codec the one asked for;
 //       no temporary or foreign file. Prints its verdict on stderr (stdout is the summary's).
 //   node parquet_sink_verify.mjs ids <file>  exactly once against a market: <file> is JSON
-//       {"dir", "stream", "count", "price_sum", "quantity_sum"} (sums as strings, modulo 2^64 like
-//       the feed's totals). The part files of <dir>/<stream> must hold `count` rows, as many
+//       {"dir" (or "dirs", a list), "stream", "count", "price_sum", "quantity_sum"} (sums as
+//       strings, modulo 2^64 like the feed's totals). The part files of <dir>/<stream> (of every
+//       one of "dirs" together) must hold `count` rows, as many
 //       distinct (symbol, id) pairs, each symbol's ids one unbroken run, and the sums of price and
 //       quantity the given ones.
 // Exits 1 listing every mismatch.
@@ -193,11 +194,14 @@ if (mode === 'expected') {
 } else if (mode === 'ids') {
   const want = JSON.parse(readFileSync(dir, 'utf8'));
   const id = { trade: 'trade_id', aggTrade: 'agg_trade_id' }[want.stream];
-  const { parts, temps } = classify(want.dir);
-  eq(temps.length, 0, `${want.dir}: temporary files left`);
-  const files = parts.filter((f) => f.startsWith(`${want.stream}/`)).map((f) => literal(path.join(want.dir, f)));
+  const files = [];
+  for (const root of want.dirs ?? [want.dir]) {
+    const { parts, temps } = classify(root);
+    eq(temps.length, 0, `${root}: temporary files left`);
+    files.push(...parts.filter((f) => f.startsWith(`${want.stream}/`)).map((f) => literal(path.join(root, f))));
+  }
   if (!id || !files.length) {
-    failures.push(`${want.dir}: no ${want.stream} part files to read`);
+    failures.push(`${(want.dirs ?? [want.dir]).join(', ')}: no ${want.stream} part files to read`);
   } else {
     const src = `read_parquet([${files.join(',')}])`;
     const [[n, distinct, price, quantity]] = await sql(

@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "bus_sink.hpp"
 #include "feed_server.hpp"
 #include "ingest.hpp"
 #include "replay_cli.hpp"
@@ -297,8 +298,10 @@ TEST_CASE("ingest flags: --publish and its knobs") {
   CHECK(tc->publish.address == "tcp:127.0.0.1:0");
   CHECK(tc->publish.wait_for == 0);
 
-  CHECK(ingest_error({"--listen", "127.0.0.1:0", "--publish", "/tmp/t.sock"}).find("expected unix:PATH or tcp:HOST:PORT") !=
-        std::string::npos);
+  CHECK(ingest_error({"--listen", "127.0.0.1:0", "--publish", "/tmp/t.sock"})
+            .find("expected unix:PATH, tcp:HOST:PORT or nats://HOST:PORT") != std::string::npos);
+  CHECK(ingest_error({"--listen", "127.0.0.1:0", "--publish", "unix:a", "--publish", "tcp:127.0.0.1:1"})
+            .find("one unix: or tcp: address at most") != std::string::npos);
   CHECK(!ingest_error({"--listen", "127.0.0.1:0", "--publish", ""}).empty());
   CHECK(ingest_error({"--listen", "127.0.0.1:0", "--publish"}).find("needs a value") != std::string::npos);
   CHECK(!ingest_error({"--listen", "127.0.0.1:0", "--publish", "unix:x", "--publish-queue", "0"}).empty());
@@ -306,7 +309,95 @@ TEST_CASE("ingest flags: --publish and its knobs") {
   CHECK(!ingest_error({"--listen", "127.0.0.1:0", "--publish", "unix:x", "--publish-stall", "soon"}).empty());
   // The knobs mean nothing without --publish: refused, naming the first one given.
   CHECK(ingest_error({"--listen", "127.0.0.1:0", "--publish-wait", "1", "--publish-queue", "2"})
-            .find("--publish-wait: only with --publish ADDR") != std::string::npos);
+            .find("--publish-wait: only with --publish unix:PATH or tcp:HOST:PORT") != std::string::npos);
+  // A bus publish does not make the subscribers' knobs meaningful.
+  CHECK(ingest_error({"--listen", "127.0.0.1:0", "--publish", "nats://127.0.0.1:4222", "--publish-wait", "1"})
+            .find("--publish-wait: only with --publish unix:PATH or tcp:HOST:PORT") != std::string::npos);
+}
+
+TEST_CASE("ingest flags: --publish nats:// and the bus's knobs") {
+  auto v = argv_of({"--connect", "ws://feed.example:9443/ws/btcusdt@trade", "--publish", "unix:/tmp/t.sock", "--publish",
+                    "nats://127.0.0.1:4222,nats://127.0.0.1:4223", "--nats-stream", "TICKS_2", "--nats-replicas", "1",
+                    "--nats-window", "8"});
+  auto c = app::parse_ingest_args(v);
+  REQUIRE(c);
+  CHECK(c->publish.address == "unix:/tmp/t.sock");  // both feeds at once
+  CHECK(c->bus.servers == "nats://127.0.0.1:4222,nats://127.0.0.1:4223");
+  CHECK(c->bus.stream == "TICKS_2");
+  CHECK(c->bus.replicas == 1);
+  CHECK(c->bus.window == 8);
+  CHECK(c->bus_source == "feed.example:9443");  // the first feed, by default
+  auto d = argv_of({"--listen", "127.0.0.1:9500", "--publish", "nats://h:1", "--nats-source", "eu-1"});
+  auto dc = app::parse_ingest_args(d);
+  REQUIRE(dc);
+  CHECK(dc->bus.stream == "TICKS");
+  CHECK(dc->bus.replicas == 3);
+  CHECK(dc->bus_source == "eu-1");
+  auto l = argv_of({"--listen", "127.0.0.1:9500", "--publish", "nats://h:1"});
+  auto lc = app::parse_ingest_args(l);
+  REQUIRE(lc);
+  CHECK(lc->bus_source == "listen-127.0.0.1:9500");
+
+  const auto refused = [](std::initializer_list<const char*> args, const char* why) {
+    const std::string e = ingest_error(args);
+    CHECK_MESSAGE(e.find(why) != std::string::npos, e);
+  };
+  refused({"--listen", "127.0.0.1:0", "--publish", "nats://h"}, "expected nats://HOST:PORT");
+  refused({"--listen", "127.0.0.1:0", "--publish", "nats://h:0"}, "from 1 to 65535");
+  refused({"--listen", "127.0.0.1:0", "--publish", "nats://h:1,tcp://g:2"}, "expected nats://HOST:PORT");
+  refused({"--listen", "127.0.0.1:0", "--publish", "nats://h:1", "--publish", "nats://g:1"}, "one nats:// bus at most");
+  refused({"--listen", "127.0.0.1:0", "--publish", "nats://h:1", "--nats-stream", "A.B"}, "--nats-stream:");
+  refused({"--listen", "127.0.0.1:0", "--publish", "nats://h:1", "--nats-replicas", "6"}, "--nats-replicas");
+  refused({"--listen", "127.0.0.1:0", "--publish", "nats://h:1", "--nats-window", "0"}, "--nats-window");
+  refused({"--listen", "127.0.0.1:0", "--publish", "nats://h:1", "--nats-source", "a/b"}, "--nats-source:");
+  refused({"--listen", "127.0.0.1:0", "--publish", "nats://h:1", "--nats-source", ""}, "--nats-source:");
+  // --backfill resumes from one place: the bus or --out.
+  refused({"--connect", "ws://127.0.0.1:9000/ws/btcusdt@trade", "--publish", "nats://h:1", "--backfill", "--out", "/tmp/o"},
+          "--backfill: with --out or with --publish nats://, not both");
+  auto b = argv_of({"--connect", "ws://127.0.0.1:9000/ws/btcusdt@trade", "--publish", "nats://h:1", "--backfill"});
+  CHECK(app::parse_ingest_args(b));
+  // The knobs mean nothing without a bus: refused, naming the first one given.
+  refused({"--listen", "127.0.0.1:0", "--publish", "unix:x", "--nats-replicas", "1", "--nats-stream", "S"},
+          "--nats-replicas: only with --publish nats://HOST:PORT");
+}
+
+TEST_CASE("sink flags: what polarway-sink takes and refuses") {
+  auto v = argv_of({"--from", "nats://127.0.0.1:4222", "--consumer", "sink-a", "--out", "/tmp/o", "--partition", "1/3",
+                    "--commit-interval", "2", "--ack-wait", "30", "--max-pending", "1000", "--idle-exit", "5",
+                    "--codec", "zstd", "--nats-stream", "T2"});
+  auto c = app::parse_bus_sink_args(v);
+  REQUIRE(c);
+  CHECK(c->bus.servers == "nats://127.0.0.1:4222");
+  CHECK(c->bus.stream == "T2");
+  CHECK(c->consumer.name == "sink-a");
+  CHECK(c->parquet.dir == "/tmp/o");
+  CHECK(c->parquet.codec == pw_parquet::compression::zstd);
+  CHECK(c->parquet.origin_label == "nats:T2 partition 1/3");
+  CHECK(c->partition == 1);
+  CHECK(c->partitions == 3);
+  CHECK(c->commit_interval_ms == 2000);
+  CHECK(c->consumer.ack_wait_ms == 30000);
+  CHECK(c->consumer.max_ack_pending == 1000);
+  CHECK(c->idle_exit_ms == 5000);
+
+  const auto refused = [](std::initializer_list<const char*> args, const char* why) {
+    std::vector<const char*> a(args);
+    auto r = app::parse_bus_sink_args(std::span<const char* const>(a.data(), a.size()));
+    REQUIRE_FALSE(r);
+    CHECK_MESSAGE(r.error().message.find(why) != std::string::npos, r.error().message);
+  };
+  refused({"--consumer", "c", "--out", "o"}, "--from nats://HOST:PORT is required");
+  refused({"--from", "nats://h:1", "--out", "o"}, "--consumer NAME is required");
+  refused({"--from", "nats://h:1", "--consumer", "c"}, "--out DIR is required");
+  refused({"--from", "ws://h:1", "--consumer", "c", "--out", "o"}, "--from:");
+  refused({"--from", "nats://h:1", "--consumer", "a.b", "--out", "o"}, "--consumer:");
+  for (const char* p : {"2/2", "1", "/2", "1/", "0/0", "a/2", "0/1025", "-1/2"})
+    refused({"--from", "nats://h:1", "--consumer", "c", "--out", "o", "--partition", p}, "--partition");
+  refused({"--from", "nats://h:1", "--consumer", "c", "--out", "o", "--commit-interval", "10", "--ack-wait", "20"},
+          "--ack-wait: must be more than twice --commit-interval");
+  refused({"--from", "nats://h:1", "--consumer", "c", "--out", "o", "--max-pending", "3"}, "--max-pending");
+  refused({"--from", "nats://h:1", "--consumer", "c", "--out", "o", "--bogus"}, "--bogus");
+  refused({"--from", "nats://h:1", "--consumer", "c", "--out", "o", "extra"}, "");
 }
 
 TEST_CASE("ws_url: schemes, hosts, default ports, targets") {
