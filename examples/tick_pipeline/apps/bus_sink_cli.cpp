@@ -44,7 +44,7 @@ pw::result<bus_sink_config, cli_error> parse_bus_sink_args(std::span<const char*
     pw::result<void, cli_error> step = pw::ok();
     if (flag == "--from") {
       step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
-        if (auto servers = check_nats_servers(v); !servers) return pw::err(cli_error{"--from: " + servers.error()});
+        if (auto servers = parse_nats_servers(v); !servers) return pw::err(cli_error{"--from: " + servers.error()});
         c.bus.servers = std::string(v);
         return pw::ok();
       });

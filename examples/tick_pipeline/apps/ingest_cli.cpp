@@ -127,7 +127,7 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
       step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
         if (v.starts_with("nats://")) {
           if (!c.bus.servers.empty()) return pw::err(cli_error{"--publish: one nats:// bus at most"});
-          if (auto servers = check_nats_servers(v); !servers)
+          if (auto servers = parse_nats_servers(v); !servers)
             return pw::err(cli_error{"--publish: " + servers.error()});
           c.bus.servers = std::string(v);
           return pw::ok();

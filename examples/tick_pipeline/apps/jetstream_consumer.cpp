@@ -246,7 +246,7 @@ jetstream_consumer::~jetstream_consumer() = default;
 pw::task<pw::result<std::unique_ptr<jetstream_consumer>, std::string>> jetstream_consumer::connect(
     bus_options bus, consumer_options options, std::uint64_t start_seq, pw::cancellation_token stop,
     jetstream_publisher::log_fn log) {
-  if (auto servers = check_nats_servers(bus.servers); !servers) co_return pw::err("--from " + bus.servers + ": " + servers.error());
+  if (auto servers = parse_nats_servers(bus.servers); !servers) co_return pw::err("--from " + bus.servers + ": " + servers.error());
   if (options.name.empty() || options.name.find_first_of(".*> \t") != std::string::npos)
     co_return pw::err("consumer name '" + options.name + "': no '.', '*', '>' or spaces");
   auto st = std::make_unique<state>();

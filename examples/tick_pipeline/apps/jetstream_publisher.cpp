@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <polarway/runtime.hpp>
 
@@ -54,8 +55,9 @@ natsStatus make_message(natsMsg** out, const char* subject, const char* id, std:
 
 }  // namespace
 
-pw::result<void, std::string> check_nats_servers(std::string_view servers) {
+pw::result<std::vector<std::string>, std::string> parse_nats_servers(std::string_view servers) {
   if (servers.empty()) return pw::err(std::string("no server given"));
+  std::vector<std::string> list;
   std::size_t start = 0;
   for (;;) {
     const std::size_t comma = servers.find(',', start);
@@ -73,7 +75,8 @@ pw::result<void, std::string> check_nats_servers(std::string_view servers) {
         return pw::err("'" + std::string(one) + "': the port must be a number from 1 to 65535");
     }
     if (port == 0) return pw::err("'" + std::string(one) + "': the port must be a number from 1 to 65535");
-    if (comma == std::string_view::npos) return pw::ok();
+    list.emplace_back(one);
+    if (comma == std::string_view::npos) return list;
     start = comma + 1;
   }
 }
@@ -453,7 +456,7 @@ jetstream_publisher::~jetstream_publisher() {
 
 pw::task<pw::result<std::unique_ptr<jetstream_publisher>, std::string>> jetstream_publisher::connect(
     bus_options options, pw::cancellation_token stop, log_fn log, merge_fn merge) {
-  if (auto servers = check_nats_servers(options.servers); !servers)
+  if (auto servers = parse_nats_servers(options.servers); !servers)
     co_return pw::err("--publish " + options.servers + ": " + servers.error());
   if (options.window == 0) co_return pw::err(std::string("the publish window must hold at least one message"));
   auto stp = std::make_shared<state>(std::move(options), std::move(log), std::move(merge));

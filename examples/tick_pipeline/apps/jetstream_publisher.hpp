@@ -64,9 +64,9 @@ struct bus_options {
   std::size_t merge_max_bytes = 512 * 1024;  // a merged payload at most (under NATS's 1 MiB max_payload)
 };
 
-/// Parses a --publish nats:// value: a comma-separated list of nats://HOST:PORT. The error says
-/// which element is wrong.
-polarway::result<void, std::string> check_nats_servers(std::string_view servers);
+/// Parses a --publish nats:// value, a comma-separated list of nats://HOST:PORT, into its
+/// servers in the order given. The error says which element is wrong.
+polarway::result<std::vector<std::string>, std::string> parse_nats_servers(std::string_view servers);
 /// A JetStream stream or consumer name as the programs accept it: 1 to 255 letters, digits,
 /// '-' and '_'.
 polarway::result<void, std::string> check_jetstream_name(std::string_view name);

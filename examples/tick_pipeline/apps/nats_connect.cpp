@@ -40,15 +40,10 @@ bool jetstream_unavailable_for_now(natsStatus s, jsErrCode code) noexcept {
 
 pw::result<natsConnection*, std::string> open_nats_connection(const bus_options& o, const char* client_name) {
   // natsOptions_SetURL takes one URL: the list goes in as servers, tried in the order given.
-  std::vector<std::string> urls;
-  for (std::size_t start = 0;;) {
-    const std::size_t comma = o.servers.find(',', start);
-    urls.push_back(o.servers.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
+  auto urls = parse_nats_servers(o.servers);
+  if (!urls) return pw::err("cannot reach the bus: " + urls.error());
   std::vector<const char*> list;
-  for (const std::string& u : urls) list.push_back(u.c_str());
+  for (const std::string& u : *urls) list.push_back(u.c_str());
   natsOptions* opts = nullptr;
   natsStatus s = natsOptions_Create(&opts);
   if (s == NATS_OK) s = natsOptions_SetServers(opts, list.data(), static_cast<int>(list.size()));

@@ -148,11 +148,14 @@ void close_library() { REQUIRE(app::close_nats_library(10s)); }
 
 TEST_CASE("bus flags: servers and names") {
   for (const char* good : {"nats://127.0.0.1:4222", "nats://a:1,nats://b:65535", "nats://[::1]:4222"})
-    CHECK_MESSAGE(app::check_nats_servers(good), good);
+    CHECK_MESSAGE(app::parse_nats_servers(good), good);
+  const auto two = app::parse_nats_servers("nats://a:1,nats://b:65535");
+  REQUIRE(two);
+  CHECK(*two == std::vector<std::string>{"nats://a:1", "nats://b:65535"});
   for (const char* bad : {"", "nats://", "nats://h", "nats://h:", "nats://:4222", "nats://h:0", "nats://h:65536",
                           "nats://h:42x", "tcp://h:1", "nats://h:1,", "nats://h:1,,nats://g:2", "nats://h:1/path",
                           "nats://h:99999999999999999999"})
-    CHECK_MESSAGE(!app::check_nats_servers(bad), bad);
+    CHECK_MESSAGE(!app::parse_nats_servers(bad), bad);
   for (const char* good : {"TICKS", "ticks_2", "a-b"}) CHECK_MESSAGE(app::check_jetstream_name(good), good);
   const std::vector<std::string> bad_names{"", "A.B", "A B", "A*", "A>", "ÄB", std::string(256, 'A')};
   for (const std::string& bad : bad_names) CHECK_MESSAGE(!app::check_jetstream_name(bad), bad);
