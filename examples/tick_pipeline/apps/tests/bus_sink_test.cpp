@@ -402,7 +402,8 @@ TEST_CASE("bus_sink: a message delivered again after it was taken is acknowledge
       auto rewaited = co_await std::move(rewaiting);
       REQUIRE(rewaited);
       again = *rewaited;
-      co_await std::move(sinking);
+      auto sunk = co_await std::move(sinking);
+      REQUIRE(sunk);
     }());
   }
   jsCtx_Destroy(js);
