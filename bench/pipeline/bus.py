@@ -10,7 +10,9 @@ Each round runs, for N and for 20 x N ticks of trades on --symbols symbols, flat
              polarway-feed and polarway-ingest --once --publish URLS. Figures: ticks/s into the
              bus (N / the ingest's wall time, which ends once every publish is acknowledged),
              ticks/s end to end (N / the time from the ingest's start to the sink's exit, which
-             comes once it has taken N rows and committed them), and both processes' peak RSS.
+             comes once it has taken N rows and committed them), both processes' peak RSS, and
+             where the CPU time goes: each process's own (the ingest's and the sink's from their
+             summaries, the feed's and the servers' from /proc before they are stopped).
              The run counts only if the ingest exits 0 with every message acknowledged, and the
              sink exits 0 having taken exactly N rows, none twice, with no bad message and no gap.
   in_process polarway-demo --connections 1 --ticks N --out DIR (feed, ingest and Parquet sink in
@@ -74,6 +76,15 @@ def wait_exit(p, deadline):
         time.sleep(0.01)
 
 
+def cpu_ms_of(pid):
+    """The CPU time (user and system) a running process has used so far, in ms."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # After the command's closing parenthesis: fields 3 onwards of proc(5); utime and stime are
+    # fields 14 and 15, in clock ticks.
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def bus_run(args, bins, ticks, work):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
@@ -96,6 +107,9 @@ def bus_run(args, bins, ticks, work):
             deadline = start + args.timeout
             ingest_code, ingest_end = wait_exit(ingest, deadline)
             sink_code, sink_end = wait_exit(sink, deadline)
+            # The feed and the servers are still up: their CPU time so far is this run's.
+            feed_cpu_ms = cpu_ms_of(feed.pid)
+            servers_cpu_ms = sum(cpu_ms_of(pid) for pid in cluster.pids())
         finally:
             feed_process.stop(feed)
             if sink.poll() is None:
@@ -117,7 +131,9 @@ def bus_run(args, bins, ticks, work):
         raise RunError("; ".join(problems))
     return {"ticks": ticks, "into_bus_per_s": ticks / (ingest_end - start),
             "end_to_end_per_s": ticks / (sink_end - start), "messages": i["bus"]["messages"],
-            "ingest_rss_kib": i["peak_rss_kib"], "sink_rss_kib": s["peak_rss_kib"]}
+            "ingest_rss_kib": i["peak_rss_kib"], "sink_rss_kib": s["peak_rss_kib"],
+            "wall_s": sink_end - start, "cpu_ms": {"feed": feed_cpu_ms, "ingest": i["cpu_ms"], "servers": servers_cpu_ms,
+                                                   "sink": s["cpu_ms"]}}
 
 
 def in_process_run(args, bins, ticks, work):
@@ -183,6 +199,24 @@ def render(args, res, errors, meta):
     b = [r for r in res["bus"] if r["ticks"] == n]
     if b:
         out.append(f"- Rows per bus message at {n:,} ticks: {med([r['ticks'] / r['messages'] for r in b]):.1f} (median).")
+    # Where the time goes: each process's CPU time over the run, per million ticks, and its share
+    # of the two cores' time over the run's wall time.
+    who = ("feed", "ingest", "servers", "sink")
+    out += ["", "Where the time goes on the bus path (CPU seconds per million ticks; in brackets, the share of "
+            f"{meta['nproc']} cores × the run's wall time; medians):", "",
+            "| ticks | " + " | ".join("3 nats-servers" if w == "servers" else w for w in who) + " | all | wall |",
+            "|---|" + "---|" * (len(who) + 2)]
+    for ticks in (n, big):
+        b = [r for r in res["bus"] if r["ticks"] == ticks and "cpu_ms" in r]
+        if not b:
+            continue
+        cells = []
+        for w in who + ("all",):
+            per_m = med([(sum(r["cpu_ms"].values()) if w == "all" else r["cpu_ms"][w]) / 1000 / (ticks / 1e6) for r in b])
+            share = med([(sum(r["cpu_ms"].values()) if w == "all" else r["cpu_ms"][w]) / 1000 /
+                         (r["wall_s"] * int(meta["nproc"])) for r in b])
+            cells.append(f"{per_m:.2f} s ({share:.0%})")
+        out.append(f"| {ticks:,} | " + " | ".join(cells) + f" | {med([r['wall_s'] for r in b]):.1f} s |")
     if errors:
         out += ["", "Failed runs:", ""] + [f"- {e.splitlines()[0][:300]}" for e in errors]
     out += ["", END, ""]

@@ -1,6 +1,7 @@
 // Small process facts for the summaries: peak and current resident memory from
-// /proc/self/status (VmHWM, VmRSS), and the clocks the pipeline uses (monotonic for rates and
-// the monitor's windows, realtime for "pw_ts", which crosses process boundaries).
+// /proc/self/status (VmHWM, VmRSS), the process's CPU time, and the clocks the pipeline uses
+// (monotonic for rates and the monitor's windows, realtime for "pw_ts", which crosses process
+// boundaries).
 #pragma once
 
 #include <cstdint>
@@ -20,5 +21,9 @@ inline std::int64_t clock_ns(clockid_t id) noexcept {
 }
 inline std::int64_t monotonic_ns() noexcept { return clock_ns(CLOCK_MONOTONIC); }
 inline std::int64_t realtime_ns() noexcept { return clock_ns(CLOCK_REALTIME); }
+/// CPU time of every thread of the process so far, in milliseconds.
+inline std::uint64_t process_cpu_ms() noexcept {
+  return static_cast<std::uint64_t>(clock_ns(CLOCK_PROCESS_CPUTIME_ID) / 1'000'000);
+}
 
 }  // namespace ticks::app

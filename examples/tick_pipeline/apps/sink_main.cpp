@@ -41,7 +41,7 @@ std::string summary_json(const app::bus_sink_counters& c, const app::bus_sink_re
       .boolean("stopped_by_signal", r.stopped_by_signal);
   if (r.last_bad_message.empty()) o.raw("last_bad_message", "null");
   else o.str("last_bad_message", r.last_bad_message);
-  o.raw("parquet", app::parquet_output_json(sink, expected_rows)).num("peak_rss_kib", app::peak_rss_kib());
+  o.raw("parquet", app::parquet_output_json(sink, expected_rows)).num("peak_rss_kib", app::peak_rss_kib()).num("cpu_ms", app::process_cpu_ms());
   return o.done();
 }
 

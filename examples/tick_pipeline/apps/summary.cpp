@@ -186,7 +186,8 @@ std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r
     o.raw("bus", "null");
   }
   o.raw("parquet", extras.parquet ? parquet_output_json(*extras.parquet, r.ticks_out) : std::string("null"))
-      .num("peak_rss_kib", peak_rss_kib());
+      .num("peak_rss_kib", peak_rss_kib())
+      .num("cpu_ms", process_cpu_ms());
   return o.done();
 }
 

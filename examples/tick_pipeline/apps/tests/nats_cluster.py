@@ -132,6 +132,10 @@ class NatsCluster:
     def running(self, i):
         return self._nodes[i]["process"] is not None
 
+    def pids(self):
+        """The process ids of the nodes started and not killed or stopped."""
+        return [n["process"].pid for n in self._nodes if n["process"] is not None]
+
     def kill(self, i):
         """SIGKILL, then reap: the node's ports are closed when this returns."""
         node = self._nodes[i]
