@@ -210,11 +210,13 @@ def render(args, res, errors, meta):
         b = [r for r in res["bus"] if r["ticks"] == ticks and "cpu_ms" in r]
         if not b:
             continue
+        def cpu_s(r, w):
+            return (sum(r["cpu_ms"].values()) if w == "all" else r["cpu_ms"][w]) / 1000
+
         cells = []
         for w in who + ("all",):
-            per_m = med([(sum(r["cpu_ms"].values()) if w == "all" else r["cpu_ms"][w]) / 1000 / (ticks / 1e6) for r in b])
-            share = med([(sum(r["cpu_ms"].values()) if w == "all" else r["cpu_ms"][w]) / 1000 /
-                         (r["wall_s"] * int(meta["nproc"])) for r in b])
+            per_m = med([cpu_s(r, w) / (ticks / 1e6) for r in b])
+            share = med([cpu_s(r, w) / (r["wall_s"] * int(meta["nproc"])) for r in b])
             cells.append(f"{per_m:.2f} s ({share:.0%})")
         out.append(f"| {ticks:,} | " + " | ".join(cells) + f" | {med([r['wall_s'] for r in b]):.1f} s |")
     if errors:

@@ -275,13 +275,9 @@ TEST_CASE("bus_sink: hostile messages are refused one by one; a restart writes n
   REQUIRE(app::close_nats_library(10s));
   // js_DeleteMsg through nats.c directly: the stream, not our code, loses the message.
   {
-    natsConnection* nc = nullptr;
-    REQUIRE(natsConnection_ConnectTo(&nc, urls.c_str()) == NATS_OK);
-    jsCtx* js = nullptr;
-    REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
-    REQUIRE(js_DeleteMsg(js, "TICKS", 10, nullptr, nullptr) == NATS_OK);
-    jsCtx_Destroy(js);
-    natsConnection_Destroy(nc);
+    auto client = ticks::test::jetstream_client::connect(urls);
+    REQUIRE_MESSAGE(client, (client ? "" : client.error()));
+    REQUIRE(js_DeleteMsg(client->js(), "TICKS", 10, nullptr, nullptr) == NATS_OK);
   }
   {
     pw::runtime rt(pw::runtime_options{.workers = 2});
@@ -350,13 +346,12 @@ TEST_CASE("bus_sink: a message delivered again after it was taken is acknowledge
   REQUIRE_MESSAGE(cluster, (cluster ? "" : cluster.error()));
   const std::string urls = cluster->urls();
   const std::string dir = scratch_dir("again");
-  natsConnection* nc = nullptr;
-  REQUIRE(natsConnection_ConnectTo(&nc, urls.c_str()) == NATS_OK);
-  jsCtx* js = nullptr;
-  REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
   sink_run run;
   consumer_progress taken, again;
   {
+    auto client = ticks::test::jetstream_client::connect(urls);
+    REQUIRE_MESSAGE(client, (client ? "" : client.error()));
+    jsCtx* js = client->js();
     pw::runtime rt(pw::runtime_options{.workers = 2});
     rt.block_on([&]() -> pw::task<void> {
       auto connecting = publisher_for(urls);
@@ -406,8 +401,6 @@ TEST_CASE("bus_sink: a message delivered again after it was taken is acknowledge
       REQUIRE(sunk);
     }());
   }
-  jsCtx_Destroy(js);
-  natsConnection_Destroy(nc);
   REQUIRE(app::close_nats_library(10s));
 
   CHECK(taken.ack_floor == 5);

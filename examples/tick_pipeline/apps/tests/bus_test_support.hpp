@@ -1,9 +1,16 @@
-// What the bus tests (jetstream_publisher_test, bus_sink_test) build their messages from: a
-// trade whose every field follows from its symbol and id.
+// What the bus tests (jetstream_publisher_test, bus_sink_test) share: the trade their messages
+// are built from (every field follows from its symbol and id), and a plain nats.c JetStream
+// client for looking at the bus from outside the programs, as an operator's tool would.
 #pragma once
 
+#include <nats/nats.h>
+
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <utility>
+
+#include <polarway/result.hpp>
 
 #include "ticks/tick.hpp"
 
@@ -19,5 +26,36 @@ inline ticks::trade trade_of(std::string_view sym, std::int64_t id) {
   t.trade_time_ms = t.event_time_ms - 1;
   return t;
 }
+
+// A nats.c connection to `urls` (a comma-separated list) and its JetStream context, both
+// destroyed with it. Destroy it before nats.c's library is closed.
+class jetstream_client {
+ public:
+  static polarway::result<jetstream_client, std::string> connect(const std::string& urls) {
+    jetstream_client c;
+    natsStatus s = natsConnection_ConnectTo(&c.nc_, urls.c_str());
+    if (s != NATS_OK) return polarway::err(std::string("connect: ") + natsStatus_GetText(s));
+    s = natsConnection_JetStream(&c.js_, c.nc_, nullptr);
+    if (s != NATS_OK) return polarway::err(std::string("JetStream context: ") + natsStatus_GetText(s));
+    return c;
+  }
+
+  jetstream_client(jetstream_client&& o) noexcept
+      : nc_(std::exchange(o.nc_, nullptr)), js_(std::exchange(o.js_, nullptr)) {}
+  jetstream_client& operator=(jetstream_client&&) = delete;
+  jetstream_client(const jetstream_client&) = delete;
+  jetstream_client& operator=(const jetstream_client&) = delete;
+  ~jetstream_client() {
+    jsCtx_Destroy(js_);
+    natsConnection_Destroy(nc_);
+  }
+
+  jsCtx* js() const noexcept { return js_; }
+
+ private:
+  jetstream_client() = default;
+  natsConnection* nc_ = nullptr;
+  jsCtx* js_ = nullptr;
+};
 
 }  // namespace ticks::test

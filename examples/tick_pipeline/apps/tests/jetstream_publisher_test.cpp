@@ -46,11 +46,10 @@ struct stream_facts {
 };
 
 pw::result<stream_facts, std::string> stream_info(const std::string& urls, const std::string& stream) {
-  natsConnection* nc = nullptr;
-  natsStatus s = natsConnection_ConnectTo(&nc, urls.c_str());  // takes a comma-separated list
-  if (s != NATS_OK) return pw::err(std::string("connect: ") + natsStatus_GetText(s));
-  jsCtx* js = nullptr;
-  natsConnection_JetStream(&js, nc, nullptr);
+  auto client = ticks::test::jetstream_client::connect(urls);
+  if (!client) return pw::err(client.error());
+  jsCtx* js = client->js();
+  natsStatus s = NATS_OK;
   jsStreamInfo* si = nullptr;
   jsErrCode code = static_cast<jsErrCode>(0);
   // A leader may be in election after a kill: ask again for a while.
@@ -67,8 +66,6 @@ pw::result<stream_facts, std::string> stream_info(const std::string& urls, const
     f.duplicates_ns = si->Config->Duplicates;
     jsStreamInfo_Destroy(si);
   }
-  jsCtx_Destroy(js);
-  natsConnection_Destroy(nc);
   if (s != NATS_OK) return pw::err(std::string("stream info: ") + natsStatus_GetText(s));
   return f;
 }
@@ -82,11 +79,10 @@ struct stored_message {
 
 pw::result<std::vector<stored_message>, std::string> read_stream(const std::string& urls, const std::string& stream,
                                                                  std::uint64_t count) {
-  natsConnection* nc = nullptr;
-  natsStatus s = natsConnection_ConnectTo(&nc, urls.c_str());  // takes a comma-separated list
-  if (s != NATS_OK) return pw::err(std::string("connect: ") + natsStatus_GetText(s));
-  jsCtx* js = nullptr;
-  natsConnection_JetStream(&js, nc, nullptr);
+  auto client = ticks::test::jetstream_client::connect(urls);
+  if (!client) return pw::err(client.error());
+  jsCtx* js = client->js();
+  natsStatus s = NATS_OK;
   std::vector<stored_message> out;
   for (std::uint64_t seq = 1; seq <= count && s == NATS_OK; ++seq) {
     natsMsg* m = nullptr;
@@ -100,8 +96,6 @@ pw::result<std::vector<stored_message>, std::string> read_stream(const std::stri
                                  std::vector<std::byte>(data, data + natsMsg_GetDataLength(m))});
     natsMsg_Destroy(m);
   }
-  jsCtx_Destroy(js);
-  natsConnection_Destroy(nc);
   if (s != NATS_OK) return pw::err(std::string("get message: ") + natsStatus_GetText(s));
   return out;
 }
