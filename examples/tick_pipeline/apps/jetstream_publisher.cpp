@@ -110,6 +110,9 @@ struct jetstream_publisher::state {
   std::mutex js_mutex;
   natsConnection* nc = nullptr;
   jsCtx* js = nullptr;
+  // Whether nats.c ever took an asynchronous publish: until it does, it has no list of pending
+  // publishes, and js_PublishAsyncGetPendingList (nats.c 3.4) reads through a null pointer.
+  std::atomic<bool> took_any{false};
   // One permit per publish that may await its acknowledgement. Taken (and forgotten) by
   // publish(), given back by the acknowledgement handler on nats.c's thread.
   pw::semaphore window;
@@ -166,6 +169,13 @@ struct jetstream_publisher::state {
       }
     }
     if (next) released_ready.notify_one();
+  }
+
+  // Hands one message to nats.c, which clears `*m` when it takes it.
+  natsStatus publish_async(natsMsg** m, jsPubOptions& po) noexcept {
+    const natsStatus s = js_PublishMsgAsync(js, m, &po);
+    if (s == NATS_OK) took_any.store(true, std::memory_order_relaxed);
+    return s;
   }
 
   jsPubOptions publish_options() const noexcept {
@@ -341,7 +351,7 @@ bool hand_to_nats(state& st, std::vector<natsMsg*>& messages) {
   jsPubOptions po = st.publish_options();
   bool kept = false;
   for (natsMsg* m : messages) {
-    if (js_PublishMsgAsync(st.js, &m, &po) != NATS_OK) {
+    if (st.publish_async(&m, po) != NATS_OK) {
       const std::lock_guard lock(st.failed_mutex);
       st.failed.push_back(m);
       kept = true;
@@ -445,7 +455,9 @@ jetstream_publisher::~jetstream_publisher() {
   // Messages nats.c still holds come back and are dropped; a late acknowledgement of one of
   // them is discarded by nats.c without a call.
   natsMsgList pending{};
-  if (st.js != nullptr && js_PublishAsyncGetPendingList(&pending, st.js) == NATS_OK) natsMsgList_Destroy(&pending);
+  if (st.js != nullptr && st.took_any.load(std::memory_order_relaxed) &&
+      js_PublishAsyncGetPendingList(&pending, st.js) == NATS_OK)
+    natsMsgList_Destroy(&pending);
   jsCtx_Destroy(st.js);
   st.js = nullptr;
   natsConnection_Destroy(st.nc);
@@ -497,7 +509,7 @@ pw::task<pw::result<void, std::string>> jetstream_publisher::publish(std::string
   }
   if (!waits) {
     jsPubOptions po = st.publish_options();
-    s = js_PublishMsgAsync(st.js, &m, &po);
+    s = st.publish_async(&m, po);
     if (s != NATS_OK && !publish_retriable(s)) {
       natsMsg_Destroy(m);
       st.in_flight.fetch_sub(1, std::memory_order_relaxed);

@@ -1,10 +1,11 @@
 // jetstream_publisher and jetstream_sink against a real 3-node JetStream cluster (nats_cluster.hpp):
 // the stream created with the settings asked for and an existing one with others refused; a
-// message re-sent under the same id stored once; a paused bus pushing back through the window,
-// and everything stored once the bus is back, a killed node costing nothing; an unreachable bus
-// retried with back-off until the stop; and what jetstream_sink puts on the bus (subjects, ids,
-// Arrow IPC streams), read back with nats.c; and bus_resume: where a restarted ingest picks up,
-// from hostile ids and from a real stream. The servers' names and values: the flags' parsers.
+// message re-sent under the same id stored once; a publisher that sent nothing closed; a paused
+// bus pushing back through the window, and everything stored once the bus is back, a killed node
+// costing nothing; an unreachable bus retried with back-off until the stop; and what
+// jetstream_sink puts on the bus (subjects, ids, Arrow IPC streams), read back with nats.c; and
+// bus_resume: where a restarted ingest picks up, from hostile ids and from a real stream. The
+// servers' names and values: the flags' parsers.
 #include <doctest/doctest.h>
 
 #include <nats/nats.h>
@@ -203,6 +204,14 @@ TEST_CASE("jetstream_publisher: the stream as asked, a mismatch refused, a re-se
       auto other = co_await std::move(connecting_other);
       REQUIRE_FALSE(other);
       CHECK_MESSAGE(other.error().find("replicas 3, not 1") != std::string::npos, other.error());
+
+      // A publisher that never publishes (a session that saw no tick) drains at once and closes.
+      auto connecting_idle = connect(options_for(*cluster), log.fn());
+      auto idle = co_await std::move(connecting_idle);
+      REQUIRE_MESSAGE(idle, (idle ? "" : idle.error()));
+      CHECK(co_await (*idle)->drain(1s));
+      CHECK((*idle)->counters().published.load() == 0);
+      idle->reset();
     }());
   }
   auto facts = stream_info(cluster->urls(), "TICKS");
