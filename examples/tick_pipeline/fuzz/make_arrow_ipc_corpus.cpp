@@ -1,9 +1,11 @@
 // Writes the seed corpus of tick_fuzz_arrow_ipc_reader: small streams as the writer makes them,
 // one file each. For every kind: "_one", one row; "_batches", three rows (nulls, a bookTicker
 // without event time, decimal extremes), a heartbeat batch of none, ten rows; "_schema_only", a
-// schema without polarway.kind and no batch. And "refused", a schema without fields. Re-run it
-// only to change the seeds (tick_arrow_ipc_corpus examples/tick_pipeline/fuzz/corpus_arrow_ipc_reader);
-// the files it writes are committed.
+// schema without polarway.kind and no batch; "_zstd", zstd-compressed batches of three rows
+// (buffers too small to shrink, kept as they are), none and 200. And "refused", a schema
+// without fields. Re-run it only to change the seeds
+// (tick_arrow_ipc_corpus examples/tick_pipeline/fuzz/corpus_arrow_ipc_reader); the files it
+// writes are committed.
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -36,12 +38,13 @@ ticks::tick seed_row(message_kind k, std::int64_t i) {
 }
 
 // A stream of `kind` whose batches have the given numbers of rows (-1: a heartbeat batch).
-std::vector<std::byte> seed(message_kind kind, bool announce, std::initializer_list<int> batches) {
+std::vector<std::byte> seed(message_kind kind, bool announce, std::initializer_list<int> batches,
+                            ipc::body_compression compression = ipc::body_compression::none) {
   std::vector<std::byte> out;
   const ipc::key_value announced[] = {{"polarway.kind", ticks::to_string(kind)}};
   ipc::append_schema(out, kind,
                      announce ? std::span<const ipc::key_value>(announced) : std::span<const ipc::key_value>());
-  ipc::batch_builder b(kind);
+  ipc::batch_builder b(kind, compression);
   std::int64_t next = 0;
   const ipc::key_value heartbeat[] = {{"polarway.heartbeat", "1700000000000000000"}};
   for (int rows : batches) {
@@ -68,6 +71,7 @@ int main(int argc, char** argv) {
     seeds.emplace_back(name + "_one", seed(k, true, {1}));
     seeds.emplace_back(name + "_batches", seed(k, true, {3, -1, 10}));
     seeds.emplace_back(name + "_schema_only", seed(k, false, {}));
+    seeds.emplace_back(name + "_zstd", seed(k, true, {3, -1, 200}, ipc::body_compression::zstd));
   }
   std::vector<std::byte> refused;
   const ipc::key_value why[] = {{"polarway.error", "unknown kind depth"}};

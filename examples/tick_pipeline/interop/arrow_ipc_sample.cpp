@@ -1,7 +1,8 @@
 // Writes Arrow IPC streams of known ticks for the independent readers (arrow_ipc_verify.py,
 // arrow_ipc_verify.mjs) to check value for value: DIR/trade.arrows, agg_trade.arrows and
 // book_ticker.arrows (three batches each: two rows, none with a heartbeat's metadata, 1000
-// rows; nulls and negatives among them), and refused.arrows (a refusal: no fields).
+// rows; nulls and negatives among them), the same three with zstd-compressed bodies
+// (KIND.zstd.arrows), and refused.arrows (a refusal: no fields).
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -56,41 +57,44 @@ int main(int argc, char** argv) {
   const std::pair<ticks::message_kind, const char*> kinds[] = {{ticks::message_kind::trade, "trade"},
                                                               {ticks::message_kind::agg_trade, "agg_trade"},
                                                               {ticks::message_kind::book_ticker, "book_ticker"}};
-  for (const auto& [kind, name] : kinds) {
-    std::vector<std::byte> out;
-    const ipc::key_value schema_meta[] = {{"polarway.kind", ticks::to_string(kind)}};
-    ipc::append_schema(out, kind, schema_meta);
-    ipc::batch_builder b(kind);
-    std::int64_t i = 0;
-    for (; i < 2; ++i)
-      if (!b.add(row(kind, i), recv_base + i)) return 1;
-    b.append(out);
-    const ipc::key_value heartbeat[] = {{"polarway.heartbeat", "1700000000000000000"}};
-    b.append(out, heartbeat);
-    for (; i < 1002; ++i)
-      if (!b.add(row(kind, i), recv_base + i)) return 1;
-    b.append(out);
-    // Beyond 18 digits: refused, and the builder unchanged (the closing batch below has no rows).
-    ticks::tick too_big = row(kind, 5);
-    std::visit(
-        [](auto& v) {
-          if constexpr (requires { v.price; }) {
-            v.price = px(ipc::max_decimal_raw + 1);
-          } else {
-            v.bid_price = px(ipc::max_decimal_raw + 1);
-          }
-        },
-        too_big);
-    if (b.add(too_big, 0)) {
-      std::fprintf(stderr, "a price beyond 18 digits was accepted\n");
-      return 1;
-    }
-    const ipc::key_value closed[] = {{"polarway.closed", "ingest stopped"}};
-    b.append(out, closed);
-    ipc::append_end_of_stream(out);
-    if (!write_file(dir + "/" + name + ".arrows", out)) {
-      std::fprintf(stderr, "cannot write %s/%s.arrows\n", dir.c_str(), name);
-      return 1;
+  for (const auto& [kind, base] : kinds) {
+    for (const ipc::body_compression compression : {ipc::body_compression::none, ipc::body_compression::zstd}) {
+      const std::string name = std::string(base) + (compression == ipc::body_compression::zstd ? ".zstd" : "");
+      std::vector<std::byte> out;
+      const ipc::key_value schema_meta[] = {{"polarway.kind", ticks::to_string(kind)}};
+      ipc::append_schema(out, kind, schema_meta);
+      ipc::batch_builder b(kind, compression);
+      std::int64_t i = 0;
+      for (; i < 2; ++i)
+        if (!b.add(row(kind, i), recv_base + i)) return 1;
+      b.append(out);
+      const ipc::key_value heartbeat[] = {{"polarway.heartbeat", "1700000000000000000"}};
+      b.append(out, heartbeat);
+      for (; i < 1002; ++i)
+        if (!b.add(row(kind, i), recv_base + i)) return 1;
+      b.append(out);
+      // Beyond 18 digits: refused, and the builder unchanged (the closing batch below has no rows).
+      ticks::tick too_big = row(kind, 5);
+      std::visit(
+          [](auto& v) {
+            if constexpr (requires { v.price; }) {
+              v.price = px(ipc::max_decimal_raw + 1);
+            } else {
+              v.bid_price = px(ipc::max_decimal_raw + 1);
+            }
+          },
+          too_big);
+      if (b.add(too_big, 0)) {
+        std::fprintf(stderr, "a price beyond 18 digits was accepted\n");
+        return 1;
+      }
+      const ipc::key_value closed[] = {{"polarway.closed", "ingest stopped"}};
+      b.append(out, closed);
+      ipc::append_end_of_stream(out);
+      if (!write_file(dir + "/" + name + ".arrows", out)) {
+        std::fprintf(stderr, "cannot write %s/%s.arrows\n", dir.c_str(), name.c_str());
+        return 1;
+      }
     }
   }
   std::vector<std::byte> refused;

@@ -1,7 +1,8 @@
-"""Reads arrow_ipc_sample's streams with pyarrow's stream reader, validates every batch in full
-(validate(full=True): buffers, offsets, UTF-8, decimal precision), and compares every value with
-what the sample wrote; reads them with Polars' own IPC stream reader too (pl.read_ipc_stream),
-whose decimals must equal pyarrow's. Usage: arrow_ipc_verify.py DIR"""
+"""Reads arrow_ipc_sample's streams (bodies as they are and zstd-compressed) with pyarrow's
+stream reader, validates every batch in full (validate(full=True): buffers, offsets, UTF-8,
+decimal precision), and compares every value with what the sample wrote; reads them with
+Polars' own IPC stream reader too (pl.read_ipc_stream), whose decimals must equal pyarrow's.
+Usage: arrow_ipc_verify.py DIR"""
 import decimal
 import sys
 
@@ -83,13 +84,14 @@ def check_kind(path, kind, arrow_kind):
     assert df[price].to_list() == got[price]
     assert df["symbol"].to_list() == got["symbol"]
     assert decimal.Decimal(str(df[price].sum())) == sum(expected(kind, i)[price] for i in range(rows))
-    print(f"{kind}: {rows} rows in {len(batches)} batches, validated in full and equal to what was written")
+    print(f"{path}: {rows} rows of {kind} in {len(batches)} batches, validated in full and equal to what was written")
 
 
 def main():
     d = sys.argv[1]
     for kind, arrow_kind in (("trade", "trade"), ("agg_trade", "aggTrade"), ("book_ticker", "bookTicker")):
         check_kind(f"{d}/{kind}.arrows", kind, arrow_kind)
+        check_kind(f"{d}/{kind}.zstd.arrows", kind, arrow_kind)
     reader = pa.ipc.open_stream(pa.OSFile(f"{d}/refused.arrows", "rb"))
     assert len(reader.schema) == 0
     assert reader.schema.metadata[b"polarway.error"].startswith(b"unknown kind depth"), reader.schema.metadata

@@ -1,10 +1,11 @@
 // The Arrow IPC encoder. The flatbuffer tables are those of the Arrow format's Schema.fbs and
 // Message.fbs, addressed by vtable slot (arrow_ipc_format.hpp has the numbers, shared with the
-// reader). Only what tick streams use is written: no dictionaries, no compression, no nested
-// types.
+// reader). Only what tick streams use is written: no dictionaries, no nested types; a body
+// compressed, when asked, with Zstandard only.
 #include "ticks/arrow_ipc.hpp"
 
 #include <flatbuffers/flatbuffers.h>
+#include <zstd.h>
 
 #include <array>
 #include <cstring>
@@ -183,7 +184,9 @@ bool append_batches_of(std::vector<std::byte>& stream, std::span<const std::byte
   return true;
 }
 
-batch_builder::batch_builder(message_kind kind) : kind_(kind) {
+batch_builder::batch_builder(message_kind kind, body_compression compression)
+    : kind_(kind), compression_(compression), zstd_(nullptr, [](void* c) { ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(c)); }) {
+  if (compression_ == body_compression::zstd) zstd_.reset(ZSTD_createCCtx());
   for (const column_spec& c : tick_schema(kind)) {
     column col;
     col.type = c.type;
@@ -283,42 +286,82 @@ void batch_builder::append(std::vector<std::byte>& out, std::span<const key_valu
   // The body's layout: per column, its validity buffer (empty without nulls), then its offsets
   // (utf8), then its values, each at an 8-byte aligned offset.
   std::vector<two_longs> nodes;
-  std::vector<two_longs> buffers;
+  std::vector<std::span<const std::byte>> raw;
   nodes.reserve(columns_.size());
-  buffers.reserve(columns_.size() * 3);
-  std::int64_t body = 0;
-  auto place = [&](std::size_t bytes) {
-    buffers.push_back({body, static_cast<std::int64_t>(bytes)});
-    body += static_cast<std::int64_t>(pad8(bytes));
-  };
+  raw.reserve(columns_.size() * 3);
   for (const column& c : columns_) {
     nodes.push_back({static_cast<std::int64_t>(rows_), static_cast<std::int64_t>(c.null_count)});
-    place(c.null_count != 0 ? c.validity.size() : 0);
-    if (c.type == column_type::utf8) place(c.offsets.size() * sizeof(std::int32_t));
-    place(c.data().size());
+    raw.push_back(c.null_count != 0 ? std::as_bytes(std::span(c.validity)) : std::span<const std::byte>());
+    if (c.type == column_type::utf8) raw.push_back(std::as_bytes(std::span(c.offsets)));
+    raw.push_back(c.data());
+  }
+  const bool zstd = compression_ == body_compression::zstd && zstd_ != nullptr;
+  std::vector<two_longs> buffers;
+  buffers.reserve(raw.size());
+  std::int64_t body = 0;
+  if (zstd) {
+    compressed_.clear();
+    for (std::span<const std::byte> r : raw) {
+      const std::size_t at = compressed_.size();
+      compress_into(compressed_, r);
+      buffers.push_back({static_cast<std::int64_t>(at), static_cast<std::int64_t>(compressed_.size() - at)});
+      append_zeros(compressed_, pad8(compressed_.size()) - compressed_.size());
+    }
+    body = static_cast<std::int64_t>(compressed_.size());
+  } else {
+    for (std::span<const std::byte> r : raw) {
+      buffers.push_back({body, static_cast<std::int64_t>(r.size())});
+      body += static_cast<std::int64_t>(pad8(r.size()));
+    }
   }
 
   fb::FlatBufferBuilder b(512);
   const auto node_vector = b.CreateVectorOfStructs(nodes.data(), nodes.size());
   const auto buffer_vector = b.CreateVectorOfStructs(buffers.data(), buffers.size());
+  fb::Offset<void> compression;
+  if (zstd) {
+    const auto start = b.StartTable();
+    // The codec is written (its default is LZ4_FRAME); the method is BUFFER, the default.
+    b.AddElement<std::int8_t>(slot(body_compression_field::codec), codec_zstd, -1);
+    compression = fb::Offset<void>(b.EndTable(start));
+  }
   const auto start = b.StartTable();
   // The length is always written (its default is 0).
   b.AddElement<std::int64_t>(slot(record_batch_field::length), static_cast<std::int64_t>(rows_), -1);
   b.AddOffset(slot(record_batch_field::nodes), node_vector);
   b.AddOffset(slot(record_batch_field::buffers), buffer_vector);
+  if (zstd) b.AddOffset(slot(record_batch_field::compression), compression);
   append_message(out, b, header_record_batch, fb::Offset<void>(b.EndTable(start)), body, metadata);
 
-  out.reserve(out.size() + static_cast<std::size_t>(body));
-  auto write = [&](const void* p, std::size_t n) {
-    append_bytes(out, p, n);
-    append_zeros(out, pad8(n) - n);
-  };
-  for (const column& c : columns_) {
-    if (c.null_count != 0) write(c.validity.data(), c.validity.size());
-    if (c.type == column_type::utf8) write(c.offsets.data(), c.offsets.size() * sizeof(std::int32_t));
-    write(c.data().data(), c.data().size());
+  if (zstd) {
+    append_bytes(out, compressed_.data(), compressed_.size());
+  } else {
+    out.reserve(out.size() + static_cast<std::size_t>(body));
+    for (std::span<const std::byte> r : raw) {
+      append_bytes(out, r.data(), r.size());
+      append_zeros(out, pad8(r.size()) - r.size());
+    }
   }
   clear();
+}
+
+void batch_builder::compress_into(std::vector<std::byte>& body, std::span<const std::byte> buffer) {
+  // An empty buffer stays empty: readers take a zero length as nothing to decompress.
+  if (buffer.empty()) return;
+  const std::size_t at = body.size();
+  const std::size_t bound = ZSTD_compressBound(buffer.size());
+  body.resize(at + 8 + bound);
+  const std::size_t got = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(zstd_.get()), body.data() + at + 8, bound,
+                                            buffer.data(), buffer.size(), zstd_level);
+  std::int64_t length = static_cast<std::int64_t>(buffer.size());
+  if (ZSTD_isError(got) != 0 || got >= buffer.size()) {
+    length = uncompressed_marker;
+    body.resize(at + 8);
+    append_bytes(body, buffer.data(), buffer.size());
+  } else {
+    body.resize(at + 8 + got);
+  }
+  std::memcpy(body.data() + at, &length, sizeof length);
 }
 
 void batch_builder::clear() noexcept {

@@ -67,6 +67,16 @@ inline constexpr int name = 0, nullable = 1, type_type = 2, type = 3, dictionary
 namespace record_batch_field {
 inline constexpr int length = 0, nodes = 1, buffers = 2, compression = 3, variadic_buffer_counts = 4;
 }
+namespace body_compression_field {
+inline constexpr int codec = 0, method = 1;
+}
+/// BodyCompression's CompressionType (LZ4_FRAME is 0) and BodyCompressionMethod (BUFFER).
+inline constexpr std::int8_t codec_lz4_frame = 0, codec_zstd = 1;
+inline constexpr std::int8_t method_buffer = 0;
+/// A compressed buffer's leading length when the bytes after it are not compressed.
+inline constexpr std::int64_t uncompressed_marker = -1;
+/// The Zstandard level the writer uses: the fastest of the standard levels.
+inline constexpr int zstd_level = 1;
 namespace key_value_field {
 inline constexpr int key = 0, value = 1;
 }

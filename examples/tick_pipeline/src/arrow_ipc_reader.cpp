@@ -9,12 +9,14 @@
 #include "ticks/arrow_ipc_reader.hpp"
 
 #include <flatbuffers/flatbuffers.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <variant>
 
 #include <polarway/option.hpp>
@@ -65,6 +67,10 @@ namespace {
 
 using table_vector = fb::Vector<fb::Offset<fb::Table>>;
 using struct_vector = fb::Vector<const two_longs*>;
+
+// The most rows a compressed record batch may have (an uncompressed one is bounded by its body):
+// far more than any batch polarway writes, and what it may decompress to stays a few MiB.
+constexpr std::uint64_t max_compressed_rows = std::uint64_t{1} << 16;
 
 constexpr std::size_t max_columns =
     std::max({trade_columns.size(), agg_trade_columns.size(), book_ticker_columns.size()});
@@ -312,11 +318,13 @@ class stream_reader {
   polarway::result<field_seen, read_error> read_field(metadata& m, const fb::Table* field, std::size_t i);
   polarway::result<void, read_error> read_batch(metadata& m, const fb::Table* batch, std::span<const std::byte> body);
   polarway::result<void, read_error> append_rows(std::span<const column_view> columns, std::size_t rows);
+  polarway::result<void, read_error> inflate(std::span<std::span<const std::byte>> buffers, std::size_t rows);
 
   std::span<const std::byte> bytes_;
   std::size_t at_ = 0;     // where the current message starts
   std::size_t index_ = 0;  // the current message's number, from 0
   std::vector<std::uint64_t> scratch_;
+  std::vector<std::byte> inflated_;  // a compressed batch's buffers, decompressed
   std::span<const column_spec> columns_;
   tick_rows out_;
 };
@@ -564,14 +572,28 @@ polarway::result<void, read_error> stream_reader::read_batch(metadata& m, const 
   if (!m.vector(batch, record_batch_field::nodes, nodes)) return bad("nodes");
   if (!m.vector(batch, record_batch_field::buffers, buffers)) return bad("buffers");
   if (!m.vector(batch, record_batch_field::variadic_buffer_counts, variadic)) return bad("variadicBufferCounts");
-  if (m.present(batch, record_batch_field::compression)) return fail(read_errc::unsupported, "a compressed body");
+  const fb::Table* compression = nullptr;
+  if (!m.table(batch, record_batch_field::compression, compression)) return bad("compression");
+  if (compression != nullptr) {
+    std::int8_t codec = codec_lz4_frame;
+    std::int8_t method = method_buffer;
+    if (!m.scalar(compression, body_compression_field::codec, codec_lz4_frame, codec)) return bad("compression codec");
+    if (!m.scalar(compression, body_compression_field::method, method_buffer, method)) return bad("compression method");
+    if (codec != codec_zstd)
+      return fail(read_errc::unsupported, codec == codec_lz4_frame ? std::string("a body compressed with LZ4_FRAME")
+                                                                   : "compression codec " + std::to_string(codec));
+    if (method != method_buffer) return fail(read_errc::unsupported, "compression method " + std::to_string(method));
+  }
   if (variadic != nullptr && variadic->size() != 0) return fail(read_errc::unsupported, "variadic buffer counts");
 
-  // Every kind has int64 columns of 8 bytes a row: a length beyond body / 8 cannot be laid out,
-  // and bounding it here keeps every product below in range.
-  if (length < 0 || static_cast<std::uint64_t>(length) > body.size() / 8)
-    return fail(read_errc::bad_batch,
-                "length " + std::to_string(length) + " in a body of " + std::to_string(body.size()) + " bytes");
+  // Every kind has int64 columns of 8 bytes a row: uncompressed, a length beyond body / 8 cannot
+  // be laid out; compressed, no more than max_compressed_rows are read. Bounding it here keeps
+  // every product below in range.
+  const std::uint64_t most_rows = compression != nullptr ? max_compressed_rows : body.size() / 8;
+  if (length < 0 || static_cast<std::uint64_t>(length) > most_rows)
+    return fail(read_errc::bad_batch, "length " + std::to_string(length) + " in a " +
+                                          (compression != nullptr ? "compressed " : "") + "body of " +
+                                          std::to_string(body.size()) + " bytes");
   const auto rows = static_cast<std::size_t>(length);
   std::size_t buffer_count = 0;
   for (const column_spec& c : columns_) buffer_count += buffers_per_column(c.type);
@@ -581,6 +603,33 @@ polarway::result<void, read_error> stream_reader::read_batch(metadata& m, const 
   if (buffers == nullptr || buffers->size() != buffer_count)
     return fail(read_errc::bad_batch, std::to_string(buffers != nullptr ? buffers->size() : 0) + " buffers, expected " +
                                           std::to_string(buffer_count));
+
+  // Every buffer's bytes in the body, column by column; decompressed when the body is.
+  std::array<std::span<const std::byte>, max_columns * 3> all_spans;
+  const std::span<std::span<const std::byte>> spans_in_body = std::span(all_spans).first(buffer_count);
+  {
+    fb::uoffset_t next = 0;
+    for (const column_spec& spec : columns_) {
+      for (std::size_t b = 0; b < buffers_per_column(spec.type); ++b, ++next) {
+        const two_longs buf = metadata::element(buffers, next);
+        const std::int64_t offset = buf.first;
+        const std::int64_t size = buf.second;
+        const std::string which = "column " + std::string(spec.name) + ": buffer " + std::to_string(b);
+        if (offset < 0 || size < 0 || static_cast<std::uint64_t>(offset) > body.size() ||
+            static_cast<std::uint64_t>(size) > body.size() - static_cast<std::uint64_t>(offset))
+          return fail(read_errc::bad_batch, which + " (offset " + std::to_string(offset) + ", length " +
+                                                std::to_string(size) + ") is not inside the body of " +
+                                                std::to_string(body.size()) + " bytes");
+        if (offset % static_cast<std::int64_t>(alignment) != 0)
+          return fail(read_errc::bad_batch,
+                      which + " at offset " + std::to_string(offset) + " is not 8-byte aligned");
+        spans_in_body[next] = body.subspan(static_cast<std::size_t>(offset), static_cast<std::size_t>(size));
+      }
+    }
+  }
+  if (compression != nullptr) {
+    if (auto inflated = inflate(spans_in_body, rows); !inflated) return inflated;
+  }
 
   std::array<column_view, max_columns> views;
   fb::uoffset_t next_buffer = 0;
@@ -595,19 +644,7 @@ polarway::result<void, read_error> stream_reader::read_batch(metadata& m, const 
     const auto null_count = static_cast<std::size_t>(node.second);
 
     std::array<std::span<const std::byte>, 3> spans;
-    for (std::size_t b = 0; b < buffers_per_column(spec.type); ++b) {
-      const two_longs buf = metadata::element(buffers, next_buffer++);
-      const std::int64_t offset = buf.first;
-      const std::int64_t size = buf.second;
-      if (offset < 0 || size < 0 || static_cast<std::uint64_t>(offset) > body.size() ||
-          static_cast<std::uint64_t>(size) > body.size() - static_cast<std::uint64_t>(offset))
-        return broken("buffer " + std::to_string(b) + " (offset " + std::to_string(offset) + ", length " +
-                      std::to_string(size) + ") is not inside the body of " + std::to_string(body.size()) + " bytes");
-      if (offset % static_cast<std::int64_t>(alignment) != 0)
-        return broken("buffer " + std::to_string(b) + " at offset " + std::to_string(offset) +
-                      " is not 8-byte aligned");
-      spans[b] = body.subspan(static_cast<std::size_t>(offset), static_cast<std::size_t>(size));
-    }
+    for (std::size_t b = 0; b < buffers_per_column(spec.type); ++b) spans[b] = spans_in_body[next_buffer++];
     column_view& v = views[c];
     v.validity = spans[0];
     v.values = spans[buffers_per_column(spec.type) - 1];
@@ -658,6 +695,75 @@ polarway::result<void, read_error> stream_reader::read_batch(metadata& m, const 
     }
   }
   return append_rows(std::span(views).first(columns_.size()), rows);
+}
+
+// The most bytes a buffer of `rows` rows may decompress to: what the rows need (for utf8 data,
+// the longest symbol in every row), and 64 bytes of slack for writers that pad their buffers.
+std::size_t inflated_cap(column_type type, std::size_t buffer, std::size_t rows) noexcept {
+  constexpr std::size_t slack = 64;
+  if (buffer == 0) return (rows + 7) / 8 + slack;  // validity
+  if (type == column_type::utf8) return buffer == 1 ? (rows + 1) * 4 + slack : rows * symbol::max_size + slack;
+  if (type == column_type::boolean) return (rows + 7) / 8 + slack;
+  return rows * (type == column_type::decimal_18_8 ? 16 : 8) + slack;
+}
+
+// Replaces each compressed buffer of a batch (its uncompressed length, int64, then a zstd frame,
+// or -1 then the bytes as they are) with its bytes, decompressed into inflated_. A length is
+// checked against what `rows` rows can need before anything is allocated for it.
+polarway::result<void, read_error> stream_reader::inflate(std::span<std::span<const std::byte>> buffers,
+                                                          std::size_t rows) {
+  struct zstd_dctx_free {
+    void operator()(ZSTD_DCtx* c) const noexcept { ZSTD_freeDCtx(c); }
+  };
+  thread_local std::unique_ptr<ZSTD_DCtx, zstd_dctx_free> dctx(ZSTD_createDCtx());
+  if (dctx == nullptr) return fail(read_errc::unsupported, "no memory for a zstd decompression context");
+  std::array<std::int64_t, max_columns * 3> lengths{};
+  std::size_t total = 0;
+  std::size_t i = 0;
+  for (const column_spec& spec : columns_) {
+    for (std::size_t b = 0; b < buffers_per_column(spec.type); ++b, ++i) {
+      const std::span<const std::byte> in = buffers[i];
+      const std::string which = "column " + std::string(spec.name) + ": compressed buffer " + std::to_string(b);
+      if (in.empty()) continue;  // an empty buffer is not compressed
+      if (in.size() < 8)
+        return fail(read_errc::bad_batch, which + " of " + std::to_string(in.size()) +
+                                              " bytes, too short for its uncompressed length");
+      lengths[i] = load<std::int64_t>(in.data());
+      if (lengths[i] == uncompressed_marker) continue;
+      const std::size_t cap = inflated_cap(spec.type, b, rows);
+      if (lengths[i] < 0 || static_cast<std::uint64_t>(lengths[i]) > cap)
+        return fail(read_errc::bad_batch, which + " claims " + std::to_string(lengths[i]) +
+                                              " bytes uncompressed; " + std::to_string(rows) + " rows need at most " +
+                                              std::to_string(cap));
+      total += pad8(static_cast<std::size_t>(lengths[i]));
+    }
+  }
+  inflated_.resize(total);
+  std::size_t at = 0;
+  i = 0;
+  for (const column_spec& spec : columns_) {
+    for (std::size_t b = 0; b < buffers_per_column(spec.type); ++b, ++i) {
+      const std::span<const std::byte> in = buffers[i];
+      if (in.empty()) continue;
+      const std::span<const std::byte> frame = in.subspan(8);
+      if (lengths[i] == uncompressed_marker) {
+        buffers[i] = frame;
+        continue;
+      }
+      const auto want = static_cast<std::size_t>(lengths[i]);
+      const std::size_t got =
+          ZSTD_decompressDCtx(dctx.get(), inflated_.data() + at, want, frame.data(), frame.size());
+      if (ZSTD_isError(got) != 0 || got != want)
+        return fail(read_errc::bad_batch,
+                    "column " + std::string(spec.name) + ": compressed buffer " + std::to_string(b) +
+                        (ZSTD_isError(got) != 0 ? std::string(" does not decompress: ") + ZSTD_getErrorName(got)
+                                                : " decompresses to " + std::to_string(got) + " bytes, not the " +
+                                                      std::to_string(want) + " its length says"));
+      buffers[i] = std::span<const std::byte>(inflated_.data() + at, want);
+      at += pad8(want);
+    }
+  }
+  return polarway::ok();
 }
 
 // Reads one row's fields; the first bad value is kept and the row is then discarded.

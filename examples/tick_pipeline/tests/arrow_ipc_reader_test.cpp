@@ -4,7 +4,8 @@
 // byte at every position (an error or a stream that re-encodes to itself, never a crash), bad
 // framing, lengths beyond the input, schemas that are not a tick kind's, record batches whose
 // layout or values are wrong (patched in place in a writer's stream), what tick streams never
-// carry (dictionaries, compression), and bytes after or instead of the end-of-stream marker.
+// carry (dictionaries, LZ4 compression), and bytes after or instead of the end-of-stream marker;
+// zstd-compressed bodies read back, and ones whose lengths or frames lie refused.
 #include <doctest/doctest.h>
 
 #include <flatbuffers/flatbuffers.h>
@@ -89,10 +90,11 @@ struct batch {
 };
 
 std::vector<std::byte> stream_of(message_kind k, const std::vector<batch>& batches,
-                                 const std::vector<ipc::key_value>& schema_metadata) {
+                                 const std::vector<ipc::key_value>& schema_metadata,
+                                 ipc::body_compression compression = ipc::body_compression::none) {
   std::vector<std::byte> s;
   ipc::append_schema(s, k, schema_metadata);
-  ipc::batch_builder b(k);
+  ipc::batch_builder b(k, compression);
   for (const batch& bt : batches) {
     for (const row& r : bt.rows) REQUIRE(b.add(r.tick, r.recv_ns));
     b.append(s, bt.metadata);
@@ -101,9 +103,10 @@ std::vector<std::byte> stream_of(message_kind k, const std::vector<batch>& batch
   return s;
 }
 
-std::vector<std::byte> kind_stream(message_kind k, std::vector<batch> batches) {
+std::vector<std::byte> kind_stream(message_kind k, std::vector<batch> batches,
+                                   ipc::body_compression compression = ipc::body_compression::none) {
   const ipc::key_value meta[] = {{"polarway.kind", ticks::to_string(k)}};
-  return stream_of(k, batches, {std::begin(meta), std::end(meta)});
+  return stream_of(k, batches, {std::begin(meta), std::end(meta)}, compression);
 }
 
 // One batch of `n` rows, the usual metadata.
@@ -468,6 +471,81 @@ TEST_CASE("no compression; an empty batch may leave its offsets buffer empty") {
               "18 buffers, expected 19");
   check_error(with_message(message_kind::trade, empty_batch_message(11, 23, false)), read_errc::bad_batch,
               "11 field nodes");
+}
+
+TEST_CASE("a zstd-compressed body reads back to what was written, smaller") {
+  for (message_kind k : all_kinds) {
+    CAPTURE(ticks::to_string(k));
+    // A one-row batch's 8-byte buffers do not shrink: they are written as they are (length -1).
+    const std::vector<batch> batches{
+        {rows_of(k, 0, 1), {}}, {{}, {{"polarway.heartbeat", "1"}}}, {rows_of(k, 1, 1000), {}}, {{}, {}}};
+    const auto zstd = kind_stream(k, batches, ipc::body_compression::zstd);
+    const auto plain = kind_stream(k, batches);
+    const auto r = read(zstd);
+    REQUIRE_MESSAGE(r.is_ok(), r.error().message());
+    const auto want = read(plain);
+    REQUIRE(want.is_ok());
+    CHECK(same(*r, *want));
+    CHECK(r->ticks.size() == 1001);
+    CHECK(zstd.size() * 2 < plain.size());
+    // Both kinds of buffer are there: compressed ones and ones kept as they were.
+    const layout l(zstd);
+    const auto lengths = [&](std::size_t m) {
+      std::vector<std::int64_t> out;
+      const auto* v = l.header(m)->GetPointer<const fb::Vector<const two*>*>(slot(2));
+      for (fb::uoffset_t b = 0; b < v->size(); ++b)
+        if (v->Get(b)->b != 0) out.push_back(get<std::int64_t>(zstd, l.buffer_data(m, b)));
+      return out;
+    };
+    const auto one_row = lengths(1);
+    CHECK(std::find(one_row.begin(), one_row.end(), -1) != one_row.end());
+    const auto thousand = lengths(3);
+    CHECK(std::all_of(thousand.begin(), thousand.end(), [](std::int64_t n) { return n > 0; }));
+  }
+}
+
+TEST_CASE("a compressed body that lies is refused before anything is allocated for it") {
+  const auto s = kind_stream(message_kind::trade, {{rows_of(message_kind::trade, 0, 200), {}}},
+                             ipc::body_compression::zstd);
+  REQUIRE(read(s).is_ok());
+  const layout l(s);
+  const std::size_t price = l.buffer_data(1, trade_price_values);
+  const auto price_length = get<std::int64_t>(s, price);
+  REQUIRE(price_length == 200 * 16);
+  // An uncompressed length beyond what the rows need: a decompression bomb.
+  check_error(patched(s, price, std::int64_t{1} << 40), read_errc::bad_batch, "claims 1099511627776 bytes");
+  check_error(patched(s, price, std::int64_t{-2}), read_errc::bad_batch, "claims -2 bytes");
+  // A length that is not what the frame holds, either way.
+  check_error(patched(s, price, price_length - 16), read_errc::bad_batch, "price: compressed buffer 1 does not decompress");
+  check_error(patched(s, price, price_length + 16), read_errc::bad_batch, "decompresses to 3200 bytes, not the 3216");
+  // A frame whose bytes are damaged (its magic number).
+  check_error(patched(s, price + 8, std::uint32_t{0}), read_errc::bad_batch, "does not decompress");
+  // Too short to hold the length, and a batch length beyond what a compressed batch may have.
+  check_error(patched(s, l.buffer(1, trade_price_values) + 8, std::int64_t{4}), read_errc::bad_batch, "too short");
+  check_error(patched(s, at(s, l.header(1)->GetAddressOf(slot(0))), std::int64_t{1} << 17), read_errc::bad_batch,
+              "length 131072 in a compressed body");
+  // Codecs other than ZSTD are valid Arrow that this reader does not read.
+  check_error(with_message(message_kind::trade, empty_batch_message(9, 19, true)), read_errc::unsupported, "LZ4_FRAME");
+}
+
+TEST_CASE("a flipped byte in a compressed stream gives an error or a stream that re-encodes to itself") {
+  const auto s = kind_stream(message_kind::agg_trade, {{rows_of(message_kind::agg_trade, 0, 40), {}}},
+                             ipc::body_compression::zstd);
+  std::size_t refused = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto bad = s;
+    bad[i] ^= std::byte{0x5A};
+    const auto r = read(bad);
+    if (r.is_err()) {
+      ++refused;
+      CHECK_FALSE(r.error().detail.empty());
+      continue;
+    }
+    const auto again = read(reencode(*r));
+    REQUIRE(again.is_ok());
+    CHECK(same(*again, *r));
+  }
+  CHECK(refused > 0);
 }
 
 TEST_CASE("schemas that are not a tick kind's") {

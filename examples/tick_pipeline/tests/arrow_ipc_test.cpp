@@ -1,12 +1,14 @@
 // arrow_ipc: the encapsulation and layout rules of the Arrow IPC format, checked on the bytes
 // (continuation markers, 8-byte aligned metadata and body, bodyLength equal to the buffers laid
 // out, one field node and two or three buffers per column, validity only with nulls), the
-// Message table's fields read back with flatbuffers, and the rows a builder refuses.
+// Message table's fields read back with flatbuffers, a zstd body's compression table and buffer
+// lengths, and the rows a builder refuses.
 // The values themselves are checked by independent readers (interop/arrow_ipc_verify.*).
 #include <doctest/doctest.h>
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <cstring>
 #include <span>
 #include <string_view>
 #include <variant>
@@ -55,6 +57,23 @@ std::vector<std::byte> trade_stream(std::int64_t first, std::int64_t last, std::
   return s;
 }
 
+// A Buffer or FieldNode struct: two int64.
+struct two {
+  std::int64_t a, b;
+};
+
+// Buffers in order, each 8-byte aligned, and the body exactly as long as they are, padded.
+void check_laid_out(const fb::Vector<const two*>* buffers, std::int64_t body_length) {
+  std::int64_t end = 0;
+  for (fb::uoffset_t i = 0; i < buffers->size(); ++i) {
+    const two* buf = buffers->Get(i);
+    CHECK(buf->a % 8 == 0);
+    CHECK(buf->a >= end);
+    end = buf->a + ((buf->b + 7) & ~std::int64_t{7});
+  }
+  CHECK(end == body_length);
+}
+
 // The RecordBatch table of a record batch message.
 const fb::Table* record_batch(const ipc::testing::frame& m) {
   CHECK(m.root->GetField<std::uint8_t>(slot(1), 0) == 3);  // MessageHeader.RecordBatch
@@ -89,7 +108,6 @@ TEST_CASE("a schema message, then record batches, then end-of-stream") {
 
   const fb::Table* rb = record_batch(msgs[1]);
   CHECK(rb->GetField<std::int64_t>(slot(0), 0) == 11);
-  struct two { std::int64_t a, b; };
   const auto* nodes = rb->GetPointer<const fb::Vector<const two*>*>(slot(1));
   const auto* buffers = rb->GetPointer<const fb::Vector<const two*>*>(slot(2));
   REQUIRE(nodes != nullptr);
@@ -97,14 +115,7 @@ TEST_CASE("a schema message, then record batches, then end-of-stream") {
   CHECK(nodes->size() == 9);
   // Two buffers per column, three for the utf8 symbol; no nulls, so no validity bytes.
   CHECK(buffers->size() == 9 * 2 + 1);
-  std::int64_t end = 0;
-  for (fb::uoffset_t i = 0; i < buffers->size(); ++i) {
-    const two* buf = buffers->Get(i);
-    CHECK(buf->a % 8 == 0);
-    CHECK(buf->a >= end);
-    end = buf->a + ((buf->b + 7) & ~std::int64_t{7});
-  }
-  CHECK(end == msgs[1].body_length);
+  check_laid_out(buffers, msgs[1].body_length);
   CHECK(buffers->Get(0)->b == 0);            // event_time validity
   CHECK(buffers->Get(1)->b == 11 * 8);       // event_time values
   CHECK(buffers->Get(3)->b == 12 * 4);       // symbol offsets
@@ -112,6 +123,34 @@ TEST_CASE("a schema message, then record batches, then end-of-stream") {
   CHECK(buffers->Get(8)->b == 11 * 16);      // quantity decimals
   CHECK(buffers->Get(14)->b == 2);           // is_buyer_maker bits
   for (fb::uoffset_t i = 0; i < nodes->size(); ++i) CHECK(nodes->Get(i)->b == 0);
+}
+
+TEST_CASE("a zstd body: BodyCompression (ZSTD, BUFFER), each buffer's length before its frame") {
+  std::vector<std::byte> s;
+  ipc::append_schema(s, ticks::message_kind::trade, {});
+  ipc::batch_builder b(ticks::message_kind::trade, ipc::body_compression::zstd);
+  for (int i = 0; i < 500; ++i) REQUIRE(b.add(trade_row(i, true), 1000 + i));
+  b.append(s);
+  ipc::append_end_of_stream(s);
+  const auto msgs = split(s);
+  REQUIRE(msgs.size() == 2);
+  const fb::Table* rb = record_batch(msgs[1]);
+  CHECK(rb->GetField<std::int64_t>(slot(0), 0) == 500);
+  const auto* compression = rb->GetPointer<const fb::Table*>(slot(3));
+  REQUIRE(compression != nullptr);
+  CHECK(compression->GetField<std::int8_t>(slot(0), 0) == 1);  // CompressionType.ZSTD
+  CHECK(compression->GetField<std::int8_t>(slot(1), 0) == 0);  // BodyCompressionMethod.BUFFER
+  const auto* buffers = rb->GetPointer<const fb::Vector<const two*>*>(slot(2));
+  REQUIRE(buffers != nullptr);
+  REQUIRE(buffers->size() == 9 * 2 + 1);
+  check_laid_out(buffers, msgs[1].body_length);
+  CHECK(buffers->Get(0)->b == 0);  // no nulls: no validity, and an empty buffer stays empty
+  // The values of event_time: 500 int64 uncompressed, in fewer bytes than that.
+  const two* values = buffers->Get(1);
+  std::int64_t uncompressed = 0;
+  std::memcpy(&uncompressed, s.data() + msgs[1].body_offset + static_cast<std::size_t>(values->a), 8);
+  CHECK(uncompressed == 500 * 8);
+  CHECK(values->b < 500 * 8);
 }
 
 TEST_CASE("a column with nulls gets a validity buffer and its null count") {
@@ -123,7 +162,6 @@ TEST_CASE("a column with nulls gets a validity buffer and its null count") {
   ipc::append_end_of_stream(s);
   const auto msgs = split(s);
   REQUIRE(msgs.size() == 2);
-  struct two { std::int64_t a, b; };
   const fb::Table* rb = record_batch(msgs[1]);
   const auto* nodes = rb->GetPointer<const fb::Vector<const two*>*>(slot(1));
   const auto* buffers = rb->GetPointer<const fb::Vector<const two*>*>(slot(2));

@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -69,11 +70,19 @@ bool append_batches_of(std::vector<std::byte>& stream, std::span<const std::byte
 /// The largest decimal a decimal128(18, 8) column holds, in units of 10^-8 (18 nines).
 inline constexpr std::int64_t max_decimal_raw = 999'999'999'999'999'999;
 
+/// How a record batch's body is written: as is, or each buffer compressed with Zstandard as the
+/// format's BodyCompression (codec ZSTD, method BUFFER) lays it out: the buffer's uncompressed
+/// length (int64, little-endian) then its zstd frame, or -1 then the bytes themselves when
+/// compressing would not make the buffer smaller. pyarrow and Polars read either; Arrow JS
+/// reads only the uncompressed one. Without memory for a zstd context the body is written
+/// uncompressed, which is still a valid stream.
+enum class body_compression : std::uint8_t { none, zstd };
+
 /// Builds one kind's record batches: add() rows, append() the message, and the builder is empty
 /// again with its buffers' capacity kept, so a steady stream allocates nothing.
 class batch_builder {
  public:
-  explicit batch_builder(message_kind kind);
+  explicit batch_builder(message_kind kind, body_compression compression = body_compression::none);
 
   message_kind kind() const noexcept { return kind_; }
   std::size_t rows() const noexcept { return rows_; }
@@ -107,9 +116,17 @@ class batch_builder {
   void push_optional_i64(std::size_t c, const polarway::option<std::int64_t>& v);
   void clear() noexcept;
 
+  // Appends `buffer` to `body` as a compressed buffer: its uncompressed length then its zstd
+  // frame, or -1 then its bytes when the frame would not be smaller; an empty buffer stays empty.
+  void compress_into(std::vector<std::byte>& body, std::span<const std::byte> buffer);
+
   message_kind kind_;
+  body_compression compression_;
   std::size_t rows_ = 0;
   std::vector<column> columns_;
+  // With zstd: the compression context (ZSTD_CCtx, reused batch after batch) and the body.
+  std::unique_ptr<void, void (*)(void*)> zstd_;
+  std::vector<std::byte> compressed_;
 };
 
 }  // namespace ticks::arrow_ipc

@@ -12,7 +12,13 @@
 //     nested fields, no schema features. Fields' own custom metadata is verified and ignored.
 //   - zero or more RecordBatch messages, whose rows are concatenated in order. A batch may have
 //     no rows (heartbeat-style batches with message metadata: that metadata is verified and
-//     ignored). No compression, no variadic buffers; a DictionaryBatch is refused.
+//     ignored). No variadic buffers; a DictionaryBatch is refused. A body may be compressed
+//     as the writer's body_compression::zstd does it (codec ZSTD, method BUFFER; LZ4_FRAME is
+//     refused as unsupported): each non-empty buffer is its uncompressed length (int64) and a
+//     zstd frame that must decompress to exactly that length, or -1 and the bytes themselves. A
+//     length is checked against what the batch's rows can need (at most 65,536 rows in a
+//     compressed batch) before anything is allocated for it; the checks below then apply to
+//     the decompressed buffers.
 //   - the end-of-stream marker (0xFFFFFFFF then 0x00000000), which is required: a stream that
 //     stops after its last message is missing_end_of_stream, since a sender that stopped
 //     mid-stream and one that finished cannot otherwise be told apart. Nothing may follow it.
@@ -64,7 +70,7 @@ enum class read_errc : std::uint8_t {
   bad_framing,            // no continuation marker, or a negative or unaligned metadata or body length
   bad_metadata,           // the Message flatbuffer fails verification, is not V5, lacks its header
   unexpected_message,     // a message out of order: not a schema first, a second schema, a tensor
-  unsupported,            // valid Arrow that tick streams never use: dictionaries, compression, big-endian
+  unsupported,            // valid Arrow that tick streams never use: dictionaries, LZ4, big-endian
   not_our_schema,         // the fields are no tick kind's, or disagree with "polarway.kind"
   bad_batch,              // a record batch's layout: nodes, buffers, lengths, null counts, offsets
   bad_value,              // a value no tick holds: a null where none may be, a bad symbol or decimal
