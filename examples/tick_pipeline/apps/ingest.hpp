@@ -50,6 +50,7 @@
 #include "stream_tick_counts.hpp"
 #include "tick_publisher.hpp"
 #include "tick_sink.hpp"
+#include "ticks/arrow_ipc.hpp"
 #include "ticks/ws_connection.hpp"
 #include "ws_url.hpp"
 
@@ -91,6 +92,7 @@ struct ingest_config {
   // --connect URL's host:port, else "listen-" and the --listen address.
   bus_options bus;
   std::string bus_source;
+  arrow_ipc::body_compression bus_compression = arrow_ipc::body_compression::none;  // merged messages' bodies
   std::string tls_ca;  // wss://: trust exactly this PEM file's CAs; empty: the system trust store
   // With a streams file, the one --connect URL is a base (/stream or /ws, no streams): the
   // file's streams are sharded over connections of at most 1024 to it and subscribed with

@@ -67,6 +67,11 @@ std::string ingest_usage() {
          "  --nats-window N          publishes awaiting their acknowledgement at most (default 256)\n"
          "  --nats-source NAME       this ingest's name in the message ids (default: the first\n"
          "                           --connect URL's host:port)\n"
+         "  --nats-compression C     none (default) or zstd: a message merged from rows that waited\n"
+         "                           for the bus goes out as one record batch whose body is\n"
+         "                           compressed with Zstandard, as Arrow IPC allows (polarway-sink,\n"
+         "                           pyarrow and Polars read it); fewer bytes on the bus for more\n"
+         "                           CPU in the ingest (docs/benchmarks.md)\n"
          "  --channel-capacity N     ticks buffered between connections and sink, in batches of up\n"
          "                           to 256 (rounded up to whole batches; default 8192)\n"
          "  --duration S             stop after S seconds (decimals allowed; default: no limit)\n"
@@ -154,6 +159,14 @@ pw::result<ingest_config, cli_error> parse_ingest_args(std::span<const char* con
     } else if (flag == "--nats-window") {
       if (bus_knob.empty()) bus_knob = flag;
       step = r.uint_into(c.bus.window, 1, 65536);
+    } else if (flag == "--nats-compression") {
+      if (bus_knob.empty()) bus_knob = flag;
+      step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {
+        if (v == "none") c.bus_compression = ticks::arrow_ipc::body_compression::none;
+        else if (v == "zstd") c.bus_compression = ticks::arrow_ipc::body_compression::zstd;
+        else return pw::err(cli_error{"--nats-compression: none or zstd, not '" + std::string(v) + "'"});
+        return pw::ok();
+      });
     } else if (flag == "--nats-source") {
       if (bus_knob.empty()) bus_knob = flag;
       step = r.with_value([&](std::string_view v) -> pw::result<void, cli_error> {

@@ -101,7 +101,13 @@ int main(int argc, char** argv) {
   std::unique_ptr<app::jetstream_publisher> bus;
   if (!cfg->bus.servers.empty()) {
     auto log = [](const std::string& line) { std::fprintf(stderr, "polarway-ingest: %s\n", line.c_str()); };
-    auto connected = rt.block_on(app::jetstream_publisher::connect(cfg->bus, stop, log, app::merge_tick_messages));
+    // --nats-compression zstd: what is merged (the rows that waited behind a subject's message)
+    // goes out as one compressed batch; a message sent at once, alone, stays as it was written.
+    app::jetstream_publisher::compact_fn compact;
+    if (cfg->bus_compression != ticks::arrow_ipc::body_compression::none)
+      compact = [c = cfg->bus_compression](std::vector<std::byte>& payload) { app::compact_tick_message(payload, c); };
+    auto connected =
+        rt.block_on(app::jetstream_publisher::connect(cfg->bus, stop, log, app::merge_tick_messages, std::move(compact)));
     if (!connected) {
       std::fprintf(stderr, "polarway-ingest: bus: %s\n", connected.error().c_str());
       return 1;

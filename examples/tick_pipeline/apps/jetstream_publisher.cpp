@@ -90,8 +90,8 @@ pw::result<void, std::string> check_jetstream_name(std::string_view name) {
 }
 
 struct jetstream_publisher::state {
-  state(bus_options o, log_fn l, merge_fn m)
-      : options(std::move(o)), log(std::move(l)), merge(std::move(m)), window(options.window) {}
+  state(bus_options o, log_fn l, merge_fn m, compact_fn c)
+      : options(std::move(o)), log(std::move(l)), merge(std::move(m)), compact(std::move(c)), window(options.window) {}
   state(const state&) = delete;
   state& operator=(const state&) = delete;
   ~state() {
@@ -105,6 +105,7 @@ struct jetstream_publisher::state {
   bus_options options;
   log_fn log;
   merge_fn merge;
+  compact_fn compact;
   bus_counters counters;
   // Held while js is used off the sink's task (the re-sender) and while it is destroyed.
   std::mutex js_mutex;
@@ -401,6 +402,7 @@ natsMsg* merge_group(state& st, std::vector<natsMsg*>& group) {
     const auto first = payload_of(out);
     std::vector<std::byte> payload(first.begin(), first.end());
     while (taken < group.size() && st.merge(id, payload, id_of(group[taken]), payload_of(group[taken]))) ++taken;
+    if (taken > 1 && st.compact) st.compact(payload);
     if (taken > 1) {
       natsMsg* m = nullptr;
       if (make_message(&m, natsMsg_GetSubject(out), id.c_str(), payload) == NATS_OK) {
@@ -467,11 +469,11 @@ jetstream_publisher::~jetstream_publisher() {
 }
 
 pw::task<pw::result<std::unique_ptr<jetstream_publisher>, std::string>> jetstream_publisher::connect(
-    bus_options options, pw::cancellation_token stop, log_fn log, merge_fn merge) {
+    bus_options options, pw::cancellation_token stop, log_fn log, merge_fn merge, compact_fn compact) {
   if (auto servers = parse_nats_servers(options.servers); !servers)
     co_return pw::err("--publish " + options.servers + ": " + servers.error());
   if (options.window == 0) co_return pw::err(std::string("the publish window must hold at least one message"));
-  auto stp = std::make_shared<state>(std::move(options), std::move(log), std::move(merge));
+  auto stp = std::make_shared<state>(std::move(options), std::move(log), std::move(merge), std::move(compact));
   state& st = *stp;
   // Named before the co_await: g++ 12 mishandles temporaries in a co_await expression.
   auto retrying = retry_bus_attempts([&st] { return try_connect(st); }, st.options, std::move(stop), st.log,

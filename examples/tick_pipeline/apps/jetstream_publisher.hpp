@@ -98,12 +98,16 @@ class jetstream_publisher {
   /// as they were, and the two are sent one after the other. Called on a runtime worker.
   using merge_fn = std::function<bool(std::string& id, std::vector<std::byte>& payload, std::string_view later_id,
                                       std::span<const std::byte> later)>;
+  /// Rewrites the payload of a message that merge_fn folded from several, once, before it is
+  /// sent (its id stays). Called on a runtime worker.
+  using compact_fn = std::function<void(std::vector<std::byte>& payload)>;
 
   /// Connects to `options.servers` (retrying until it answers or `stop` fires: the error is then
   /// "stopped"), then checks or creates the stream. Without `merge`, every publish is sent as
-  /// its own message.
+  /// its own message; with `compact`, a merged message is rewritten by it.
   static polarway::task<polarway::result<std::unique_ptr<jetstream_publisher>, std::string>> connect(
-      bus_options options, polarway::cancellation_token stop, log_fn log, merge_fn merge = {});
+      bus_options options, polarway::cancellation_token stop, log_fn log, merge_fn merge = {},
+      compact_fn compact = {});
 
   jetstream_publisher(const jetstream_publisher&) = delete;
   jetstream_publisher& operator=(const jetstream_publisher&) = delete;

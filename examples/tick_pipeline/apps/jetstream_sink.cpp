@@ -7,6 +7,7 @@
 #include <polarway/runtime.hpp>
 
 #include "process_stats.hpp"
+#include "ticks/arrow_ipc_reader.hpp"
 
 namespace ticks::app {
 
@@ -84,6 +85,23 @@ bool merge_tick_messages(std::string& id, std::vector<std::byte>& payload, std::
   id = tick_message_id(earlier_name->source, earlier_name->kind, earlier_name->sym, earlier_name->first,
                        later_name->last);
   return true;
+}
+
+void compact_tick_message(std::vector<std::byte>& payload, ipc::body_compression compression) {
+  auto rows = ipc::read_tick_stream(payload);
+  if (!rows) return;
+  ipc::batch_builder builder(rows->kind, compression);
+  for (std::size_t i = 0; i < rows->ticks.size(); ++i)
+    if (!builder.add(rows->ticks[i], rows->recv_ns[i])) return;
+  std::vector<ipc::key_value> metadata;
+  metadata.reserve(rows->schema_metadata.size());
+  for (const auto& [key, value] : rows->schema_metadata) metadata.push_back({key, value});
+  std::vector<std::byte> out;
+  out.reserve(payload.size());
+  ipc::append_schema(out, rows->kind, metadata);
+  builder.append(out);
+  ipc::append_end_of_stream(out);
+  payload = std::move(out);
 }
 
 jetstream_sink::jetstream_sink(jetstream_publisher& bus, std::string source, std::chrono::milliseconds drain_timeout,

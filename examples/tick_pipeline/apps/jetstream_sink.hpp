@@ -61,6 +61,12 @@ std::int64_t tick_id(const tick& t) noexcept;
 bool merge_tick_messages(std::string& id, std::vector<std::byte>& payload, std::string_view later_id,
                          std::span<const std::byte> later);
 
+/// Rewrites a stream of this encoding (several record batches, as merge_tick_messages makes)
+/// as one record batch of the same rows written with `compression`: one batch's metadata in
+/// place of many, and whole columns for zstd to compress. A payload that does not read back is
+/// left as it was.
+void compact_tick_message(std::vector<std::byte>& payload, arrow_ipc::body_compression compression);
+
 /// How long polarway-ingest waits at the end for the bus to acknowledge what it was sent.
 inline constexpr std::chrono::milliseconds bus_drain_timeout{30'000};
 

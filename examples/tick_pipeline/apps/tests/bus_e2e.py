@@ -7,7 +7,9 @@ Parquet, read back with DuckDB: every id of the market exactly once, and the mar
   another is paused (SIGSTOP) for 5 s, one sink is killed (kill -9) and restarted on its
   directory and consumer, and the ingest is killed (kill -9) and started again with --backfill:
   it resumes each stream after the last id the bus holds from it and fetches what it missed
-  from the feed's REST history. Once the second ingest is done (the market's end closes its
+  from the feed's REST history; it publishes with --nats-compression zstd, so the sinks read
+  compressed messages (those merged while the paused server held acknowledgements back) and
+  plain ones in one stream. Once the second ingest is done (the market's end closes its
   connection: --once) and both sinks' consumers have nothing pending or unacknowledged (asked
   with nats-py), the sinks are stopped with SIGTERM. Every process but the killed ones is
   expected to exit 0 and the output to be exact.
@@ -81,7 +83,7 @@ def faults_case():
         at(5.5)
         ingest, ingest_err, ingest_summary = start_ingest(INGEST, WORK, "faults-ingest-again",
                                                           f"ws://127.0.0.1:{feed_process.port_of(addr)}/", urls,
-                                                          "--backfill", "--once")
+                                                          "--backfill", "--once", "--nats-compression", "zstd")
         at(6.0)
         cluster.pause(1)
         at(11.0)

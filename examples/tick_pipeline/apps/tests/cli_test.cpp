@@ -318,9 +318,10 @@ TEST_CASE("ingest flags: --publish and its knobs") {
 TEST_CASE("ingest flags: --publish nats:// and the bus's knobs") {
   auto v = argv_of({"--connect", "ws://feed.example:9443/ws/btcusdt@trade", "--publish", "unix:/tmp/t.sock", "--publish",
                     "nats://127.0.0.1:4222,nats://127.0.0.1:4223", "--nats-stream", "TICKS_2", "--nats-replicas", "1",
-                    "--nats-window", "8"});
+                    "--nats-window", "8", "--nats-compression", "zstd"});
   auto c = app::parse_ingest_args(v);
   REQUIRE(c);
+  CHECK(c->bus_compression == ticks::arrow_ipc::body_compression::zstd);
   CHECK(c->publish.address == "unix:/tmp/t.sock");  // both feeds at once
   CHECK(c->bus.servers == "nats://127.0.0.1:4222,nats://127.0.0.1:4223");
   CHECK(c->bus.stream == "TICKS_2");
@@ -332,6 +333,7 @@ TEST_CASE("ingest flags: --publish nats:// and the bus's knobs") {
   REQUIRE(dc);
   CHECK(dc->bus.stream == "TICKS");
   CHECK(dc->bus.replicas == 3);
+  CHECK(dc->bus_compression == ticks::arrow_ipc::body_compression::none);
   CHECK(dc->bus_source == "eu-1");
   auto l = argv_of({"--listen", "127.0.0.1:9500", "--publish", "nats://h:1"});
   auto lc = app::parse_ingest_args(l);
@@ -351,6 +353,10 @@ TEST_CASE("ingest flags: --publish nats:// and the bus's knobs") {
   refused({"--listen", "127.0.0.1:0", "--publish", "nats://h:1", "--nats-window", "0"}, "--nats-window");
   refused({"--listen", "127.0.0.1:0", "--publish", "nats://h:1", "--nats-source", "a/b"}, "--nats-source:");
   refused({"--listen", "127.0.0.1:0", "--publish", "nats://h:1", "--nats-source", ""}, "--nats-source:");
+  refused({"--listen", "127.0.0.1:0", "--publish", "nats://h:1", "--nats-compression", "lz4"},
+          "--nats-compression: none or zstd, not 'lz4'");
+  refused({"--listen", "127.0.0.1:0", "--publish", "unix:x", "--nats-compression", "zstd"},
+          "--nats-compression: only with --publish nats://HOST:PORT");
   // --backfill resumes from one place: the bus or --out.
   refused({"--connect", "ws://127.0.0.1:9000/ws/btcusdt@trade", "--publish", "nats://h:1", "--backfill", "--out", "/tmp/o"},
           "--backfill: with --out or with --publish nats://, not both");
