@@ -15,6 +15,8 @@ Each round runs, for N and for 20 x N ticks of trades on --symbols symbols, flat
              summaries, the feed's and the servers' from /proc before they are stopped).
              The run counts only if the ingest exits 0 with every message acknowledged, and the
              sink exits 0 having taken exactly N rows, none twice, with no bad message and no gap.
+  bus_zstd   the same with polarway-ingest --nats-compression zstd (merged messages go out as
+             one zstd-compressed record batch).
   in_process polarway-demo --connections 1 --ticks N --out DIR (feed, ingest and Parquet sink in
              one process, the same one connection and trades).
 The binaries come from bench/pipeline/run.sh's Release build (build/bench-pipeline), which
@@ -40,6 +42,8 @@ from bus_processes import Drained, load  # noqa: E402
 from nats_cluster import NatsCluster  # noqa: E402
 
 BEGIN, END = "<!-- bus:begin -->", "<!-- bus:end -->"
+# The bus paths measured, as res keys and table labels.
+BUS_PATHS = (("bus", "bus: ingest → NATS → sink"), ("bus_zstd", "bus, --nats-compression zstd"))
 TARGETS = ("polarway-feed", "polarway-ingest", "polarway-sink", "polarway-demo")
 
 
@@ -85,7 +89,7 @@ def cpu_ms_of(pid):
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
-def bus_run(args, bins, ticks, work):
+def bus_run(args, bins, ticks, work, compression=None):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     with NatsCluster(3) as cluster:
@@ -101,7 +105,8 @@ def bus_run(args, bins, ticks, work):
             ingest_summary = os.path.join(work, "ingest.json")
             start = time.monotonic()
             ingest = subprocess.Popen([bins["polarway-ingest"], "--connect", f"ws://{addr}/", "--publish", cluster.urls,
-                                       "--once", "--quiet", "--json-summary", ingest_summary],
+                                       "--once", "--quiet", "--json-summary", ingest_summary] +
+                                      (["--nats-compression", compression] if compression else []),
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             ingest_err = Drained(ingest.stderr)
             deadline = start + args.timeout
@@ -176,11 +181,12 @@ def render(args, res, errors, meta):
            "| ticks | path | ticks/s into the bus | ticks/s end to end (into Parquet) | peak RSS |",
            "|---|---|---|---|---|"]
     for ticks in (n, big):
-        b = [r for r in res["bus"] if r["ticks"] == ticks]
+        for path, label in BUS_PATHS:
+            b = [r for r in res[path] if r["ticks"] == ticks]
+            out.append(f"| {ticks:,} | {label} | {span([r['into_bus_per_s'] for r in b], mticks)} | "
+                       f"{span([r['end_to_end_per_s'] for r in b], mticks)} | ingest "
+                       f"{span([r['ingest_rss_kib'] for r in b], mib)}, sink {span([r['sink_rss_kib'] for r in b], mib)} |")
         p = [r for r in res["in_process"] if r["ticks"] == ticks]
-        out.append(f"| {ticks:,} | bus: ingest → NATS → sink | {span([r['into_bus_per_s'] for r in b], mticks)} | "
-                   f"{span([r['end_to_end_per_s'] for r in b], mticks)} | ingest "
-                   f"{span([r['ingest_rss_kib'] for r in b], mib)}, sink {span([r['sink_rss_kib'] for r in b], mib)} |")
         out.append(f"| {ticks:,} | one process (polarway-demo --out) | — | "
                    f"{span([r['end_to_end_per_s'] for r in p], mticks)} | {span([r['rss_kib'] for r in p], mib)} |")
     out.append("")
@@ -196,18 +202,20 @@ def render(args, res, errors, meta):
             growth = med(large) / med(small) - 1
             out.append(f"- {who} peak RSS from {n:,} to {big:,} ticks: {growth:+.0%} (medians; target within ±10%: "
                        f"{'met' if abs(growth) <= 0.10 else 'not met'}).")
-    b = [r for r in res["bus"] if r["ticks"] == n]
-    if b:
-        out.append(f"- Rows per bus message at {n:,} ticks: {med([r['ticks'] / r['messages'] for r in b]):.1f} (median).")
+    for path, label in BUS_PATHS:
+        b = [r for r in res[path] if r["ticks"] == n]
+        if b:
+            out.append(f"- Rows per bus message at {n:,} ticks, {label}: {med([r['ticks'] / r['messages'] for r in b]):.1f} "
+                       "(median).")
     # Where the time goes: each process's CPU time over the run, per million ticks, and its share
     # of the two cores' time over the run's wall time.
     who = ("feed", "ingest", "servers", "sink")
     out += ["", "Where the time goes on the bus path (CPU seconds per million ticks; in brackets, the share of "
             f"{meta['nproc']} cores × the run's wall time; medians):", "",
-            "| ticks | " + " | ".join("3 nats-servers" if w == "servers" else w for w in who) + " | all | wall |",
-            "|---|" + "---|" * (len(who) + 2)]
-    for ticks in (n, big):
-        b = [r for r in res["bus"] if r["ticks"] == ticks and "cpu_ms" in r]
+            "| ticks | path | " + " | ".join("3 nats-servers" if w == "servers" else w for w in who) + " | all | wall |",
+            "|---|---|" + "---|" * (len(who) + 2)]
+    for ticks, (path, label) in ((t, p) for t in (n, big) for p in BUS_PATHS):
+        b = [r for r in res[path] if r["ticks"] == ticks and "cpu_ms" in r]
         if not b:
             continue
         def cpu_s(r, w):
@@ -218,7 +226,7 @@ def render(args, res, errors, meta):
             per_m = med([cpu_s(r, w) / (ticks / 1e6) for r in b])
             share = med([cpu_s(r, w) / (r["wall_s"] * int(meta["nproc"])) for r in b])
             cells.append(f"{per_m:.2f} s ({share:.0%})")
-        out.append(f"| {ticks:,} | " + " | ".join(cells) + f" | {med([r['wall_s'] for r in b]):.1f} s |")
+        out.append(f"| {ticks:,} | {label} | " + " | ".join(cells) + f" | {med([r['wall_s'] for r in b]):.1f} s |")
     if errors:
         out += ["", "Failed runs:", ""] + [f"- {e.splitlines()[0][:300]}" for e in errors]
     out += ["", END, ""]
@@ -251,11 +259,13 @@ def main():
         log(f"bench/pipeline/bus.py: not built: {', '.join(missing)}")
         return 2
     work = os.path.join(args.build_dir, "bus-work")
-    res, errors = {"bus": [], "in_process": []}, []
+    res, errors = {"bus": [], "bus_zstd": [], "in_process": []}, []
     t0 = time.time()
     for r in range(1, args.rounds + 1):
         for ticks in (args.ticks, args.ticks * 20):
-            for kind, run in (("bus", bus_run), ("in_process", in_process_run)):
+            paths = (("bus", bus_run), ("bus_zstd", lambda *a: bus_run(*a, compression="zstd")),
+                     ("in_process", in_process_run))
+            for kind, run in paths:
                 tag = f"{kind}-{ticks}-{r}"
                 try:
                     out = run(args, bins, ticks, os.path.join(work, tag))
