@@ -402,8 +402,8 @@ natsMsg* merge_group(state& st, std::vector<natsMsg*>& group) {
     const auto first = payload_of(out);
     std::vector<std::byte> payload(first.begin(), first.end());
     while (taken < group.size() && st.merge(id, payload, id_of(group[taken]), payload_of(group[taken]))) ++taken;
-    if (taken > 1 && st.compact) st.compact(payload);
     if (taken > 1) {
+      if (st.compact) st.compact(payload);
       natsMsg* m = nullptr;
       if (make_message(&m, natsMsg_GetSubject(out), id.c_str(), payload) == NATS_OK) {
         for (std::size_t i = 0; i < taken; ++i) natsMsg_Destroy(group[i]);

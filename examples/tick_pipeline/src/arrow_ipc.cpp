@@ -185,8 +185,8 @@ bool append_batches_of(std::vector<std::byte>& stream, std::span<const std::byte
 }
 
 batch_builder::batch_builder(message_kind kind, body_compression compression)
-    : kind_(kind), compression_(compression), zstd_(nullptr, [](void* c) { ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(c)); }) {
-  if (compression_ == body_compression::zstd) zstd_.reset(ZSTD_createCCtx());
+    : kind_(kind), zstd_(nullptr, [](void* c) { ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(c)); }) {
+  if (compression == body_compression::zstd) zstd_.reset(ZSTD_createCCtx());
   for (const column_spec& c : tick_schema(kind)) {
     column col;
     col.type = c.type;
@@ -295,7 +295,7 @@ void batch_builder::append(std::vector<std::byte>& out, std::span<const key_valu
     if (c.type == column_type::utf8) raw.push_back(std::as_bytes(std::span(c.offsets)));
     raw.push_back(c.data());
   }
-  const bool zstd = compression_ == body_compression::zstd && zstd_ != nullptr;
+  const bool zstd = zstd_ != nullptr;
   std::vector<two_longs> buffers;
   buffers.reserve(raw.size());
   std::int64_t body = 0;

@@ -121,10 +121,10 @@ class batch_builder {
   void compress_into(std::vector<std::byte>& body, std::span<const std::byte> buffer);
 
   message_kind kind_;
-  body_compression compression_;
   std::size_t rows_ = 0;
   std::vector<column> columns_;
-  // With zstd: the compression context (ZSTD_CCtx, reused batch after batch) and the body.
+  // With zstd: the compression context (ZSTD_CCtx, reused batch after batch; null when the body
+  // is written uncompressed) and the compressed body.
   std::unique_ptr<void, void (*)(void*)> zstd_;
   std::vector<std::byte> compressed_;
 };
