@@ -24,6 +24,7 @@ constexpr std::int64_t page_rows = 1000;  // Binance's largest page
 // One page of a backfill, as it came back.
 struct page {
   stream_key key;
+  std::int64_t limit = 0;  // rows asked for
   pw::result<std::vector<tick>, std::string> rows;
   bool retryable = false;
 };
@@ -45,7 +46,7 @@ pw::task<void> fetch_page(http_client& http, const backfill_options& o, stream_k
             "&limit=" + std::to_string(limit);
   if (trades) req.headers.push_back("X-MBX-APIKEY: " + o.api_key);
   auto answer = co_await http.get(std::move(req));
-  page p{key, pw::err(std::string()), false};
+  page p{key, limit, pw::err(std::string()), false};
   if (!answer) {
     p.rows = pw::err(answer.error().message());
     p.retryable = answer.error().retryable();
@@ -67,7 +68,7 @@ class stage {
  public:
   stage(pw::mpsc::sender<tick_batch> out, backfill_options o, backfill_counters& c, log_limiter& log, http_client http)
       : out_(std::move(out)), o_(std::move(o)), c_(c), log_(log), http_(std::move(http)) {
-    for (const auto& [key, next_id] : o_.resume_at) (void)seq_.start_at(key, next_id);
+    for (const auto& [key, next_id] : o_.resume_at) (void)seq_.start_at(key, next_id, /*catch_up=*/true);
   }
 
   pw::task<void> run(pw::mpsc::receiver<tick_batch> in) {
@@ -76,6 +77,7 @@ class stage {
     bool input_open = true;
     tick_batch pending;            // a batch the hold had no room for all of
     std::size_t pending_at = 0;
+    start_fetches(fetches, page_tx, input_open);  // resumed streams catch up before any tick
     for (;;) {
       if (input_open && pending_at == pending.size()) {
         // Pages and batches, whichever comes; both receives keep a value that arrived as the
@@ -98,10 +100,13 @@ class stage {
         auto p = co_await page_rx.recv();
         if (p) on_page(std::move(*p));
       } else if (pending_at < pending.size()) {
-        // The hold is full and nothing is being fetched to empty it: give up the first gap
-        // rather than stop for good.
-        const auto gaps = seq_.streams_with_gaps();
-        if (!gaps.empty()) give_up(gaps.front(), "hold full");
+        // The hold is full and nothing is being fetched to empty it: give up a gap that holds
+        // ticks rather than stop for good.
+        for (const stream_key& key : seq_.streams_with_gaps()) {
+          if (seq_.gap(key)->open) continue;
+          give_up(key, "hold full");
+          break;
+        }
       } else if (!input_open) {
         break;  // input ended, nothing pending or in flight: every gap was settled
       }
@@ -110,7 +115,7 @@ class stage {
         pending.clear();
         pending_at = 0;
       }
-      start_fetches(fetches, page_tx);
+      start_fetches(fetches, page_tx, input_open);
       co_await flush();
       publish();
     }
@@ -136,6 +141,13 @@ class stage {
     std::size_t accepted = 0;
     if (p.rows) {
       accepted = seq_.fill(p.key, *p.rows, released_);
+      // A short page of a stream still catching up: the history has nothing after it yet.
+      const auto g = seq_.gap(p.key);
+      if (g && g->open && p.rows->size() < static_cast<std::size_t>(p.limit)) {
+        seq_.give_up(p.key, released_);
+        failures = 0;
+        return;
+      }
     } else {
       c_.request_failures.fetch_add(1, std::memory_order_relaxed);
       log_.line("backfill " + std::string(p.key.symbol.view()) + "@" + std::string(to_string(p.key.kind)) + ": " +
@@ -150,17 +162,29 @@ class stage {
   }
 
   void give_up(const stream_key& key, const std::string& why) {
-    if (auto g = seq_.gap(key))
-      log_.line("gap unfilled: " + std::string(key.symbol.view()) + "@" + std::string(to_string(key.kind)) + " ids " +
-                std::to_string(g->first) + ".." + std::to_string(g->last) + " (" + why + ")");
+    const auto g = seq_.gap(key);
+    if (!g) return;
+    const std::string stream = std::string(key.symbol.view()) + "@" + std::string(to_string(key.kind));
+    if (g->open)
+      log_.line("catch-up stopped: " + stream + " from id " + std::to_string(g->first) + " (" + why +
+                "); its next live tick shows what is missing");
+    else
+      log_.line("gap unfilled: " + stream + " ids " + std::to_string(g->first) + ".." + std::to_string(g->last) + " (" +
+                why + ")");
     seq_.give_up(key, released_);
   }
 
   // Starts a page for every stream with a gap and none in flight, up to the cap (the rest come
-  // round as pages answer). Trade gaps without an API key are given up at once.
-  void start_fetches(pw::join_set<void>& fetches, const pw::mpsc::sender<page>& tx) {
+  // round as pages answer). Trade gaps without an API key are given up at once. A stopping
+  // stage (input ended) settles the gaps it knows of but stops catching up: what it has not
+  // fetched is not committed, so the next run resumes there.
+  void start_fetches(pw::join_set<void>& fetches, const pw::mpsc::sender<page>& tx, bool input_open) {
     for (const stream_key& key : seq_.streams_with_gaps()) {
       if (fetching_.count(key)) continue;
+      if (!input_open && seq_.gap(key)->open) {
+        seq_.give_up(key, released_);
+        continue;
+      }
       if (key.kind == message_kind::trade && o_.api_key.empty()) {
         if (!warned_no_key_) log_.line("trade gaps cannot be backfilled without --api-key-file (historicalTrades needs a key)");
         warned_no_key_ = true;

@@ -15,6 +15,8 @@
 // until a backfill answers: that back-pressure reaches the sockets through the bounded
 // channel. When the input ends (the connections are done), the stage finishes the backfills
 // it can, gives up the rest, and only then ends the sink's channel: nothing held is lost.
+// A resumed stream (resume_at) starts with an open gap after its resume point (a catch-up,
+// sequencer.hpp); a stopping stage does not go on catching up, as the next run resumes there.
 #pragma once
 
 #include <atomic>
@@ -42,7 +44,9 @@ struct backfill_options {
   unsigned max_attempts = 3;
   std::size_t batch_max = 256;  // ticks per batch sent on to the sink
   // Where streams an earlier run committed pick up (committed_ids.hpp): each stream's first
-  // expected id. Lower ids are dropped as duplicates; a gap up to the first live id is fetched.
+  // expected id. Lower ids are dropped as duplicates. Each such stream catches up at once,
+  // fetching pages from that id until one comes back short, so a quiet stream's missed ids do
+  // not wait for its next live tick; a live tick ends the catch-up and bounds the gap as usual.
   std::vector<std::pair<stream_key, std::int64_t>> resume_at;
 };
 

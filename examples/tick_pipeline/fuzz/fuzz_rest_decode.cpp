@@ -5,8 +5,8 @@
 // Besides the sanitizers' checks it asserts the decoder's promises (a failure leaves the output
 // as it was; rows carry the request's symbol, their trade time as event time, non-negative ids,
 // prices that print and re-parse to the same value, at most the limit) and the sequencer's
-// (whatever rows a backfill returns, released ids stay strictly consecutive and every accepted
-// row is released exactly once).
+// (whatever rows a backfill or a resumed stream's catch-up returns, released ids stay strictly
+// consecutive and every accepted row is released exactly once).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -88,5 +88,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(out.size() == 2 + accepted);
   for (std::size_t i = 1; i < out.size(); ++i) check(*ticks::sequence_id(out[i]) > *ticks::sequence_id(out[i - 1]));
   check(q.stats().ticks_backfilled + q.stats().backfill_rejected == rows.size());
+
+  // The rows as a resumed stream's catch-up from base - 3 (an open gap): the same holds.
+  ticks::sequencer c({.max_held = 8});
+  std::vector<ticks::tick> caught;
+  check(c.start_at(key, base - 3, /*catch_up=*/true));
+  const std::size_t taken = c.fill(key, rows, caught);
+  while (c.gap(key)) c.give_up(key, caught);
+  check(c.held() == 0);
+  check(caught.size() == taken);
+  for (std::size_t i = 1; i < caught.size(); ++i) check(*ticks::sequence_id(caught[i]) > *ticks::sequence_id(caught[i - 1]));
+  check(c.stats().ticks_backfilled + c.stats().backfill_rejected == rows.size());
   return 0;
 }

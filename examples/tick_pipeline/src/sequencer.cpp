@@ -38,12 +38,20 @@ sequencer::stream_state* sequencer::find_or_add(const stream_key& key) {
   return &streams_.emplace(key, stream_state{}).first->second;
 }
 
-bool sequencer::start_at(const stream_key& key, std::int64_t next_id) {
+bool sequencer::start_at(const stream_key& key, std::int64_t next_id, bool catch_up) {
   stream_state* s = find_or_add(key);
   if (s == nullptr || s->last || !s->held.empty()) return false;
-  // No id precedes INT64_MIN: then the first tick sets the baseline, which accepts it as well.
-  if (next_id != INT64_MIN) s->last = next_id - 1;
+  // No id precedes INT64_MIN: then the first tick sets the baseline, which accepts it as well,
+  // and there is no baseline to catch up from.
+  if (next_id != INT64_MIN) {
+    s->last = next_id - 1;
+    s->catching_up = catch_up;
+  }
   return true;
+}
+
+bool sequencer::has_gap(const stream_state& s) noexcept {
+  return !s.held.empty() || (s.catching_up && *s.last != INT64_MAX);
 }
 
 void sequencer::drain(stream_state& s, std::vector<tick>& out) {
@@ -77,6 +85,7 @@ offer_result sequencer::offer(const tick& t, std::vector<tick>& out) {
     return offer_result::released;
   }
   const std::int64_t id = *sequence_id(t);
+  s->catching_up = false;
   if (!s->last) {
     s->last = id;
     out.push_back(t);
@@ -117,24 +126,29 @@ offer_result sequencer::offer(const tick& t, std::vector<tick>& out) {
 
 pw::option<id_range> sequencer::gap(const stream_key& key) const {
   const auto it = streams_.find(key);
-  if (it == streams_.end() || it->second.held.empty()) return pw::none;
+  if (it == streams_.end() || !has_gap(it->second)) return pw::none;
   const stream_state& s = it->second;
+  if (s.held.empty()) return id_range{*s.last + 1, INT64_MAX, true};
   return id_range{*s.last + 1, s.held.begin()->first - 1};
 }
 
 std::size_t sequencer::fill(const stream_key& key, std::span<const tick> rows, std::vector<tick>& out) {
   const auto it = streams_.find(key);
+  // The gap's end as the page was asked for: the first held tick, none for an open gap (rows
+  // this page itself holds do not narrow it).
+  pw::option<std::int64_t> end;
+  if (it != streams_.end() && !it->second.held.empty()) end = it->second.held.begin()->first;
   std::size_t accepted = 0;
   for (const tick& row : rows) {
     const auto row_key = sequenced_stream(row);
-    if (it == streams_.end() || it->second.held.empty() || !row_key || !(*row_key == key)) {
+    if (it == streams_.end() || !has_gap(it->second) || !row_key || !(*row_key == key)) {
       ++stats_.backfill_rejected;
       continue;
     }
     stream_state& s = it->second;
     const std::int64_t id = *sequence_id(row);
-    // Inside the gap: above what was released, below the first held tick.
-    if (id <= *s.last || id >= s.held.begin()->first) {
+    // Inside the gap: above what was released, below its end.
+    if (id <= *s.last || (end && id >= *end)) {
       ++stats_.backfill_rejected;
       continue;
     }
@@ -155,13 +169,16 @@ std::size_t sequencer::fill(const stream_key& key, std::span<const tick> rows, s
 }
 
 void sequencer::give_up(const stream_key& key, std::vector<tick>& out) {
-  if (auto it = streams_.find(key); it != streams_.end()) skip_first_gap(it->second, out);
+  const auto it = streams_.find(key);
+  if (it == streams_.end()) return;
+  if (it->second.held.empty()) it->second.catching_up = false;
+  else skip_first_gap(it->second, out);
 }
 
 std::vector<stream_key> sequencer::streams_with_gaps() const {
   std::vector<stream_key> keys;
   for (const auto& [key, s] : streams_)
-    if (!s.held.empty()) keys.push_back(key);
+    if (has_gap(s)) keys.push_back(key);
   return keys;
 }
 

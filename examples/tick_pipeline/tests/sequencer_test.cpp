@@ -269,6 +269,62 @@ TEST_CASE("start_at sets the first expected id, only before the first tick") {
   CHECK_FALSE(r.start_at(btc_trade, 50));
 }
 
+TEST_CASE("catch_up: an open gap after the baseline until the history runs dry") {
+  sequencer q;
+  std::vector<tick> out;
+  CHECK(q.start_at(btc_trade, 100, /*catch_up=*/true));
+  CHECK(q.gap(btc_trade) == id_range{100, INT64_MAX, true});
+  CHECK(q.streams_with_gaps() == std::vector<stream_key>{btc_trade});
+  // A page from the history: rows from 100 on are taken, in any order; older ones are not.
+  std::vector<tick> page = trades(100, 104);
+  page.push_back(tr(99));
+  std::reverse(page.begin(), page.end());
+  CHECK(q.fill(btc_trade, page, out) == 5);
+  CHECK(ids(out) == std::vector<std::int64_t>{100, 101, 102, 103, 104});
+  CHECK(q.stats().ticks_backfilled == 5);
+  CHECK(q.stats().backfill_rejected == 1);
+  CHECK(q.gap(btc_trade) == id_range{105, INT64_MAX, true});
+  // The history has no more: giving up ends the catch-up, and nothing counts as unfilled.
+  q.give_up(btc_trade, out);
+  CHECK(q.gap(btc_trade).is_none());
+  CHECK(q.streams_with_gaps().empty());
+  CHECK(q.stats().gaps_unfilled == 0);
+  CHECK(q.stats().ids_unfilled == 0);
+  CHECK(q.fill(btc_trade, trades(105, 105), out) == 0);
+  // The live feed goes on from where the history stopped.
+  CHECK(q.offer(tr(105), out) == offer_result::released);
+  CHECK(ids(out).back() == 105);
+}
+
+TEST_CASE("catch_up: a live tick ends it and bounds the gap; a hole in a page is a gap of its own") {
+  sequencer q;
+  std::vector<tick> out;
+  CHECK(q.start_at(btc_agg, 10, /*catch_up=*/true));
+  CHECK(q.fill(btc_agg, std::vector<tick>{agg(10), agg(11), agg(14)}, out) == 3);
+  CHECK(ids(out) == std::vector<std::int64_t>{10, 11});
+  CHECK(q.gap(btc_agg) == id_range{12, 13});  // 14 is held behind the hole
+  CHECK(q.fill(btc_agg, std::vector<tick>{agg(13), agg(12)}, out) == 2);
+  CHECK(ids(out) == std::vector<std::int64_t>{10, 11, 12, 13, 14});
+  CHECK(q.gap(btc_agg) == id_range{15, INT64_MAX, true});  // still catching up
+  CHECK(q.offer(agg(20), out) == offer_result::held);
+  CHECK(q.gap(btc_agg) == id_range{15, 19});
+  CHECK(q.stats().gaps_found == 1);
+  CHECK(q.fill(btc_agg, std::vector<tick>{agg(15), agg(16), agg(17), agg(18), agg(19), agg(20), agg(21)}, out) == 5);
+  CHECK(ids(out).back() == 20);
+  CHECK(q.gap(btc_agg).is_none());  // the live tick ended the catch-up
+  // A live tick the history already gave is a duplicate, and also ends a catch-up.
+  sequencer r;
+  CHECK(r.start_at(btc_agg, 10, /*catch_up=*/true));
+  CHECK(r.fill(btc_agg, std::vector<tick>{agg(10), agg(11)}, out) == 2);
+  CHECK(r.offer(agg(11), out) == offer_result::duplicate);
+  CHECK(r.gap(btc_agg).is_none());
+  // Only before the first tick; without a baseline there is nothing to catch up from.
+  CHECK_FALSE(r.start_at(btc_agg, 50, true));
+  sequencer t;
+  CHECK(t.start_at(btc_agg, INT64_MIN, true));
+  CHECK(t.gap(btc_agg).is_none());
+}
+
 TEST_CASE("beyond max_streams, ticks pass untracked and are counted") {
   sequencer q({.max_streams = 1});
   std::vector<tick> out;
@@ -288,6 +344,21 @@ TEST_CASE("hostile orders: whatever comes, every id is released at most once and
     std::vector<tick> out;
     std::vector<tick> input;
     std::int64_t base = static_cast<std::int64_t>(rng() % 1000);
+    const std::int64_t resumed_at = base;
+    if (round % 2 == 1) {
+      // A resumed stream: it catches up from pages of history before (and while) live ticks come.
+      REQUIRE(q.start_at(btc_trade, base, /*catch_up=*/true));
+      const auto pages = rng() % 3;
+      for (std::uint64_t p = 0; p < pages; ++p) {
+        const auto g = q.gap(btc_trade);
+        REQUIRE(g);
+        REQUIRE(g->open);
+        std::vector<tick> rows = trades(g->first, g->first + static_cast<std::int64_t>(rng() % 6));
+        std::shuffle(rows.begin(), rows.end(), rng);
+        q.fill(btc_trade, rows, out);
+      }
+      base = q.gap(btc_trade)->first - static_cast<std::int64_t>(rng() % 4);  // the live feed may overlap
+    }
     for (int i = 0; i < 120; ++i) {
       const auto r = rng() % 10;
       if (r < 6) base += 1;
@@ -318,7 +389,9 @@ TEST_CASE("hostile orders: whatever comes, every id is released at most once and
     // Every live id that was not a duplicate, and every backfilled one, came out.
     const auto& st = q.stats();
     CHECK(v.size() + st.duplicates_dropped == input.size() + st.ticks_backfilled);
-    // Released ids plus unfilled ones cover the span without a hole.
-    CHECK(static_cast<std::uint64_t>(v.back() - v.front()) + 1 == v.size() + st.ids_unfilled);
+    // Released ids plus unfilled ones cover the span without a hole: from the first id
+    // released, or for a resumed stream from where it resumed.
+    const std::int64_t first = round % 2 == 1 ? resumed_at : v.front();
+    CHECK(static_cast<std::uint64_t>(v.back() - first) + 1 == v.size() + st.ids_unfilled);
   }
 }

@@ -13,7 +13,8 @@ The feed's --stall-ms silences make gaps with no disconnect (filled mid-stream),
 --idle-timeout shorter than the silence, a drop and a reconnect (filled after it).
 Across a restart too: an ingest killed with SIGKILL once each symbol has committed part files,
 then started again on the same --out, resumes each stream after its last committed id, and the
-two runs' files together hold every id exactly once.
+two runs' files together hold every id exactly once; and so must they when the second starts
+after the market has ended, with no live tick to show what it missed.
 
 usage: backfill_e2e.py FEED INGEST WORK_DIR   (run by a Python that has pyarrow)
 """
@@ -30,6 +31,7 @@ import sys
 import time
 
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 import feed_process
 from checklist import check, failures
@@ -148,6 +150,54 @@ def restart_case():
         feed_process.stop(feed)
 
 
+def quiet_restart_case():
+    """A restart into a market that has ended: no live tick will ever show the gap, so the
+    resumed streams must catch up from REST at once. The first ingest is killed mid-market; the
+    second starts once the market's last id is history and must write exactly what the first
+    did not commit, all of it fetched."""
+    out = os.path.join(WORK, "quiet_restart")
+    shutil.rmtree(out, ignore_errors=True)
+    market, rate = 200000, 50000  # 4 s of market, 4 symbols
+    feed, port = start_feed("aggTrade", ("--api-key", "test-key-1", "--count", str(market)), disconnect_every=0,
+                            rate=rate)
+    try:
+        first = subprocess.Popen([INGEST, "--connect", f"ws://127.0.0.1:{port}/", "--backfill", "--out", out,
+                                  "--file-rows", "5000", "--quiet", "--backoff-initial", "0.01"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started = time.monotonic()
+        deadline = started + 60
+        while time.monotonic() < deadline:
+            if len({os.path.dirname(os.path.dirname(p)) for p in committed_parts(out)}) == 4:
+                break  # every symbol has a committed part file
+            time.sleep(0.05)
+        first.kill()
+        first.wait(timeout=30)
+        # The market's clock started when the first connection was admitted: past its length,
+        # REST holds every id and no connection will be sent another.
+        time.sleep(max(0.0, started + market / rate + 1.0 - time.monotonic()))
+        committed = sum(pq.ParquetFile(p).metadata.num_rows for p in committed_parts(out))
+        check(0 < committed < market, f"quiet restart: the killed ingest committed {committed} of {market} rows")
+        remaining = market - committed
+        code, summary, err = run_ingest(port, out, ("--expect", str(remaining), "--duration", "60"),
+                                        ("--file-rows", "5000"))
+        b = summary["backfill"]
+        print(f"  quiet restart: exit {code}, backfill {b}")
+        check(code == 0, "quiet restart: the second ingest exits 0")
+        check(b["resumed_streams"] == 4, f"quiet restart: 4 streams resumed ({b['resumed_streams']})")
+        check(b["ticks_backfilled"] == remaining and b["gaps_found"] == 0,
+              f"quiet restart: all {remaining} missing rows came from the catch-up ({b['ticks_backfilled']})")
+        if code == 0:
+            verify(out, "aggTrade", "aggTrade", "agg_trade_id", port, market)
+            rows = sum(pq.ParquetFile(p).metadata.num_rows for p in committed_parts(out))
+            check(rows == market, f"quiet restart: the output holds the whole market ({rows} of {market} rows)")
+    finally:
+        feed_process.stop(feed)
+
+
+def committed_parts(out):
+    return glob.glob(os.path.join(out, "aggTrade", "symbol=*", "date=*", "part-*.parquet"))
+
+
 def sessions_case():
     """The feed ends every connection after 1 s (--session-max-s, close 1001): each reconnect
     misses what came meanwhile, and the backfill fills it."""
@@ -212,6 +262,7 @@ os.makedirs(WORK, exist_ok=True)
 stall_case("stall_mid_stream", 400, (), want_reconnects=False)
 stall_case("stall_idle_timeout", 1000, ("--idle-timeout", "0.2"), want_reconnects=True)
 restart_case()
+quiet_restart_case()
 sessions_case()
 case("agg_trades", "aggTrade", "aggTrade", "agg_trade_id")
 key = os.path.join(WORK, "api_key")

@@ -39,8 +39,8 @@ SCALE = float(sys.argv[9]) if len(sys.argv) == 10 and sys.argv[8] == "--scale" e
 RATE = int(50_000 * SCALE)
 # The market lasts 20 s: the faults end at 11 s (the paused server resumes), and the resumed
 # ingest may wait up to its bus back-off cap (5 s) past that, plus a leader election, before it
-# reads where to resume and connects. It learns of the ticks it missed from the first live tick
-# after them: a session that begins once this finite market has ended sees none.
+# reads where to resume and connects. It fetches what it missed from REST at once, and a market
+# still running then makes its first live ticks meet that catch-up: both are exercised.
 MARKET = RATE * 20
 
 if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "@duckdb", "node-api")):

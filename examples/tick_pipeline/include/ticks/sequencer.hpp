@@ -11,7 +11,12 @@
 //   - A held tick's id is above last + 1; the stream's first gap is [last + 1, first held - 1].
 //   - No id is released twice: an id <= last, or one already held, is a duplicate and dropped.
 //   - bookTicker is passed through untouched (its update ids are not per-symbol sequential).
-// The first tick of a stream sets its baseline, unless start_at() gave one. Ids may be any
+// The first tick of a stream sets its baseline, unless start_at() gave one. A stream resumed
+// that way may also be told to catch up: the exchange may have produced ids after
+// the baseline while nobody read it, and a quiet stream's next live tick may be far off, so
+// until its first live tick its gap is open ([last + 1, unknown], id_range::open) and whatever
+// the history holds there is taken; give_up() ends the catch-up (the history had no more) with
+// nothing counted unfilled, since no id is known to be missing. Ids may be any
 // int64: the arithmetic is done on the unsigned difference, so nothing overflows near INT64_MAX
 // (no id follows INT64_MAX: everything after it is a duplicate).
 //
@@ -59,10 +64,12 @@ polarway::option<stream_key> sequenced_stream(const tick& t) noexcept;
 /// The tick's sequence id ("t" or "a"), none for bookTicker.
 polarway::option<std::int64_t> sequence_id(const tick& t) noexcept;
 
-/// The ids [first, last], both included; first <= last.
+/// The ids [first, last], both included; first <= last. An open range (a stream catching up)
+/// has no known end: its last is INT64_MAX.
 struct id_range {
   std::int64_t first = 0;
   std::int64_t last = 0;
+  bool open = false;
   std::uint64_t count() const noexcept {
     return static_cast<std::uint64_t>(last) - static_cast<std::uint64_t>(first) + 1;
   }
@@ -98,13 +105,17 @@ class sequencer {
   explicit sequencer(sequencer_options options = {});
 
   /// Sets the stream's baseline: `next_id` is the first id expected, lower ones are
-  /// duplicates. Only before the stream's first tick; false (and nothing changes) after it.
-  bool start_at(const stream_key& key, std::int64_t next_id);
+  /// duplicates. With `catch_up`, until the stream's first live tick (or give_up()), gap() is
+  /// the open range from `next_id`. Only before the stream's first tick; false (and nothing
+  /// changes) after it.
+  bool start_at(const stream_key& key, std::int64_t next_id, bool catch_up = false);
 
-  /// A live tick. Ticks it releases (itself, then held ones now consecutive) go to `out`.
+  /// A live tick. Ticks it releases (itself, then held ones now consecutive) go to `out`. Any
+  /// live tick of a stream ends its catch-up: from there the live ids show what is missing.
   offer_result offer(const tick& t, std::vector<tick>& out);
 
-  /// The stream's first open gap, none if it has none.
+  /// The stream's first gap, none if it has none: the ids between the last released and the
+  /// first held, else, while the stream catches up, the open range after the last released.
   polarway::option<id_range> gap(const stream_key& key) const;
 
   /// Backfilled rows for `key`'s first gap, in any order. A row inside the gap is accepted
@@ -114,10 +125,11 @@ class sequencer {
   std::size_t fill(const stream_key& key, std::span<const tick> rows, std::vector<tick>& out);
 
   /// Gives up on `key`'s first gap: its ids count as unfilled, and the held ticks after it are
-  /// released up to the stream's next gap (if any). Nothing happens if it has no gap.
+  /// released up to the stream's next gap (if any). An open gap ends the catch-up and counts
+  /// nothing. Nothing happens if it has no gap.
   void give_up(const stream_key& key, std::vector<tick>& out);
 
-  /// Streams that have a gap, in no particular order.
+  /// Streams that have a gap (open ones included), in no particular order.
   std::vector<stream_key> streams_with_gaps() const;
 
   std::size_t held() const noexcept { return held_; }
@@ -128,7 +140,11 @@ class sequencer {
   struct stream_state {
     polarway::option<std::int64_t> last;       // highest id released; none before the first tick
     std::map<std::int64_t, tick> held;         // ids above last + 1
+    bool catching_up = false;                  // start_at(.., catch_up) and no live tick since
   };
+
+  // Whether `s` has a gap: held ticks, or an open catch-up with an id still after `last`.
+  static bool has_gap(const stream_state& s) noexcept;
 
   // Releases the held ticks that follow `s.last` without a hole.
   void drain(stream_state& s, std::vector<tick>& out);
