@@ -33,6 +33,7 @@ void append_feed_metrics(prometheus_text& out, const feed_counters& c) {
       {"polarway_feed_tls_handshake_failures_total", "TLS handshakes that failed or stalled.",
        c.tls_handshake_failures},
       {"polarway_feed_rest_requests_total", "REST requests answered (errors included).", c.rest_requests},
+      {"polarway_feed_rest_rate_limited_total", "REST requests answered 429 (--rest-limit).", c.rest_rate_limited},
       {"polarway_feed_control_requests_total", "Control messages answered (errors included).", c.control_requests},
       {"polarway_feed_control_errors_total", "Control messages answered with an error.", c.control_errors},
       {"polarway_feed_rate_limited_total", "Clients closed for sending more than 5 messages a second.",

@@ -36,6 +36,9 @@ void print_report(const char* program, const feed_config& cfg, const feed_server
                "%llu for a missed pong\n",
                program, u(c.control_requests.load()), u(c.control_errors.load()), u(c.rate_limited.load()),
                u(c.pong_timeouts.load()));
+  if (cfg.rest_limit_per_s != 0)
+    std::fprintf(stderr, "%s: %llu REST requests, %llu answered 429 at --rest-limit %llu/s\n", program,
+                 u(c.rest_requests.load()), u(c.rest_rate_limited.load()), u(cfg.rest_limit_per_s));
   if (cfg.disconnect_every != 0)
     std::fprintf(stderr, "%s: %llu connections reset after %llu messages\n", program, u(c.resets.load()),
                  u(cfg.disconnect_every));

@@ -96,7 +96,9 @@ std::string feed_usage() {
          "  /api/v3/aggTrades?symbol=BTCUSDT&fromId=N[&limit=1..1000]         the aggTrade market's history\n"
          "  /api/v3/historicalTrades?symbol=BTCUSDT&fromId=N[&limit=1..1000]  the trade market's; needs\n"
          "                                                                    X-MBX-APIKEY\n"
-         "  only messages the market has produced; values identical to the stream's\n";
+         "  only messages the market has produced; values identical to the stream's\n"
+         "  --rest-limit N           answer at most N REST requests a second, the rest 429 with\n"
+         "                           Retry-After (Binance's rate limit; default: no limit)\n";
 }
 
 pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> args) {
@@ -164,6 +166,8 @@ pw::result<feed_config, cli_error> parse_feed_args(std::span<const char* const> 
         c.api_key = std::string(v);
         return pw::ok();
       });
+    } else if (flag == "--rest-limit") {
+      step = r.uint_into(c.rest_limit_per_s, 1, 1'000'000);
     } else if (flag == "--disconnect-every") {
       step = r.uint_into(c.disconnect_every, 0, std::uint64_t{1} << 62);
     } else if (flag == "--stall-ms") {
@@ -207,7 +211,8 @@ pw::result<pw::option<pw::net::tls_config>, std::string> load_feed_tls(const fee
 // What one connection sends
 
 struct feed_server::shared {
-  explicit shared(feed_config c) : config(std::move(c)), rules_log(config.program.c_str()) {}
+  explicit shared(feed_config c)
+      : config(std::move(c)), rules_log(config.program.c_str()), rest_limit(config.rest_limit_per_s) {}
 
   feed_config config;
   feed_counters* counters = nullptr;
@@ -226,6 +231,7 @@ struct feed_server::shared {
   std::shared_ptr<const tick_recording> recording;  // polarway-replay: the part files served
   std::unique_ptr<app::market> market;  // --rate with generated data: the market connections join
   log_limiter rules_log;  // clients breaking the session rules
+  rest_rate_limit rest_limit;  // --rest-limit
 
   void log(const std::string& line) const {
     if (!config.quiet) std::fprintf(stderr, "%s: %s\n", config.program.c_str(), line.c_str());
@@ -972,7 +978,11 @@ pw::task<void> serve_rest(Transport s, std::string head, std::vector<std::byte> 
   const auto deadline = std::chrono::milliseconds(sh->config.handshake_timeout_ms);
   for (;;) {
     auto request = parse_rest_request(head);
-    const rest_reply reply = request ? sh->rest->answer(*request, monotonic_ns()) : rest_history::reject(request.error());
+    auto refused = sh->rest_limit.admit(monotonic_ns());
+    if (refused) sh->counters->rest_rate_limited.fetch_add(1, std::memory_order_relaxed);
+    const rest_reply reply = refused   ? std::move(*refused)
+                             : request ? sh->rest->answer(*request, monotonic_ns())
+                                       : rest_history::reject(request.error());
     const bool keep_alive = request && request->keep_alive;
     sh->counters->rest_requests.fetch_add(1, std::memory_order_relaxed);
     const std::string response = http_json_response(reply, keep_alive);

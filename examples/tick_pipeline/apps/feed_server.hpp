@@ -129,6 +129,7 @@ struct feed_config {
   std::string tls_cert;  // PEM certificate chain, leaf first
   std::string tls_key;   // PEM private key
   std::string api_key;   // REST historicalTrades: the X-MBX-APIKEY required; empty: any non-empty
+  std::uint64_t rest_limit_per_s = 0;  // REST requests answered per second, more get 429; 0: no limit
   // Resets every connection (TCP RST, no close frame) once it has sent this many messages, after
   // the peer has acknowledged them; 0: never. Over ws:// and wss:// alike.
   std::uint64_t disconnect_every = 0;
@@ -158,6 +159,7 @@ struct feed_counters {
   std::atomic<std::uint64_t> completed{0};  // connections that sent `count` and closed with 1000
   std::atomic<std::uint64_t> tls_handshake_failures{0};  // with TLS: clients that failed or stalled it
   std::atomic<std::uint64_t> rest_requests{0};  // REST requests answered (errors included)
+  std::atomic<std::uint64_t> rest_rate_limited{0};  // of which answered 429 (--rest-limit)
   std::atomic<std::uint64_t> control_requests{0};  // control messages answered (errors included)
   std::atomic<std::uint64_t> control_errors{0};    // of which answered with an error
   std::atomic<std::uint64_t> rate_limited{0};      // clients closed for sending more than 5 messages/s

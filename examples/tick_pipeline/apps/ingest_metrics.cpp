@@ -97,6 +97,8 @@ void append_ingest_metrics(prometheus_text& out, const ingest_metrics_sources& s
   out.single("polarway_backfill_requests_total", "counter", "REST requests made.", b.requests.load());
   out.single("polarway_backfill_request_failures_total", "counter", "REST requests that failed.",
              b.request_failures.load());
+  out.single("polarway_backfill_rate_limited_total", "counter",
+             "REST answers 429 or 418 (rate limited), each pausing every fetch.", b.rate_limited.load());
 
   if (s.parquet) {
     const char* names[] = {"polarway_parquet_rows_written_total", "polarway_parquet_files_written_total",

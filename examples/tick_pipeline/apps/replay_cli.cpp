@@ -115,7 +115,7 @@ pw::result<replay_config, cli_error> parse_replay_args(std::span<const char* con
         return pw::ok();
       });
     } else if (f == "--symbols" || f == "--kind" || f == "--rate" || f == "--seed" ||
-               f == "--replay" || f == "--api-key") {
+               f == "--replay" || f == "--api-key" || f == "--rest-limit") {
       return pw::err(cli_error{std::string(f) + ": a polarway-feed option that does not apply to a replay"});
     } else {
       return pw::err(unknown_flag(f));

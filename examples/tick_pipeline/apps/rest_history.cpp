@@ -10,7 +10,7 @@ rest_reply error_reply(int status, int code, std::string_view msg) {
   std::string body = "{\"code\":" + std::to_string(code) + ",\"msg\":\"";
   body += msg;
   body += "\"}";
-  return rest_reply{status, std::move(body)};
+  return rest_reply{status, std::move(body), polarway::none};
 }
 
 rest_reply mandatory(std::string_view name) {
@@ -93,6 +93,8 @@ std::string_view reason_phrase(int status) {
       return "Unauthorized";
     case 404:
       return "Not Found";
+    case 429:
+      return "Too Many Requests";
   }
   return "Error";
 }
@@ -178,7 +180,27 @@ rest_reply rest_history::answer(const rest_request& r, std::int64_t now_ns) cons
     }
   }
   body += ']';
-  return rest_reply{200, std::move(body)};
+  return rest_reply{200, std::move(body), polarway::none};
+}
+
+polarway::option<rest_reply> rest_rate_limit::admit(std::int64_t now_ns) {
+  if (per_s_ == 0) return polarway::none;
+  const std::int64_t second = now_ns / 1'000'000'000;
+  std::lock_guard lock(mu_);
+  if (second != second_) {
+    second_ = second;
+    used_ = 0;
+  }
+  if (used_ < per_s_) {
+    ++used_;
+    return polarway::none;
+  }
+  rest_reply r = error_reply(429, -1003,
+                             "Too many requests; current limit is " + std::to_string(per_s_) +
+                                 " requests per second. Please use the websocket for live updates to avoid polling "
+                                 "the API.");
+  r.retry_after_s = 1;
+  return r;
 }
 
 std::string http_json_response(const rest_reply& reply, bool keep_alive) {
@@ -186,6 +208,7 @@ std::string http_json_response(const rest_reply& reply, bool keep_alive) {
   r += reason_phrase(reply.status);
   r += "\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: ";
   r += std::to_string(reply.body.size());
+  if (reply.retry_after_s) r += "\r\nRetry-After: " + std::to_string(*reply.retry_after_s);
   r += keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
   r += reply.body;
   return r;

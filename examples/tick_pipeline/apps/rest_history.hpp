@@ -24,8 +24,11 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
+
+#include <polarway/option.hpp>
 
 #include "market.hpp"
 #include "ticks/rest_request.hpp"
@@ -35,6 +38,25 @@ namespace ticks::app {
 struct rest_reply {
   int status = 200;
   std::string body;  // JSON
+  polarway::option<std::uint64_t> retry_after_s;  // sent as Retry-After (a 429's)
+};
+
+/// At most `per_s` REST requests in each second of the clock (--rest-limit); 0: no limit.
+/// Binance weighs requests against a budget per minute and answers beyond it 429 with
+/// Retry-After; the simulator counts requests per second, so that a test need not wait out a
+/// minute. Thread-safe: connections on any worker share one.
+class rest_rate_limit {
+ public:
+  explicit rest_rate_limit(std::uint64_t per_s) : per_s_(per_s) {}
+  /// none: admitted; else the refusal to send (429, Binance's -1003, Retry-After to the next
+  /// second).
+  polarway::option<rest_reply> admit(std::int64_t now_ns);
+
+ private:
+  std::uint64_t per_s_;
+  std::mutex mu_;
+  std::int64_t second_ = -1;  // guarded by mu_
+  std::uint64_t used_ = 0;    // requests admitted in second_, guarded by mu_
 };
 
 class rest_history {
@@ -52,8 +74,8 @@ class rest_history {
   std::string api_key_;
 };
 
-/// The HTTP response for `reply`: JSON content type, its length, and Connection: close unless
-/// keep_alive.
+/// The HTTP response for `reply`: JSON content type, its length, Retry-After if it has one,
+/// and Connection: close unless keep_alive.
 std::string http_json_response(const rest_reply& reply, bool keep_alive);
 
 }  // namespace ticks::app

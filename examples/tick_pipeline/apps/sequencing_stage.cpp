@@ -27,7 +27,15 @@ struct page {
   std::int64_t limit = 0;  // rows asked for
   pw::result<std::vector<tick>, std::string> rows;
   bool retryable = false;
+  bool rate_limited = false;                   // 429 or 418: the exchange asks every request to wait
+  pw::option<std::uint64_t> retry_after_s;     // how long, when it said
 };
+
+// How long fetching pauses after a rate-limited answer that gave no Retry-After.
+constexpr std::chrono::seconds default_rate_limit_pause{1};
+// A stopping stage (its input ended) waits out a rate-limit pause at most this long to settle
+// the gaps it holds; a longer one (a ban) gives them up.
+constexpr std::chrono::seconds stop_pause_limit{60};
 
 std::string upper(std::string_view s) {
   std::string u(s);
@@ -46,13 +54,15 @@ pw::task<void> fetch_page(http_client& http, const backfill_options& o, stream_k
             "&limit=" + std::to_string(limit);
   if (trades) req.headers.push_back("X-MBX-APIKEY: " + o.api_key);
   auto answer = co_await http.get(std::move(req));
-  page p{key, limit, pw::err(std::string()), false};
+  page p{key, limit, pw::err(std::string()), false, false, pw::none};
   if (!answer) {
     p.rows = pw::err(answer.error().message());
     p.retryable = answer.error().retryable();
   } else if (answer->status != 200) {
     p.rows = pw::err("HTTP " + std::to_string(answer->status) + " for " + std::string(key.symbol.view()));
-    p.retryable = answer->status >= 500 || answer->status == 429 || answer->status == 418;
+    p.rate_limited = answer->status == 429 || answer->status == 418;
+    p.retryable = answer->status >= 500 || p.rate_limited;
+    p.retry_after_s = answer->retry_after_s;
   } else {
     rest_decoder decoder;
     std::vector<tick> rows;
@@ -78,27 +88,43 @@ class stage {
     tick_batch pending;            // a batch the hold had no room for all of
     std::size_t pending_at = 0;
     start_fetches(fetches, page_tx, input_open);  // resumed streams catch up before any tick
-    for (;;) {
-      if (input_open && pending_at == pending.size()) {
-        // Pages and batches, whichever comes; both receives keep a value that arrived as the
-        // other won (race's soft cancellation), so nothing is dropped.
-        auto r = co_await pw::race(page_rx.recv(), in.recv());
-        if (r.template completed<0>()) {
-          auto& p = r.template get<0>();
-          if (p) on_page(std::move(*p));
+    // Pages and batches, whichever comes; both receives keep a value that arrived as the other
+    // won (race's soft cancellation), so nothing is dropped.
+    auto take = [&](auto& r) {
+      if (r.template completed<0>()) {
+        auto& p = r.template get<0>();
+        if (p) on_page(std::move(*p));
+      }
+      if (r.template completed<1>()) {
+        auto& batch = r.template get<1>();
+        if (!batch) {
+          input_open = false;
+        } else {
+          pending = std::move(*batch);
+          pending_at = 0;
         }
-        if (r.template completed<1>()) {
-          auto& batch = r.template get<1>();
-          if (!batch) {
-            input_open = false;
-          } else {
-            pending = std::move(*batch);
-            pending_at = 0;
-          }
+      }
+    };
+    for (;;) {
+      // While rate limited with nothing in flight, the end of the pause is an event too: the
+      // fetches waiting for it start then.
+      const bool waiting_out_pause = fetching_.empty() && paused() && !seq_.streams_with_gaps().empty();
+      if (input_open && pending_at == pending.size()) {
+        if (waiting_out_pause) {
+          auto r = co_await pw::race(page_rx.recv(), in.recv(), pw::sleep_until(*paused_until_));
+          take(r);
+        } else {
+          auto r = co_await pw::race(page_rx.recv(), in.recv());
+          take(r);
         }
       } else if (!fetching_.empty()) {
         auto p = co_await page_rx.recv();
         if (p) on_page(std::move(*p));
+      } else if (waiting_out_pause && (input_open || *paused_until_ - clock::now() <= stop_pause_limit)) {
+        co_await pw::sleep_until(*paused_until_);
+      } else if (waiting_out_pause) {
+        // Stopping, and the exchange asks for a longer wait than a stop should take.
+        for (const stream_key& key : seq_.streams_with_gaps()) give_up(key, "rate limited past the stop");
       } else if (pending_at < pending.size()) {
         // The hold is full and nothing is being fetched to empty it: give up a gap that holds
         // ticks rather than stop for good.
@@ -135,8 +161,23 @@ class stage {
     return at;
   }
 
+  using clock = std::chrono::steady_clock;
+
+  bool paused() const { return paused_until_ && clock::now() < *paused_until_; }
+
   void on_page(page p) {
     fetching_.erase(p.key);
+    if (p.rate_limited) {
+      // Not the stream's failure: the limit is the client's, so every fetch waits it out, and
+      // this page is asked again after it. Asking on regardless is what turns a 429 into a ban.
+      c_.request_failures.fetch_add(1, std::memory_order_relaxed);
+      c_.rate_limited.fetch_add(1, std::memory_order_relaxed);
+      const auto pause = p.retry_after_s ? std::chrono::seconds(*p.retry_after_s) : default_rate_limit_pause;
+      const auto until = clock::now() + pause;
+      if (!paused_until_ || *paused_until_ < until) paused_until_ = until;
+      log_.line("backfill paused " + std::to_string(pause.count()) + " s: " + p.rows.error());
+      return;
+    }
     unsigned& failures = attempts_[p.key];
     std::size_t accepted = 0;
     if (p.rows) {
@@ -175,10 +216,12 @@ class stage {
   }
 
   // Starts a page for every stream with a gap and none in flight, up to the cap (the rest come
-  // round as pages answer). Trade gaps without an API key are given up at once. A stopping
-  // stage (input ended) settles the gaps it knows of but stops catching up: what it has not
-  // fetched is not committed, so the next run resumes there.
+  // round as pages answer), and none while a rate limit pauses fetching. Trade gaps without an
+  // API key are given up at once. A stopping stage (input ended) settles the gaps it knows of
+  // but stops catching up: what it has not fetched is not committed, so the next run resumes
+  // there.
   void start_fetches(pw::join_set<void>& fetches, const pw::mpsc::sender<page>& tx, bool input_open) {
+    const bool hold_off = paused();
     for (const stream_key& key : seq_.streams_with_gaps()) {
       if (fetching_.count(key)) continue;
       if (!input_open && seq_.gap(key)->open) {
@@ -191,7 +234,7 @@ class stage {
         give_up(key, "no API key");
         continue;
       }
-      if (fetching_.size() >= o_.max_in_flight) break;
+      if (hold_off || fetching_.size() >= o_.max_in_flight) continue;
       auto g = seq_.gap(key);
       if (!g) continue;
       fetching_.insert(key);
@@ -233,6 +276,7 @@ class stage {
   std::unordered_set<stream_key, stream_key_hash> fetching_;  // streams with a page in flight
   std::unordered_map<stream_key, unsigned, stream_key_hash> attempts_;
   bool warned_no_key_ = false;
+  pw::option<clock::time_point> paused_until_;  // no fetch starts before (a 429 / 418's wait)
 };
 
 }  // namespace

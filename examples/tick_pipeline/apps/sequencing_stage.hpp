@@ -11,7 +11,9 @@
 // its gap (an error, or ids the exchange no longer has) counts as a failed attempt; after
 // max_attempts in a row the gap is given up (counted unfilled) and the ticks held behind it
 // go on. A trade gap needs an API key (historicalTrades); without one it is given up at once,
-// said once in the log. When the sequencer's hold is full the stage stops reading batches
+// said once in the log. A 429 or 418 answer (rate limited, banned) is no stream's failure: every
+// fetch pauses for its Retry-After (else 1 s) and the page is asked again after it; a stopping
+// stage waits out at most 60 s of such a pause. When the sequencer's hold is full the stage stops reading batches
 // until a backfill answers: that back-pressure reaches the sockets through the bounded
 // channel. When the input ends (the connections are done), the stage finishes the backfills
 // it can, gives up the rest, and only then ends the sink's channel: nothing held is lost.
@@ -60,6 +62,7 @@ struct backfill_counters {
   std::atomic<std::uint64_t> duplicates_dropped{0};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> request_failures{0};
+  std::atomic<std::uint64_t> rate_limited{0};        // 429 / 418 answers, each followed by a pause
   std::atomic<std::uint64_t> resumed_streams{0};     // streams started after what --out or the bus held
   std::atomic<std::uint64_t> output_ids_missing{0};  // ids missing inside those streams' output
 };

@@ -143,6 +143,7 @@ std::string ingest_summary_json(const ingest_counters& c, const ingest_report& r
                            .num("duplicates_dropped", c.backfill.duplicates_dropped.load())
                            .num("requests", c.backfill.requests.load())
                            .num("request_failures", c.backfill.request_failures.load())
+                           .num("rate_limited", c.backfill.rate_limited.load())
                            .num("resumed_streams", c.backfill.resumed_streams.load())
                            .num("output_ids_missing", c.backfill.output_ids_missing.load())
                            .done())

@@ -14,7 +14,8 @@ The feed's --stall-ms silences make gaps with no disconnect (filled mid-stream),
 Across a restart too: an ingest killed with SIGKILL once each symbol has committed part files,
 then started again on the same --out, resumes each stream after its last committed id, and the
 two runs' files together hold every id exactly once; and so must they when the second starts
-after the market has ended, with no live tick to show what it missed.
+after the market has ended, with no live tick to show what it missed, also when the feed's REST
+answers 429 beyond 10 requests a second (--rest-limit) and the catch-up must wait each out.
 
 usage: backfill_e2e.py FEED INGEST WORK_DIR   (run by a Python that has pyarrow)
 """
@@ -22,6 +23,7 @@ import decimal
 import glob
 import json
 import os
+import urllib.error
 import urllib.request
 import re
 import shutil
@@ -64,8 +66,14 @@ def history(port, kind, symbol, first, last):
     while first <= last:
         req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v3/{path}?symbol={symbol}&fromId={first}&limit=1000",
                                      headers={"X-MBX-APIKEY": "test-key-1"})
-        with urllib.request.urlopen(req, timeout=30) as r:
-            page = json.load(r)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                page = json.load(r)
+        except urllib.error.HTTPError as e:
+            if e.code != 429:  # a feed with --rest-limit: wait as it says, and ask again
+                raise
+            time.sleep(int(e.headers.get("Retry-After", "1")))
+            continue
         if not page:
             break
         for row in page:
@@ -150,16 +158,19 @@ def restart_case():
         feed_process.stop(feed)
 
 
-def quiet_restart_case():
+def quiet_restart_case(name, market, rate, rest_limit=0):
     """A restart into a market that has ended: no live tick will ever show the gap, so the
     resumed streams must catch up from REST at once. The first ingest is killed mid-market; the
     second starts once the market's last id is history and must write exactly what the first
-    did not commit, all of it fetched."""
-    out = os.path.join(WORK, "quiet_restart")
+    did not commit, all of it fetched. With rest_limit, the feed answers 429 (Retry-After: 1)
+    beyond that many requests a second: the catch-up must pause for it and still finish, and
+    a client that waits out each 429 sees few of them."""
+    out = os.path.join(WORK, name)
     shutil.rmtree(out, ignore_errors=True)
-    market, rate = 200000, 50000  # 4 s of market, 4 symbols
-    feed, port = start_feed("aggTrade", ("--api-key", "test-key-1", "--count", str(market)), disconnect_every=0,
-                            rate=rate)
+    limit = ("--rest-limit", str(rest_limit)) if rest_limit else ()
+    feed, port = start_feed("aggTrade", ("--api-key", "test-key-1", "--count", str(market), *limit),
+                            disconnect_every=0, rate=rate)
+    err = ""
     try:
         first = subprocess.Popen([INGEST, "--connect", f"ws://127.0.0.1:{port}/", "--backfill", "--out", out,
                                   "--file-rows", "5000", "--quiet", "--backoff-initial", "0.01"],
@@ -176,22 +187,36 @@ def quiet_restart_case():
         # REST holds every id and no connection will be sent another.
         time.sleep(max(0.0, started + market / rate + 1.0 - time.monotonic()))
         committed = sum(pq.ParquetFile(p).metadata.num_rows for p in committed_parts(out))
-        check(0 < committed < market, f"quiet restart: the killed ingest committed {committed} of {market} rows")
+        check(0 < committed < market, f"{name}: the killed ingest committed {committed} of {market} rows")
         remaining = market - committed
-        code, summary, err = run_ingest(port, out, ("--expect", str(remaining), "--duration", "60"),
+        code, summary, log = run_ingest(port, out, ("--expect", str(remaining), "--duration", "60"),
                                         ("--file-rows", "5000"))
         b = summary["backfill"]
-        print(f"  quiet restart: exit {code}, backfill {b}")
-        check(code == 0, "quiet restart: the second ingest exits 0")
-        check(b["resumed_streams"] == 4, f"quiet restart: 4 streams resumed ({b['resumed_streams']})")
+        print(f"  {name}: exit {code}, backfill {b}")
+        check(code == 0, f"{name}: the second ingest exits 0")
+        check(b["resumed_streams"] == 4, f"{name}: 4 streams resumed ({b['resumed_streams']})")
         check(b["ticks_backfilled"] == remaining and b["gaps_found"] == 0,
-              f"quiet restart: all {remaining} missing rows came from the catch-up ({b['ticks_backfilled']})")
+              f"{name}: all {remaining} missing rows came from the catch-up ({b['ticks_backfilled']})")
+        if rest_limit:
+            check(b["rate_limited"] > 0 and "backfill paused 1 s: HTTP 429" in log,
+                  f"{name}: the ingest was rate limited and paused ({b['rate_limited']} answers 429)")
+        else:
+            check(b["rate_limited"] == 0, f"{name}: no 429 without a limit")
         if code == 0:
             verify(out, "aggTrade", "aggTrade", "agg_trade_id", port, market)
             rows = sum(pq.ParquetFile(p).metadata.num_rows for p in committed_parts(out))
-            check(rows == market, f"quiet restart: the output holds the whole market ({rows} of {market} rows)")
+            check(rows == market, f"{name}: the output holds the whole market ({rows} of {market} rows)")
     finally:
-        feed_process.stop(feed)
+        err = feed_process.stop(feed)[1]
+    if rest_limit:
+        m = re.search(r"(\d+) REST requests, (\d+) answered 429", err)
+        check(m is not None, f"{name}: the feed counted its 429s ({err!r})")
+        if m:
+            total, refused = int(m.group(1)), int(m.group(2))
+            # Each 429 pauses every fetch for a second, so at most the pages in flight then
+            # (4) meet the same limit: refused ones stay a small part of those answered.
+            check(0 < refused <= (total - refused) // 2,
+                  f"{name}: {refused} of {total} requests answered 429 (the client waited them out)")
 
 
 def committed_parts(out):
@@ -262,7 +287,9 @@ os.makedirs(WORK, exist_ok=True)
 stall_case("stall_mid_stream", 400, (), want_reconnects=False)
 stall_case("stall_idle_timeout", 1000, ("--idle-timeout", "0.2"), want_reconnects=True)
 restart_case()
-quiet_restart_case()
+# 4 s markets over 4 symbols; the second catches up at most 10 pages a second.
+quiet_restart_case("quiet_restart", 200000, 50000)
+quiet_restart_case("quiet_restart_rate_limited", 100000, 25000, rest_limit=10)
 sessions_case()
 case("agg_trades", "aggTrade", "aggTrade", "agg_trade_id")
 key = os.path.join(WORK, "api_key")

@@ -117,6 +117,13 @@ TEST_CASE("feed flags: hostile argv") {
   CHECK(feed_error({"--stall-ms", "0"}).find("--stall-ms") != std::string::npos);
   CHECK(!feed_error({"--stall-ms", "3600001"}).empty());
   CHECK(!feed_error({"--stall-ms", "10", "--stall-every", "0"}).empty());
+  auto limited = argv_of({"--rest-limit", "20"});
+  CHECK(app::parse_feed_args(limited)->rest_limit_per_s == 20);
+  CHECK(app::parse_feed_args(none)->rest_limit_per_s == 0);  // no limit
+  CHECK(feed_error({"--rest-limit", "0"}).find("--rest-limit") != std::string::npos);
+  CHECK(!feed_error({"--rest-limit", "1000001"}).empty());
+  CHECK(!feed_error({"--rest-limit", "-5"}).empty());
+  CHECK(!feed_error({"--rest-limit"}).empty());
   auto help = argv_of({"--help"});
   auto h = app::parse_feed_args(help);
   REQUIRE(!h);
@@ -157,6 +164,7 @@ TEST_CASE("replay flags: the recording, its own flags and the feed's that apply"
   CHECK(replay_error({"out", "--symbol", "btc/usdt"}).find("--symbol") != std::string::npos);
   CHECK(replay_error({"out", "--rate", "100"}).find("does not apply to a replay") != std::string::npos);
   CHECK(replay_error({"out", "--kind", "trade"}).find("does not apply to a replay") != std::string::npos);
+  CHECK(replay_error({"out", "--rest-limit", "5"}).find("does not apply to a replay") != std::string::npos);
   CHECK(replay_error({"out", "--pace-us", "100"}).find("only with --speed") != std::string::npos);
   CHECK(replay_error({"out", "--listen", "1.2.3.4:99999"}).find("--listen") != std::string::npos);
   CHECK(replay_error({"out", "--bogus"}).find("--bogus: unknown option") != std::string::npos);

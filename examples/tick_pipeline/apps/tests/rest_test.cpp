@@ -1,8 +1,9 @@
 // The feed's REST history over real loopback sockets: the answer for an id range is exactly
 // the stream's messages with those ids (across a snapshot boundary too), limit is respected,
 // ids not produced yet are absent, every error is Binance's reply, keep-alive and pipelined
-// requests are answered in order, and hostile requests get an error or a closed connection
-// while the listener keeps serving.
+// requests are answered in order, hostile requests get an error or a closed connection
+// while the listener keeps serving, and --rest-limit answers 429 with Retry-After beyond its
+// rate.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -14,6 +15,7 @@
 
 #include "feed_server.hpp"
 #include "market_test_support.hpp"
+#include "rest_history.hpp"
 #include "ticks/bytes.hpp"
 
 namespace pw = polarway;
@@ -209,6 +211,50 @@ TEST_CASE("rest: errors are Binance's replies") {
       CHECK_MESSAGE(r.status == c.status, c.request);
       CHECK_MESSAGE(r.body.starts_with(c.body_starts), c.request);
     }
+  }));
+}
+
+TEST_CASE("rest: --rest-limit answers 429 with Retry-After beyond N requests a second") {
+  app::rest_rate_limit limit(3);
+  const std::int64_t second = 1'000'000'000;
+  for (int i = 0; i < 3; ++i) CHECK(limit.admit(5 * second + i).is_none());
+  const auto refused = limit.admit(5 * second + 999'999'999);
+  REQUIRE(refused.is_some());
+  CHECK(refused->status == 429);
+  CHECK(refused->body.starts_with(R"({"code":-1003,"msg":"Too many requests;)"));
+  CHECK(refused->retry_after_s == pw::option<std::uint64_t>(1));
+  const std::string response = app::http_json_response(*refused, true);
+  CHECK(response.starts_with("HTTP/1.1 429 Too Many Requests\r\n"));
+  CHECK(response.find("\r\nRetry-After: 1\r\n") != std::string::npos);
+  CHECK(limit.admit(6 * second).is_none());  // the next second starts afresh
+  app::rest_rate_limit unlimited(0);
+  for (int i = 0; i < 1000; ++i) CHECK(unlimited.admit(i).is_none());
+  // An answer without one sends no Retry-After.
+  CHECK(app::http_json_response(app::rest_reply{}, true).find("Retry-After") == std::string::npos);
+
+  // Over a socket: the feed refuses the fourth request of a burst, and counts it.
+  auto cfg = rest_config();
+  cfg.rest_limit_per_s = 3;
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  rt.block_on(app::test::with_feed(cfg, [](app::feed_server& feed) -> pw::task<void> {
+    const auto addr = feed.local_addr();
+    int refusals = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 20; ++i) {
+      const auto r = co_await fetch(addr, get("/api/v3/aggTrades?symbol=BTCUSDT&fromId=0&limit=1"));
+      if (r.status == 429) {
+        ++refusals;
+        CHECK(r.head.find("Retry-After: 1\r\n") != std::string::npos);
+      } else {
+        CHECK(r.status == 200);
+      }
+    }
+    // Requests within S seconds meet at most floor(S) + 2 of the limit's seconds, 3 each.
+    const auto span_s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start).count();
+    const int admitted = 20 - refusals;
+    CHECK(admitted <= 3 * (static_cast<int>(span_s) + 2));
+    CHECK(admitted >= 3);
+    CHECK(feed.counters().rest_rate_limited.load() == static_cast<std::uint64_t>(refusals));
   }));
 }
 
