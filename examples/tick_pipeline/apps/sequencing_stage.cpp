@@ -33,8 +33,12 @@ struct page {
 
 // How long fetching pauses after a rate-limited answer that gave no Retry-After.
 constexpr std::chrono::seconds default_rate_limit_pause{1};
-// A stopping stage (its input ended) waits out a rate-limit pause at most this long to settle
-// the gaps it holds; a longer one (a ban) gives them up.
+// After a transient failure (transport, 5xx), fetching pauses first_retry_pause, doubled for
+// each such failure in a row (any answered page ends the run), up to max_retry_pause.
+constexpr std::chrono::milliseconds first_retry_pause{250};
+constexpr std::chrono::milliseconds max_retry_pause{8000};
+// A stopping stage (its input ended) waits out a pause at most this long to settle the gaps it
+// holds; a longer one (a ban) gives them up.
 constexpr std::chrono::seconds stop_pause_limit{60};
 
 std::string upper(std::string_view s) {
@@ -165,6 +169,12 @@ class stage {
 
   bool paused() const { return paused_until_ && clock::now() < *paused_until_; }
 
+  // No fetch starts until `pause` from now (or later, if an earlier pause lasts longer).
+  void pause_for(clock::duration pause) {
+    const auto until = clock::now() + pause;
+    if (!paused_until_ || *paused_until_ < until) paused_until_ = until;
+  }
+
   void on_page(page p) {
     fetching_.erase(p.key);
     if (p.rate_limited) {
@@ -173,14 +183,14 @@ class stage {
       c_.request_failures.fetch_add(1, std::memory_order_relaxed);
       c_.rate_limited.fetch_add(1, std::memory_order_relaxed);
       const auto pause = p.retry_after_s ? std::chrono::seconds(*p.retry_after_s) : default_rate_limit_pause;
-      const auto until = clock::now() + pause;
-      if (!paused_until_ || *paused_until_ < until) paused_until_ = until;
+      pause_for(pause);
       log_.line("backfill paused " + std::to_string(pause.count()) + " s: " + p.rows.error());
       return;
     }
     unsigned& failures = attempts_[p.key];
     std::size_t accepted = 0;
     if (p.rows) {
+      transient_failures_ = 0;
       accepted = seq_.fill(p.key, *p.rows, released_);
       // A short page of a stream still catching up: the history has nothing after it yet.
       const auto g = seq_.gap(p.key);
@@ -193,6 +203,12 @@ class stage {
       c_.request_failures.fetch_add(1, std::memory_order_relaxed);
       log_.line("backfill " + std::string(p.key.symbol.view()) + "@" + std::string(to_string(p.key.kind)) + ": " +
                 p.rows.error());
+      if (p.retryable) {
+        // The server or the path is unwell: ask again after a pause that grows while it lasts,
+        // so that a blip of a few seconds costs no gap (max_attempts pauses span about 4 s).
+        const unsigned doublings = std::min(transient_failures_++, 5u);
+        pause_for(std::min<std::chrono::milliseconds>(first_retry_pause * (1u << doublings), max_retry_pause));
+      }
     }
     if (accepted > 0) {
       failures = 0;
@@ -276,7 +292,8 @@ class stage {
   std::unordered_set<stream_key, stream_key_hash> fetching_;  // streams with a page in flight
   std::unordered_map<stream_key, unsigned, stream_key_hash> attempts_;
   bool warned_no_key_ = false;
-  pw::option<clock::time_point> paused_until_;  // no fetch starts before (a 429 / 418's wait)
+  pw::option<clock::time_point> paused_until_;  // no fetch starts before (a 429's wait, a retry's)
+  unsigned transient_failures_ = 0;             // transport / 5xx failures since a page was answered
 };
 
 }  // namespace

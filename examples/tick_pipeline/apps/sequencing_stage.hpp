@@ -10,10 +10,12 @@
 // The sequencer lives in this one task, so it needs no lock. A page that brings no new id of
 // its gap (an error, or ids the exchange no longer has) counts as a failed attempt; after
 // max_attempts in a row the gap is given up (counted unfilled) and the ticks held behind it
-// go on. A trade gap needs an API key (historicalTrades); without one it is given up at once,
-// said once in the log. A 429 or 418 answer (rate limited, banned) is no stream's failure: every
-// fetch pauses for its Retry-After (else 1 s) and the page is asked again after it; a stopping
-// stage waits out at most 60 s of such a pause. When the sequencer's hold is full the stage stops reading batches
+// go on. A transient failure (transport, 5xx) also pauses every fetch, 250 ms doubling while
+// such failures follow one another, so that attempts outlast a short outage. A trade gap needs
+// an API key (historicalTrades); without one it is given up at once, said once in the log. A
+// 429 or 418 answer (rate limited, banned) is no stream's failure: every fetch pauses for its
+// Retry-After (else 1 s) and the page is asked again after it; a stopping stage waits out at
+// most 60 s of a pause. When the sequencer's hold is full the stage stops reading batches
 // until a backfill answers: that back-pressure reaches the sockets through the bounded
 // channel. When the input ends (the connections are done), the stage finishes the backfills
 // it can, gives up the rest, and only then ends the sink's channel: nothing held is lost.
@@ -43,7 +45,7 @@ struct backfill_options {
   std::string api_key;   // empty: trade gaps cannot be filled
   std::string ca_file;   // https: trust exactly these CAs; empty: the system store
   std::size_t max_in_flight = 4;
-  unsigned max_attempts = 3;
+  unsigned max_attempts = 5;
   std::size_t batch_max = 256;  // ticks per batch sent on to the sink
   // Where streams an earlier run committed pick up (committed_ids.hpp): each stream's first
   // expected id. Lower ids are dropped as duplicates. Each such stream catches up at once,

@@ -15,12 +15,14 @@ Across a restart too: an ingest killed with SIGKILL once each symbol has committ
 then started again on the same --out, resumes each stream after its last committed id, and the
 two runs' files together hold every id exactly once; and so must they when the second starts
 after the market has ended, with no live tick to show what it missed, also when the feed's REST
-answers 429 beyond 10 requests a second (--rest-limit) and the catch-up must wait each out.
+answers 429 beyond 10 requests a second (--rest-limit) and the catch-up must wait each out, or
+503 for 2 s and the catch-up must retry after growing pauses.
 
 usage: backfill_e2e.py FEED INGEST WORK_DIR   (run by a Python that has pyarrow)
 """
 import decimal
 import glob
+import http.server
 import json
 import os
 import urllib.error
@@ -30,6 +32,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pyarrow.dataset as ds
@@ -158,13 +161,56 @@ def restart_case():
         feed_process.stop(feed)
 
 
-def quiet_restart_case(name, market, rate, rest_limit=0):
+class FlakyRest:
+    """A REST front for the feed's history that answers 503 (Binance's -1001) to every request
+    in its first `down_s` seconds, counted from the first request, and forwards the rest."""
+
+    def __init__(self, feed_port, down_s):
+        flaky = self
+        self.refused = self.forwarded = 0
+        self.first = None
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                now = time.monotonic()
+                flaky.first = flaky.first or now
+                if now - flaky.first < down_s:
+                    flaky.refused += 1
+                    status, body = 503, b'{"code":-1001,"msg":"Internal error; unable to process your request."}'
+                else:
+                    flaky.forwarded += 1
+                    req = urllib.request.Request(f"http://127.0.0.1:{feed_port}{self.path}",
+                                                 headers={k: v for k, v in self.headers.items() if k == "X-MBX-APIKEY"})
+                    with urllib.request.urlopen(req, timeout=30) as r:
+                        status, body = r.status, r.read()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def quiet_restart_case(name, market, rate, rest_limit=0, rest_down_s=0):
     """A restart into a market that has ended: no live tick will ever show the gap, so the
     resumed streams must catch up from REST at once. The first ingest is killed mid-market; the
     second starts once the market's last id is history and must write exactly what the first
     did not commit, all of it fetched. With rest_limit, the feed answers 429 (Retry-After: 1)
     beyond that many requests a second: the catch-up must pause for it and still finish, and
-    a client that waits out each 429 sees few of them."""
+    a client that waits out each 429 sees few of them. With rest_down_s, the ingest's REST is a
+    front that answers 503 for that long: the catch-up must retry after growing pauses and lose
+    nothing."""
     out = os.path.join(WORK, name)
     shutil.rmtree(out, ignore_errors=True)
     limit = ("--rest-limit", str(rest_limit)) if rest_limit else ()
@@ -189,14 +235,25 @@ def quiet_restart_case(name, market, rate, rest_limit=0):
         committed = sum(pq.ParquetFile(p).metadata.num_rows for p in committed_parts(out))
         check(0 < committed < market, f"{name}: the killed ingest committed {committed} of {market} rows")
         remaining = market - committed
-        code, summary, log = run_ingest(port, out, ("--expect", str(remaining), "--duration", "60"),
-                                        ("--file-rows", "5000"))
+        flaky = FlakyRest(port, rest_down_s) if rest_down_s else None
+        rest = ("--rest-url", f"http://127.0.0.1:{flaky.port}") if flaky else ()
+        try:
+            code, summary, log = run_ingest(port, out, ("--expect", str(remaining), "--duration", "60"),
+                                            ("--file-rows", "5000", *rest))
+        finally:
+            if flaky:
+                flaky.close()
         b = summary["backfill"]
         print(f"  {name}: exit {code}, backfill {b}")
         check(code == 0, f"{name}: the second ingest exits 0")
         check(b["resumed_streams"] == 4, f"{name}: 4 streams resumed ({b['resumed_streams']})")
         check(b["ticks_backfilled"] == remaining and b["gaps_found"] == 0,
               f"{name}: all {remaining} missing rows came from the catch-up ({b['ticks_backfilled']})")
+        if flaky:
+            # 4 pages in flight when it goes down, then pauses of 0.25, 0.5, 1, 2 s... between tries.
+            check(0 < flaky.refused <= 12 and b["request_failures"] == flaky.refused and b["gaps_unfilled"] == 0,
+                  f"{name}: {flaky.refused} answers 503 in {rest_down_s} s, retried after pauses "
+                  f"({b['request_failures']} failures counted)")
         if rest_limit:
             check(b["rate_limited"] > 0 and "backfill paused 1 s: HTTP 429" in log,
                   f"{name}: the ingest was rate limited and paused ({b['rate_limited']} answers 429)")
@@ -290,6 +347,7 @@ restart_case()
 # 4 s markets over 4 symbols; the second catches up at most 10 pages a second.
 quiet_restart_case("quiet_restart", 200000, 50000)
 quiet_restart_case("quiet_restart_rate_limited", 100000, 25000, rest_limit=10)
+quiet_restart_case("quiet_restart_rest_down", 100000, 25000, rest_down_s=2.0)
 sessions_case()
 case("agg_trades", "aggTrade", "aggTrade", "agg_trade_id")
 key = os.path.join(WORK, "api_key")
