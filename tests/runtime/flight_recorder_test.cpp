@@ -76,15 +76,23 @@ TEST_CASE("event_ring's times are steady_clock nanoseconds, whichever clock stam
 TEST_CASE("event_ring read while it is written: every event read is whole and in order") {
   event_ring ring(64);
   std::atomic<bool> done{false};
+  std::atomic<std::size_t> snapshots{0};
+  std::atomic<std::uint64_t> last{0};
   std::thread writer([&] {
-    for (std::uint64_t i = 1; i <= 200'000; ++i) ring.record(i % 2 ? trace_kind::run_begin : trace_kind::run_end, i);
+    // At least 200,000 events, and on until the reader has taken 100 snapshots: however the two
+    // threads are scheduled, those snapshots were taken while events were being written.
+    std::uint64_t i = 0;
+    while (i < 200'000 || snapshots.load() < 100) {
+      ++i;
+      ring.record(i % 2 ? trace_kind::run_begin : trace_kind::run_end, i);
+    }
+    last.store(i);
     done.store(true);
   });
-  std::size_t snapshots = 0;
   bool whole = true;
   while (!done.load()) {
     const auto events = ring.snapshot();
-    ++snapshots;
+    snapshots.fetch_add(1);
     for (std::size_t i = 0; i < events.size(); ++i) {
       // The kind was written with the arg: a torn slot would pair them wrongly.
       whole = whole && (events[i].kind == (events[i].arg % 2 ? trace_kind::run_begin : trace_kind::run_end));
@@ -93,10 +101,10 @@ TEST_CASE("event_ring read while it is written: every event read is whole and in
   }
   writer.join();
   CHECK(whole);
-  CHECK(snapshots > 0);
+  CHECK(snapshots.load() >= 100);
   const auto final_events = ring.snapshot();
   REQUIRE(final_events.size() == 64);
-  CHECK(final_events.back().arg == 200'000);
+  CHECK(final_events.back().arg == last.load());
 }
 
 TEST_CASE("trace_json: a slice whose start was lost is dropped, an open one closed, names escaped") {
