@@ -10,6 +10,7 @@
 #include <polarway/runtime.hpp>
 
 #include "http_client.hpp"
+#include "rest_error.hpp"
 #include "ticks/rest_decoder.hpp"
 
 namespace ticks::app {
@@ -59,14 +60,21 @@ pw::task<void> fetch_page(http_client& http, const backfill_options& o, stream_k
   if (trades) req.headers.push_back("X-MBX-APIKEY: " + o.api_key);
   auto answer = co_await http.get(std::move(req));
   page p{key, limit, pw::err(std::string()), false, false, pw::none};
+  // Whether a failure is worth asking again, and whether it is a rate limit, is rest_error's call.
+  auto failed = [&p](const rest_error& e, std::string why) {
+    p.rows = pw::err(std::move(why));
+    p.retryable = e.retryable();
+    p.rate_limited = e.rate_limited();
+    p.retry_after_s = e.retry_after_s;
+  };
   if (!answer) {
-    p.rows = pw::err(answer.error().message());
-    p.retryable = answer.error().retryable();
+    failed(answer.error(), answer.error().message());
   } else if (answer->status != 200) {
-    p.rows = pw::err("HTTP " + std::to_string(answer->status) + " for " + std::string(key.symbol.view()));
-    p.rate_limited = answer->status == 429 || answer->status == 418;
-    p.retryable = answer->status >= 500 || p.rate_limited;
-    p.retry_after_s = answer->retry_after_s;
+    rest_error e;
+    e.what = rest_error::kind::http_status;
+    e.status = answer->status;
+    e.retry_after_s = answer->retry_after_s;
+    failed(e, "HTTP " + std::to_string(answer->status) + " for " + std::string(key.symbol.view()));
   } else {
     rest_decoder decoder;
     std::vector<tick> rows;
@@ -205,7 +213,8 @@ class stage {
                 p.rows.error());
       if (p.retryable) {
         // The server or the path is unwell: ask again after a pause that grows while it lasts,
-        // so that a blip of a few seconds costs no gap (max_attempts pauses span about 4 s).
+        // so that the max_attempts attempts outlast a short outage rather than spend themselves
+        // in a few milliseconds.
         const unsigned doublings = std::min(transient_failures_++, 5u);
         pause_for(std::min<std::chrono::milliseconds>(first_retry_pause * (1u << doublings), max_retry_pause));
       }

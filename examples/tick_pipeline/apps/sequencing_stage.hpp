@@ -10,12 +10,13 @@
 // The sequencer lives in this one task, so it needs no lock. A page that brings no new id of
 // its gap (an error, or ids the exchange no longer has) counts as a failed attempt; after
 // max_attempts in a row the gap is given up (counted unfilled) and the ticks held behind it
-// go on. A transient failure (transport, 5xx) also pauses every fetch, 250 ms doubling while
-// such failures follow one another, so that attempts outlast a short outage. A trade gap needs
-// an API key (historicalTrades); without one it is given up at once, said once in the log. A
-// 429 or 418 answer (rate limited, banned) is no stream's failure: every fetch pauses for its
-// Retry-After (else 1 s) and the page is asked again after it; a stopping stage waits out at
-// most 60 s of a pause. When the sequencer's hold is full the stage stops reading batches
+// go on. A transient failure (transport, 5xx) also pauses every fetch, for a time that doubles
+// while such failures follow one another, so that the attempts outlast a short outage. A trade
+// gap needs an API key (historicalTrades); without one it is given up at once, said once in the
+// log. A 429 or 418 answer (rate limited, banned) is no stream's failure: every fetch pauses for
+// its Retry-After and the page is asked again after it. A stopping stage waits out a pause only
+// up to a limit (the pauses' lengths are constants in sequencing_stage.cpp). When the
+// sequencer's hold is full the stage stops reading batches
 // until a backfill answers: that back-pressure reaches the sockets through the bounded
 // channel. When the input ends (the connections are done), the stage finishes the backfills
 // it can, gives up the rest, and only then ends the sink's channel: nothing held is lost.
