@@ -795,7 +795,19 @@ class scheduler : public scheduler_entry {
     w.clock_seen_ns = clock_ns(clock::now());
     w.counters.started_ns.store(w.clock_seen_ns, std::memory_order_relaxed);
     tls_root_completion.capture = &task_cell::capture_at_final;
-    event_ring* const trace = w.trace.get();  // fixed for the worker's life
+    // The flight recorder is on or off for the worker's life: each way has a loop of its own,
+    // so that a run pays no test for it.
+    if (w.trace)
+      run_loop<true>(w);
+    else
+      run_loop<false>(w);
+    w.io->quiesce();
+    tls_context.current_worker = nullptr;
+    tls_context.forced_yields = nullptr;
+  }
+
+  template <bool traced>
+  void run_loop(worker& w) {
     for (;;) {
       task_cell* c = next_local(w);
       if (!c) {
@@ -819,12 +831,10 @@ class scheduler : public scheduler_entry {
         w.running_cell.store(c, std::memory_order_relaxed);
         w.counters.polls.add();
         c->count_poll();
-        // One test per run for the flight recorder: off, run_task is inlined here; on, it runs
-        // through run_traced, out of line.
-        if (trace) [[unlikely]]
-          run_traced(*trace, c, site);
-        else
-          run_task(c);
+        // The run's beginning and end, by the site read above (the cell may be gone by the end).
+        if constexpr (traced) w.trace->record(trace_kind::run_begin, site);
+        run_task(w, c);
+        if constexpr (traced) w.trace->record(trace_kind::run_end, site);
         continue;
       }
       w.running_cell.store(nullptr, std::memory_order_relaxed);
@@ -837,9 +847,6 @@ class scheduler : public scheduler_entry {
       if (!busy_poll(w) && !spin_while_work_is_near(w, idle_since, own)) own = park_worker(w);
       note_idle_spell(w, clock::now() - idle_since, own);
     }
-    w.io->quiesce();
-    tls_context.current_worker = nullptr;
-    tls_context.forced_yields = nullptr;
   }
 
   // The worker is about to run `next` (null: it has nothing local left): the fork-join arrivals
@@ -850,14 +857,6 @@ class scheduler : public scheduler_entry {
     if (next && next->is_fork_child_of(w.arrivals.group)) return next;
     w.arrivals.settle();
     return next ? next : next_local(w);
-  }
-
-  // A run with the flight recorder on: its beginning and end, by the site the loop read (the
-  // cell may be gone by the end).
-  [[gnu::noinline]] void run_traced(event_ring& trace, task_cell* c, std::uint64_t site) noexcept {
-    trace.record(trace_kind::run_begin, site);
-    run_task(c);
-    trace.record(trace_kind::run_end, site);
   }
 
   // A worker with nothing to do once shutdown has begun. True when it may exit: every worker
@@ -888,8 +887,8 @@ class scheduler : public scheduler_entry {
   // cell anywhere (see mark_running). A run that ends without one, such as most runs of a
   // fork-join child or of a spawned task that never waits, saves that atomic operation; the
   // run's end then works from `notified` (finish, go_idle). Always inlined: in the worker's
-  // loop, which the compiler would otherwise leave calling it once run_traced also does.
-  [[gnu::always_inline]] void run_task(task_cell* cell) noexcept {
+  // loop, which the compiler would otherwise leave calling it from each of the two loops.
+  [[gnu::always_inline]] void run_task(worker& w, task_cell* cell) noexcept {
     // Shutting down: a task taken from a queue now is cancelled, whether it was listed (and
     // aborted already) or never ran.
     if (shut_down_.load(std::memory_order_relaxed)) [[unlikely]]
@@ -904,7 +903,7 @@ class scheduler : public scheduler_entry {
         (void)cell->transition_to_running();
         cancel_hook* hook = cell->cancel_on;
         if (hook && !hook->request_cancel()) {
-          go_idle(cell, true);  // the hook wakes the task when its frame may be destroyed
+          go_idle(w, cell, true);  // the hook wakes the task when its frame may be destroyed
           return;
         }
         // The operation is settled now, so whether it completed with a value can no longer
@@ -915,7 +914,7 @@ class scheduler : public scheduler_entry {
         } else {
           cell->cancel_on = nullptr;
           cell->destroy_root();
-          finish(cell, task_outcome::cancelled, true);
+          finish(w, cell, task_outcome::cancelled, true);
           return;
         }
       }
@@ -932,20 +931,19 @@ class scheduler : public scheduler_entry {
     ctx.current_task = nullptr;
     const bool marked = !std::exchange(ctx.run_unmarked, false);
     if (std::exchange(root.finished, false)) {  // the frame is gone; the cell has the result
-      finish(cell, cell->outcome(), marked);
+      finish(w, cell, cell->outcome(), marked);
       return;
     }
     if (cell->root().done()) [[unlikely]] {  // finished, but suspended at its end after all
-      finish(cell, cell->capture_result(), marked);
+      finish(w, cell, cell->capture_result(), marked);
       return;
     }
-    go_idle(cell, marked);
+    go_idle(w, cell, marked);
   }
 
   // The run ended with the task suspended. `marked`: the task is `running` (see run_task);
   // if not, it is still `notified`, so it registered nowhere and must simply run again.
-  void go_idle(task_cell* cell, bool marked) noexcept {
-    worker& w = *tls_context.current_worker;
+  void go_idle(worker& w, task_cell* cell, bool marked) noexcept {
     if (cell->awaits_listing()) [[unlikely]]
       list_suspended(w, cell);
     if (!marked || cell->transition_to_idle()) push_deferred(w, cell);
@@ -964,8 +962,8 @@ class scheduler : public scheduler_entry {
   // callback has run.
   // Counted as completed before the join handle can see it, so a snapshot taken by whoever
   // joined it no longer counts it as live.
-  void finish(task_cell* cell, task_outcome outcome, bool marked) noexcept {
-    tls_context.current_worker->counters.completed.add();
+  void finish(worker& w, task_cell* cell, task_outcome outcome, bool marked) noexcept {
+    w.counters.completed.add();
     registry_.remove(cell);
     cell->complete_and_release(outcome, marked);
   }
