@@ -2,9 +2,12 @@
 """Before and after: two builds of the polarway side of this harness on one workload.
 
 Runs `BEFORE WORKLOAD WORKERS` and `AFTER WORKLOAD WORKERS` in turn, ROUNDS times (a fresh process
-each run, the two alternating so that machine drift hits both alike), reads the first figure's
-value from each run's JSON line, and prints each binary's median and minimum and the ratios
-after / before. A run that prints no figure or fails its own check is an error.
+each run, the two alternating, and which goes first alternating too, so that machine drift hits
+both alike), reads the first figure's value from each run's JSON line, and prints each binary's
+quantiles (minimum, 10th, 25th, 50th, 75th and 90th percentile) and their ratios after / before.
+On a shared VM the run times are often bimodal, the slow mode set by the host rather than by
+the binary, so the low quantiles are the ones that compare the code. A run that prints no
+figure or fails its own check is an error.
 
 usage: before_after.py BEFORE AFTER WORKLOAD WORKERS [--rounds N]   (default 21)
 
@@ -15,7 +18,6 @@ Build the two binaries from the two commits, e.g.
 """
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 
@@ -40,15 +42,21 @@ def main():
     p.add_argument("--rounds", type=int, default=21)
     a = p.parse_args()
     values = {a.before: [], a.after: []}
-    for _ in range(a.rounds):
-        for binary in (a.before, a.after):
+    for i in range(a.rounds):
+        for binary in (a.before, a.after) if i % 2 == 0 else (a.after, a.before):
             values[binary].append(run(binary, a.workload, a.workers))
     b, f = values[a.before], values[a.after]
-    print(f"{a.workload} on {a.workers} worker(s), {a.rounds} rounds")
-    print(f"before {a.before}: median {statistics.median(b):.2f} min {min(b):.2f}")
-    print(f"after  {a.after}: median {statistics.median(f):.2f} min {min(f):.2f}")
-    print(f"after / before: median {statistics.median(f) / statistics.median(b):.3f} min {min(f) / min(b):.3f}")
+    qs = (0, 10, 25, 50, 75, 90)
 
+    def quantiles(v):
+        v = sorted(v)
+        return [v[min(len(v) - 1, len(v) * q // 100)] for q in qs]
+
+    qb, qf = quantiles(b), quantiles(f)
+    print(f"{a.workload} on {a.workers} worker(s), {a.rounds} rounds; quantiles " + "/".join(f"q{q}" for q in qs))
+    print(f"before {a.before}: " + " ".join(f"{v:.2f}" for v in qb))
+    print(f"after  {a.after}: " + " ".join(f"{v:.2f}" for v in qf))
+    print("after / before: " + " ".join(f"{x / y:.3f}" for x, y in zip(qf, qb)))
 
 if __name__ == "__main__":
     main()
