@@ -3,13 +3,17 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <polarway/runtime.hpp>
 
 #include "committed_origins.hpp"
 #include "process_stats.hpp"
 #include "ticks/arrow_ipc_reader.hpp"
+#include "ticks/parquet_partition.hpp"
+#include "ticks/sequencer.hpp"
 
 namespace ticks::app {
 
@@ -51,16 +55,112 @@ pw::option<std::pair<message_kind, symbol>> subject_parts(std::string_view subje
   return std::pair{*kind, *sym};
 }
 
-// Why `m`, on the subject that names `kind` and `sym`, cannot be written, or its rows.
+// Why `m`, on the subject that names `kind` and `sym`, cannot be written, or its rows. Trade and
+// aggTrade ids must increase from row to row, as the publisher writes them.
 pw::result<arrow_ipc::tick_rows, std::string> read_message(const bus_message& m, message_kind kind, const symbol& sym) {
   auto rows = arrow_ipc::read_tick_stream(m.data());
   if (!rows) return pw::err(rows.error().message());
   if (rows->kind != kind)
     return pw::err("a " + std::string(to_string(rows->kind)) + " stream on " + std::string(m.subject()));
-  for (const tick& t : rows->ticks)
+  pw::option<std::int64_t> previous;
+  for (std::size_t i = 0; i < rows->ticks.size(); ++i) {
+    const tick& t = rows->ticks[i];
     if (symbol_of(t) != sym)
       return pw::err("a row of " + std::string(symbol_of(t).view()) + " on " + std::string(m.subject()));
+    const auto id = sequence_id(t);
+    if (id && previous && *id <= *previous)
+      return pw::err("row " + std::to_string(i) + " has id " + std::to_string(*id) + " after id " +
+                     std::to_string(*previous) + " on " + std::string(m.subject()));
+    previous = id;
+  }
   return std::move(*rows);
+}
+
+// The trade and aggTrade ids the output holds already. The publisher stores a subject's messages
+// in the order it published them, with ids increasing, so in stream order a (kind, symbol)'s ids
+// only go up, except where rows were published twice under other message ids (a killed
+// ingest's last publish stored after its restart read the bus). A row repeats an id when
+//   - a row taken earlier in this run, of its stream, had that id or a higher one; or
+//   - it comes after its partition's (kind, symbol, UTC day) last committed origin, and the
+//     partition's committed files hold that id or a higher one.
+// The second rule leaves rows at or before the last committed origin to the Parquet sink: it
+// skips those the files hold (a redelivery) and writes those an earlier run lost with a
+// temporary file, whose ids can be below ids that later days' files hold.
+class held_ids {
+  struct committed_day {
+    std::int32_t day = 0;
+    row_origin last;           // the last origin its files hold
+    std::int64_t last_id = 0;  // the highest id they hold
+  };
+
+ public:
+  explicit held_ids(const committed_origins& resume) {
+    for (const committed_origin& p : resume.partitions)
+      if (p.last_id) streams_[stream_key{p.kind, p.sym}].committed_.push_back(committed_day{p.day, p.last, *p.last_id});
+    for (auto& [key, s] : streams_)
+      std::sort(s.committed_.begin(), s.committed_.end(),
+                [](const committed_day& a, const committed_day& b) { return a.day < b.day; });
+  }
+
+  // What is held of one stream.
+  class stream {
+   public:
+    // Whether the row with `id`, of UTC day `day`, at `origin` repeats a held id; a row that
+    // does not is taken. Rows come in stream order.
+    bool repeats(std::int64_t id, std::int32_t day, row_origin origin) {
+      if (taken_ && id <= *taken_) return true;
+      if (day != day_) {
+        const auto at = std::lower_bound(committed_.begin(), committed_.end(), day,
+                                         [](const committed_day& c, std::int32_t d) { return c.day < d; });
+        day_ = day;
+        day_files_ = at != committed_.end() && at->day == day ? &*at : nullptr;
+      }
+      if (day_files_ != nullptr && origin > day_files_->last && id <= day_files_->last_id) return true;
+      taken_ = id;
+      return false;
+    }
+
+   private:
+    friend class held_ids;
+    pw::option<std::int64_t> taken_;        // the highest id taken in this run
+    std::vector<committed_day> committed_;  // by day
+    std::int32_t day_ = -1;                 // the day of the row judged last (none before 1970)
+    const committed_day* day_files_ = nullptr;  // what its files hold, if any do
+  };
+
+  stream& of(const stream_key& key) { return streams_[key]; }
+
+ private:
+  std::unordered_map<stream_key, stream, stream_key_hash> streams_;
+};
+
+// Writes the rows of message `seq` (one kind and symbol) that repeat no id the output holds,
+// each at its own origin, and counts the others.
+pw::task<pw::result<void, parquet_sink_error>> write_new_rows(parquet_sink& sink, held_ids& held,
+                                                              std::span<const tick> rows, std::uint64_t seq,
+                                                              bus_sink_counters& c) {
+  const auto key = rows.empty() ? pw::option<stream_key>() : sequenced_stream(rows.front());
+  held_ids::stream* stream = key ? &held.of(*key) : nullptr;  // none for bookTicker: no ids
+  std::size_t run = 0;  // the first row not written yet
+  for (std::size_t i = 0; i <= rows.size(); ++i) {
+    bool repeat = false;
+    if (i < rows.size()) {
+      if (stream == nullptr) continue;
+      const tick& t = rows[i];
+      const auto* tr = std::get_if<trade>(&t);
+      const auto day = partition::utc_day(tr ? tr->event_time_ms : std::get<agg_trade>(t).event_time_ms);
+      // A row without a day is the Parquet sink's to reject.
+      repeat = day && stream->repeats(*sequence_id(t), *day, row_origin{seq, static_cast<std::uint32_t>(i)});
+      if (!repeat) continue;
+    }
+    if (i > run) {
+      auto written = co_await sink.write_from(rows.subspan(run, i - run), row_origin{seq, static_cast<std::uint32_t>(run)});
+      if (!written) co_return pw::err(std::move(written).error());
+    }
+    if (repeat) c.duplicate_rows.fetch_add(1, std::memory_order_relaxed);
+    run = i + 1;
+  }
+  co_return pw::ok();
 }
 
 std::int64_t now_ms() noexcept { return monotonic_ns() / 1'000'000; }
@@ -79,18 +179,25 @@ pw::task<pw::result<void, std::string>> settle(parquet_sink& sink, const bus_sin
 
 }  // namespace
 
+std::uint64_t resume_sequence(const committed_origins& resume) noexcept {
+  return resume.settled < 1 ? 1 : resume.settled;
+}
+
 pw::task<pw::result<bus_sink_report, std::string>> run_bus_sink(jetstream_consumer& consumer, parquet_sink& sink,
-                                                                const bus_sink_config& cfg, std::uint64_t start_seq,
+                                                                const bus_sink_config& cfg,
+                                                                const committed_origins& resume,
                                                                 pw::cancellation_token stop,
                                                                 bus_sink_counters& c,
                                                                 const jetstream_publisher::log_fn& log) {
+  for (const committed_origin& p : resume.partitions) sink.resume_after(p.kind, p.sym, p.day, p.last);
+  held_ids held(resume);
   bus_sink_report report;
   std::deque<unacknowledged> pending;
   const std::int64_t started = now_ms();
   std::int64_t last_commit = started;
   std::int64_t last_delivery = started;
   const std::size_t pending_cap = static_cast<std::size_t>(cfg.consumer.max_ack_pending) * 3 / 4;
-  std::uint64_t expected = start_seq < 1 ? 1 : start_seq;  // the next message to take
+  std::uint64_t expected = resume_sequence(resume);  // the next message to take
   std::uint64_t repositioned_at = 0;  // `expected` when the consumer was last created again for it
 
   // Acknowledges what is delivered before `oldest` (everything if none): those rows are in
@@ -185,7 +292,8 @@ pw::task<pw::result<bus_sink_report, std::string>> run_bus_sink(jetstream_consum
       }
       const std::size_t n = rows->ticks.size();
       if (n != 0) {
-        auto written = co_await sink.write_from(rows->ticks, row_origin{m.stream_seq(), 0});
+        auto writing = write_new_rows(sink, held, rows->ticks, m.stream_seq(), c);
+        auto written = co_await std::move(writing);
         if (!written) co_return pw::err("the Parquet sink failed: " + written.error().message());
         c.rows_taken.fetch_add(n, std::memory_order_relaxed);
         rows_since_yield += n;

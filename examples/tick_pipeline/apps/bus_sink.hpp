@@ -4,8 +4,8 @@
 // that the output holds each row exactly once across crashes and redeliveries.
 //
 // Order: messages are taken in stream order, each once, from the start position on: the
-// largest settled sequence the output's files record (read_committed_origins), where the
-// consumer is created. The stream's sequence numbers have no holes (its one subject filter is
+// largest settled sequence the output's files record (read_committed_origins, resume_sequence),
+// where the consumer is created. The stream's sequence numbers have no holes (its one subject filter is
 // the consumer's), so a message further on than the next one expected means the server
 // delivered messages this sink never saw: the consumer is created again at the one expected.
 // If the server then still skips it, the bus no longer holds those messages (a retention limit):
@@ -16,10 +16,14 @@
 //   - with --partition i/N, a message whose subject names a symbol of another partition
 //     (symbol_partition) is passed over unread;
 //   - the rest is read strictly; one that cannot be read, whose subject is not
-//     ticks.<kind>.<SYMBOL>, or whose rows are not of the kind and symbol its subject names, is
-//     counted (bad_messages), logged, and terminated (never delivered again): one bad message
-//     stops nothing else, and makes the exit status 1;
-//   - otherwise its rows go to parquet_sink::write_from at origin {stream sequence, 0}: rows at
+//     ticks.<kind>.<SYMBOL>, whose rows are not of the kind and symbol its subject names, or
+//     whose trade or aggTrade ids do not increase from row to row, is counted (bad_messages),
+//     logged, and terminated (never delivered again): one bad message stops nothing else, and
+//     makes the exit status 1;
+//   - a trade or aggTrade row whose id the output holds already (taken earlier in this run, or
+//     in its partition's committed files while the row comes after their last origin) was
+//     published twice under other message ids: it is skipped and counted (duplicate_rows);
+//   - the other rows go to parquet_sink::write_from at origin {stream sequence, row}: rows at
 //     or before their partition's last written origin (what the files of an earlier run hold,
 //     read at start by read_committed_origins) are skipped.
 // After each commit of every open file, the next sequence expected is settled: it goes into the
@@ -33,9 +37,11 @@
 // it was taken (its acknowledgement lost with a server, or the consumer made again from an
 // earlier sequence) is not written again but acknowledged again, with the rest.
 //
-// Exactly once, and where it stops: rows are written once per bus position. The bus itself
-// stores a re-sent batch once (the publisher's Nats-Msg-Id, within the stream's duplicate
-// window); rows published twice under different ids are two positions and are written twice.
+// Exactly once, and where it stops: rows are written once per bus position, and trade and
+// aggTrade rows once per id. The bus itself stores a re-sent batch once (the publisher's
+// Nats-Msg-Id, within the stream's duplicate window); trade and aggTrade rows published twice
+// under different ids are skipped by their ids. bookTicker rows have no such id: published twice,
+// they are two positions and are written twice.
 #pragma once
 
 #include <atomic>
@@ -49,6 +55,7 @@
 #include <polarway/task.hpp>
 
 #include "cli.hpp"
+#include "committed_origins.hpp"
 #include "jetstream_consumer.hpp"
 #include "parquet_output.hpp"
 #include "ticks/parquet_sink.hpp"
@@ -81,6 +88,7 @@ struct bus_sink_counters {
   std::atomic<std::uint64_t> commits{0};               // commit-all rounds (interval or cap)
   std::atomic<std::uint64_t> repositions{0};           // consumer created again after a skip
   std::atomic<std::uint64_t> bus_gaps{0};              // messages the bus no longer held
+  std::atomic<std::uint64_t> duplicate_rows{0};        // rows whose trade or aggTrade id the output held
   std::atomic<std::uint64_t> acknowledgements{0};
 };
 
@@ -89,12 +97,19 @@ struct bus_sink_report {
   std::string last_bad_message;  // why the last bad message was refused
 };
 
-/// Runs from `start_seq` (where `consumer` was created) until `stop`, the duration, idleness or
-/// the expected rows; then commits everything and acknowledges it. An error is final: the consumer's connection closed, or the sink failed.
+/// The stream sequence a run starts from, after what `resume` (the output's committed files and
+/// position file, read_committed_origins) says is settled.
+std::uint64_t resume_sequence(const committed_origins& resume) noexcept;
+
+/// Runs from resume_sequence(resume) (where `consumer` was created) until `stop`, the duration,
+/// idleness or the expected rows; then commits everything and acknowledges it. `resume` is what
+/// the output held when `sink` was opened: each partition resumes after its last origin
+/// (parquet_sink::resume_after), and its last id is held. An error is final: the consumer's
+/// connection closed, or the sink failed.
 polarway::task<polarway::result<bus_sink_report, std::string>> run_bus_sink(jetstream_consumer& consumer,
                                                                             parquet_sink& sink,
                                                                             const bus_sink_config& cfg,
-                                                                            std::uint64_t start_seq,
+                                                                            const committed_origins& resume,
                                                                             polarway::cancellation_token stop,
                                                                             bus_sink_counters& counters,
                                                                             const jetstream_publisher::log_fn& log);

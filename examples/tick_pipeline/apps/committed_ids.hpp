@@ -27,9 +27,22 @@
 #include <polarway/result.hpp>
 #include <polarway/task.hpp>
 
+#include "parquet_file_reader.hpp"
 #include "ticks/sequencer.hpp"
 
 namespace ticks::app {
+
+/// The ids one trade or aggTrade part file holds: the lowest and highest (its id column's
+/// min/max statistics) and its row count.
+struct part_file_ids {
+  std::int64_t min = 0;
+  std::int64_t max = 0;
+  std::uint64_t rows = 0;
+};
+
+/// The ids `file`, a part file of `kind` (trade or aggTrade), holds, read from its footer alone.
+/// An error names the file: no int64 id column, a row group without min/max statistics, no rows.
+polarway::result<part_file_ids, std::string> read_part_file_ids(const parquet_file_reader& file, message_kind kind);
 
 struct committed_stream {
   stream_key key;

@@ -12,6 +12,7 @@
 #include <polarway/runtime.hpp>
 #include <utility>
 
+#include "committed_ids.hpp"
 #include "parquet_file_reader.hpp"
 #include "previous_output.hpp"
 #include "ticks/parquet_partition.hpp"
@@ -48,7 +49,13 @@ pw::task<pw::result<file_origin, std::string>> read_file_origin(std::string path
   const auto settled = parse_row_origin(std::string(value(origin_settled_key)) + ":0");
   if (!kind || !sym || !day || !last || !settled)
     co_return pw::err(path + ": its footer does not name its partition, last origin and settled sequence");
-  co_return file_origin{committed_origin{*kind, *sym, *day, *last}, settled->seq};
+  file_origin out{committed_origin{*kind, *sym, *day, *last, pw::none}, settled->seq};
+  if (*kind != message_kind::book_ticker) {
+    auto ids = read_part_file_ids(*file, *kind);
+    if (!ids) co_return pw::err(std::move(ids).error());
+    out.partition.last_id = ids->max;
+  }
+  co_return out;
 }
 
 struct partition_hash {
@@ -124,7 +131,8 @@ pw::result<std::uint64_t, std::string> read_bus_position(const std::string& dir,
 pw::task<pw::result<committed_origins, std::string>> read_committed_origins(std::string dir, std::string label) {
   auto scanned = scan_previous_output(dir);
   if (!scanned) co_return pw::err(std::move(scanned.error()));
-  std::unordered_map<committed_origin, row_origin, partition_hash, same_partition> last;
+  // Per partition, the greatest last origin and last id of its files.
+  std::unordered_map<committed_origin, committed_origin, partition_hash, same_partition> last;
   committed_origins out;
   for (const std::string& path : scanned->files) {
     const auto slash = path.rfind('/');
@@ -133,19 +141,18 @@ pw::task<pw::result<committed_origins, std::string>> read_committed_origins(std:
     auto origin = co_await read_file_origin(path, label);
     if (!origin) co_return pw::err(std::move(origin.error()));
     const committed_origin& p = origin->partition;
-    auto [at, added] = last.try_emplace(p, p.last);
-    if (!added && at->second < p.last) at->second = p.last;
+    auto [at, added] = last.try_emplace(p, p);
+    if (!added) {
+      if (at->second.last < p.last) at->second.last = p.last;
+      if (p.last_id && (!at->second.last_id || *at->second.last_id < *p.last_id)) at->second.last_id = p.last_id;
+    }
     if (origin->settled > out.settled) out.settled = origin->settled;
     ++out.files;
   }
   auto position = read_bus_position(dir, label);
   if (!position) co_return pw::err(std::move(position).error());
   if (*position > out.settled) out.settled = *position;
-  for (const auto& [partition, origin] : last) {
-    committed_origin p = partition;
-    p.last = origin;
-    out.partitions.push_back(p);
-  }
+  for (const auto& [partition, greatest] : last) out.partitions.push_back(greatest);
   co_return out;
 }
 

@@ -1,7 +1,9 @@
 // ticks::app::committed_origins: where polarway-sink picks up the output an earlier run left in
 // its --out directory: for each partition (stream, symbol, UTC day), the last origin (the bus's
 // sequence number and row, ticks::row_origin) its committed part files hold, read from the
-// footers' key-value metadata that the Parquet sink writes with each file (never from the rows).
+// footers' key-value metadata that the Parquet sink writes with each file, and for trade and
+// aggTrade the highest id they hold (the id column's statistics, read_part_file_ids); never
+// from the rows.
 // The sink resumes each partition after it (parquet_sink::resume_after), so what the bus
 // delivers again after a crash is skipped row for row; and it reads the bus again from the
 // largest settled sequence number the files record (parquet_sink::set_settled_origin).
@@ -17,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include <polarway/option.hpp>
 #include <polarway/result.hpp>
 #include <polarway/task.hpp>
 
@@ -30,6 +33,8 @@ struct committed_origin {
   symbol sym;
   std::int32_t day = 0;  // days since 1970-01-01 (UTC)
   row_origin last;       // the partition's last committed origin
+  // trade and aggTrade: the highest id the partition's committed files hold; none for bookTicker
+  polarway::option<std::int64_t> last_id;
 };
 
 /// polarway-sink's position on the bus, in its output's root: "<label>\n<settled>\n", replaced

@@ -40,6 +40,7 @@ std::string summary_json(const app::bus_sink_counters& c, const app::bus_sink_re
       .num("commits", c.commits.load())
       .num("repositions", c.repositions.load())
       .num("bus_gaps", c.bus_gaps.load())
+      .num("duplicate_rows", c.duplicate_rows.load())
       .num("acknowledgements", c.acknowledgements.load())
       .boolean("stopped_by_signal", r.stopped_by_signal);
   if (r.last_bad_message.empty()) o.raw("last_bad_message", "null");
@@ -81,7 +82,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "polarway-sink: cannot resume from %s: %s\n", cfg->parquet.dir.c_str(), resume.error().c_str());
     return 1;
   }
-  for (const app::committed_origin& p : resume->partitions) sink.resume_after(p.kind, p.sym, p.day, p.last);
   if (resume->files != 0)
     std::fprintf(stderr, "polarway-sink: %zu partitions resume after the %llu part files in %s\n",
                  resume->partitions.size(), static_cast<unsigned long long>(resume->files), cfg->parquet.dir.c_str());
@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   std::atomic<bool> by_signal{false};
   auto watcher = rt.spawn(signals.watch(stop, &by_signal));
   auto dumper = rt.spawn(dump_signal.watch(rt, "polarway-sink"));
-  const std::uint64_t start_seq = resume->settled < 1 ? 1 : resume->settled;
+  const std::uint64_t start_seq = app::resume_sequence(*resume);
   auto connected = rt.block_on(app::jetstream_consumer::connect(cfg->bus, cfg->consumer, start_seq, stop, log));
   if (!connected) {
     std::fprintf(stderr, "polarway-sink: bus: %s\n", connected.error().c_str());
@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
                cfg->bus.stream.c_str(), static_cast<unsigned long long>(start_seq), cfg->consumer.name.c_str(),
                cfg->partition, cfg->partitions, cfg->parquet.dir.c_str());
   app::bus_sink_counters counters;
-  auto ran = rt.block_on(app::run_bus_sink(**connected, sink, *cfg, start_seq, stop, counters, log));
+  auto ran = rt.block_on(app::run_bus_sink(**connected, sink, *cfg, *resume, stop, counters, log));
   watcher.abort();
   dumper.abort();
   auto closed = rt.block_on(sink.close());
@@ -109,7 +109,8 @@ int main(int argc, char** argv) {
   if (auto lib = app::close_nats_library(std::chrono::seconds(5)); !lib) log(lib.error());
   if (!ran) std::fprintf(stderr, "polarway-sink: %s\n", ran.error().c_str());
   const app::bus_sink_report report = ran ? *ran : app::bus_sink_report{};
-  const std::uint64_t expected = counters.rows_taken.load() - sink.stats().rows_already_written();
+  const std::uint64_t expected =
+      counters.rows_taken.load() - counters.duplicate_rows.load() - sink.stats().rows_already_written();
   const std::string json = summary_json(counters, report, sink, expected);
   std::printf("%s\n", json.c_str());
   std::fflush(stdout);

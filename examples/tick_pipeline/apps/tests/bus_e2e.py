@@ -111,7 +111,7 @@ def faults_case():
             sink_code, sink_err = sink.stop()
             ss = load(sink.summary)
             keys = ("messages", "redelivered", "rows_taken", "other_partition", "bad_messages", "commits", "repositions",
-                    "bus_gaps")
+                    "bus_gaps", "duplicate_rows")
             print(f"  faults: {sink.name} exit {sink_code}, {ss and {k: ss[k] for k in keys}}, "
                   f"rows already written {ss and ss['parquet']['rows_already_written']}")
             check(sink_code == 0, f"faults: {sink.name} exits 0")

@@ -7,13 +7,17 @@
 // it, jetstream_consumer's pull protocol: more than a batch waiting comes in stream order, an
 // expired pull request is renewed, and restart_at() while deliveries are in flight starts
 // exactly where asked. A message delivered again after the sink took it is acknowledged again,
-// not left to come back at every ack wait.
+// not left to come back at every ack wait. Trade rows published twice under other message ids
+// (what a killed ingest's last publish does when it is stored after its restart read the bus)
+// are written once, in one run and across restarts, across a UTC midnight too; rows an earlier
+// run lost with a temporary file are written, though they are below ids a later day holds.
 #include <doctest/doctest.h>
 
 #include <nats/nats.h>
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +25,7 @@
 #include <polarway/runtime.hpp>
 
 #include "bus_sink.hpp"
+#include "committed_ids.hpp"
 #include "committed_origins.hpp"
 #include "jetstream_publisher.hpp"
 #include "jetstream_sink.hpp"
@@ -38,6 +43,10 @@ using ticks::test::nats_cluster;
 using ticks::test::trade_of;
 
 namespace {
+
+// trade_of(sym, id) happens at 2024-11-22 00:00:00.000 UTC + id ms: this id is the first of the
+// next UTC day.
+constexpr std::int64_t midnight = 86'400'000;
 
 std::vector<ticks::tick> trades(std::string_view sym, std::int64_t first, int n) {
   std::vector<ticks::tick> out;
@@ -75,6 +84,8 @@ pw::task<void> publish(app::jetstream_publisher& pub, std::string subject, std::
   REQUIRE(sent);
 }
 
+inline constexpr const char* sink_label = "nats:TICKS partition 0/1";
+
 struct sink_run {
   app::bus_sink_counters counters;
   std::uint64_t start_seq = 0;
@@ -91,7 +102,7 @@ pw::task<void> run_sink(std::string urls, std::string dir, sink_run& out, std::u
   cfg.consumer.name = "test-sink";
   cfg.consumer.pull_expires_ms = pull_expires_ms;
   cfg.parquet.dir = dir;
-  cfg.parquet.origin_label = "nats:TICKS partition 0/1";
+  cfg.parquet.origin_label = sink_label;
   cfg.idle_exit_ms = idle_exit_ms;
   cfg.commit_interval_ms = 200;
   auto opening = app::open_parquet_output(cfg.parquet, 16);
@@ -101,13 +112,12 @@ pw::task<void> run_sink(std::string urls, std::string dir, sink_run& out, std::u
   auto reading = app::read_committed_origins(dir, cfg.parquet.origin_label);
   auto resume = co_await std::move(reading);
   REQUIRE_MESSAGE(resume, (resume ? "" : resume.error()));
-  for (const app::committed_origin& p : resume->partitions) sink.resume_after(p.kind, p.sym, p.day, p.last);
-  out.start_seq = resume->settled < 1 ? 1 : resume->settled;
+  out.start_seq = app::resume_sequence(*resume);
   auto connecting = app::jetstream_consumer::connect(cfg.bus, cfg.consumer, out.start_seq, pw::cancellation_token(), quiet_log());
   auto consumer = co_await std::move(connecting);
   REQUIRE_MESSAGE(consumer, (consumer ? "" : consumer.error()));
   const auto log = quiet_log();
-  auto running = app::run_bus_sink(**consumer, sink, cfg, out.start_seq, pw::cancellation_token(), out.counters, log);
+  auto running = app::run_bus_sink(**consumer, sink, cfg, *resume, pw::cancellation_token(), out.counters, log);
   auto ran = co_await std::move(running);
   REQUIRE_MESSAGE(ran, (ran ? "" : ran.error()));
   out.last_bad = ran->last_bad_message;
@@ -115,6 +125,33 @@ pw::task<void> run_sink(std::string urls, std::string dir, sink_run& out, std::u
   REQUIRE(closed);
   out.rows_written = sink.stats().rows_written();
   out.rows_already_written = sink.stats().rows_already_written();
+}
+
+// Publishes trade messages (subject, rows) in order, each acknowledged before the next: the
+// stream's order is the list's. A message's id names its subject and its first and last row's id.
+pw::task<void> publish_trades_in_order(std::string urls, std::vector<std::pair<std::string, std::vector<ticks::tick>>> messages) {
+  auto connecting = publisher_for(std::move(urls));
+  auto pub = co_await std::move(connecting);
+  for (auto& [subject, rows] : messages) {
+    const std::string id =
+        subject + "/" + std::to_string(app::tick_id(rows.front())) + "-" + std::to_string(app::tick_id(rows.back()));
+    auto publishing = publish(*pub, subject, id, stream_of(ticks::message_kind::trade, rows));
+    co_await std::move(publishing);
+    REQUIRE(co_await pub->drain(20s));
+  }
+}
+
+// A Parquet output of polarway-sink's kind in `dir`, with files of at most `file_rows` rows: for
+// making by hand what a run left when it died.
+pw::task<ticks::parquet_sink> open_sink_output(std::string dir, std::uint64_t file_rows) {
+  app::parquet_output_config out;
+  out.dir = std::move(dir);
+  out.origin_label = sink_label;
+  out.max_rows_per_file = file_rows;
+  auto opening = app::open_parquet_output(out, 16);
+  auto opened = co_await std::move(opening);
+  REQUIRE(opened);
+  co_return std::move(*opened);
 }
 
 std::string scratch_dir(const char* name) {
@@ -303,6 +340,171 @@ TEST_CASE("bus_sink: hostile messages are refused one by one; a restart writes n
   CHECK(third.counters.repositions.load() == 1);
   CHECK(third.rows_written == 4);
   CHECK_MESSAGE(third.last_bad.find("no longer holds stream sequences 10 to 10") != std::string::npos, third.last_bad);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("bus_sink: rows published twice under other message ids are written once, in a run and after a restart") {
+  auto cluster = nats_cluster::start(1);
+  REQUIRE_MESSAGE(cluster, (cluster ? "" : cluster.error()));
+  const std::string urls = cluster->urls();
+  const std::string dir = scratch_dir("twice");
+  sink_run first, second, third;
+  {
+    pw::runtime rt(pw::runtime_options{.workers = 2});
+    rt.block_on([&]() -> pw::task<void> {
+      // seq 1, 2: BTCUSDT 1..100, then 51..150 under another id. seq 3: ids going down. seq 4,
+      // 5: ETHUSDT five ids before midnight, then five before and five after.
+      std::vector<ticks::tick> down{trade_of("BTCUSDT", 300), trade_of("BTCUSDT", 299)};
+      auto publishing = publish_trades_in_order(urls, {{"ticks.trade.BTCUSDT", trades("BTCUSDT", 1, 100)},
+                                                       {"ticks.trade.BTCUSDT", trades("BTCUSDT", 51, 100)},
+                                                       {"ticks.trade.BTCUSDT", down},
+                                                       {"ticks.trade.ETHUSDT", trades("ETHUSDT", midnight - 10, 5)},
+                                                       {"ticks.trade.ETHUSDT", trades("ETHUSDT", midnight - 5, 10)}});
+      co_await std::move(publishing);
+      auto running_first = run_sink(urls, dir, first);
+      co_await std::move(running_first);
+
+      // After the restart only the committed files know what is held. seq 6: BTCUSDT 120..200;
+      // seq 7: ETHUSDT eight ids on both sides of midnight, all held; seq 8: two new ones.
+      auto publishing_more = publish_trades_in_order(urls, {{"ticks.trade.BTCUSDT", trades("BTCUSDT", 120, 81)},
+                                                            {"ticks.trade.ETHUSDT", trades("ETHUSDT", midnight - 4, 8)},
+                                                            {"ticks.trade.ETHUSDT", trades("ETHUSDT", midnight + 5, 2)}});
+      co_await std::move(publishing_more);
+      auto running_second = run_sink(urls, dir, second);
+      co_await std::move(running_second);
+    }());
+  }
+  REQUIRE(app::close_nats_library(10s));
+  // Without the position file a third run reads again from what the files record as settled,
+  // before messages they hold.
+  REQUIRE(fs::remove(fs::path(dir) / app::bus_position_file));
+  {
+    pw::runtime rt(pw::runtime_options{.workers = 2});
+    rt.block_on(run_sink(urls, dir, third));
+  }
+  REQUIRE(app::close_nats_library(10s));
+
+  CHECK(first.counters.bad_messages.load() == 1);
+  CHECK_MESSAGE(first.last_bad.find("row 1 has id 299 after id 300") != std::string::npos, first.last_bad);
+  CHECK(first.counters.rows_taken.load() == 215);
+  CHECK(first.counters.duplicate_rows.load() == 50);
+  CHECK(first.rows_written == 165);
+
+  CHECK(second.start_seq == 6);
+  CHECK(second.counters.rows_taken.load() == 91);
+  CHECK(second.counters.duplicate_rows.load() == 39);  // BTCUSDT 120..150, ETHUSDT all eight
+  CHECK(second.rows_written == 52);
+  CHECK(second.rows_already_written == 0);
+
+  CHECK(third.start_seq < 6);
+  CHECK(third.rows_written == 0);
+  CHECK(third.counters.rows_taken.load() == third.counters.duplicate_rows.load() + third.rows_already_written);
+
+  // Every id once: 1..200 and the 17 ETHUSDT ids, with none missing in between.
+  pw::runtime rt(pw::runtime_options{.workers = 1});
+  auto held = rt.block_on(app::read_committed_ids(dir));
+  REQUIRE_MESSAGE(held, (held ? "" : held.error()));
+  REQUIRE(held->streams.size() == 2);
+  for (const app::committed_stream& s : held->streams) {
+    const bool btc = s.key.symbol.view() == "BTCUSDT";
+    CHECK(s.first_id == (btc ? 1 : midnight - 10));
+    CHECK(s.last_id == (btc ? 200 : midnight + 6));
+    CHECK(s.rows == (btc ? 200u : 17u));
+    CHECK(s.ids_missing == 0);
+  }
+  fs::remove_all(dir);
+}
+
+namespace {
+
+using trade_messages = std::vector<std::pair<std::string, std::vector<ticks::tick>>>;
+
+// A one-node cluster holding `messages`; `dir` as `crash` leaves it (writing to an output of
+// files of at most `file_rows` rows, dropped afterwards without close(): what a run that died
+// there leaves); then one sink run over it, into `out`.
+void sink_after_crash(const std::string& dir, trade_messages messages, std::uint64_t file_rows,
+                      const std::function<pw::task<void>(ticks::parquet_sink&)>& crash, sink_run& out) {
+  auto cluster = nats_cluster::start(1);
+  REQUIRE_MESSAGE(cluster, (cluster ? "" : cluster.error()));
+  const std::string urls = cluster->urls();
+  {
+    pw::runtime rt(pw::runtime_options{.workers = 2});
+    rt.block_on([&]() -> pw::task<void> {
+      auto publishing = publish_trades_in_order(urls, std::move(messages));
+      co_await std::move(publishing);
+      {
+        auto opening = open_sink_output(dir, file_rows);
+        ticks::parquet_sink crashed = co_await std::move(opening);
+        auto crashing = crash(crashed);
+        co_await std::move(crashing);
+      }
+      auto running = run_sink(urls, dir, out);
+      co_await std::move(running);
+    }());
+  }
+  REQUIRE(app::close_nats_library(10s));
+}
+
+}  // namespace
+
+TEST_CASE("bus_sink: rows an earlier run lost with a temporary file are written, though a later day holds higher ids") {
+  const std::string dir = scratch_dir("lost");
+  const auto before = trades("ETHUSDT", midnight - 4, 4), after = trades("ETHUSDT", midnight, 6);
+  sink_run run;
+  // A run that dies after the next day's first file (5 rows) is committed, while the day
+  // before, and the sixth row, are still in temporary files: they are lost with them.
+  sink_after_crash(dir, {{"ticks.trade.ETHUSDT", before}, {"ticks.trade.ETHUSDT", after}}, 5,
+                   [&](ticks::parquet_sink& crashed) -> pw::task<void> {
+                     REQUIRE(co_await crashed.write_from(before, ticks::row_origin{1, 0}));
+                     REQUIRE(co_await crashed.write_from(after, ticks::row_origin{2, 0}));
+                     REQUIRE(crashed.stats().files_written() == 1);
+                   },
+                   run);
+
+  CHECK(run.start_seq == 1);
+  CHECK(run.counters.rows_taken.load() == 10);
+  CHECK(run.counters.duplicate_rows.load() == 0);
+  CHECK(run.rows_already_written == 5);
+  CHECK(run.rows_written == 5);
+  pw::runtime rt(pw::runtime_options{.workers = 1});
+  auto held = rt.block_on(app::read_committed_ids(dir));
+  REQUIRE_MESSAGE(held, (held ? "" : held.error()));
+  REQUIRE(held->streams.size() == 1);
+  CHECK(held->streams[0].first_id == midnight - 4);
+  CHECK(held->streams[0].last_id == midnight + 5);
+  CHECK(held->streams[0].rows == 10);
+  CHECK(held->streams[0].ids_missing == 0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("bus_sink: a message repeating ids of the day before is judged by that day's files") {
+  const std::string dir = scratch_dir("day");
+  // seq 1 holds four ids before midnight; seq 2, published again under another id, two of them
+  // and two ids after midnight.
+  const auto held = trades("ETHUSDT", midnight - 4, 4), again = trades("ETHUSDT", midnight - 2, 4);
+  sink_run run;
+  // What run_bus_sink leaves when it dies there: seq 1 committed and settled; of seq 2, the two
+  // new rows (at their origins 2:2 and 2:3) in a file of the next day that rolled at two rows,
+  // committed, the settled position still 2.
+  sink_after_crash(dir, {{"ticks.trade.ETHUSDT", held}, {"ticks.trade.ETHUSDT", again}}, 2,
+                   [&](ticks::parquet_sink& crashed) -> pw::task<void> {
+                     REQUIRE(co_await crashed.write_from(held, ticks::row_origin{1, 0}));
+                     REQUIRE(co_await crashed.flush());
+                     crashed.set_settled_origin(2);
+                     auto saving = app::save_bus_position(dir, sink_label, 2);
+                     REQUIRE(co_await std::move(saving));
+                     REQUIRE(co_await crashed.write_from(std::span(again).subspan(2), ticks::row_origin{2, 2}));
+                     REQUIRE(crashed.stats().files_written() == 3);
+                   },
+                   run);
+
+  // The day before's last origin is 1:3, the next day's 2:3: seq 2's first two rows come after
+  // the first and repeat its ids.
+  CHECK(run.start_seq == 2);
+  CHECK(run.counters.rows_taken.load() == 4);
+  CHECK(run.counters.duplicate_rows.load() == 2);
+  CHECK(run.rows_already_written == 2);
+  CHECK(run.rows_written == 0);
   fs::remove_all(dir);
 }
 
