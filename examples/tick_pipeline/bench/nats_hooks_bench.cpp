@@ -54,6 +54,11 @@ namespace {
 // One connection's socket, as nats.c last described it through the hooks. nats.c calls the hooks
 // under the connection's lock, from whichever thread it is on: they only record what is asked
 // and wake the driver, which calls back into nats.c outside any hook.
+// Enough for this benchmark, whose connections neither reconnect nor close before their driver
+// is joined, and not beyond it: nats.c 3.4 closes the socket itself right after asking the loop
+// to stop polling it (on a disconnection or a close), while the driver's async_fd still holds
+// its registration; "stop reading" is not honoured; and a detach may overlap a Process*Event
+// call (docs/scaling-out.md, "The ingest's threads").
 struct socket_watch {
   natsConnection* nc = nullptr;
   std::atomic<int> fd{-1};
