@@ -134,6 +134,12 @@ struct jetstream_publisher::state {
   std::vector<std::vector<natsMsg*>> released;
   pw::notify released_ready;
   pw::cancellation_token closing;
+  // The acknowledgement handler touches the runtime's primitives (the window, the notifies)
+  // only under this lock and while `handler_open`. The publisher's destructor closes it first:
+  // an acknowledgement nats.c delivers later, on its thread, then wakes no task of a runtime
+  // that may be gone by then.
+  std::mutex handler_mutex;
+  bool handler_open = true;
   // nats.c calls the acknowledgement handler with this state: it is released only with the
   // library (nats_library.hpp), once nats.c's threads are gone.
   std::shared_ptr<state> self;
@@ -195,6 +201,11 @@ using state = jetstream_publisher::state;
 // permit back; a failed or late one goes to the re-sender with its permit.
 void on_acknowledgement(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* failure, void* closure) {
   auto* st = static_cast<state*>(closure);
+  const std::lock_guard lock(st->handler_mutex);
+  if (!st->handler_open) {
+    natsMsg_Destroy(msg);
+    return;
+  }
   if (ack != nullptr) {
     st->counters.acknowledged.fetch_add(1, std::memory_order_relaxed);
     if (ack->Duplicate) st->counters.duplicates.fetch_add(1, std::memory_order_relaxed);
@@ -452,6 +463,10 @@ jetstream_publisher::jetstream_publisher(std::shared_ptr<state> st) noexcept : s
 
 jetstream_publisher::~jetstream_publisher() {
   state& st = *state_;
+  {
+    const std::lock_guard lock(st.handler_mutex);
+    st.handler_open = false;
+  }
   st.closing.cancel();
   const std::lock_guard using_js(st.js_mutex);
   // Messages nats.c still holds come back and are dropped; a late acknowledgement of one of
