@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <unordered_map>
 #include <utility>
@@ -10,6 +11,7 @@
 #include <polarway/runtime.hpp>
 
 #include "committed_origins.hpp"
+#include "id_set.hpp"
 #include "process_stats.hpp"
 #include "ticks/arrow_ipc_reader.hpp"
 #include "ticks/parquet_partition.hpp"
@@ -55,50 +57,37 @@ pw::option<std::pair<message_kind, symbol>> subject_parts(std::string_view subje
   return std::pair{*kind, *sym};
 }
 
-// Why `m`, on the subject that names `kind` and `sym`, cannot be written, or its rows. Trade and
-// aggTrade ids must increase from row to row, as the publisher writes them.
+// Why `m`, on the subject that names `kind` and `sym`, cannot be written, or its rows.
 pw::result<arrow_ipc::tick_rows, std::string> read_message(const bus_message& m, message_kind kind, const symbol& sym) {
   auto rows = arrow_ipc::read_tick_stream(m.data());
   if (!rows) return pw::err(rows.error().message());
   if (rows->kind != kind)
     return pw::err("a " + std::string(to_string(rows->kind)) + " stream on " + std::string(m.subject()));
-  pw::option<std::int64_t> previous;
-  for (std::size_t i = 0; i < rows->ticks.size(); ++i) {
-    const tick& t = rows->ticks[i];
+  for (const tick& t : rows->ticks)
     if (symbol_of(t) != sym)
       return pw::err("a row of " + std::string(symbol_of(t).view()) + " on " + std::string(m.subject()));
-    const auto id = sequence_id(t);
-    if (id && previous && *id <= *previous)
-      return pw::err("row " + std::to_string(i) + " has id " + std::to_string(*id) + " after id " +
-                     std::to_string(*previous) + " on " + std::string(m.subject()));
-    previous = id;
-  }
   return std::move(*rows);
 }
 
-// The trade and aggTrade ids the output holds already. The publisher stores a subject's messages
-// in the order it published them, with ids increasing, so in stream order a (kind, symbol)'s ids
-// only go up, except where rows were published twice under other message ids (a killed
-// ingest's last publish stored after its restart read the bus). A row repeats an id when
-//   - a row taken earlier in this run, of its stream, had that id or a higher one; or
-//   - it comes after its partition's (kind, symbol, UTC day) last committed origin, and the
-//     partition's committed files hold that id or a higher one.
-// The second rule leaves rows at or before the last committed origin to the Parquet sink: it
-// skips those the files hold (a redelivery) and writes those an earlier run lost with a
-// temporary file, whose ids can be below ids that later days' files hold.
+// The trade and aggTrade ids the output holds: those of the rows taken in this run, and those
+// of the committed files whose rows fill their id range (committed_origin::full_id_ranges). A
+// row whose id is among them was published twice under other message ids (a killed ingest's
+// last publish stored after its restart read the bus): it repeats a row of the output. Only ids
+// known to be held count, so no order of ids on the bus makes a row that is not in the output
+// look held. Rows at or before their partition's last committed origin are not judged: the
+// Parquet sink skips them (the files hold them; a redelivery). Memory: one id range per hole in
+// a stream's ids, whatever its number of rows.
 class held_ids {
-  struct committed_day {
-    std::int32_t day = 0;
-    row_origin last;           // the last origin its files hold
-    std::int64_t last_id = 0;  // the highest id they hold
-  };
-
  public:
   explicit held_ids(const committed_origins& resume) {
-    for (const committed_origin& p : resume.partitions)
-      if (p.last_id) streams_[stream_key{p.kind, p.sym}].committed_.push_back(committed_day{p.day, p.last, *p.last_id});
+    for (const committed_origin& p : resume.partitions) {
+      if (p.kind == message_kind::book_ticker) continue;
+      stream& s = streams_[stream_key{p.kind, p.sym}];
+      s.committed_days_.push_back(committed_day{p.day, p.last});
+      for (const auto& [first, last] : p.full_id_ranges) s.ids_.insert(first, last);
+    }
     for (auto& [key, s] : streams_)
-      std::sort(s.committed_.begin(), s.committed_.end(),
+      std::sort(s.committed_days_.begin(), s.committed_days_.end(),
                 [](const committed_day& a, const committed_day& b) { return a.day < b.day; });
   }
 
@@ -106,39 +95,51 @@ class held_ids {
   class stream {
    public:
     // Whether the row with `id`, of UTC day `day`, at `origin` repeats a held id; a row that
-    // does not is taken. Rows come in stream order.
+    // does not is held from then on.
     bool repeats(std::int64_t id, std::int32_t day, row_origin origin) {
-      if (taken_ && id <= *taken_) return true;
       if (day != day_) {
-        const auto at = std::lower_bound(committed_.begin(), committed_.end(), day,
+        const auto at = std::lower_bound(committed_days_.begin(), committed_days_.end(), day,
                                          [](const committed_day& c, std::int32_t d) { return c.day < d; });
         day_ = day;
-        day_files_ = at != committed_.end() && at->day == day ? &*at : nullptr;
+        day_files_ = at != committed_days_.end() && at->day == day ? &*at : nullptr;
       }
-      if (day_files_ != nullptr && origin > day_files_->last && id <= day_files_->last_id) return true;
-      taken_ = id;
+      const bool redelivered = day_files_ != nullptr && origin <= day_files_->last;
+      if (!redelivered && ids_.contains(id)) return true;
+      ids_.insert(id, id);
       return false;
     }
 
    private:
     friend class held_ids;
-    pw::option<std::int64_t> taken_;        // the highest id taken in this run
-    std::vector<committed_day> committed_;  // by day
-    std::int32_t day_ = -1;                 // the day of the row judged last (none before 1970)
-    const committed_day* day_files_ = nullptr;  // what its files hold, if any do
+    struct committed_day {
+      std::int32_t day = 0;
+      row_origin last;  // the last origin its files hold
+    };
+    id_set ids_;
+    std::vector<committed_day> committed_days_;  // by day
+    std::int32_t day_ = -1;                      // the day of the row judged last (none before 1970)
+    const committed_day* day_files_ = nullptr;   // its files' last origin, if it has files
   };
 
   stream& of(const stream_key& key) { return streams_[key]; }
 
  private:
+  using committed_day = stream::committed_day;
   std::unordered_map<stream_key, stream, stream_key_hash> streams_;
 };
 
+// The rows of a message that repeated ids the output holds: how many, the lowest and highest.
+struct repeated_rows {
+  std::uint64_t rows = 0;
+  std::int64_t first_id = 0;
+  std::int64_t last_id = 0;
+};
+
 // Writes the rows of message `seq` (one kind and symbol) that repeat no id the output holds,
-// each at its own origin, and counts the others.
+// each at its own origin, and counts the others in `c` and `repeated`.
 pw::task<pw::result<void, parquet_sink_error>> write_new_rows(parquet_sink& sink, held_ids& held,
                                                               std::span<const tick> rows, std::uint64_t seq,
-                                                              bus_sink_counters& c) {
+                                                              bus_sink_counters& c, repeated_rows& repeated) {
   const auto key = rows.empty() ? pw::option<stream_key>() : sequenced_stream(rows.front());
   held_ids::stream* stream = key ? &held.of(*key) : nullptr;  // none for bookTicker: no ids
   std::size_t run = 0;  // the first row not written yet
@@ -157,7 +158,12 @@ pw::task<pw::result<void, parquet_sink_error>> write_new_rows(parquet_sink& sink
       auto written = co_await sink.write_from(rows.subspan(run, i - run), row_origin{seq, static_cast<std::uint32_t>(run)});
       if (!written) co_return pw::err(std::move(written).error());
     }
-    if (repeat) c.duplicate_rows.fetch_add(1, std::memory_order_relaxed);
+    if (repeat) {
+      c.duplicate_rows.fetch_add(1, std::memory_order_relaxed);
+      const std::int64_t id = *sequence_id(rows[i]);
+      if (repeated.rows++ == 0) repeated.first_id = id;
+      repeated.last_id = id;
+    }
     run = i + 1;
   }
   co_return pw::ok();
@@ -292,9 +298,14 @@ pw::task<pw::result<bus_sink_report, std::string>> run_bus_sink(jetstream_consum
       }
       const std::size_t n = rows->ticks.size();
       if (n != 0) {
-        auto writing = write_new_rows(sink, held, rows->ticks, m.stream_seq(), c);
+        repeated_rows repeated;
+        auto writing = write_new_rows(sink, held, rows->ticks, m.stream_seq(), c, repeated);
         auto written = co_await std::move(writing);
         if (!written) co_return pw::err("the Parquet sink failed: " + written.error().message());
+        if (repeated.rows != 0)
+          log("stream sequence " + std::to_string(m.stream_seq()) + " on " + std::string(m.subject()) + ": skipped " +
+              std::to_string(repeated.rows) + " rows whose ids the output holds (ids " +
+              std::to_string(repeated.first_id) + " to " + std::to_string(repeated.last_id) + ")");
         c.rows_taken.fetch_add(n, std::memory_order_relaxed);
         rows_since_yield += n;
       }

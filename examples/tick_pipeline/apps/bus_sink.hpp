@@ -16,13 +16,13 @@
 //   - with --partition i/N, a message whose subject names a symbol of another partition
 //     (symbol_partition) is passed over unread;
 //   - the rest is read strictly; one that cannot be read, whose subject is not
-//     ticks.<kind>.<SYMBOL>, whose rows are not of the kind and symbol its subject names, or
-//     whose trade or aggTrade ids do not increase from row to row, is counted (bad_messages),
-//     logged, and terminated (never delivered again): one bad message stops nothing else, and
-//     makes the exit status 1;
-//   - a trade or aggTrade row whose id the output holds already (taken earlier in this run, or
-//     in its partition's committed files while the row comes after their last origin) was
-//     published twice under other message ids: it is skipped and counted (duplicate_rows);
+//     ticks.<kind>.<SYMBOL>, or whose rows are not of the kind and symbol its subject names, is
+//     counted (bad_messages), logged, and terminated (never delivered again): one bad message
+//     stops nothing else, and makes the exit status 1;
+//   - a trade or aggTrade row that comes after its partition's last committed origin and whose
+//     id the output holds already (taken earlier in this run, or in a committed file whose rows
+//     fill its id range) was published twice under other message ids: it is skipped, counted
+//     (duplicate_rows) and logged;
 //   - the other rows go to parquet_sink::write_from at origin {stream sequence, row}: rows at
 //     or before their partition's last written origin (what the files of an earlier run hold,
 //     read at start by read_committed_origins) are skipped.
@@ -38,10 +38,12 @@
 // earlier sequence) is not written again but acknowledged again, with the rest.
 //
 // Exactly once, and where it stops: rows are written once per bus position, and trade and
-// aggTrade rows once per id. The bus itself stores a re-sent batch once (the publisher's
-// Nats-Msg-Id, within the stream's duplicate window); trade and aggTrade rows published twice
-// under different ids are skipped by their ids. bookTicker rows have no such id: published twice,
-// they are two positions and are written twice.
+// aggTrade rows once per id as far as the output's ids are known. The bus itself stores a
+// re-sent batch once (the publisher's Nats-Msg-Id, within the stream's duplicate window); trade
+// and aggTrade rows published twice under different ids are skipped by their ids, except where
+// the first copy is only in a committed file with holes in its id range (read at a restart).
+// bookTicker rows have no such id: published twice, they are two positions and are written
+// twice.
 #pragma once
 
 #include <atomic>

@@ -49,11 +49,12 @@ pw::task<pw::result<file_origin, std::string>> read_file_origin(std::string path
   const auto settled = parse_row_origin(std::string(value(origin_settled_key)) + ":0");
   if (!kind || !sym || !day || !last || !settled)
     co_return pw::err(path + ": its footer does not name its partition, last origin and settled sequence");
-  file_origin out{committed_origin{*kind, *sym, *day, *last, pw::none}, settled->seq};
+  file_origin out{committed_origin{*kind, *sym, *day, *last, {}}, settled->seq};
   if (*kind != message_kind::book_ticker) {
     auto ids = read_part_file_ids(*file, *kind);
     if (!ids) co_return pw::err(std::move(ids).error());
-    out.partition.last_id = ids->max;
+    const std::uint64_t span = static_cast<std::uint64_t>(ids->max) - static_cast<std::uint64_t>(ids->min) + 1;
+    if (span == ids->rows) out.partition.full_id_ranges.emplace_back(ids->min, ids->max);
   }
   co_return out;
 }
@@ -131,7 +132,7 @@ pw::result<std::uint64_t, std::string> read_bus_position(const std::string& dir,
 pw::task<pw::result<committed_origins, std::string>> read_committed_origins(std::string dir, std::string label) {
   auto scanned = scan_previous_output(dir);
   if (!scanned) co_return pw::err(std::move(scanned.error()));
-  // Per partition, the greatest last origin and last id of its files.
+  // Per partition, the greatest last origin of its files, and their full id ranges.
   std::unordered_map<committed_origin, committed_origin, partition_hash, same_partition> last;
   committed_origins out;
   for (const std::string& path : scanned->files) {
@@ -144,7 +145,8 @@ pw::task<pw::result<committed_origins, std::string>> read_committed_origins(std:
     auto [at, added] = last.try_emplace(p, p);
     if (!added) {
       if (at->second.last < p.last) at->second.last = p.last;
-      if (p.last_id && (!at->second.last_id || *at->second.last_id < *p.last_id)) at->second.last_id = p.last_id;
+      at->second.full_id_ranges.insert(at->second.full_id_ranges.end(), p.full_id_ranges.begin(),
+                                       p.full_id_ranges.end());
     }
     if (origin->settled > out.settled) out.settled = origin->settled;
     ++out.files;

@@ -2,8 +2,8 @@
 // its --out directory: for each partition (stream, symbol, UTC day), the last origin (the bus's
 // sequence number and row, ticks::row_origin) its committed part files hold, read from the
 // footers' key-value metadata that the Parquet sink writes with each file, and for trade and
-// aggTrade the highest id they hold (the id column's statistics, read_part_file_ids); never
-// from the rows.
+// aggTrade the ids they hold (the id column's statistics, read_part_file_ids); never from the
+// rows.
 // The sink resumes each partition after it (parquet_sink::resume_after), so what the bus
 // delivers again after a crash is skipped row for row; and it reads the bus again from the
 // largest settled sequence number the files record (parquet_sink::set_settled_origin).
@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <polarway/option.hpp>
@@ -33,8 +34,10 @@ struct committed_origin {
   symbol sym;
   std::int32_t day = 0;  // days since 1970-01-01 (UTC)
   row_origin last;       // the partition's last committed origin
-  // trade and aggTrade: the highest id the partition's committed files hold; none for bookTicker
-  polarway::option<std::int64_t> last_id;
+  // trade and aggTrade: the ids [first, last] of each committed file whose rows fill that range
+  // (its id column's statistics and its row count); a file whose range has holes is left out.
+  // A file that held some id twice and missed as many others would pass for full.
+  std::vector<std::pair<std::int64_t, std::int64_t>> full_id_ranges;
 };
 
 /// polarway-sink's position on the bus, in its output's root: "<label>\n<settled>\n", replaced
