@@ -141,28 +141,28 @@ pw::task<pw::result<void, parquet_sink_error>> write_new_rows(parquet_sink& sink
                                                               std::span<const tick> rows, std::uint64_t seq,
                                                               bus_sink_counters& c, repeated_rows& repeated) {
   const auto key = rows.empty() ? pw::option<stream_key>() : sequenced_stream(rows.front());
-  held_ids::stream* stream = key ? &held.of(*key) : nullptr;  // none for bookTicker: no ids
+  if (!key) co_return co_await sink.write_from(rows, row_origin{seq, 0});  // bookTicker: no ids
+  held_ids::stream& stream = held.of(*key);
   std::size_t run = 0;  // the first row not written yet
   for (std::size_t i = 0; i <= rows.size(); ++i) {
-    bool repeat = false;
+    pw::option<std::int64_t> repeated_id;
     if (i < rows.size()) {
-      if (stream == nullptr) continue;
       const tick& t = rows[i];
+      const std::int64_t id = *sequence_id(t);
       const auto* tr = std::get_if<trade>(&t);
       const auto day = partition::utc_day(tr ? tr->event_time_ms : std::get<agg_trade>(t).event_time_ms);
       // A row without a day is the Parquet sink's to reject.
-      repeat = day && stream->repeats(*sequence_id(t), *day, row_origin{seq, static_cast<std::uint32_t>(i)});
-      if (!repeat) continue;
+      if (!day || !stream.repeats(id, *day, row_origin{seq, static_cast<std::uint32_t>(i)})) continue;
+      repeated_id = id;
     }
     if (i > run) {
       auto written = co_await sink.write_from(rows.subspan(run, i - run), row_origin{seq, static_cast<std::uint32_t>(run)});
       if (!written) co_return pw::err(std::move(written).error());
     }
-    if (repeat) {
+    if (repeated_id) {
       c.duplicate_rows.fetch_add(1, std::memory_order_relaxed);
-      const std::int64_t id = *sequence_id(rows[i]);
-      if (repeated.rows++ == 0) repeated.first_id = id;
-      repeated.last_id = id;
+      if (repeated.rows++ == 0) repeated.first_id = *repeated_id;
+      repeated.last_id = *repeated_id;
     }
     run = i + 1;
   }

@@ -47,8 +47,7 @@ committed_stream summarize(const stream_key& key, std::vector<part_file_ids>& fi
     const std::uint64_t step = static_cast<std::uint64_t>(f.min) - static_cast<std::uint64_t>(s.last_id);
     if (i > 0 && f.min > s.last_id && step > 1) s.ids_missing += step - 1;
     // Inside the file, ids its range spans but its rows cannot all fill.
-    const std::uint64_t span = static_cast<std::uint64_t>(f.max) - static_cast<std::uint64_t>(f.min) + 1;
-    if (span > f.rows) s.ids_missing += span - f.rows;
+    if (f.span() > f.rows) s.ids_missing += f.span() - f.rows;
     s.last_id = std::max(s.last_id, f.max);
     s.rows += f.rows;
   }

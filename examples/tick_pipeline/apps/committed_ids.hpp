@@ -38,6 +38,9 @@ struct part_file_ids {
   std::int64_t min = 0;
   std::int64_t max = 0;
   std::uint64_t rows = 0;
+
+  /// How many ids [min, max] spans; the rows fill it exactly when span() == rows.
+  std::uint64_t span() const noexcept { return static_cast<std::uint64_t>(max) - static_cast<std::uint64_t>(min) + 1; }
 };
 
 /// The ids `file`, a part file of `kind` (trade or aggTrade), holds, read from its footer alone.

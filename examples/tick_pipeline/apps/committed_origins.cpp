@@ -53,8 +53,7 @@ pw::task<pw::result<file_origin, std::string>> read_file_origin(std::string path
   if (*kind != message_kind::book_ticker) {
     auto ids = read_part_file_ids(*file, *kind);
     if (!ids) co_return pw::err(std::move(ids).error());
-    const std::uint64_t span = static_cast<std::uint64_t>(ids->max) - static_cast<std::uint64_t>(ids->min) + 1;
-    if (span == ids->rows) out.partition.full_id_ranges.emplace_back(ids->min, ids->max);
+    if (ids->span() == ids->rows) out.partition.full_id_ranges.emplace_back(ids->min, ids->max);
   }
   co_return out;
 }
