@@ -11,8 +11,8 @@
 #   asan      AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer on)
 #   tsan      ThreadSanitizer, built by g++ with -fno-exceptions -fno-rtti: it is also the
 #             g++ build without exceptions (the noexcept preset is that build alone, for local use)
-#   epoll     the default build again with POLARWAY_BACKEND=epoll (the tests that do not
-#             touch the reactor are not repeated)
+#   epoll     the default build's tests again with POLARWAY_BACKEND=epoll, but for the header
+#             and packaging checks, which only compile and never start a runtime
 #   compare   the side-by-side benchmark harness at small scale (bench/compare/run.sh --quick):
 #             builds polarway's, Tokio's, Asio's and the Python implementations and runs each
 #             workload once, checking results, never timings
