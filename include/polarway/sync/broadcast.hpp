@@ -10,16 +10,18 @@
 //              Once every sender is gone and the receiver has seen everything, recv_error::
 //              closed.
 //
-// State: one spin lock guards the ring, the position of the next value to write (`tail`), the
-// counts of senders and receivers, and the queue of waiting receivers. Positions count values
-// since the channel was made; the value at position p lives in slot p % capacity until
-// position p + capacity overwrites it, so a receiver whose next position is at least
-// tail - capacity finds its value there, and one further behind has lagged. Each slot also
+// State: the channel's spin lock (change_channel's) guards the position of the next value to
+// write (`tail`), the counts of senders and receivers, and the queue of waiting receivers, so
+// sends, subscriptions and departures are serialised. Positions count values since the channel
+// was made; the value at position p lives in slot p % capacity until position p + capacity
+// overwrites it. Each slot has a spin lock of its own and records the position of the value it
+// holds; a receiver takes only that lock, never the channel's, so receivers on different
+// workers meet only when they read the same slot. A receiver whose slot holds its position
+// reads it there; one whose slot already holds a later position has lagged. Each slot also
 // counts the receivers that have yet to read it: the last one moves the value out instead of
 // copying it, and a receiver that goes away gives up its share of every value it has not
 // read, so a value lives until every receiver has seen it or it is overwritten. Values are
-// copied to receivers under the lock (one lock operation per recv); for a large T, send a
-// std::shared_ptr<const U>.
+// copied to receivers under the slot's lock; for a large T, send a std::shared_ptr<const U>.
 //
 // Waiting: a receiver that has seen everything queues on the one waiter list of the library,
 // through the awaiter it shares with watch (sync/detail/change_channel.hpp). A send, or the
@@ -30,6 +32,7 @@
 // only when the receiving task runs, so an aborted or losing recv loses nothing.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
@@ -43,6 +46,7 @@
 
 #include "polarway/detail/context.hpp"
 #include "polarway/detail/panic.hpp"
+#include "polarway/detail/spin_lock.hpp"
 #include "polarway/option.hpp"
 #include "polarway/result.hpp"
 #include "polarway/sync/detail/change_channel.hpp"
@@ -137,10 +141,15 @@ class chan : public polarway::detail::change_channel<chan<T>> {
     const std::size_t receivers = this->receiver_count();
     if (receivers == 0) return 0;
     const std::uint64_t pos = tail_.load(std::memory_order_relaxed);
-    slot& s = slots_[pos % cap_];
-    s.value.reset();  // the value at pos - capacity, if some receiver had not read it yet
-    s.value.emplace(std::move(value));
-    s.unread = receivers;
+    {
+      slot& s = slots_[pos % cap_];
+      std::lock_guard slot_lock(s.lock);
+      s.value.reset();  // the value at pos - capacity, if some receiver had not read it yet
+      s.value.emplace(std::move(value));
+      s.pos = pos;
+      s.unread = receivers;
+    }
+    // Published after the slot: a receiver that sees the new tail finds the value in place.
     tail_.store(pos + 1, std::memory_order_release);
     polarway::detail::wake_all(this->waiters_);
     return receivers;
@@ -151,7 +160,11 @@ class chan : public polarway::detail::change_channel<chan<T>> {
     std::lock_guard lock(this->lock_);
     const std::uint64_t tail = tail_.load(std::memory_order_relaxed);
     std::size_t n = 0;
-    for (std::uint64_t p = oldest_kept(tail); p != tail; ++p) n += slots_[p % cap_].unread != 0;
+    for (std::uint64_t p = oldest_kept(tail); p != tail; ++p) {
+      slot& s = slots_[p % cap_];
+      std::lock_guard slot_lock(s.lock);
+      n += s.pos == p && s.unread != 0;
+    }
     return n;
   }
 
@@ -164,14 +177,19 @@ class chan : public polarway::detail::change_channel<chan<T>> {
     return tail_.load(std::memory_order_relaxed);
   }
 
-  // A receiver goes away: it gives up its share of every kept value it has not read.
+  // A receiver goes away: it gives up its share of every kept value it has not read. Holding
+  // the channel's lock keeps sends out, so no slot changes its position meanwhile.
   void unsubscribe(std::uint64_t next) noexcept {
     std::unique_lock lock(this->lock_);
     this->remove_receiver_locked();
     const std::uint64_t tail = tail_.load(std::memory_order_relaxed);
     std::uint64_t p = oldest_kept(tail);
     if (p < next) p = next;
-    for (; p < tail; ++p) release_share(slots_[p % cap_]);
+    for (; p < tail; ++p) {
+      slot& s = slots_[p % cap_];
+      std::lock_guard slot_lock(s.lock);
+      if (s.pos == p) release_share(s);
+    }
     this->leave(lock);
   }
 
@@ -187,44 +205,63 @@ class chan : public polarway::detail::change_channel<chan<T>> {
   }
 
   // What the receiver at `next` finds: a value (into `out`; next moves past it), a lag (next
-  // moves to the oldest kept value; `missed` says how far it jumped), the end, or nothing yet.
+  // moves to the oldest value kept when it looked; `missed` says how far it jumped), the end,
+  // or nothing yet. Takes the slot's lock only.
   take_status take(std::uint64_t& next, option<T>& out, std::uint64_t& missed) {
-    std::lock_guard lock(this->lock_);
-    const std::uint64_t tail = tail_.load(std::memory_order_relaxed);
-    if (next == tail) return this->closed_.load(std::memory_order_relaxed) ? take_status::closed : take_status::empty;
-    const std::uint64_t oldest = oldest_kept(tail);
-    if (next < oldest) {
-      missed = oldest - next;
-      next = oldest;
-      return take_status::lagged;
+    for (;;) {
+      slot& s = slots_[next % cap_];
+      std::unique_lock slot_lock(s.lock);
+      if (s.pos == next) {
+        if (s.unread == 1)
+          out.emplace(std::move(*s.value));  // the last reader: no copy
+        else
+          out.emplace(*s.value);  // may throw (a copy); nothing has changed yet
+        release_share(s);
+        ++next;
+        return take_status::value;
+      }
+      if (s.pos != no_position && s.pos > next) {
+        // Overwritten. The ring holds the `cap_` positions below the tail, which is past the
+        // slot's position even if its store is not visible here yet.
+        const std::uint64_t seen = s.pos + 1;
+        slot_lock.unlock();
+        const std::uint64_t tail = std::max(tail_.load(std::memory_order_acquire), seen);
+        const std::uint64_t oldest = oldest_kept(tail);
+        missed = oldest - next;
+        next = oldest;
+        return take_status::lagged;
+      }
+      slot_lock.unlock();
+      // Not written yet. Closed and drained only if the tail, read after the close (whose
+      // store follows every send), is still here; a value that came meanwhile is taken.
+      const bool closed = this->closed_.load(std::memory_order_acquire);
+      if (tail_.load(std::memory_order_acquire) != next) continue;
+      return closed ? take_status::closed : take_status::empty;
     }
-    slot& s = slots_[next % cap_];
-    if (s.unread == 1)
-      out.emplace(std::move(*s.value));  // the last reader: no copy
-    else
-      out.emplace(*s.value);  // may throw (a copy); nothing has changed yet
-    release_share(s);
-    ++next;
-    return take_status::value;
   }
 
   std::uint64_t tail() const noexcept { return tail_.load(std::memory_order_acquire); }
 
  private:
+  static constexpr std::uint64_t no_position = ~std::uint64_t{0};
+
   struct slot {
+    polarway::detail::spin_lock lock;
+    std::uint64_t pos = no_position;  // the position of `value`; no_position before the first
     std::optional<T> value;
     std::size_t unread = 0;  // receivers that have yet to read the value
   };
 
   std::uint64_t oldest_kept(std::uint64_t tail) const noexcept { return tail > cap_ ? tail - cap_ : 0; }
 
-  void release_share(slot& s) noexcept {
+  // Called with the slot's lock held.
+  static void release_share(slot& s) noexcept {
     if (--s.unread == 0) s.value.reset();
   }
 
   const std::size_t cap_;
   const std::unique_ptr<slot[]> slots_;
-  std::atomic<std::uint64_t> tail_{0};  // written under the lock; read without it only by ready()
+  std::atomic<std::uint64_t> tail_{0};  // written under the channel's lock by send
 };
 
 }  // namespace detail
