@@ -7,6 +7,11 @@
 // Exceptions: with exceptions enabled, an exception escaping the coroutine is stored and
 // rethrown to the awaiter (the runtime turns one escaping a spawned task into
 // join_error::panicked). Built with -fno-exceptions there is nothing to store.
+//
+// g++ 12: name the operand before awaiting it when it is a conditional expression. In
+// `co_await (c ? a() : b())` g++ 12 destroys the chosen temporary more than once, whether it
+// is a task (its frame is freed twice) or an awaiter; clang 14 is right. Write
+// `auto t = c ? a() : b(); co_await t;` instead.
 #pragma once
 
 #include <coroutine>

@@ -33,7 +33,8 @@ TEST_CASE("1,000 tasks never hold more than N permits at once") {
           pw::spawn([](pw::semaphore& sem, std::atomic<std::size_t>& holding, std::atomic<std::size_t>& high_water,
                        std::atomic<long>& acquisitions, int t) -> pw::task<void> {
             for (int i = 0; i < 20; ++i) {
-              auto permit = co_await (t % 7 == 0 ? sem.acquire_many(2) : sem.acquire());
+              auto acquiring = t % 7 == 0 ? sem.acquire_many(2) : sem.acquire();
+              auto permit = co_await acquiring;
               REQUIRE(permit.is_ok());
               const std::size_t n = permit->num_permits();
               const std::size_t now = holding.fetch_add(n) + n;

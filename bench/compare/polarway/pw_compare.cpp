@@ -592,7 +592,8 @@ pw::task<std::vector<Figure>> run_once(const compare::Args& a) {
   if (w == "skynet_1M") co_return co_await skynet_run("skynet_1M", z.skynet_1m());
   if (w == "skynet_100M") co_return co_await skynet_run("skynet_100M", z.skynet_100m());
   if (w == "fib_30") co_return co_await fib_run(z.fib_n());
-  if (w == "nqueens_14") co_return co_await (a.small ? nqueens_run<10>("nqueens_14") : nqueens_run<14>("nqueens_14"));
+  if (w == "nqueens_14" && a.small) co_return co_await nqueens_run<10>("nqueens_14");
+  if (w == "nqueens_14") co_return co_await nqueens_run<14>("nqueens_14");
   if (w == "call_soon_50k") co_return co_await call_soon(z.call_soon());
   if (w == "loop_overhead_10k") co_return co_await loop_overhead(z.loop_overhead());
   if (w == "udp_pingpong_64B") co_return co_await udp_pingpong(z.udp_round_trips(), z.udp_bytes());
