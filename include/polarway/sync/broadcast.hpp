@@ -155,7 +155,9 @@ class chan : public polarway::detail::change_channel<chan<T>> {
     return receivers;
   }
 
-  // Values some receiver has yet to see (and which are still kept).
+  // Values some receiver has yet to see (and which are still kept). Under the channel's lock
+  // no send runs, so each slot in [oldest kept, tail) holds its own position; the slot's lock
+  // is for `unread`, which receivers change.
   std::size_t queued() const noexcept {
     std::lock_guard lock(this->lock_);
     const std::uint64_t tail = tail_.load(std::memory_order_relaxed);
@@ -163,7 +165,7 @@ class chan : public polarway::detail::change_channel<chan<T>> {
     for (std::uint64_t p = oldest_kept(tail); p != tail; ++p) {
       slot& s = slots_[p % cap_];
       std::lock_guard slot_lock(s.lock);
-      n += s.pos == p && s.unread != 0;
+      n += s.unread != 0;
     }
     return n;
   }
@@ -178,7 +180,8 @@ class chan : public polarway::detail::change_channel<chan<T>> {
   }
 
   // A receiver goes away: it gives up its share of every kept value it has not read. Holding
-  // the channel's lock keeps sends out, so no slot changes its position meanwhile.
+  // the channel's lock keeps sends out, so each slot in [oldest kept, tail) holds its own
+  // position (as in queued()).
   void unsubscribe(std::uint64_t next) noexcept {
     std::unique_lock lock(this->lock_);
     this->remove_receiver_locked();
@@ -188,7 +191,7 @@ class chan : public polarway::detail::change_channel<chan<T>> {
     for (; p < tail; ++p) {
       slot& s = slots_[p % cap_];
       std::lock_guard slot_lock(s.lock);
-      if (s.pos == p) release_share(s);
+      release_share(s);
     }
     this->leave(lock);
   }
