@@ -11,6 +11,15 @@ writes the "TooManyCooks, side by side" section of docs/benchmarks.md (between i
 
     bench/compare/tmc_side_by_side.py --tmc-bin DIR --tmc-commit SHA --tmc-flags "..." [--clang]
     bench/compare/tmc_side_by_side.py --tmc-bin DIR ... --runs 1 --no-docs
+    bench/compare/tmc_side_by_side.py --tmc-bin DIR ... --profile
+
+With --profile, once the timed rounds are over, one more run of each side of each cell is
+sampled with `perf record` (Linux perf: `apt-get install linux-perf`; this machine has no
+hardware counters, so the clock is sampled), and the section adds where each side's time went:
+its hottest functions and the share of samples on locked (atomic read-modify-write)
+instructions. A timer sample lands on the instruction after the one that was executing when the
+interrupt came, and a locked instruction's cost (it drains the store buffer) shows up there: the
+samples on an instruction that follows a locked one are counted as that locked one's.
 
 Like TooManyCooks' programs, polarway's side runs each workload once untimed and then once
 timed, in one process (pw_compare --warm). A run that fails its own check (a wrong sum, count
@@ -56,10 +65,17 @@ def tasks_of(pw_workload, detail):
     return int(m.group(1))
 
 
+def pw_argv(binary, workload, workers):
+    return [binary, workload, str(workers), "--warm"]
+
+
+def tmc_argv(tmc_bin, argv, workers):
+    return [os.path.join(tmc_bin, argv[0]), *argv[1:], str(workers)]
+
+
 def run_pw(binary, workload, workers, timeout):
     """(ns per task, peak RSS in MiB, tasks) of one warmed-up run of pw_compare."""
-    proc = subprocess.run([binary, workload, str(workers), "--warm"], stdout=subprocess.PIPE, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(pw_argv(binary, workload, workers), stdout=subprocess.PIPE, text=True, timeout=timeout)
     lines = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
     if proc.returncode != 0 or len(lines) != 1 or not lines[0].get("ok"):
         raise RuntimeError(f"pw_compare {workload} {workers}: exit {proc.returncode}, output {proc.stdout.strip()!r}")
@@ -76,7 +92,7 @@ def run_tmc(tmc_bin, argv, workers, timeout):
     program = argv[0]
     # Started by a shell that forks it: getrusage's peak counts the pages a process had before
     # its exec, and those of this Python process, were it the parent, would be counted too.
-    command = [os.path.join(tmc_bin, program), *argv[1:], str(workers)]
+    command = tmc_argv(tmc_bin, argv, workers)
     proc = subprocess.run(["sh", "-c", '"$@"; exit $?', "sh", *command], stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=timeout)
     out = proc.stdout
@@ -87,6 +103,87 @@ def run_tmc(tmc_bin, argv, workers, timeout):
     if proc.returncode != 0 or not duration or not rss or wrong or (expected and expected not in out):
         raise RuntimeError(f"TooManyCooks {program} {workers}: exit {proc.returncode}, output {out.strip()!r}")
     return int(duration.group(1)) * 1000, int(rss.group(1)) / 1024
+
+
+def short_symbol(name):
+    """A C++ symbol without its template arguments, parameters and the namespaces every name of
+    its side shares: `fixed_fork_awaiter::await_suspend` for the whole instantiation."""
+    out, depth = [], 0
+    for ch in name:
+        if ch in "<(":
+            depth += 1
+        elif ch in ">)":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            out.append(ch)
+    s = "".join(out).split(" [clone")[0].strip()
+    for prefix in ("polarway::detail::", "polarway::", "tmc::detail::", "tmc::", "::"):
+        s = s.replace(prefix, "", 1) if s.startswith(prefix) else s
+    return s or name
+
+
+# pw_compare's own bookkeeping, outside the timed run: it counts nqueens' tasks by walking the
+# tree again once the run is over. Left out of a profile's samples.
+NOT_THE_WORKLOAD = {"nqueens_tasks"}
+
+# perf annotate's lines: an instruction ("  43.61 :   2d0ef:  je ...") and a function's first
+# line (": 5    000000000002d0e0 <name>:").
+INSTRUCTION = re.compile(r"^\s*([0-9.]+)\s*:\s*[0-9a-f]+:\s+(.*)$")
+FUNCTION_START = re.compile(r"^\s*:\s*\d+\s+[0-9a-f]+ <(.*)>:$")
+
+
+def is_locked(instruction):
+    """A read-modify-write that locks its cache line: a `lock` prefix, or xchg with memory
+    (implicitly locked; `xchg %ax,%ax` is a no-op)."""
+    return instruction.startswith("lock ") or (instruction.startswith("xchg") and "(" in instruction)
+
+
+def profile(command, timeout):
+    """Samples one run of `command`; returns (samples, CPU time sampled in ns, [(share, function)]
+    of the hottest, share of samples on locked instructions)."""
+    data = os.path.join(REPO, "build", "tmc-profile.data")
+    os.makedirs(os.path.dirname(data), exist_ok=True)
+    rec = subprocess.run(["perf", "record", "-q", "-F", "10000", "-o", data, "--", *command],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    if rec.returncode != 0:
+        raise RuntimeError(f"perf record {' '.join(command)}: exit {rec.returncode}: {rec.stderr.strip()}")
+    report = subprocess.run(["perf", "report", "-i", data, "-n", "--stdio", "--sort", "sym"],
+                            capture_output=True, text=True, check=True).stdout
+    by_function, total, left_out = {}, 0, 0
+    event_count = re.search(r"Event count \(approx\.\): (\d+)", report)  # cpu-clock: nanoseconds
+    if not event_count:
+        raise RuntimeError(f"perf report {' '.join(command)}: no event count")
+    for line in report.splitlines():
+        m = re.match(r"^\s*[0-9.]+%\s+(\d+)\s+\[[.k]\]\s+(.*)$", line)
+        if m:
+            n, name = int(m.group(1)), short_symbol(m.group(2))
+            if name in NOT_THE_WORKLOAD:
+                left_out += n
+                continue
+            total += n
+            by_function[name] = by_function.get(name, 0) + n
+    if total == 0:
+        raise RuntimeError(f"perf report {' '.join(command)}: no samples")
+    # perf annotate gives each function's sample count and the share of it on each instruction.
+    annotate = subprocess.run(["perf", "annotate", "-i", data, "--stdio"], capture_output=True, text=True).stdout
+    locked, samples, after_locked = 0.0, 0, False
+    for line in annotate.splitlines():
+        head = re.search(r"Disassembly of .* \((\d+) samples", line)
+        if head:
+            samples, after_locked = int(head.group(1)), False
+            continue
+        start = FUNCTION_START.match(line)
+        if start and any(re.search(rf"\b{re.escape(f)}\b", start.group(1)) for f in NOT_THE_WORKLOAD):
+            samples = 0  # a function left out: its instructions count for nothing
+        m = INSTRUCTION.match(line)
+        if not m:
+            continue
+        if after_locked:
+            locked += float(m.group(1)) / 100 * samples
+        after_locked = is_locked(m.group(2).strip())
+    hottest = sorted(((n / total, f) for f, n in by_function.items()), reverse=True)[:6]
+    cpu_ns = int(event_count.group(1)) * total // (total + left_out)
+    return total, cpu_ns, hottest, locked / total
 
 
 def build_pw(name, cxx):
@@ -116,7 +213,7 @@ def git_head():
         return "unknown"
 
 
-def section(results, sides, args, started):
+def section(results, sides, args, started, profiles, tasks):
     o = []
     p = lambda s="": o.append(s)  # noqa: E731
     p(BEGIN)
@@ -158,6 +255,29 @@ def section(results, sides, args, started):
         if not ok:
             p(f"- behind: {workload}, {workers} worker{'s' if workers > 1 else ''}, {side}: "
               f"{r:.2f}× TooManyCooks' time per task.")
+    if profiles:
+        p()
+        p("### Where the time goes")
+        p()
+        p("One more run of each side of each cell, sampled with `perf record -F 10000` (the clock: this "
+          "machine has no hardware counters); warm-up and start-up are in it, as in the timed runs' "
+          "processes. *Locked* is the share of samples on locked read-modify-write instructions "
+          "(`lock`-prefixed, or xchg with memory): each of those drains the store buffer, and a timer "
+          "sample lands on the instruction after it, so the samples on an instruction that follows a "
+          "locked one are counted as its. CPU per task is the CPU time sampled (all threads) over the "
+          "tasks of the two trees each process runs (untimed, then timed), start-up included; "
+          "pw_compare's count of nqueens' tasks, a walk of the tree after the timed run, is left out. "
+          "Functions are named without template arguments; a function inlined into another counts as "
+          "part of it.")
+        p()
+        p("| workload | workers | side | samples | CPU per task | locked | of it locked | hottest functions "
+          "(share of samples) |")
+        p("|---|---:|---|---:|---:|---:|---:|---|")
+        for (workload, workers, side), (total, cpu_ns, hottest, locked) in profiles.items():
+            per_task = cpu_ns / (2 * tasks[workload])
+            top = "; ".join(f"`{f}` {share:.0%}" for share, f in hottest if share >= 0.01)
+            p(f"| {workload} | {workers} | {side} | {total:,} | {per_task:.1f} ns | {locked:.0%} | "
+              f"{per_task * locked:.1f} ns | {top} |")
     p(END)
     return "\n".join(o)
 
@@ -188,6 +308,8 @@ def main():
     ap.add_argument("--only", help="comma-separated subset of skynet,fib,nqueens")
     ap.add_argument("--timeout", type=int, default=300, help="seconds per run (default 300)")
     ap.add_argument("--no-docs", action="store_true", help="print the section instead of writing docs/")
+    ap.add_argument("--profile", action="store_true",
+                    help="also sample one run of each side with perf and report where the time went")
     args = ap.parse_args()
     args.workers = [int(w) for w in args.workers.split(",")]
     if args.runs < 1 or any(w < 1 for w in args.workers):
@@ -197,6 +319,8 @@ def main():
         for name in list(WORKLOADS):
             if name.split("(")[0].strip() not in keep:
                 del WORKLOADS[name]
+    if args.profile and not shutil.which("perf"):
+        ap.error("--profile needs Linux perf on PATH (apt-get install linux-perf)")
     for _, argv in WORKLOADS.values():
         if not os.access(os.path.join(args.tmc_bin, argv[0]), os.X_OK):
             ap.error(f"{args.tmc_bin}/{argv[0]} is not an executable")
@@ -217,11 +341,11 @@ def main():
         results = {(w, n, s): [] for w in WORKLOADS for n in args.workers for s in sides}
         tasks = {}
         for round_ in range(args.runs):
-            for workload, (pw_name, tmc_argv) in WORKLOADS.items():
+            for workload, (pw_name, tmc_program) in WORKLOADS.items():
                 for workers in args.workers:
                     for side in sides[round_ % len(sides):] + sides[:round_ % len(sides)]:
                         if side == "TooManyCooks":
-                            ns, rss = run_tmc(args.tmc_bin, tmc_argv, workers, args.timeout)
+                            ns, rss = run_tmc(args.tmc_bin, tmc_program, workers, args.timeout)
                         else:
                             ns, rss, tasks[workload] = run_pw(builds[side], pw_name, workers, args.timeout)
                         results[workload, workers, side].append((ns, rss))
@@ -230,10 +354,20 @@ def main():
                     tmc[-1] = (tmc[-1][0] / tasks[workload], tmc[-1][1])
                     line = ", ".join(f"{s} {results[workload, workers, s][-1][0]:.1f}" for s in sides)
                     print(f"round {round_ + 1} {workload} {workers}w: {line} ns/task", file=sys.stderr)
+        profiles = {}
+        if args.profile:
+            pw_gxx = next(iter(builds))  # the g++ build: the one TooManyCooks' programs match
+            for workload, (pw_name, tmc_program) in WORKLOADS.items():
+                for workers in args.workers:
+                    for side, command in (("TooManyCooks", tmc_argv(args.tmc_bin, tmc_program, workers)),
+                                          (pw_gxx, pw_argv(builds[pw_gxx], pw_name, workers))):
+                        profiles[workload, workers, side] = profile(command, args.timeout)
+                        print(f"profiled {workload} {workers}w {side}: locked "
+                              f"{profiles[workload, workers, side][3]:.0%}", file=sys.stderr)
     except (RuntimeError, subprocess.TimeoutExpired) as e:
         print(f"tmc_side_by_side: {e}", file=sys.stderr)
         return 1
-    text = section(results, sides, args, started)
+    text = section(results, sides, args, started, profiles, tasks)
     if args.no_docs:
         print(text)
     else:
