@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -329,4 +330,28 @@ TEST_CASE("an awaitable ready at once wins with no task: the first listed of the
     CHECK(s.index() == 0);
     CHECK(*(co_await rx.recv()) == 2);
   }());
+}
+
+TEST_CASE("a race does not wake a parked worker to steal its arms") {
+  // Its arms are waits that this worker runs as soon as the first one suspends
+  // (scheduler::start_children with wake_peers false). Between two races the other worker has
+  // time to park again, so a wake-up per race would count.
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  const auto wakeups = [&rt] {
+    std::uint64_t n = 0;
+    for (const auto& w : rt.metrics().workers) n += w.notified_wakeups;
+    return n;
+  };
+  const std::uint64_t before = wakeups();
+  rt.block_on([]() -> pw::task<void> {
+    auto ready = [](int v) -> pw::task<int> { co_return v; };
+    for (int i = 0; i < 300; ++i) {
+      const auto until = std::chrono::steady_clock::now() + 300us;
+      while (std::chrono::steady_clock::now() < until) {
+      }
+      auto r = co_await pw::race(ready(1), ready(2));
+      CHECK((r.completed<0>() || r.completed<1>()));
+    }
+  }());
+  CHECK(wakeups() - before < 30);
 }

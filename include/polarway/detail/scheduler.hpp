@@ -375,7 +375,11 @@ class scheduler : public scheduler_entry {
   /// Queues a fork's children (from fork_cell); `w` is own_worker(). On a worker the last one
   /// goes to its next_child slot, to run next without a trip through the deque, and the others
   /// onto the deque with one publication of `bottom` and at most one wake-up for the lot.
-  void start_children(worker* w, task_cell* const* cells, std::size_t n) noexcept {
+  /// `wake_peers` false: no wake-up at all. The children are still stealable by a worker that
+  /// is awake, and this one runs them as soon as the one in next_child suspends; for children
+  /// that only wait (pw::race's arms), waking a parked worker to steal them would cost the
+  /// waker a wake-up call and find nothing worth running elsewhere.
+  void start_children(worker* w, task_cell* const* cells, std::size_t n, bool wake_peers = true) noexcept {
     // Children count as spawned once queued (a fork that failed to create them all releases
     // the ones it made, which never run).
     if (w && n > 0) {
@@ -384,7 +388,7 @@ class scheduler : public scheduler_entry {
       w->next_child = cells[--n];
       const bool was_empty = w->deque.looks_empty();
       if (w->deque.push_all(cells, n)) {
-        if (was_empty && n > 0) notify_peers();
+        if (was_empty && n > 0 && wake_peers) notify_peers();
       } else {  // more than the ring has room for: one by one, growing it or overflowing
         for (std::size_t i = 0; i < n; ++i) push_local(*w, cells[i]);
       }
@@ -518,10 +522,16 @@ class scheduler : public scheduler_entry {
     w.deferred_tail = cell;
   }
 
-  // Moves the deferred list to the deque so that its oldest entry is taken first.
-  bool flush_deferred(worker& w) noexcept {
+  // Moves the deferred list to the deque so that its oldest entry is taken first, and wakes a
+  // parked worker for it. `taking_one`: the caller's deque was empty and it takes a task from
+  // it next; then a worker is woken only if more than that one was deferred. A lone deferred
+  // task (one yielding, or a channel's receiver woken during its run) runs here at once, and
+  // waking a worker to steal it costs the waker a wake-up call and ends the woken worker's
+  // idle spell with nothing found.
+  bool flush_deferred(worker& w, bool taking_one = false) noexcept {
     task_cell* c = w.deferred_head;
     if (!c) return false;
+    const bool lone = c == w.deferred_tail;
     w.deferred_head = w.deferred_tail = nullptr;
     // Reverse the chain, then push newest first: take() pops from the bottom.
     task_cell* reversed = nullptr;
@@ -537,7 +547,7 @@ class scheduler : public scheduler_entry {
       while (!w.deque.push(reversed)) overflow_half(w);
       reversed = next;
     }
-    notify_peers();
+    if (!(taking_one && lone)) notify_peers();
     return true;
   }
 
@@ -631,7 +641,7 @@ class scheduler : public scheduler_entry {
   [[gnu::noinline]] task_cell* next_after_own(worker& w) noexcept {
     if (task_cell* c = take_from_inject(w)) return c;
     // Yielded tasks last: they asked to let everything else that was waiting go first.
-    if (flush_deferred(w)) return take_own(w);
+    if (flush_deferred(w, /*taking_one=*/true)) return take_own(w);
     return nullptr;
   }
 

@@ -56,8 +56,9 @@ class fork_group : public cancel_hook {
 
   // Queues the children `cells` (all forked) and starts waiting: called by await_suspend.
   // `other_arrivals`: how many arrivals that are not children the parent also waits for.
+  // `wake_peers`: whether a parked worker is woken to steal children (scheduler::start_children).
   // Returns whether the parent must suspend.
-  bool start(task_cell* const* cells, std::size_t n, std::size_t other_arrivals = 0) noexcept {
+  bool start(task_cell* const* cells, std::size_t n, std::size_t other_arrivals = 0, bool wake_peers = true) noexcept {
     children_ = cells;
     count_ = n;
     // On a worker the last child runs only after the parent has suspended, so the count cannot
@@ -68,7 +69,7 @@ class fork_group : public cancel_hook {
     remaining_.store(n + other_arrivals + (guarded ? 1 : 0), std::memory_order_relaxed);
     parent_->ref();  // for whoever wakes the parent
     parent_->cancel_on = this;
-    parent_->sched()->start_children(w, cells, n);
+    parent_->sched()->start_children(w, cells, n, wake_peers);
     if (!guarded) return true;
     if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       parent_->unref();

@@ -346,7 +346,8 @@ class race_awaiter final : race_state {
     task_count_ = tasks;
     fork_all(std::make_index_sequence<count>{});
     arm_timers(std::make_index_sequence<count>{});
-    return start(cell_storage_.data(), tasks, timers_pending_ ? 1 : 0);
+    // The arms are waits (a read, a channel, a token): no parked worker is woken to steal one.
+    return start(cell_storage_.data(), tasks, timers_pending_ ? 1 : 0, /*wake_peers=*/false);
   }
 
   result_type await_resume() {
