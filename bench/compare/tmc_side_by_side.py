@@ -126,6 +126,11 @@ def short_symbol(name):
 # tree again once the run is over. Left out of a profile's samples.
 NOT_THE_WORKLOAD = {"nqueens_tasks"}
 
+
+def left_out(symbol):
+    """Whether a function (as perf report or perf annotate names it) is NOT_THE_WORKLOAD's."""
+    return short_symbol(symbol).split("::")[-1] in NOT_THE_WORKLOAD
+
 # perf annotate's lines: an instruction ("  43.61 :   2d0ef:  je ...") and a function's first
 # line (": 5    000000000002d0e0 <name>:").
 INSTRUCTION = re.compile(r"^\s*([0-9.]+)\s*:\s*[0-9a-f]+:\s+(.*)$")
@@ -149,7 +154,7 @@ def profile(command, timeout):
         raise RuntimeError(f"perf record {' '.join(command)}: exit {rec.returncode}: {rec.stderr.strip()}")
     report = subprocess.run(["perf", "report", "-i", data, "-n", "--stdio", "--sort", "sym"],
                             capture_output=True, text=True, check=True).stdout
-    by_function, total, left_out = {}, 0, 0
+    by_function, total, not_counted = {}, 0, 0
     event_count = re.search(r"Event count \(approx\.\): (\d+)", report)  # cpu-clock: nanoseconds
     if not event_count:
         raise RuntimeError(f"perf report {' '.join(command)}: no event count")
@@ -157,8 +162,8 @@ def profile(command, timeout):
         m = re.match(r"^\s*[0-9.]+%\s+(\d+)\s+\[[.k]\]\s+(.*)$", line)
         if m:
             n, name = int(m.group(1)), short_symbol(m.group(2))
-            if name in NOT_THE_WORKLOAD:
-                left_out += n
+            if left_out(name):
+                not_counted += n
                 continue
             total += n
             by_function[name] = by_function.get(name, 0) + n
@@ -173,7 +178,7 @@ def profile(command, timeout):
             samples, after_locked = int(head.group(1)), False
             continue
         start = FUNCTION_START.match(line)
-        if start and any(re.search(rf"\b{re.escape(f)}\b", start.group(1)) for f in NOT_THE_WORKLOAD):
+        if start and left_out(start.group(1)):
             samples = 0  # a function left out: its instructions count for nothing
         m = INSTRUCTION.match(line)
         if not m:
@@ -182,7 +187,7 @@ def profile(command, timeout):
             locked += float(m.group(1)) / 100 * samples
         after_locked = is_locked(m.group(2).strip())
     hottest = sorted(((n / total, f) for f, n in by_function.items()), reverse=True)[:6]
-    cpu_ns = int(event_count.group(1)) * total // (total + left_out)
+    cpu_ns = int(event_count.group(1)) * total // (total + not_counted)
     return total, cpu_ns, hottest, locked / total
 
 

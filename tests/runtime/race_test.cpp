@@ -13,6 +13,7 @@
 #include "polarway/runtime.hpp"
 #include "support/death.hpp"
 #include "support/test_awaitables.hpp"
+#include "support/wakeups.hpp"
 
 namespace pw = polarway;
 using namespace std::chrono_literals;
@@ -337,21 +338,14 @@ TEST_CASE("a race does not wake a parked worker to steal its arms") {
   // (scheduler::start_children with wake_peers false). Between two races the other worker has
   // time to park again, so a wake-up per race would count.
   pw::runtime rt(pw::runtime_options{.workers = 2});
-  const auto wakeups = [&rt] {
-    std::uint64_t n = 0;
-    for (const auto& w : rt.metrics().workers) n += w.notified_wakeups;
-    return n;
-  };
-  const std::uint64_t before = wakeups();
+  const std::uint64_t before = pw_test::notified_wakeups(rt);
   rt.block_on([]() -> pw::task<void> {
     auto ready = [](int v) -> pw::task<int> { co_return v; };
     for (int i = 0; i < 300; ++i) {
-      const auto until = std::chrono::steady_clock::now() + 300us;
-      while (std::chrono::steady_clock::now() < until) {
-      }
+      pw_test::busy_for(300us);
       auto r = co_await pw::race(ready(1), ready(2));
       CHECK((r.completed<0>() || r.completed<1>()));
     }
   }());
-  CHECK(wakeups() - before < 30);
+  CHECK(pw_test::notified_wakeups(rt) - before < 30);
 }

@@ -7,25 +7,11 @@
 #include <vector>
 
 #include "polarway/runtime.hpp"
+#include "support/wakeups.hpp"
 
 namespace pw = polarway;
-
-namespace {
-
-std::uint64_t notified_wakeups(pw::runtime& rt) {
-  std::uint64_t n = 0;
-  for (const auto& w : rt.metrics().workers) n += w.notified_wakeups;
-  return n;
-}
-
-// Keeps the worker busy for `d` without suspending: long enough for an idle worker to park.
-void busy_for(std::chrono::microseconds d) {
-  const auto until = std::chrono::steady_clock::now() + d;
-  while (std::chrono::steady_clock::now() < until) {
-  }
-}
-
-}  // namespace
+using pw_test::busy_for;
+using pw_test::notified_wakeups;
 
 TEST_CASE("yield_now lets the other tasks on the worker run in turn") {
   pw::runtime rt(pw::runtime_options{.workers = 1});
