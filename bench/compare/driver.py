@@ -787,7 +787,9 @@ def write_chart(rows, configs, out_dir):
 # Sections of benchmarks.md that other scripts own: kept verbatim (markers included) when this
 # driver rewrites the file. bench/pipeline/run.sh writes the tick pipeline's section,
 # bench/io/run.sh the I/O one, bench/compare/tmc_side_by_side.py the TooManyCooks one,
-# bench/query/run.sh the batch-read ones; the observability section is written by hand.
+# bench/query/run.sh the batch-read ones, bench/pipeline/bus.py the bus one; the observability
+# and nats.c-threads sections are written by hand. Text outside every marked section is this
+# driver's and is rewritten (tests/docs/benchmark_sections_test.py checks that none is left there).
 KEPT_SECTIONS = [
     ("<!-- pipeline:begin -->", "<!-- pipeline:end -->",
      "_The tick pipeline benchmark (`bench/pipeline/run.sh`) has not written its figures here "
@@ -803,6 +805,10 @@ KEPT_SECTIONS = [
     ("<!-- query-large:begin -->", "<!-- query-large:end -->",
      "_`bench/query/run.sh --sizes 10,100 --rows-per-file 4000000 --label large` has not written its "
      "figures here yet._"),
+    ("<!-- bus:begin -->", "<!-- bus:end -->",
+     "_`bench/pipeline/bus.py` has not written its figures here yet._"),
+    ("<!-- nats-hooks:begin -->", "<!-- nats-hooks:end -->",
+     "_The nats.c threads-or-reactor comparison (`tick_nats_hooks_bench`, by hand) is not here._"),
 ]
 
 
