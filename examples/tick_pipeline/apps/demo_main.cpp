@@ -59,7 +59,9 @@ struct demo_config {
 };
 
 // Twice the symbols: one partition per symbol, and during a UTC day change (each connection
-// crosses it at its own moment) one per symbol and day. Fewer than the partitions interleaving
+// crosses it at its own moment) one per symbol and day, since a connection still on the day
+// before opens another part of it after the sink committed that day's file for the first
+// connection to cross. Fewer than the partitions interleaving
 // would make the sink's LRU commit a file for nearly every tick. Bounded by half the descriptor
 // limit, since each open file holds one.
 std::size_t default_max_open_files(std::size_t symbols) {

@@ -352,6 +352,20 @@ struct parquet_sink::state {
     co_return e;
   }
 
+  // Before `key`'s file opens: commits the open files of its stream and symbol for earlier days,
+  // which that stream has moved past.
+  pw::task<pw::result<void, parquet_sink_error>> commit_earlier_days(const partition_key& key) {
+    for (auto it = lru.begin(); it != lru.end();) {
+      const auto next = std::next(it);
+      if (it->key.kind == key.kind && it->key.day < key.day && it->key.sym == key.sym) {
+        ++stats.day_commits;
+        if (auto r = co_await commit(it); !r) co_return pw::err(r.error());
+      }
+      it = next;
+    }
+    co_return pw::ok();
+  }
+
   pw::task<pw::result<std::list<open_partition>::iterator, parquet_sink_error>> open_partition_for(const partition_key& key) {
     if (lru.size() >= options.max_open_partitions) {
       ++stats.evictions;
@@ -434,6 +448,10 @@ struct parquet_sink::state {
         it = found->second;
         if (it != lru.begin()) lru.splice(lru.begin(), lru, it);
       } else {
+        if (auto r = co_await commit_earlier_days(pl->key); !r) {
+          parquet_sink_error e = co_await fail(r.error(), i);
+          co_return pw::err(std::move(e));
+        }
         auto opened = co_await open_partition_for(pl->key);
         if (!opened) {
           parquet_sink_error e = co_await fail(opened.error(), i);

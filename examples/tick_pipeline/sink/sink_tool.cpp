@@ -8,8 +8,9 @@
 //                           prints "committed" once the first file is visible. For the kill -9 test.
 //   rss <root> <ticks> [rows_per_group]
 //                           sinks `ticks` ticks spread over days (2.5 M per day, 3 streams x 4
-//                           symbols, max_open_partitions = 12: the live set, so a day boundary
-//                           evicts the previous day's files one by one), closes, prints one JSON
+//                           symbols, max_open_partitions = 12: the live set; at a day boundary
+//                           each stream and symbol's file of the day before is committed as its
+//                           first row of the next day comes), closes, prints one JSON
 //                           line with VmHWM. The root is removed.
 #include <sys/stat.h>
 #include <time.h>
@@ -207,7 +208,8 @@ pw::task<int> readback_root(std::string root, pw_parquet::compression codec, std
   stats_json = "{\"root\":\"" + root + "\",\"codec\":\"" + pw_parquet::to_string(codec) + "\",\"files\":" +
                std::to_string(st.files_written()) + ",\"rows\":" + std::to_string(st.rows_written()) +
                ",\"rejected\":" + std::to_string(st.rows_rejected()) + ",\"lost\":" + std::to_string(st.rows_lost()) +
-               ",\"evictions\":" + std::to_string(st.evictions) + ",\"streams\":{";
+               ",\"evictions\":" + std::to_string(st.evictions) + ",\"day_commits\":" + std::to_string(st.day_commits) +
+               ",\"streams\":{";
   for (const message_kind k : {message_kind::trade, message_kind::agg_trade, message_kind::book_ticker}) {
     stats_json += std::string(k == message_kind::trade ? "" : ",") + "\"" + std::string(ticks::to_string(k)) +
                   "\":{\"rows\":" + std::to_string(st.of(k).rows_written) + ",\"files\":" + std::to_string(st.of(k).files_written) +
@@ -323,10 +325,10 @@ pw::task<int> rss_task(std::string root, std::uint64_t n, std::size_t rows_per_g
   }
   const auto& st = sink->stats();
   std::printf("{\"ticks\":%llu,\"rows_per_group\":%zu,\"vm_hwm_kb\":%ld,\"files\":%llu,\"bytes\":%llu,\"evictions\":%llu,"
-              "\"max_open\":%zu,\"seconds\":%.2f}\n",
+              "\"day_commits\":%llu,\"max_open\":%zu,\"seconds\":%.2f}\n",
               static_cast<unsigned long long>(n), rows_per_group, vm_hwm_kb(), static_cast<unsigned long long>(st.files_written()),
               static_cast<unsigned long long>(st.bytes_written()), static_cast<unsigned long long>(st.evictions),
-              st.max_open_partitions_seen, now_s() - start);
+              static_cast<unsigned long long>(st.day_commits), st.max_open_partitions_seen, now_s() - start);
   co_return st.rows_written() == n ? 0 : 1;
 }
 

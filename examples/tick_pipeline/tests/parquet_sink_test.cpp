@@ -364,6 +364,69 @@ TEST_CASE("sink: files roll at the row limit and at days; bookTicker without E u
                              });
 }
 
+TEST_CASE("sink: a stream's file for a day is committed once that stream and symbol reach the next day") {
+  const std::string root = scratch("next_day");
+  const std::string a_day0 = root + "/trade/symbol=AUSDT/date=2024-11-22/";
+  const std::string b_day0 = root + "/trade/symbol=BUSDT/date=2024-11-22/";
+  pw::runtime rt(pw::runtime_options{.workers = 2});
+  rt.block_on([&]() -> pw::task<void> {
+    auto sink = co_await open_sink(small_options(root));
+    REQUIRE(sink);
+    std::vector<tick> batch;
+    for (int i = 0; i < 10; ++i) {
+      batch.push_back(make_trade(sym("AUSDT"), day0 + i, i));
+      batch.push_back(make_trade(sym("BUSDT"), day0 + i, 100 + i));
+    }
+    // aggTrade rows of AUSDT on the next day belong to another stream: they close nothing.
+    agg_trade other_stream;
+    other_stream.symbol = sym("AUSDT");
+    other_stream.event_time_ms = day0 + day_ms;
+    other_stream.trade_time_ms = day0 + day_ms;
+    other_stream.price = price::from_raw(1);
+    other_stream.quantity = price::from_raw(1);
+    batch.push_back(other_stream);
+    {
+      auto awaited = co_await sink->write(batch);
+      REQUIRE(awaited);
+    }
+    CHECK(sink->stats().day_commits == 0);
+    CHECK(sink->stats().open_partitions == 3);
+    CHECK(!fs::exists(a_day0 + "part-00000.parquet"));
+
+    // AUSDT's trades reach the next day: its day-0 file is committed at once, BUSDT's stays open.
+    {
+      auto awaited = co_await sink->write(tick(make_trade(sym("AUSDT"), day0 + day_ms + 1, 10)));
+      REQUIRE(awaited);
+    }
+    CHECK(sink->stats().day_commits == 1);
+    CHECK(sink->stats().open_partitions == 3);
+    CHECK(is_complete_parquet(a_day0 + "part-00000.parquet"));
+    CHECK(sink->stats().of(message_kind::trade).rows_written == 10);
+    CHECK(!fs::exists(b_day0 + "part-00000.parquet"));
+
+    // A late row of the earlier day starts another part of it, and closes nothing of the later day.
+    {
+      auto awaited = co_await sink->write(tick(make_trade(sym("AUSDT"), day0 + 20, 11)));
+      REQUIRE(awaited);
+    }
+    CHECK(sink->stats().day_commits == 1);
+    CHECK(sink->stats().open_partitions == 4);
+    {
+      auto awaited = co_await sink->close();
+      REQUIRE(awaited);
+    }
+    CHECK(sink->stats().rows_written() == 23);
+  }());
+  CHECK(files_under(root) == std::vector<std::string>{
+                                 ".polarway-parquet-sink.lock",
+                                 "aggTrade/symbol=AUSDT/date=2024-11-23/part-00000.parquet",
+                                 "trade/symbol=AUSDT/date=2024-11-22/part-00000.parquet",
+                                 "trade/symbol=AUSDT/date=2024-11-22/part-00001.parquet",
+                                 "trade/symbol=AUSDT/date=2024-11-23/part-00000.parquet",
+                                 "trade/symbol=BUSDT/date=2024-11-22/part-00000.parquet",
+                             });
+}
+
 // A committed file's key-value metadata.
 std::map<std::string, std::string> key_values_of(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

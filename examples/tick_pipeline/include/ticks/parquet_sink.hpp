@@ -16,8 +16,11 @@
 //   sinks can never share a root.
 // - Bounded memory, whatever the volume: at most max_open_partitions files are open, each with
 //   at most one row group (rows_per_row_group rows) buffered; opening one more commits the least
-//   recently used. Files also roll at max_rows_per_file rows or about max_file_bytes bytes.
-//   Committed files leave nothing behind in memory.
+//   recently used. A stream's file for a symbol and day is committed as soon as a row of a later
+//   day comes for that stream and symbol: their event times move forward, so at midnight UTC
+//   each day's files close instead of staying open, with their buffers, beside the next day's
+//   (a late row of the earlier day starts another part). Files also roll at max_rows_per_file
+//   rows or about max_file_bytes bytes. Committed files leave nothing behind in memory.
 // - Faults are values and fail-stop. A write, fsync, close or rename error (ENOSPC, EIO, EFBIG,
 //   ...) in one partition removes that partition's temporary file (its rows are counted in
 //   rows_lost), commits every other open partition at once (so nothing already accepted is left
@@ -127,6 +130,7 @@ struct parquet_sink_stats {
   std::array<parquet_stream_counts, 3> streams{};  // indexed by message_kind
   std::uint64_t partitions_opened = 0;  // files started
   std::uint64_t evictions = 0;          // commits forced by max_open_partitions
+  std::uint64_t day_commits = 0;        // commits of a day's file once the next day's rows began
   std::uint64_t stale_temps_removed = 0;
   std::uint64_t temps_not_removed = 0;  // after a fault, the unlink of the temp failed too
   std::size_t open_partitions = 0;
