@@ -6,7 +6,8 @@ polarway-sink -> Parquet, beside the same ticks in one process (polarway-demo --
 
 Each round runs, for N and for 20 x N ticks of trades on --symbols symbols, flat out:
   bus        a fresh 3-node nats-server cluster on free loopback ports (the tests' NatsCluster),
-             polarway-sink --expect N started first (it waits for the stream), then
+             polarway-sink --expect N started first (it waits for the stream; its defaults
+             otherwise, so files are committed every 10 s and at the end), then
              polarway-feed and polarway-ingest --once --publish URLS. Figures: ticks/s into the
              bus (N / the ingest's wall time, which ends once every publish is acknowledged),
              ticks/s end to end (N / the time from the ingest's start to the sink's exit, which
@@ -96,7 +97,7 @@ def bus_run(args, bins, ticks, work, compression=None):
         sink_summary = os.path.join(work, "sink.json")
         sink = subprocess.Popen([bins["polarway-sink"], "--from", cluster.urls, "--consumer", "bench",
                                  "--out", os.path.join(work, "parquet"), "--expect", str(ticks),
-                                 "--commit-interval", "1", "--ack-wait", "10", "--json-summary", sink_summary],
+                                 "--json-summary", sink_summary],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         sink_err = Drained(sink.stderr)
         feed, addr = feed_process.start(bins["polarway-feed"], "--symbols", str(args.symbols), "--kind", "trade",
