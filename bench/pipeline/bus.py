@@ -172,13 +172,15 @@ def mib(v):
     return f"{v / 1024:.0f} MiB"
 
 
+def cpu_s(run, who):
+    """CPU seconds `who` ("all" for every process) spent in one bus run."""
+    return (sum(run["cpu_ms"].values()) if who == "all" else run["cpu_ms"][who]) / 1000
+
+
 def cpu_per_million(runs, ticks, who):
-    """Median CPU seconds per million ticks of `who` ("all" for every process) over `runs`."""
+    """Median CPU seconds per million ticks of `who` over the runs of `ticks` ticks."""
     runs = [r for r in runs if r["ticks"] == ticks and "cpu_ms" in r]
-    if not runs:
-        return None
-    return med([(sum(r["cpu_ms"].values()) if who == "all" else r["cpu_ms"][who]) / 1000 / (ticks / 1e6)
-                for r in runs])
+    return med([cpu_s(r, who) / (ticks / 1e6) for r in runs]) if runs else None
 
 
 def cpu_findings(res, sizes, cores):
@@ -188,15 +190,15 @@ def cpu_findings(res, sizes, cores):
     for ticks in sizes:
         change = {}
         for who in ("servers", "ingest"):
-            plain, zstd = cpu_per_million(res["bus"], ticks, who), cpu_per_million(res["bus_zstd"], ticks, who)
-            if plain and zstd:
-                change[who] = zstd / plain - 1
-        plain = [r["end_to_end_per_s"] for r in res["bus"] if r["ticks"] == ticks]
-        zstd = [r["end_to_end_per_s"] for r in res["bus_zstd"] if r["ticks"] == ticks]
-        if len(change) == 2 and plain and zstd:
+            plain_cpu, zstd_cpu = cpu_per_million(res["bus"], ticks, who), cpu_per_million(res["bus_zstd"], ticks, who)
+            if plain_cpu and zstd_cpu:
+                change[who] = zstd_cpu / plain_cpu - 1
+        plain_rate = [r["end_to_end_per_s"] for r in res["bus"] if r["ticks"] == ticks]
+        zstd_rate = [r["end_to_end_per_s"] for r in res["bus_zstd"] if r["ticks"] == ticks]
+        if len(change) == 2 and plain_rate and zstd_rate:
             lines.append(f"- {ticks:,} ticks, --nats-compression zstd against none: the 3 servers' CPU per million "
                          f"ticks {change['servers']:+.0%}, the ingest's {change['ingest']:+.0%}; end to end "
-                         f"{mticks(med(zstd))} against {mticks(med(plain))} ticks/s (medians).")
+                         f"{mticks(med(zstd_rate))} against {mticks(med(plain_rate))} ticks/s (medians).")
         every = cpu_per_million(res["bus"], ticks, "all")
         if every:
             lines.append(f"- {ticks:,} ticks, bus path: {every:.2f} CPU s per million ticks over all processes: at that "
@@ -251,12 +253,9 @@ def render(args, res, errors, meta):
         b = [r for r in res[path] if r["ticks"] == ticks and "cpu_ms" in r]
         if not b:
             continue
-        def cpu_s(r, w):
-            return (sum(r["cpu_ms"].values()) if w == "all" else r["cpu_ms"][w]) / 1000
-
         cells = []
         for w in who + ("all",):
-            per_m = med([cpu_s(r, w) / (ticks / 1e6) for r in b])
+            per_m = cpu_per_million(b, ticks, w)
             share = med([cpu_s(r, w) / (r["wall_s"] * int(meta["nproc"])) for r in b])
             cells.append(f"{per_m:.2f} s ({share:.0%})")
         out.append(f"| {ticks:,} | {label} | " + " | ".join(cells) + f" | {med([r['wall_s'] for r in b]):.1f} s |")

@@ -352,8 +352,8 @@ struct parquet_sink::state {
     co_return e;
   }
 
-  // Before `key`'s file opens: commits the open files of its stream and symbol for earlier days,
-  // which that stream has moved past.
+  // Commits the open files of `key`'s stream and symbol for earlier days, which that stream has
+  // moved past.
   pw::task<pw::result<void, parquet_sink_error>> commit_earlier_days(const partition_key& key) {
     for (auto it = lru.begin(); it != lru.end();) {
       const auto next = std::next(it);
@@ -366,7 +366,10 @@ struct parquet_sink::state {
     co_return pw::ok();
   }
 
+  // Opens `key`'s file, first committing what it makes finished (its stream and symbol's earlier
+  // days) and, if the limit is still reached, the least recently used file.
   pw::task<pw::result<std::list<open_partition>::iterator, parquet_sink_error>> open_partition_for(const partition_key& key) {
+    if (auto r = co_await commit_earlier_days(key); !r) co_return pw::err(r.error());
     if (lru.size() >= options.max_open_partitions) {
       ++stats.evictions;
       if (auto r = co_await commit(std::prev(lru.end())); !r) co_return pw::err(r.error());
@@ -448,10 +451,6 @@ struct parquet_sink::state {
         it = found->second;
         if (it != lru.begin()) lru.splice(lru.begin(), lru, it);
       } else {
-        if (auto r = co_await commit_earlier_days(pl->key); !r) {
-          parquet_sink_error e = co_await fail(r.error(), i);
-          co_return pw::err(std::move(e));
-        }
         auto opened = co_await open_partition_for(pl->key);
         if (!opened) {
           parquet_sink_error e = co_await fail(opened.error(), i);
